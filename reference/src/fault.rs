@@ -1,0 +1,165 @@
+//! The fault catalogue: each fault makes the reference server deviate from a real GWS 8.5.2 deployment in
+//! exactly one realistic way, so that the harness can show it notices.
+//!
+//! Faults are grouped by area (`response`, `validation`, `auth`, `session`, `http`). The `notifications`
+//! area (faults in what the notification bus publishes) is reserved: its entries are added to the table
+//! below like any other, and `crate::notifications` consults them when it publishes.
+
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! faults {
+    ($( $variant:ident => $name:literal, $area:literal, $desc:literal; )*) => {
+        /// One deliberate deviation of the reference server (see the README's fault catalogue).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Fault { $( $variant, )* }
+
+        impl Fault {
+            /// Every fault, in catalogue order.
+            pub const ALL: &'static [Fault] = &[ $( Fault::$variant, )* ];
+
+            /// The kebab-case name used on the command line (`--fault NAME`).
+            pub fn name(&self) -> &'static str {
+                match self { $( Fault::$variant => $name, )* }
+            }
+
+            /// The area of the server the fault touches.
+            pub fn area(&self) -> &'static str {
+                match self { $( Fault::$variant => $area, )* }
+            }
+
+            /// One sentence: what the server does differently.
+            pub fn description(&self) -> &'static str {
+                match self { $( Fault::$variant => $desc, )* }
+            }
+        }
+    };
+}
+
+faults! {
+    StatusCodeAsString => "status-code-as-string", "response",
+        "StartContactCenterSession/EndContactCenterSession success bodies carry statusCode as the JSON string \"0\".";
+    SuccessWithMessage => "success-with-message", "response",
+        "StartContactCenterSession/EndContactCenterSession success bodies add \"statusMessage\":\"OK\".";
+    ErrorExtraAttributes => "error-extra-attributes", "response",
+        "Every JSON error body adds a \"details\" attribute next to statusCode and statusMessage.";
+    ErrorWithoutMessage => "error-without-message", "response",
+        "Every JSON error body omits statusMessage.";
+    InvalidWorkmodeAccepted => "invalid-workmode-accepted", "validation",
+        "A workmode other than ManualIn/AutoIn is ignored (the login proceeds as if it were absent).";
+    InvalidWorkmodeCode10 => "invalid-workmode-code-10", "validation",
+        "An invalid workmode is answered with statusCode 10 instead of 2 (same message, same HTTP status).";
+    WorkmodeCaseInsensitive => "workmode-case-insensitive", "validation",
+        "workmode is compared case-insensitively, so \"manualin\" or \"AUTOIN\" is accepted.";
+    PartialSuccessAsZero => "partial-success-as-zero", "response",
+        "A partial success is answered {\"statusCode\":0} without the failed/succeeded arrays.";
+    PartialSuccessWithoutArrays => "partial-success-without-arrays", "response",
+        "A partial success is answered {\"statusCode\":7} without the failed/succeeded arrays.";
+    PartialSuccessSwapped => "partial-success-swapped", "response",
+        "A partial success has the contents of its failed and succeeded arrays swapped.";
+    MissingChannelsAccepted => "missing-channels-accepted", "validation",
+        "A missing channels parameter is taken as [\"voice\"] instead of statusCode 1.";
+    EmptyChannelsAccepted => "empty-channels-accepted", "validation",
+        "An empty channels array is taken as [\"voice\"] instead of statusCode 2.";
+    NonArrayChannelsAccepted => "non-array-channels-accepted", "validation",
+        "channels given as a single string (e.g. \"voice\") is taken as a one-element array.";
+    UnknownChannelAccepted => "unknown-channel-accepted", "validation",
+        "Unknown channel names are silently dropped and count as success (all-unknown channels answer 0).";
+    MissingOperationAccepted => "missing-operation-accepted", "validation",
+        "A body without operationName is answered {\"statusCode\":0} and nothing happens.";
+    UnknownOperationAccepted => "unknown-operation-accepted", "validation",
+        "An unknown operationName is answered {\"statusCode\":0} and nothing happens.";
+    UnknownPlaceAccepted => "unknown-place-accepted", "validation",
+        "An unknown place falls back to the agent's default place instead of statusCode 6.";
+    MultiAcdWithoutDevicePathAccepted => "multi-acd-without-device-path-accepted", "validation",
+        "A place with several ACD positions and no devicePath logs in on the first ACD position.";
+    DevicePathIgnored => "device-path-ignored", "validation",
+        "devicePath is ignored, so a place with several ACD positions or extensions fails even with it.";
+    LoginCodePasswordNotChecked => "login-code-password-not-checked", "validation",
+        "agentLoginPassword is not checked for login codes that need a password.";
+    DynamicNumberCollisionAccepted => "dynamic-number-collision-accepted", "validation",
+        "A dynamicPhoneNumber that already exists in Configuration Server is accepted.";
+    AnonymousServed => "anonymous-served", "auth",
+        "Requests with neither Basic credentials nor a live session are served as agent1 (security filter off).";
+    WrongPasswordAccepted => "wrong-password-accepted", "auth",
+        "Basic credentials of a known user are accepted whatever the password.";
+    AccessDenied401 => "access-denied-401", "auth",
+        "Access denials (statusCode 20) are answered with HTTP 401 instead of 403, same body.";
+    AccessDeniedWrongCode => "access-denied-wrong-code", "auth",
+        "Access denials carry statusCode 3 instead of 20 (HTTP 403, same message).";
+    CsrfNotEnforced => "csrf-not-enforced", "auth",
+        "With CSRF protection on, tokens are still issued on GET but never checked.";
+    JsonAsTextPlain => "json-as-text-plain", "http",
+        "JSON bodies are served with Content-Type text/plain;charset=UTF-8.";
+    EndSessionKeepsSession => "end-session-keeps-session", "session",
+        "EndContactCenterSession logs the agent out but does not invalidate the HTTP session.";
+    AlreadyLoggedInError => "already-logged-in-error", "session",
+        "StartContactCenterSession for voice while already logged in answers HTTP 400 statusCode 2 instead of 0.";
+    MalformedJson500 => "malformed-json-500", "http",
+        "A malformed JSON body gets HTTP 500 with a Tomcat-style HTML error page.";
+    WrongMethodAccepted => "wrong-method-accepted", "http",
+        "PUT /api/v2/me is handled like POST instead of HTTP 405.";
+    InvalidWorkmodeMessageWrapped => "invalid-workmode-message-wrapped", "validation",
+        "The invalid-workmode statusMessage carries the PDF's line break (\"...not within\\nvalid range\").";
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An unknown fault name; the message lists the valid ones.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown fault `{name}`; valid faults: {}", valid_names())]
+pub struct UnknownFault {
+    pub name: String,
+}
+
+fn valid_names() -> String {
+    Fault::ALL
+        .iter()
+        .map(|f| f.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl FromStr for Fault {
+    type Err = UnknownFault;
+
+    fn from_str(s: &str) -> Result<Fault, UnknownFault> {
+        let wanted = s.trim();
+        Fault::ALL
+            .iter()
+            .copied()
+            .find(|f| f.name() == wanted)
+            .ok_or_else(|| UnknownFault { name: s.to_string() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique_kebab_case() {
+        let mut seen = std::collections::HashSet::new();
+        for f in Fault::ALL {
+            assert!(seen.insert(f.name()), "duplicate {}", f.name());
+            assert!(f
+                .name()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+            assert_eq!(f.name().parse::<Fault>().unwrap(), *f);
+            assert!(!f.description().is_empty());
+        }
+    }
+
+    #[test]
+    fn unknown_name_lists_valid_ones() {
+        let err = "no-such-fault".parse::<Fault>().unwrap_err().to_string();
+        assert!(err.contains("no-such-fault"));
+        assert!(err.contains("status-code-as-string"));
+        assert!(err.contains("invalid-workmode-message-wrapped"));
+    }
+}

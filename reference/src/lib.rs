@@ -1,0 +1,133 @@
+//! `gws-reference`: a reference Genesys Web Services (GWS 8.5.2) server for the Voice API operation
+//! StartContactCenterSession (`POST /api/v2/me`), with a catalogue of deliberate faults.
+//!
+//! The crate shares nothing with the harness but the `schemas/` folder (which it does not read). See
+//! `reference/README.md` for the behaviour table, the directory format and the fault catalogue.
+
+mod contact_center;
+pub mod directory;
+pub mod fault;
+pub mod notifications;
+mod reply;
+mod server;
+mod session;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use directory::{Directory, DirectoryError};
+pub use fault::{Fault, UnknownFault};
+pub use notifications::NotificationBus;
+
+/// Default request body limit (1 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How long [`RunningServer::shutdown`] lets in-flight requests finish before it aborts the server task.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Everything [`start`] needs.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Where to listen; port 0 picks an ephemeral port.
+    pub addr: SocketAddr,
+    pub directory: Directory,
+    /// At most one deliberate deviation.
+    pub fault: Option<Fault>,
+    /// CSRF protection (`enableCsrfProtection: true` on a real node).
+    pub csrf: bool,
+    /// Largest accepted request body; larger bodies get HTTP 413.
+    pub max_body_bytes: usize,
+}
+
+impl ServerConfig {
+    /// A config with no fault, CSRF off and the default body limit.
+    pub fn new(addr: SocketAddr, directory: Directory) -> ServerConfig {
+        ServerConfig {
+            addr,
+            directory,
+            fault: None,
+            csrf: false,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+/// A server started by [`start`]. Dropping it also stops the server (without waiting).
+pub struct RunningServer {
+    addr: SocketAddr,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+    bus: NotificationBus,
+}
+
+impl RunningServer {
+    /// The bound address (with the real port when port 0 was asked for).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://IP:PORT`; an unspecified bind address (0.0.0.0 or ::) is reported as 127.0.0.1.
+    pub fn url(&self) -> String {
+        format!("http://{}", client_addr(self.addr))
+    }
+
+    /// The per-agent notification bus the server publishes state changes on.
+    pub fn notifications(&self) -> NotificationBus {
+        self.bus.clone()
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (up to 10 s), and waits for the server
+    /// task to end.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(());
+        let mut task = self.task;
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+fn client_addr(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port())
+    } else {
+        addr
+    }
+}
+
+/// Binds `config.addr`, spawns the server on the current Tokio runtime and returns at once.
+pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
+    let listener = TcpListener::bind(config.addr).await?;
+    let addr = listener.local_addr()?;
+    let bus = NotificationBus::new();
+    let base_url = format!("http://{}", client_addr(addr));
+    let app = Arc::new(server::App {
+        cc: contact_center::ContactCenter::new(config.directory, config.fault, base_url, bus.clone()),
+        sessions: session::SessionStore::default(),
+        fault: config.fault,
+        csrf: config.csrf,
+        max_body_bytes: config.max_body_bytes,
+    });
+    let router = Router::new().fallback(server::handle).with_state(app);
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(RunningServer {
+        addr,
+        shutdown: tx,
+        task,
+        bus,
+    })
+}

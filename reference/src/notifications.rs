@@ -1,0 +1,112 @@
+//! The per-agent notification bus.
+//!
+//! Every state change the server makes for an agent (voice login and logout, Ready/NotReady, multimedia
+//! channel state) is published here as a complete Bayeux message (`{"channel": "/v2/me/devices", "data":
+//! {...}}`), in the order a real GWS 8.5.2 node emits them. The bus is a set of `tokio::sync::broadcast`
+//! channels, one per agent user name, created on first use.
+//!
+//! The CometD (Bayeux) endpoint at `/api/v2/notifications` plugs in here: for an authenticated client it
+//! calls [`NotificationBus::subscribe`] with the agent's user name and forwards every received message whose
+//! `channel` matches the client's subscriptions. Faults of the `notifications` area (in
+//! [`crate::Fault`]) are applied in [`NotificationBus::publish`], the single place messages leave the
+//! server's core.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+use tokio::sync::broadcast;
+
+/// Bayeux channel of device (voice) state messages.
+pub const DEVICES_CHANNEL: &str = "/v2/me/devices";
+/// Bayeux channel of multimedia channel state messages.
+pub const CHANNELS_CHANNEL: &str = "/v2/me/channels";
+
+/// System user state ids [DOC D10, D14; OBS].
+pub const READY_ID: &str = "9430250E-0A1B-421F-B372-F29E69366DED";
+pub const NOT_READY_ID: &str = "900D55CC-2BB0-431F-8BF9-D3525B383BE6";
+/// Offline / LoggedOut, with the mixed-case `Ef` exactly as observed.
+pub const LOGGED_OUT_ID: &str = "0F7F5003-EF26-4D13-A6Ef-D0C7EC819BEB";
+
+const CAPACITY: usize = 256;
+
+/// Per-agent broadcast of Bayeux messages. Cheap to clone; clones share the channels.
+#[derive(Clone, Default)]
+pub struct NotificationBus {
+    senders: Arc<Mutex<HashMap<String, broadcast::Sender<Value>>>>,
+}
+
+impl NotificationBus {
+    pub fn new() -> NotificationBus {
+        NotificationBus::default()
+    }
+
+    fn sender(&self, username: &str) -> broadcast::Sender<Value> {
+        let mut map = self.senders.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(username.to_string())
+            .or_insert_with(|| broadcast::channel(CAPACITY).0)
+            .clone()
+    }
+
+    /// Receives every message published for `username` from now on.
+    pub fn subscribe(&self, username: &str) -> broadcast::Receiver<Value> {
+        self.sender(username).subscribe()
+    }
+
+    /// Publishes one Bayeux message for `username`. Messages nobody listens to are dropped.
+    pub fn publish(&self, username: &str, message: Value) {
+        let _ = self.sender(username).send(message);
+    }
+}
+
+/// `userState` objects.
+pub(crate) fn user_state_logged_in() -> Value {
+    json!({ "state": "LoggedIn" })
+}
+
+pub(crate) fn user_state_ready() -> Value {
+    json!({ "id": READY_ID, "displayName": "Ready", "state": "Ready" })
+}
+
+pub(crate) fn user_state_not_ready() -> Value {
+    json!({ "id": NOT_READY_ID, "displayName": "Not Ready", "state": "NotReady" })
+}
+
+pub(crate) fn user_state_logged_out() -> Value {
+    json!({ "id": LOGGED_OUT_ID, "displayName": "Offline", "state": "LoggedOut" })
+}
+
+/// A DeviceStateChangeMessage on `/v2/me/devices`.
+pub(crate) fn device_state_change(devices: Vec<Value>) -> Value {
+    json!({
+        "channel": DEVICES_CHANNEL,
+        "data": { "messageType": "DeviceStateChangeMessage", "devices": devices }
+    })
+}
+
+/// A ChannelStateChangeMessageV2 on `/v2/me/channels`.
+pub(crate) fn channel_state_change(channels: &[String], user_state: Value) -> Value {
+    let channels: Vec<Value> = channels
+        .iter()
+        .map(|c| json!({ "channel": c, "userState": user_state.clone() }))
+        .collect();
+    json!({
+        "channel": CHANNELS_CHANNEL,
+        "data": { "messageType": "ChannelStateChangeMessageV2", "channels": channels }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn messages_reach_only_their_agent() {
+        let bus = NotificationBus::new();
+        let mut a = bus.subscribe("a");
+        let mut b = bus.subscribe("b");
+        bus.publish("a", json!({"channel": "/v2/me/devices"}));
+        assert_eq!(a.recv().await.unwrap()["channel"], "/v2/me/devices");
+        assert!(b.try_recv().is_err());
+    }
+}

@@ -1,0 +1,198 @@
+//! Stage 4, **check**: judge one exchange against a step's expectations.
+//!
+//! Every check is made and reported, not only the first that fails: an implementer fixing a server
+//! wants the whole list at once.
+
+pub mod body;
+
+use serde::{Deserialize, Serialize};
+
+use crate::execute::ResponseRecord;
+use crate::load::SchemaSet;
+use crate::model::Expectation;
+pub use body::{compare_body, Mismatch};
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Check {
+    /// `status`, `content-type`, `json`, `schema:success`, `body`, `exchange`.
+    pub name: String,
+    pub passed: bool,
+    /// What the case expected, in words.
+    pub expected: String,
+    /// What the target did, in words.
+    pub actual: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mismatches: Vec<Mismatch>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+impl Check {
+    fn new(name: impl Into<String>, passed: bool, expected: impl Into<String>, actual: impl Into<String>) -> Self {
+        Check {
+            name: name.into(),
+            passed,
+            expected: expected.into(),
+            actual: actual.into(),
+            mismatches: Vec::new(),
+            diff: None,
+        }
+    }
+
+    /// A step whose request never got an answer fails with this single check.
+    pub fn exchange_failed(reason: &str) -> Self {
+        Check::new("exchange", false, "an HTTP response", reason)
+    }
+}
+
+/// Whether a media type is JSON (`application/json`, `application/problem+json`, ...).
+fn is_json_media(media: &str) -> bool {
+    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+}
+
+fn media_type(content_type: &str) -> String {
+    content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
+}
+
+/// Checks a response. `redact` scrubs secrets out of anything quoted from the response.
+pub fn check_response(
+    expect: &Expectation,
+    response: &ResponseRecord,
+    schemas: &SchemaSet,
+    redact: &dyn Fn(&str) -> String,
+) -> Vec<Check> {
+    let mut checks = Vec::new();
+
+    if !expect.status.is_empty() {
+        let ok = expect.status.iter().any(|p| p.matches(response.status));
+        let want = expect.status.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" or ");
+        checks.push(Check::new("status", ok, want, response.status.to_string()));
+    }
+
+    let wants_json = expect.schema.is_some() || expect.body.is_some();
+    let actual_ct = response.content_type.clone().unwrap_or_default();
+    match expect.content_type.as_deref() {
+        Some("*") => {}
+        Some(want) => {
+            let ok = media_type(&actual_ct) == media_type(want);
+            checks.push(Check::new("content-type", ok, media_type(want), describe_ct(&actual_ct)));
+        }
+        // A JSON expectation implies a JSON answer: real clients reject any other type [gws-notes §3.3].
+        None if wants_json => {
+            let ok = is_json_media(&media_type(&actual_ct));
+            checks.push(Check::new("content-type", ok, "application/json", describe_ct(&actual_ct)));
+        }
+        None => {}
+    }
+
+    if !wants_json {
+        return checks;
+    }
+    let json = match &response.body_text {
+        None => {
+            checks.push(Check::new("json", false, "a JSON body", "a body that is not valid UTF-8"));
+            return checks;
+        }
+        Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(v) => v,
+            Err(e) => {
+                let preview: String = text.chars().take(120).collect();
+                checks.push(Check::new(
+                    "json",
+                    false,
+                    "a JSON body",
+                    redact(&format!("not JSON ({e}): {preview:?}")),
+                ));
+                return checks;
+            }
+        },
+    };
+
+    if let Some(name) = &expect.schema {
+        let violations = schemas.violations(name, &json);
+        let mut c = Check::new(
+            format!("schema:{name}"),
+            violations.is_empty(),
+            format!("conforms to schemas/{name}.schema.json"),
+            if violations.is_empty() {
+                "conforms".to_string()
+            } else {
+                format!("{} violation(s)", violations.len())
+            },
+        );
+        c.mismatches = violations
+            .into_iter()
+            .map(|v| Mismatch {
+                path: pointer_to_path(&v.instance_path),
+                message: redact(&v.message),
+            })
+            .collect();
+        checks.push(c);
+    }
+
+    if let Some(expected) = &expect.body {
+        let cmp = compare_body(expected, &json, expect.match_mode, &expect.ignore);
+        let ok = cmp.mismatches.is_empty();
+        let mut c = Check::new(
+            "body",
+            ok,
+            format!("{} match", if expect.match_mode == crate::model::MatchMode::Exact { "exact" } else { "subset" }),
+            if ok { "matches".to_string() } else { format!("{} difference(s)", cmp.mismatches.len()) },
+        );
+        c.mismatches = cmp
+            .mismatches
+            .into_iter()
+            .map(|m| Mismatch {
+                path: m.path,
+                message: redact(&m.message),
+            })
+            .collect();
+        if !ok {
+            c.diff = Some(redact(&cmp.diff));
+        }
+        checks.push(c);
+    }
+    checks
+}
+
+fn describe_ct(ct: &str) -> String {
+    if ct.is_empty() {
+        "no Content-Type".to_string()
+    } else {
+        ct.to_string()
+    }
+}
+
+/// `/failed/0/statusCode` -> `$.failed[0].statusCode`, the path style used everywhere else.
+fn pointer_to_path(pointer: &str) -> String {
+    let mut s = String::from("$");
+    for part in pointer.split('/').skip(1) {
+        let part = part.replace("~1", "/").replace("~0", "~");
+        if !part.is_empty() && part.chars().all(|c| c.is_ascii_digit()) {
+            s.push_str(&format!("[{part}]"));
+        } else {
+            s.push('.');
+            s.push_str(&part);
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointer_paths() {
+        assert_eq!(pointer_to_path(""), "$");
+        assert_eq!(pointer_to_path("/failed/0/statusCode"), "$.failed[0].statusCode");
+    }
+
+    #[test]
+    fn media_types() {
+        assert_eq!(media_type("application/json;charset=UTF-8"), "application/json");
+        assert!(is_json_media("application/problem+json"));
+        assert!(!is_json_media("text/plain"));
+    }
+}

@@ -1,0 +1,139 @@
+//! The embedded reference server: started in-process on an ephemeral 127.0.0.1 port when `run` is
+//! given no target, and by `serve` and `mutants`.
+
+use std::net::SocketAddr;
+
+use gws_conform::load::Env;
+use gws_reference::{Directory, Fault, RunningServer, ServerConfig};
+
+use super::{exit, ServeArgs};
+
+/// The profile the embedded server is tested with.
+pub const REFERENCE_PROFILE: &str = "profiles/reference.toml";
+
+/// Environment variables the reference profile and cases read their secrets from.
+pub const PASSWORD_VAR: &str = "GWS_PASSWORD";
+pub const LOGIN_CODE_PASSWORD_VAR: &str = "GWS_AGENT_LOGIN_PASSWORD";
+
+/// Fresh secrets for one embedded server: nobody can have written them down anywhere.
+pub struct Secrets {
+    pub agent_password: String,
+    pub login_code_password: String,
+}
+
+impl Secrets {
+    pub fn generate() -> Secrets {
+        Secrets {
+            agent_password: format!("pw-{}", random_hex()),
+            login_code_password: format!("lc-{}", random_hex()),
+        }
+    }
+
+    /// The environment the harness sees: the process's, plus these secrets where the process has none.
+    pub fn env(&self) -> Env {
+        let env = Env::from_process();
+        let pw = env.get(PASSWORD_VAR).map(str::to_string);
+        let lc = env.get(LOGIN_CODE_PASSWORD_VAR).map(str::to_string);
+        env.with(PASSWORD_VAR, pw.as_deref().unwrap_or(&self.agent_password))
+            .with(LOGIN_CODE_PASSWORD_VAR, lc.as_deref().unwrap_or(&self.login_code_password))
+    }
+
+    fn effective(&self) -> (String, String) {
+        let env = self.env();
+        (
+            env.get(PASSWORD_VAR).unwrap_or_default().to_string(),
+            env.get(LOGIN_CODE_PASSWORD_VAR).unwrap_or_default().to_string(),
+        )
+    }
+}
+
+fn random_hex() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    format!("{:016x}", h.finish())
+}
+
+/// Starts the reference server on 127.0.0.1 with an ephemeral port.
+pub async fn start_embedded(secrets: &Secrets, fault: Option<Fault>) -> std::io::Result<RunningServer> {
+    let (pw, lc) = secrets.effective();
+    let config = ServerConfig {
+        fault,
+        csrf: true,
+        ..ServerConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), Directory::builtin(&pw, &lc))
+    };
+    gws_reference::start(config).await
+}
+
+pub async fn serve(args: ServeArgs) -> u8 {
+    let fault = match args.fault.as_deref().map(str::parse::<Fault>).transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: --fault: {e}");
+            return exit::ERROR;
+        }
+    };
+    let secrets = Secrets::generate();
+    let (pw, lc) = secrets.effective();
+    let directory = match &args.directory {
+        Some(path) => match Directory::load(path) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::ERROR;
+            }
+        },
+        None => Directory::builtin(&pw, &lc),
+    };
+    let config = ServerConfig {
+        fault,
+        csrf: !args.no_csrf,
+        ..ServerConfig::new(args.addr, directory)
+    };
+    let server = match gws_reference::start(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot listen on {}: {e}", args.addr);
+            return exit::ERROR;
+        }
+    };
+    println!("reference GWS server listening on {}", server.url());
+    if args.directory.is_none() {
+        if std::env::var_os(PASSWORD_VAR).is_none() {
+            println!("agents agent1..agent16; their password was generated: export {PASSWORD_VAR} before starting to choose it");
+        } else {
+            println!("agents agent1..agent16; password from ${PASSWORD_VAR}");
+        }
+    }
+    if let Some(f) = fault {
+        println!("fault: {} ({})", f.name(), f.description());
+    }
+    println!("CSRF protection: {}", if args.no_csrf { "off" } else { "on" });
+    wait_for_signal().await;
+    println!("shutting down");
+    server.shutdown().await;
+    exit::PASS
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,201 @@
+//! Command-line interface. Errors get their context here, at the edge; the library's are typed.
+
+mod embedded;
+mod mutants;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use gws_conform::model::Provenance;
+use gws_conform::plan::{Partition, Selection};
+
+/// Exit codes, documented in the README. Stable: CI pipelines depend on them.
+pub mod exit {
+    /// Every selected case passed (skips do not fail a run).
+    pub const PASS: u8 = 0;
+    /// At least one case failed.
+    pub const FAIL: u8 = 1;
+    /// Bad invocation, bad case files, schemas or profile, or a target that could not be reached.
+    pub const ERROR: u8 = 2;
+    /// Interrupted (Ctrl-C or SIGTERM); the report covers what finished.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+#[derive(Parser)]
+#[command(name = "gws-conform", version, about = "Conformance harness for the GWS StartContactCenterSession operation (POST /api/v2/me)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the cases against a target (default: the embedded reference server).
+    Run(RunArgs),
+    /// List the cases, with spec element and provenance.
+    List(ListArgs),
+    /// Load and check every case file, schema and profile without touching a server.
+    Lint(InputArgs),
+    /// Serve the reference GWS server.
+    Serve(ServeArgs),
+    /// Run the suite against the clean reference server and against every fault; print the kill matrix.
+    Mutants(MutantsArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct InputArgs {
+    /// Folder of case files.
+    #[arg(long, default_value = "cases")]
+    pub cases: PathBuf,
+    /// Folder of JSON Schemas.
+    #[arg(long, default_value = "schemas")]
+    pub schemas: PathBuf,
+    /// Target profile (TOML). Default: profiles/reference.toml for the embedded server; with
+    /// --target, credentials from GWS_USERNAME and GWS_PASSWORD.
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+}
+
+#[derive(Args, Clone, Default)]
+pub struct FilterArgs {
+    /// Run only cases whose id contains one of these.
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Only cases with one of these tags.
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// Only cases of these provenances.
+    #[arg(long = "provenance", value_enum)]
+    pub provenance: Vec<ProvenanceArg>,
+    /// Only cases checking these spec elements (`S4`, `param.workmode`, `param.*`).
+    #[arg(long = "spec")]
+    pub spec: Vec<String>,
+    /// Run one shard: `hash:K/N` (stable by case id).
+    #[arg(long)]
+    pub partition: Option<String>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum ProvenanceArg {
+    Documented,
+    Observed,
+    Inferred,
+}
+
+impl FilterArgs {
+    pub fn selection(&self) -> Result<Selection, String> {
+        Ok(Selection {
+            ids: self.ids.clone(),
+            tags: self.tags.clone(),
+            provenance: self
+                .provenance
+                .iter()
+                .map(|p| match p {
+                    ProvenanceArg::Documented => Provenance::Documented,
+                    ProvenanceArg::Observed => Provenance::Observed,
+                    ProvenanceArg::Inferred => Provenance::Inferred,
+                })
+                .collect(),
+            spec: self.spec.clone(),
+            partition: self.partition.as_deref().map(str::parse::<Partition>).transpose()?,
+        })
+    }
+
+    pub fn describe(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.ids.iter().map(|i| format!("id~{i}")).collect();
+        v.extend(self.tags.iter().map(|t| format!("tag={t}")));
+        v.extend(self.spec.iter().map(|s| format!("spec={s}")));
+        v
+    }
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Base URL of the server under test, e.g. http://127.0.0.1:8080. Without it, the embedded
+    /// reference server is started and tested.
+    #[arg(long)]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Cases run at once (serial groups never overlap). Default: the number of cores.
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Where to write the reports. Default: reports/<run-id>.
+    #[arg(long)]
+    pub report_dir: Option<PathBuf>,
+    /// Show every check of passing cases too.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Print nothing but the final line (for scripts).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args)]
+struct ListArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    filter: FilterArgs,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub addr: std::net::SocketAddr,
+    /// Directory of agents, places and devices (TOML). Default: the built-in one.
+    #[arg(long)]
+    pub directory: Option<PathBuf>,
+    /// Deviate from the spec in exactly one way (see `gws-conform mutants --list`).
+    #[arg(long)]
+    pub fault: Option<String>,
+    /// Turn CSRF protection off (it is on by default, as profiles/reference.toml expects).
+    #[arg(long)]
+    pub no_csrf: bool,
+}
+
+#[derive(Args)]
+pub struct MutantsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Only list the faults.
+    #[arg(long)]
+    pub list: bool,
+    /// Faults run at once.
+    #[arg(long)]
+    pub jobs: Option<usize>,
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::ERROR } else { exit::PASS };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    let code = runtime.block_on(async {
+        match cli.command {
+            Command::Run(args) => run::run(args).await,
+            Command::List(args) => run::list(&args.input, &args.filter),
+            Command::Lint(args) => run::lint(&args),
+            Command::Serve(args) => embedded::serve(args).await,
+            Command::Mutants(args) => mutants::mutants(args).await,
+        }
+    });
+    ExitCode::from(code)
+}

@@ -1,0 +1,238 @@
+//! `run`, `list` and `lint`.
+
+use std::path::PathBuf;
+
+use gws_conform::execute::Transport;
+use gws_conform::load::{self, Env, InputFile, Sources, Suite};
+use gws_conform::plan;
+use gws_conform::report::console::Console;
+use gws_conform::report::json::JsonReport;
+use gws_conform::report::{Listener, RunInfo, SelectionInfo, TargetInfo};
+use gws_conform::runner;
+
+use super::embedded::{self, Secrets};
+use super::{exit, FilterArgs, InputArgs, RunArgs};
+
+fn sources(input: &InputArgs, embedded: bool) -> Sources {
+    let default_profile = PathBuf::from(embedded::REFERENCE_PROFILE);
+    Sources {
+        cases_dir: input.cases.clone(),
+        schemas_dir: input.schemas.clone(),
+        profile: input
+            .profile
+            .clone()
+            .or_else(|| (embedded && default_profile.exists()).then_some(default_profile)),
+    }
+}
+
+/// Loads the suite, printing every problem (file:line:col: field: message) on failure.
+pub fn load_or_report(sources: &Sources, env: &Env) -> Result<Suite, u8> {
+    load::load_suite(sources, env).map_err(|errors| {
+        for d in &errors.0 {
+            eprintln!("error: {d}");
+        }
+        eprintln!("error: {} problem(s) found; nothing was run", errors.0.len());
+        exit::ERROR
+    })
+}
+
+pub fn lint(input: &InputArgs) -> u8 {
+    // Lint resolves `${env:...}` like a run would; the embedded server's secrets stand in for unset ones.
+    let env = Secrets::generate().env();
+    match load_or_report(&sources(input, input.profile.is_none()), &env) {
+        Ok(suite) => {
+            println!(
+                "ok: {} cases and {} schemas load cleanly",
+                suite.cases.len(),
+                suite.schemas.files.len()
+            );
+            exit::PASS
+        }
+        Err(code) => code,
+    }
+}
+
+pub fn list(input: &InputArgs, filter: &FilterArgs) -> u8 {
+    let env = Secrets::generate().env();
+    let suite = match load_or_report(&sources(input, input.profile.is_none()), &env) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let selection = match filter.selection() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    };
+    let p = plan::plan(&suite.cases, &selection, &suite.profile);
+    let id_width = p.cases.iter().map(|c| c.case.id.len()).max().unwrap_or(2);
+    for c in &p.cases {
+        let skip = c.skip.as_deref().map(|s| format!("  (skipped: {s})")).unwrap_or_default();
+        println!(
+            "{:<id_width$}  {:<10}  {:<28}  {}{}",
+            c.case.id,
+            c.case.provenance.as_str(),
+            c.case.spec.join(","),
+            c.case.title,
+            skip
+        );
+    }
+    println!("{} cases", p.cases.len());
+    exit::PASS
+}
+
+pub async fn run(args: RunArgs) -> u8 {
+    let target_given = args.target.clone();
+    let secrets = Secrets::generate();
+    let env = secrets.env();
+    let srcs = sources(&args.input, target_given.is_none());
+    let suite = match load_or_report(&srcs, &env) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let selection = match args.filter.selection() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    };
+
+    let target = target_given.or_else(|| if args.input.profile.is_some() { suite.profile.target.clone() } else { None });
+    let (url, server) = match target {
+        Some(t) => (t, None),
+        None => match embedded::start_embedded(&secrets, None).await {
+            Ok(s) => (s.url(), Some(s)),
+            Err(e) => {
+                eprintln!("error: cannot start the embedded reference server: {e}");
+                return exit::ERROR;
+            }
+        },
+    };
+    let options = RunOptions {
+        url,
+        embedded: server.is_some(),
+        jobs: args.jobs,
+        report_dir: args.report_dir.clone(),
+        verbose: args.verbose,
+        quiet: args.quiet,
+        filters: args.filter.describe(),
+    };
+    let code = execute(&suite, &selection, &options).await;
+    if let Some(s) = server {
+        s.shutdown().await;
+    }
+    code
+}
+
+pub struct RunOptions {
+    pub url: String,
+    pub embedded: bool,
+    pub jobs: Option<usize>,
+    pub report_dir: Option<PathBuf>,
+    pub verbose: bool,
+    pub quiet: bool,
+    pub filters: Vec<String>,
+}
+
+/// Plans and runs the suite against one target, writes the reports, and returns the exit code.
+pub async fn execute(suite: &Suite, selection: &plan::Selection, options: &RunOptions) -> u8 {
+    let transport = match Transport::new(&options.url, &suite.profile) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    };
+    let plan = plan::plan(&suite.cases, selection, &suite.profile);
+    let jobs = options
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let server_version = transport
+        .get_json("/api/v2/diagnostics/version")
+        .await
+        .and_then(|v| v.get("version").and_then(|s| s.as_str()).map(str::to_string));
+    let started = std::time::SystemTime::now();
+    let started_at = gws_conform::report::utc_timestamp(started);
+    let mut inputs: Vec<InputFile> = suite
+        .cases
+        .iter()
+        .map(|c| InputFile {
+            path: load::display_path(&c.file),
+            sha256: c.sha256.clone(),
+        })
+        .collect();
+    inputs.extend(suite.schemas.files.iter().map(|s| InputFile {
+        path: load::display_path(&s.path),
+        sha256: s.sha256.clone(),
+    }));
+    inputs.extend(suite.inputs.iter().cloned());
+    let run_id = format!(
+        "{}-{}",
+        started_at.replace([':', '-'], ""),
+        &load::sha256_hex(format!("{started:?}{}", std::process::id()).as_bytes())[..8]
+    );
+    let info = RunInfo {
+        run_id: run_id.clone(),
+        harness_version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at,
+        target: TargetInfo {
+            url: options.url.clone(),
+            embedded: options.embedded,
+            server_version,
+        },
+        profile: suite.profile.redacted_summary(),
+        inputs,
+        selection: SelectionInfo {
+            partition: selection.partition.map(|p| p.to_string()),
+            filters: options.filters.clone(),
+        },
+        planned: plan.cases.len(),
+        jobs,
+    };
+
+    let report_dir = options
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("reports").join(&run_id));
+    let report_path = report_dir.join("report.json");
+    let mut listeners: Vec<Box<dyn Listener>> = Vec::new();
+    if !options.quiet {
+        listeners.push(Box::new(Console::new(std::io::stdout(), suite.redactor.clone(), options.verbose)));
+    }
+    match JsonReport::create(&report_path, suite.redactor.clone()) {
+        Ok(r) => listeners.push(Box::new(r)),
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", report_path.display());
+            return exit::ERROR;
+        }
+    }
+    let outcome = runner::run(
+        suite,
+        &plan,
+        &transport,
+        jobs,
+        &info,
+        &mut listeners,
+        embedded::wait_for_signal(),
+    )
+    .await;
+    drop(listeners);
+    println!("report: {}", report_path.display());
+    if options.quiet {
+        println!(
+            "{} passed; {} failed; {} skipped",
+            outcome.tally.passed, outcome.tally.failed, outcome.tally.skipped
+        );
+    }
+    if outcome.interrupted {
+        exit::INTERRUPTED
+    } else if outcome.unreachable.is_some() {
+        exit::ERROR
+    } else if outcome.tally.failed > 0 {
+        exit::FAIL
+    } else {
+        exit::PASS
+    }
+}

@@ -1,0 +1,406 @@
+//! Stage 3, **execute**: the HTTP exchanges of one agent session.
+//!
+//! One [`reqwest::Client`] serves the whole run, so connections are reused; each case gets its own
+//! [`AgentSession`] with its own cookies and CSRF token, as each agent desktop has its own.
+
+pub mod cookies;
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::load::{Agent, Profile};
+use crate::model::{AuthMode, Body, Request};
+use crate::secret::Redactor;
+use cookies::CookieStore;
+
+/// Why a request got no usable answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ExchangeError {
+    #[error("could not connect to {target}: {detail}")]
+    Connect { target: String, detail: String },
+    #[error("{target} gave no complete answer within {} ms", timeout.as_millis())]
+    Timeout { target: String, timeout: Duration },
+    #[error("{target} sent a body over the {limit}-byte cap")]
+    BodyTooLarge { target: String, limit: usize },
+    #[error("{target}: {detail}")]
+    Protocol { target: String, detail: String },
+}
+
+impl ExchangeError {
+    /// Whether the target could not be reached at all (as opposed to answering badly).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, ExchangeError::Connect { .. })
+    }
+}
+
+/// A request as sent, with secrets replaced.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RequestRecord {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+/// A response as received. `body_text` is `None` when the body is not UTF-8.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ResponseRecord {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    pub body_text: Option<String>,
+    pub body_bytes: usize,
+}
+
+/// One request and what came of it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Exchange {
+    pub request: RequestRecord,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<ResponseRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub duration_ms: u64,
+}
+
+/// The run-wide HTTP settings and client.
+#[derive(Clone)]
+pub struct Transport {
+    client: reqwest::Client,
+    base: url::Url,
+    timeout: Duration,
+    max_body_bytes: usize,
+    csrf: bool,
+}
+
+impl Transport {
+    pub fn new(base: &str, profile: &Profile) -> Result<Transport, String> {
+        let base = url::Url::parse(base).map_err(|e| format!("target `{base}` is not a URL: {e}"))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(format!("target `{base}` must be an http or https URL"));
+        }
+        let client = reqwest::Client::builder()
+            // Credentials never follow a redirect to another origin: no redirect is followed at all.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(profile.timeout)
+            .connect_timeout(profile.timeout)
+            .pool_max_idle_per_host(64)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Transport {
+            client,
+            base,
+            timeout: profile.timeout,
+            max_body_bytes: profile.max_body_bytes,
+            csrf: profile.csrf,
+        })
+    }
+
+    pub fn base(&self) -> &url::Url {
+        &self.base
+    }
+
+    /// An unauthenticated GET, for probes such as the server's version.
+    pub async fn get_json(&self, path: &str) -> Option<serde_json::Value> {
+        let url = self.url(path);
+        let resp = self.client.get(url).send().await.ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        resp.json().await.ok()
+    }
+
+    fn url(&self, path: &str) -> url::Url {
+        // Paths are validated to start with `/` at load time, so joining stays on the target's origin.
+        let mut u = self.base.clone();
+        let base_path = self.base.path().trim_end_matches('/');
+        let (p, q) = path.split_once('?').map_or((path, None), |(p, q)| (p, Some(q)));
+        u.set_path(&format!("{base_path}{p}"));
+        u.set_query(q);
+        u
+    }
+}
+
+/// One agent's session: credentials, cookies and CSRF token.
+pub struct AgentSession<'a> {
+    transport: &'a Transport,
+    agent: Option<&'a Agent>,
+    cookies: CookieStore,
+    csrf_token: Option<(String, String)>,
+    redactor: &'a Redactor,
+}
+
+impl<'a> AgentSession<'a> {
+    pub fn new(transport: &'a Transport, agent: Option<&'a Agent>, redactor: &'a Redactor) -> Self {
+        AgentSession {
+            transport,
+            agent,
+            cookies: CookieStore::default(),
+            csrf_token: None,
+            redactor,
+        }
+    }
+
+    /// Sends one step's request, fetching a CSRF token first when the target wants one. Returns every
+    /// exchange made (the token fetch, then the request itself); the last one is the step's.
+    pub async fn send(&mut self, request: &Request) -> Vec<(Exchange, Option<ResponseRecord>)> {
+        let mut out = Vec::new();
+        let unsafe_method = matches!(request.method.as_str(), "POST" | "PUT" | "DELETE" | "PATCH");
+        let sends_credentials = matches!(request.auth, AuthMode::Basic | AuthMode::Session);
+        if self.transport.csrf && request.csrf && unsafe_method && sends_credentials && self.csrf_token.is_none() {
+            // The way real clients get it: any GET returns X-CSRF-HEADER and X-CSRF-TOKEN.
+            let probe = Request {
+                method: "GET".to_string(),
+                path: "/api/v2/me".to_string(),
+                auth: request.auth,
+                headers: Vec::new(),
+                body: None,
+                csrf: false,
+            };
+            let (ex, resp) = self.exchange(&probe, None).await;
+            if let Some(r) = &resp {
+                let header_name = header(r, "x-csrf-header").unwrap_or_else(|| "X-CSRF-TOKEN".to_string());
+                if let Some(token) = header(r, &header_name) {
+                    self.redactor.add(&token);
+                    self.csrf_token = Some((header_name, token));
+                }
+            }
+            out.push((ex, resp));
+        }
+        let token = if self.transport.csrf && request.csrf && unsafe_method {
+            self.csrf_token.clone()
+        } else {
+            None
+        };
+        let (ex, resp) = self.exchange(request, token).await;
+        if let Some(r) = &resp {
+            if ends_session(request, r) {
+                // A real client starts afresh: the server has dropped the session and its CSRF token.
+                self.cookies = CookieStore::default();
+                self.csrf_token = None;
+            }
+        }
+        out.push((ex, resp));
+        out
+    }
+
+    async fn exchange(&mut self, request: &Request, csrf: Option<(String, String)>) -> (Exchange, Option<ResponseRecord>) {
+        let started = Instant::now();
+        let url = self.transport.url(&request.path);
+        let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::POST);
+        let mut headers: Vec<(String, String)> = Vec::new();
+        headers.push(("Accept".into(), "application/json".into()));
+        match (request.auth, self.agent) {
+            (AuthMode::Basic, Some(a)) => headers.push(("Authorization".into(), basic(&a.username, a.password.expose()))),
+            (AuthMode::WrongPassword, Some(a)) => {
+                let wrong = format!("{}-certainly-wrong", a.password.expose());
+                headers.push(("Authorization".into(), basic(&a.username, &wrong)))
+            }
+            _ => {}
+        }
+        if matches!(request.auth, AuthMode::Basic | AuthMode::Session) {
+            if let Some(c) = self.cookies.header_for(url.path()) {
+                headers.push(("Cookie".into(), c));
+            }
+        }
+        if let Some((name, token)) = csrf {
+            headers.push((name, token));
+        }
+        let body_bytes: Option<Vec<u8>> = match &request.body {
+            Some(Body::Json(v)) => {
+                headers.push(("Content-Type".into(), "application/json".into()));
+                Some(serde_json::to_vec(v).unwrap_or_default())
+            }
+            Some(Body::Raw { text, content_type }) => {
+                if let Some(ct) = content_type {
+                    headers.push(("Content-Type".into(), ct.clone()));
+                }
+                Some(text.clone().into_bytes())
+            }
+            None => None,
+        };
+        for (k, v) in &request.headers {
+            headers.push((k.clone(), v.clone()));
+        }
+
+        let mut builder = self.transport.client.request(method, url.clone());
+        for (k, v) in &headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        if let Some(b) = &body_bytes {
+            builder = builder.body(b.clone());
+        }
+        let record = RequestRecord {
+            method: request.method.clone(),
+            url: url.to_string(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.clone(), self.redactor.header_value(k, v)))
+                .collect(),
+            body: request.body.as_ref().map(|b| self.redacted_body(b)),
+        };
+
+        let target = format!("{} {}", request.method, url);
+        let result = self.receive(builder, &target).await;
+        let duration_ms = started.elapsed().as_millis() as u64;
+        match result {
+            Ok(resp) => {
+                let redacted = ResponseRecord {
+                    status: resp.status,
+                    headers: resp
+                        .headers
+                        .iter()
+                        .map(|(k, v)| (k.clone(), self.redactor.header_value(k, v)))
+                        .collect(),
+                    content_type: resp.content_type.clone(),
+                    body_text: resp.body_text.as_deref().map(|t| self.redactor.redact(t)),
+                    body_bytes: resp.body_bytes,
+                };
+                (
+                    Exchange {
+                        request: record,
+                        response: Some(redacted),
+                        error: None,
+                        duration_ms,
+                    },
+                    Some(resp),
+                )
+            }
+            Err(e) => (
+                Exchange {
+                    request: record,
+                    response: None,
+                    error: Some(self.redactor.redact(&e.to_string())),
+                    duration_ms,
+                },
+                None,
+            ),
+        }
+    }
+
+    fn redacted_body(&self, body: &Body) -> String {
+        match body {
+            Body::Json(v) => {
+                let mut v = v.clone();
+                self.redactor.redact_json(&mut v);
+                serde_json::to_string(&v).unwrap_or_default()
+            }
+            Body::Raw { text, .. } => self.redactor.redact(text),
+        }
+    }
+
+    async fn receive(&mut self, builder: reqwest::RequestBuilder, target: &str) -> Result<ResponseRecord, ExchangeError> {
+        let mut resp = builder.send().await.map_err(|e| self.classify(e, target))?;
+        let status = resp.status().as_u16();
+        let mut headers = Vec::new();
+        let mut session_changed = false;
+        for (k, v) in resp.headers() {
+            let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            if k == reqwest::header::SET_COOKIE {
+                if let Some(name) = self.cookies.absorb(&v) {
+                    session_changed |= name.eq_ignore_ascii_case("JSESSIONID");
+                }
+            }
+            headers.push((k.as_str().to_string(), v));
+        }
+        for v in self.cookies.values() {
+            self.redactor.add(v);
+        }
+        if session_changed {
+            // The CSRF token lives with the HTTP session; a new session needs a new token.
+            self.csrf_token = None;
+        }
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let limit = self.transport.max_body_bytes;
+        let mut body = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > limit {
+                        return Err(ExchangeError::BodyTooLarge {
+                            target: target.to_string(),
+                            limit,
+                        });
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Err(self.classify(e, target)),
+            }
+        }
+        let body_bytes = body.len();
+        Ok(ResponseRecord {
+            status,
+            headers,
+            content_type,
+            body_text: String::from_utf8(body).ok(),
+            body_bytes,
+        })
+    }
+
+    fn classify(&self, e: reqwest::Error, target: &str) -> ExchangeError {
+        let detail = error_chain(&e);
+        if e.is_timeout() {
+            ExchangeError::Timeout {
+                target: target.to_string(),
+                timeout: self.transport.timeout,
+            }
+        } else if e.is_connect() {
+            ExchangeError::Connect {
+                target: self.transport.base.to_string(),
+                detail,
+            }
+        } else {
+            ExchangeError::Protocol {
+                target: target.to_string(),
+                detail,
+            }
+        }
+    }
+}
+
+/// Whether an answer means the HTTP session is gone: a successful EndContactCenterSession (which
+/// invalidates the session [gws-notes §2]), or `statusCode` 20, "not authenticated" [§3.1].
+fn ends_session(request: &Request, response: &ResponseRecord) -> bool {
+    let body: Option<serde_json::Value> = response.body_text.as_deref().and_then(|t| serde_json::from_str(t).ok());
+    let status_code = body.as_ref().and_then(|b| b.get("statusCode")).and_then(|c| c.as_i64());
+    let ended = (200..300).contains(&response.status)
+        && matches!(&request.body, Some(Body::Json(v)) if v.get("operationName").and_then(|o| o.as_str()) == Some("EndContactCenterSession"));
+    ended || status_code == Some(20)
+}
+
+fn header(r: &ResponseRecord, name: &str) -> Option<String> {
+    r.headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
+}
+
+fn basic(user: &str, password: &str) -> String {
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {token}")
+}
+
+/// The error and its causes on one line: reqwest's top-level message alone ("error sending request")
+/// does not say what went wrong.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+

@@ -1,0 +1,16 @@
+//! gws-conform: a conformance harness for the Genesys Web Services `StartContactCenterSession`
+//! operation (`POST /api/v2/me`).
+//!
+//! The library is a pipeline, one module a stage: [`load`] -> [`plan`] -> [`execute`] -> [`check`] ->
+//! [`report`]. Data flows one way; a stage never reaches back into an earlier one. The reference
+//! server is a separate crate (`gws-reference`) that this library never imports.
+
+pub mod load;
+pub mod model;
+pub mod secret;
+pub mod check;
+pub mod execute;
+pub mod plan;
+pub mod report;
+pub mod runner;
+pub mod verdict;

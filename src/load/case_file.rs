@@ -1,0 +1,392 @@
+//! One case file: its TOML shape, and its conversion into a resolved [`Case`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::diagnostic::{did_you_mean, Diagnostic};
+use super::locate::offset_of;
+use super::vars::Variables;
+use super::LoadContext;
+use crate::model::*;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    id: String,
+    title: String,
+    spec: toml::Value,
+    source: Option<String>,
+    provenance: Provenance,
+    rationale: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    agent: Option<String>,
+    group: Option<String>,
+    #[serde(default)]
+    requires: Vec<String>,
+    #[serde(default)]
+    vars: BTreeMap<String, String>,
+    steps: Vec<RawStep>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    name: Option<String>,
+    #[serde(default)]
+    always: bool,
+    request: RawRequest,
+    #[serde(default)]
+    expect: RawExpect,
+    /// Reserved for CometD expectations.
+    #[serde(default)]
+    notifications: Vec<toml::Table>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequest {
+    method: Option<String>,
+    path: Option<String>,
+    auth: Option<AuthMode>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    json: Option<toml::Value>,
+    raw: Option<String>,
+    content_type: Option<String>,
+    #[serde(default)]
+    deliberately_invalid: bool,
+    csrf: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    status: Option<toml::Value>,
+    content_type: Option<String>,
+    schema: Option<String>,
+    #[serde(rename = "match")]
+    match_mode: Option<MatchMode>,
+    #[serde(default)]
+    ignore: Vec<String>,
+    body: Option<toml::Value>,
+}
+
+/// Collects diagnostics for one file, each pointed at its field.
+struct Problems<'a> {
+    file: &'a Path,
+    text: &'a str,
+    list: Vec<Diagnostic>,
+}
+
+impl Problems<'_> {
+    fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.list.push(Diagnostic::new(
+            self.file,
+            self.text,
+            offset_of(self.text, field),
+            field,
+            message,
+        ));
+    }
+}
+
+pub(super) fn build_case(file: &Path, text: &str, sha256: String, ctx: &LoadContext) -> Result<Case, Vec<Diagnostic>> {
+    let raw: RawCase = super::parse_toml(file, text).map_err(|d| vec![d])?;
+    let mut p = Problems {
+        file,
+        text,
+        list: Vec::new(),
+    };
+
+    if raw.id.is_empty() || !raw.id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+        p.add("id", format!("`{}` is not a valid id: use letters, digits, `.`, `_` and `-`", raw.id));
+    }
+    let spec = match &raw.spec {
+        toml::Value::String(s) => vec![s.clone()],
+        toml::Value::Array(items) if !items.is_empty() && items.iter().all(|i| i.is_str()) => {
+            items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect()
+        }
+        _ => {
+            p.add("spec", "must be a string or a non-empty list of strings, e.g. `S4` or [\"S5\", \"param.workmode\"]");
+            Vec::new()
+        }
+    };
+    if raw.provenance != Provenance::Documented && raw.rationale.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        p.add(
+            "provenance",
+            format!("a case marked `{}` needs a one-line `rationale`", raw.provenance.as_str()),
+        );
+    }
+    if raw.steps.is_empty() {
+        p.add("steps", "a case needs at least one step");
+    }
+
+    let mut vars = Variables::new(&ctx.env);
+    vars.layer(&ctx.defaults);
+    vars.layer(&raw.vars);
+    vars.layer(&ctx.profile.vars);
+    vars.set("case_id", &raw.id);
+
+    let mut secrets = Vec::new();
+    let sub = |p: &mut Problems, secrets: &mut Vec<String>, field: &str, s: &str| -> String {
+        match vars.interpolate(s) {
+            Ok(done) => {
+                secrets.extend(done.secrets);
+                done.text
+            }
+            Err(e) => {
+                p.add(field, e.to_string());
+                String::new()
+            }
+        }
+    };
+
+    let mut steps = Vec::new();
+    for (i, rs) in raw.steps.iter().enumerate() {
+        let at = |f: &str| format!("steps[{i}].{f}");
+        if !rs.notifications.is_empty() {
+            p.add(&at("notifications"), "CometD notification expectations are not supported by this version of the harness");
+        }
+        let r = &rs.request;
+        let method = r.method.clone().unwrap_or_else(|| "POST".to_string()).to_ascii_uppercase();
+        if !method.chars().all(|c| c.is_ascii_uppercase()) || method.is_empty() {
+            p.add(&at("request.method"), format!("`{method}` is not an HTTP method"));
+        }
+        let path = sub(&mut p, &mut secrets, &at("request.path"), r.path.as_deref().unwrap_or("/api/v2/me"));
+        if !path.starts_with('/') {
+            p.add(&at("request.path"), format!("`{path}` must start with `/`: requests only ever go to the target's origin"));
+        }
+        let mut headers = Vec::new();
+        for (k, v) in &r.headers {
+            let v = sub(&mut p, &mut secrets, &at(&format!("request.headers.{k}")), v);
+            headers.push((k.clone(), v));
+        }
+        let body = match (&r.json, &r.raw) {
+            (Some(_), Some(_)) => {
+                p.add(&at("request.raw"), "give either `json` or `raw`, not both");
+                None
+            }
+            (Some(j), None) => {
+                let mut value = toml_to_json(j);
+                let mut s = Vec::new();
+                if let Err(e) = vars.interpolate_json(&mut value, &mut s) {
+                    p.add(&at("request.json"), e.to_string());
+                }
+                secrets.extend(s);
+                if !r.deliberately_invalid && ctx.schemas.contains("request") {
+                    if let Some(v) = ctx.schemas.violations("request", &value).first() {
+                        p.add(
+                            &at("request.json"),
+                            format!(
+                                "the body breaks schemas/request.schema.json at `{}`: {}; if that is the point of the case, set `deliberately_invalid = true`",
+                                v.instance_path, v.message
+                            ),
+                        );
+                    }
+                }
+                Some(Body::Json(value))
+            }
+            (None, Some(raw_text)) => Some(Body::Raw {
+                text: sub(&mut p, &mut secrets, &at("request.raw"), raw_text),
+                content_type: r.content_type.clone(),
+            }),
+            (None, None) => None,
+        };
+        if r.content_type.is_some() && r.raw.is_none() {
+            p.add(&at("request.content_type"), "`content_type` applies to `raw` bodies only; json bodies are always sent as application/json");
+        }
+
+        let e = &rs.expect;
+        let status = match &e.status {
+            None => Vec::new(),
+            Some(v) => parse_status(v).unwrap_or_else(|msg| {
+                p.add(&at("expect.status"), msg);
+                Vec::new()
+            }),
+        };
+        if let Some(schema) = &e.schema {
+            if !ctx.schemas.contains(schema) {
+                let hint = did_you_mean(schema, ctx.schemas.names())
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                p.add(&at("expect.schema"), format!("no schema `{schema}` in schemas/{hint}"));
+            }
+        }
+        let mut ignore = Vec::new();
+        for (j, path) in e.ignore.iter().enumerate() {
+            match JsonPath::parse(path) {
+                Ok(jp) => ignore.push(jp),
+                Err(msg) => p.add(&at(&format!("expect.ignore[{j}]")), msg),
+            }
+        }
+        let expected_body = e.body.as_ref().and_then(|b| {
+            let mut value = toml_to_json(b);
+            let mut s = Vec::new();
+            if let Err(err) = vars.interpolate_json(&mut value, &mut s) {
+                p.add(&at("expect.body"), err.to_string());
+            }
+            secrets.extend(s);
+            match parse_expected(&value, false) {
+                Ok(x) => Some(x),
+                Err((path, msg)) => {
+                    p.add(&format!("{}{}", at("expect.body"), path), msg);
+                    None
+                }
+            }
+        });
+        steps.push(Step {
+            name: rs.name.clone().unwrap_or_else(|| format!("step {}", i + 1)),
+            always: rs.always,
+            request: Request {
+                method,
+                path,
+                auth: r.auth.unwrap_or(AuthMode::Basic),
+                headers,
+                body,
+                csrf: r.csrf.unwrap_or(true),
+            },
+            expect: Expectation {
+                status,
+                content_type: e.content_type.clone(),
+                schema: e.schema.clone(),
+                match_mode: e.match_mode.unwrap_or_default(),
+                ignore,
+                body: expected_body,
+            },
+        });
+    }
+
+    if !p.list.is_empty() {
+        return Err(p.list);
+    }
+    for s in secrets {
+        ctx.redactor.add(&s);
+    }
+    let agent_role = raw.agent.clone().unwrap_or_else(|| "default".to_string());
+    let group = raw.group.clone().unwrap_or_else(|| match ctx.profile.agent(&agent_role) {
+        Some((_, a)) => format!("agent:{}", a.username),
+        None => format!("role:{agent_role}"),
+    });
+    Ok(Case {
+        id: raw.id,
+        title: raw.title,
+        spec,
+        source: raw.source,
+        provenance: raw.provenance,
+        rationale: raw.rationale,
+        tags: raw.tags,
+        agent_role,
+        group,
+        requires: raw.requires,
+        steps,
+        file: file.to_path_buf(),
+        sha256,
+    })
+}
+
+fn parse_status(v: &toml::Value) -> Result<Vec<StatusPattern>, String> {
+    fn one(v: &toml::Value) -> Result<StatusPattern, String> {
+        match v {
+            toml::Value::Integer(i) if (100..=599).contains(i) => Ok(StatusPattern::Exact(*i as u16)),
+            toml::Value::String(s) => {
+                let b = s.as_bytes();
+                if b.len() == 3 && (b'1'..=b'5').contains(&b[0]) && s[1..].eq_ignore_ascii_case("xx") {
+                    Ok(StatusPattern::Class(b[0] - b'0'))
+                } else {
+                    Err(format!("`{s}` is not a status class; write e.g. \"4xx\""))
+                }
+            }
+            other => Err(format!("`{other}` is not an HTTP status (100-599) or a class like \"4xx\"")),
+        }
+    }
+    match v {
+        toml::Value::Array(items) if !items.is_empty() => items.iter().map(one).collect(),
+        toml::Value::Array(_) => Err("an empty list accepts nothing; leave `status` out to accept any".to_string()),
+        other => one(other).map(|s| vec![s]),
+    }
+}
+
+pub(crate) fn toml_to_json(v: &toml::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        toml::Value::String(s) => J::String(s.clone()),
+        toml::Value::Integer(i) => J::from(*i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+        toml::Value::Boolean(b) => J::Bool(*b),
+        toml::Value::Datetime(d) => J::String(d.to_string()),
+        toml::Value::Array(a) => J::Array(a.iter().map(toml_to_json).collect()),
+        toml::Value::Table(t) => J::Object(t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect()),
+    }
+}
+
+const MATCHERS: &[&str] = &["$any", "$type", "$regex", "$one_of", "$not", "$absent", "$unordered"];
+
+/// Turns an expected body into matchers. Errors carry the JSON sub-path (`.failed[0].channel`).
+pub(crate) fn parse_expected(v: &serde_json::Value, member: bool) -> Result<Expected, (String, String)> {
+    use serde_json::Value as J;
+    match v {
+        J::Object(map) if map.len() == 1 && map.keys().next().is_some_and(|k| k.starts_with('$')) => {
+            let (k, arg) = map.iter().next().expect("one entry");
+            let bad = |msg: String| Err((format!(".{k}"), msg));
+            match k.as_str() {
+                "$any" => Ok(Expected::Any),
+                "$absent" if member => Ok(Expected::Absent),
+                "$absent" => bad("`$absent` only makes sense as an object member".into()),
+                "$type" => match arg.as_str().and_then(JsonType::parse) {
+                    Some(t) => Ok(Expected::Type(t)),
+                    None => bad(format!("`$type` takes one of {}", JsonType::NAMES.join(", "))),
+                },
+                "$regex" => match arg.as_str().map(regex::Regex::new) {
+                    Some(Ok(r)) => Ok(Expected::Regex(r)),
+                    Some(Err(e)) => bad(format!("bad regular expression: {e}")),
+                    None => bad("`$regex` takes a string".into()),
+                },
+                "$one_of" | "$unordered" => match arg.as_array() {
+                    Some(items) if !items.is_empty() => {
+                        let parsed = items
+                            .iter()
+                            .enumerate()
+                            .map(|(i, x)| parse_expected(x, false).map_err(|(p, m)| (format!(".{k}[{i}]{p}"), m)))
+                            .collect::<Result<Vec<_>, _>>()?;
+                        Ok(if k == "$one_of" {
+                            Expected::OneOf(parsed)
+                        } else {
+                            Expected::Unordered(parsed)
+                        })
+                    }
+                    _ => bad(format!("`{k}` takes a non-empty list")),
+                },
+                "$not" => Ok(Expected::Not(Box::new(
+                    parse_expected(arg, false).map_err(|(p, m)| (format!(".$not{p}"), m))?,
+                ))),
+                other => {
+                    let hint = did_you_mean(other, MATCHERS.iter().copied())
+                        .map(|s| format!("; did you mean `{s}`?"))
+                        .unwrap_or_default();
+                    bad(format!("unknown matcher `{other}`{hint} (matchers: {})", MATCHERS.join(", ")))
+                }
+            }
+        }
+        J::Object(map) => {
+            let mut members = Vec::new();
+            for (k, x) in map {
+                members.push((
+                    k.clone(),
+                    parse_expected(x, true).map_err(|(p, m)| (format!(".{k}{p}"), m))?,
+                ));
+            }
+            Ok(Expected::Object(members))
+        }
+        J::Array(items) => Ok(Expected::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| parse_expected(x, false).map_err(|(p, m)| (format!("[{i}]{p}"), m)))
+                .collect::<Result<_, _>>()?,
+        )),
+        scalar => Ok(Expected::Literal(scalar.clone())),
+    }
+}

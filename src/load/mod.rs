@@ -1,0 +1,246 @@
+//! Stage 1, **load**: read and check case files, schemas and the target profile, and resolve every
+//! variable, so that later stages never see a half-valid case.
+
+pub mod case_file;
+pub mod diagnostic;
+pub mod locate;
+pub mod profile;
+pub mod schemas;
+pub mod vars;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use sha2::Digest;
+
+pub use diagnostic::{Diagnostic, LoadErrors};
+pub use profile::{Agent, Profile};
+pub use schemas::{SchemaSet, SchemaViolation};
+pub use vars::Env;
+
+use crate::model::Case;
+use crate::secret::Redactor;
+
+/// How CometD messages travel (used by the notifications stage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    #[default]
+    Auto,
+    LongPolling,
+    Websocket,
+}
+
+/// Everything a run needs, loaded and checked.
+#[derive(Debug)]
+pub struct Suite {
+    pub cases: Vec<Case>,
+    pub schemas: SchemaSet,
+    pub profile: Profile,
+    pub redactor: Redactor,
+    /// `cases/variables.toml`, hashed like every other input.
+    pub inputs: Vec<InputFile>,
+}
+
+/// A file the verdicts rest on, and its SHA-256.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct InputFile {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// Where to find the inputs.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    pub cases_dir: PathBuf,
+    pub schemas_dir: PathBuf,
+    pub profile: Option<PathBuf>,
+}
+
+impl Default for Sources {
+    fn default() -> Self {
+        Sources {
+            cases_dir: PathBuf::from("cases"),
+            schemas_dir: PathBuf::from("schemas"),
+            profile: None,
+        }
+    }
+}
+
+pub(crate) struct LoadContext<'a> {
+    pub env: Env,
+    pub defaults: BTreeMap<String, String>,
+    pub profile: &'a Profile,
+    pub schemas: &'a SchemaSet,
+    pub redactor: &'a Redactor,
+}
+
+/// The name of the file of variable defaults in the cases folder.
+pub const VARIABLES_FILE: &str = "variables.toml";
+
+/// Loads the whole suite, reporting every problem found rather than the first.
+pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
+    let redactor = Redactor::new();
+    let mut errors = Vec::new();
+
+    let schemas = SchemaSet::load(&sources.schemas_dir);
+    let profile = match &sources.profile {
+        Some(p) => Profile::load(p, env, &redactor),
+        None => Profile::from_environment(env, &redactor),
+    };
+    let (schemas, profile) = match (schemas, profile) {
+        (Ok(s), Ok(p)) => (s, p),
+        (s, p) => {
+            errors.extend(s.err().unwrap_or_default());
+            errors.extend(p.err().unwrap_or_default());
+            return Err(LoadErrors(errors));
+        }
+    };
+
+    let mut inputs = Vec::new();
+    let vars_path = sources.cases_dir.join(VARIABLES_FILE);
+    let defaults: BTreeMap<String, String> = match std::fs::read(&vars_path) {
+        Ok(bytes) => {
+            inputs.push(InputFile {
+                path: display_path(&vars_path),
+                sha256: sha256_hex(&bytes),
+            });
+            let text = String::from_utf8_lossy(&bytes);
+            match parse_toml(&vars_path, &text) {
+                Ok(v) => v,
+                Err(d) => {
+                    errors.push(d);
+                    BTreeMap::new()
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        Err(e) => {
+            errors.push(Diagnostic::file(&vars_path, format!("cannot read: {e}")));
+            BTreeMap::new()
+        }
+    };
+    if let Some(p) = &profile.file {
+        if let Ok(bytes) = std::fs::read(p) {
+            inputs.push(InputFile {
+                path: display_path(p),
+                sha256: sha256_hex(&bytes),
+            });
+        }
+    }
+
+    let ctx = LoadContext {
+        env: env.clone(),
+        defaults,
+        profile: &profile,
+        schemas: &schemas,
+        redactor: &redactor,
+    };
+    let mut cases = Vec::new();
+    for path in case_files(&sources.cases_dir).map_err(|d| LoadErrors(vec![d]))? {
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                errors.push(Diagnostic::file(&path, format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        let text = match String::from_utf8(bytes.clone()) {
+            Ok(t) => t,
+            Err(_) => {
+                errors.push(Diagnostic::file(&path, "not UTF-8 text"));
+                continue;
+            }
+        };
+        match case_file::build_case(&path, &text, sha256_hex(&bytes), &ctx) {
+            Ok(c) => cases.push(c),
+            Err(d) => errors.extend(d),
+        }
+    }
+
+    let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
+    for c in &cases {
+        if let Some(first) = seen.insert(&c.id, &c.file) {
+            let text = std::fs::read_to_string(&c.file).unwrap_or_default();
+            errors.push(Diagnostic::new(
+                &c.file,
+                &text,
+                locate::offset_of(&text, "id"),
+                "id",
+                format!("duplicate id `{}`, first used in {}", c.id, first.display()),
+            ));
+        }
+    }
+    if cases.is_empty() && errors.is_empty() {
+        errors.push(Diagnostic::file(&sources.cases_dir, "no case files (*.toml) found"));
+    }
+    if !errors.is_empty() {
+        return Err(LoadErrors(errors));
+    }
+    cases.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(Suite {
+        cases,
+        schemas,
+        profile,
+        redactor,
+        inputs,
+    })
+}
+
+/// Every `*.toml` in the folder except the variables file, sorted so that runs are reproducible.
+fn case_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Diagnostic::file(dir, format!("cannot read case folder: {e}")))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .filter(|p| p.file_name().is_some_and(|n| n != VARIABLES_FILE))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = sha2::Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn display_path(p: &Path) -> String {
+    p.to_string_lossy().replace('\\', "/")
+}
+
+/// Parses TOML into `T`, turning any error into a diagnostic with line, column and field path, and a
+/// did-you-mean for unknown keys.
+pub(crate) fn parse_toml<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Diagnostic> {
+    let de = toml::Deserializer::parse(text).map_err(|e| toml_diag(file, text, "", &e))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { String::new() } else { path };
+        toml_diag(file, text, &field, e.inner())
+    })
+}
+
+fn toml_diag(file: &Path, text: &str, field: &str, e: &toml::de::Error) -> Diagnostic {
+    let message = friendly_message(e.message());
+    let offset = e.span().map(|s| s.start).or_else(|| locate::offset_of(text, field));
+    Diagnostic::new(file, text, offset, field, message)
+}
+
+/// serde's "unknown field `mach`, expected one of `a`, `b`" becomes "unknown key `mach`; did you mean
+/// `match`?", since the list of every key is noise when one of them is clearly meant.
+fn friendly_message(message: &str) -> String {
+    let message = message.trim();
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        if let Some((key, expected)) = rest.split_once('`') {
+            let names: BTreeSet<&str> = expected.split('`').skip(1).step_by(2).collect();
+            return match diagnostic::did_you_mean(key, names.iter().copied()) {
+                Some(s) => format!("unknown key `{key}`; did you mean `{s}`?"),
+                None => format!(
+                    "unknown key `{key}`; expected one of {}",
+                    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                ),
+            };
+        }
+    }
+    message.to_string()
+}

@@ -1,0 +1,197 @@
+//! Target profiles: where the server is, who to log in as, what it can demonstrate.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::diagnostic::Diagnostic;
+use super::vars::{Env, Variables};
+use super::{parse_toml, Transport};
+use crate::secret::{Redactor, Secret};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    name: Option<String>,
+    target: Option<String>,
+    #[serde(default)]
+    csrf: bool,
+    timeout_ms: Option<u64>,
+    max_body_bytes: Option<usize>,
+    #[serde(default)]
+    capabilities: Vec<String>,
+    #[serde(default)]
+    vars: BTreeMap<String, String>,
+    #[serde(default)]
+    agents: BTreeMap<String, RawAgent>,
+    transport: Option<Transport>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgent {
+    username: String,
+    password: String,
+}
+
+/// Credentials of one agent role.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub username: String,
+    pub password: Secret,
+}
+
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: String,
+    pub file: Option<PathBuf>,
+    pub target: Option<String>,
+    pub csrf: bool,
+    pub timeout: Duration,
+    pub max_body_bytes: usize,
+    pub capabilities: BTreeSet<String>,
+    pub vars: BTreeMap<String, String>,
+    pub agents: BTreeMap<String, Agent>,
+    pub transport: Transport,
+}
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+
+impl Profile {
+    /// The profile used with `--target` and no `--profile`: credentials from `GWS_USERNAME` and
+    /// `GWS_PASSWORD`, no capabilities, so every case that needs one is skipped with its reason.
+    pub fn from_environment(env: &Env, redactor: &Redactor) -> Result<Profile, Vec<Diagnostic>> {
+        let mut agents = BTreeMap::new();
+        if let (Some(u), Some(p)) = (env.get("GWS_USERNAME"), env.get("GWS_PASSWORD")) {
+            redactor.add(p);
+            agents.insert(
+                "default".to_string(),
+                Agent {
+                    username: u.to_string(),
+                    password: Secret::new(p),
+                },
+            );
+        }
+        Ok(Profile {
+            name: "environment".to_string(),
+            file: None,
+            target: None,
+            csrf: false,
+            timeout: DEFAULT_TIMEOUT,
+            max_body_bytes: DEFAULT_MAX_BODY,
+            capabilities: BTreeSet::new(),
+            vars: BTreeMap::new(),
+            agents,
+            transport: Transport::Auto,
+        })
+    }
+
+    pub fn load(path: &Path, env: &Env, redactor: &Redactor) -> Result<Profile, Vec<Diagnostic>> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| vec![Diagnostic::file(path, format!("cannot read profile: {e}"))])?;
+        Self::parse(path, &text, env, redactor)
+    }
+
+    pub fn parse(path: &Path, text: &str, env: &Env, redactor: &Redactor) -> Result<Profile, Vec<Diagnostic>> {
+        let raw: RawProfile = parse_toml(path, text).map_err(|d| vec![d])?;
+        let vars = Variables::new(env);
+        let mut errors = Vec::new();
+        let mut agents = BTreeMap::new();
+        for (role, agent) in raw.agents {
+            let field = format!("agents.{role}.password");
+            let p = agent.password.trim();
+            if !(p.starts_with("${env:") && p.ends_with('}') && p.matches("${").count() == 1) {
+                errors.push(diag(path, text, &field, "a password is only ever read from the environment: write `${env:NAME}`"));
+                continue;
+            }
+            match vars.interpolate(p) {
+                Ok(done) => {
+                    redactor.add(&done.text);
+                    agents.insert(
+                        role,
+                        Agent {
+                            username: agent.username,
+                            password: Secret::new(done.text),
+                        },
+                    );
+                }
+                Err(e) => errors.push(diag(path, text, &field, e.to_string())),
+            }
+        }
+        if let Some(t) = &raw.target {
+            if let Err(e) = url::Url::parse(t) {
+                errors.push(diag(path, text, "target", format!("not a URL: {e}")));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Profile {
+            name: raw.name.unwrap_or_else(|| {
+                path.file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            }),
+            file: Some(path.to_path_buf()),
+            target: raw.target,
+            csrf: raw.csrf,
+            timeout: raw.timeout_ms.map(Duration::from_millis).unwrap_or(DEFAULT_TIMEOUT),
+            max_body_bytes: raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY),
+            capabilities: raw.capabilities.into_iter().collect(),
+            vars: raw.vars,
+            agents,
+            transport: raw.transport.unwrap_or(Transport::Auto),
+        })
+    }
+
+    /// The credentials for a role: the role's own, else the default role's.
+    pub fn agent(&self, role: &str) -> Option<(&str, &Agent)> {
+        self.agents
+            .get_key_value(role)
+            .or_else(|| self.agents.get_key_value("default"))
+            .map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The profile as it may appear in a report: no secret in it.
+    pub fn redacted_summary(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.name,
+            "file": self.file.as_ref().map(|f| f.display().to_string()),
+            "csrf": self.csrf,
+            "timeout_ms": self.timeout.as_millis() as u64,
+            "max_body_bytes": self.max_body_bytes,
+            "capabilities": self.capabilities,
+            "vars": self.vars,
+            "agents": self.agents.iter().map(|(role, a)| (role.clone(), serde_json::json!({"username": a.username, "password": a.password}))).collect::<serde_json::Map<_, _>>(),
+        })
+    }
+}
+
+fn diag(path: &Path, text: &str, field: &str, message: impl Into<String>) -> Diagnostic {
+    Diagnostic::new(path, text, super::locate::offset_of(text, field), field, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_must_come_from_env() {
+        let env = Env::empty().with("PW", "sentinel-pw");
+        let r = Redactor::new();
+        let text = "[agents.default]\nusername = \"a\"\npassword = \"plain\"\n";
+        let e = Profile::parse(Path::new("p.toml"), text, &env, &r).unwrap_err();
+        assert_eq!(
+            e[0].to_string(),
+            "p.toml:3:1: agents.default.password: a password is only ever read from the environment: write `${env:NAME}`"
+        );
+        let ok = "[agents.default]\nusername = \"a\"\npassword = \"${env:PW}\"\n";
+        let p = Profile::parse(Path::new("p.toml"), ok, &env, &r).unwrap();
+        assert_eq!(p.agent("other").unwrap().1.password.expose(), "sentinel-pw");
+        assert!(!p.redacted_summary().to_string().contains("sentinel-pw"));
+        assert_eq!(r.redact("x sentinel-pw"), "x ***");
+    }
+}

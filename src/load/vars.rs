@@ -1,0 +1,176 @@
+//! `${name}` and `${env:NAME}` substitution.
+//!
+//! An undefined variable is an error, never an empty string: a silently empty place name would turn
+//! a test of one rule into a test of another.
+
+use std::collections::BTreeMap;
+
+/// The environment the run sees: the process environment plus values the binary adds (the embedded
+/// server's generated passwords). A snapshot, so tests can build one without touching the process.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    values: BTreeMap<String, String>,
+}
+
+impl Env {
+    pub fn from_process() -> Self {
+        Env {
+            values: std::env::vars().collect(),
+        }
+    }
+
+    pub fn empty() -> Self {
+        Env::default()
+    }
+
+    pub fn with(mut self, name: &str, value: &str) -> Self {
+        self.values.insert(name.to_string(), value.to_string());
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VarError {
+    #[error("undefined variable `${{{0}}}`{1}")]
+    Undefined(String, String),
+    #[error("environment variable `{0}` is not set (referenced as `${{env:{0}}}`)")]
+    EnvUnset(String),
+    #[error("unclosed `${{` in `{0}`")]
+    Unclosed(String),
+}
+
+/// Variable values in scope for one case.
+#[derive(Debug, Clone)]
+pub struct Variables<'e> {
+    values: BTreeMap<String, String>,
+    env: &'e Env,
+}
+
+/// What one substitution produced: the text, and the values that came from the environment (secrets).
+pub struct Interpolated {
+    pub text: String,
+    pub secrets: Vec<String>,
+}
+
+impl<'e> Variables<'e> {
+    pub fn new(env: &'e Env) -> Self {
+        Variables {
+            values: BTreeMap::new(),
+            env,
+        }
+    }
+
+    /// Later layers win.
+    pub fn layer(&mut self, values: &BTreeMap<String, String>) {
+        for (k, v) in values {
+            self.values.insert(k.clone(), v.clone());
+        }
+    }
+
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.values.insert(name.to_string(), value.to_string());
+    }
+
+    pub fn interpolate(&self, text: &str) -> Result<Interpolated, VarError> {
+        let mut out = String::with_capacity(text.len());
+        let mut secrets = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find('}')
+                .ok_or_else(|| VarError::Unclosed(text.to_string()))?;
+            let name = after[..end].trim();
+            if let Some(env_name) = name.strip_prefix("env:") {
+                let value = self
+                    .env
+                    .get(env_name)
+                    .ok_or_else(|| VarError::EnvUnset(env_name.to_string()))?;
+                secrets.push(value.to_string());
+                out.push_str(value);
+            } else {
+                let value = self.values.get(name).ok_or_else(|| {
+                    let hint = super::diagnostic::did_you_mean(name, self.values.keys().map(String::as_str))
+                        .map(|s| format!("; did you mean `${{{s}}}`?"))
+                        .unwrap_or_default();
+                    VarError::Undefined(name.to_string(), hint)
+                })?;
+                out.push_str(value);
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(Interpolated { text: out, secrets })
+    }
+
+    /// Substitutes every string inside a JSON value (keys are left alone).
+    pub fn interpolate_json(&self, value: &mut serde_json::Value, secrets: &mut Vec<String>) -> Result<(), VarError> {
+        match value {
+            serde_json::Value::String(s) if s.contains("${") => {
+                let done = self.interpolate(s)?;
+                secrets.extend(done.secrets);
+                *s = done.text;
+            }
+            serde_json::Value::Array(items) => {
+                for v in items {
+                    self.interpolate_json(v, secrets)?;
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for (_, v) in map.iter_mut() {
+                    self.interpolate_json(v, secrets)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(env: &Env) -> Variables<'_> {
+        let mut v = Variables::new(env);
+        v.set("place", "SIP_5000");
+        v
+    }
+
+    #[test]
+    fn substitutes_names_and_env() {
+        let env = Env::empty().with("PW", "pa55word");
+        let v = vars(&env);
+        let r = v.interpolate("p=${place} pw=${env:PW}").unwrap();
+        assert_eq!(r.text, "p=SIP_5000 pw=pa55word");
+        assert_eq!(r.secrets, vec!["pa55word".to_string()]);
+    }
+
+    #[test]
+    fn undefined_is_an_error_with_a_hint() {
+        let env = Env::empty();
+        let v = vars(&env);
+        let e = v.interpolate("${plac}").err().unwrap();
+        assert_eq!(e.to_string(), "undefined variable `${plac}`; did you mean `${place}`?");
+        let e = v.interpolate("${env:NOPE_X}").err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "environment variable `NOPE_X` is not set (referenced as `${env:NOPE_X}`)"
+        );
+        let e = v.interpolate("a ${place").err().unwrap();
+        assert_eq!(e.to_string(), "unclosed `${` in `a ${place`");
+    }
+
+    #[test]
+    fn later_layers_win() {
+        let env = Env::empty();
+        let mut v = vars(&env);
+        v.layer(&BTreeMap::from([("place".to_string(), "P2".to_string())]));
+        assert_eq!(v.interpolate("${place}").unwrap().text, "P2");
+    }
+}

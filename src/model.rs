@@ -1,0 +1,301 @@
+//! What a loaded suite is: cases, steps, requests and expectations, with every variable resolved.
+//!
+//! The loader builds these; the planner, executor and checker only read them.
+
+use std::path::PathBuf;
+
+use regex::Regex;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provenance {
+    /// The published page, or an official GWS documentation page, states the expected answer.
+    Documented,
+    /// Seen in real traffic of a real GWS server, or in Genesys-authored clients.
+    Observed,
+    /// No source states it; our best guess of what a real deployment does.
+    Inferred,
+}
+
+impl Provenance {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provenance::Documented => "documented",
+            Provenance::Observed => "observed",
+            Provenance::Inferred => "inferred",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub id: String,
+    pub title: String,
+    pub spec: Vec<String>,
+    pub source: Option<String>,
+    pub provenance: Provenance,
+    pub rationale: Option<String>,
+    pub tags: Vec<String>,
+    /// The agent role named by the case (`default` when it names none).
+    pub agent_role: String,
+    /// The serial group: cases of one group never run at the same time.
+    pub group: String,
+    pub requires: Vec<String>,
+    pub steps: Vec<Step>,
+    /// Where the case came from, relative to the working directory as given.
+    pub file: PathBuf,
+    /// SHA-256 of the file's bytes, hex.
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub name: String,
+    /// Runs even after an earlier step of the case failed (cleanup).
+    pub always: bool,
+    pub request: Request,
+    pub expect: Expectation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMode {
+    /// Basic credentials and the session's cookies.
+    Basic,
+    /// The session's cookies only.
+    Session,
+    /// Neither.
+    None,
+    /// The role's user name with a password that is certainly wrong.
+    WrongPassword,
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    /// Path and query, starting with `/`.
+    pub path: String,
+    pub auth: AuthMode,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Body>,
+    /// Whether to send the CSRF token when the profile says the target wants one.
+    pub csrf: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    Json(serde_json::Value),
+    Raw { text: String, content_type: Option<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum StatusPattern {
+    Exact(u16),
+    /// `2xx` and the like: the hundreds digit.
+    Class(u8),
+}
+
+impl StatusPattern {
+    pub fn matches(&self, status: u16) -> bool {
+        match self {
+            StatusPattern::Exact(s) => *s == status,
+            StatusPattern::Class(c) => status / 100 == u16::from(*c),
+        }
+    }
+}
+
+impl std::fmt::Display for StatusPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatusPattern::Exact(s) => write!(f, "{s}"),
+            StatusPattern::Class(c) => write!(f, "{c}xx"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchMode {
+    Exact,
+    #[default]
+    Subset,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Expectation {
+    pub status: Vec<StatusPattern>,
+    pub content_type: Option<String>,
+    /// Schema name (file stem in `schemas/`, e.g. `success`).
+    pub schema: Option<String>,
+    pub match_mode: MatchMode,
+    pub ignore: Vec<JsonPath>,
+    pub body: Option<Expected>,
+}
+
+/// An expected JSON value, with in-place matchers.
+#[derive(Debug, Clone)]
+pub enum Expected {
+    Literal(serde_json::Value),
+    Object(Vec<(String, Expected)>),
+    Array(Vec<Expected>),
+    Any,
+    Type(JsonType),
+    Regex(Regex),
+    OneOf(Vec<Expected>),
+    Not(Box<Expected>),
+    Absent,
+    Unordered(Vec<Expected>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Array,
+    Object,
+    Null,
+}
+
+impl JsonType {
+    pub const NAMES: &'static [&'static str] =
+        &["string", "integer", "number", "boolean", "array", "object", "null"];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "string" => JsonType::String,
+            "integer" => JsonType::Integer,
+            "number" => JsonType::Number,
+            "boolean" => JsonType::Boolean,
+            "array" => JsonType::Array,
+            "object" => JsonType::Object,
+            "null" => JsonType::Null,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            JsonType::String => "string",
+            JsonType::Integer => "integer",
+            JsonType::Number => "number",
+            JsonType::Boolean => "boolean",
+            JsonType::Array => "array",
+            JsonType::Object => "object",
+            JsonType::Null => "null",
+        }
+    }
+
+    pub fn of(value: &serde_json::Value) -> Self {
+        use serde_json::Value as V;
+        match value {
+            V::String(_) => JsonType::String,
+            V::Number(n) if n.is_i64() || n.is_u64() => JsonType::Integer,
+            V::Number(_) => JsonType::Number,
+            V::Bool(_) => JsonType::Boolean,
+            V::Array(_) => JsonType::Array,
+            V::Object(_) => JsonType::Object,
+            V::Null => JsonType::Null,
+        }
+    }
+
+    pub fn accepts(self, value: &serde_json::Value) -> bool {
+        let actual = JsonType::of(value);
+        actual == self || (self == JsonType::Number && actual == JsonType::Integer)
+    }
+}
+
+/// A path such as `$.failed[0].statusMessage` or `$.items[*].id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonPath {
+    pub text: String,
+    pub segments: Vec<PathSegment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSegment {
+    Key(String),
+    Index(usize),
+    AnyIndex,
+}
+
+impl JsonPath {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let rest = text
+            .strip_prefix('$')
+            .ok_or_else(|| format!("path `{text}` must start with `$`"))?;
+        let mut segments = Vec::new();
+        let mut chars = rest.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '.' => {
+                    let mut key = String::new();
+                    while let Some(&n) = chars.peek() {
+                        if n == '.' || n == '[' {
+                            break;
+                        }
+                        key.push(n);
+                        chars.next();
+                    }
+                    if key.is_empty() {
+                        return Err(format!("path `{text}` has an empty key"));
+                    }
+                    segments.push(PathSegment::Key(key));
+                }
+                '[' => {
+                    let mut inner = String::new();
+                    for n in chars.by_ref() {
+                        if n == ']' {
+                            break;
+                        }
+                        inner.push(n);
+                    }
+                    if inner == "*" {
+                        segments.push(PathSegment::AnyIndex);
+                    } else {
+                        let i = inner
+                            .parse()
+                            .map_err(|_| format!("path `{text}` has a bad index `[{inner}]`"))?;
+                        segments.push(PathSegment::Index(i));
+                    }
+                }
+                other => return Err(format!("path `{text}` has an unexpected `{other}`")),
+            }
+        }
+        Ok(JsonPath {
+            text: text.to_string(),
+            segments,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_paths_parse() {
+        let p = JsonPath::parse("$.failed[0].statusMessage").unwrap();
+        assert_eq!(
+            p.segments,
+            vec![
+                PathSegment::Key("failed".into()),
+                PathSegment::Index(0),
+                PathSegment::Key("statusMessage".into())
+            ]
+        );
+        assert_eq!(JsonPath::parse("$.a[*]").unwrap().segments[1], PathSegment::AnyIndex);
+        assert!(JsonPath::parse("a.b").is_err());
+        assert!(JsonPath::parse("$.a[x]").is_err());
+    }
+
+    #[test]
+    fn status_patterns() {
+        assert!(StatusPattern::Class(4).matches(403));
+        assert!(!StatusPattern::Class(4).matches(500));
+        assert!(StatusPattern::Exact(200).matches(200));
+    }
+}

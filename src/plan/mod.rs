@@ -1,0 +1,174 @@
+//! Stage 2, **plan**: which cases run, which are skipped and why, in which serial groups, and which
+//! shard of a partitioned run this is.
+
+use std::collections::BTreeMap;
+
+use sha2::Digest;
+
+use crate::load::Profile;
+use crate::model::{AuthMode, Case, Provenance};
+
+/// Which cases to run. Every filter that is set must match (an empty list matches everything).
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Substrings of case ids.
+    pub ids: Vec<String>,
+    pub tags: Vec<String>,
+    pub provenance: Vec<Provenance>,
+    /// Spec elements, exact (`S4`) or as a prefix ending in `.` or `*` (`param.`, `param.*`).
+    pub spec: Vec<String>,
+    pub partition: Option<Partition>,
+}
+
+/// `hash:K/N`: this is shard K of N; a case belongs to the shard its id hashes to, so the split is
+/// stable however the suite grows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    pub shard: u32,
+    pub count: u32,
+}
+
+impl std::str::FromStr for Partition {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let rest = s
+            .strip_prefix("hash:")
+            .ok_or_else(|| format!("`{s}`: a partition is written `hash:K/N`, e.g. hash:1/4"))?;
+        let (k, n) = rest
+            .split_once('/')
+            .ok_or_else(|| format!("`{s}`: a partition is written `hash:K/N`"))?;
+        let shard: u32 = k.parse().map_err(|_| format!("`{k}` is not a shard number"))?;
+        let count: u32 = n.parse().map_err(|_| format!("`{n}` is not a shard count"))?;
+        if count == 0 || shard == 0 || shard > count {
+            return Err(format!("`{s}`: K must be between 1 and N"));
+        }
+        Ok(Partition { shard, count })
+    }
+}
+
+impl std::fmt::Display for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "hash:{}/{}", self.shard, self.count)
+    }
+}
+
+impl Partition {
+    pub fn contains(&self, id: &str) -> bool {
+        let d = sha2::Sha256::digest(id.as_bytes());
+        let h = u64::from_be_bytes(d[..8].try_into().expect("8 bytes"));
+        (h % u64::from(self.count)) as u32 == self.shard - 1
+    }
+}
+
+impl Selection {
+    pub fn selects(&self, case: &Case) -> bool {
+        (self.ids.is_empty() || self.ids.iter().any(|i| case.id.contains(i.as_str())))
+            && (self.tags.is_empty() || self.tags.iter().any(|t| case.tags.contains(t)))
+            && (self.provenance.is_empty() || self.provenance.contains(&case.provenance))
+            && (self.spec.is_empty() || self.spec.iter().any(|s| case.spec.iter().any(|c| spec_matches(s, c))))
+            && self.partition.is_none_or(|p| p.contains(&case.id))
+    }
+}
+
+fn spec_matches(filter: &str, element: &str) -> bool {
+    if let Some(prefix) = filter.strip_suffix('*') {
+        element.starts_with(prefix)
+    } else if filter.ends_with('.') {
+        element.starts_with(filter)
+    } else {
+        filter.eq_ignore_ascii_case(element)
+    }
+}
+
+/// One case in the plan: run it, or skip it for a reason.
+#[derive(Debug, Clone)]
+pub struct PlannedCase<'s> {
+    pub case: &'s Case,
+    pub skip: Option<String>,
+}
+
+/// The cases to run, in case order, and the serial groups they run in.
+#[derive(Debug)]
+pub struct Plan<'s> {
+    pub cases: Vec<PlannedCase<'s>>,
+    /// Indexes into `cases`, one list per serial group, each list in case order.
+    pub groups: Vec<Vec<usize>>,
+}
+
+pub fn plan<'s>(cases: &'s [Case], selection: &Selection, profile: &Profile) -> Plan<'s> {
+    let planned: Vec<PlannedCase> = cases
+        .iter()
+        .filter(|c| selection.selects(c))
+        .map(|case| PlannedCase {
+            case,
+            skip: skip_reason(case, profile),
+        })
+        .collect();
+    let mut by_group: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, p) in planned.iter().enumerate() {
+        by_group.entry(p.case.group.as_str()).or_default().push(i);
+    }
+    let mut groups: Vec<Vec<usize>> = by_group.into_values().collect();
+    // Start the longest groups first, so that the run's length is not set by a long group started last.
+    groups.sort_by_key(|g| (std::cmp::Reverse(g.len()), g[0]));
+    Plan { cases: planned, groups }
+}
+
+fn skip_reason(case: &Case, profile: &Profile) -> Option<String> {
+    let missing: Vec<&str> = case
+        .requires
+        .iter()
+        .filter(|r| !profile.capabilities.contains(r.as_str()))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Some(format!(
+            "requires {} that profile `{}` does not declare in `capabilities`",
+            missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
+            profile.name
+        ));
+    }
+    let needs_credentials = case
+        .steps
+        .iter()
+        .any(|s| matches!(s.request.auth, AuthMode::Basic | AuthMode::WrongPassword));
+    if needs_credentials && profile.agent(&case.agent_role).is_none() {
+        return Some(format!(
+            "needs credentials for agent role `{}`, and profile `{}` has none (add [agents.default], or set GWS_USERNAME and GWS_PASSWORD)",
+            case.agent_role, profile.name
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_split_every_id_into_exactly_one_shard() {
+        let ids: Vec<String> = (0..200).map(|i| format!("case-{i}")).collect();
+        let parts: Vec<Partition> = (1..=4).map(|k| format!("hash:{k}/4").parse().unwrap()).collect();
+        for id in &ids {
+            assert_eq!(parts.iter().filter(|p| p.contains(id)).count(), 1);
+        }
+        // Not all in one shard.
+        assert!(parts.iter().all(|p| ids.iter().any(|i| p.contains(i))));
+    }
+
+    #[test]
+    fn partition_syntax_errors() {
+        assert!("hash:0/4".parse::<Partition>().is_err());
+        assert!("hash:5/4".parse::<Partition>().is_err());
+        assert!("1/4".parse::<Partition>().unwrap_err().contains("hash:K/N"));
+    }
+
+    #[test]
+    fn spec_filters() {
+        assert!(spec_matches("param.", "param.workmode"));
+        assert!(spec_matches("param.*", "param.workmode"));
+        assert!(spec_matches("s4", "S4"));
+        assert!(!spec_matches("S4", "S5"));
+    }
+}

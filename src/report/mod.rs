@@ -1,0 +1,107 @@
+//! Stage 5, **report**: listeners on the run's event stream. The console is one listener, each
+//! report format another; the runner knows none of them.
+
+pub mod console;
+pub mod json;
+
+use serde::{Deserialize, Serialize};
+
+use crate::load::InputFile;
+use crate::verdict::{CaseResult, Tally};
+
+/// What a run is about, known before the first case runs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub harness_version: String,
+    pub started_at: String,
+    pub target: TargetInfo,
+    /// The profile with secrets replaced.
+    pub profile: serde_json::Value,
+    /// Every case file, schema and other input the verdicts rest on, with its SHA-256.
+    pub inputs: Vec<InputFile>,
+    pub selection: SelectionInfo,
+    pub planned: usize,
+    pub jobs: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TargetInfo {
+    pub url: String,
+    /// The embedded reference server, started by the harness itself.
+    pub embedded: bool,
+    /// What `GET /api/v2/diagnostics/version` said, when it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SelectionInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<String>,
+}
+
+/// What happens during a run, in case order.
+#[derive(Debug)]
+pub enum Event<'a> {
+    RunStarted {
+        info: &'a RunInfo,
+    },
+    CaseFinished {
+        index: usize,
+        total: usize,
+        result: &'a CaseResult,
+    },
+    RunFinished {
+        info: &'a RunInfo,
+        tally: &'a Tally,
+        interrupted: bool,
+        unreachable: Option<&'a str>,
+    },
+}
+
+/// Anything that wants to hear about a run.
+pub trait Listener: Send {
+    fn on_event(&mut self, event: &Event);
+}
+
+/// `2026-11-24T07:01:02Z` from the system clock, without a date crate.
+pub fn utc_timestamp(t: std::time::SystemTime) -> String {
+    let secs = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Howard Hinnant's days-to-civil algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_590_000);
+        assert_eq!(utc_timestamp(t), "2026-11-24T06:20:00Z");
+        assert_eq!(utc_timestamp(std::time::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+    }
+}
