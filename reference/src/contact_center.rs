@@ -85,7 +85,12 @@ enum ChannelResult {
 }
 
 impl ContactCenter {
-    pub(crate) fn new(dir: Directory, fault: Option<Fault>, base_url: String, bus: NotificationBus) -> Self {
+    pub(crate) fn new(
+        dir: Directory,
+        fault: Option<Fault>,
+        base_url: String,
+        bus: NotificationBus,
+    ) -> Self {
         let agents = dir
             .agents
             .keys()
@@ -159,7 +164,11 @@ impl ContactCenter {
         match &state.voice {
             Some(v) => vec![self.device_json(
                 &v.device,
-                if v.ready { n::user_state_ready() } else { n::user_state_not_ready() },
+                if v.ready {
+                    n::user_state_ready()
+                } else {
+                    n::user_state_not_ready()
+                },
                 v.dynamic_number.as_deref().unwrap_or(""),
             )],
             None => {
@@ -195,7 +204,9 @@ impl ContactCenter {
                 .iter()
                 .map(|v| v.as_str().map(str::to_string).ok_or_else(invalid))
                 .collect(),
-            Some(Value::String(s)) if self.has(Fault::NonArrayChannelsAccepted) => Ok(vec![s.clone()]),
+            Some(Value::String(s)) if self.has(Fault::NonArrayChannelsAccepted) => {
+                Ok(vec![s.clone()])
+            }
             Some(_) => Err(invalid()),
         }
     }
@@ -219,7 +230,11 @@ impl ContactCenter {
         if self.has(Fault::InvalidWorkmodeAccepted) {
             return Ok(None);
         }
-        let code = if self.has(Fault::InvalidWorkmodeCode10) { 10 } else { 2 };
+        let code = if self.has(Fault::InvalidWorkmodeCode10) {
+            10
+        } else {
+            2
+        };
         let message = if self.has(Fault::InvalidWorkmodeMessageWrapped) {
             WORKMODE_INVALID_WRAPPED
         } else {
@@ -247,8 +262,17 @@ impl ContactCenter {
 
     /// The device to log in on: `devicePath` if given, else the place's only device, else its only ACD
     /// position.
-    fn resolve_device(&self, agent: &Agent, place: &Place, device_path: Option<&str>) -> Result<Device, Reply> {
-        let device_path = if self.has(Fault::DevicePathIgnored) { None } else { device_path };
+    fn resolve_device(
+        &self,
+        agent: &Agent,
+        place: &Place,
+        device_path: Option<&str>,
+    ) -> Result<Device, Reply> {
+        let device_path = if self.has(Fault::DevicePathIgnored) {
+            None
+        } else {
+            device_path
+        };
         if let Some(path) = device_path {
             return match self.dir.device_by_path(path) {
                 None => Err(Reply::error(
@@ -267,10 +291,16 @@ impl ContactCenter {
             };
         }
         match place.devices.as_slice() {
-            [] => Err(Reply::bad(2, format!("Place '{}' has no devices", place.name))),
+            [] => Err(Reply::bad(
+                2,
+                format!("Place '{}' has no devices", place.name),
+            )),
             [only] => Ok(only.clone()),
             several => {
-                let acds: Vec<&Device> = several.iter().filter(|d| d.kind == DeviceKind::Acd).collect();
+                let acds: Vec<&Device> = several
+                    .iter()
+                    .filter(|d| d.kind == DeviceKind::Acd)
+                    .collect();
                 match acds.as_slice() {
                     [one] => Ok((*one).clone()),
                     [first, ..] if self.has(Fault::MultiAcdWithoutDevicePathAccepted) => Ok((*first).clone()),
@@ -329,7 +359,11 @@ impl ContactCenter {
         let logging_in = wants_voice && state.voice.is_none();
         if logging_in {
             let claims = lock(&self.claims);
-            if claims.devices.get(&device.path()).is_some_and(|u| u != username) {
+            if claims
+                .devices
+                .get(&device.path())
+                .is_some_and(|u| u != username)
+            {
                 return Err(Reply::error(
                     StatusCode::CONFLICT,
                     19,
@@ -369,7 +403,10 @@ impl ContactCenter {
         }
         if let Some(number) = &dynamic_number {
             if self.dir.number_exists(number) && !self.has(Fault::DynamicNumberCollisionAccepted) {
-                return Err(Reply::bad(18, format!("Phone number '{number}' already exists")));
+                return Err(Reply::bad(
+                    18,
+                    format!("Phone number '{number}' already exists"),
+                ));
             }
         }
 
@@ -379,7 +416,10 @@ impl ContactCenter {
         if wants_voice {
             if !logging_in {
                 if self.has(Fault::AlreadyLoggedInError) {
-                    return Err(Reply::bad(2, format!("Agent '{username}' is already logged in")));
+                    return Err(Reply::bad(
+                        2,
+                        format!("Agent '{username}' is already logged in"),
+                    ));
                 }
                 results.push(ChannelResult::Ok("voice"));
             } else if !device.registered {
@@ -418,7 +458,11 @@ impl ContactCenter {
                 )]));
                 messages.push(n::device_state_change(vec![self.device_json(
                     &device,
-                    if ready { n::user_state_ready() } else { n::user_state_not_ready() },
+                    if ready {
+                        n::user_state_ready()
+                    } else {
+                        n::user_state_not_ready()
+                    },
                     &dynamic,
                 )]));
                 state.voice = Some(VoiceLogin {
@@ -466,7 +510,9 @@ impl ContactCenter {
         let mut failed = Vec::new();
         for r in results {
             match r {
-                ChannelResult::Ok(channel) => succeeded.push(json!({ "statusCode": 0, "channel": channel })),
+                ChannelResult::Ok(channel) => {
+                    succeeded.push(json!({ "statusCode": 0, "channel": channel }))
+                }
                 ChannelResult::Failed(code, message, channel) => failed.push(json!({
                     "statusCode": code, "statusMessage": message, "channel": channel,
                 })),
@@ -483,7 +529,10 @@ impl ContactCenter {
             } else {
                 StatusCode::BAD_REQUEST
             };
-            let message = first["statusMessage"].as_str().unwrap_or_default().to_string();
+            let message = first["statusMessage"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             return Err(Reply::error(status, code, message));
         }
         Ok(if self.has(Fault::PartialSuccessAsZero) {
@@ -521,8 +570,12 @@ impl ContactCenter {
                 )]));
             }
             if !state.multimedia.is_empty() {
-                let channels: Vec<String> = std::mem::take(&mut state.multimedia).into_iter().collect();
-                messages.push(n::channel_state_change(&channels, n::user_state_logged_out()));
+                let channels: Vec<String> =
+                    std::mem::take(&mut state.multimedia).into_iter().collect();
+                messages.push(n::channel_state_change(
+                    &channels,
+                    n::user_state_logged_out(),
+                ));
             }
         }
         for m in messages {
@@ -541,7 +594,11 @@ impl ContactCenter {
             v.ready = ready;
             n::device_state_change(vec![self.device_json(
                 &v.device,
-                if ready { n::user_state_ready() } else { n::user_state_not_ready() },
+                if ready {
+                    n::user_state_ready()
+                } else {
+                    n::user_state_not_ready()
+                },
                 v.dynamic_number.as_deref().unwrap_or(""),
             )])
         };
@@ -576,7 +633,10 @@ mod tests {
     #[test]
     fn place_with_one_acd_and_one_extension_logs_in_on_the_acd() {
         let c = cc(None);
-        let r = c.start("agent8", &body(json!({"channels": ["voice"], "place": "PLACE_EXT_ACD"})));
+        let r = c.start(
+            "agent8",
+            &body(json!({"channels": ["voice"], "place": "PLACE_EXT_ACD"})),
+        );
         assert_eq!(r.status_code(), Some(0));
         assert_eq!(c.devices_json("agent8")[0]["id"], "acd-6302");
     }
@@ -602,9 +662,14 @@ code = "L"
             NotificationBus::new(),
         );
         let r = c.start("a", &body(json!({"channels": ["voice", "chat"]})));
-        let Reply::Json { body, .. } = r else { panic!() };
+        let Reply::Json { body, .. } = r else {
+            panic!()
+        };
         assert_eq!(body["statusCode"], 7);
-        assert_eq!(body["failed"][0]["statusMessage"], "Device '1' is not registered.");
+        assert_eq!(
+            body["failed"][0]["statusMessage"],
+            "Device '1' is not registered."
+        );
         assert_eq!(body["succeeded"][0]["channel"], "multimedia");
     }
 }

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 /// Multimedia channel names of the built-in directory (and the default of a TOML directory).
-pub const DEFAULT_MULTIMEDIA_CHANNELS: &[&str] =
-    &["chat", "email", "workitem", "im", "sms", "facebook", "twitter", "webform"];
+pub const DEFAULT_MULTIMEDIA_CHANNELS: &[&str] = &[
+    "chat", "email", "workitem", "im", "sms", "facebook", "twitter", "webform",
+];
 
 /// The version string `GET /api/v2/diagnostics/version` reports unless the directory says otherwise.
 pub const DEFAULT_VERSION: &str = "8.5.200.50-reference";
@@ -107,8 +108,8 @@ pub enum DirectoryError {
 }
 
 const NUMBER_WORDS: [&str; 16] = [
-    "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve",
-    "Thirteen", "Fourteen", "Fifteen", "Sixteen",
+    "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven",
+    "Twelve", "Thirteen", "Fourteen", "Fifteen", "Sixteen",
 ];
 
 fn device(id: &str, number: &str, kind: DeviceKind) -> Device {
@@ -163,15 +164,24 @@ impl Directory {
         add_place("agent1@pizza.com", vec![device("5002", "5002", Extension)]);
         add_place(
             "PLACE_MULTI_ACD",
-            vec![device("acd-6101", "6101", Acd), device("acd-6102", "6102", Acd)],
+            vec![
+                device("acd-6101", "6101", Acd),
+                device("acd-6102", "6102", Acd),
+            ],
         );
         add_place(
             "PLACE_MULTI_EXT",
-            vec![device("ext-6201", "6201", Extension), device("ext-6202", "6202", Extension)],
+            vec![
+                device("ext-6201", "6201", Extension),
+                device("ext-6202", "6202", Extension),
+            ],
         );
         add_place(
             "PLACE_EXT_ACD",
-            vec![device("ext-6301", "6301", Extension), device("acd-6302", "6302", Acd)],
+            vec![
+                device("ext-6301", "6301", Extension),
+                device("acd-6302", "6302", Acd),
+            ],
         );
         login_codes.insert("8000".to_string(), LoginCode { password: None });
         login_codes.insert(
@@ -187,17 +197,17 @@ impl Directory {
             login_codes,
             queues: ["9000".to_string()].into(),
             existing_numbers: ["+15550100999".to_string()].into(),
-            multimedia_channels: DEFAULT_MULTIMEDIA_CHANNELS.iter().map(|s| s.to_string()).collect(),
+            multimedia_channels: DEFAULT_MULTIMEDIA_CHANNELS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         }
     }
 
     /// Parses the TOML directory format described in `reference/README.md`.
     pub fn from_toml_str(text: &str) -> Result<Directory, DirectoryError> {
         let raw: RawDirectory = toml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map(|s| line_col(text, s.start))
-                .unwrap_or((0, 0));
+            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
             DirectoryError::Syntax {
                 line,
                 column,
@@ -241,12 +251,9 @@ impl Directory {
         } else {
             format!("/{path}")
         };
-        self.places.values().find_map(|p| {
-            p.devices
-                .iter()
-                .find(|d| d.path() == path)
-                .map(|d| (p, d))
-        })
+        self.places
+            .values()
+            .find_map(|p| p.devices.iter().find(|d| d.path() == path).map(|d| (p, d)))
     }
 
     /// Whether the number exists in Configuration Server: a DN of some device, or a listed number.
@@ -338,7 +345,11 @@ impl RawDirectory {
             let start = spanned.span().start;
             let raw = spanned.into_inner();
             if raw.name.is_empty() {
-                return Err(invalid(start, format!("places[{i}].name"), "must not be empty".into()));
+                return Err(invalid(
+                    start,
+                    format!("places[{i}].name"),
+                    "must not be empty".into(),
+                ));
             }
             let mut devices = Vec::new();
             for (j, d) in raw.devices.into_iter().enumerate() {
@@ -365,10 +376,20 @@ impl RawDirectory {
             }
             let name = raw.name.clone();
             if places
-                .insert(name.clone(), Place { name: raw.name, devices })
+                .insert(
+                    name.clone(),
+                    Place {
+                        name: raw.name,
+                        devices,
+                    },
+                )
                 .is_some()
             {
-                return Err(invalid(start, format!("places[{i}].name"), format!("place `{name}` is defined twice")));
+                return Err(invalid(
+                    start,
+                    format!("places[{i}].name"),
+                    format!("place `{name}` is defined twice"),
+                ));
             }
         }
         let mut login_codes = BTreeMap::new();
@@ -441,7 +462,12 @@ impl RawDirectory {
         }
         let multimedia_channels: BTreeSet<String> = self
             .multimedia_channels
-            .unwrap_or_else(|| DEFAULT_MULTIMEDIA_CHANNELS.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_else(|| {
+                DEFAULT_MULTIMEDIA_CHANNELS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            })
             .into_iter()
             .collect();
         if multimedia_channels.contains("voice") {
@@ -521,7 +547,8 @@ password = "secret"
 
     #[test]
     fn syntax_errors_name_the_line() {
-        let err = Directory::from_toml_str("queues = [\"9000\"]\n[[agents]]\nusername = \n").unwrap_err();
+        let err =
+            Directory::from_toml_str("queues = [\"9000\"]\n[[agents]]\nusername = \n").unwrap_err();
         match err {
             DirectoryError::Syntax { line, .. } => assert_eq!(line, 3),
             other => panic!("unexpected {other}"),

@@ -133,7 +133,9 @@ impl FromStr for Fault {
             .iter()
             .copied()
             .find(|f| f.name() == wanted)
-            .ok_or_else(|| UnknownFault { name: s.to_string() })
+            .ok_or_else(|| UnknownFault {
+                name: s.to_string(),
+            })
     }
 }
 

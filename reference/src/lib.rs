@@ -87,7 +87,10 @@ impl RunningServer {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(());
         let mut task = self.task;
-        if tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err() {
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+            .await
+            .is_err()
+        {
             task.abort();
             let _ = task.await;
         }
@@ -109,7 +112,12 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
     let bus = NotificationBus::new();
     let base_url = format!("http://{}", client_addr(addr));
     let app = Arc::new(server::App {
-        cc: contact_center::ContactCenter::new(config.directory, config.fault, base_url, bus.clone()),
+        cc: contact_center::ContactCenter::new(
+            config.directory,
+            config.fault,
+            base_url,
+            bus.clone(),
+        ),
         sessions: session::SessionStore::default(),
         fault: config.fault,
         csrf: config.csrf,

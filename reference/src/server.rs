@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::{HeaderName, HeaderValue, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use axum::http::header::{
+    HeaderName, HeaderValue, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, SET_COOKIE,
+};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use base64::Engine;
@@ -49,7 +51,11 @@ enum Route {
 
 impl Route {
     fn of(path: &str) -> Route {
-        let trimmed = if path.len() > 1 { path.strip_suffix('/').unwrap_or(path) } else { path };
+        let trimmed = if path.len() > 1 {
+            path.strip_suffix('/').unwrap_or(path)
+        } else {
+            path
+        };
         match trimmed {
             "/api/v2/diagnostics/version" => Route::Version,
             "/api/v2/me" => Route::Me,
@@ -101,7 +107,10 @@ fn basic_credentials(headers: &HeaderMap) -> Option<Option<(String, String)>> {
         .decode(rest.trim())
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.split_once(':').map(|(u, p)| (u.to_string(), p.to_string())));
+        .and_then(|s| {
+            s.split_once(':')
+                .map(|(u, p)| (u.to_string(), p.to_string()))
+        });
     Some(decoded)
 }
 
@@ -153,7 +162,11 @@ impl App {
         } else {
             StatusCode::FORBIDDEN
         };
-        let code = if self.has(Fault::AccessDeniedWrongCode) { 3 } else { 20 };
+        let code = if self.has(Fault::AccessDeniedWrongCode) {
+            3
+        } else {
+            20
+        };
         Reply::error(status, code, "Access denied")
     }
 
@@ -214,12 +227,19 @@ impl App {
     }
 
     /// Reads a bounded JSON-object body. The Content-Type is not checked.
-    async fn read_object(&self, headers: &HeaderMap, body: Body) -> Result<Map<String, Value>, Reply> {
+    async fn read_object(
+        &self,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<Map<String, Value>, Reply> {
         let too_large = || {
             Reply::error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 2,
-                format!("Request body exceeds the limit of {} bytes", self.max_body_bytes),
+                format!(
+                    "Request body exceeds the limit of {} bytes",
+                    self.max_body_bytes
+                ),
             )
         };
         let declared = headers
@@ -242,24 +262,37 @@ impl App {
                 content_type: "text/html;charset=utf-8",
                 body: TOMCAT_500.to_string(),
             }),
-            Err(e) => Err(Reply::bad(2, format!("Request body is not valid JSON: {e}"))),
+            Err(e) => Err(Reply::bad(
+                2,
+                format!("Request body is not valid JSON: {e}"),
+            )),
         }
     }
 
     /// `POST /api/v2/me`. The bool asks the caller to invalidate the HTTP session.
     fn me_operation(&self, username: &str, body: &Map<String, Value>) -> (Reply, bool) {
         let op = match body.get("operationName") {
-            None | Some(Value::Null) if self.has(Fault::MissingOperationAccepted) => return (Reply::op_ok(), false),
-            None | Some(Value::Null) => return (Reply::bad(1, "Parameter 'operationName' is missing"), false),
+            None | Some(Value::Null) if self.has(Fault::MissingOperationAccepted) => {
+                return (Reply::op_ok(), false)
+            }
+            None | Some(Value::Null) => {
+                return (Reply::bad(1, "Parameter 'operationName' is missing"), false)
+            }
             Some(v) => v,
         };
         match op.as_str() {
             Some("StartContactCenterSession") => (self.cc.start(username, body), false),
             Some("EndContactCenterSession") => (self.cc.end(username), true),
             _ if self.has(Fault::UnknownOperationAccepted) => (Reply::op_ok(), false),
-            Some(other) => (Reply::bad(2, format!("Operation '{other}' is not supported")), false),
+            Some(other) => (
+                Reply::bad(2, format!("Operation '{other}' is not supported")),
+                false,
+            ),
             None => (
-                Reply::bad(2, "Parameter 'operationName' is invalid: \"Expected a string value\""),
+                Reply::bad(
+                    2,
+                    "Parameter 'operationName' is invalid: \"Expected a string value\"",
+                ),
                 false,
             ),
         }
@@ -272,12 +305,23 @@ impl App {
                 Some("Ready") => self.cc.set_voice_ready(username, true),
                 Some("NotReady") => self.cc.set_voice_ready(username, false),
                 Some(other) => Reply::bad(2, format!("Operation '{other}' is not supported")),
-                None => Reply::bad(2, "Parameter 'operationName' is invalid: \"Expected a string value\""),
+                None => Reply::bad(
+                    2,
+                    "Parameter 'operationName' is invalid: \"Expected a string value\"",
+                ),
             },
         }
     }
 
-    async fn dispatch(&self, route: Route, method: &Method, headers: &HeaderMap, body: Body, username: &str, query: &str) -> (Reply, bool) {
+    async fn dispatch(
+        &self,
+        route: Route,
+        method: &Method,
+        headers: &HeaderMap,
+        body: Body,
+        username: &str,
+        query: &str,
+    ) -> (Reply, bool) {
         match route {
             Route::Me if is_get(method) => {
                 let mut user = self.cc.user_json(username);
@@ -291,13 +335,19 @@ impl App {
                 }
                 (Reply::data(json!({ "statusCode": 0, "user": user })), false)
             }
-            Route::Me if *method == Method::POST || (*method == Method::PUT && self.has(Fault::WrongMethodAccepted)) => {
+            Route::Me
+                if *method == Method::POST
+                    || (*method == Method::PUT && self.has(Fault::WrongMethodAccepted)) =>
+            {
                 match self.read_object(headers, body).await {
                     Ok(obj) => self.me_operation(username, &obj),
                     Err(reply) => (reply, false),
                 }
             }
-            Route::Me => (Reply::method_not_allowed(method.as_str(), "GET, POST"), false),
+            Route::Me => (
+                Reply::method_not_allowed(method.as_str(), "GET, POST"),
+                false,
+            ),
             Route::MeDevices if is_get(method) => {
                 let devices = self.cc.devices_json(username);
                 let full = query.split('&').any(|kv| kv.starts_with("fields="));
@@ -307,17 +357,24 @@ impl App {
                     let base = self.base_url();
                     let uris: Vec<String> = devices
                         .iter()
-                        .map(|d| format!("{base}/api/v2/devices/{}", d["id"].as_str().unwrap_or_default()))
+                        .map(|d| {
+                            format!(
+                                "{base}/api/v2/devices/{}",
+                                d["id"].as_str().unwrap_or_default()
+                            )
+                        })
                         .collect();
                     json!({ "statusCode": 0, "uris": uris })
                 };
                 (Reply::data(body), false)
             }
             Route::MeDevices => (Reply::method_not_allowed(method.as_str(), "GET"), false),
-            Route::MeVoiceChannel if *method == Method::POST => match self.read_object(headers, body).await {
-                Ok(obj) => (self.voice_operation(username, &obj), false),
-                Err(reply) => (reply, false),
-            },
+            Route::MeVoiceChannel if *method == Method::POST => {
+                match self.read_object(headers, body).await {
+                    Ok(obj) => (self.voice_operation(username, &obj), false),
+                    Err(reply) => (reply, false),
+                }
+            }
             Route::MeVoiceChannel => (Reply::method_not_allowed(method.as_str(), "POST"), false),
             Route::UnknownApi | Route::Outside | Route::Version => (not_found(), false),
         }
@@ -371,7 +428,9 @@ pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Respons
 
     let (session, new_session) = match principal.session {
         Some(s) => (Some(s), false),
-        None if principal.may_create_session => (Some(app.sessions.create(&principal.username)), true),
+        None if principal.may_create_session => {
+            (Some(app.sessions.create(&principal.username)), true)
+        }
         None => (None, false),
     };
 
@@ -393,8 +452,14 @@ pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Respons
             }
             if app.csrf && is_get(&method) {
                 let h = response.headers_mut();
-                h.insert(HeaderName::from_static(CSRF_HEADER), HeaderValue::from_static("X-CSRF-TOKEN"));
-                h.insert(HeaderName::from_static(CSRF_TOKEN), header_value(&session.csrf_token));
+                h.insert(
+                    HeaderName::from_static(CSRF_HEADER),
+                    HeaderValue::from_static("X-CSRF-TOKEN"),
+                );
+                h.insert(
+                    HeaderName::from_static(CSRF_TOKEN),
+                    header_value(&session.csrf_token),
+                );
             }
         }
     }
@@ -418,14 +483,20 @@ mod tests {
     #[test]
     fn cookie_parsing_finds_jsessionid_among_others() {
         let mut h = HeaderMap::new();
-        h.append(COOKIE, HeaderValue::from_static("a=b; JSESSIONID=ABC ; c=d"));
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("a=b; JSESSIONID=ABC ; c=d"),
+        );
         assert_eq!(session_cookie(&h).as_deref(), Some("ABC"));
     }
 
     #[test]
     fn basic_credentials_decode() {
         let mut h = HeaderMap::new();
-        h.insert(AUTHORIZATION, HeaderValue::from_static("Basic YWdlbnQxOnB3OmV4dHJh"));
+        h.insert(
+            AUTHORIZATION,
+            HeaderValue::from_static("Basic YWdlbnQxOnB3OmV4dHJh"),
+        );
         assert_eq!(
             basic_credentials(&h),
             Some(Some(("agent1".to_string(), "pw:extra".to_string())))

@@ -74,7 +74,10 @@ enum Auth {
 impl Agent {
     fn new(server: &RunningServer, user: &str) -> Agent {
         Agent {
-            http: reqwest::Client::builder().cookie_store(true).build().unwrap(),
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap(),
             base: server.url(),
             user: user.to_string(),
             password: PW.to_string(),
@@ -107,7 +110,13 @@ impl Agent {
     }
 
     async fn post(&self, body: Value) -> Answer {
-        self.send(Method::POST, "/api/v2/me", Some(body.to_string()), Auth::Basic).await
+        self.send(
+            Method::POST,
+            "/api/v2/me",
+            Some(body.to_string()),
+            Auth::Basic,
+        )
+        .await
     }
 
     async fn get(&self, path: &str) -> Answer {
@@ -123,7 +132,8 @@ impl Agent {
     }
 
     async fn end(&self) -> Answer {
-        self.post(json!({"operationName": "EndContactCenterSession"})).await
+        self.post(json!({"operationName": "EndContactCenterSession"}))
+            .await
     }
 
     async fn device_ids(&self) -> Vec<String> {
@@ -168,7 +178,12 @@ async fn anonymous_wrong_password_and_unknown_user_get_403_20() {
     ghost.get("/api/v2/me").await.assert_error(403, 20);
     // The version probe needs no auth.
     let v = a
-        .send(Method::GET, "/api/v2/diagnostics/version", None, Auth::Session)
+        .send(
+            Method::GET,
+            "/api/v2/diagnostics/version",
+            None,
+            Auth::Session,
+        )
         .await;
     assert_eq!(v.status, StatusCode::OK);
     assert_eq!(v.json()["statusCode"], 0);
@@ -182,14 +197,26 @@ async fn basic_auth_sets_a_session_cookie_that_authenticates_alone() {
     let a = Agent::new(&s, "agent12");
     let me = a.get("/api/v2/me").await;
     assert_eq!(me.status, StatusCode::OK);
-    let cookie = me.headers.get("set-cookie").unwrap().to_str().unwrap().to_string();
+    let cookie = me
+        .headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(cookie.starts_with("JSESSIONID="), "{cookie}");
-    assert!(cookie.contains("Path=/api") && cookie.contains("HttpOnly"), "{cookie}");
+    assert!(
+        cookie.contains("Path=/api") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
     let user = &me.json()["user"];
     assert_eq!(user["userName"], "agent12");
     assert_eq!(user["roles"], json!(["ROLE_AGENT"]));
     assert_eq!(user["enabled"], true);
-    assert!(user["uri"].as_str().unwrap().ends_with(user["path"].as_str().unwrap()));
+    assert!(user["uri"]
+        .as_str()
+        .unwrap()
+        .ends_with(user["path"].as_str().unwrap()));
     // The cookie alone now authenticates, and no new cookie is issued.
     let again = a.send(Method::GET, "/api/v2/me", None, Auth::Session).await;
     assert_eq!(again.status, StatusCode::OK);
@@ -199,7 +226,10 @@ async fn basic_auth_sets_a_session_cookie_that_authenticates_alone() {
         .send(
             Method::POST,
             "/api/v2/me",
-            Some(json!({"operationName": "StartContactCenterSession", "channels": ["voice"]}).to_string()),
+            Some(
+                json!({"operationName": "StartContactCenterSession", "channels": ["voice"]})
+                    .to_string(),
+            ),
             Auth::Session,
         )
         .await;
@@ -253,12 +283,17 @@ async fn csrf_tokens_are_issued_on_get_and_required_on_post() {
     // Without the header: refused; wrong token: refused; right token: accepted.
     assert_eq!(a.start(json!({})).await.status, StatusCode::FORBIDDEN);
     a.csrf_token = Some("00000000-0000-0000-0000-000000000000".into());
-    assert_eq!(a.start(json!({})).await.text, "Missing or invalid Csrf token");
+    assert_eq!(
+        a.start(json!({})).await.text,
+        "Missing or invalid Csrf token"
+    );
     a.csrf_token = Some(token.clone());
     a.start(json!({})).await.assert_ok();
     // PUT and DELETE also need it.
     a.csrf_token = None;
-    let put = a.send(Method::PUT, "/api/v2/me", Some("{}".into()), Auth::Basic).await;
+    let put = a
+        .send(Method::PUT, "/api/v2/me", Some("{}".into()), Auth::Basic)
+        .await;
     assert_eq!(put.text, "Missing or invalid Csrf token");
     // A token without the cookie is refused (fresh cookie store).
     let mut stranger = Agent::new(&s, "agent12");
@@ -277,7 +312,9 @@ async fn methods_paths_bodies_and_content_types() {
     let s = server_with(None, false, 1024).await;
     let a = Agent::new(&s, "agent8");
     for method in [Method::PUT, Method::DELETE, Method::PATCH] {
-        let r = a.send(method, "/api/v2/me", Some("{}".into()), Auth::Basic).await;
+        let r = a
+            .send(method, "/api/v2/me", Some("{}".into()), Auth::Basic)
+            .await;
         r.assert_error(405, 2);
         assert_eq!(r.headers["allow"], "GET, POST");
     }
@@ -326,7 +363,11 @@ async fn methods_paths_bodies_and_content_types() {
     )
     .await;
     assert!(r.starts_with("HTTP/1.1 200"), "{r}");
-    assert!(r.to_ascii_lowercase().contains("content-type: application/json;charset=utf-8"), "{r}");
+    assert!(
+        r.to_ascii_lowercase()
+            .contains("content-type: application/json;charset=utf-8"),
+        "{r}"
+    );
     s.shutdown().await;
 }
 
@@ -346,7 +387,14 @@ async fn devices_show_the_default_place_then_the_login_device() {
     assert_eq!(d["userState"]["state"], "LoggedOut");
     assert_eq!(d["userState"]["id"], "0F7F5003-EF26-4D13-A6Ef-D0C7EC819BEB");
     assert_eq!(d["dynamicPhoneNumber"], "");
-    for key in ["deviceState", "e164Number", "telephonyNetwork", "doNotDisturb", "voiceEnvironmentUri", "capabilities"] {
+    for key in [
+        "deviceState",
+        "e164Number",
+        "telephonyNetwork",
+        "doNotDisturb",
+        "voiceEnvironmentUri",
+        "capabilities",
+    ] {
         assert!(d.get(key).is_some(), "{key}");
     }
     a.start(json!({"place": "SIP_5000", "loginCode": "8000", "queue": "9000", "workmode": "AutoIn", "dynamicPhoneNumber": "+15550100200"}))
@@ -358,7 +406,10 @@ async fn devices_show_the_default_place_then_the_login_device() {
     assert_eq!(d["userState"]["state"], "Ready");
     assert_eq!(d["dynamicPhoneNumber"], "+15550100200");
     let uris = a.get("/api/v2/me/devices").await.json();
-    assert!(uris["uris"][0].as_str().unwrap().ends_with("/api/v2/devices/5000"));
+    assert!(uris["uris"][0]
+        .as_str()
+        .unwrap()
+        .ends_with("/api/v2/devices/5000"));
     a.end().await.assert_ok();
     assert_eq!(a.device_ids().await, vec!["7007"]);
     s.shutdown().await;
@@ -371,7 +422,10 @@ async fn devices_show_the_default_place_then_the_login_device() {
 async fn validation_errors_in_order() {
     let s = server(None).await;
     let a = Agent::new(&s, "agent8");
-    let m = a.post(json!({"channels": ["voice"]})).await.assert_error(400, 1);
+    let m = a
+        .post(json!({"channels": ["voice"]}))
+        .await
+        .assert_error(400, 1);
     assert_eq!(m, "Parameter 'operationName' is missing");
     a.post(json!({"operationName": "DoSomething", "channels": ["voice"]}))
         .await
@@ -383,15 +437,30 @@ async fn validation_errors_in_order() {
         .await
         .assert_error(400, 1);
     assert_eq!(m, "Parameter 'channels' is missing");
-    for bad in [json!([]), json!("voice"), json!([1]), json!({"voice": true}), json!(["voice", null])] {
+    for bad in [
+        json!([]),
+        json!("voice"),
+        json!([1]),
+        json!({"voice": true}),
+        json!(["voice", null]),
+    ] {
         let m = a
             .post(json!({"operationName": "StartContactCenterSession", "channels": bad}))
             .await
             .assert_error(400, 2);
         assert!(m.starts_with("Parameter 'channels' is invalid"), "{m}");
     }
-    for bad in [json!("aManualIn"), json!("manualin"), json!(""), json!(1), json!("Manual In")] {
-        let m = a.start(json!({"workmode": bad, "place": "agent1@pizza.com"})).await.assert_error(400, 2);
+    for bad in [
+        json!("aManualIn"),
+        json!("manualin"),
+        json!(""),
+        json!(1),
+        json!("Manual In"),
+    ] {
+        let m = a
+            .start(json!({"workmode": bad, "place": "agent1@pizza.com"}))
+            .await
+            .assert_error(400, 2);
         assert_eq!(
             m,
             "Parameter 'workmode' is invalid: \"The specified value is not within valid range\""
@@ -401,11 +470,20 @@ async fn validation_errors_in_order() {
     a.start(json!({"workmode": "x", "place": "NO_SUCH_PLACE_4711"}))
         .await
         .assert_error(400, 2);
-    let m = a.start(json!({"place": "NO_SUCH_PLACE_4711"})).await.assert_error(404, 6);
+    let m = a
+        .start(json!({"place": "NO_SUCH_PLACE_4711"}))
+        .await
+        .assert_error(404, 6);
     assert_eq!(m, "Place 'NO_SUCH_PLACE_4711' not found");
-    let m = a.start(json!({"place": "PLACE_MULTI_ACD"})).await.assert_error(400, 2);
+    let m = a
+        .start(json!({"place": "PLACE_MULTI_ACD"}))
+        .await
+        .assert_error(400, 2);
     assert!(m.contains("devicePath"), "{m}");
-    let m = a.start(json!({"place": "PLACE_MULTI_EXT"})).await.assert_error(400, 2);
+    let m = a
+        .start(json!({"place": "PLACE_MULTI_EXT"}))
+        .await
+        .assert_error(400, 2);
     assert!(m.contains("devicePath"), "{m}");
     a.start(json!({"place": "PLACE_MULTI_ACD", "devicePath": "/devices/ext-6201"}))
         .await
@@ -413,7 +491,10 @@ async fn validation_errors_in_order() {
     a.start(json!({"place": "PLACE_MULTI_ACD", "devicePath": "/devices/none"}))
         .await
         .assert_error(404, 6);
-    let m = a.start(json!({"loginCode": "nope"})).await.assert_error(400, 2);
+    let m = a
+        .start(json!({"loginCode": "nope"}))
+        .await
+        .assert_error(400, 2);
     assert!(m.contains("loginCode"), "{m}");
     a.start(json!({"place": "agent1", "loginCode": "agent1"}))
         .await
@@ -423,7 +504,10 @@ async fn validation_errors_in_order() {
         .assert_error(400, 2);
     a.start(json!({"queue": "1234"})).await.assert_error(400, 2);
     for existing in ["5000", "+15550100999", "6101"] {
-        let m = a.start(json!({"dynamicPhoneNumber": existing})).await.assert_error(400, 18);
+        let m = a
+            .start(json!({"dynamicPhoneNumber": existing}))
+            .await
+            .assert_error(400, 18);
         assert!(m.contains("already exists"), "{m}");
     }
     a.start(json!({"place": 5})).await.assert_error(400, 2);
@@ -452,7 +536,10 @@ async fn a_device_in_another_agents_session_is_in_use() {
     let a = Agent::new(&s, "agent2");
     let b = Agent::new(&s, "agent3");
     a.start(json!({"place": "SIP_5000"})).await.assert_ok();
-    let m = b.start(json!({"place": "SIP_5000"})).await.assert_error(409, 19);
+    let m = b
+        .start(json!({"place": "SIP_5000"}))
+        .await
+        .assert_error(409, 19);
     assert!(m.contains("in use"), "{m}");
     // The same agent again is fine (already logged in).
     a.start(json!({"place": "SIP_5000"})).await.assert_ok();
@@ -482,20 +569,30 @@ async fn partial_success_and_all_channels_failing() {
         })
     );
     down.end().await.assert_ok();
-    let m = down.start(json!({"channels": ["chat", "email"]})).await.assert_error(500, 4);
+    let m = down
+        .start(json!({"channels": ["chat", "email"]}))
+        .await
+        .assert_error(500, 4);
     assert_eq!(m, "Interaction server connection is not opened");
     // Nothing was logged in by the failure.
     let d = down.get("/api/v2/me/devices?fields=*").await.json();
     assert_eq!(d["devices"][0]["userState"]["state"], "LoggedOut");
 
     let up = Agent::new(&s, "agent11");
-    up.start(json!({"channels": ["voice", "chat", "email"]})).await.assert_ok();
+    up.start(json!({"channels": ["voice", "chat", "email"]}))
+        .await
+        .assert_ok();
     let r = up.start(json!({"channels": ["voice", "fax"]})).await.json();
     assert_eq!(r["statusCode"], 7);
     assert_eq!(r["failed"][0]["channel"], "fax");
     assert_eq!(r["failed"][0]["statusCode"], 2);
-    assert_eq!(r["succeeded"], json!([{"statusCode": 0, "channel": "voice"}]));
-    up.start(json!({"channels": ["fax"]})).await.assert_error(400, 2);
+    assert_eq!(
+        r["succeeded"],
+        json!([{"statusCode": 0, "channel": "voice"}])
+    );
+    up.start(json!({"channels": ["fax"]}))
+        .await
+        .assert_error(400, 2);
     up.end().await.assert_ok();
     s.shutdown().await;
 }
@@ -505,20 +602,30 @@ async fn notifications_for_login_already_logged_in_and_logout() {
     let s = server(None).await;
     let mut rx = s.notifications().subscribe("agent10");
     let a = Agent::new(&s, "agent10");
-    a.start(json!({"channels": ["voice", "chat"], "workmode": "AutoIn"})).await.assert_ok();
+    a.start(json!({"channels": ["voice", "chat"], "workmode": "AutoIn"}))
+        .await
+        .assert_ok();
     let m1 = rx.try_recv().unwrap();
     assert_eq!(m1["channel"], "/v2/me/devices");
     assert_eq!(m1["data"]["messageType"], "DeviceStateChangeMessage");
-    assert_eq!(m1["data"]["devices"][0]["userState"], json!({"state": "LoggedIn"}));
+    assert_eq!(
+        m1["data"]["devices"][0]["userState"],
+        json!({"state": "LoggedIn"})
+    );
     let m2 = rx.try_recv().unwrap();
-    assert_eq!(m2["data"]["devices"][0]["userState"]["id"], "9430250E-0A1B-421F-B372-F29E69366DED");
+    assert_eq!(
+        m2["data"]["devices"][0]["userState"]["id"],
+        "9430250E-0A1B-421F-B372-F29E69366DED"
+    );
     let m3 = rx.try_recv().unwrap();
     assert_eq!(m3["channel"], "/v2/me/channels");
     assert_eq!(m3["data"]["messageType"], "ChannelStateChangeMessageV2");
     assert_eq!(m3["data"]["channels"][0]["channel"], "chat");
     assert!(rx.try_recv().is_err());
     // Already logged in: 0 and no notification.
-    a.start(json!({"channels": ["voice", "chat"]})).await.assert_ok();
+    a.start(json!({"channels": ["voice", "chat"]}))
+        .await
+        .assert_ok();
     assert!(rx.try_recv().is_err());
     // NotReady over the voice channel resource.
     a.send(
@@ -540,7 +647,10 @@ async fn notifications_for_login_already_logged_in_and_logout() {
     a.start(json!({"workmode": "ManualIn"})).await.assert_ok();
     let _logged_in = rx.try_recv().unwrap();
     let m = rx.try_recv().unwrap();
-    assert_eq!(m["data"]["devices"][0]["userState"]["id"], "900D55CC-2BB0-431F-8BF9-D3525B383BE6");
+    assert_eq!(
+        m["data"]["devices"][0]["userState"]["id"],
+        "900D55CC-2BB0-431F-8BF9-D3525B383BE6"
+    );
     a.end().await.assert_ok();
     s.shutdown().await;
 }
@@ -595,7 +705,9 @@ async fn shutdown_waits_and_frees_the_port() {
     assert!(s.url().starts_with("http://127.0.0.1:"));
     let a = Agent::new(&s, "agent1");
     a.get("/api/v2/me").await;
-    tokio::time::timeout(Duration::from_secs(5), s.shutdown()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), s.shutdown())
+        .await
+        .unwrap();
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
 
@@ -629,8 +741,14 @@ code = "ZL"
     .await
     .unwrap();
     let a = Agent::new(&s, "zoe");
-    assert_eq!(a.get("/api/v2/diagnostics/version").await.json()["version"], "8.5.200.99-custom");
-    let r = a.start(json!({"channels": ["voice", "chat"], "queue": "q1"})).await.json();
+    assert_eq!(
+        a.get("/api/v2/diagnostics/version").await.json()["version"],
+        "8.5.200.99-custom"
+    );
+    let r = a
+        .start(json!({"channels": ["voice", "chat"], "queue": "q1"}))
+        .await
+        .json();
     assert_eq!(r["statusCode"], 7);
     assert_eq!(a.device_ids().await, vec!["z-1"]);
     a.end().await.assert_ok();
@@ -646,7 +764,9 @@ async fn fault_status_code_as_string() {
     let a = Agent::new(&s, "agent1");
     assert_eq!(a.start(json!({})).await.json(), json!({"statusCode": "0"}));
     // Errors and reads are unchanged.
-    a.post(json!({"channels": ["voice"]})).await.assert_error(400, 1);
+    a.post(json!({"channels": ["voice"]}))
+        .await
+        .assert_error(400, 1);
     assert_eq!(a.get("/api/v2/me").await.json()["statusCode"], 0);
     s.shutdown().await;
 }
@@ -663,7 +783,10 @@ async fn fault_error_shapes() {
 
     let s = server(Some(Fault::ErrorWithoutMessage)).await;
     let a = Agent::new(&s, "agent1");
-    assert_eq!(a.post(json!({"channels": ["voice"]})).await.json(), json!({"statusCode": 1}));
+    assert_eq!(
+        a.post(json!({"channels": ["voice"]})).await.json(),
+        json!({"statusCode": 1})
+    );
     a.start(json!({})).await.assert_ok();
     s.shutdown().await;
 }
@@ -672,20 +795,33 @@ async fn fault_error_shapes() {
 async fn fault_workmode_variants() {
     let s = server(Some(Fault::InvalidWorkmodeCode10)).await;
     let a = Agent::new(&s, "agent5");
-    let m = a.start(json!({"workmode": "aManualIn"})).await.assert_error(400, 10);
-    assert_eq!(m, "Parameter 'workmode' is invalid: \"The specified value is not within valid range\"");
-    a.start(json!({"channels": "voice"})).await.assert_error(400, 2);
+    let m = a
+        .start(json!({"workmode": "aManualIn"}))
+        .await
+        .assert_error(400, 10);
+    assert_eq!(
+        m,
+        "Parameter 'workmode' is invalid: \"The specified value is not within valid range\""
+    );
+    a.start(json!({"channels": "voice"}))
+        .await
+        .assert_error(400, 2);
     s.shutdown().await;
 
     let s = server(Some(Fault::WorkmodeCaseInsensitive)).await;
     let a = Agent::new(&s, "agent5");
-    a.start(json!({"workmode": "aManualIn"})).await.assert_error(400, 2);
+    a.start(json!({"workmode": "aManualIn"}))
+        .await
+        .assert_error(400, 2);
     a.start(json!({"workmode": "manualin"})).await.assert_ok();
     s.shutdown().await;
 
     let s = server(Some(Fault::InvalidWorkmodeMessageWrapped)).await;
     let a = Agent::new(&s, "agent5");
-    let m = a.start(json!({"workmode": "aManualIn"})).await.assert_error(400, 2);
+    let m = a
+        .start(json!({"workmode": "aManualIn"}))
+        .await
+        .assert_error(400, 2);
     assert!(m.contains("within\nvalid range"), "{m}");
     s.shutdown().await;
 
@@ -705,15 +841,24 @@ async fn fault_partial_success_variants() {
     assert_eq!(r["failed"][0]["channel"], "voice");
     assert_eq!(r["succeeded"][0]["channel"], "multimedia");
     // A full success is untouched.
-    Agent::new(&s, "agent11").start(request.clone()).await.assert_ok();
+    Agent::new(&s, "agent11")
+        .start(request.clone())
+        .await
+        .assert_ok();
     s.shutdown().await;
 
     let s = server(Some(Fault::PartialSuccessAsZero)).await;
-    Agent::new(&s, "agent4").start(request.clone()).await.assert_ok();
+    Agent::new(&s, "agent4")
+        .start(request.clone())
+        .await
+        .assert_ok();
     s.shutdown().await;
 
     let s = server(Some(Fault::PartialSuccessWithoutArrays)).await;
-    assert_eq!(Agent::new(&s, "agent4").start(request).await.json(), json!({"statusCode": 7}));
+    assert_eq!(
+        Agent::new(&s, "agent4").start(request).await.json(),
+        json!({"statusCode": 7})
+    );
     s.shutdown().await;
 }
 
@@ -723,7 +868,9 @@ async fn fault_channel_and_operation_acceptance() {
     let a = Agent::new(&s, "agent8");
     a.start(json!({"channels": "voice"})).await.assert_ok();
     a.start(json!({"channels": []})).await.assert_error(400, 2);
-    a.post(json!({"operationName": "StartContactCenterSession"})).await.assert_error(400, 1);
+    a.post(json!({"operationName": "StartContactCenterSession"}))
+        .await
+        .assert_error(400, 1);
     s.shutdown().await;
 
     let s = server(Some(Fault::UnknownChannelAccepted)).await;
@@ -734,7 +881,9 @@ async fn fault_channel_and_operation_acceptance() {
     let s = server(Some(Fault::MissingOperationAccepted)).await;
     let a = Agent::new(&s, "agent8");
     a.post(json!({"channels": ["voice"]})).await.assert_ok();
-    a.post(json!({"operationName": "Nope", "channels": ["voice"]})).await.assert_error(400, 2);
+    a.post(json!({"operationName": "Nope", "channels": ["voice"]}))
+        .await
+        .assert_error(400, 2);
     s.shutdown().await;
 }
 
@@ -750,14 +899,20 @@ async fn fault_place_and_device_resolution() {
 
     let s = server(Some(Fault::MultiAcdWithoutDevicePathAccepted)).await;
     let a = Agent::new(&s, "agent8");
-    a.start(json!({"place": "PLACE_MULTI_EXT"})).await.assert_error(400, 2);
-    a.start(json!({"place": "PLACE_MULTI_ACD"})).await.assert_ok();
+    a.start(json!({"place": "PLACE_MULTI_EXT"}))
+        .await
+        .assert_error(400, 2);
+    a.start(json!({"place": "PLACE_MULTI_ACD"}))
+        .await
+        .assert_ok();
     assert_eq!(a.device_ids().await, vec!["acd-6101"]);
     s.shutdown().await;
 
     let s = server(Some(Fault::UnknownPlaceAccepted)).await;
     let a = Agent::new(&s, "agent8");
-    a.start(json!({"place": "NO_SUCH_PLACE_4711"})).await.assert_ok();
+    a.start(json!({"place": "NO_SUCH_PLACE_4711"}))
+        .await
+        .assert_ok();
     s.shutdown().await;
 }
 
@@ -768,7 +923,10 @@ async fn fault_auth_variants() {
     a.password = "wrong".into();
     let r = a.get("/api/v2/me").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(r.json(), json!({"statusCode": 20, "statusMessage": "Access denied"}));
+    assert_eq!(
+        r.json(),
+        json!({"statusCode": 20, "statusMessage": "Access denied"})
+    );
     s.shutdown().await;
 
     let s = server(Some(Fault::AccessDeniedWrongCode)).await;
@@ -790,7 +948,8 @@ async fn fault_auth_variants() {
     let mut a = Agent::new(&s, "agent12");
     a.password = "wrong".into();
     assert_eq!(a.get("/api/v2/me").await.status, StatusCode::OK);
-    a.send(Method::GET, "/api/v2/me/devices", None, Auth::Basic).await;
+    a.send(Method::GET, "/api/v2/me/devices", None, Auth::Basic)
+        .await;
     let anon = Agent::new(&s, "agent12");
     anon.send(Method::GET, "/api/v2/me", None, Auth::Session)
         .await
@@ -799,7 +958,12 @@ async fn fault_auth_variants() {
 
     let s = server_with(Some(Fault::CsrfNotEnforced), true, 1 << 20).await;
     let a = Agent::new(&s, "agent12");
-    assert!(a.get("/api/v2/me").await.headers.get("x-csrf-token").is_some());
+    assert!(a
+        .get("/api/v2/me")
+        .await
+        .headers
+        .get("x-csrf-token")
+        .is_some());
     a.start(json!({})).await.assert_ok();
     s.shutdown().await;
 }
@@ -824,7 +988,9 @@ async fn fault_session_and_http_variants() {
 
     let s = server(Some(Fault::MalformedJson500)).await;
     let a = Agent::new(&s, "agent9");
-    let r = a.send(Method::POST, "/api/v2/me", Some("{".into()), Auth::Basic).await;
+    let r = a
+        .send(Method::POST, "/api/v2/me", Some("{".into()), Auth::Basic)
+        .await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(r.content_type.starts_with("text/html"));
     a.send(Method::POST, "/api/v2/me", Some("[]".into()), Auth::Basic)
@@ -834,9 +1000,14 @@ async fn fault_session_and_http_variants() {
 
     let s = server(Some(Fault::WrongMethodAccepted)).await;
     let a = Agent::new(&s, "agent9");
-    let body = json!({"operationName": "StartContactCenterSession", "channels": ["voice"]}).to_string();
-    a.send(Method::PUT, "/api/v2/me", Some(body), Auth::Basic).await.assert_ok();
-    a.send(Method::DELETE, "/api/v2/me", None, Auth::Basic).await.assert_error(405, 2);
+    let body =
+        json!({"operationName": "StartContactCenterSession", "channels": ["voice"]}).to_string();
+    a.send(Method::PUT, "/api/v2/me", Some(body), Auth::Basic)
+        .await
+        .assert_ok();
+    a.send(Method::DELETE, "/api/v2/me", None, Auth::Basic)
+        .await
+        .assert_error(405, 2);
     s.shutdown().await;
 
     let s = server(Some(Fault::JsonAsTextPlain)).await;
@@ -855,12 +1026,16 @@ async fn fault_login_code_and_dynamic_number() {
         .await
         .assert_ok();
     a.end().await.assert_ok();
-    a.start(json!({"loginCode": "nope"})).await.assert_error(400, 2);
+    a.start(json!({"loginCode": "nope"}))
+        .await
+        .assert_error(400, 2);
     s.shutdown().await;
 
     let s = server(Some(Fault::DynamicNumberCollisionAccepted)).await;
     let a = Agent::new(&s, "agent6");
-    a.start(json!({"dynamicPhoneNumber": "5000"})).await.assert_ok();
+    a.start(json!({"dynamicPhoneNumber": "5000"}))
+        .await
+        .assert_ok();
     s.shutdown().await;
 }
 
@@ -871,17 +1046,27 @@ async fn probe_transcript(s: &RunningServer) -> Vec<String> {
     let mut out = Vec::new();
     let mut record = |label: &str, a: Answer| {
         let media = a.content_type.split(';').next().unwrap_or("").to_string();
-        out.push(format!("{label}: {} {media} {}", a.status.as_u16(), a.text.replace(&base, "BASE")));
+        out.push(format!(
+            "{label}: {} {media} {}",
+            a.status.as_u16(),
+            a.text.replace(&base, "BASE")
+        ));
     };
     let a = Agent::new(s, "agent13");
-    record("anon", a.send(Method::GET, "/api/v2/me", None, Auth::Session).await);
+    record(
+        "anon",
+        a.send(Method::GET, "/api/v2/me", None, Auth::Session).await,
+    );
     let mut wrong = Agent::new(s, "agent13");
     wrong.password = "wrong".into();
     record("wrong-pw", wrong.get("/api/v2/me").await);
     record("start", a.start(json!({})).await);
     record("start-again", a.start(json!({})).await);
     record("end", a.end().await);
-    record("cookie-after-end", a.send(Method::GET, "/api/v2/me", None, Auth::Session).await);
+    record(
+        "cookie-after-end",
+        a.send(Method::GET, "/api/v2/me", None, Auth::Session).await,
+    );
     let probes = [
         json!({"channels": ["voice"]}),
         json!({"operationName": "Nope", "channels": ["voice"]}),
@@ -903,11 +1088,23 @@ async fn probe_transcript(s: &RunningServer) -> Vec<String> {
         record(&format!("probe{i}-end"), b.end().await);
     }
     let c = Agent::new(s, "agent4");
-    record("partial", c.start(json!({"channels": ["voice", "chat"]})).await);
+    record(
+        "partial",
+        c.start(json!({"channels": ["voice", "chat"]})).await,
+    );
     record("partial-end", c.end().await);
-    record("malformed", c.send(Method::POST, "/api/v2/me", Some("{".into()), Auth::Basic).await);
-    let put = json!({"operationName": "StartContactCenterSession", "channels": ["voice"]}).to_string();
-    record("put", c.send(Method::PUT, "/api/v2/me", Some(put), Auth::Basic).await);
+    record(
+        "malformed",
+        c.send(Method::POST, "/api/v2/me", Some("{".into()), Auth::Basic)
+            .await,
+    );
+    let put =
+        json!({"operationName": "StartContactCenterSession", "channels": ["voice"]}).to_string();
+    record(
+        "put",
+        c.send(Method::PUT, "/api/v2/me", Some(put), Auth::Basic)
+            .await,
+    );
     record("put-end", c.end().await);
     out
 }
@@ -941,14 +1138,21 @@ async fn every_fault_changes_exactly_its_behaviour() {
             .filter(|(a, b)| a != b)
             .map(|(_, b)| b.clone())
             .collect();
-        let labels: Vec<&str> = differing.iter().map(|d| d.split(':').next().unwrap()).collect();
+        let labels: Vec<&str> = differing
+            .iter()
+            .map(|d| d.split(':').next().unwrap())
+            .collect();
         let expected: Vec<&str> = match fault {
             // Faults whose reach is a class of responses: computed from the baseline.
             Fault::StatusCodeAsString | Fault::SuccessWithMessage => {
-                baseline_labels(&baseline, |line| line.ends_with(" 200 application/json {\"statusCode\":0}"))
+                baseline_labels(&baseline, |line| {
+                    line.ends_with(" 200 application/json {\"statusCode\":0}")
+                })
             }
             Fault::ErrorExtraAttributes | Fault::ErrorWithoutMessage => {
-                baseline_labels(&baseline, |line| line.contains("\"statusMessage\"") && !line.contains(" 200 "))
+                baseline_labels(&baseline, |line| {
+                    line.contains("\"statusMessage\"") && !line.contains(" 200 ")
+                })
             }
             Fault::AccessDenied401 | Fault::AccessDeniedWrongCode => {
                 baseline_labels(&baseline, |line| line.contains("{\"statusCode\":20,"))
@@ -956,11 +1160,15 @@ async fn every_fault_changes_exactly_its_behaviour() {
             Fault::JsonAsTextPlain => baseline_labels(&baseline, |_| true),
             // The CSRF-off baseline: with CSRF on but unenforced, nothing is refused.
             Fault::CsrfNotEnforced => vec![],
-            Fault::InvalidWorkmodeAccepted | Fault::InvalidWorkmodeCode10 | Fault::InvalidWorkmodeMessageWrapped => {
+            Fault::InvalidWorkmodeAccepted
+            | Fault::InvalidWorkmodeCode10
+            | Fault::InvalidWorkmodeMessageWrapped => {
                 vec!["probe6", "probe7"]
             }
             Fault::WorkmodeCaseInsensitive => vec!["probe7"],
-            Fault::PartialSuccessAsZero | Fault::PartialSuccessWithoutArrays | Fault::PartialSuccessSwapped => {
+            Fault::PartialSuccessAsZero
+            | Fault::PartialSuccessWithoutArrays
+            | Fault::PartialSuccessSwapped => {
                 vec!["partial"]
             }
             Fault::MissingOperationAccepted => vec!["probe0"],

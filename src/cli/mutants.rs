@@ -1,10 +1,154 @@
 //! `mutants`: the harness against its own control. The clean reference server must pass every
-//! case; every fault must make at least one case fail.
+//! case; every fault must make at least one case fail. A fault no case catches is a hole in the
+//! suite, and the fix is a better case, never a weaker fault.
 
+use std::collections::BTreeMap;
+
+use futures_util::StreamExt;
+use gws_conform::execute::Transport;
+use gws_conform::plan::{self, Selection};
+use gws_conform::report::{Event, Listener, RunInfo, SelectionInfo, TargetInfo};
+use gws_conform::runner;
+use gws_conform::verdict::Verdict;
+use gws_reference::Fault;
+
+use super::embedded::{self, Secrets};
+use super::run::load_or_report;
 use super::{exit, MutantsArgs};
 
+/// Remembers each case's verdict.
+#[derive(Default)]
+struct Verdicts(BTreeMap<String, (Verdict, Option<String>)>);
+
+impl Listener for &mut Verdicts {
+    fn on_event(&mut self, event: &Event) {
+        if let Event::CaseFinished { result, .. } = event {
+            self.0.insert(result.id.clone(), (result.verdict, result.reason.clone()));
+        }
+    }
+}
+
 pub async fn mutants(args: MutantsArgs) -> u8 {
-    let _ = args;
-    eprintln!("error: mutants is not built yet");
-    exit::ERROR
+    if args.list {
+        for f in Fault::ALL {
+            println!("{:<40} {:<14} {}", f.name(), f.area(), f.description());
+        }
+        return exit::PASS;
+    }
+    let secrets = Secrets::generate();
+    let env = secrets.env();
+    let sources = gws_conform::load::Sources {
+        cases_dir: args.input.cases.clone(),
+        schemas_dir: args.input.schemas.clone(),
+        profile: Some(
+            args.input
+                .profile
+                .clone()
+                .unwrap_or_else(|| embedded::REFERENCE_PROFILE.into()),
+        ),
+    };
+    let suite = match load_or_report(&sources, &env) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+
+    let variants: Vec<Option<Fault>> = std::iter::once(None).chain(Fault::ALL.iter().copied().map(Some)).collect();
+    let suite = &suite;
+    let secrets = &secrets;
+    let results: Vec<(Option<Fault>, Result<Verdicts, String>)> = futures_util::stream::iter(variants)
+        .map(|fault| async move { (fault, run_against(suite, secrets, fault).await) })
+        .buffered(jobs.max(1))
+        .collect()
+        .await;
+
+    let mut ok = true;
+    println!("\nkill matrix: {} faults against {} cases\n", Fault::ALL.len(), suite.cases.len());
+    println!("| fault | area | caught by |");
+    println!("|---|---|---|");
+    for (fault, verdicts) in &results {
+        let verdicts = match verdicts {
+            Ok(v) => v,
+            Err(e) => {
+                ok = false;
+                println!("| {} | | error: {e} |", fault.map_or("(clean)", |f| f.name()));
+                continue;
+            }
+        };
+        let failed: Vec<&str> = verdicts
+            .0
+            .iter()
+            .filter(|(_, (v, _))| *v == Verdict::Fail)
+            .map(|(id, _)| id.as_str())
+            .collect();
+        let skipped = verdicts.0.values().filter(|(v, _)| *v == Verdict::Skip).count();
+        match fault {
+            None => {
+                if failed.is_empty() {
+                    println!("| (clean server) | | passes all {} cases ({skipped} skipped) |", verdicts.0.len());
+                } else {
+                    ok = false;
+                    println!("| (clean server) | | **FAILS** {} |", failed.join(", "));
+                    for id in &failed {
+                        if let Some((_, Some(reason))) = verdicts.0.get(*id) {
+                            eprintln!("clean server fails {id}: {reason}");
+                        }
+                    }
+                }
+            }
+            Some(f) => {
+                if failed.is_empty() {
+                    ok = false;
+                    println!("| {} | {} | **NOT CAUGHT** |", f.name(), f.area());
+                } else {
+                    println!("| {} | {} | {} |", f.name(), f.area(), failed.join(", "));
+                }
+            }
+        }
+    }
+    let caught = results
+        .iter()
+        .filter(|(f, v)| f.is_some() && v.as_ref().is_ok_and(|v| v.0.values().any(|(x, _)| *x == Verdict::Fail)))
+        .count();
+    println!("\n{caught}/{} faults caught", Fault::ALL.len());
+    if ok {
+        exit::PASS
+    } else {
+        exit::FAIL
+    }
+}
+
+async fn run_against(suite: &gws_conform::load::Suite, secrets: &Secrets, fault: Option<Fault>) -> Result<Verdicts, String> {
+    let server = embedded::start_embedded(secrets, fault)
+        .await
+        .map_err(|e| format!("cannot start the reference server: {e}"))?;
+    let transport = Transport::new(&server.url(), &suite.profile)?;
+    let plan = plan::plan(&suite.cases, &Selection::default(), &suite.profile);
+    let info = RunInfo {
+        run_id: format!("mutant-{}", fault.map_or("clean", |f| f.name())),
+        harness_version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: gws_conform::report::utc_timestamp(std::time::SystemTime::now()),
+        target: TargetInfo {
+            url: server.url(),
+            embedded: true,
+            server_version: None,
+        },
+        profile: suite.profile.redacted_summary(),
+        inputs: Vec::new(),
+        selection: SelectionInfo::default(),
+        planned: plan.cases.len(),
+        jobs: 4,
+    };
+    let mut verdicts = Verdicts::default();
+    {
+        let mut listeners: Vec<Box<dyn Listener + '_>> = vec![Box::new(&mut verdicts)];
+        let outcome = runner::run(suite, &plan, &transport, 4, &info, &mut listeners, std::future::pending()).await;
+        if let Some(u) = outcome.unreachable {
+            return Err(u);
+        }
+    }
+    server.shutdown().await;
+    Ok(verdicts)
 }

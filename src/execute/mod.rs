@@ -179,10 +179,16 @@ impl<'a> AgentSession<'a> {
         };
         let (ex, resp) = self.exchange(request, token).await;
         if let Some(r) = &resp {
-            if ends_session(request, r) {
-                // A real client starts afresh: the server has dropped the session and its CSRF token.
-                self.cookies = CookieStore::default();
-                self.csrf_token = None;
+            match session_end(request, r) {
+                // The token lives with the session, which the server has just ended. The cookie is
+                // kept: whether the server really forgot it is for a case to check.
+                Some(SessionEnd::Ended) => self.csrf_token = None,
+                // The server says this session is not authenticated: start afresh, as clients do.
+                Some(SessionEnd::Denied) => {
+                    self.cookies = CookieStore::default();
+                    self.csrf_token = None;
+                }
+                None => {}
             }
         }
         out.push((ex, resp));
@@ -367,14 +373,21 @@ impl<'a> AgentSession<'a> {
     }
 }
 
-/// Whether an answer means the HTTP session is gone: a successful EndContactCenterSession (which
-/// invalidates the session [gws-notes §2]), or `statusCode` 20, "not authenticated" [§3.1].
-fn ends_session(request: &Request, response: &ResponseRecord) -> bool {
+enum SessionEnd {
+    /// A successful EndContactCenterSession, which invalidates the HTTP session [gws-notes §2].
+    Ended,
+    /// `statusCode` 20: the request was not authenticated [gws-notes §3.1].
+    Denied,
+}
+
+fn session_end(request: &Request, response: &ResponseRecord) -> Option<SessionEnd> {
     let body: Option<serde_json::Value> = response.body_text.as_deref().and_then(|t| serde_json::from_str(t).ok());
-    let status_code = body.as_ref().and_then(|b| b.get("statusCode")).and_then(|c| c.as_i64());
-    let ended = (200..300).contains(&response.status)
-        && matches!(&request.body, Some(Body::Json(v)) if v.get("operationName").and_then(|o| o.as_str()) == Some("EndContactCenterSession"));
-    ended || status_code == Some(20)
+    if body.as_ref().and_then(|b| b.get("statusCode")).and_then(|c| c.as_i64()) == Some(20) {
+        return Some(SessionEnd::Denied);
+    }
+    let is_end = matches!(&request.body, Some(Body::Json(v))
+        if v.get("operationName").and_then(|o| o.as_str()) == Some("EndContactCenterSession"));
+    (is_end && (200..300).contains(&response.status)).then_some(SessionEnd::Ended)
 }
 
 fn header(r: &ResponseRecord, name: &str) -> Option<String> {
