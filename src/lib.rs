@@ -5,12 +5,12 @@
 //! [`report`]. Data flows one way; a stage never reaches back into an earlier one. The reference
 //! server is a separate crate (`gws-reference`) that this library never imports.
 
-pub mod load;
-pub mod model;
-pub mod secret;
 pub mod check;
 pub mod execute;
+pub mod load;
+pub mod model;
 pub mod plan;
 pub mod report;
 pub mod runner;
+pub mod secret;
 pub mod verdict;

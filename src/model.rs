@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use regex::Regex;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Provenance {
     /// The published page, or an official GWS documentation page, states the expected answer.
@@ -86,7 +88,10 @@ pub struct Request {
 #[derive(Debug, Clone)]
 pub enum Body {
     Json(serde_json::Value),
-    Raw { text: String, content_type: Option<String> },
+    Raw {
+        text: String,
+        content_type: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -161,8 +166,9 @@ pub enum JsonType {
 }
 
 impl JsonType {
-    pub const NAMES: &'static [&'static str] =
-        &["string", "integer", "number", "boolean", "array", "object", "null"];
+    pub const NAMES: &'static [&'static str] = &[
+        "string", "integer", "number", "boolean", "array", "object", "null",
+    ];
 
     pub fn parse(name: &str) -> Option<Self> {
         Some(match name {
@@ -287,7 +293,10 @@ mod tests {
                 PathSegment::Key("statusMessage".into())
             ]
         );
-        assert_eq!(JsonPath::parse("$.a[*]").unwrap().segments[1], PathSegment::AnyIndex);
+        assert_eq!(
+            JsonPath::parse("$.a[*]").unwrap().segments[1],
+            PathSegment::AnyIndex
+        );
         assert!(JsonPath::parse("a.b").is_err());
         assert!(JsonPath::parse("$.a[x]").is_err());
     }

@@ -45,7 +45,8 @@ pub async fn run(
                 async move {
                     for &i in group {
                         let planned = &plan.cases[i];
-                        let (result, reach) = run_case(suite, planned.case, planned.skip.as_deref(), transport).await;
+                        let (result, reach) =
+                            run_case(suite, planned.case, planned.skip.as_deref(), transport).await;
                         if tx.send((i, result, reach)).is_err() {
                             return;
                         }
@@ -71,7 +72,32 @@ pub async fn run(
                 pending.insert(i, result);
                 while let Some(result) = pending.remove(&next) {
                     tally.add(result.verdict);
-                    emit(listeners, &Event::CaseFinished { index: next, total: plan.cases.len(), result: &result });
+                    let total = plan.cases.len();
+                    emit(
+                        listeners,
+                        &Event::CaseStarted {
+                            index: next,
+                            total,
+                            id: &result.id,
+                        },
+                    );
+                    for step in &result.steps {
+                        emit(
+                            listeners,
+                            &Event::StepFinished {
+                                case_id: &result.id,
+                                step,
+                            },
+                        );
+                    }
+                    emit(
+                        listeners,
+                        &Event::CaseFinished {
+                            index: next,
+                            total,
+                            result: &result,
+                        },
+                    );
                     next += 1;
                 }
             }
@@ -84,7 +110,9 @@ pub async fn run(
             _ = &mut stop => { interrupted = true; }
         }
     }
-    let unreachable = (reach.responses == 0).then_some(reach.connect_error).flatten();
+    let unreachable = (reach.responses == 0)
+        .then_some(reach.connect_error)
+        .flatten();
     emit(
         listeners,
         &Event::RunFinished {
@@ -123,7 +151,12 @@ impl Reach {
     }
 }
 
-async fn run_case(suite: &Suite, case: &Case, skip: Option<&str>, transport: &Transport) -> (CaseResult, Reach) {
+async fn run_case(
+    suite: &Suite,
+    case: &Case,
+    skip: Option<&str>,
+    transport: &Transport,
+) -> (CaseResult, Reach) {
     let started = Instant::now();
     let mut result = CaseResult {
         id: case.id.clone(),
@@ -209,4 +242,3 @@ async fn run_case(suite: &Suite, case: &Case, skip: Option<&str>, transport: &Tr
     result.duration_ms = started.elapsed().as_millis() as u64;
     (result, reach)
 }
-

@@ -146,6 +146,9 @@ mod tests {
         assert_eq!(v["agentLoginPassword"], "***");
         assert_eq!(v["note"], "has *** in it");
         assert_eq!(r.header_value("Set-Cookie", "JSESSIONID=abc"), "***");
-        assert_eq!(r.header_value("Content-Type", "application/json"), "application/json");
+        assert_eq!(
+            r.header_value("Content-Type", "application/json"),
+            "application/json"
+        );
     }
 }

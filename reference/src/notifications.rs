@@ -7,9 +7,9 @@
 //!
 //! The CometD (Bayeux) endpoint at `/api/v2/notifications` plugs in here: for an authenticated client it
 //! calls [`NotificationBus::subscribe`] with the agent's user name and forwards every received message whose
-//! `channel` matches the client's subscriptions. Faults of the `notifications` area (in
-//! [`crate::Fault`]) are applied in [`NotificationBus::publish`], the single place messages leave the
-//! server's core.
+//! `channel` matches the client's subscriptions. [`NotificationBus::publish`] is the single place messages
+//! leave the server's core, so faults of the `notifications` area (in [`crate::Fault`]) belong there; the
+//! bus currently passes every message through unchanged.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

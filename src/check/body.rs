@@ -26,7 +26,12 @@ pub struct BodyComparison {
     pub diff: String,
 }
 
-pub fn compare_body(expected: &Expected, actual: &Value, mode: MatchMode, ignore: &[JsonPath]) -> BodyComparison {
+pub fn compare_body(
+    expected: &Expected,
+    actual: &Value,
+    mode: MatchMode,
+    ignore: &[JsonPath],
+) -> BodyComparison {
     let mut actual = actual.clone();
     for p in ignore {
         remove_path(&mut actual, &p.segments);
@@ -126,7 +131,12 @@ impl Walk<'_> {
     }
 
     /// Returns the projection of `expected` onto `actual` (None: the key should be absent).
-    fn visit(&mut self, expected: &Expected, actual: Option<&Value>, path: &mut Vec<Seg>) -> Option<Value> {
+    fn visit(
+        &mut self,
+        expected: &Expected,
+        actual: Option<&Value>,
+        path: &mut Vec<Seg>,
+    ) -> Option<Value> {
         if self.ignored(path) {
             return actual.cloned();
         }
@@ -172,7 +182,13 @@ impl Walk<'_> {
                         if !members.iter().any(|(m, _)| m == k) {
                             path.push(Seg::Key(k.clone()));
                             if !self.ignored(path) {
-                                self.fail(path, format!("unexpected key (match = \"exact\"), value {}", short(&obj[k])));
+                                self.fail(
+                                    path,
+                                    format!(
+                                        "unexpected key (match = \"exact\"), value {}",
+                                        short(&obj[k])
+                                    ),
+                                );
                             }
                             path.pop();
                         }
@@ -186,7 +202,10 @@ impl Walk<'_> {
                     return Some(placeholder(expected));
                 };
                 if arr.len() != items.len() {
-                    self.fail(path, format!("expected {} element(s), found {}", items.len(), arr.len()));
+                    self.fail(
+                        path,
+                        format!("expected {} element(s), found {}", items.len(), arr.len()),
+                    );
                 }
                 let mut out = Vec::new();
                 for (i, e) in items.iter().enumerate() {
@@ -202,7 +221,10 @@ impl Walk<'_> {
                 if matches_leaf(leaf, actual) {
                     Some(actual.clone())
                 } else {
-                    self.fail(path, format!("expected {}, found {}", describe(leaf), short(actual)));
+                    self.fail(
+                        path,
+                        format!("expected {}, found {}", describe(leaf), short(actual)),
+                    );
                     Some(placeholder(leaf))
                 }
             }
@@ -261,7 +283,9 @@ fn assign(items: &[Expected], arr: &[Value], used: &mut [bool]) -> bool {
 /// 0 and 0.0 are the same JSON number; "0" and 0 are not.
 fn literal_eq(expected: &Value, actual: &Value) -> bool {
     match (expected, actual) {
-        (Value::Number(a), Value::Number(b)) => a == b || a.as_f64().zip(b.as_f64()).is_some_and(|(x, y)| x == y),
+        (Value::Number(a), Value::Number(b)) => {
+            a == b || a.as_f64().zip(b.as_f64()).is_some_and(|(x, y)| x == y)
+        }
         _ => expected == actual,
     }
 }
@@ -274,7 +298,10 @@ fn describe(e: &Expected) -> String {
         Expected::Any => "any value".to_string(),
         Expected::Type(t) => format!("any {}", t.name()),
         Expected::Regex(r) => format!("a string matching /{}/", r.as_str()),
-        Expected::OneOf(o) => format!("one of [{}]", o.iter().map(describe).collect::<Vec<_>>().join(", ")),
+        Expected::OneOf(o) => format!(
+            "one of [{}]",
+            o.iter().map(describe).collect::<Vec<_>>().join(", ")
+        ),
         Expected::Not(x) => format!("anything but {}", describe(x)),
         Expected::Absent => "no value".to_string(),
         Expected::Unordered(items) => format!(
@@ -288,7 +315,9 @@ fn describe(e: &Expected) -> String {
 fn placeholder(e: &Expected) -> Value {
     match e {
         Expected::Literal(v) => v.clone(),
-        Expected::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), placeholder(v))).collect()),
+        Expected::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), placeholder(v))).collect())
+        }
         Expected::Array(items) => Value::Array(items.iter().map(placeholder).collect()),
         other => Value::String(format!("<{}>", describe(other))),
     }
@@ -355,7 +384,9 @@ mod tests {
     fn subset_allows_extra_keys_exact_does_not() {
         let e = exp(json!({"statusCode": 0}));
         let a = json!({"statusCode": 0, "extra": 1});
-        assert!(compare_body(&e, &a, MatchMode::Subset, &[]).mismatches.is_empty());
+        assert!(compare_body(&e, &a, MatchMode::Subset, &[])
+            .mismatches
+            .is_empty());
         let c = compare_body(&e, &a, MatchMode::Exact, &[]);
         assert_eq!(paths(&c), vec!["$.extra"]);
         assert!(c.diff.contains("+  \"extra\": 1"), "{}", c.diff);
@@ -365,7 +396,9 @@ mod tests {
     fn key_order_never_matters() {
         let e = exp(json!({"a": 1, "b": 2}));
         let a: Value = serde_json::from_str(r#"{"b": 2, "a": 1}"#).unwrap();
-        assert!(compare_body(&e, &a, MatchMode::Exact, &[]).mismatches.is_empty());
+        assert!(compare_body(&e, &a, MatchMode::Exact, &[])
+            .mismatches
+            .is_empty());
     }
 
     #[test]
@@ -389,11 +422,28 @@ mod tests {
             "set": {"$unordered": [1, {"$type": "string"}]}
         }));
         let good = json!({"channel": "chat", "code": 4, "msg": "x", "re": "Device '5001'", "any": null, "set": ["a", 1]});
-        assert!(compare_body(&e, &good, MatchMode::Exact, &[]).mismatches.is_empty());
-        let bad = json!({"channel": "fax", "code": 0, "msg": 1, "re": "nope", "gone": 1, "set": [1, 2]});
+        assert!(compare_body(&e, &good, MatchMode::Exact, &[])
+            .mismatches
+            .is_empty());
+        let bad =
+            json!({"channel": "fax", "code": 0, "msg": 1, "re": "nope", "gone": 1, "set": [1, 2]});
         let c = compare_body(&e, &bad, MatchMode::Exact, &[]);
-        assert_eq!(paths(&c), vec!["$.channel", "$.code", "$.msg", "$.re", "$.any", "$.gone", "$.set"]);
-        assert_eq!(c.mismatches[0].message, "expected one of [\"multimedia\", \"chat\"], found \"fax\"");
+        assert_eq!(
+            paths(&c),
+            vec![
+                "$.channel",
+                "$.code",
+                "$.msg",
+                "$.re",
+                "$.any",
+                "$.gone",
+                "$.set"
+            ]
+        );
+        assert_eq!(
+            c.mismatches[0].message,
+            "expected one of [\"multimedia\", \"chat\"], found \"fax\""
+        );
         assert_eq!(c.mismatches[4].message, "missing; expected any value");
     }
 
@@ -407,7 +457,10 @@ mod tests {
     #[test]
     fn ignore_paths_drop_fields_on_both_sides() {
         let e = exp(json!({"a": 1, "m": 5}));
-        let ig = vec![JsonPath::parse("$.m").unwrap(), JsonPath::parse("$.x[*].t").unwrap()];
+        let ig = vec![
+            JsonPath::parse("$.m").unwrap(),
+            JsonPath::parse("$.x[*].t").unwrap(),
+        ];
         let a = json!({"a": 1, "m": 6, "x": [{"t": 1}]});
         let c = compare_body(&e, &a, MatchMode::Exact, &ig);
         assert_eq!(paths(&c), vec!["$.x"]);
@@ -415,18 +468,36 @@ mod tests {
 
     #[test]
     fn diff_shows_only_real_differences() {
-        let e = exp(json!({"statusCode": 7, "failed": [{"channel": {"$one_of": ["multimedia", "chat"]}, "statusMessage": {"$type": "string"}}]}));
+        let e = exp(
+            json!({"statusCode": 7, "failed": [{"channel": {"$one_of": ["multimedia", "chat"]}, "statusMessage": {"$type": "string"}}]}),
+        );
         let a = json!({"statusCode": 0, "failed": [{"channel": "chat", "statusMessage": "down"}]});
         let c = compare_body(&e, &a, MatchMode::Subset, &[]);
         assert_eq!(paths(&c), vec!["$.statusCode"]);
-        let changed: Vec<&str> = c.diff.lines().filter(|l| (l.starts_with('-') || l.starts_with('+')) && !l.starts_with("---") && !l.starts_with("+++")).collect();
-        assert_eq!(changed, vec!["-  \"statusCode\": 7", "+  \"statusCode\": 0"]);
+        let changed: Vec<&str> = c
+            .diff
+            .lines()
+            .filter(|l| {
+                (l.starts_with('-') || l.starts_with('+'))
+                    && !l.starts_with("---")
+                    && !l.starts_with("+++")
+            })
+            .collect();
+        assert_eq!(
+            changed,
+            vec!["-  \"statusCode\": 7", "+  \"statusCode\": 0"]
+        );
     }
 
     #[test]
     fn unknown_matcher_is_reported_with_a_hint() {
         let err = parse_expected(&json!({"a": {"$regx": "x"}}), false).unwrap_err();
         assert_eq!(err.0, ".a.$regx");
-        assert!(err.1.starts_with("unknown matcher `$regx`; did you mean `$regex`?"), "{}", err.1);
+        assert!(
+            err.1
+                .starts_with("unknown matcher `$regx`; did you mean `$regex`?"),
+            "{}",
+            err.1
+        );
     }
 }

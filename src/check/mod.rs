@@ -29,7 +29,12 @@ pub struct Check {
 }
 
 impl Check {
-    fn new(name: impl Into<String>, passed: bool, expected: impl Into<String>, actual: impl Into<String>) -> Self {
+    fn new(
+        name: impl Into<String>,
+        passed: bool,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Self {
         Check {
             name: name.into(),
             passed,
@@ -52,7 +57,12 @@ fn is_json_media(media: &str) -> bool {
 }
 
 fn media_type(content_type: &str) -> String {
-    content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// Checks a response. `redact` scrubs secrets out of anything quoted from the response.
@@ -66,7 +76,12 @@ pub fn check_response(
 
     if !expect.status.is_empty() {
         let ok = expect.status.iter().any(|p| p.matches(response.status));
-        let want = expect.status.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" or ");
+        let want = expect
+            .status
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(" or ");
         checks.push(Check::new("status", ok, want, response.status.to_string()));
     }
 
@@ -76,12 +91,22 @@ pub fn check_response(
         Some("*") => {}
         Some(want) => {
             let ok = media_type(&actual_ct) == media_type(want);
-            checks.push(Check::new("content-type", ok, media_type(want), describe_ct(&actual_ct)));
+            checks.push(Check::new(
+                "content-type",
+                ok,
+                media_type(want),
+                describe_ct(&actual_ct),
+            ));
         }
         // A JSON expectation implies a JSON answer: real clients reject any other type [gws-notes §3.3].
         None if wants_json => {
             let ok = is_json_media(&media_type(&actual_ct));
-            checks.push(Check::new("content-type", ok, "application/json", describe_ct(&actual_ct)));
+            checks.push(Check::new(
+                "content-type",
+                ok,
+                "application/json",
+                describe_ct(&actual_ct),
+            ));
         }
         None => {}
     }
@@ -91,7 +116,12 @@ pub fn check_response(
     }
     let json = match &response.body_text {
         None => {
-            checks.push(Check::new("json", false, "a JSON body", "a body that is not valid UTF-8"));
+            checks.push(Check::new(
+                "json",
+                false,
+                "a JSON body",
+                "a body that is not valid UTF-8",
+            ));
             return checks;
         }
         Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
@@ -137,8 +167,19 @@ pub fn check_response(
         let mut c = Check::new(
             "body",
             ok,
-            format!("{} match", if expect.match_mode == crate::model::MatchMode::Exact { "exact" } else { "subset" }),
-            if ok { "matches".to_string() } else { format!("{} difference(s)", cmp.mismatches.len()) },
+            format!(
+                "{} match",
+                if expect.match_mode == crate::model::MatchMode::Exact {
+                    "exact"
+                } else {
+                    "subset"
+                }
+            ),
+            if ok {
+                "matches".to_string()
+            } else {
+                format!("{} difference(s)", cmp.mismatches.len())
+            },
         );
         c.mismatches = cmp
             .mismatches
@@ -186,12 +227,18 @@ mod tests {
     #[test]
     fn pointer_paths() {
         assert_eq!(pointer_to_path(""), "$");
-        assert_eq!(pointer_to_path("/failed/0/statusCode"), "$.failed[0].statusCode");
+        assert_eq!(
+            pointer_to_path("/failed/0/statusCode"),
+            "$.failed[0].statusCode"
+        );
     }
 
     #[test]
     fn media_types() {
-        assert_eq!(media_type("application/json;charset=UTF-8"), "application/json");
+        assert_eq!(
+            media_type("application/json;charset=UTF-8"),
+            "application/json"
+        );
         assert!(is_json_media("application/problem+json"));
         assert!(!is_json_media("text/plain"));
     }

@@ -35,14 +35,19 @@ impl Secrets {
         let pw = env.get(PASSWORD_VAR).map(str::to_string);
         let lc = env.get(LOGIN_CODE_PASSWORD_VAR).map(str::to_string);
         env.with(PASSWORD_VAR, pw.as_deref().unwrap_or(&self.agent_password))
-            .with(LOGIN_CODE_PASSWORD_VAR, lc.as_deref().unwrap_or(&self.login_code_password))
+            .with(
+                LOGIN_CODE_PASSWORD_VAR,
+                lc.as_deref().unwrap_or(&self.login_code_password),
+            )
     }
 
     fn effective(&self) -> (String, String) {
         let env = self.env();
         (
             env.get(PASSWORD_VAR).unwrap_or_default().to_string(),
-            env.get(LOGIN_CODE_PASSWORD_VAR).unwrap_or_default().to_string(),
+            env.get(LOGIN_CODE_PASSWORD_VAR)
+                .unwrap_or_default()
+                .to_string(),
         )
     }
 }
@@ -50,17 +55,28 @@ impl Secrets {
 fn random_hex() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
     format!("{:016x}", h.finish())
 }
 
 /// Starts the reference server on 127.0.0.1 with an ephemeral port.
-pub async fn start_embedded(secrets: &Secrets, fault: Option<Fault>) -> std::io::Result<RunningServer> {
+pub async fn start_embedded(
+    secrets: &Secrets,
+    fault: Option<Fault>,
+) -> std::io::Result<RunningServer> {
     let (pw, lc) = secrets.effective();
     let config = ServerConfig {
         fault,
         csrf: true,
-        ..ServerConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), Directory::builtin(&pw, &lc))
+        ..ServerConfig::new(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            Directory::builtin(&pw, &lc),
+        )
     };
     gws_reference::start(config).await
 }
@@ -108,7 +124,10 @@ pub async fn serve(args: ServeArgs) -> u8 {
     if let Some(f) = fault {
         println!("fault: {} ({})", f.name(), f.description());
     }
-    println!("CSRF protection: {}", if args.no_csrf { "off" } else { "on" });
+    println!(
+        "CSRF protection: {}",
+        if args.no_csrf { "off" } else { "on" }
+    );
     wait_for_signal().await;
     println!("shutting down");
     server.shutdown().await;

@@ -25,7 +25,11 @@ pub mod exit {
 }
 
 #[derive(Parser)]
-#[command(name = "gws-conform", version, about = "Conformance harness for the GWS StartContactCenterSession operation (POST /api/v2/me)")]
+#[command(
+    name = "gws-conform",
+    version,
+    about = "Conformance harness for the GWS StartContactCenterSession operation (POST /api/v2/me)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -100,7 +104,11 @@ impl FilterArgs {
                 })
                 .collect(),
             spec: self.spec.clone(),
-            partition: self.partition.as_deref().map(str::parse::<Partition>).transpose()?,
+            partition: self
+                .partition
+                .as_deref()
+                .map(str::parse::<Partition>)
+                .transpose()?,
         })
     }
 
@@ -176,12 +184,19 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { exit::ERROR } else { exit::PASS };
+            let code = if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::PASS
+            };
             let _ = e.print();
             return ExitCode::from(code);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -23,7 +23,8 @@ struct Verdicts(BTreeMap<String, (Verdict, Option<String>)>);
 impl Listener for &mut Verdicts {
     fn on_event(&mut self, event: &Event) {
         if let Event::CaseFinished { result, .. } = event {
-            self.0.insert(result.id.clone(), (result.verdict, result.reason.clone()));
+            self.0
+                .insert(result.id.clone(), (result.verdict, result.reason.clone()));
         }
     }
 }
@@ -51,21 +52,30 @@ pub async fn mutants(args: MutantsArgs) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
 
-    let variants: Vec<Option<Fault>> = std::iter::once(None).chain(Fault::ALL.iter().copied().map(Some)).collect();
+    let variants: Vec<Option<Fault>> = std::iter::once(None)
+        .chain(Fault::ALL.iter().copied().map(Some))
+        .collect();
     let suite = &suite;
     let secrets = &secrets;
-    let results: Vec<(Option<Fault>, Result<Verdicts, String>)> = futures_util::stream::iter(variants)
-        .map(|fault| async move { (fault, run_against(suite, secrets, fault).await) })
-        .buffered(jobs.max(1))
-        .collect()
-        .await;
+    let results: Vec<(Option<Fault>, Result<Verdicts, String>)> =
+        futures_util::stream::iter(variants)
+            .map(|fault| async move { (fault, run_against(suite, secrets, fault).await) })
+            .buffered(jobs.max(1))
+            .collect()
+            .await;
 
     let mut ok = true;
-    println!("\nkill matrix: {} faults against {} cases\n", Fault::ALL.len(), suite.cases.len());
+    println!(
+        "\nkill matrix: {} faults against {} cases\n",
+        Fault::ALL.len(),
+        suite.cases.len()
+    );
     println!("| fault | area | caught by |");
     println!("|---|---|---|");
     for (fault, verdicts) in &results {
@@ -73,7 +83,10 @@ pub async fn mutants(args: MutantsArgs) -> u8 {
             Ok(v) => v,
             Err(e) => {
                 ok = false;
-                println!("| {} | | error: {e} |", fault.map_or("(clean)", |f| f.name()));
+                println!(
+                    "| {} | | error: {e} |",
+                    fault.map_or("(clean)", |f| f.name())
+                );
                 continue;
             }
         };
@@ -83,11 +96,18 @@ pub async fn mutants(args: MutantsArgs) -> u8 {
             .filter(|(_, (v, _))| *v == Verdict::Fail)
             .map(|(id, _)| id.as_str())
             .collect();
-        let skipped = verdicts.0.values().filter(|(v, _)| *v == Verdict::Skip).count();
+        let skipped = verdicts
+            .0
+            .values()
+            .filter(|(v, _)| *v == Verdict::Skip)
+            .count();
         match fault {
             None => {
                 if failed.is_empty() {
-                    println!("| (clean server) | | passes all {} cases ({skipped} skipped) |", verdicts.0.len());
+                    println!(
+                        "| (clean server) | | passes all {} cases ({skipped} skipped) |",
+                        verdicts.0.len()
+                    );
                 } else {
                     ok = false;
                     println!("| (clean server) | | **FAILS** {} |", failed.join(", "));
@@ -110,7 +130,11 @@ pub async fn mutants(args: MutantsArgs) -> u8 {
     }
     let caught = results
         .iter()
-        .filter(|(f, v)| f.is_some() && v.as_ref().is_ok_and(|v| v.0.values().any(|(x, _)| *x == Verdict::Fail)))
+        .filter(|(f, v)| {
+            f.is_some()
+                && v.as_ref()
+                    .is_ok_and(|v| v.0.values().any(|(x, _)| *x == Verdict::Fail))
+        })
         .count();
     println!("\n{caught}/{} faults caught", Fault::ALL.len());
     if ok {
@@ -120,7 +144,11 @@ pub async fn mutants(args: MutantsArgs) -> u8 {
     }
 }
 
-async fn run_against(suite: &gws_conform::load::Suite, secrets: &Secrets, fault: Option<Fault>) -> Result<Verdicts, String> {
+async fn run_against(
+    suite: &gws_conform::load::Suite,
+    secrets: &Secrets,
+    fault: Option<Fault>,
+) -> Result<Verdicts, String> {
     let server = embedded::start_embedded(secrets, fault)
         .await
         .map_err(|e| format!("cannot start the reference server: {e}"))?;
@@ -144,7 +172,16 @@ async fn run_against(suite: &gws_conform::load::Suite, secrets: &Secrets, fault:
     let mut verdicts = Verdicts::default();
     {
         let mut listeners: Vec<Box<dyn Listener + '_>> = vec![Box::new(&mut verdicts)];
-        let outcome = runner::run(suite, &plan, &transport, 4, &info, &mut listeners, std::future::pending()).await;
+        let outcome = runner::run(
+            suite,
+            &plan,
+            &transport,
+            4,
+            &info,
+            &mut listeners,
+            std::future::pending(),
+        )
+        .await;
         if let Some(u) = outcome.unreachable {
             return Err(u);
         }

@@ -31,7 +31,10 @@ pub fn load_or_report(sources: &Sources, env: &Env) -> Result<Suite, u8> {
         for d in &errors.0 {
             eprintln!("error: {d}");
         }
-        eprintln!("error: {} problem(s) found; nothing was run", errors.0.len());
+        eprintln!(
+            "error: {} problem(s) found; nothing was run",
+            errors.0.len()
+        );
         exit::ERROR
     })
 }
@@ -68,7 +71,11 @@ pub fn list(input: &InputArgs, filter: &FilterArgs) -> u8 {
     let p = plan::plan(&suite.cases, &selection, &suite.profile);
     let id_width = p.cases.iter().map(|c| c.case.id.len()).max().unwrap_or(2);
     for c in &p.cases {
-        let skip = c.skip.as_deref().map(|s| format!("  (skipped: {s})")).unwrap_or_default();
+        let skip = c
+            .skip
+            .as_deref()
+            .map(|s| format!("  (skipped: {s})"))
+            .unwrap_or_default();
         println!(
             "{:<id_width$}  {:<10}  {:<28}  {}{}",
             c.case.id,
@@ -99,7 +106,13 @@ pub async fn run(args: RunArgs) -> u8 {
         }
     };
 
-    let target = target_given.or_else(|| if args.input.profile.is_some() { suite.profile.target.clone() } else { None });
+    let target = target_given.or_else(|| {
+        if args.input.profile.is_some() {
+            suite.profile.target.clone()
+        } else {
+            None
+        }
+    });
     let (url, server) = match target {
         Some(t) => (t, None),
         None => match embedded::start_embedded(&secrets, None).await {
@@ -146,13 +159,19 @@ pub async fn execute(suite: &Suite, selection: &plan::Selection, options: &RunOp
         }
     };
     let plan = plan::plan(&suite.cases, selection, &suite.profile);
-    let jobs = options
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let jobs = options.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
     let server_version = transport
         .get_json("/api/v2/diagnostics/version")
         .await
-        .and_then(|v| v.get("version").and_then(|s| s.as_str()).map(str::to_string));
+        .and_then(|v| {
+            v.get("version")
+                .and_then(|s| s.as_str())
+                .map(str::to_string)
+        });
     let started = std::time::SystemTime::now();
     let started_at = gws_conform::report::utc_timestamp(started);
     let mut inputs: Vec<InputFile> = suite
@@ -199,7 +218,11 @@ pub async fn execute(suite: &Suite, selection: &plan::Selection, options: &RunOp
     let report_path = report_dir.join("report.json");
     let mut listeners: Vec<Box<dyn Listener>> = Vec::new();
     if !options.quiet {
-        listeners.push(Box::new(Console::new(std::io::stdout(), suite.redactor.clone(), options.verbose)));
+        listeners.push(Box::new(Console::new(
+            std::io::stdout(),
+            suite.redactor.clone(),
+            options.verbose,
+        )));
     }
     match JsonReport::create(&report_path, suite.redactor.clone()) {
         Ok(r) => listeners.push(Box::new(r)),

@@ -21,7 +21,10 @@ impl CookieStore {
     pub fn absorb(&mut self, set_cookie: &str) -> Option<String> {
         let mut parts = set_cookie.split(';');
         let (name, value) = parts.next()?.split_once('=')?;
-        let (name, value) = (name.trim().to_string(), value.trim().trim_matches('"').to_string());
+        let (name, value) = (
+            name.trim().to_string(),
+            value.trim().trim_matches('"').to_string(),
+        );
         if name.is_empty() {
             return None;
         }
@@ -39,7 +42,11 @@ impl CookieStore {
         let before = self.cookies.clone();
         self.cookies.retain(|c| !(c.name == name && c.path == path));
         if !expired {
-            self.cookies.push(Cookie { name: name.clone(), value, path });
+            self.cookies.push(Cookie {
+                name: name.clone(),
+                value,
+                path,
+            });
         }
         (before != self.cookies).then_some(name)
     }
@@ -89,12 +96,21 @@ mod tests {
     #[test]
     fn stores_replaces_and_expires() {
         let mut s = CookieStore::default();
-        assert_eq!(s.absorb("JSESSIONID=abc; Path=/api; HttpOnly"), Some("JSESSIONID".into()));
-        assert_eq!(s.header_for("/api/v2/me").as_deref(), Some("JSESSIONID=abc"));
+        assert_eq!(
+            s.absorb("JSESSIONID=abc; Path=/api; HttpOnly"),
+            Some("JSESSIONID".into())
+        );
+        assert_eq!(
+            s.header_for("/api/v2/me").as_deref(),
+            Some("JSESSIONID=abc")
+        );
         assert_eq!(s.header_for("/apix"), None);
         assert_eq!(s.absorb("JSESSIONID=abc; Path=/api"), None);
         s.absorb("JSESSIONID=def; Path=/api");
-        assert_eq!(s.header_for("/api/v2/me").as_deref(), Some("JSESSIONID=def"));
+        assert_eq!(
+            s.header_for("/api/v2/me").as_deref(),
+            Some("JSESSIONID=def")
+        );
         s.absorb("JSESSIONID=; Path=/api; Max-Age=0");
         assert!(s.is_empty());
     }

@@ -79,7 +79,8 @@ pub struct Transport {
 
 impl Transport {
     pub fn new(base: &str, profile: &Profile) -> Result<Transport, String> {
-        let base = url::Url::parse(base).map_err(|e| format!("target `{base}` is not a URL: {e}"))?;
+        let base =
+            url::Url::parse(base).map_err(|e| format!("target `{base}` is not a URL: {e}"))?;
         if !matches!(base.scheme(), "http" | "https") {
             return Err(format!("target `{base}` must be an http or https URL"));
         }
@@ -119,7 +120,9 @@ impl Transport {
         // Paths are validated to start with `/` at load time, so joining stays on the target's origin.
         let mut u = self.base.clone();
         let base_path = self.base.path().trim_end_matches('/');
-        let (p, q) = path.split_once('?').map_or((path, None), |(p, q)| (p, Some(q)));
+        let (p, q) = path
+            .split_once('?')
+            .map_or((path, None), |(p, q)| (p, Some(q)));
         u.set_path(&format!("{base_path}{p}"));
         u.set_query(q);
         u
@@ -152,7 +155,12 @@ impl<'a> AgentSession<'a> {
         let mut out = Vec::new();
         let unsafe_method = matches!(request.method.as_str(), "POST" | "PUT" | "DELETE" | "PATCH");
         let sends_credentials = matches!(request.auth, AuthMode::Basic | AuthMode::Session);
-        if self.transport.csrf && request.csrf && unsafe_method && sends_credentials && self.csrf_token.is_none() {
+        if self.transport.csrf
+            && request.csrf
+            && unsafe_method
+            && sends_credentials
+            && self.csrf_token.is_none()
+        {
             // The way real clients get it: any GET returns X-CSRF-HEADER and X-CSRF-TOKEN.
             let probe = Request {
                 method: "GET".to_string(),
@@ -164,7 +172,8 @@ impl<'a> AgentSession<'a> {
             };
             let (ex, resp) = self.exchange(&probe, None).await;
             if let Some(r) = &resp {
-                let header_name = header(r, "x-csrf-header").unwrap_or_else(|| "X-CSRF-TOKEN".to_string());
+                let header_name =
+                    header(r, "x-csrf-header").unwrap_or_else(|| "X-CSRF-TOKEN".to_string());
                 if let Some(token) = header(r, &header_name) {
                     self.redactor.add(&token);
                     self.csrf_token = Some((header_name, token));
@@ -195,14 +204,22 @@ impl<'a> AgentSession<'a> {
         out
     }
 
-    async fn exchange(&mut self, request: &Request, csrf: Option<(String, String)>) -> (Exchange, Option<ResponseRecord>) {
+    async fn exchange(
+        &mut self,
+        request: &Request,
+        csrf: Option<(String, String)>,
+    ) -> (Exchange, Option<ResponseRecord>) {
         let started = Instant::now();
         let url = self.transport.url(&request.path);
-        let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::POST);
+        let method =
+            reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::POST);
         let mut headers: Vec<(String, String)> = Vec::new();
         headers.push(("Accept".into(), "application/json".into()));
         match (request.auth, self.agent) {
-            (AuthMode::Basic, Some(a)) => headers.push(("Authorization".into(), basic(&a.username, a.password.expose()))),
+            (AuthMode::Basic, Some(a)) => headers.push((
+                "Authorization".into(),
+                basic(&a.username, a.password.expose()),
+            )),
             (AuthMode::WrongPassword, Some(a)) => {
                 let wrong = format!("{}-certainly-wrong", a.password.expose());
                 headers.push(("Authorization".into(), basic(&a.username, &wrong)))
@@ -300,7 +317,11 @@ impl<'a> AgentSession<'a> {
         }
     }
 
-    async fn receive(&mut self, builder: reqwest::RequestBuilder, target: &str) -> Result<ResponseRecord, ExchangeError> {
+    async fn receive(
+        &mut self,
+        builder: reqwest::RequestBuilder,
+        target: &str,
+    ) -> Result<ResponseRecord, ExchangeError> {
         let mut resp = builder.send().await.map_err(|e| self.classify(e, target))?;
         let status = resp.status().as_u16();
         let mut headers = Vec::new();
@@ -381,8 +402,16 @@ enum SessionEnd {
 }
 
 fn session_end(request: &Request, response: &ResponseRecord) -> Option<SessionEnd> {
-    let body: Option<serde_json::Value> = response.body_text.as_deref().and_then(|t| serde_json::from_str(t).ok());
-    if body.as_ref().and_then(|b| b.get("statusCode")).and_then(|c| c.as_i64()) == Some(20) {
+    let body: Option<serde_json::Value> = response
+        .body_text
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok());
+    if body
+        .as_ref()
+        .and_then(|b| b.get("statusCode"))
+        .and_then(|c| c.as_i64())
+        == Some(20)
+    {
         return Some(SessionEnd::Denied);
     }
     let is_end = matches!(&request.body, Some(Body::Json(v))
@@ -416,4 +445,3 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     parts.join(": ")
 }
-

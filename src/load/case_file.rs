@@ -93,7 +93,12 @@ impl Problems<'_> {
     }
 }
 
-pub(super) fn build_case(file: &Path, text: &str, sha256: String, ctx: &LoadContext) -> Result<Case, Vec<Diagnostic>> {
+pub(super) fn build_case(
+    file: &Path,
+    text: &str,
+    sha256: String,
+    ctx: &LoadContext,
+) -> Result<Case, Vec<Diagnostic>> {
     let raw: RawCase = super::parse_toml(file, text).map_err(|d| vec![d])?;
     let mut p = Problems {
         file,
@@ -101,23 +106,40 @@ pub(super) fn build_case(file: &Path, text: &str, sha256: String, ctx: &LoadCont
         list: Vec::new(),
     };
 
-    if raw.id.is_empty() || !raw.id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
-        p.add("id", format!("`{}` is not a valid id: use letters, digits, `.`, `_` and `-`", raw.id));
+    if raw.id.is_empty()
+        || !raw
+            .id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        p.add(
+            "id",
+            format!(
+                "`{}` is not a valid id: use letters, digits, `.`, `_` and `-`",
+                raw.id
+            ),
+        );
     }
     let spec = match &raw.spec {
         toml::Value::String(s) => vec![s.clone()],
-        toml::Value::Array(items) if !items.is_empty() && items.iter().all(|i| i.is_str()) => {
-            items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect()
-        }
+        toml::Value::Array(items) if !items.is_empty() && items.iter().all(|i| i.is_str()) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
         _ => {
             p.add("spec", "must be a string or a non-empty list of strings, e.g. `S4` or [\"S5\", \"param.workmode\"]");
             Vec::new()
         }
     };
-    if raw.provenance != Provenance::Documented && raw.rationale.as_deref().is_none_or(|r| r.trim().is_empty()) {
+    if raw.provenance != Provenance::Documented
+        && raw.rationale.as_deref().is_none_or(|r| r.trim().is_empty())
+    {
         p.add(
             "provenance",
-            format!("a case marked `{}` needs a one-line `rationale`", raw.provenance.as_str()),
+            format!(
+                "a case marked `{}` needs a one-line `rationale`",
+                raw.provenance.as_str()
+            ),
         );
     }
     if raw.steps.is_empty() {
@@ -148,20 +170,45 @@ pub(super) fn build_case(file: &Path, text: &str, sha256: String, ctx: &LoadCont
     for (i, rs) in raw.steps.iter().enumerate() {
         let at = |f: &str| format!("steps[{i}].{f}");
         if !rs.notifications.is_empty() {
-            p.add(&at("notifications"), "CometD notification expectations are not supported by this version of the harness");
+            p.add(
+                &at("notifications"),
+                "CometD notification expectations are not supported by this version of the harness",
+            );
         }
         let r = &rs.request;
-        let method = r.method.clone().unwrap_or_else(|| "POST".to_string()).to_ascii_uppercase();
+        let method = r
+            .method
+            .clone()
+            .unwrap_or_else(|| "POST".to_string())
+            .to_ascii_uppercase();
         if !method.chars().all(|c| c.is_ascii_uppercase()) || method.is_empty() {
-            p.add(&at("request.method"), format!("`{method}` is not an HTTP method"));
+            p.add(
+                &at("request.method"),
+                format!("`{method}` is not an HTTP method"),
+            );
         }
-        let path = sub(&mut p, &mut secrets, &at("request.path"), r.path.as_deref().unwrap_or("/api/v2/me"));
+        let path = sub(
+            &mut p,
+            &mut secrets,
+            &at("request.path"),
+            r.path.as_deref().unwrap_or("/api/v2/me"),
+        );
         if !path.starts_with('/') {
-            p.add(&at("request.path"), format!("`{path}` must start with `/`: requests only ever go to the target's origin"));
+            p.add(
+                &at("request.path"),
+                format!(
+                    "`{path}` must start with `/`: requests only ever go to the target's origin"
+                ),
+            );
         }
         let mut headers = Vec::new();
         for (k, v) in &r.headers {
-            let v = sub(&mut p, &mut secrets, &at(&format!("request.headers.{k}")), v);
+            let v = sub(
+                &mut p,
+                &mut secrets,
+                &at(&format!("request.headers.{k}")),
+                v,
+            );
             headers.push((k.clone(), v));
         }
         let body = match (&r.json, &r.raw) {
@@ -212,7 +259,10 @@ pub(super) fn build_case(file: &Path, text: &str, sha256: String, ctx: &LoadCont
                 let hint = did_you_mean(schema, ctx.schemas.names())
                     .map(|s| format!("; did you mean `{s}`?"))
                     .unwrap_or_default();
-                p.add(&at("expect.schema"), format!("no schema `{schema}` in schemas/{hint}"));
+                p.add(
+                    &at("expect.schema"),
+                    format!("no schema `{schema}` in schemas/{hint}"),
+                );
             }
         }
         let mut ignore = Vec::new();
@@ -266,10 +316,13 @@ pub(super) fn build_case(file: &Path, text: &str, sha256: String, ctx: &LoadCont
         ctx.redactor.add(&s);
     }
     let agent_role = raw.agent.clone().unwrap_or_else(|| "default".to_string());
-    let group = raw.group.clone().unwrap_or_else(|| match ctx.profile.agent(&agent_role) {
-        Some((_, a)) => format!("agent:{}", a.username),
-        None => format!("role:{agent_role}"),
-    });
+    let group = raw
+        .group
+        .clone()
+        .unwrap_or_else(|| match ctx.profile.agent(&agent_role) {
+            Some((_, a)) => format!("agent:{}", a.username),
+            None => format!("role:{agent_role}"),
+        });
     Ok(Case {
         id: raw.id,
         title: raw.title,
@@ -290,21 +343,30 @@ pub(super) fn build_case(file: &Path, text: &str, sha256: String, ctx: &LoadCont
 fn parse_status(v: &toml::Value) -> Result<Vec<StatusPattern>, String> {
     fn one(v: &toml::Value) -> Result<StatusPattern, String> {
         match v {
-            toml::Value::Integer(i) if (100..=599).contains(i) => Ok(StatusPattern::Exact(*i as u16)),
+            toml::Value::Integer(i) if (100..=599).contains(i) => {
+                Ok(StatusPattern::Exact(*i as u16))
+            }
             toml::Value::String(s) => {
                 let b = s.as_bytes();
-                if b.len() == 3 && (b'1'..=b'5').contains(&b[0]) && s[1..].eq_ignore_ascii_case("xx") {
+                if b.len() == 3
+                    && (b'1'..=b'5').contains(&b[0])
+                    && s[1..].eq_ignore_ascii_case("xx")
+                {
                     Ok(StatusPattern::Class(b[0] - b'0'))
                 } else {
                     Err(format!("`{s}` is not a status class; write e.g. \"4xx\""))
                 }
             }
-            other => Err(format!("`{other}` is not an HTTP status (100-599) or a class like \"4xx\"")),
+            other => Err(format!(
+                "`{other}` is not an HTTP status (100-599) or a class like \"4xx\""
+            )),
         }
     }
     match v {
         toml::Value::Array(items) if !items.is_empty() => items.iter().map(one).collect(),
-        toml::Value::Array(_) => Err("an empty list accepts nothing; leave `status` out to accept any".to_string()),
+        toml::Value::Array(_) => {
+            Err("an empty list accepts nothing; leave `status` out to accept any".to_string())
+        }
         other => one(other).map(|s| vec![s]),
     }
 }
@@ -314,21 +376,40 @@ pub(crate) fn toml_to_json(v: &toml::Value) -> serde_json::Value {
     match v {
         toml::Value::String(s) => J::String(s.clone()),
         toml::Value::Integer(i) => J::from(*i),
-        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(J::Number)
+            .unwrap_or(J::Null),
         toml::Value::Boolean(b) => J::Bool(*b),
         toml::Value::Datetime(d) => J::String(d.to_string()),
         toml::Value::Array(a) => J::Array(a.iter().map(toml_to_json).collect()),
-        toml::Value::Table(t) => J::Object(t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect()),
+        toml::Value::Table(t) => J::Object(
+            t.iter()
+                .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                .collect(),
+        ),
     }
 }
 
-const MATCHERS: &[&str] = &["$any", "$type", "$regex", "$one_of", "$not", "$absent", "$unordered"];
+const MATCHERS: &[&str] = &[
+    "$any",
+    "$type",
+    "$regex",
+    "$one_of",
+    "$not",
+    "$absent",
+    "$unordered",
+];
 
 /// Turns an expected body into matchers. Errors carry the JSON sub-path (`.failed[0].channel`).
-pub(crate) fn parse_expected(v: &serde_json::Value, member: bool) -> Result<Expected, (String, String)> {
+pub(crate) fn parse_expected(
+    v: &serde_json::Value,
+    member: bool,
+) -> Result<Expected, (String, String)> {
     use serde_json::Value as J;
     match v {
-        J::Object(map) if map.len() == 1 && map.keys().next().is_some_and(|k| k.starts_with('$')) => {
+        J::Object(map)
+            if map.len() == 1 && map.keys().next().is_some_and(|k| k.starts_with('$')) =>
+        {
             let (k, arg) = map.iter().next().expect("one entry");
             let bad = |msg: String| Err((format!(".{k}"), msg));
             match k.as_str() {
@@ -337,7 +418,10 @@ pub(crate) fn parse_expected(v: &serde_json::Value, member: bool) -> Result<Expe
                 "$absent" => bad("`$absent` only makes sense as an object member".into()),
                 "$type" => match arg.as_str().and_then(JsonType::parse) {
                     Some(t) => Ok(Expected::Type(t)),
-                    None => bad(format!("`$type` takes one of {}", JsonType::NAMES.join(", "))),
+                    None => bad(format!(
+                        "`$type` takes one of {}",
+                        JsonType::NAMES.join(", ")
+                    )),
                 },
                 "$regex" => match arg.as_str().map(regex::Regex::new) {
                     Some(Ok(r)) => Ok(Expected::Regex(r)),
@@ -349,7 +433,10 @@ pub(crate) fn parse_expected(v: &serde_json::Value, member: bool) -> Result<Expe
                         let parsed = items
                             .iter()
                             .enumerate()
-                            .map(|(i, x)| parse_expected(x, false).map_err(|(p, m)| (format!(".{k}[{i}]{p}"), m)))
+                            .map(|(i, x)| {
+                                parse_expected(x, false)
+                                    .map_err(|(p, m)| (format!(".{k}[{i}]{p}"), m))
+                            })
                             .collect::<Result<Vec<_>, _>>()?;
                         Ok(if k == "$one_of" {
                             Expected::OneOf(parsed)
@@ -366,7 +453,10 @@ pub(crate) fn parse_expected(v: &serde_json::Value, member: bool) -> Result<Expe
                     let hint = did_you_mean(other, MATCHERS.iter().copied())
                         .map(|s| format!("; did you mean `{s}`?"))
                         .unwrap_or_default();
-                    bad(format!("unknown matcher `{other}`{hint} (matchers: {})", MATCHERS.join(", ")))
+                    bad(format!(
+                        "unknown matcher `{other}`{hint} (matchers: {})",
+                        MATCHERS.join(", ")
+                    ))
                 }
             }
         }

@@ -29,7 +29,13 @@ impl fmt::Display for Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(file: &Path, text: &str, offset: Option<usize>, field: &str, message: impl Into<String>) -> Self {
+    pub fn new(
+        file: &Path,
+        text: &str,
+        offset: Option<usize>,
+        field: &str,
+        message: impl Into<String>,
+    ) -> Self {
         let (line, column) = offset.map(|o| line_col(text, o)).unwrap_or((0, 0));
         Diagnostic {
             file: file.to_path_buf(),
@@ -73,7 +79,12 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..floor_char_boundary(text, offset)];
     let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, column)
 }
 
@@ -85,7 +96,10 @@ fn floor_char_boundary(text: &str, mut i: usize) -> usize {
 }
 
 /// The closest of `candidates` to `word`, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))
@@ -108,7 +122,10 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(did_you_mean("mach", ["match", "status", "schema"]), Some("match"));
+        assert_eq!(
+            did_you_mean("mach", ["match", "status", "schema"]),
+            Some("match")
+        );
         assert_eq!(did_you_mean("zzzz", ["match", "status"]), None);
     }
 

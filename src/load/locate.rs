@@ -14,7 +14,9 @@ pub fn offset_of(text: &str, field: &str) -> Option<usize> {
         let next: Option<&Spanned<DeValue>> = match (&segment, here) {
             (Segment::Key(k), None) => find_key(root.get_ref(), k, &mut best),
             (Segment::Key(k), Some(DeValue::Table(t))) => find_key(t, k, &mut best),
-            (Segment::Index(i), Some(DeValue::Array(items))) => items.get(*i).inspect(|v| best = Some(v.span().start)),
+            (Segment::Index(i), Some(DeValue::Array(items))) => {
+                items.get(*i).inspect(|v| best = Some(v.span().start))
+            }
             _ => None,
         };
         let Some(next) = next else { break };
@@ -23,7 +25,11 @@ pub fn offset_of(text: &str, field: &str) -> Option<usize> {
     best
 }
 
-fn find_key<'t, 'i>(table: &'t DeTable<'i>, key: &str, best: &mut Option<usize>) -> Option<&'t Spanned<DeValue<'i>>> {
+fn find_key<'t, 'i>(
+    table: &'t DeTable<'i>,
+    key: &str,
+    best: &mut Option<usize>,
+) -> Option<&'t Spanned<DeValue<'i>>> {
     let (k, v) = table.iter().find(|(k, _)| k.get_ref() == key)?;
     *best = Some(k.span().start);
     Some(v)

@@ -173,7 +173,10 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
         }
     }
     if cases.is_empty() && errors.is_empty() {
-        errors.push(Diagnostic::file(&sources.cases_dir, "no case files (*.toml) found"));
+        errors.push(Diagnostic::file(
+            &sources.cases_dir,
+            "no case files (*.toml) found",
+        ));
     }
     if !errors.is_empty() {
         return Err(LoadErrors(errors));
@@ -190,7 +193,8 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
 
 /// Every `*.toml` in the folder except the variables file, sorted so that runs are reproducible.
 fn case_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Diagnostic::file(dir, format!("cannot read case folder: {e}")))?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Diagnostic::file(dir, format!("cannot read case folder: {e}")))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
@@ -222,7 +226,10 @@ pub(crate) fn parse_toml<T: DeserializeOwned>(file: &Path, text: &str) -> Result
 
 fn toml_diag(file: &Path, text: &str, field: &str, e: &toml::de::Error) -> Diagnostic {
     let message = friendly_message(e.message());
-    let offset = e.span().map(|s| s.start).or_else(|| locate::offset_of(text, field));
+    let offset = e
+        .span()
+        .map(|s| s.start)
+        .or_else(|| locate::offset_of(text, field));
     Diagnostic::new(file, text, offset, field, message)
 }
 
@@ -237,7 +244,11 @@ fn friendly_message(message: &str) -> String {
                 Some(s) => format!("unknown key `{key}`; did you mean `{s}`?"),
                 None => format!(
                     "unknown key `{key}`; expected one of {}",
-                    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                    names
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             };
         }

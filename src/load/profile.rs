@@ -95,7 +95,12 @@ impl Profile {
         Self::parse(path, &text, env, redactor)
     }
 
-    pub fn parse(path: &Path, text: &str, env: &Env, redactor: &Redactor) -> Result<Profile, Vec<Diagnostic>> {
+    pub fn parse(
+        path: &Path,
+        text: &str,
+        env: &Env,
+        redactor: &Redactor,
+    ) -> Result<Profile, Vec<Diagnostic>> {
         let raw: RawProfile = parse_toml(path, text).map_err(|d| vec![d])?;
         let vars = Variables::new(env);
         let mut errors = Vec::new();
@@ -104,7 +109,12 @@ impl Profile {
             let field = format!("agents.{role}.password");
             let p = agent.password.trim();
             if !(p.starts_with("${env:") && p.ends_with('}') && p.matches("${").count() == 1) {
-                errors.push(diag(path, text, &field, "a password is only ever read from the environment: write `${env:NAME}`"));
+                errors.push(diag(
+                    path,
+                    text,
+                    &field,
+                    "a password is only ever read from the environment: write `${env:NAME}`",
+                ));
                 continue;
             }
             match vars.interpolate(p) {
@@ -138,7 +148,10 @@ impl Profile {
             file: Some(path.to_path_buf()),
             target: raw.target,
             csrf: raw.csrf,
-            timeout: raw.timeout_ms.map(Duration::from_millis).unwrap_or(DEFAULT_TIMEOUT),
+            timeout: raw
+                .timeout_ms
+                .map(Duration::from_millis)
+                .unwrap_or(DEFAULT_TIMEOUT),
             max_body_bytes: raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY),
             capabilities: raw.capabilities.into_iter().collect(),
             vars: raw.vars,
@@ -171,7 +184,13 @@ impl Profile {
 }
 
 fn diag(path: &Path, text: &str, field: &str, message: impl Into<String>) -> Diagnostic {
-    Diagnostic::new(path, text, super::locate::offset_of(text, field), field, message)
+    Diagnostic::new(
+        path,
+        text,
+        super::locate::offset_of(text, field),
+        field,
+        message,
+    )
 }
 
 #[cfg(test)]

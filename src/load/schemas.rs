@@ -40,7 +40,12 @@ impl SchemaSet {
         let mut documents = Vec::new();
         let entries = match std::fs::read_dir(dir) {
             Ok(e) => e,
-            Err(e) => return Err(vec![Diagnostic::file(dir, format!("cannot read schema folder: {e}"))]),
+            Err(e) => {
+                return Err(vec![Diagnostic::file(
+                    dir,
+                    format!("cannot read schema folder: {e}"),
+                )])
+            }
         };
         let mut paths: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -81,7 +86,10 @@ impl SchemaSet {
                 continue;
             }
             let name = schema_name(&path);
-            let id = value.get("$id").and_then(|v| v.as_str()).map(str::to_string);
+            let id = value
+                .get("$id")
+                .and_then(|v| v.as_str())
+                .map(str::to_string);
             documents.push((name, path, crate::load::sha256_hex(&bytes), id, value));
         }
         if !errors.is_empty() {
@@ -90,15 +98,27 @@ impl SchemaSet {
 
         let mut builder = jsonschema::Registry::new();
         for (_, path, _, id, value) in &documents {
-            let uri = id.clone().unwrap_or_else(|| format!("urn:gws-conform:schema:{}", schema_name(path)));
+            let uri = id
+                .clone()
+                .unwrap_or_else(|| format!("urn:gws-conform:schema:{}", schema_name(path)));
             builder = match builder.add(&uri, value.clone()) {
                 Ok(b) => b,
-                Err(e) => return Err(vec![Diagnostic::file(path, format!("cannot register `$id` {uri}: {e}"))]),
+                Err(e) => {
+                    return Err(vec![Diagnostic::file(
+                        path,
+                        format!("cannot register `$id` {uri}: {e}"),
+                    )])
+                }
             };
         }
         let registry = match builder.prepare() {
             Ok(r) => r,
-            Err(e) => return Err(vec![Diagnostic::file(dir, format!("schemas do not resolve: {e}"))]),
+            Err(e) => {
+                return Err(vec![Diagnostic::file(
+                    dir,
+                    format!("schemas do not resolve: {e}"),
+                )])
+            }
         };
 
         let mut validators = BTreeMap::new();
@@ -112,7 +132,10 @@ impl SchemaSet {
                 Ok(v) => {
                     validators.insert(name.clone(), v);
                 }
-                Err(e) => errors.push(Diagnostic::file(&path, format!("schema does not compile: {e}"))),
+                Err(e) => errors.push(Diagnostic::file(
+                    &path,
+                    format!("schema does not compile: {e}"),
+                )),
             }
             files.push(SchemaFile { name, path, sha256 });
         }
@@ -151,6 +174,11 @@ impl SchemaSet {
 
 /// `success.schema.json` and `success.json` are both named `success`.
 fn schema_name(path: &Path) -> String {
-    let stem = path.file_name().and_then(|s| s.to_str()).unwrap_or_default();
-    stem.trim_end_matches(".json").trim_end_matches(".schema").to_string()
+    let stem = path
+        .file_name()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    stem.trim_end_matches(".json")
+        .trim_end_matches(".schema")
+        .to_string()
 }

@@ -95,9 +95,12 @@ impl<'e> Variables<'e> {
                 out.push_str(value);
             } else {
                 let value = self.values.get(name).ok_or_else(|| {
-                    let hint = super::diagnostic::did_you_mean(name, self.values.keys().map(String::as_str))
-                        .map(|s| format!("; did you mean `${{{s}}}`?"))
-                        .unwrap_or_default();
+                    let hint = super::diagnostic::did_you_mean(
+                        name,
+                        self.values.keys().map(String::as_str),
+                    )
+                    .map(|s| format!("; did you mean `${{{s}}}`?"))
+                    .unwrap_or_default();
                     VarError::Undefined(name.to_string(), hint)
                 })?;
                 out.push_str(value);
@@ -109,7 +112,11 @@ impl<'e> Variables<'e> {
     }
 
     /// Substitutes every string inside a JSON value (keys are left alone).
-    pub fn interpolate_json(&self, value: &mut serde_json::Value, secrets: &mut Vec<String>) -> Result<(), VarError> {
+    pub fn interpolate_json(
+        &self,
+        value: &mut serde_json::Value,
+        secrets: &mut Vec<String>,
+    ) -> Result<(), VarError> {
         match value {
             serde_json::Value::String(s) if s.contains("${") => {
                 let done = self.interpolate(s)?;
@@ -156,7 +163,10 @@ mod tests {
         let env = Env::empty();
         let v = vars(&env);
         let e = v.interpolate("${plac}").err().unwrap();
-        assert_eq!(e.to_string(), "undefined variable `${plac}`; did you mean `${place}`?");
+        assert_eq!(
+            e.to_string(),
+            "undefined variable `${plac}`; did you mean `${place}`?"
+        );
         let e = v.interpolate("${env:NOPE_X}").err().unwrap();
         assert_eq!(
             e.to_string(),

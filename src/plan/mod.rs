@@ -38,8 +38,12 @@ impl std::str::FromStr for Partition {
         let (k, n) = rest
             .split_once('/')
             .ok_or_else(|| format!("`{s}`: a partition is written `hash:K/N`"))?;
-        let shard: u32 = k.parse().map_err(|_| format!("`{k}` is not a shard number"))?;
-        let count: u32 = n.parse().map_err(|_| format!("`{n}` is not a shard count"))?;
+        let shard: u32 = k
+            .parse()
+            .map_err(|_| format!("`{k}` is not a shard number"))?;
+        let count: u32 = n
+            .parse()
+            .map_err(|_| format!("`{n}` is not a shard count"))?;
         if count == 0 || shard == 0 || shard > count {
             return Err(format!("`{s}`: K must be between 1 and N"));
         }
@@ -66,7 +70,11 @@ impl Selection {
         (self.ids.is_empty() || self.ids.iter().any(|i| case.id.contains(i.as_str())))
             && (self.tags.is_empty() || self.tags.iter().any(|t| case.tags.contains(t)))
             && (self.provenance.is_empty() || self.provenance.contains(&case.provenance))
-            && (self.spec.is_empty() || self.spec.iter().any(|s| case.spec.iter().any(|c| spec_matches(s, c))))
+            && (self.spec.is_empty()
+                || self
+                    .spec
+                    .iter()
+                    .any(|s| case.spec.iter().any(|c| spec_matches(s, c))))
             && self.partition.is_none_or(|p| p.contains(&case.id))
     }
 }
@@ -112,7 +120,10 @@ pub fn plan<'s>(cases: &'s [Case], selection: &Selection, profile: &Profile) -> 
     let mut groups: Vec<Vec<usize>> = by_group.into_values().collect();
     // Start the longest groups first, so that the run's length is not set by a long group started last.
     groups.sort_by_key(|g| (std::cmp::Reverse(g.len()), g[0]));
-    Plan { cases: planned, groups }
+    Plan {
+        cases: planned,
+        groups,
+    }
 }
 
 fn skip_reason(case: &Case, profile: &Profile) -> Option<String> {
@@ -125,7 +136,11 @@ fn skip_reason(case: &Case, profile: &Profile) -> Option<String> {
     if !missing.is_empty() {
         return Some(format!(
             "requires {} that profile `{}` does not declare in `capabilities`",
-            missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
+            missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
             profile.name
         ));
     }
@@ -149,7 +164,9 @@ mod tests {
     #[test]
     fn partitions_split_every_id_into_exactly_one_shard() {
         let ids: Vec<String> = (0..200).map(|i| format!("case-{i}")).collect();
-        let parts: Vec<Partition> = (1..=4).map(|k| format!("hash:{k}/4").parse().unwrap()).collect();
+        let parts: Vec<Partition> = (1..=4)
+            .map(|k| format!("hash:{k}/4").parse().unwrap())
+            .collect();
         for id in &ids {
             assert_eq!(parts.iter().filter(|p| p.contains(id)).count(), 1);
         }

@@ -49,7 +49,11 @@ impl<W: Write + Send> Listener for Console<W> {
                     self.line(&format!("partition: {p}"));
                 }
             }
-            Event::CaseFinished { index, total, result } => {
+            Event::CaseFinished {
+                index,
+                total,
+                result,
+            } => {
                 let status = match result.verdict {
                     Verdict::Pass => "ok".to_string(),
                     Verdict::Fail => "FAILED".to_string(),
@@ -112,6 +116,7 @@ impl<W: Write + Send> Listener for Console<W> {
                 ));
                 let _ = self.out.flush();
             }
+            _ => {}
         }
     }
 }
@@ -131,16 +136,29 @@ pub fn describe_failure(f: &CaseResult) -> String {
     }
     for step in &f.steps {
         if !step.ran {
-            s.push_str(&format!("  step `{}`: not run (an earlier step failed)\n", step.name));
+            s.push_str(&format!(
+                "  step `{}`: not run (an earlier step failed)\n",
+                step.name
+            ));
             continue;
         }
         if step.passed {
             continue;
         }
-        let req = step.exchanges.last().map(|e| format!("{} {}", e.request.method, e.request.url));
-        s.push_str(&format!("  step `{}`: {}\n", step.name, req.unwrap_or_default()));
+        let req = step
+            .exchanges
+            .last()
+            .map(|e| format!("{} {}", e.request.method, e.request.url));
+        s.push_str(&format!(
+            "  step `{}`: {}\n",
+            step.name,
+            req.unwrap_or_default()
+        ));
         for c in step.checks.iter().filter(|c| !c.passed) {
-            s.push_str(&format!("    {}: expected {}, got {}\n", c.name, c.expected, c.actual));
+            s.push_str(&format!(
+                "    {}: expected {}, got {}\n",
+                c.name, c.expected, c.actual
+            ));
             for m in &c.mismatches {
                 s.push_str(&format!("      {}: {}\n", m.path, m.message));
             }

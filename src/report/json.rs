@@ -38,8 +38,16 @@ pub struct Summary {
 
 impl Report {
     pub fn read(path: &Path) -> Result<Report, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("{}:{}:{}: not a gws-conform report: {e}", path.display(), e.line(), e.column()))
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "{}:{}:{}: not a gws-conform report: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            )
+        })
     }
 }
 
@@ -88,7 +96,9 @@ impl JsonReport {
     }
 
     fn finish(&mut self) {
-        let Some(mut out) = self.out.take() else { return };
+        let Some(mut out) = self.out.take() else {
+            return;
+        };
         let done = out
             .flush()
             .and_then(|_| out.get_ref().sync_all())
@@ -105,14 +115,19 @@ impl Listener for JsonReport {
             Event::RunStarted { info } => {
                 self.started = std::time::Instant::now();
                 let run = serde_json::to_string_pretty(info).unwrap_or_default();
-                self.write(&format!("{{\n\"format\": {FORMAT:?},\n\"run\": {run},\n\"cases\": ["));
+                self.write(&format!(
+                    "{{\n\"format\": {FORMAT:?},\n\"run\": {run},\n\"cases\": ["
+                ));
             }
             Event::CaseFinished { result, .. } => {
                 let mut v = serde_json::to_value(result).unwrap_or_default();
                 self.redactor.redact_json(&mut v);
                 let sep = if self.first_case { "\n" } else { ",\n" };
                 self.first_case = false;
-                self.write(&format!("{sep}{}", serde_json::to_string(&v).unwrap_or_default()));
+                self.write(&format!(
+                    "{sep}{}",
+                    serde_json::to_string(&v).unwrap_or_default()
+                ));
             }
             Event::RunFinished {
                 tally,
@@ -131,6 +146,7 @@ impl Listener for JsonReport {
                 self.write(&format!("\n],\n\"summary\": {s}\n}}\n"));
                 self.finish();
             }
+            _ => {}
         }
     }
 }

@@ -7,7 +7,7 @@ pub mod json;
 use serde::{Deserialize, Serialize};
 
 use crate::load::InputFile;
-use crate::verdict::{CaseResult, Tally};
+use crate::verdict::{CaseResult, StepResult, Tally};
 
 /// What a run is about, known before the first case runs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -49,6 +49,17 @@ pub enum Event<'a> {
     RunStarted {
         info: &'a RunInfo,
     },
+    /// Emitted in case order, just before the case's steps and its verdict.
+    CaseStarted {
+        index: usize,
+        total: usize,
+        id: &'a str,
+    },
+    /// One step's exchanges and checks.
+    StepFinished {
+        case_id: &'a str,
+        step: &'a StepResult,
+    },
     CaseFinished {
         index: usize,
         total: usize,
@@ -69,7 +80,10 @@ pub trait Listener: Send {
 
 /// `2026-11-24T07:01:02Z` from the system clock, without a date crate.
 pub fn utc_timestamp(t: std::time::SystemTime) -> String {
-    let secs = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
     format!(
