@@ -1,0 +1,162 @@
+//! `gws-conform lint` and the loader's errors, through the real binary: every malformed case file
+//! is reported as `file:line:col: field: message`, exit code 2, and nothing runs.
+
+mod support;
+
+use std::time::Duration;
+
+use support::*;
+
+const GOOD_STEP: &str = r#"
+[[steps]]
+name = "start"
+[steps.request]
+json = { operationName = "StartContactCenterSession", channels = ["voice"] }
+[steps.expect]
+status = 200
+schema = "success"
+body = { statusCode = 0 }
+"#;
+
+const HEADER: &str = "id = \"bad\"\ntitle = \"a broken case\"\nspec = \"S1\"\nprovenance = \"documented\"\n";
+
+/// Lints a cases folder holding only `bad.toml` (and the real variables.toml).
+fn lint_one(text: &str) -> Run {
+    let dir = workspace_copy();
+    let cases = dir.path().join("cases");
+    for e in std::fs::read_dir(&cases).unwrap().flatten() {
+        if e.file_name() != "variables.toml" && e.path().extension().is_some_and(|x| x == "toml") {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+    }
+    std::fs::write(cases.join("bad.toml"), text).unwrap();
+    run(&["lint"], dir.path(), &[], Duration::from_secs(30))
+}
+
+fn first_error(r: &Run) -> String {
+    assert_eq!(r.code, 2, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    r.stderr.lines().next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn the_repository_cases_lint_clean() {
+    let r = run(&["lint"], &root(), &[], Duration::from_secs(30));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.starts_with("ok: "), "{}", r.stdout);
+}
+
+#[test]
+fn toml_syntax_error() {
+    let r = lint_one(&format!("{HEADER}title2 = \"unterminated\n{GOOD_STEP}"));
+    let e = first_error(&r);
+    assert!(e.starts_with("error: cases/bad.toml:5:"), "{e}");
+}
+
+#[test]
+fn unknown_key_with_did_you_mean() {
+    let text = format!("{HEADER}{}", GOOD_STEP.replace("schema = \"success\"", "mach = \"exact\""));
+    assert_eq!(
+        first_error(&lint_one(&text)),
+        "error: cases/bad.toml:12:1: steps[0].expect.mach: unknown key `mach`; did you mean `match`?"
+    );
+}
+
+#[test]
+fn missing_schema() {
+    let text = format!("{HEADER}{}", GOOD_STEP.replace("\"success\"", "\"sucess\""));
+    assert_eq!(
+        first_error(&lint_one(&text)),
+        "error: cases/bad.toml:12:1: steps[0].expect.schema: no schema `sucess` in schemas/; did you mean `success`?"
+    );
+}
+
+#[test]
+fn undefined_variable() {
+    let text = format!(
+        "{HEADER}{}",
+        GOOD_STEP.replace("channels = [\"voice\"]", "channels = [\"voice\"], place = \"${plac}\"")
+    );
+    assert_eq!(
+        first_error(&lint_one(&text)),
+        "error: cases/bad.toml:9:1: steps[0].request.json: undefined variable `${plac}`; did you mean `${place}`?"
+    );
+}
+
+#[test]
+fn unset_environment_variable() {
+    let text = format!(
+        "{HEADER}{}",
+        GOOD_STEP.replace("channels = [\"voice\"]", "channels = [\"voice\"], agentLoginPassword = \"${env:GWS_TEST_UNSET_VAR}\"")
+    );
+    assert_eq!(
+        first_error(&lint_one(&text)),
+        "error: cases/bad.toml:9:1: steps[0].request.json: environment variable `GWS_TEST_UNSET_VAR` is not set (referenced as `${env:GWS_TEST_UNSET_VAR}`)"
+    );
+}
+
+#[test]
+fn body_that_breaks_the_request_schema_must_say_so() {
+    let text = format!("{HEADER}{}", GOOD_STEP.replace("channels = [\"voice\"]", "channels = \"voice\""));
+    let e = first_error(&lint_one(&text));
+    assert!(
+        e.starts_with("error: cases/bad.toml:9:1: steps[0].request.json: the body breaks schemas/request.schema.json at `/channels`"),
+        "{e}"
+    );
+    assert!(e.ends_with("set `deliberately_invalid = true`"), "{e}");
+    // Marked as deliberate, the same body loads.
+    let ok = text.replace("[steps.request]\n", "[steps.request]\ndeliberately_invalid = true\n");
+    let r = lint_one(&ok);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn inferred_case_needs_a_rationale() {
+    let text = HEADER.replace("documented", "inferred") + GOOD_STEP;
+    assert_eq!(
+        first_error(&lint_one(&text)),
+        "error: cases/bad.toml:4:1: provenance: a case marked `inferred` needs a one-line `rationale`"
+    );
+}
+
+#[test]
+fn unknown_matcher_and_bad_status() {
+    let text = format!(
+        "{HEADER}{}",
+        GOOD_STEP
+            .replace("body = { statusCode = 0 }", "body = { statusCode = { \"$nto\" = 0 } }")
+            .replace("status = 200", "status = \"2xy\"")
+    );
+    let r = lint_one(&text);
+    assert_eq!(r.code, 2);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines[0], "error: cases/bad.toml:11:1: steps[0].expect.status: `2xy` is not a status class; write e.g. \"4xx\"");
+    assert!(
+        lines[1].starts_with("error: cases/bad.toml:13:25: steps[0].expect.body.statusCode.$nto: unknown matcher `$nto`; did you mean `$not`?"),
+        "{}",
+        lines[1]
+    );
+}
+
+#[test]
+fn a_broken_schema_fails_loudly() {
+    let dir = workspace_copy();
+    std::fs::write(dir.path().join("schemas/success.schema.json"), r#"{"type": "objekt"}"#).unwrap();
+    let r = run(&["lint"], dir.path(), &[], Duration::from_secs(30));
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.starts_with("error: schemas/success.schema.json: not a valid JSON Schema 2020-12 document"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_bad_case_stops_the_run_before_any_request() {
+    let dir = workspace_copy();
+    std::fs::write(dir.path().join("cases/zz-bad.toml"), "id = 1\n").unwrap();
+    let r = run(&["run"], dir.path(), &[], Duration::from_secs(30));
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stderr.contains("cases/zz-bad.toml:1:6: id: "), "{}", r.stderr);
+    assert!(r.stderr.contains("nothing was run"));
+    assert!(!r.stdout.contains("running"), "{}", r.stdout);
+}
