@@ -18,7 +18,8 @@ schema = "success"
 body = { statusCode = 0 }
 "#;
 
-const HEADER: &str = "id = \"bad\"\ntitle = \"a broken case\"\nspec = \"S1\"\nprovenance = \"documented\"\n";
+const HEADER: &str =
+    "id = \"bad\"\ntitle = \"a broken case\"\nspec = \"S1\"\nprovenance = \"documented\"\n";
 
 /// Lints a cases folder holding only `bad.toml` (and the real variables.toml).
 fn lint_one(text: &str) -> Run {
@@ -54,7 +55,10 @@ fn toml_syntax_error() {
 
 #[test]
 fn unknown_key_with_did_you_mean() {
-    let text = format!("{HEADER}{}", GOOD_STEP.replace("schema = \"success\"", "mach = \"exact\""));
+    let text = format!(
+        "{HEADER}{}",
+        GOOD_STEP.replace("schema = \"success\"", "mach = \"exact\"")
+    );
     assert_eq!(
         first_error(&lint_one(&text)),
         "error: cases/bad.toml:12:1: steps[0].expect.mach: unknown key `mach`; did you mean `match`?"
@@ -74,7 +78,10 @@ fn missing_schema() {
 fn undefined_variable() {
     let text = format!(
         "{HEADER}{}",
-        GOOD_STEP.replace("channels = [\"voice\"]", "channels = [\"voice\"], place = \"${plac}\"")
+        GOOD_STEP.replace(
+            "channels = [\"voice\"]",
+            "channels = [\"voice\"], place = \"${plac}\""
+        )
     );
     assert_eq!(
         first_error(&lint_one(&text)),
@@ -86,7 +93,10 @@ fn undefined_variable() {
 fn unset_environment_variable() {
     let text = format!(
         "{HEADER}{}",
-        GOOD_STEP.replace("channels = [\"voice\"]", "channels = [\"voice\"], agentLoginPassword = \"${env:GWS_TEST_UNSET_VAR}\"")
+        GOOD_STEP.replace(
+            "channels = [\"voice\"]",
+            "channels = [\"voice\"], agentLoginPassword = \"${env:GWS_TEST_UNSET_VAR}\""
+        )
     );
     assert_eq!(
         first_error(&lint_one(&text)),
@@ -96,7 +106,10 @@ fn unset_environment_variable() {
 
 #[test]
 fn body_that_breaks_the_request_schema_must_say_so() {
-    let text = format!("{HEADER}{}", GOOD_STEP.replace("channels = [\"voice\"]", "channels = \"voice\""));
+    let text = format!(
+        "{HEADER}{}",
+        GOOD_STEP.replace("channels = [\"voice\"]", "channels = \"voice\"")
+    );
     let e = first_error(&lint_one(&text));
     assert!(
         e.starts_with("error: cases/bad.toml:9:1: steps[0].request.json: the body breaks schemas/request.schema.json at `/channels`"),
@@ -104,7 +117,10 @@ fn body_that_breaks_the_request_schema_must_say_so() {
     );
     assert!(e.ends_with("set `deliberately_invalid = true`"), "{e}");
     // Marked as deliberate, the same body loads.
-    let ok = text.replace("[steps.request]\n", "[steps.request]\ndeliberately_invalid = true\n");
+    let ok = text.replace(
+        "[steps.request]\n",
+        "[steps.request]\ndeliberately_invalid = true\n",
+    );
     let r = lint_one(&ok);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
@@ -123,7 +139,10 @@ fn unknown_matcher_and_bad_status() {
     let text = format!(
         "{HEADER}{}",
         GOOD_STEP
-            .replace("body = { statusCode = 0 }", "body = { statusCode = { \"$nto\" = 0 } }")
+            .replace(
+                "body = { statusCode = 0 }",
+                "body = { statusCode = { \"$nto\" = 0 } }"
+            )
             .replace("status = 200", "status = \"2xy\"")
     );
     let r = lint_one(&text);
@@ -140,11 +159,17 @@ fn unknown_matcher_and_bad_status() {
 #[test]
 fn a_broken_schema_fails_loudly() {
     let dir = workspace_copy();
-    std::fs::write(dir.path().join("schemas/success.schema.json"), r#"{"type": "objekt"}"#).unwrap();
+    std::fs::write(
+        dir.path().join("schemas/success.schema.json"),
+        r#"{"type": "objekt"}"#,
+    )
+    .unwrap();
     let r = run(&["lint"], dir.path(), &[], Duration::from_secs(30));
     assert_eq!(r.code, 2);
     assert!(
-        r.stderr.starts_with("error: schemas/success.schema.json: not a valid JSON Schema 2020-12 document"),
+        r.stderr.starts_with(
+            "error: schemas/success.schema.json: not a valid JSON Schema 2020-12 document"
+        ),
         "{}",
         r.stderr
     );
@@ -156,7 +181,11 @@ fn a_bad_case_stops_the_run_before_any_request() {
     std::fs::write(dir.path().join("cases/zz-bad.toml"), "id = 1\n").unwrap();
     let r = run(&["run"], dir.path(), &[], Duration::from_secs(30));
     assert_eq!(r.code, 2, "{}", r.stdout);
-    assert!(r.stderr.contains("cases/zz-bad.toml:1:6: id: "), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cases/zz-bad.toml:1:6: id: "),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("nothing was run"));
     assert!(!r.stdout.contains("running"), "{}", r.stdout);
 }

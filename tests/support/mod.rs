@@ -27,8 +27,12 @@ pub struct Run {
 /// Runs the binary with a hard time limit, so a hang fails the test instead of stalling CI.
 pub fn run(args: &[&str], cwd: &Path, env: &[(&str, &str)], limit: Duration) -> Run {
     let mut cmd = Command::new(BIN);
-    cmd.args(args).current_dir(cwd).stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.env_remove("GWS_PASSWORD").env_remove("GWS_AGENT_LOGIN_PASSWORD");
+    cmd.args(args)
+        .current_dir(cwd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd.env_remove("GWS_PASSWORD")
+        .env_remove("GWS_AGENT_LOGIN_PASSWORD");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -107,7 +111,9 @@ fn serve_connection(mut stream: TcpStream, handler: Handler) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
     let mut buf = Vec::new();
     loop {
-        let Some(req) = read_request(&mut stream, &mut buf) else { return };
+        let Some(req) = read_request(&mut stream, &mut buf) else {
+            return;
+        };
         match handler(&req) {
             Some(bytes) => {
                 if stream.write_all(&bytes).is_err() {

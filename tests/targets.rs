@@ -1,0 +1,360 @@
+//! The real binary against servers nobody on the team wrote: a proxy in front of the reference
+//! server that changes how answers look (key order, extra members, gzip, chunked) but not what they
+//! say; one that changes what one answer says; and servers that misbehave at the HTTP level.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::*;
+
+const PASSWORD: &str = "targets-test-password";
+const LOGIN_CODE_PASSWORD: &str = "targets-test-login-code";
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn env() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("GWS_PASSWORD", PASSWORD),
+        ("GWS_AGENT_LOGIN_PASSWORD", LOGIN_CODE_PASSWORD),
+    ]
+}
+
+/// The reference server in-process, on its own runtime, as the upstream of the proxies.
+struct Upstream {
+    _runtime: tokio::runtime::Runtime,
+    addr: SocketAddr,
+}
+
+fn upstream() -> Upstream {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime
+        .block_on(gws_reference::start(gws_reference::ServerConfig {
+            csrf: true,
+            ..gws_reference::ServerConfig::new(
+                ([127, 0, 0, 1], 0).into(),
+                gws_reference::Directory::builtin(PASSWORD, LOGIN_CODE_PASSWORD),
+            )
+        }))
+        .unwrap();
+    let addr = server.addr();
+    std::mem::forget(server); // lives as long as the runtime
+    Upstream {
+        _runtime: runtime,
+        addr,
+    }
+}
+
+/// Forwards one request upstream (Connection: close) and returns status line, headers and body.
+fn forward(upstream: SocketAddr, req: &SeenRequest) -> (String, Vec<(String, String)>, Vec<u8>) {
+    let mut s = TcpStream::connect(upstream).unwrap();
+    let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.path);
+    for (k, v) in &req.headers {
+        let k_l = k.to_ascii_lowercase();
+        if k_l != "connection" && k_l != "accept-encoding" && k_l != "content-length" {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        req.body.len()
+    ));
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(&req.body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let text = String::from_utf8_lossy(&raw[..end]).into_owned();
+    let mut lines = text.split("\r\n");
+    let status = lines.next().unwrap().split_once(' ').unwrap().1.to_string();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .filter(|(k, _)| {
+            !k.eq_ignore_ascii_case("content-length") && !k.eq_ignore_ascii_case("connection")
+        })
+        .collect();
+    (status, headers, raw[end + 4..].to_vec())
+}
+
+/// Reverses key order at every depth.
+fn reversed(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut out = serde_json::Map::new();
+            for (k, x) in m.iter().rev() {
+                out.insert(k.clone(), reversed(x));
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(reversed).collect()),
+        x => x.clone(),
+    }
+}
+
+/// How many answers the proxies sent gzip-encoded (proves the encoding path ran).
+static GZIPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn proxy(upstream: SocketAddr, rewrite: fn(&SeenRequest, &mut Value)) -> TestServer {
+    TestServer::start(Arc::new(move |req: &SeenRequest| {
+        let (status, headers, body) = forward(upstream, req);
+        let is_json = headers.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case("content-type") && v.starts_with("application/json")
+        });
+        let mut body = body;
+        if is_json {
+            let mut v: Value = serde_json::from_slice(&body).unwrap();
+            rewrite(req, &mut v);
+            body = serde_json::to_vec_pretty(&reversed(&v)).unwrap();
+        }
+        let wants_gzip = req
+            .header("accept-encoding")
+            .is_some_and(|a| a.contains("gzip"));
+        let mut hs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        if wants_gzip {
+            GZIPPED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            body = gzip(&body);
+            hs.push(("Content-Encoding", "gzip"));
+        }
+        Some(chunked(&status, &hs, &body, 7))
+    }))
+}
+
+fn ids_with(stdout: &str, verdict: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter(|l| l.ends_with(verdict) && l.contains("] case "))
+        .filter_map(|l| {
+            l.split("] case ")
+                .nth(1)?
+                .split(' ')
+                .next()
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+#[test]
+fn other_key_orders_extra_members_gzip_and_chunked_bodies_still_pass() {
+    let up = upstream();
+    // Extra members on successes are allowed (e.g. referenceId); key order and encoding are free.
+    let p = proxy(up.addr, |_, v| {
+        if v.get("statusCode") == Some(&Value::from(0)) {
+            v["referenceId"] = Value::from(7);
+        }
+    });
+    let url = p.url();
+    let r = run(
+        &[
+            "run",
+            "--target",
+            &url,
+            "--profile",
+            "profiles/reference.toml",
+            "--report-dir",
+            "target/test-reports/tolerant",
+        ],
+        &root(),
+        &env(),
+        LIMIT,
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(ids_with(&r.stdout, "FAILED").is_empty());
+    assert!(r.stdout.contains(" 0 failed;"), "{}", r.stdout);
+    assert!(
+        GZIPPED.load(std::sync::atomic::Ordering::SeqCst) > 40,
+        "the harness never asked for gzip"
+    );
+}
+
+#[test]
+fn a_server_that_breaks_one_rule_fails_exactly_that_case_with_a_diff() {
+    let up = upstream();
+    // Answers the documented invalid-workmode error with statusCode 10 instead of 2.
+    let p = proxy(up.addr, |req, v| {
+        if String::from_utf8_lossy(&req.body).contains("aManualIn") && v["statusCode"] == 2 {
+            v["statusCode"] = Value::from(10);
+        }
+    });
+    let url = p.url();
+    let r = run(
+        &[
+            "run",
+            "--target",
+            &url,
+            "--profile",
+            "profiles/reference.toml",
+            "--report-dir",
+            "target/test-reports/breaks-one",
+        ],
+        &root(),
+        &env(),
+        LIMIT,
+    );
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(ids_with(&r.stdout, "FAILED"), vec!["s5-workmode-invalid"]);
+    assert!(
+        r.stdout.contains("$.statusCode: expected 2, found 10"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("-  \"statusCode\": 2,"), "{}", r.stdout);
+    assert!(r.stdout.contains("+  \"statusCode\": 10,"), "{}", r.stdout);
+    assert!(!r.stdout.contains(PASSWORD) && !r.stderr.contains(PASSWORD));
+}
+
+/// A profile for the raw servers: no CSRF, a short timeout.
+fn raw_profile(dir: &std::path::Path) -> String {
+    let p = dir.join("raw.toml");
+    std::fs::write(
+        &p,
+        "name = \"raw\"\ntimeout_ms = 400\n[agents.default]\nusername = \"agent1\"\npassword = \"${env:GWS_PASSWORD}\"\n",
+    )
+    .unwrap();
+    p.display().to_string()
+}
+
+fn run_s1_against(handler: Handler) -> Run {
+    let server = TestServer::start(handler);
+    let dir = tempfile::tempdir().unwrap();
+    let profile = raw_profile(dir.path());
+    let report = dir.path().join("report");
+    run(
+        &[
+            "run",
+            "--target",
+            &server.url(),
+            "--profile",
+            &profile,
+            "--report-dir",
+            report.to_str().unwrap(),
+            "s1-basic-voice",
+            "s5-workmode-invalid",
+        ],
+        &root(),
+        &env(),
+        LIMIT,
+    )
+}
+
+#[test]
+fn a_non_json_answer_fails_the_case_and_the_run_finishes() {
+    let r = run_s1_against(Arc::new(|_| {
+        Some(response(
+            "200 OK",
+            &[("Content-Type", "text/html")],
+            b"<html>hello</html>",
+        ))
+    }));
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("content-type: expected application/json, got text/html"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("json: expected a JSON body, got not JSON"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("0 passed; 2 failed"), "{}", r.stdout);
+}
+
+#[test]
+fn invalid_utf8_fails_the_case() {
+    let r = run_s1_against(Arc::new(|_| {
+        Some(response(
+            "200 OK",
+            &[("Content-Type", "application/json")],
+            b"{\"statusCode\": \"\xff\xfe\"}",
+        ))
+    }));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("a body that is not valid UTF-8"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_body_over_the_cap_fails_the_case() {
+    let big = vec![b' '; 2 * 1024 * 1024];
+    let r = run_s1_against(Arc::new(move |_| {
+        Some(response(
+            "200 OK",
+            &[("Content-Type", "application/json")],
+            &big,
+        ))
+    }));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("sent a body over the 1048576-byte cap"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_server_that_never_answers_times_out_and_the_run_finishes() {
+    let r = run_s1_against(Arc::new(|_| None));
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("gave no complete answer within 400 ms"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("0 passed; 2 failed"), "{}", r.stdout);
+}
+
+#[test]
+fn an_unreachable_target_is_exit_2_and_still_writes_the_report() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = raw_profile(dir.path());
+    let report = dir.path().join("report");
+    let target = format!("http://127.0.0.1:{port}");
+    let r = run(
+        &[
+            "run",
+            "--target",
+            &target,
+            "--profile",
+            &profile,
+            "--report-dir",
+            report.to_str().unwrap(),
+            "s1-basic-voice",
+        ],
+        &root(),
+        &env(),
+        LIMIT,
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "error: the target could not be reached: could not connect to {target}/"
+        )),
+        "{}",
+        r.stdout
+    );
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["summary"]["complete"], false);
+    assert_eq!(json["cases"][0]["verdict"], "fail");
+}
