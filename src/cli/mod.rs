@@ -178,6 +178,9 @@ pub struct MutantsArgs {
     /// Faults run at once.
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// List every case that caught each fault.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 pub fn main() -> ExitCode {

@@ -123,7 +123,12 @@ pub async fn mutants(args: MutantsArgs) -> u8 {
                     ok = false;
                     println!("| {} | {} | **NOT CAUGHT** |", f.name(), f.area());
                 } else {
-                    println!("| {} | {} | {} |", f.name(), f.area(), failed.join(", "));
+                    println!(
+                        "| {} | {} | {} |",
+                        f.name(),
+                        f.area(),
+                        caught_by(&failed, args.verbose)
+                    );
                 }
             }
         }
@@ -141,6 +146,22 @@ pub async fn mutants(args: MutantsArgs) -> u8 {
         exit::PASS
     } else {
         exit::FAIL
+    }
+}
+
+/// `3 cases: a, b, c`, or the first few and a count when the list is long (all with --verbose).
+fn caught_by(ids: &[&str], verbose: bool) -> String {
+    const SHOWN: usize = 3;
+    let n = ids.len();
+    let noun = if n == 1 { "case" } else { "cases" };
+    if verbose || n <= SHOWN {
+        format!("{n} {noun}: {}", ids.join(", "))
+    } else {
+        format!(
+            "{n} {noun}: {}, +{} more",
+            ids[..SHOWN].join(", "),
+            n - SHOWN
+        )
     }
 }
 
