@@ -58,6 +58,36 @@ pub struct Step {
     pub always: bool,
     pub request: Request,
     pub expect: Expectation,
+    /// CometD expectations: their channels are subscribed before the request is sent.
+    pub notifications: Vec<NotificationExpectation>,
+}
+
+/// What a step expects on one CometD channel, within a window that opens when its request is sent.
+#[derive(Debug, Clone)]
+pub struct NotificationExpectation {
+    /// The Bayeux channel, e.g. `/v2/me/devices`.
+    pub channel: String,
+    pub within: std::time::Duration,
+    /// Every message the expectation matches must conform to this schema (a file stem in `schemas/`).
+    pub schema: Option<String>,
+    pub kind: NotificationKind,
+    /// Any other message on the channel within the window is a failure, not a note.
+    pub exclusive: bool,
+}
+
+/// How a notification expectation is met. Bodies are matched as subsets against the whole Bayeux
+/// message (`{"channel": ..., "data": {...}}`); `None` matches any message on the channel.
+#[derive(Debug, Clone)]
+pub enum NotificationKind {
+    /// At least `count` matching messages; the wait ends as soon as they have arrived.
+    AtLeast {
+        body: Option<Expected>,
+        count: usize,
+    },
+    /// No matching message for the whole window.
+    Absent { body: Option<Expected> },
+    /// Messages matching these bodies, in this order (others may come between, unless exclusive).
+    Sequence(Vec<Expected>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]

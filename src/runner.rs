@@ -7,13 +7,15 @@ use std::time::Instant;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
+use crate::check::notifications::{self as notify, Watch};
 use crate::check::{check_response, Check};
+use crate::execute::cometd::{ClientEvent, CometdClient};
 use crate::execute::{AgentSession, Transport};
 use crate::load::Suite;
 use crate::model::Case;
 use crate::plan::Plan;
 use crate::report::{Event, Listener, RunInfo};
-use crate::verdict::{CaseResult, StepResult, Tally, Verdict};
+use crate::verdict::{CaseResult, NotificationRecord, StepResult, Tally, Verdict};
 
 /// How a run ended.
 #[derive(Debug, Clone)]
@@ -183,6 +185,7 @@ async fn run_case(
     let mut session = AgentSession::new(transport, agent, &suite.redactor);
     let redact = |s: &str| suite.redactor.redact(s);
     let mut failed = false;
+    let mut cometd: Option<CaseCometd> = None;
     for step in &case.steps {
         if failed && !step.always {
             result.steps.push(StepResult {
@@ -192,11 +195,33 @@ async fn run_case(
                 ran: false,
                 passed: false,
                 duration_ms: 0,
+                notifications: Vec::new(),
+                notes: Vec::new(),
             });
             continue;
         }
         let step_started = Instant::now();
-        let sent = session.send(&step.request).await;
+        let mut sent = Vec::new();
+        let mut records = Vec::new();
+        let mut notes = Vec::new();
+        let mut cometd_checks = Vec::new();
+        if !step.notifications.is_empty() {
+            if cometd.is_none() {
+                // Authenticate over REST first, as the documented flow does [gws-notes §5.1].
+                sent.extend(session.open_session().await);
+                cometd = Some(CaseCometd::start(transport, &session).await);
+            }
+            if let Some(c) = cometd.as_mut() {
+                // Subscribe before the request, so that messages racing ahead of its answer are kept.
+                c.subscribe(&notify::channels(&step.notifications)).await;
+                c.drain(&mut records, &mut notes, Instant::now());
+            }
+        }
+        // The window opens when the request goes out.
+        let opened = Instant::now();
+        let mut watch =
+            (!step.notifications.is_empty()).then(|| Watch::new(&step.notifications, opened));
+        sent.extend(session.send(&step.request).await);
         let mut exchanges = Vec::with_capacity(sent.len());
         let mut last_response = None;
         for (ex, resp) in sent {
@@ -210,7 +235,7 @@ async fn run_case(
             exchanges.push(ex);
             last_response = resp;
         }
-        let checks = match &last_response {
+        let mut checks = match &last_response {
             Some(resp) => check_response(&step.expect, resp, &suite.schemas, &redact),
             None => {
                 let reason = exchanges
@@ -220,6 +245,31 @@ async fn run_case(
                 vec![Check::exchange_failed(&reason)]
             }
         };
+        match (&mut watch, cometd.as_mut()) {
+            (Some(w), Some(c)) => {
+                c.listen(w).await;
+                if let Some(e) = c.take_new_failure() {
+                    cometd_checks.push(notify::session_failed(&c.endpoint, &redact(&e)));
+                }
+                let failure = c.failure.clone();
+                let outcome = watch.take().expect("matched Some").finish(
+                    &suite.schemas,
+                    &redact,
+                    failure.as_deref(),
+                );
+                checks.extend(cometd_checks);
+                checks.extend(outcome.checks);
+                records.extend(outcome.records);
+                notes.extend(outcome.notes);
+                notes.extend(c.take_notes().iter().map(|n| redact(n)));
+            }
+            // A step without expectations still records what the session received meanwhile.
+            (_, Some(c)) => c.drain(&mut records, &mut notes, opened),
+            _ => {}
+        }
+        for r in &mut records {
+            notify::redact_json(&mut r.message, &redact);
+        }
         let passed = checks.iter().all(|c| c.passed);
         if !passed && result.reason.is_none() {
             let first = checks.iter().find(|c| !c.passed).expect("a failed check");
@@ -236,9 +286,162 @@ async fn run_case(
             ran: true,
             passed,
             duration_ms: step_started.elapsed().as_millis() as u64,
+            notifications: records,
+            notes,
         });
+    }
+    if let Some(c) = cometd {
+        c.close().await;
     }
     result.verdict = if failed { Verdict::Fail } else { Verdict::Pass };
     result.duration_ms = started.elapsed().as_millis() as u64;
     (result, reach)
+}
+
+/// A case's CometD session, started by its first step with notification expectations and kept for
+/// the rest of the case (subscriptions accumulate), then disconnected.
+struct CaseCometd {
+    client: Option<CometdClient>,
+    events: Option<mpsc::UnboundedReceiver<ClientEvent>>,
+    endpoint: String,
+    /// Why the session is unusable, once it is.
+    failure: Option<String>,
+    /// Whether `failure` has been reported as a `cometd` check yet.
+    failure_reported: bool,
+    notes: Vec<String>,
+}
+
+impl CaseCometd {
+    async fn start(transport: &Transport, session: &AgentSession<'_>) -> CaseCometd {
+        let cfg = transport.cometd_config();
+        let endpoint = cfg.endpoint.to_string();
+        let mut c = CaseCometd {
+            client: None,
+            events: None,
+            endpoint,
+            failure: None,
+            failure_reported: false,
+            notes: Vec::new(),
+        };
+        match CometdClient::start(transport.http_client(), cfg, session.bayeux_auth()).await {
+            Ok((client, events)) => {
+                c.notes.push(format!(
+                    "CometD session at {} over {}",
+                    c.endpoint,
+                    client.connection_type()
+                ));
+                c.client = Some(client);
+                c.events = Some(events);
+            }
+            Err(e) => c.failure = Some(e.to_string()),
+        }
+        c
+    }
+
+    async fn subscribe(&mut self, channels: &[String]) {
+        if let (Some(client), None) = (&self.client, &self.failure) {
+            if let Err(e) = client.subscribe(channels).await {
+                self.failure = Some(e.to_string());
+            }
+        }
+    }
+
+    fn handle(&mut self, event: ClientEvent) -> Option<crate::execute::cometd::Delivery> {
+        match event {
+            ClientEvent::Message(d) => return Some(d),
+            ClientEvent::Note(n) => self.notes.push(n),
+            ClientEvent::Failed(e) => {
+                if self.failure.is_none() {
+                    self.failure = Some(e.to_string());
+                }
+            }
+        }
+        None
+    }
+
+    /// Records, without waiting, whatever arrived outside any window: before this step's request
+    /// (left over from an earlier step), or during a step that expects no notification. `request` is
+    /// when this step's request went out (or will: now).
+    fn drain(
+        &mut self,
+        records: &mut Vec<NotificationRecord>,
+        notes: &mut Vec<String>,
+        request: Instant,
+    ) {
+        while let Some(event) = self.events.as_mut().and_then(|rx| rx.try_recv().ok()) {
+            if let Some(d) = self.handle(event) {
+                let at_ms = if d.at >= request {
+                    d.at.duration_since(request).as_millis() as i64
+                } else {
+                    -(request.duration_since(d.at).as_millis() as i64)
+                };
+                let when = if d.at >= request {
+                    format!("{at_ms} ms after this step's request, which expects none")
+                } else {
+                    format!("{} ms before this step's request", -at_ms)
+                };
+                notes.push(format!(
+                    "message on {} outside any notification window ({when})",
+                    d.channel
+                ));
+                records.push(NotificationRecord {
+                    channel: d.channel,
+                    at_ms,
+                    message: d.message,
+                    matched: Vec::new(),
+                });
+            }
+        }
+        notes.append(&mut self.notes);
+    }
+
+    /// Feeds the watch until every expectation is settled, or the session fails. Never waits past
+    /// the longest window still open.
+    async fn listen(&mut self, watch: &mut Watch<'_>) {
+        while self.failure.is_none() {
+            let Some(deadline) = watch.deadline(Instant::now()) else {
+                break;
+            };
+            let Some(rx) = self.events.as_mut() else {
+                break;
+            };
+            match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
+                Ok(Some(event)) => {
+                    if let Some(d) = self.handle(event) {
+                        watch.offer(&d.channel, d.message, d.at);
+                    }
+                }
+                Ok(None) => {
+                    self.failure = Some(format!("{}: the CometD client stopped", self.endpoint));
+                }
+                Err(_) => break,
+            }
+        }
+        // Whatever is already queued was received in time or not: its timestamp decides.
+        while let Some(event) = self.events.as_mut().and_then(|rx| rx.try_recv().ok()) {
+            if let Some(d) = self.handle(event) {
+                watch.offer(&d.channel, d.message, d.at);
+            }
+        }
+    }
+
+    fn take_new_failure(&mut self) -> Option<String> {
+        if self.failure_reported {
+            return None;
+        }
+        let f = self.failure.clone()?;
+        self.failure_reported = true;
+        Some(f)
+    }
+
+    fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    /// Says goodbye to the server (bounded by the profile's timeout); failures here change no verdict.
+    async fn close(mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = client.disconnect().await;
+        }
+    }
 }

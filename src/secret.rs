@@ -5,7 +5,7 @@
 //! scrubs any text the harness writes (console, reports, error messages, diffs) as a second line of
 //! defence.
 
-use std::collections::BTreeSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, RwLock};
 
@@ -39,9 +39,43 @@ impl serde::Serialize for Secret {
 }
 
 /// Every secret value known to this run; scrubs them out of any text.
+///
+/// A run registers one session cookie per case, so the set grows with the suite: `redact` must not
+/// cost a scan per known value, or a 10,000-case run turns quadratic. Values are indexed by their first
+/// three bytes; one pass over the text finds the few that occur in it, and only those are replaced.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    values: Arc<RwLock<BTreeSet<String>>>,
+    values: Arc<RwLock<Values>>,
+}
+
+#[derive(Default)]
+struct Values {
+    /// Every value by its first three bytes (values are at least three bytes long).
+    by_prefix: HashMap<[u8; 3], Vec<Arc<str>>>,
+    /// Values holding `*`: a replacement could complete them, so they are always tried.
+    starred: Vec<Arc<str>>,
+}
+
+impl Values {
+    /// The values that can matter for `text`, longest first (ties in set order, as before the index).
+    fn candidates(&self, text: &str) -> Vec<Arc<str>> {
+        let bytes = text.as_bytes();
+        let mut found: Vec<Arc<str>> = self.starred.clone();
+        if !self.by_prefix.is_empty() {
+            for i in 0..bytes.len().saturating_sub(2) {
+                let key = [bytes[i], bytes[i + 1], bytes[i + 2]];
+                if let Some(vs) = self.by_prefix.get(&key) {
+                    for v in vs {
+                        if bytes[i..].starts_with(v.as_bytes()) && !found.contains(v) {
+                            found.push(v.clone());
+                        }
+                    }
+                }
+            }
+        }
+        found.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        found
+    }
 }
 
 impl fmt::Debug for Redactor {
@@ -70,23 +104,29 @@ impl Redactor {
     /// Registers a value to scrub. Very short values are ignored: scrubbing "1" would shred every
     /// report, and a one-character password is not a secret worth the name.
     pub fn add(&self, value: &str) {
-        if value.len() >= 3 {
-            self.values
-                .write()
-                .expect("redactor lock")
-                .insert(value.to_string());
+        if value.len() < 3 {
+            return;
+        }
+        let b = value.as_bytes();
+        let mut values = self.values.write().expect("redactor lock");
+        let bucket = values.by_prefix.entry([b[0], b[1], b[2]]).or_default();
+        if bucket.iter().any(|v| &**v == value) {
+            return;
+        }
+        let shared: Arc<str> = Arc::from(value);
+        bucket.push(shared.clone());
+        if value.contains('*') {
+            values.starred.push(shared);
         }
     }
 
     pub fn redact(&self, text: &str) -> String {
-        let values = self.values.read().expect("redactor lock");
+        let candidates = self.values.read().expect("redactor lock").candidates(text);
         let mut out = text.to_string();
         // Longest first, so a secret that contains another is removed whole.
-        let mut sorted: Vec<&String> = values.iter().collect();
-        sorted.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        for v in sorted {
-            if out.contains(v.as_str()) {
-                out = out.replace(v.as_str(), REDACTED);
+        for v in candidates {
+            if out.contains(&*v) {
+                out = out.replace(&*v, REDACTED);
             }
         }
         out
@@ -150,5 +190,21 @@ mod tests {
             r.header_value("Content-Type", "application/json"),
             "application/json"
         );
+    }
+
+    #[test]
+    fn redactor_prefers_the_longest_secret_and_scales() {
+        let r = Redactor::new();
+        r.add("abc");
+        r.add("abcdef");
+        r.add("a*b*c");
+        assert_eq!(r.redact("xabcdefx abcx"), "x***x ***x");
+        assert_eq!(r.redact("a*b*c"), "***");
+        assert_eq!(r.redact("ab"), "ab");
+        for i in 0..20_000 {
+            r.add(&format!("SESSION{i:08X}"));
+        }
+        r.add("abc");
+        assert_eq!(r.redact("id=SESSION00004E1F; abc"), "id=***; ***");
     }
 }

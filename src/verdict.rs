@@ -34,6 +34,25 @@ pub struct StepResult {
     pub ran: bool,
     pub passed: bool,
     pub duration_ms: u64,
+    /// The CometD messages the step received, when it had notification expectations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<NotificationRecord>,
+    /// Remarks that are not failures: unexpected CometD messages, protocol events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// One CometD message as a step received it, with secrets scrubbed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NotificationRecord {
+    pub channel: String,
+    /// Milliseconds after the step's request was sent; negative for a message left over from before.
+    pub at_ms: i64,
+    /// The whole Bayeux message.
+    pub message: serde_json::Value,
+    /// The step's expectations (by index) it matched; empty for an unexpected message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub matched: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -83,5 +102,89 @@ impl Tally {
             Verdict::Fail => self.failed += 1,
             Verdict::Skip => self.skipped += 1,
         }
+    }
+}
+
+/// One entry of a known-failures baseline (`run --baseline known-failures.toml`): a case expected to
+/// fail on a given target, why, and until when that is tolerated.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KnownFailure {
+    pub case: String,
+    pub reason: String,
+    /// The last day (`YYYY-MM-DD`, UTC) on which the failure is tolerated.
+    pub expires: String,
+}
+
+/// What became of a known failure in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum KnownStatus {
+    /// Failed, as the baseline expects, on or before its expiry date: does not fail the run.
+    Known,
+    /// Failed after its expiry date: fails the run like any other failure.
+    Expired,
+    /// Passed: the entry can be removed from the baseline.
+    Fixed,
+    /// Skipped: nothing was learnt about it.
+    Skipped,
+}
+
+impl KnownStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KnownStatus::Known => "known",
+            KnownStatus::Expired => "expired",
+            KnownStatus::Fixed => "fixed",
+            KnownStatus::Skipped => "skipped",
+        }
+    }
+
+    /// Judges one entry: `today` and `expires` are `YYYY-MM-DD`, which compare as text.
+    pub fn judge(entry: &KnownFailure, verdict: Verdict, today: &str) -> KnownStatus {
+        match verdict {
+            Verdict::Pass => KnownStatus::Fixed,
+            Verdict::Skip => KnownStatus::Skipped,
+            Verdict::Fail if today <= entry.expires.as_str() => KnownStatus::Known,
+            Verdict::Fail => KnownStatus::Expired,
+        }
+    }
+}
+
+/// A baseline entry and what became of it, as recorded in the report's summary.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KnownOutcome {
+    pub case: String,
+    pub reason: String,
+    pub expires: String,
+    pub status: KnownStatus,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_failures_are_judged_by_verdict_and_expiry() {
+        let e = KnownFailure {
+            case: "c".into(),
+            reason: "r".into(),
+            expires: "2026-12-31".into(),
+        };
+        assert_eq!(
+            KnownStatus::judge(&e, Verdict::Fail, "2026-12-31"),
+            KnownStatus::Known
+        );
+        assert_eq!(
+            KnownStatus::judge(&e, Verdict::Fail, "2027-01-01"),
+            KnownStatus::Expired
+        );
+        assert_eq!(
+            KnownStatus::judge(&e, Verdict::Pass, "2026-01-01"),
+            KnownStatus::Fixed
+        );
+        assert_eq!(
+            KnownStatus::judge(&e, Verdict::Skip, "2026-01-01"),
+            KnownStatus::Skipped
+        );
     }
 }

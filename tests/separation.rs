@@ -23,23 +23,40 @@ fn the_library_never_imports_the_reference_server() {
     let offenders: Vec<String> = files
         .iter()
         .filter(|f| !edge.iter().any(|e| f.starts_with(e)))
-        .filter(|f| std::fs::read_to_string(f).unwrap().contains("gws_reference"))
+        .filter(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .contains("gws_reference")
+        })
         .map(|f| f.display().to_string())
         .collect();
-    assert!(offenders.is_empty(), "library modules import the reference server: {offenders:?}");
-    assert!(files.len() > 10, "the scan found too few files to mean anything");
+    assert!(
+        offenders.is_empty(),
+        "library modules import the reference server: {offenders:?}"
+    );
+    assert!(
+        files.len() > 10,
+        "the scan found too few files to mean anything"
+    );
 }
 
 #[test]
 fn the_reference_server_never_depends_on_the_harness() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let manifest = std::fs::read_to_string(root.join("reference/Cargo.toml")).unwrap();
-    assert!(!manifest.contains("gws-conform"), "reference/Cargo.toml depends on the harness");
+    assert!(
+        !manifest.contains("gws-conform"),
+        "reference/Cargo.toml depends on the harness"
+    );
     let mut files = Vec::new();
     rust_files(&root.join("reference/src"), &mut files);
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
-        assert!(!text.contains("gws_conform"), "{} mentions the harness", f.display());
+        assert!(
+            !text.contains("gws_conform"),
+            "{} mentions the harness",
+            f.display()
+        );
     }
     assert!(!files.is_empty());
 }

@@ -421,6 +421,25 @@ impl ContactCenter {
                         format!("Agent '{username}' is already logged in"),
                     ));
                 }
+                if self.has(Fault::NotificationWhenAlreadyLoggedIn) {
+                    // The fault: the skipped login still notifies, as if it had happened again.
+                    if let Some(v) = &state.voice {
+                        let dynamic = v.dynamic_number.as_deref().unwrap_or("");
+                        let now = if v.ready {
+                            n::user_state_ready()
+                        } else {
+                            n::user_state_not_ready()
+                        };
+                        messages.push(n::device_state_change(vec![self.device_json(
+                            &v.device,
+                            n::user_state_logged_in(),
+                            dynamic,
+                        )]));
+                        messages.push(n::device_state_change(vec![
+                            self.device_json(&v.device, now, dynamic)
+                        ]));
+                    }
+                }
                 results.push(ChannelResult::Ok("voice"));
             } else if !device.registered {
                 results.push(ChannelResult::Failed(

@@ -1,9 +1,9 @@
 //! The fault catalogue: each fault makes the reference server deviate from a real GWS 8.5.2 deployment in
 //! exactly one realistic way, so that the harness can show it notices.
 //!
-//! Faults are grouped by area (`response`, `validation`, `auth`, `session`, `http`). The `notifications`
-//! area (faults in what the notification bus publishes) is reserved: its entries are added to the table
-//! below like any other, and `crate::notifications` consults them when it publishes.
+//! Faults are grouped by area (`response`, `validation`, `auth`, `session`, `http`, `notifications`). The
+//! `notifications` faults change what reaches CometD clients: `crate::notifications` applies them when it
+//! publishes, except `notification-when-already-logged-in`, which `contact_center` applies at login.
 
 use std::fmt;
 use std::str::FromStr;
@@ -101,6 +101,16 @@ faults! {
         "PUT /api/v2/me is handled like POST instead of HTTP 405.";
     InvalidWorkmodeMessageWrapped => "invalid-workmode-message-wrapped", "validation",
         "The invalid-workmode statusMessage carries the PDF's line break (\"...not within\\nvalid range\").";
+    NotificationNoneSent => "notification-none-sent", "notifications",
+        "No CometD notification is ever delivered: state changes (login, workmode, End) publish nothing.";
+    NotificationWrongChannel => "notification-wrong-channel", "notifications",
+        "DeviceStateChangeMessages are published on /v2/me/calls instead of /v2/me/devices.";
+    NotificationWhenAlreadyLoggedIn => "notification-when-already-logged-in", "notifications",
+        "StartContactCenterSession while already logged in publishes the login DeviceStateChangeMessages again.";
+    NotificationWrongShape => "notification-wrong-shape", "notifications",
+        "DeviceStateChangeMessage devices carry deviceState in lower case (\"active\"), outside Active/Inactive.";
+    NotificationDelayed => "notification-delayed", "notifications",
+        "Every CometD notification is published 5 s late, past the windows a client waits.";
 }
 
 impl fmt::Display for Fault {

@@ -4,6 +4,7 @@
 //! The crate shares nothing with the harness but the `schemas/` folder (which it does not read). See
 //! `reference/README.md` for the behaviour table, the directory format and the fault catalogue.
 
+pub mod bayeux;
 mod contact_center;
 pub mod directory;
 pub mod fault;
@@ -64,6 +65,17 @@ pub struct RunningServer {
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
     bus: NotificationBus,
+    _cometd: CometdGuard,
+}
+
+/// Closes the CometD endpoint's held connects and WebSockets when the server goes, so that neither a
+/// graceful shutdown nor a dropped server waits for a 30-second long poll.
+struct CometdGuard(Arc<server::App>);
+
+impl Drop for CometdGuard {
+    fn drop(&mut self) {
+        self.0.bayeux.close_all();
+    }
 }
 
 impl RunningServer {
@@ -85,6 +97,7 @@ impl RunningServer {
     /// Stops accepting connections, lets in-flight requests finish (up to 10 s), and waits for the server
     /// task to end.
     pub async fn shutdown(self) {
+        self._cometd.0.bayeux.close_all();
         let _ = self.shutdown.send(());
         let mut task = self.task;
         if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
@@ -109,7 +122,7 @@ fn client_addr(addr: SocketAddr) -> SocketAddr {
 pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
-    let bus = NotificationBus::new();
+    let bus = NotificationBus::with_fault(config.fault);
     let base_url = format!("http://{}", client_addr(addr));
     let app = Arc::new(server::App {
         cc: contact_center::ContactCenter::new(
@@ -118,13 +131,20 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
             base_url,
             bus.clone(),
         ),
+        bayeux: bayeux::Bayeux::new(bus.clone()),
         sessions: session::SessionStore::default(),
         fault: config.fault,
         csrf: config.csrf,
         max_body_bytes: config.max_body_bytes,
     });
-    let router = Router::new().fallback(server::handle).with_state(app);
+    let router = Router::new()
+        .fallback(server::handle)
+        .with_state(app.clone());
     let (tx, rx) = oneshot::channel::<()>();
+    // Small writes (CometD frames above all) must not wait for the peer's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let task = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
@@ -137,5 +157,6 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
         shutdown: tx,
         task,
         bus,
+        _cometd: CometdGuard(app),
     })
 }

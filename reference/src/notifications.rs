@@ -5,14 +5,18 @@
 //! {...}}`), in the order a real GWS 8.5.2 node emits them. The bus is a set of `tokio::sync::broadcast`
 //! channels, one per agent user name, created on first use.
 //!
-//! The CometD (Bayeux) endpoint at `/api/v2/notifications` plugs in here: for an authenticated client it
-//! calls [`NotificationBus::subscribe`] with the agent's user name and forwards every received message whose
-//! `channel` matches the client's subscriptions. [`NotificationBus::publish`] is the single place messages
-//! leave the server's core, so faults of the `notifications` area (in [`crate::Fault`]) belong there; the
-//! bus currently passes every message through unchanged.
+//! The CometD (Bayeux) endpoint at `/api/v2/notifications` ([`crate::bayeux`]) plugs in here: for each
+//! client that handshakes it calls [`NotificationBus::subscribe`] with the agent's user name and forwards
+//! every received message whose `channel` matches the client's subscriptions. [`NotificationBus::publish`]
+//! is the single place messages leave the server's core, so the faults of the `notifications` area (in
+//! [`crate::Fault`]) are applied there, except `notification-when-already-logged-in`, which needs the
+//! login logic and lives in `contact_center`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::fault::Fault;
 
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
@@ -30,15 +34,29 @@ pub const LOGGED_OUT_ID: &str = "0F7F5003-EF26-4D13-A6Ef-D0C7EC819BEB";
 
 const CAPACITY: usize = 256;
 
+/// How late fault `notification-delayed` publishes: past the longest window the cases use (3 s).
+pub const DELAY: Duration = Duration::from_secs(5);
+/// Where fault `notification-wrong-channel` publishes device messages.
+pub const WRONG_DEVICES_CHANNEL: &str = "/v2/me/calls";
+
 /// Per-agent broadcast of Bayeux messages. Cheap to clone; clones share the channels.
 #[derive(Clone, Default)]
 pub struct NotificationBus {
     senders: Arc<Mutex<HashMap<String, broadcast::Sender<Value>>>>,
+    fault: Option<Fault>,
 }
 
 impl NotificationBus {
     pub fn new() -> NotificationBus {
         NotificationBus::default()
+    }
+
+    /// A bus that applies the `notifications`-area fault, if `fault` is one.
+    pub fn with_fault(fault: Option<Fault>) -> NotificationBus {
+        NotificationBus {
+            fault,
+            ..NotificationBus::default()
+        }
     }
 
     fn sender(&self, username: &str) -> broadcast::Sender<Value> {
@@ -54,7 +72,35 @@ impl NotificationBus {
     }
 
     /// Publishes one Bayeux message for `username`. Messages nobody listens to are dropped.
-    pub fn publish(&self, username: &str, message: Value) {
+    pub fn publish(&self, username: &str, mut message: Value) {
+        let is_device = message["channel"] == DEVICES_CHANNEL;
+        match self.fault {
+            Some(Fault::NotificationNoneSent) => return,
+            Some(Fault::NotificationWrongChannel) if is_device => {
+                message["channel"] = json!(WRONG_DEVICES_CHANNEL);
+            }
+            Some(Fault::NotificationWrongShape) if is_device => {
+                if let Some(devices) = message["data"]["devices"].as_array_mut() {
+                    for d in devices {
+                        if let Some(s) = d["deviceState"].as_str() {
+                            d["deviceState"] = json!(s.to_lowercase());
+                        }
+                    }
+                }
+            }
+            Some(Fault::NotificationDelayed) => {
+                let sender = self.sender(username);
+                // Outside a runtime (unit tests of the model) the message is simply lost.
+                if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                    rt.spawn(async move {
+                        tokio::time::sleep(DELAY).await;
+                        let _ = sender.send(message);
+                    });
+                }
+                return;
+            }
+            _ => {}
+        }
         let _ = self.sender(username).send(message);
     }
 }
@@ -108,5 +154,53 @@ mod tests {
         bus.publish("a", json!({"channel": "/v2/me/devices"}));
         assert_eq!(a.recv().await.unwrap()["channel"], "/v2/me/devices");
         assert!(b.try_recv().is_err());
+    }
+
+    fn dsc() -> Value {
+        device_state_change(vec![
+            json!({"id": "5001", "deviceState": "Active", "userState": user_state_logged_in()}),
+        ])
+    }
+
+    #[tokio::test]
+    async fn faults_change_what_is_published() {
+        let bus = NotificationBus::with_fault(Some(Fault::NotificationNoneSent));
+        let mut rx = bus.subscribe("a");
+        bus.publish("a", dsc());
+        assert!(rx.try_recv().is_err());
+
+        let bus = NotificationBus::with_fault(Some(Fault::NotificationWrongChannel));
+        let mut rx = bus.subscribe("a");
+        bus.publish("a", dsc());
+        bus.publish(
+            "a",
+            channel_state_change(&["chat".into()], user_state_not_ready()),
+        );
+        assert_eq!(rx.try_recv().unwrap()["channel"], WRONG_DEVICES_CHANNEL);
+        assert_eq!(rx.try_recv().unwrap()["channel"], CHANNELS_CHANNEL);
+
+        let bus = NotificationBus::with_fault(Some(Fault::NotificationWrongShape));
+        let mut rx = bus.subscribe("a");
+        bus.publish("a", dsc());
+        assert_eq!(
+            rx.try_recv().unwrap()["data"]["devices"][0]["deviceState"],
+            "active"
+        );
+
+        let bus = NotificationBus::with_fault(None);
+        let mut rx = bus.subscribe("a");
+        bus.publish("a", dsc());
+        assert_eq!(rx.try_recv().unwrap(), dsc());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_delayed_fault_publishes_after_the_delay() {
+        let bus = NotificationBus::with_fault(Some(Fault::NotificationDelayed));
+        let mut rx = bus.subscribe("a");
+        bus.publish("a", dsc());
+        tokio::time::sleep(DELAY - Duration::from_millis(1)).await;
+        assert!(rx.try_recv().is_err());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        assert_eq!(rx.recv().await.unwrap(), dsc());
     }
 }

@@ -17,6 +17,7 @@ use base64::Engine;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{json, Map, Value};
 
+use crate::bayeux::Bayeux;
 use crate::contact_center::ContactCenter;
 use crate::fault::Fault;
 use crate::reply::{Kind, Reply};
@@ -31,6 +32,8 @@ const TOMCAT_500: &str = "<!doctype html><html lang=\"en\"><head><title>HTTP Sta
 
 pub(crate) struct App {
     pub(crate) cc: ContactCenter,
+    /// The CometD endpoint's clients.
+    pub(crate) bayeux: Bayeux,
     pub(crate) sessions: SessionStore,
     pub(crate) fault: Option<Fault>,
     pub(crate) csrf: bool,
@@ -154,6 +157,11 @@ impl App {
             });
         }
         None
+    }
+
+    /// The agent a request authenticates as (Basic or a live `JSESSIONID`), for the CometD endpoint.
+    pub(crate) fn authenticated_user(&self, headers: &HeaderMap) -> Option<String> {
+        self.authenticate(headers).map(|p| p.username)
     }
 
     fn denied(&self) -> Reply {
@@ -395,6 +403,14 @@ fn header_value(s: &str) -> HeaderValue {
 
 pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
+    let path = parts.uri.path();
+    if path == crate::bayeux::PATH
+        || path
+            .strip_prefix(crate::bayeux::PATH)
+            .is_some_and(|rest| rest.starts_with('/'))
+    {
+        return crate::bayeux::handle(app, parts, body).await;
+    }
     let method = parts.method;
     let headers = parts.headers;
     let route = Route::of(parts.uri.path());

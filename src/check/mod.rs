@@ -4,6 +4,7 @@
 //! wants the whole list at once.
 
 pub mod body;
+pub mod notifications;
 
 use serde::{Deserialize, Serialize};
 

@@ -2,6 +2,7 @@
 
 mod embedded;
 mod mutants;
+mod report;
 mod run;
 
 use std::path::PathBuf;
@@ -47,6 +48,12 @@ enum Command {
     Serve(ServeArgs),
     /// Run the suite against the clean reference server and against every fault; print the kill matrix.
     Mutants(MutantsArgs),
+    /// Render a report.json as html, junit, markdown or tap.
+    Report(report::ReportArgs),
+    /// Check that a report.json was produced from the case files and schemas in this working tree.
+    Verify(report::VerifyArgs),
+    /// Merge the report.json files of a partitioned run's shards into one report.
+    Merge(report::MergeArgs),
 }
 
 #[derive(Args, Clone)]
@@ -142,6 +149,10 @@ pub struct RunArgs {
     /// Print nothing but the final line (for scripts).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Known failures (TOML: `[[known]]` entries with `case`, `reason`, `expires = YYYY-MM-DD`):
+    /// reported as known, and they do not fail the run until they expire.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -213,6 +224,9 @@ pub fn main() -> ExitCode {
             Command::Lint(args) => run::lint(&args),
             Command::Serve(args) => embedded::serve(args).await,
             Command::Mutants(args) => mutants::mutants(args).await,
+            Command::Report(args) => report::report(&args),
+            Command::Verify(args) => report::verify(&args),
+            Command::Merge(args) => report::merge(&args),
         }
     });
     ExitCode::from(code)

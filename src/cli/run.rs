@@ -5,9 +5,12 @@ use std::path::PathBuf;
 use gws_conform::execute::Transport;
 use gws_conform::load::{self, Env, InputFile, Sources, Suite};
 use gws_conform::plan;
+use gws_conform::report::baseline::{Baseline, Gate};
 use gws_conform::report::console::Console;
 use gws_conform::report::json::JsonReport;
-use gws_conform::report::{Listener, RunInfo, SelectionInfo, TargetInfo};
+use gws_conform::report::{
+    FileReport, Format, Listener, RunInfo, SelectionInfo, TargetInfo, WriteErrors,
+};
 use gws_conform::runner;
 
 use super::embedded::{self, Secrets};
@@ -105,6 +108,22 @@ pub async fn run(args: RunArgs) -> u8 {
             return exit::ERROR;
         }
     };
+    let baseline = match args.baseline.as_deref().map(Baseline::load).transpose() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    };
+    if let Some(b) = &baseline {
+        let errors = b.check_cases(suite.cases.iter().map(|c| c.id.as_str()));
+        if !errors.is_empty() {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            return exit::ERROR;
+        }
+    }
 
     let target = target_given.or_else(|| {
         if args.input.profile.is_some() {
@@ -131,6 +150,7 @@ pub async fn run(args: RunArgs) -> u8 {
         verbose: args.verbose,
         quiet: args.quiet,
         filters: args.filter.describe(),
+        baseline,
     };
     let code = execute(&suite, &selection, &options).await;
     if let Some(s) = server {
@@ -147,6 +167,8 @@ pub struct RunOptions {
     pub verbose: bool,
     pub quiet: bool,
     pub filters: Vec<String>,
+    /// Known failures (`--baseline`).
+    pub baseline: Option<Baseline>,
 }
 
 /// Plans and runs the suite against one target, writes the reports, and returns the exit code.
@@ -216,16 +238,33 @@ pub async fn execute(suite: &Suite, selection: &plan::Selection, options: &RunOp
         .clone()
         .unwrap_or_else(|| PathBuf::from("reports").join(&run_id));
     let report_path = report_dir.join("report.json");
+    // The run's UTC date decides which baseline entries have expired.
+    let baseline = options
+        .baseline
+        .as_ref()
+        .map(|b| b.for_run(info.started_at.get(..10).unwrap_or_default()));
     let mut listeners: Vec<Box<dyn Listener>> = Vec::new();
     if !options.quiet {
-        listeners.push(Box::new(Console::new(
-            std::io::stdout(),
-            suite.redactor.clone(),
-            options.verbose,
-        )));
+        listeners.push(Box::new(
+            Console::new(std::io::stdout(), suite.redactor.clone(), options.verbose)
+                .with_baseline(baseline.clone()),
+        ));
+    }
+    let write_errors = WriteErrors::default();
+    let (gate, gate_state) = Gate::new(baseline.clone());
+    listeners.push(Box::new(gate));
+    for format in Format::ALL {
+        listeners.push(Box::new(
+            FileReport::new(format, &report_dir, suite.redactor.clone())
+                .with_baseline(baseline.clone())
+                .with_error_sink(write_errors.clone()),
+        ));
     }
     match JsonReport::create(&report_path, suite.redactor.clone()) {
-        Ok(r) => listeners.push(Box::new(r)),
+        Ok(r) => listeners.push(Box::new(
+            r.with_baseline(baseline.clone())
+                .with_error_sink(write_errors.clone()),
+        )),
         Err(e) => {
             eprintln!("error: cannot write {}: {e}", report_path.display());
             return exit::ERROR;
@@ -243,6 +282,25 @@ pub async fn execute(suite: &Suite, selection: &plan::Selection, options: &RunOp
     .await;
     drop(listeners);
     println!("report: {}", report_path.display());
+    if !options.quiet {
+        println!(
+            "also: {}",
+            Format::ALL
+                .map(|f| report_dir.join(f.file_name()).display().to_string())
+                .join(", ")
+        );
+    }
+    let write_errors: Vec<String> = match write_errors.lock() {
+        Ok(v) => v.clone(),
+        Err(p) => p.into_inner().clone(),
+    };
+    for e in &write_errors {
+        eprintln!("error: {e}");
+    }
+    let gate = match gate_state.lock() {
+        Ok(g) => g.clone(),
+        Err(p) => p.into_inner().clone(),
+    };
     if options.quiet {
         println!(
             "{} passed; {} failed; {} skipped",
@@ -251,9 +309,9 @@ pub async fn execute(suite: &Suite, selection: &plan::Selection, options: &RunOp
     }
     if outcome.interrupted {
         exit::INTERRUPTED
-    } else if outcome.unreachable.is_some() {
+    } else if outcome.unreachable.is_some() || !write_errors.is_empty() {
         exit::ERROR
-    } else if outcome.tally.failed > 0 {
+    } else if gate.unexcused_failures() > 0 {
         exit::FAIL
     } else {
         exit::PASS

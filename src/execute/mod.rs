@@ -3,8 +3,10 @@
 //! One [`reqwest::Client`] serves the whole run, so connections are reused; each case gets its own
 //! [`AgentSession`] with its own cookies and CSRF token, as each agent desktop has its own.
 
+pub mod cometd;
 pub mod cookies;
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -12,8 +14,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::load::{Agent, Profile};
 use crate::model::{AuthMode, Body, Request};
-use crate::secret::Redactor;
+use crate::secret::{Redactor, Secret};
 use cookies::CookieStore;
+
+/// One agent session's cookie store, shared by its REST calls and its CometD client.
+pub type SharedCookies = Arc<Mutex<CookieStore>>;
+
+/// Where GWS serves CometD, under the target's base URL [gws-notes §5.1].
+pub const NOTIFICATIONS_PATH: &str = "/api/v2/notifications";
 
 /// Why a request got no usable answer.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -75,6 +83,7 @@ pub struct Transport {
     timeout: Duration,
     max_body_bytes: usize,
     csrf: bool,
+    cometd: crate::load::Transport,
 }
 
 impl Transport {
@@ -99,11 +108,27 @@ impl Transport {
             timeout: profile.timeout,
             max_body_bytes: profile.max_body_bytes,
             csrf: profile.csrf,
+            cometd: profile.transport,
         })
     }
 
     pub fn base(&self) -> &url::Url {
         &self.base
+    }
+
+    /// How to reach the target's CometD endpoint.
+    pub fn cometd_config(&self) -> cometd::ClientConfig {
+        cometd::ClientConfig {
+            endpoint: self.url(NOTIFICATIONS_PATH),
+            transport: self.cometd,
+            request_timeout: self.timeout,
+            max_body_bytes: self.max_body_bytes,
+        }
+    }
+
+    /// The run's HTTP client (it keeps no cookies: each session has its own store).
+    pub fn http_client(&self) -> reqwest::Client {
+        self.client.clone()
     }
 
     /// An unauthenticated GET, for probes such as the server's version.
@@ -133,7 +158,7 @@ impl Transport {
 pub struct AgentSession<'a> {
     transport: &'a Transport,
     agent: Option<&'a Agent>,
-    cookies: CookieStore,
+    cookies: SharedCookies,
     csrf_token: Option<(String, String)>,
     redactor: &'a Redactor,
 }
@@ -143,9 +168,57 @@ impl<'a> AgentSession<'a> {
         AgentSession {
             transport,
             agent,
-            cookies: CookieStore::default(),
+            cookies: SharedCookies::default(),
             csrf_token: None,
             redactor,
+        }
+    }
+
+    /// The credentials a CometD client of this session sends: Basic, the shared cookie store, and the
+    /// CSRF token when the target wants one and the session has it.
+    pub fn bayeux_auth(&self) -> cometd::BayeuxAuth {
+        cometd::BayeuxAuth {
+            basic: self
+                .agent
+                .map(|a| Secret::new(basic(&a.username, a.password.expose()))),
+            cookies: self.cookies.clone(),
+            csrf: self
+                .csrf_token
+                .as_ref()
+                .filter(|_| self.transport.csrf)
+                .map(|(name, token)| (name.clone(), Secret::new(token.clone()))),
+        }
+    }
+
+    /// Authenticates over REST before CometD starts, as the documented flow does [gws-notes §5.1]: an
+    /// authenticated `GET /api/v2/me` yields the session cookie (and the CSRF token when the target
+    /// wants one). Does nothing when the session already has cookies; returns the exchanges made.
+    pub async fn open_session(&mut self) -> Vec<(Exchange, Option<ResponseRecord>)> {
+        if !lock_cookies(&self.cookies).is_empty()
+            && self.csrf_token.is_some() == self.transport.csrf
+        {
+            return Vec::new();
+        }
+        let probe = Request {
+            method: "GET".to_string(),
+            path: "/api/v2/me".to_string(),
+            auth: AuthMode::Basic,
+            headers: Vec::new(),
+            body: None,
+            csrf: false,
+        };
+        let (ex, resp) = self.exchange(&probe, None).await;
+        if let Some(r) = &resp {
+            self.take_csrf_token(r);
+        }
+        vec![(ex, resp)]
+    }
+
+    fn take_csrf_token(&mut self, r: &ResponseRecord) {
+        let header_name = header(r, "x-csrf-header").unwrap_or_else(|| "X-CSRF-TOKEN".to_string());
+        if let Some(token) = header(r, &header_name) {
+            self.redactor.add(&token);
+            self.csrf_token = Some((header_name, token));
         }
     }
 
@@ -172,12 +245,7 @@ impl<'a> AgentSession<'a> {
             };
             let (ex, resp) = self.exchange(&probe, None).await;
             if let Some(r) = &resp {
-                let header_name =
-                    header(r, "x-csrf-header").unwrap_or_else(|| "X-CSRF-TOKEN".to_string());
-                if let Some(token) = header(r, &header_name) {
-                    self.redactor.add(&token);
-                    self.csrf_token = Some((header_name, token));
-                }
+                self.take_csrf_token(r);
             }
             out.push((ex, resp));
         }
@@ -194,7 +262,7 @@ impl<'a> AgentSession<'a> {
                 Some(SessionEnd::Ended) => self.csrf_token = None,
                 // The server says this session is not authenticated: start afresh, as clients do.
                 Some(SessionEnd::Denied) => {
-                    self.cookies = CookieStore::default();
+                    *lock_cookies(&self.cookies) = CookieStore::default();
                     self.csrf_token = None;
                 }
                 None => {}
@@ -227,7 +295,8 @@ impl<'a> AgentSession<'a> {
             _ => {}
         }
         if matches!(request.auth, AuthMode::Basic | AuthMode::Session) {
-            if let Some(c) = self.cookies.header_for(url.path()) {
+            let cookie = lock_cookies(&self.cookies).header_for(url.path());
+            if let Some(c) = cookie {
                 headers.push(("Cookie".into(), c));
             }
         }
@@ -329,13 +398,13 @@ impl<'a> AgentSession<'a> {
         for (k, v) in resp.headers() {
             let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
             if k == reqwest::header::SET_COOKIE {
-                if let Some(name) = self.cookies.absorb(&v) {
+                if let Some(name) = lock_cookies(&self.cookies).absorb(&v) {
                     session_changed |= name.eq_ignore_ascii_case("JSESSIONID");
                 }
             }
             headers.push((k.as_str().to_string(), v));
         }
-        for v in self.cookies.values() {
+        for v in lock_cookies(&self.cookies).values() {
             self.redactor.add(v);
         }
         if session_changed {
@@ -419,6 +488,10 @@ fn session_end(request: &Request, response: &ResponseRecord) -> Option<SessionEn
     (is_end && (200..300).contains(&response.status)).then_some(SessionEnd::Ended)
 }
 
+fn lock_cookies(c: &SharedCookies) -> std::sync::MutexGuard<'_, CookieStore> {
+    c.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn header(r: &ResponseRecord, name: &str) -> Option<String> {
     r.headers
         .iter()
@@ -433,7 +506,7 @@ fn basic(user: &str, password: &str) -> String {
 
 /// The error and its causes on one line: reqwest's top-level message alone ("error sending request")
 /// does not say what went wrong.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut parts = vec![e.to_string()];
     let mut source = e.source();
     while let Some(s) = source {

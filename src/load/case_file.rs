@@ -40,10 +40,28 @@ struct RawStep {
     request: RawRequest,
     #[serde(default)]
     expect: RawExpect,
-    /// Reserved for CometD expectations.
+    /// CometD expectations (see cases/README.md, "Notifications").
     #[serde(default)]
-    notifications: Vec<toml::Table>,
+    notifications: Vec<RawNotification>,
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNotification {
+    channel: String,
+    within_ms: Option<i64>,
+    schema: Option<String>,
+    body: Option<toml::Value>,
+    count: Option<i64>,
+    #[serde(default)]
+    absent: bool,
+    sequence: Option<Vec<toml::Value>>,
+    #[serde(default)]
+    exclusive: bool,
+}
+
+/// The longest notification window a case may ask for.
+pub const MAX_WINDOW_MS: i64 = 60_000;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -169,11 +187,12 @@ pub(super) fn build_case(
     let mut steps = Vec::new();
     for (i, rs) in raw.steps.iter().enumerate() {
         let at = |f: &str| format!("steps[{i}].{f}");
-        if !rs.notifications.is_empty() {
-            p.add(
-                &at("notifications"),
-                "CometD notification expectations are not supported by this version of the harness",
-            );
+        let mut notifications = Vec::new();
+        for (j, rn) in rs.notifications.iter().enumerate() {
+            let field = at(&format!("notifications[{j}]"));
+            if let Some(n) = build_notification(&mut p, &field, rn, &vars, &mut secrets, ctx) {
+                notifications.push(n);
+            }
         }
         let r = &rs.request;
         let method = r
@@ -306,6 +325,7 @@ pub(super) fn build_case(
                 ignore,
                 body: expected_body,
             },
+            notifications,
         });
     }
 
@@ -337,6 +357,149 @@ pub(super) fn build_case(
         steps,
         file: file.to_path_buf(),
         sha256,
+    })
+}
+
+/// One `[[steps.notifications]]` table. Problems are added to `p`; `None` when there were any.
+fn build_notification(
+    p: &mut Problems,
+    field: &str,
+    rn: &RawNotification,
+    vars: &Variables,
+    secrets: &mut Vec<String>,
+    ctx: &LoadContext,
+) -> Option<NotificationExpectation> {
+    let before = p.list.len();
+    let f = |k: &str| format!("{field}.{k}");
+    let channel = rn.channel.trim().to_string();
+    if !channel.starts_with('/') || channel.len() < 2 || channel.contains(char::is_whitespace) {
+        p.add(
+            &f("channel"),
+            format!("`{channel}` is not a Bayeux channel; write e.g. \"/v2/me/devices\""),
+        );
+    } else if channel.starts_with("/meta/") {
+        p.add(
+            &f("channel"),
+            "`/meta/` channels carry the protocol itself; name a channel the server publishes on",
+        );
+    } else if channel.contains('*') {
+        p.add(
+            &f("channel"),
+            "wildcard channels are not supported in expectations; name the channel, e.g. \"/v2/me/devices\"",
+        );
+    }
+    let within = match rn.within_ms {
+        None => {
+            p.add(
+                field,
+                format!("`within_ms` is required: the window (1..={MAX_WINDOW_MS} ms) after the request is sent"),
+            );
+            std::time::Duration::ZERO
+        }
+        Some(ms) if !(1..=MAX_WINDOW_MS).contains(&ms) => {
+            p.add(
+                &f("within_ms"),
+                format!("{ms} is outside 1..={MAX_WINDOW_MS} ms"),
+            );
+            std::time::Duration::ZERO
+        }
+        Some(ms) => std::time::Duration::from_millis(ms as u64),
+    };
+    if let Some(schema) = &rn.schema {
+        if !ctx.schemas.contains(schema) {
+            let hint = did_you_mean(schema, ctx.schemas.names())
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            p.add(
+                &f("schema"),
+                format!("no schema `{schema}` in schemas/{hint}"),
+            );
+        }
+    }
+    let mut expected = |p: &mut Problems, at: &str, v: &toml::Value| -> Option<Expected> {
+        let mut value = toml_to_json(v);
+        let mut s = Vec::new();
+        if let Err(err) = vars.interpolate_json(&mut value, &mut s) {
+            p.add(at, err.to_string());
+            return None;
+        }
+        secrets.extend(s);
+        if !value.is_object() {
+            p.add(at, "an expected message is a table, matched as a subset of the whole Bayeux message ({ channel = ..., data = { ... } })");
+            return None;
+        }
+        match parse_expected(&value, false) {
+            Ok(x) => Some(x),
+            Err((path, msg)) => {
+                p.add(&format!("{at}{path}"), msg);
+                None
+            }
+        }
+    };
+    let body = rn.body.as_ref().and_then(|b| expected(p, &f("body"), b));
+    let conflict = |p: &mut Problems, a: &str, b: &str, why: &str| {
+        p.add(&f(a), format!("`{a}` cannot be combined with `{b}`: {why}"));
+    };
+    let kind = if let Some(seq) = &rn.sequence {
+        if rn.body.is_some() {
+            conflict(p, "sequence", "body", "a sequence lists its bodies itself");
+        }
+        if rn.absent {
+            conflict(p, "sequence", "absent", "an absence has no order");
+        }
+        if rn.count.is_some() {
+            conflict(p, "count", "sequence", "a sequence is met once, in order");
+        }
+        if seq.is_empty() {
+            p.add(&f("sequence"), "an empty sequence expects nothing");
+        }
+        let items: Vec<Expected> = seq
+            .iter()
+            .enumerate()
+            .filter_map(|(k, v)| expected(p, &f(&format!("sequence[{k}]")), v))
+            .collect();
+        NotificationKind::Sequence(items)
+    } else if rn.absent {
+        if rn.count.is_some() {
+            conflict(p, "count", "absent", "an absence counts nothing");
+        }
+        if rn.exclusive {
+            conflict(
+                p,
+                "exclusive",
+                "absent",
+                "to forbid every message on the channel, leave `body` out",
+            );
+        }
+        if rn.schema.is_some() {
+            conflict(
+                p,
+                "schema",
+                "absent",
+                "an absence matches no message to validate",
+            );
+        }
+        NotificationKind::Absent { body }
+    } else {
+        let count = match rn.count {
+            None => 1,
+            Some(n) if n >= 1 => n as usize,
+            Some(n) => {
+                p.add(
+                    &f("count"),
+                    format!("{n} is not a count: at least 1; for none, write `absent = true`"),
+                );
+                1
+            }
+        };
+        NotificationKind::AtLeast { body, count }
+    };
+    (p.list.len() == before).then_some(NotificationExpectation {
+        channel,
+        within,
+        schema: rn.schema.clone(),
+        kind,
+        exclusive: rn.exclusive,
     })
 }
 

@@ -2,9 +2,10 @@
 
 use std::io::Write;
 
+use super::baseline::BaselineInfo;
 use super::{Event, Listener};
 use crate::secret::Redactor;
-use crate::verdict::{CaseResult, Verdict};
+use crate::verdict::{CaseResult, KnownOutcome, KnownStatus, Verdict};
 
 pub struct Console<W: Write + Send> {
     out: W,
@@ -12,6 +13,8 @@ pub struct Console<W: Write + Send> {
     failures: Vec<CaseResult>,
     started: std::time::Instant,
     verbose: bool,
+    baseline: Option<BaselineInfo>,
+    known: Vec<KnownOutcome>,
 }
 
 impl<W: Write + Send> Console<W> {
@@ -22,7 +25,15 @@ impl<W: Write + Send> Console<W> {
             failures: Vec::new(),
             started: std::time::Instant::now(),
             verbose,
+            baseline: None,
+            known: Vec::new(),
         }
+    }
+
+    /// Marks the failures a known-failures baseline tolerates, and the known failures that pass.
+    pub fn with_baseline(mut self, baseline: Option<BaselineInfo>) -> Self {
+        self.baseline = baseline;
+        self
     }
 
     fn line(&mut self, text: &str) {
@@ -54,11 +65,35 @@ impl<W: Write + Send> Listener for Console<W> {
                 total,
                 result,
             } => {
-                let status = match result.verdict {
-                    Verdict::Pass => "ok".to_string(),
-                    Verdict::Fail => "FAILED".to_string(),
-                    Verdict::Skip => format!("skipped: {}", result.reason.as_deref().unwrap_or("")),
+                let known = self.baseline.as_ref().and_then(|b| b.judge(result));
+                let status = match (result.verdict, known.as_ref().map(|k| k.status)) {
+                    (Verdict::Pass, Some(KnownStatus::Fixed)) => {
+                        "ok (a known failure that passes: remove it from the baseline)".to_string()
+                    }
+                    (Verdict::Pass, _) => "ok".to_string(),
+                    (Verdict::Fail, Some(KnownStatus::Known)) => format!(
+                        "known failure (tolerated until {})",
+                        known
+                            .as_ref()
+                            .map(|k| k.expires.as_str())
+                            .unwrap_or_default()
+                    ),
+                    (Verdict::Fail, Some(KnownStatus::Expired)) => format!(
+                        "FAILED (its known-failure entry expired on {})",
+                        known
+                            .as_ref()
+                            .map(|k| k.expires.as_str())
+                            .unwrap_or_default()
+                    ),
+                    (Verdict::Fail, _) => "FAILED".to_string(),
+                    (Verdict::Skip, _) => {
+                        format!("skipped: {}", result.reason.as_deref().unwrap_or(""))
+                    }
                 };
+                let excused = known.as_ref().map(|k| k.status) == Some(KnownStatus::Known);
+                if let Some(k) = known {
+                    self.known.push(k);
+                }
                 let width = total.to_string().len();
                 self.line(&format!(
                     "[{:>width$}/{total}] case {} [{}] ... {status}",
@@ -73,7 +108,7 @@ impl<W: Write + Send> Listener for Console<W> {
                         }
                     }
                 }
-                if result.verdict == Verdict::Fail {
+                if result.verdict == Verdict::Fail && !excused {
                     self.failures.push((*result).clone());
                 }
             }
@@ -96,21 +131,50 @@ impl<W: Write + Send> Listener for Console<W> {
                         self.line(&format!("    {}", f.id));
                     }
                 }
+                let known = std::mem::take(&mut self.known);
+                let tolerated: Vec<&KnownOutcome> = known
+                    .iter()
+                    .filter(|k| k.status == KnownStatus::Known)
+                    .collect();
+                if !tolerated.is_empty() {
+                    self.line("\nknown failures (tolerated by the baseline):");
+                    for k in &tolerated {
+                        self.line(&format!(
+                            "    {}: {} (until {})",
+                            k.case, k.reason, k.expires
+                        ));
+                    }
+                }
+                let fixed: Vec<&KnownOutcome> = known
+                    .iter()
+                    .filter(|k| k.status == KnownStatus::Fixed)
+                    .collect();
+                if !fixed.is_empty() {
+                    self.line("\nknown failures that now pass (remove them from the baseline):");
+                    for k in &fixed {
+                        self.line(&format!("    {}: {}", k.case, k.reason));
+                    }
+                }
                 if let Some(u) = unreachable {
                     self.line(&format!("\nerror: the target could not be reached: {u}"));
                 }
                 if *interrupted {
                     self.line("\nrun interrupted: the results cover the cases that finished");
                 }
-                let verdict = if tally.failed == 0 && unreachable.is_none() && !interrupted {
+                let failed = tally.failed.saturating_sub(tolerated.len());
+                let verdict = if failed == 0 && unreachable.is_none() && !interrupted {
                     "ok"
                 } else {
                     "FAILED"
                 };
+                let known_part = if tolerated.is_empty() {
+                    String::new()
+                } else {
+                    format!("{} known failures; ", tolerated.len())
+                };
                 self.line(&format!(
-                    "\ncase result: {verdict}. {} passed; {} failed; {} skipped; finished in {:.2}s\n",
+                    "\ncase result: {verdict}. {} passed; {failed} failed; {} skipped; {known_part}finished in {:.2}s\n",
                     tally.passed,
-                    tally.failed,
                     tally.skipped,
                     self.started.elapsed().as_secs_f64()
                 ));

@@ -10,19 +10,37 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Event, Listener, RunInfo};
+use super::baseline::BaselineInfo;
+use super::{Event, Listener, ReportError, RunInfo};
 use crate::secret::Redactor;
-use crate::verdict::{CaseResult, Tally};
+use crate::verdict::{CaseResult, KnownOutcome, KnownStatus, Tally, Verdict};
 
 pub const FORMAT: &str = "gws-conform-report/1";
 
-/// A whole report, as read back by `report`, `verify` and `merge`.
+/// A whole report, as read back by `report`, `verify` and `merge`. `schemas/report.schema.json`
+/// describes the same shape.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Report {
     pub format: String,
     pub run: RunInfo,
+    /// The known-failures baseline the run was judged with (`run --baseline`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineInfo>,
+    /// The shard reports this one was merged from (`merge`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<MergedPart>,
     pub cases: Vec<CaseResult>,
     pub summary: Summary,
+}
+
+/// One shard report of a merged report.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MergedPart {
+    pub run_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    pub cases: usize,
+    pub complete: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -32,22 +50,146 @@ pub struct Summary {
     pub complete: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unreachable: Option<String>,
+    /// What became of each baseline entry whose case ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub known: Vec<KnownOutcome>,
+    /// The run's verdict: complete, and every failure excused by an unexpired baseline entry.
+    #[serde(default)]
+    pub ok: bool,
     pub finished_at: String,
     pub duration_ms: u64,
 }
 
+impl Summary {
+    pub fn new(
+        tally: Tally,
+        interrupted: bool,
+        unreachable: Option<String>,
+        known: Vec<KnownOutcome>,
+        finished_at: String,
+        duration_ms: u64,
+    ) -> Summary {
+        let complete = !interrupted && unreachable.is_none();
+        let excused = known
+            .iter()
+            .filter(|k| k.status == KnownStatus::Known)
+            .count();
+        Summary {
+            ok: complete && tally.failed <= excused,
+            tally,
+            complete,
+            unreachable,
+            known,
+            finished_at,
+            duration_ms,
+        }
+    }
+
+    /// The baseline outcome of one case, if the baseline names it.
+    pub fn known_for(&self, id: &str) -> Option<&KnownOutcome> {
+        self.known.iter().find(|k| k.case == id)
+    }
+
+    /// Failures no unexpired baseline entry excuses.
+    pub fn unexcused_failures(&self) -> usize {
+        let excused = self
+            .known
+            .iter()
+            .filter(|k| k.status == KnownStatus::Known)
+            .count();
+        self.tally.failed.saturating_sub(excused)
+    }
+
+    pub fn count_known(&self, status: KnownStatus) -> usize {
+        self.known.iter().filter(|k| k.status == status).count()
+    }
+}
+
 impl Report {
-    pub fn read(path: &Path) -> Result<Report, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| {
-            format!(
-                "{}:{}:{}: not a gws-conform report: {e}",
-                path.display(),
-                e.line(),
-                e.column()
-            )
-        })
+    pub fn read(path: &Path) -> Result<Report, ReportError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ReportError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Report::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Report, ReportError> {
+        let parse_err = |e: serde_json::Error| ReportError::Parse {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        };
+        // The format first, so that a report of another version says so rather than "missing field".
+        let value: serde_json::Value = serde_json::from_str(text).map_err(parse_err)?;
+        match value.get("format").and_then(|f| f.as_str()) {
+            Some(FORMAT) => {}
+            other => {
+                return Err(ReportError::Format {
+                    path: path.to_path_buf(),
+                    found: other.unwrap_or("(none)").to_string(),
+                })
+            }
+        }
+        serde_json::from_str(text).map_err(parse_err)
+    }
+
+    /// The report as JSON text, as `run` writes it.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    /// How a case is shown: its verdict, refined by the baseline.
+    pub fn status(&self, case: &CaseResult) -> CaseStatus {
+        CaseStatus::of(case.verdict, self.summary.known_for(&case.id))
+    }
+}
+
+/// A case's verdict as the reports show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CaseStatus {
+    Pass,
+    Fail,
+    Skip,
+    /// Failed, excused by an unexpired baseline entry.
+    Known,
+    /// Passed although the baseline lists it: remove it from the baseline.
+    Fixed,
+}
+
+impl CaseStatus {
+    pub fn of(verdict: Verdict, known: Option<&KnownOutcome>) -> CaseStatus {
+        match (verdict, known.map(|k| k.status)) {
+            (Verdict::Fail, Some(KnownStatus::Known)) => CaseStatus::Known,
+            (Verdict::Fail, _) => CaseStatus::Fail,
+            (Verdict::Pass, Some(KnownStatus::Fixed)) => CaseStatus::Fixed,
+            (Verdict::Pass, _) => CaseStatus::Pass,
+            (Verdict::Skip, _) => CaseStatus::Skip,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CaseStatus::Pass => "pass",
+            CaseStatus::Fail => "FAIL",
+            CaseStatus::Skip => "skip",
+            CaseStatus::Known => "known failure",
+            CaseStatus::Fixed => "pass (known failure fixed)",
+        }
+    }
+
+    /// A CSS class / machine word.
+    pub fn word(self) -> &'static str {
+        match self {
+            CaseStatus::Pass => "pass",
+            CaseStatus::Fail => "fail",
+            CaseStatus::Skip => "skip",
+            CaseStatus::Known => "known",
+            CaseStatus::Fixed => "fixed",
+        }
     }
 }
 
@@ -60,6 +202,9 @@ pub struct JsonReport {
     first_case: bool,
     started: std::time::Instant,
     error: Option<String>,
+    baseline: Option<BaselineInfo>,
+    known: Vec<KnownOutcome>,
+    sink: Option<super::WriteErrors>,
 }
 
 impl JsonReport {
@@ -77,7 +222,22 @@ impl JsonReport {
             first_case: true,
             started: std::time::Instant::now(),
             error: None,
+            baseline: None,
+            known: Vec::new(),
+            sink: None,
         })
+    }
+
+    /// Judges the run's failures against a known-failures baseline, and records it.
+    pub fn with_baseline(mut self, baseline: Option<BaselineInfo>) -> Self {
+        self.baseline = baseline;
+        self
+    }
+
+    /// Reports a failure to write the file to `sink`.
+    pub fn with_error_sink(mut self, sink: super::WriteErrors) -> Self {
+        self.sink = Some(sink);
+        self
     }
 
     /// Why the report could not be written, if it could not.
@@ -115,11 +275,21 @@ impl Listener for JsonReport {
             Event::RunStarted { info } => {
                 self.started = std::time::Instant::now();
                 let run = serde_json::to_string_pretty(info).unwrap_or_default();
+                let baseline = match &self.baseline {
+                    Some(b) => format!(
+                        "\n\"baseline\": {},",
+                        serde_json::to_string_pretty(b).unwrap_or_default()
+                    ),
+                    None => String::new(),
+                };
                 self.write(&format!(
-                    "{{\n\"format\": {FORMAT:?},\n\"run\": {run},\n\"cases\": ["
+                    "{{\n\"format\": {FORMAT:?},\n\"run\": {run},{baseline}\n\"cases\": ["
                 ));
             }
             Event::CaseFinished { result, .. } => {
+                if let Some(k) = self.baseline.as_ref().and_then(|b| b.judge(result)) {
+                    self.known.push(k);
+                }
                 let mut v = serde_json::to_value(result).unwrap_or_default();
                 self.redactor.redact_json(&mut v);
                 let sep = if self.first_case { "\n" } else { ",\n" };
@@ -135,16 +305,20 @@ impl Listener for JsonReport {
                 unreachable,
                 ..
             } => {
-                let summary = Summary {
-                    tally: (*tally).clone(),
-                    complete: !interrupted && unreachable.is_none(),
-                    unreachable: unreachable.map(str::to_string),
-                    finished_at: super::utc_timestamp(std::time::SystemTime::now()),
-                    duration_ms: self.started.elapsed().as_millis() as u64,
-                };
+                let summary = Summary::new(
+                    (*tally).clone(),
+                    *interrupted,
+                    unreachable.map(str::to_string),
+                    std::mem::take(&mut self.known),
+                    super::utc_timestamp(std::time::SystemTime::now()),
+                    self.started.elapsed().as_millis() as u64,
+                );
                 let s = serde_json::to_string_pretty(&summary).unwrap_or_default();
                 self.write(&format!("\n],\n\"summary\": {s}\n}}\n"));
                 self.finish();
+                if let Some(e) = self.error.clone() {
+                    super::push_error(&self.sink, format!("cannot write the report: {e}"));
+                }
             }
             _ => {}
         }

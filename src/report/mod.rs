@@ -1,13 +1,26 @@
 //! Stage 5, **report**: listeners on the run's event stream. The console is one listener, each
 //! report format another; the runner knows none of them.
 
+pub mod baseline;
 pub mod console;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod merge;
+pub mod render;
+pub mod tap;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::load::InputFile;
 use crate::verdict::{CaseResult, StepResult, Tally};
+
+pub use json::{Report, Summary};
+pub use render::{FileReport, Format};
 
 /// What a run is about, known before the first case runs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -78,6 +91,64 @@ pub trait Listener: Send {
     fn on_event(&mut self, event: &Event);
 }
 
+/// Why a report could not be read or written. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{column}: not a gws-conform report: {message}", path.display())]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{}: report format `{found}` is not `{}`, the one this harness reads", path.display(), json::FORMAT)]
+    Format { path: PathBuf, found: String },
+    #[error("{}: cannot write: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Where report listeners put the reasons they could not write their file, for the caller to print
+/// once the run is over (a listener never prints).
+pub type WriteErrors = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+pub(crate) fn push_error(sink: &Option<WriteErrors>, error: String) {
+    if let Some(sink) = sink {
+        match sink.lock() {
+            Ok(mut v) => v.push(error),
+            Err(p) => p.into_inner().push(error),
+        }
+    }
+}
+
+/// Writes a file so that a reader never sees half of it: a temporary file beside it, synced, then
+/// renamed over it.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    use std::io::Write;
+    let err = |source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    let partial = path.with_file_name(name);
+    let mut f = std::fs::File::create(&partial).map_err(err)?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .and_then(|_| std::fs::rename(&partial, path))
+        .map_err(err)
+}
+
 /// `2026-11-24T07:01:02Z` from the system clock, without a date crate.
 pub fn utc_timestamp(t: std::time::SystemTime) -> String {
     let secs = t
@@ -114,8 +185,10 @@ mod tests {
 
     #[test]
     fn timestamps() {
-        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_590_000);
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_501_200);
         assert_eq!(utc_timestamp(t), "2026-11-24T06:20:00Z");
+        let leap = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_709_251_199);
+        assert_eq!(utc_timestamp(leap), "2024-02-29T23:59:59Z");
         assert_eq!(utc_timestamp(std::time::UNIX_EPOCH), "1970-01-01T00:00:00Z");
     }
 }

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: gws-conform against Hurl 8.0.1 and wrk, in ONE run against ONE reference server
+# (release build, `gws-conform serve --no-csrf` on 127.0.0.1), on generated corpora of N cases of the
+# Sample 1 / Sample 5 kind (benches/gen_corpus.py). Prints one table (cases/s, ratios, peak RSS).
+#
+#   benches/compare.sh                      # N = 1000 and 10000, 3 interleaved rounds, wrk 5 s a run
+#   BENCH_SIZES="1000" BENCH_ROUNDS=1 WRK_SECONDS=3 benches/compare.sh
+#
+# Every load is bounded: gws-conform and Hurl send exactly N requests; wrk runs WRK_SECONDS (at most 30).
+# Loopback only. Installs Hurl (cargo install hurl@8.0.1 --locked), wrk and GNU time when missing, and
+# says so plainly when it cannot. Rates are medians over the rounds; the rounds interleave the tools so
+# that noise on this shared machine falls on all of them alike. Compare ratios, not absolute numbers.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+CORES=$(nproc)
+SIZES=${BENCH_SIZES:-"1000 10000"}
+ROUNDS=${BENCH_ROUNDS:-3}
+WRK_SECONDS=${WRK_SECONDS:-5}
+if [ "$WRK_SECONDS" -gt 30 ]; then WRK_SECONDS=30; fi
+
+say() { echo "compare.sh: $*" >&2; }
+
+# --- tools --------------------------------------------------------------------------------------------
+apt_install() {
+    if command -v apt-get >/dev/null 2>&1; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" >/dev/null 2>&1 ||
+            { apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" >/dev/null 2>&1; }
+    else
+        return 1
+    fi
+}
+if [ ! -x /usr/bin/time ]; then
+    say "installing GNU time (apt-get install -y time)"
+    apt_install time || { say "cannot install GNU time: peak RSS is needed; giving up"; exit 2; }
+fi
+HAVE_WRK=1
+if ! command -v wrk >/dev/null 2>&1; then
+    say "installing wrk (apt-get install -y wrk)"
+    apt_install wrk || { say "CANNOT INSTALL wrk: the wrk rows are left out"; HAVE_WRK=0; }
+fi
+HURL=${HURL:-$(command -v hurl || echo "$HOME/.cargo/bin/hurl")}
+HAVE_HURL=1
+if [ ! -x "$HURL" ] || ! "$HURL" --version 2>/dev/null | grep -q '^hurl 8\.0\.1'; then
+    say "Hurl 8.0.1 not found: installing it (apt-get install -y libclang-dev libcurl4-openssl-dev && cargo install hurl@8.0.1 --locked; about 2 min)"
+    if apt_install libclang-dev libcurl4-openssl-dev && cargo install hurl@8.0.1 --locked >&2; then
+        HURL="$HOME/.cargo/bin/hurl"
+    else
+        say "CANNOT INSTALL Hurl 8.0.1: the Hurl rows are left out"
+        HAVE_HURL=0
+    fi
+fi
+
+# --- the harness and the server -----------------------------------------------------------------------
+say "building the release binary"
+cargo build --release --quiet
+BIN="$ROOT/target/release/gws-conform"
+
+WORK=$(mktemp -d /tmp/gws-bench.XXXXXX)
+SERVER_PID=""
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+GWS_PASSWORD="bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
+export GWS_PASSWORD
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+BASE="http://127.0.0.1:$PORT"
+"$BIN" serve --addr "127.0.0.1:$PORT" --no-csrf >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
+    sleep 0.05
+done
+say "reference server pid $SERVER_PID on $BASE"
+
+# --- measuring ----------------------------------------------------------------------------------------
+now() { date +%s.%N; }
+
+# measure KEY N CMD...: runs CMD under /usr/bin/time -v; appends "rate rss_kib exit" to $WORK/KEY.
+measure() {
+    local key=$1 n=$2
+    shift 2
+    local t0 t1 rc=0
+    t0=$(now)
+    /usr/bin/time -v -o "$WORK/time.txt" "$@" >"$WORK/out.txt" 2>&1 || rc=$?
+    t1=$(now)
+    local rss
+    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time.txt")
+    if [ "$rc" -ne 0 ]; then
+        say "$key exited $rc:"; tail -5 "$WORK/out.txt" >&2
+    fi
+    python3 -c "import sys; print($n / ($t1 - $t0), $rss, $rc)" >>"$WORK/$key"
+}
+
+# measure_wrk KEY CONNS LUA: wrk's own Requests/sec; the request count is what wrk reports.
+measure_wrk() {
+    local key=$1 conns=$2 lua=$3 threads rc=0
+    threads=$((conns < CORES ? conns : CORES))
+    /usr/bin/time -v -o "$WORK/time.txt" wrk -t"$threads" -c"$conns" -d"${WRK_SECONDS}s" -s "$lua" "$BASE" \
+        >"$WORK/out.txt" 2>&1 || rc=$?
+    local rate rss
+    rate=$(awk '/Requests\/sec/ {print $2}' "$WORK/out.txt")
+    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time.txt")
+    echo "${rate:-0} $rss $rc" >>"$WORK/$key"
+}
+
+for N in $SIZES; do
+    C="$WORK/corpus-$N"
+    python3 "$ROOT/benches/gen_corpus.py" "$N" "$C" "$BASE" "$CORES"
+    say "corpus of $N cases in $C"
+    # Warm the server and the page cache once (not timed).
+    "$BIN" run --target "$BASE" --profile "$C/profile.toml" --cases "$C/cases" --jobs "$CORES" --quiet \
+        --report-dir "$WORK/reports-warm-$N" >/dev/null 2>&1 || say "warm-up run of $N cases did not pass"
+    for r in $(seq "$ROUNDS"); do
+        say "N=$N round $r/$ROUNDS"
+        for j in 1 "$CORES"; do
+            measure "gws-j$j-$N" "$N" "$BIN" run --target "$BASE" --profile "$C/profile.toml" --cases "$C/cases" \
+                --jobs "$j" --quiet --report-dir "$WORK/reports-$N-j$j-$r"
+            rm -rf "$WORK/reports-$N-j$j-$r"
+        done
+        if [ "$HAVE_HURL" = 1 ]; then
+            measure "hurl-one-$N" "$N" "$HURL" --test --jobs 1 "$C/hurl/all.hurl"
+            measure "hurl-split-$N" "$N" "$HURL" --test --jobs "$CORES" "$C"/hurl/split/*.hurl
+        fi
+        if [ "$HAVE_WRK" = 1 ]; then
+            measure_wrk "wrk-c1-$N" 1 "$C/wrk.lua"
+            measure_wrk "wrk-c$CORES-$N" "$CORES" "$C/wrk.lua"
+        fi
+    done
+    rm -rf "$C"
+done
+
+# --- the table ----------------------------------------------------------------------------------------
+python3 - "$WORK" "$CORES" "$SIZES" "$HAVE_HURL" "$HAVE_WRK" <<'PY'
+import os, statistics, sys
+work, cores, sizes, have_hurl, have_wrk = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), sys.argv[4] == "1", sys.argv[5] == "1"
+
+def get(key):
+    path = os.path.join(work, key)
+    if not os.path.exists(path):
+        return None
+    rows = [line.split() for line in open(path)]
+    rates = [float(r[0]) for r in rows]
+    rss = max(int(r[1]) for r in rows) / 1024.0
+    ok = all(r[2] == "0" for r in rows)
+    return statistics.median(rates), rss, ok
+
+def fmt_rate(v):
+    return "n/a" if v is None else f"{v[0]:,.0f}" + ("" if v[2] else " (FAILED)")
+
+def fmt_rss(v):
+    return "n/a" if v is None else f"{v[1]:.1f}"
+
+def ratio(a, b):
+    return "n/a" if a is None or b is None or b[0] == 0 else f"{a[0] / b[0]:.2f}x"
+
+print()
+print(f"| N | tool / mode | concurrency | cases/s (median) | peak RSS MiB | vs Hurl, same conc. | vs wrk, same conc. |")
+print("|---:|---|---:|---:|---:|---:|---:|")
+summary = []
+for n in sizes:
+    g1, gc = get(f"gws-j1-{n}"), get(f"gws-j{cores}-{n}")
+    h1, hc = get(f"hurl-one-{n}"), get(f"hurl-split-{n}")
+    w1, wc = get(f"wrk-c1-{n}"), get(f"wrk-c{cores}-{n}")
+    rows = [
+        ("gws-conform --jobs 1", 1, g1, h1, w1),
+        (f"gws-conform --jobs {cores}", cores, gc, hc, wc),
+        ("Hurl 8.0.1, one file", 1, h1, None, None),
+        (f"Hurl 8.0.1, {cores} files, --jobs {cores}", cores, hc, None, None),
+        ("wrk, 1 connection", 1, w1, None, None),
+        (f"wrk, {cores} connections", cores, wc, None, None),
+    ]
+    for name, conc, v, vh, vw in rows:
+        if v is None:
+            continue
+        print(f"| {n} | {name} | {conc} | {fmt_rate(v)} | {fmt_rss(v)} | {ratio(v, vh) if vh else ''} | {ratio(v, vw) if vw else ''} |")
+    best_g = max([x for x in (g1, gc) if x], key=lambda x: x[0], default=None)
+    best_h = max([x for x in (h1, hc) if x], key=lambda x: x[0], default=None)
+    summary.append((n, best_g, best_h, g1, gc))
+
+print()
+for n, best_g, best_h, g1, gc in summary:
+    print(f"N={n}: best gws-conform / best Hurl = {ratio(best_g, best_h)}; "
+          f"peak RSS --jobs 1 {fmt_rss(g1)} MiB, --jobs {cores} {fmt_rss(gc)} MiB")
+if len(summary) >= 2:
+    (n0, _, _, a1, ac), (n1, _, _, b1, bc) = summary[0], summary[-1]
+    for label, a, b in (("--jobs 1", a1, b1), (f"--jobs {cores}", ac, bc)):
+        if a and b:
+            print(f"peak RSS {label}: {n1} cases / {n0} cases = {b[1] / a[1]:.3f} ({b[1]:.1f} MiB vs {a[1]:.1f} MiB)")
+if not have_hurl:
+    print("Hurl 8.0.1 could not be installed: no Hurl rows.")
+if not have_wrk:
+    print("wrk could not be installed: no wrk rows.")
+PY

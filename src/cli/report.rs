@@ -1,0 +1,163 @@
+//! `report` (re-render a report.json), `verify` (does a report match this working tree?) and
+//! `merge` (one report from the shards of a partitioned run).
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use gws_conform::report::merge::merge as merge_reports;
+use gws_conform::report::verify::{verify as verify_report, FileStatus};
+use gws_conform::report::{write_atomic, Format, Report};
+
+use super::exit;
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// A report.json written by `run` or `merge`.
+    pub report: PathBuf,
+    /// html, junit, markdown or tap.
+    #[arg(long, short, value_parser = parse_format)]
+    pub format: Format,
+    /// Write here (atomically) instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// A report.json written by `run` or `merge`.
+    pub report: PathBuf,
+    /// Resolve the report's relative paths against this folder.
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// List the files that match too.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+#[derive(Args)]
+pub struct MergeArgs {
+    /// The shard reports (report.json of each `run --partition hash:K/N`).
+    #[arg(required = true, num_args = 1..)]
+    pub reports: Vec<PathBuf>,
+    /// Where to write the merged report.json.
+    #[arg(long, short)]
+    pub output: PathBuf,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+pub fn report(args: &ReportArgs) -> u8 {
+    let report = match Report::read(&args.report) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    };
+    let text = args.format.render(&report);
+    match &args.output {
+        Some(path) => match write_atomic(path, text.as_bytes()) {
+            Ok(()) => {
+                println!("{}: {}", args.format, path.display());
+                exit::PASS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::ERROR
+            }
+        },
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Ok(()) => exit::PASS,
+                // A closed pipe (`| head`) is not worth an error message.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::PASS,
+                Err(e) => {
+                    eprintln!("error: cannot write the report: {e}");
+                    exit::ERROR
+                }
+            }
+        }
+    }
+}
+
+pub fn verify(args: &VerifyArgs) -> u8 {
+    let report = match Report::read(&args.report) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    };
+    let checks = verify_report(&report, &args.root);
+    let bad: Vec<_> = checks
+        .iter()
+        .filter(|c| c.status != FileStatus::Same)
+        .collect();
+    for c in &checks {
+        if c.status != FileStatus::Same || args.verbose {
+            println!("{c}");
+        }
+    }
+    if bad.is_empty() {
+        println!(
+            "ok: {} was produced from these {} files (run {})",
+            args.report.display(),
+            checks.len(),
+            report.run.run_id
+        );
+        exit::PASS
+    } else {
+        println!(
+            "differs: {} of {} files do not match {} (run {})",
+            bad.len(),
+            checks.len(),
+            args.report.display(),
+            report.run.run_id
+        );
+        exit::FAIL
+    }
+}
+
+pub fn merge(args: &MergeArgs) -> u8 {
+    let mut parts = Vec::new();
+    for path in &args.reports {
+        match Report::read(path) {
+            Ok(r) => parts.push((path.clone(), r)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::ERROR;
+            }
+        }
+    }
+    let merged = match merge_reports(&parts) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    };
+    if let Err(e) = write_atomic(&args.output, merged.to_json().as_bytes()) {
+        eprintln!("error: {e}");
+        return exit::ERROR;
+    }
+    let t = &merged.summary.tally;
+    println!(
+        "merged {} reports into {}: {} passed; {} failed; {} skipped{}",
+        parts.len(),
+        args.output.display(),
+        t.passed,
+        t.failed,
+        t.skipped,
+        if merged.summary.complete {
+            ""
+        } else {
+            " (incomplete)"
+        }
+    );
+    exit::PASS
+}

@@ -1,0 +1,567 @@
+//! One self-contained HTML file for auditors: no network fetch (a Content-Security-Policy forbids
+//! any), the verdict first, then a verdict per documented sample, the traceability matrix from every
+//! spec element to the cases covering it, and every case with its checks, diffs and exchanges
+//! (`<details>`, expandable without script).
+//!
+//! Stable hooks for tests and tooling: `#verdict[data-verdict]`, `#counts [data-count]`,
+//! `#samples tr[data-element]`, `#matrix tr[data-element]`, `details.case[data-status]`, `pre.diff`.
+
+use std::fmt::Write;
+
+use super::json::{CaseStatus, Report};
+use super::render::{headline, traceability, ElementStatus};
+use crate::execute::Exchange;
+use crate::verdict::{CaseResult, KnownStatus, StepResult};
+
+const STYLE: &str = r#"
+:root{--pass:#1a7f37;--fail:#cf222e;--known:#9a6700;--skip:#6e7781;--bg:#f6f8fa;--line:#d0d7de;--text:#1f2328}
+*{box-sizing:border-box}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--text);margin:0;background:#fff}
+main{max-width:1180px;margin:0 auto;padding:0 20px 40px}
+h1{font-size:18px;margin:0;font-weight:600;opacity:.9}
+h2{font-size:19px;margin:34px 0 10px;border-bottom:1px solid var(--line);padding-bottom:6px}
+code,pre,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:13px}
+#verdict{color:#fff;padding:22px 20px 18px}
+#verdict .inner{max-width:1180px;margin:0 auto;padding:0 20px}
+#verdict.pass{background:var(--pass)}#verdict.fail{background:var(--fail)}#verdict.incomplete{background:var(--known)}
+#verdict .word{font-size:44px;font-weight:800;letter-spacing:.04em;line-height:1.1;margin:6px 0}
+#verdict p{font-size:17px;margin:4px 0 0;max-width:900px}
+.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:14px 0 0}
+.meta dt{font-weight:600}.meta dd{margin:0;word-break:break-all}
+#verdict .meta{opacity:.92;font-size:13px}
+#counts{display:flex;gap:12px;flex-wrap:wrap;margin:18px 0 0}
+.count{border:1px solid var(--line);border-radius:8px;padding:10px 16px;min-width:120px;background:var(--bg)}
+.count b{display:block;font-size:28px;line-height:1.1}
+.count.pass b{color:var(--pass)}.count.fail b{color:var(--fail)}.count.known b{color:var(--known)}.count.skip b{color:var(--skip)}
+table{border-collapse:collapse;width:100%}
+th,td{border:1px solid var(--line);padding:6px 8px;text-align:left;vertical-align:top}
+th{background:var(--bg);font-weight:600}
+.badge{display:inline-block;border-radius:999px;padding:1px 10px;font-size:12px;font-weight:700;color:#fff;white-space:nowrap}
+.badge.pass{background:var(--pass)}.badge.fail{background:var(--fail)}.badge.known,.badge.fixed{background:var(--known)}
+.badge.skip,.badge.none{background:var(--skip)}
+.chip{display:inline-block;margin:2px 4px 2px 0;padding:1px 6px;border-radius:6px;border:1px solid var(--line);text-decoration:none;color:var(--text);font-size:13px;white-space:nowrap}
+.chip.pass{border-color:var(--pass)}.chip.fail{border-color:var(--fail);background:#ffebe9}.chip.known,.chip.fixed{border-color:var(--known);background:#fff8c5}.chip.skip{border-style:dashed}
+.chip .v{font-weight:700}.chip.pass .v{color:var(--pass)}.chip.fail .v{color:var(--fail)}.chip.known .v,.chip.fixed .v{color:var(--known)}.chip.skip .v{color:var(--skip)}
+.prov{display:inline-block;font-size:11px;font-weight:700;border-radius:4px;padding:0 4px;margin-left:3px;border:1px solid}
+.prov.documented{color:#0550ae;border-color:#0550ae}.prov.observed{color:#8250df;border-color:#8250df}.prov.inferred{color:#6e7781;border-color:#6e7781;border-style:dashed}
+tr.el-none td:first-child,tr.el-none td:nth-child(3){color:var(--fail)}
+details.case{border:1px solid var(--line);border-radius:8px;margin:8px 0;background:#fff}
+details.case>summary{cursor:pointer;padding:8px 12px;list-style-position:inside}
+details.case[data-status=fail]{border-left:6px solid var(--fail)}
+details.case[data-status=known],details.case[data-status=fixed]{border-left:6px solid var(--known)}
+details.case[data-status=pass]{border-left:6px solid var(--pass)}
+details.case[data-status=skip]{border-left:6px solid var(--skip)}
+details.case .title{margin-left:6px}
+details.case .spec{color:var(--skip);font-size:13px;margin-left:6px}
+.casebody{padding:4px 16px 14px;border-top:1px solid var(--line)}
+.step{margin:14px 0 0}
+.step h4{margin:0 0 6px;font-size:14px}
+.checks td.r{width:70px}
+pre{background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:8px 10px;overflow-x:auto;white-space:pre-wrap;word-break:break-word;margin:6px 0}
+pre.diff .add{background:#dafbe1;color:#116329;display:block}pre.diff .del{background:#ffebe9;color:#82071e;display:block}pre.diff .hunk{color:#8250df;display:block}
+.diffnote{font-size:12px;color:var(--skip);margin:6px 0 0}
+details.exchange{margin:6px 0}details.exchange>summary{cursor:pointer;font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:13px}
+.reason{font-weight:600}
+.known-note{background:#fff8c5;border:1px solid var(--known);border-radius:6px;padding:6px 10px;margin:8px 0}
+.muted{color:var(--skip)}
+footer{margin-top:40px;color:var(--skip);font-size:12px}
+"#;
+
+/// Opens a case's `<details>` when the page is opened at, or navigates to, its anchor.
+const SCRIPT: &str = "function openHash(){var e=document.getElementById(decodeURIComponent(location.hash.slice(1)));if(e&&e.tagName==='DETAILS'){e.open=true;}}window.addEventListener('hashchange',openHash);openHash();";
+
+pub fn render(report: &Report) -> String {
+    let r = report;
+    let s = &r.summary;
+    let (word, line) = headline(r);
+    let vclass = match word {
+        "PASS" => "pass",
+        "FAIL" => "fail",
+        _ => "incomplete",
+    };
+    let mut h = String::with_capacity(64 * 1024);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+<title>{word}: GWS StartContactCenterSession conformance, {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        esc(&r.run.target.url)
+    );
+
+    // The verdict.
+    let _ = write!(
+        h,
+        "<header id=\"verdict\" class=\"{vclass}\" data-verdict=\"{}\"><div class=\"inner\">\
+<h1>Conformance of GWS StartContactCenterSession (POST /api/v2/me)</h1>\
+<div class=\"word\">{word}</div><p>{}</p><dl class=\"meta\">",
+        word.to_ascii_lowercase(),
+        esc(&line)
+    );
+    let mut meta: Vec<(&str, String)> = vec![("Target", r.run.target.url.clone())];
+    if r.run.target.embedded {
+        meta[0].1.push_str(" (gws-conform's own reference server)");
+    }
+    if let Some(v) = &r.run.target.server_version {
+        meta.push(("Server version", v.clone()));
+    }
+    meta.push((
+        "Run",
+        format!(
+            "{} · started {} · {} ms",
+            r.run.run_id, r.run.started_at, s.duration_ms
+        ),
+    ));
+    meta.push(("Harness", format!("gws-conform {}", r.run.harness_version)));
+    if let Some(name) = r.run.profile.get("name").and_then(|n| n.as_str()) {
+        meta.push(("Profile", name.to_string()));
+    }
+    if let Some(p) = &r.run.selection.partition {
+        meta.push(("Shard", p.clone()));
+    }
+    if !r.merged_from.is_empty() {
+        let parts: Vec<String> = r
+            .merged_from
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} ({} cases)",
+                    m.partition.as_deref().unwrap_or(&m.run_id),
+                    m.cases
+                )
+            })
+            .collect();
+        meta.push(("Merged from", parts.join(", ")));
+    }
+    for (k, v) in meta {
+        let _ = write!(h, "<dt>{k}</dt><dd>{}</dd>", esc(&v));
+    }
+    h.push_str("</dl></div></header>\n<main>\n");
+
+    // The counts.
+    let counts = [
+        ("pass", "passed", s.tally.passed),
+        ("fail", "failed", s.unexcused_failures()),
+        ("known", "known failures", s.count_known(KnownStatus::Known)),
+        ("skip", "skipped", s.tally.skipped),
+        ("total", "cases run", s.tally.total),
+    ];
+    h.push_str("<section id=\"counts\">");
+    for (class, label, n) in counts {
+        let _ = write!(
+            h,
+            "<div class=\"count {class}\" data-count=\"{class}\"><b>{n}</b>{label}</div>"
+        );
+    }
+    h.push_str("</section>\n");
+
+    // Failures at a glance.
+    let failing: Vec<&CaseResult> = r
+        .cases
+        .iter()
+        .filter(|c| r.status(c) == CaseStatus::Fail)
+        .collect();
+    if !failing.is_empty() {
+        h.push_str("<section id=\"failures\"><h2>What failed</h2><ul>");
+        for c in &failing {
+            let _ = write!(
+                h,
+                "<li><a href=\"#case-{}\"><code>{}</code></a> {} <span class=\"muted\">({})</span>: {}</li>",
+                attr(&c.id),
+                esc(&c.id),
+                prov(c.provenance.as_str()),
+                esc(&c.spec.join(", ")),
+                esc(&super::render::first_failure(c).unwrap_or_default())
+            );
+        }
+        h.push_str("</ul></section>\n");
+    }
+    let fixed: Vec<_> = s
+        .known
+        .iter()
+        .filter(|k| k.status == KnownStatus::Fixed)
+        .collect();
+    if !fixed.is_empty() {
+        h.push_str("<section id=\"fixed\"><h2>Known failures that now pass</h2><p>Remove them from the baseline:</p><ul>");
+        for k in fixed {
+            let _ = write!(
+                h,
+                "<li><a href=\"#case-{}\"><code>{}</code></a>: {}</li>",
+                attr(&k.case),
+                esc(&k.case),
+                esc(&k.reason)
+            );
+        }
+        h.push_str("</ul></section>\n");
+    }
+
+    // Samples and the traceability matrix.
+    let trace = traceability(r);
+    h.push_str("<section id=\"samples\"><h2>Verdict per documented sample</h2><table><thead><tr><th>Sample</th><th>What it shows</th><th>Verdict</th><th>Cases</th></tr></thead><tbody>\n");
+    for t in trace.iter().filter(|t| t.kind == "sample") {
+        let _ = writeln!(
+            h,
+            "<tr data-element=\"{}\" data-status=\"{}\"><td><b>{}</b></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            attr(&t.element),
+            t.status.word(),
+            esc(&t.element),
+            esc(&t.what),
+            el_badge(t.status),
+            t.cases.len()
+        );
+    }
+    h.push_str("</tbody></table></section>\n");
+
+    h.push_str("<section id=\"traceability\"><h2>Traceability matrix</h2>\
+<p>Every spec element (each sample, each parameter-table row, each surrounding rule) with the cases that check it. \
+Each case is marked with the basis of its expectation: \
+<span class=\"prov documented\">D</span> documented (the published page says so), \
+<span class=\"prov observed\">O</span> observed (seen on real GWS servers), \
+<span class=\"prov inferred\">I</span> inferred (no source states it).</p>\
+<table id=\"matrix\"><thead><tr><th>Spec element</th><th>Kind</th><th>Verdict</th><th>Cases and their verdicts</th></tr></thead><tbody>\n");
+    for t in &trace {
+        let _ = write!(
+            h,
+            "<tr data-element=\"{}\" data-status=\"{}\" class=\"el-{}\"><td><code>{}</code><br><span class=\"muted\">{}</span></td><td>{}</td><td>{}</td><td>",
+            attr(&t.element),
+            t.status.word(),
+            t.status.word(),
+            esc(&t.element),
+            esc(&t.what),
+            t.kind,
+            el_badge(t.status)
+        );
+        if t.cases.is_empty() {
+            h.push_str("<span class=\"muted\">no case covers this element</span>");
+        }
+        for c in &t.cases {
+            let st = r.status(c);
+            let p = c.provenance.as_str();
+            let _ = write!(
+                h,
+                "<a class=\"chip {}\" data-case=\"{}\" href=\"#case-{}\" title=\"{}\">{} <span class=\"v\">{}</span><span class=\"prov {p}\" title=\"{p}\">{}</span></a>",
+                st.word(),
+                attr(&c.id),
+                attr(&c.id),
+                attr(&c.title),
+                esc(&c.id),
+                esc(st.label()),
+                p[..1].to_ascii_uppercase()
+            );
+        }
+        h.push_str("</td></tr>\n");
+    }
+    h.push_str("</tbody></table></section>\n");
+
+    // Every case, failures first.
+    let mut cases: Vec<&CaseResult> = r.cases.iter().collect();
+    cases.sort_by_key(|c| {
+        let order = match r.status(c) {
+            CaseStatus::Fail => 0,
+            CaseStatus::Known => 1,
+            CaseStatus::Fixed => 2,
+            CaseStatus::Skip => 3,
+            CaseStatus::Pass => 4,
+        };
+        (order, c.id.clone())
+    });
+    let _ = writeln!(
+        h,
+        "<section id=\"cases\"><h2>Cases ({})</h2><p class=\"muted\">Failures first. Click a case to see its checks, diffs and HTTP exchanges (secrets are shown as ***).</p>",
+        r.cases.len()
+    );
+    for c in cases {
+        case_html(&mut h, r, c);
+    }
+    h.push_str("</section>\n");
+
+    // Inputs.
+    h.push_str("<section id=\"inputs\"><h2>Inputs</h2><p>The files the verdicts rest on, with their SHA-256. <code>gws-conform verify report.json</code> checks a working tree against them.</p><table><thead><tr><th>File</th><th>SHA-256</th></tr></thead><tbody>\n");
+    for i in &r.run.inputs {
+        let _ = writeln!(
+            h,
+            "<tr><td><code>{}</code></td><td class=\"mono\">{}</td></tr>",
+            esc(&i.path),
+            esc(&i.sha256)
+        );
+    }
+    if let Some(b) = &r.baseline {
+        let _ = writeln!(
+            h,
+            "<tr><td><code>{}</code> (baseline, judged on {})</td><td class=\"mono\">{}</td></tr>",
+            esc(&b.file),
+            esc(&b.today),
+            esc(&b.sha256)
+        );
+    }
+    h.push_str("</tbody></table>\n");
+    let profile = serde_json::to_string_pretty(&r.run.profile).unwrap_or_default();
+    let _ = writeln!(
+        h,
+        "<details class=\"exchange\"><summary>Target profile (secrets redacted)</summary><pre>{}</pre></details></section>",
+        esc(&profile)
+    );
+    let _ = write!(
+        h,
+        "<footer>gws-conform {} · report format {} · rendered from report.json; re-render with <code>gws-conform report report.json --format html</code></footer>\n</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n",
+        esc(&r.run.harness_version),
+        esc(&r.format)
+    );
+    h
+}
+
+fn case_html(h: &mut String, r: &Report, c: &CaseResult) {
+    let st = r.status(c);
+    let _ = write!(
+        h,
+        "<details class=\"case\" id=\"case-{}\" data-status=\"{}\"><summary><span class=\"badge {}\">{}</span> <code>{}</code><span class=\"title\">{}</span><span class=\"spec\">{}</span>{}</summary><div class=\"casebody\">",
+        attr(&c.id),
+        st.word(),
+        st.word(),
+        esc(st.label()),
+        esc(&c.id),
+        esc(&c.title),
+        esc(&c.spec.join(", ")),
+        prov(c.provenance.as_str())
+    );
+    if let Some(k) = r.summary.known_for(&c.id) {
+        let note = match k.status {
+            KnownStatus::Known => {
+                format!("Known failure, tolerated until {}: {}", k.expires, k.reason)
+            }
+            KnownStatus::Expired => format!(
+                "Listed as a known failure, but the entry expired on {}: it fails the run. ({})",
+                k.expires, k.reason
+            ),
+            KnownStatus::Fixed => format!(
+                "Listed as a known failure ({}), but it passes: remove it from the baseline.",
+                k.reason
+            ),
+            KnownStatus::Skipped => format!("Listed as a known failure: {}", k.reason),
+        };
+        let _ = write!(h, "<div class=\"known-note\">{}</div>", esc(&note));
+    }
+    if let Some(reason) = &c.reason {
+        let _ = write!(h, "<p class=\"reason\">{}</p>", esc(reason));
+    }
+    h.push_str("<dl class=\"meta\">");
+    let mut meta: Vec<(&str, String)> = vec![
+        ("Spec", c.spec.join(", ")),
+        ("Provenance", c.provenance.as_str().to_string()),
+    ];
+    if let Some(s) = &c.source {
+        meta.push(("Source", s.clone()));
+    }
+    if let Some(s) = &c.rationale {
+        meta.push(("Rationale", s.clone()));
+    }
+    if !c.tags.is_empty() {
+        meta.push(("Tags", c.tags.join(", ")));
+    }
+    meta.push(("File", format!("{} (sha256 {})", c.file, c.sha256)));
+    meta.push(("Duration", format!("{} ms", c.duration_ms)));
+    for (k, v) in meta {
+        let _ = write!(h, "<dt>{k}</dt><dd>{}</dd>", esc(&v));
+    }
+    h.push_str("</dl>");
+    for step in &c.steps {
+        step_html(h, step);
+    }
+    h.push_str("</div></details>\n");
+}
+
+fn step_html(h: &mut String, step: &StepResult) {
+    let state = if !step.ran {
+        "<span class=\"badge skip\">not run</span> an earlier step failed".to_string()
+    } else if step.passed {
+        format!(
+            "<span class=\"badge pass\">passed</span> <span class=\"muted\">{} ms</span>",
+            step.duration_ms
+        )
+    } else {
+        format!(
+            "<span class=\"badge fail\">failed</span> <span class=\"muted\">{} ms</span>",
+            step.duration_ms
+        )
+    };
+    let _ = write!(
+        h,
+        "<div class=\"step\" data-passed=\"{}\"><h4>{} {state}</h4>",
+        step.passed,
+        esc(&step.name)
+    );
+    if !step.checks.is_empty() {
+        h.push_str("<table class=\"checks\"><thead><tr><th>Check</th><th>Result</th><th>Expected</th><th>Actual</th></tr></thead><tbody>");
+        for c in &step.checks {
+            let _ = write!(
+                h,
+                "<tr data-passed=\"{}\"><td><code>{}</code></td><td class=\"r\">{}</td><td>{}</td><td>{}</td></tr>",
+                c.passed,
+                esc(&c.name),
+                if c.passed {
+                    "<span class=\"badge pass\">ok</span>"
+                } else {
+                    "<span class=\"badge fail\">FAIL</span>"
+                },
+                esc(&c.expected),
+                esc(&c.actual)
+            );
+        }
+        h.push_str("</tbody></table>");
+        for c in step.checks.iter().filter(|c| !c.passed) {
+            if !c.mismatches.is_empty() {
+                h.push_str("<ul class=\"mismatches\">");
+                for m in &c.mismatches {
+                    let _ = write!(
+                        h,
+                        "<li><code>{}</code>: {}</li>",
+                        esc(&m.path),
+                        esc(&m.message)
+                    );
+                }
+                h.push_str("</ul>");
+            }
+            if let Some(d) = c.diff.as_deref().filter(|d| !d.trim().is_empty()) {
+                let _ = write!(
+                    h,
+                    "<p class=\"diffnote\"><code>{}</code>: <span style=\"color:#82071e\">- expected</span> / <span style=\"color:#116329\">+ actual</span></p><pre class=\"diff\" data-check=\"{}\">",
+                    esc(&c.name),
+                    attr(&c.name)
+                );
+                for l in d.lines() {
+                    let class = if l.starts_with("@@") {
+                        "hunk"
+                    } else if l.starts_with('+') && !l.starts_with("+++") {
+                        "add"
+                    } else if l.starts_with('-') && !l.starts_with("---") {
+                        "del"
+                    } else {
+                        ""
+                    };
+                    if class.is_empty() {
+                        let _ = writeln!(h, "{}", esc(l));
+                    } else {
+                        let _ = write!(h, "<span class=\"{class}\">{}</span>", esc(l));
+                    }
+                }
+                h.push_str("</pre>");
+            }
+        }
+    }
+    for ex in &step.exchanges {
+        exchange_html(h, ex);
+    }
+    for note in &step.notes {
+        let _ = write!(h, "<p class=\"muted note\">note: {}</p>", esc(note));
+    }
+    if !step.notifications.is_empty() {
+        let _ = write!(
+            h,
+            "<details class=\"exchange notifications\"><summary>CometD notifications received ({})</summary>",
+            step.notifications.len()
+        );
+        for n in &step.notifications {
+            let matched = if n.matched.is_empty() {
+                "unexpected".to_string()
+            } else {
+                "matched an expectation".to_string()
+            };
+            let body = serde_json::to_string_pretty(&n.message).unwrap_or_default();
+            let _ = write!(
+                h,
+                "<pre class=\"notification\">{} at {} ms ({matched})\n{}</pre>",
+                esc(&n.channel),
+                n.at_ms,
+                esc(&body)
+            );
+        }
+        h.push_str("</details>");
+    }
+    h.push_str("</div>");
+}
+
+fn exchange_html(h: &mut String, ex: &Exchange) {
+    let answer = match (&ex.response, &ex.error) {
+        (Some(r), _) => r.status.to_string(),
+        (None, Some(e)) => format!("no answer: {e}"),
+        (None, None) => "no answer".to_string(),
+    };
+    let _ = write!(
+        h,
+        "<details class=\"exchange\"><summary>{} {} → {} <span class=\"muted\">({} ms)</span></summary>",
+        esc(&ex.request.method),
+        esc(&ex.request.url),
+        esc(&answer),
+        ex.duration_ms
+    );
+    let mut req = format!("{} {}\n", ex.request.method, ex.request.url);
+    for (k, v) in &ex.request.headers {
+        req.push_str(&format!("{k}: {v}\n"));
+    }
+    if let Some(b) = &ex.request.body {
+        req.push('\n');
+        req.push_str(b);
+    }
+    let _ = write!(h, "<pre class=\"request\">{}</pre>", esc(&req));
+    if let Some(resp) = &ex.response {
+        let mut text = format!("HTTP {}\n", resp.status);
+        for (k, v) in &resp.headers {
+            text.push_str(&format!("{k}: {v}\n"));
+        }
+        text.push('\n');
+        match &resp.body_text {
+            Some(b) => text.push_str(&pretty(b)),
+            None => text.push_str("(body is not UTF-8 text)"),
+        }
+        let _ = write!(h, "<pre class=\"response\">{}</pre>", esc(&text));
+    }
+    h.push_str("</details>");
+}
+
+/// JSON bodies pretty-printed; anything else as it came.
+fn pretty(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| body.to_string())
+}
+
+fn el_badge(s: ElementStatus) -> String {
+    format!("<span class=\"badge {}\">{}</span>", s.word(), s.label())
+}
+
+fn prov(p: &str) -> String {
+    format!("<span class=\"prov {p}\" title=\"provenance: {p}\">{p}</span>")
+}
+
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn attr(s: &str) -> String {
+    esc(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            esc("<script>\"x\" & 'y'"),
+            "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;"
+        );
+    }
+}

@@ -1,0 +1,208 @@
+//! JUnit XML, as Jenkins, GitLab and GitHub test-report actions read it: one `testcase` per case,
+//! the failed checks and their diffs in the failure text. Valid against the Jenkins xunit plugin's
+//! `junit-10.xsd` (vendored in `tests/`, checked by `tests/reports.rs`).
+//!
+//! A known failure is written as `skipped` with the reason and the diff, so it does not fail the CI
+//! job; an interrupted or unreachable run adds an `error` testcase, so it does.
+
+use std::fmt::Write;
+
+use super::console::describe_failure;
+use super::json::{CaseStatus, Report};
+
+pub fn render(report: &Report) -> String {
+    let r = report;
+    let s = &r.summary;
+    let incomplete = if s.complete { 0 } else { 1 };
+    let failures = r
+        .cases
+        .iter()
+        .filter(|c| r.status(c) == CaseStatus::Fail)
+        .count();
+    let skipped = r
+        .cases
+        .iter()
+        .filter(|c| matches!(r.status(c), CaseStatus::Skip | CaseStatus::Known))
+        .count();
+    let tests = r.cases.len() + incomplete;
+    let time = secs(s.duration_ms);
+    let mut x = String::new();
+    x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        x,
+        "<testsuites name=\"gws-conform\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{incomplete}\" time=\"{time}\">"
+    );
+    let _ = writeln!(
+        x,
+        "  <testsuite name=\"gws-conform: StartContactCenterSession (POST /api/v2/me)\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{incomplete}\" skipped=\"{skipped}\" time=\"{time}\" timestamp=\"{}\" id=\"{}\" package=\"gws-conform\">",
+        attr(&r.run.started_at),
+        attr(&r.run.run_id)
+    );
+    x.push_str("    <properties>\n");
+    let mut props: Vec<(String, String)> = vec![
+        ("harness_version".into(), r.run.harness_version.clone()),
+        ("run_id".into(), r.run.run_id.clone()),
+        ("target".into(), r.run.target.url.clone()),
+        (
+            "server_version".into(),
+            r.run.target.server_version.clone().unwrap_or_default(),
+        ),
+        ("complete".into(), s.complete.to_string()),
+        ("verdict".into(), super::render::headline(r).0.to_string()),
+    ];
+    if let Some(p) = &r.run.selection.partition {
+        props.push(("partition".into(), p.clone()));
+    }
+    if let Some(b) = &r.baseline {
+        props.push(("baseline".into(), format!("{} sha256:{}", b.file, b.sha256)));
+    }
+    for i in &r.run.inputs {
+        props.push((format!("sha256:{}", i.path), i.sha256.clone()));
+    }
+    for (k, v) in props {
+        let _ = writeln!(
+            x,
+            "      <property name=\"{}\" value=\"{}\"/>",
+            attr(&k),
+            attr(&v)
+        );
+    }
+    x.push_str("    </properties>\n");
+    for c in &r.cases {
+        let classname = format!(
+            "gws-conform.{}",
+            c.spec.first().map(String::as_str).unwrap_or("case")
+        );
+        let _ = write!(
+            x,
+            "    <testcase name=\"{}\" classname=\"{}\" time=\"{}\"",
+            attr(&format!("{}: {}", c.id, c.title)),
+            attr(&classname),
+            secs(c.duration_ms)
+        );
+        let known = s.known_for(&c.id);
+        match r.status(c) {
+            CaseStatus::Pass => x.push_str("/>\n"),
+            CaseStatus::Fixed => {
+                x.push_str(">\n");
+                let _ = writeln!(
+                    x,
+                    "      <system-out>{}</system-out>",
+                    text(&format!(
+                        "known failure fixed: `{}` passes; remove it from the baseline ({})",
+                        c.id,
+                        known.map(|k| k.reason.as_str()).unwrap_or_default()
+                    ))
+                );
+                x.push_str("    </testcase>\n");
+            }
+            CaseStatus::Skip => {
+                x.push_str(">\n");
+                let _ = writeln!(
+                    x,
+                    "      <skipped message=\"{}\"/>",
+                    attr(c.reason.as_deref().unwrap_or("skipped"))
+                );
+                x.push_str("    </testcase>\n");
+            }
+            CaseStatus::Known => {
+                x.push_str(">\n");
+                let (reason, expires) = known
+                    .map(|k| (k.reason.as_str(), k.expires.as_str()))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    x,
+                    "      <skipped type=\"known-failure\" message=\"{}\">{}</skipped>",
+                    attr(&format!(
+                        "known failure (tolerated until {expires}): {reason}"
+                    )),
+                    text(&describe_failure(c))
+                );
+                x.push_str("    </testcase>\n");
+            }
+            CaseStatus::Fail => {
+                x.push_str(">\n");
+                let mut message = super::render::first_failure(c).unwrap_or_default();
+                if let Some(k) = known {
+                    message = format!(
+                        "known failure expired on {} ({}): {message}",
+                        k.expires, k.reason
+                    );
+                }
+                let _ = writeln!(
+                    x,
+                    "      <failure type=\"{}\" message=\"{}\">{}</failure>",
+                    c.provenance.as_str(),
+                    attr(&message),
+                    text(&describe_failure(c))
+                );
+                x.push_str("    </testcase>\n");
+            }
+        }
+    }
+    if !s.complete {
+        let why = match &s.unreachable {
+            Some(u) => format!("the target could not be reached: {u}"),
+            None => format!(
+                "run interrupted after {} of {} planned cases: the report covers those that finished",
+                s.tally.total, r.run.planned
+            ),
+        };
+        let _ = writeln!(
+            x,
+            "    <testcase name=\"run: complete\" classname=\"gws-conform.run\" time=\"0.000\">\n      <error type=\"incomplete\" message=\"{}\"/>\n    </testcase>",
+            attr(&why)
+        );
+    }
+    let _ = writeln!(
+        x,
+        "    <system-out>{}</system-out>",
+        text(&super::render::headline(r).1)
+    );
+    x.push_str("  </testsuite>\n</testsuites>\n");
+    x
+}
+
+fn secs(ms: u64) -> String {
+    format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
+/// Text content: XML escapes, and characters XML 1.0 cannot carry written as `\u{..}`.
+fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\t' | '\n' | '\r' => out.push(ch),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Attribute values: as text, plus quotes, and line breaks kept as character references.
+fn attr(s: &str) -> String {
+    text(s)
+        .replace('"', "&quot;")
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;")
+        .replace('\t', "&#9;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_control_characters() {
+        assert_eq!(text("a<b>&c\u{1}"), "a&lt;b&gt;&amp;c\\u{1}");
+        assert_eq!(attr("say \"hi\"\n"), "say &quot;hi&quot;&#10;");
+        assert_eq!(secs(1234), "1.234");
+        assert_eq!(secs(5), "0.005");
+    }
+}

@@ -1,0 +1,135 @@
+//! A short Markdown summary, fit for a CI job summary (`$GITHUB_STEP_SUMMARY`): the verdict, the
+//! counts, a verdict per documented sample, and the failures in one line each.
+
+use std::fmt::Write;
+
+use super::json::{CaseStatus, Report};
+use super::render::{traceability, ElementStatus};
+use crate::verdict::KnownStatus;
+
+/// Failures listed in full; more are counted.
+const MAX_LISTED: usize = 20;
+
+pub fn render(report: &Report) -> String {
+    let r = report;
+    let s = &r.summary;
+    let (word, line) = super::render::headline(r);
+    let icon = match word {
+        "PASS" => "✅",
+        "FAIL" => "❌",
+        _ => "⚠️",
+    };
+    let mut m = String::new();
+    let _ = writeln!(m, "## {icon} gws-conform: {word}\n");
+    let _ = writeln!(m, "{}\n", md(&line));
+    m.push_str("| passed | failed | known failures | skipped | total |\n");
+    m.push_str("|---:|---:|---:|---:|---:|\n");
+    let _ = writeln!(
+        m,
+        "| {} | {} | {} | {} | {} |\n",
+        s.tally.passed,
+        s.unexcused_failures(),
+        s.count_known(KnownStatus::Known),
+        s.tally.skipped,
+        s.tally.total
+    );
+    let samples: Vec<String> = traceability(r)
+        .iter()
+        .filter(|t| t.kind == "sample")
+        .map(|t| {
+            let mark = match t.status {
+                ElementStatus::Pass => "✅",
+                ElementStatus::Fail => "❌",
+                ElementStatus::Known => "⚠️",
+                ElementStatus::NotTested | ElementStatus::NotCovered => "➖",
+            };
+            format!("{} {mark} {}", t.element, t.status.label())
+        })
+        .collect();
+    let _ = writeln!(m, "**Samples:** {}\n", samples.join(" · "));
+
+    let failed: Vec<_> = r
+        .cases
+        .iter()
+        .filter(|c| r.status(c) == CaseStatus::Fail)
+        .collect();
+    if !failed.is_empty() {
+        m.push_str("### Failures\n\n");
+        for c in failed.iter().take(MAX_LISTED) {
+            let why = super::render::first_failure(c).unwrap_or_default();
+            let _ = writeln!(
+                m,
+                "- `{}` ({}; {}): {}",
+                c.id,
+                md(&c.spec.join(", ")),
+                c.provenance.as_str(),
+                md(&truncate(&why, 200))
+            );
+        }
+        if failed.len() > MAX_LISTED {
+            let _ = writeln!(m, "- … and {} more", failed.len() - MAX_LISTED);
+        }
+        m.push('\n');
+    }
+    let known: Vec<_> = s
+        .known
+        .iter()
+        .filter(|k| k.status == KnownStatus::Known)
+        .collect();
+    if !known.is_empty() {
+        m.push_str("### Known failures (tolerated by the baseline)\n\n");
+        for k in known {
+            let _ = writeln!(m, "- `{}`: {} (until {})", k.case, md(&k.reason), k.expires);
+        }
+        m.push('\n');
+    }
+    let fixed: Vec<_> = s
+        .known
+        .iter()
+        .filter(|k| k.status == KnownStatus::Fixed)
+        .collect();
+    if !fixed.is_empty() {
+        m.push_str("### Known failures that now pass: remove them from the baseline\n\n");
+        for k in fixed {
+            let _ = writeln!(m, "- `{}`: {}", k.case, md(&k.reason));
+        }
+        m.push('\n');
+    }
+    let _ = writeln!(
+        m,
+        "<sub>gws-conform {} · run {} · {} input files hashed (SHA-256) · full details in report.html and report.json</sub>",
+        r.run.harness_version,
+        md(&r.run.run_id),
+        r.run.inputs.len()
+    );
+    m
+}
+
+/// Escapes what Markdown or HTML would otherwise interpret, and keeps it on one line.
+fn md(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '\n' | '\r' => out.push(' '),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '|' | '*' | '_' | '`' | '[' | ']' | '\\' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max).collect();
+        t.push('…');
+        t
+    }
+}

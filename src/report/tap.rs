@@ -1,0 +1,94 @@
+//! TAP version 14: one test point per case. A known failure is a `# TODO` (so a TAP harness does not
+//! fail on it, and reports it as "unexpectedly succeeded" once it passes); a skipped case is a
+//! `# SKIP`; an incomplete run ends with `Bail out!`.
+
+use std::fmt::Write;
+
+use super::json::{CaseStatus, Report};
+
+pub fn render(report: &Report) -> String {
+    let r = report;
+    let s = &r.summary;
+    let mut t = String::from("TAP version 14\n");
+    let _ = writeln!(t, "1..{}", r.cases.len());
+    for (i, c) in r.cases.iter().enumerate() {
+        let n = i + 1;
+        let name = format!("{} - {}", c.id, one_line(&c.title));
+        let known = s.known_for(&c.id);
+        let todo = |k: Option<&crate::verdict::KnownOutcome>| {
+            k.map(|k| {
+                format!(
+                    " # TODO known failure until {}: {}",
+                    k.expires,
+                    one_line(&k.reason)
+                )
+            })
+            .unwrap_or_default()
+        };
+        match r.status(c) {
+            CaseStatus::Pass => {
+                let _ = writeln!(t, "ok {n} - {name}");
+            }
+            CaseStatus::Fixed => {
+                let _ = writeln!(t, "ok {n} - {name}{}", todo(known));
+            }
+            CaseStatus::Skip => {
+                let _ = writeln!(
+                    t,
+                    "ok {n} - {name} # SKIP {}",
+                    one_line(c.reason.as_deref().unwrap_or(""))
+                );
+            }
+            CaseStatus::Known | CaseStatus::Fail => {
+                let directive = if r.status(c) == CaseStatus::Known {
+                    todo(known)
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(t, "not ok {n} - {name}{directive}");
+                t.push_str("  ---\n");
+                let _ = writeln!(t, "  spec: {}", yaml_str(&c.spec.join(", ")));
+                let _ = writeln!(t, "  provenance: {}", c.provenance.as_str());
+                let _ = writeln!(t, "  file: {}", yaml_str(&c.file));
+                if let Some(k) = known.filter(|_| r.status(c) == CaseStatus::Fail) {
+                    let _ = writeln!(
+                        t,
+                        "  baseline: {}",
+                        yaml_str(&format!("expired on {}: {}", k.expires, k.reason))
+                    );
+                }
+                if let Some(f) = super::render::first_failure(c) {
+                    let _ = writeln!(t, "  message: {}", yaml_str(&f));
+                }
+                let detail = super::console::describe_failure(c);
+                t.push_str("  detail: |-\n");
+                for l in detail.trim_matches('\n').lines() {
+                    let _ = writeln!(t, "    {l}");
+                }
+                t.push_str("  ...\n");
+            }
+        }
+    }
+    let (word, line) = super::render::headline(r);
+    let _ = writeln!(t, "# {word}: {}", one_line(&line));
+    if !s.complete {
+        let why = match &s.unreachable {
+            Some(u) => format!("the target could not be reached: {}", one_line(u)),
+            None => format!(
+                "run interrupted after {} of {} planned cases",
+                s.tally.total, r.run.planned
+            ),
+        };
+        let _ = writeln!(t, "Bail out! {why}");
+    }
+    t
+}
+
+/// Test point descriptions are one line, and `#` starts a directive.
+fn one_line(s: &str) -> String {
+    s.replace(['\n', '\r'], " ").replace('#', "\\#")
+}
+
+fn yaml_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
