@@ -261,7 +261,7 @@ async fn run_case(
                 checks.extend(outcome.checks);
                 records.extend(outcome.records);
                 notes.extend(outcome.notes);
-                notes.extend(c.take_notes().iter().map(|n| redact(n)));
+                notes.extend(c.take_notes());
             }
             // A step without expectations still records what the session received meanwhile.
             (_, Some(c)) => c.drain(&mut records, &mut notes, opened),
@@ -287,7 +287,8 @@ async fn run_case(
             passed,
             duration_ms: step_started.elapsed().as_millis() as u64,
             notifications: records,
-            notes,
+            // Notes quote what servers sent: scrubbed like everything else written.
+            notes: notes.iter().map(|n| redact(n)).collect(),
         });
     }
     if let Some(c) = cometd {

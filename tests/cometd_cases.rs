@@ -154,16 +154,28 @@ async fn a_case_waits_no_longer_than_its_absence_window() {
     let wall = started.elapsed();
     assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.reason);
     let first = &r.steps[0];
-    assert!(first.duration_ms < 500, "the positive 3000 ms window ended when met: {} ms", first.duration_ms);
+    assert!(
+        first.duration_ms < 500,
+        "the positive 3000 ms window ended when met: {} ms",
+        first.duration_ms
+    );
     assert!(first.notifications.len() >= 2);
     let second = &r.steps[1];
     assert!(second.duration_ms >= 800, "the absence waited its window");
-    assert!(second.duration_ms < 800 + 400, "and not much more: {} ms", second.duration_ms);
+    assert!(
+        second.duration_ms < 800 + 400,
+        "and not much more: {} ms",
+        second.duration_ms
+    );
     assert!(
         wall < Duration::from_millis(800 + 1000),
         "the whole case: {wall:?} for an 800 ms absence window"
     );
-    let c = second.checks.iter().find(|c| c.name == "notification:/v2/me/devices").unwrap();
+    let c = second
+        .checks
+        .iter()
+        .find(|c| c.name == "notification:/v2/me/devices")
+        .unwrap();
     assert!(c.passed && c.actual.starts_with("none in 800 ms"), "{c:?}");
     server.shutdown().await;
 }
@@ -174,15 +186,31 @@ async fn a_case_waits_no_longer_than_its_absence_window() {
 async fn the_case_fails_against_notification_faults() {
     use gws_reference::Fault;
     for (fault, step, check) in [
-        (Fault::NotificationWhenAlreadyLoggedIn, 1, "notification:/v2/me/devices"),
-        (Fault::NotificationNoneSent, 0, "notification:/v2/me/devices"),
-        (Fault::NotificationWrongShape, 0, "notification-schema:/v2/me/devices"),
+        (
+            Fault::NotificationWhenAlreadyLoggedIn,
+            1,
+            "notification:/v2/me/devices",
+        ),
+        (
+            Fault::NotificationNoneSent,
+            0,
+            "notification:/v2/me/devices",
+        ),
+        (
+            Fault::NotificationWrongShape,
+            0,
+            "notification-schema:/v2/me/devices",
+        ),
     ] {
         let server = reference(Some(fault)).await;
         let dir = workspace(&twice_case(300), &server.url());
         let r = run_case(dir.path(), &server.url()).await;
         assert_eq!(r.verdict, Verdict::Fail, "{fault}");
-        let c = r.steps[step].checks.iter().find(|c| c.name == check).unwrap();
+        let c = r.steps[step]
+            .checks
+            .iter()
+            .find(|c| c.name == check)
+            .unwrap();
         assert!(!c.passed, "{fault}: {c:?}");
         server.shutdown().await;
     }
@@ -195,8 +223,14 @@ async fn a_broken_cometd_endpoint_fails_and_no_absence_passes() {
     use axum::http::StatusCode;
     use axum::routing::{any, post};
     let app = axum::Router::new()
-        .route("/api/v2/me", any(|| async { ([("content-type", "application/json")], "{\"statusCode\":0}") }))
-        .route("/api/v2/notifications", post(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "down") }));
+        .route(
+            "/api/v2/me",
+            any(|| async { ([("content-type", "application/json")], "{\"statusCode\":0}") }),
+        )
+        .route(
+            "/api/v2/notifications",
+            post(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "down") }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -206,14 +240,29 @@ async fn a_broken_cometd_endpoint_fails_and_no_absence_passes() {
     let dir = workspace(&case, &url);
     let started = Instant::now();
     let r = run_case(dir.path(), &url).await;
-    assert!(started.elapsed() < Duration::from_secs(3), "a failed session does not wait out the window");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "a failed session does not wait out the window"
+    );
     assert_eq!(r.verdict, Verdict::Fail);
     let checks = &r.steps[0].checks;
     let cometd = checks.iter().find(|c| c.name == "cometd").unwrap();
     assert!(!cometd.passed);
-    assert!(cometd.actual.contains("/api/v2/notifications: /meta/handshake was answered with HTTP 500"), "{}", cometd.actual);
-    let absent = checks.iter().find(|c| c.name == "notification:/v2/me/devices").unwrap();
-    assert!(!absent.passed && absent.actual.starts_with("cannot tell"), "{absent:?}");
+    assert!(
+        cometd
+            .actual
+            .contains("/api/v2/notifications: /meta/handshake was answered with HTTP 500"),
+        "{}",
+        cometd.actual
+    );
+    let absent = checks
+        .iter()
+        .find(|c| c.name == "notification:/v2/me/devices")
+        .unwrap();
+    assert!(
+        !absent.passed && absent.actual.starts_with("cannot tell"),
+        "{absent:?}"
+    );
     assert!(!format!("{r:?}").contains(PW), "no secret in the result");
 }
 
@@ -227,8 +276,14 @@ fn load_error(notification: &str) -> String {
         schemas_dir: repo().join("schemas"),
         profile: Some(dir.path().join("profile.toml")),
     };
-    let err = load_suite(&sources, &Env::empty().with("PW", PW)).err().unwrap();
-    err.0.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n")
+    let err = load_suite(&sources, &Env::empty().with("PW", PW))
+        .err()
+        .unwrap();
+    err.0
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
@@ -237,28 +292,63 @@ fn bad_notification_tables_are_load_errors_with_line_and_field() {
     let e = load_error("channel = \"/v2/me/devices\"\nwithin_ms = 100\nabsent = true\ncount = 2\n");
     assert!(e.ends_with("case.toml:16:1: steps[0].notifications[0].count: `count` cannot be combined with `absent`: an absence counts nothing"), "{e}");
     let e = load_error("channel = \"/v2/me/devices\"\n");
-    assert!(e.contains("steps[0].notifications[0]: `within_ms` is required"), "{e}");
+    assert!(
+        e.contains("steps[0].notifications[0]: `within_ms` is required"),
+        "{e}"
+    );
     let e = load_error("channel = \"/v2/me/devices\"\nwithin_ms = 0\n");
-    assert!(e.contains(":14:1: steps[0].notifications[0].within_ms: 0 is outside 1..=60000 ms"), "{e}");
+    assert!(
+        e.contains(":14:1: steps[0].notifications[0].within_ms: 0 is outside 1..=60000 ms"),
+        "{e}"
+    );
     let e = load_error("chanel = \"/v2/me/devices\"\nwithin_ms = 10\n");
-    assert!(e.contains("unknown key `chanel`; did you mean `channel`?"), "{e}");
+    assert!(
+        e.contains("unknown key `chanel`; did you mean `channel`?"),
+        "{e}"
+    );
     let e = load_error("channel = \"/v2/me/*\"\nwithin_ms = 10\n");
     assert!(e.contains("wildcard channels are not supported"), "{e}");
     let e = load_error("channel = \"/meta/connect\"\nwithin_ms = 10\n");
-    assert!(e.contains("`/meta/` channels carry the protocol itself"), "{e}");
-    let e = load_error("channel = \"/v2/me/devices\"\nwithin_ms = 10\nschema = \"device-state-chang\"\n");
-    assert!(e.contains("no schema `device-state-chang` in schemas/; did you mean `device-state-change`?"), "{e}");
-    let e = load_error("channel = \"/v2/me/devices\"\nwithin_ms = 10\nbody = { data = { \"$nope\" = 1 } }\n");
-    assert!(e.contains("steps[0].notifications[0].body.data.$nope: unknown matcher `$nope`"), "{e}");
+    assert!(
+        e.contains("`/meta/` channels carry the protocol itself"),
+        "{e}"
+    );
+    let e = load_error(
+        "channel = \"/v2/me/devices\"\nwithin_ms = 10\nschema = \"device-state-chang\"\n",
+    );
+    assert!(
+        e.contains(
+            "no schema `device-state-chang` in schemas/; did you mean `device-state-change`?"
+        ),
+        "{e}"
+    );
+    let e = load_error(
+        "channel = \"/v2/me/devices\"\nwithin_ms = 10\nbody = { data = { \"$nope\" = 1 } }\n",
+    );
+    assert!(
+        e.contains("steps[0].notifications[0].body.data.$nope: unknown matcher `$nope`"),
+        "{e}"
+    );
     let e = load_error("channel = \"/v2/me/devices\"\nwithin_ms = 10\nsequence = []\n");
     assert!(e.contains("an empty sequence expects nothing"), "{e}");
-    let e = load_error("channel = \"/v2/me/devices\"\nwithin_ms = 10\nsequence = [{ a = 1 }]\nbody = { a = 1 }\n");
-    assert!(e.contains("`sequence` cannot be combined with `body`"), "{e}");
-    let e = load_error("channel = \"/v2/me/devices\"\nwithin_ms = 10\nabsent = true\nexclusive = true\n");
-    assert!(e.contains("`exclusive` cannot be combined with `absent`"), "{e}");
+    let e = load_error(
+        "channel = \"/v2/me/devices\"\nwithin_ms = 10\nsequence = [{ a = 1 }]\nbody = { a = 1 }\n",
+    );
+    assert!(
+        e.contains("`sequence` cannot be combined with `body`"),
+        "{e}"
+    );
+    let e = load_error(
+        "channel = \"/v2/me/devices\"\nwithin_ms = 10\nabsent = true\nexclusive = true\n",
+    );
+    assert!(
+        e.contains("`exclusive` cannot be combined with `absent`"),
+        "{e}"
+    );
     let e = load_error("channel = \"/v2/me/devices\"\nwithin_ms = 10\ncount = 0\n");
     assert!(e.contains("0 is not a count"), "{e}");
-    let e = load_error("channel = \"/v2/me/devices\"\nwithin_ms = 10\nbody = { data = \"${nope}\" }\n");
+    let e =
+        load_error("channel = \"/v2/me/devices\"\nwithin_ms = 10\nbody = { data = \"${nope}\" }\n");
     assert!(e.contains("undefined variable `${nope}`"), "{e}");
 }
 
@@ -271,16 +361,34 @@ fn notification_cases_require_cometd_and_keep_to_their_agents() {
         schemas_dir: repo().join("schemas"),
         profile: Some(repo().join("profiles/reference.toml")),
     };
-    let suite = load_suite(&sources, &Env::empty().with("GWS_PASSWORD", "x").with("GWS_AGENT_LOGIN_PASSWORD", "y")).unwrap();
+    let suite = load_suite(
+        &sources,
+        &Env::empty()
+            .with("GWS_PASSWORD", "x")
+            .with("GWS_AGENT_LOGIN_PASSWORD", "y"),
+    )
+    .unwrap();
     let (notify, other): (Vec<_>, Vec<_>) = suite
         .cases
         .iter()
         .partition(|c| c.steps.iter().any(|s| !s.notifications.is_empty()));
     assert!(notify.len() >= 6);
     for c in &notify {
-        assert!(c.requires.contains(&"cometd".to_string()), "{} must require cometd", c.id);
-        assert!(other.iter().all(|o| o.group != c.group), "{} shares its agent with other cases", c.id);
+        assert!(
+            c.requires.contains(&"cometd".to_string()),
+            "{} must require cometd",
+            c.id
+        );
+        assert!(
+            other.iter().all(|o| o.group != c.group),
+            "{} shares its agent with other cases",
+            c.id
+        );
         let last = c.steps.last().unwrap();
-        assert!(last.always, "{} must end its session in an always step", c.id);
+        assert!(
+            last.always,
+            "{} must end its session in an always step",
+            c.id
+        );
     }
 }

@@ -95,31 +95,62 @@ async fn against_reference(transport: Transport, expect: &str) {
         .unwrap();
     if expect == "long-polling" {
         assert!(
-            cookies.lock().unwrap().header_for("/api/v2/notifications").is_some_and(|c| c.contains("BAYEUX_BROWSER=")),
+            cookies
+                .lock()
+                .unwrap()
+                .header_for("/api/v2/notifications")
+                .is_some_and(|c| c.contains("BAYEUX_BROWSER=")),
             "the BAYEUX_BROWSER cookie lands in the session's store"
         );
     }
     // The server publishes on its bus: the client gets it.
     let bus = server.notifications();
-    bus.publish("agent3", json!({"channel": "/v2/me/devices", "data": {"n": 1}}));
-    bus.publish("agent9", json!({"channel": "/v2/me/devices", "data": {"other": "agent"}}));
-    bus.publish("agent3", json!({"channel": "/v2/me/calls", "data": {"not": "subscribed"}}));
-    bus.publish("agent3", json!({"channel": "/v2/me/channels", "data": {"n": 2}}));
+    bus.publish(
+        "agent3",
+        json!({"channel": "/v2/me/devices", "data": {"n": 1}}),
+    );
+    bus.publish(
+        "agent9",
+        json!({"channel": "/v2/me/devices", "data": {"other": "agent"}}),
+    );
+    bus.publish(
+        "agent3",
+        json!({"channel": "/v2/me/calls", "data": {"not": "subscribed"}}),
+    );
+    bus.publish(
+        "agent3",
+        json!({"channel": "/v2/me/channels", "data": {"n": 2}}),
+    );
     assert_eq!(next_message(&mut rx, 2000).await.unwrap()["data"]["n"], 1);
     assert_eq!(next_message(&mut rx, 2000).await.unwrap()["data"]["n"], 2);
     // After unsubscribing, only the channel still subscribed is delivered (in order, so the first
     // message would have come first).
-    client.unsubscribe(&["/v2/me/devices".into()]).await.unwrap();
+    client
+        .unsubscribe(&["/v2/me/devices".into()])
+        .await
+        .unwrap();
     assert_eq!(client.subscriptions(), vec!["/v2/me/channels".to_string()]);
-    bus.publish("agent3", json!({"channel": "/v2/me/devices", "data": {"n": 3}}));
-    bus.publish("agent3", json!({"channel": "/v2/me/channels", "data": {"n": 4}}));
+    bus.publish(
+        "agent3",
+        json!({"channel": "/v2/me/devices", "data": {"n": 3}}),
+    );
+    bus.publish(
+        "agent3",
+        json!({"channel": "/v2/me/channels", "data": {"n": 4}}),
+    );
     assert_eq!(next_message(&mut rx, 2000).await.unwrap()["data"]["n"], 4);
     let started = Instant::now();
     client.disconnect().await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(2), "a held connect does not delay the goodbye");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "a held connect does not delay the goodbye"
+    );
     let started = Instant::now();
     server.shutdown().await;
-    assert!(started.elapsed() < Duration::from_secs(3), "no long poll holds the shutdown");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "no long poll holds the shutdown"
+    );
 }
 
 #[tokio::test]
@@ -142,10 +173,14 @@ async fn the_reference_refuses_a_handshake_without_credentials() {
     let server = reference().await;
     let endpoint = format!("{}/api/v2/notifications", server.url());
     let (auth, _) = auth(None);
-    let err = CometdClient::start(reqwest::Client::new(), config(&endpoint, Transport::Auto, 2000), auth)
-        .await
-        .err()
-        .unwrap();
+    let err = CometdClient::start(
+        reqwest::Client::new(),
+        config(&endpoint, Transport::Auto, 2000),
+        auth,
+    )
+    .await
+    .err()
+    .unwrap();
     assert_eq!(
         err,
         CometdError::Refused {
@@ -224,8 +259,12 @@ async fn fake_handler(State(f): State<Arc<Fake>>, headers: HeaderMap, body: Stri
             "/meta/handshake" => {
                 let n = f.handshakes.fetch_add(1, Ordering::SeqCst) + 1;
                 match f.mode {
-                    Mode::Refuse => json!({"id": id, "channel": channel, "successful": false, "error": "403::nope"}),
-                    Mode::NoClientId => json!({"id": id, "channel": channel, "successful": true, "supportedConnectionTypes": ["long-polling"]}),
+                    Mode::Refuse => {
+                        json!({"id": id, "channel": channel, "successful": false, "error": "403::nope"})
+                    }
+                    Mode::NoClientId => {
+                        json!({"id": id, "channel": channel, "successful": true, "supportedConnectionTypes": ["long-polling"]})
+                    }
                     _ => {
                         set_cookie = f.mode == Mode::Cookie;
                         let interval = if f.mode == Mode::Interval { 150 } else { 0 };
@@ -242,13 +281,20 @@ async fn fake_handler(State(f): State<Arc<Fake>>, headers: HeaderMap, body: Stri
                 f.connects.lock().unwrap().push(Instant::now());
                 let n = f.handshakes.load(Ordering::SeqCst);
                 match f.mode {
-                    Mode::Rehandshake if !first && n == 1 => json!({"id": id, "channel": channel, "successful": false, "error": "402::unknown_client", "advice": {"reconnect": "handshake", "interval": 0}}),
-                    Mode::ReconnectNone if !first => json!({"id": id, "channel": channel, "successful": false, "error": "403::go away", "advice": {"reconnect": "none"}}),
+                    Mode::Rehandshake if !first && n == 1 => {
+                        json!({"id": id, "channel": channel, "successful": false, "error": "402::unknown_client", "advice": {"reconnect": "handshake", "interval": 0}})
+                    }
+                    Mode::ReconnectNone if !first => {
+                        json!({"id": id, "channel": channel, "successful": false, "error": "403::go away", "advice": {"reconnect": "none"}})
+                    }
                     _ => {
                         if !first {
                             tokio::time::sleep(Duration::from_millis(30)).await;
                         }
-                        if f.mode == Mode::Cookie && !f.subscribes.lock().unwrap().is_empty() && f.delivered.fetch_add(1, Ordering::SeqCst) == 0 {
+                        if f.mode == Mode::Cookie
+                            && !f.subscribes.lock().unwrap().is_empty()
+                            && f.delivered.fetch_add(1, Ordering::SeqCst) == 0
+                        {
                             out.push(json!({"channel": "/x", "data": {"hello": "cookie"}}));
                         }
                         let interval = if f.mode == Mode::Interval { 150 } else { 0 };
@@ -257,7 +303,10 @@ async fn fake_handler(State(f): State<Arc<Fake>>, headers: HeaderMap, body: Stri
                 }
             }
             "/meta/subscribe" => {
-                f.subscribes.lock().unwrap().push((client, m["subscription"].as_str().unwrap_or_default().to_string()));
+                f.subscribes.lock().unwrap().push((
+                    client,
+                    m["subscription"].as_str().unwrap_or_default().to_string(),
+                ));
                 json!({"id": id, "channel": channel, "successful": true, "subscription": m["subscription"]})
             }
             _ => json!({"id": id, "channel": channel, "successful": true}),
@@ -265,9 +314,11 @@ async fn fake_handler(State(f): State<Arc<Fake>>, headers: HeaderMap, body: Stri
         out.push(reply);
     }
     let mut r = (StatusCode::OK, Value::Array(out).to_string()).into_response();
-    r.headers_mut().insert("content-type", "application/json".parse().unwrap());
+    r.headers_mut()
+        .insert("content-type", "application/json".parse().unwrap());
     if set_cookie {
-        r.headers_mut().insert("set-cookie", "BAYEUX_BROWSER=b-42; Path=/".parse().unwrap());
+        r.headers_mut()
+            .insert("set-cookie", "BAYEUX_BROWSER=b-42; Path=/".parse().unwrap());
     }
     r
 }
@@ -276,11 +327,19 @@ async fn start_err(mode: Mode, transport: Transport) -> (CometdError, String) {
     let (endpoint, _) = fake(mode).await;
     let (auth, _) = auth(Some("agent1"));
     let started = Instant::now();
-    let err = CometdClient::start(reqwest::Client::new(), config(&endpoint, transport, 400), auth)
-        .await
-        .err()
-        .expect("the start must fail");
-    assert!(started.elapsed() < Duration::from_secs(2), "bounded: {:?}", started.elapsed());
+    let err = CometdClient::start(
+        reqwest::Client::new(),
+        config(&endpoint, transport, 400),
+        auth,
+    )
+    .await
+    .err()
+    .expect("the start must fail");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "bounded: {:?}",
+        started.elapsed()
+    );
     assert!(err.to_string().starts_with(&endpoint), "{err}");
     (err, endpoint)
 }
@@ -288,13 +347,19 @@ async fn start_err(mode: Mode, transport: Transport) -> (CometdError, String) {
 #[tokio::test]
 async fn a_refused_handshake_is_a_typed_error() {
     let (err, _) = start_err(Mode::Refuse, Transport::Auto).await;
-    assert!(matches!(&err, CometdError::Refused { channel, error, .. } if channel == "/meta/handshake" && error == "403::nope"), "{err}");
+    assert!(
+        matches!(&err, CometdError::Refused { channel, error, .. } if channel == "/meta/handshake" && error == "403::nope"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn an_http_error_is_reported_with_its_status_and_body() {
     let (err, _) = start_err(Mode::Http500, Transport::Auto).await;
-    assert!(matches!(&err, CometdError::Http { status: 500, preview, .. } if preview == "boom"), "{err}");
+    assert!(
+        matches!(&err, CometdError::Http { status: 500, preview, .. } if preview == "boom"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -306,7 +371,10 @@ async fn a_non_bayeux_answer_is_a_protocol_error() {
 #[tokio::test]
 async fn a_server_that_never_answers_times_out() {
     let (err, _) = start_err(Mode::Hang, Transport::Auto).await;
-    assert!(matches!(&err, CometdError::Timeout { channel, .. } if channel == "/meta/handshake"), "{err}");
+    assert!(
+        matches!(&err, CometdError::Timeout { channel, .. } if channel == "/meta/handshake"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -322,9 +390,13 @@ async fn websocket_demanded_but_not_offered_is_an_error() {
     // With `auto` the same server is fine over long-polling.
     let (endpoint, _) = fake(Mode::LongPollingOnly).await;
     let (auth, _) = auth(Some("agent1"));
-    let (c, _rx) = CometdClient::start(reqwest::Client::new(), config(&endpoint, Transport::Auto, 400), auth)
-        .await
-        .unwrap();
+    let (c, _rx) = CometdClient::start(
+        reqwest::Client::new(),
+        config(&endpoint, Transport::Auto, 400),
+        auth,
+    )
+    .await
+    .unwrap();
     assert_eq!(c.connection_type(), "long-polling");
 }
 
@@ -332,9 +404,13 @@ async fn websocket_demanded_but_not_offered_is_an_error() {
 async fn reconnect_handshake_handshakes_and_subscribes_again() {
     let (endpoint, f) = fake(Mode::Rehandshake).await;
     let (auth, _) = auth(Some("agent1"));
-    let (c, mut rx) = CometdClient::start(reqwest::Client::new(), config(&endpoint, Transport::Auto, 1000), auth)
-        .await
-        .unwrap();
+    let (c, mut rx) = CometdClient::start(
+        reqwest::Client::new(),
+        config(&endpoint, Transport::Auto, 1000),
+        auth,
+    )
+    .await
+    .unwrap();
     c.subscribe(&["/x".into()]).await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
     let mut noted = false;
@@ -348,22 +424,32 @@ async fn reconnect_handshake_handshakes_and_subscribes_again() {
     }
     // The subscription is renewed right after the second handshake.
     while f.subscribes.lock().unwrap().len() < 2 {
-        assert!(tokio::time::Instant::now() < deadline, "no re-subscription within 3 s");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no re-subscription within 3 s"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(noted, "the re-handshake is noted");
     assert_eq!(f.handshakes.load(Ordering::SeqCst), 2);
     let subs = f.subscribes.lock().unwrap().clone();
-    assert_eq!(subs, vec![("c1".into(), "/x".into()), ("c2".into(), "/x".into())]);
+    assert_eq!(
+        subs,
+        vec![("c1".into(), "/x".into()), ("c2".into(), "/x".into())]
+    );
 }
 
 #[tokio::test]
 async fn reconnect_none_ends_the_session_with_an_error() {
     let (endpoint, _) = fake(Mode::ReconnectNone).await;
     let (auth, _) = auth(Some("agent1"));
-    let (_c, mut rx) = CometdClient::start(reqwest::Client::new(), config(&endpoint, Transport::Auto, 1000), auth)
-        .await
-        .unwrap();
+    let (_c, mut rx) = CometdClient::start(
+        reqwest::Client::new(),
+        config(&endpoint, Transport::Auto, 1000),
+        auth,
+    )
+    .await
+    .unwrap();
     let event = tokio::time::timeout(Duration::from_secs(3), async {
         loop {
             match rx.recv().await {
@@ -375,16 +461,23 @@ async fn reconnect_none_ends_the_session_with_an_error() {
     })
     .await
     .expect("the failure is reported within 3 s");
-    assert!(matches!(&event, CometdError::ReconnectNone { error, .. } if error == "403::go away"), "{event}");
+    assert!(
+        matches!(&event, CometdError::ReconnectNone { error, .. } if error == "403::go away"),
+        "{event}"
+    );
 }
 
 #[tokio::test]
 async fn the_advised_interval_spaces_the_connects() {
     let (endpoint, f) = fake(Mode::Interval).await;
     let (auth, _) = auth(Some("agent1"));
-    let (c, _rx) = CometdClient::start(reqwest::Client::new(), config(&endpoint, Transport::Auto, 1000), auth)
-        .await
-        .unwrap();
+    let (c, _rx) = CometdClient::start(
+        reqwest::Client::new(),
+        config(&endpoint, Transport::Auto, 1000),
+        auth,
+    )
+    .await
+    .unwrap();
     assert_eq!(c.advice().interval, Duration::from_millis(150));
     let deadline = Instant::now() + Duration::from_secs(3);
     while f.connects.lock().unwrap().len() < 4 {
@@ -393,7 +486,11 @@ async fn the_advised_interval_spaces_the_connects() {
     }
     let times = f.connects.lock().unwrap().clone();
     for w in times.windows(2).skip(1) {
-        assert!(w[1] - w[0] >= Duration::from_millis(150), "connects {:?} apart", w[1] - w[0]);
+        assert!(
+            w[1] - w[0] >= Duration::from_millis(150),
+            "connects {:?} apart",
+            w[1] - w[0]
+        );
     }
 }
 
@@ -401,12 +498,22 @@ async fn the_advised_interval_spaces_the_connects() {
 async fn the_bayeux_browser_cookie_is_kept_in_the_session_store() {
     let (endpoint, _) = fake(Mode::Cookie).await;
     let (auth, cookies) = auth(Some("agent1"));
-    let (c, mut rx) = CometdClient::start(reqwest::Client::new(), config(&endpoint, Transport::Auto, 1000), auth)
-        .await
-        .expect("every message after the handshake needs the cookie");
+    let (c, mut rx) = CometdClient::start(
+        reqwest::Client::new(),
+        config(&endpoint, Transport::Auto, 1000),
+        auth,
+    )
+    .await
+    .expect("every message after the handshake needs the cookie");
     c.subscribe(&["/x".into()]).await.unwrap();
-    assert_eq!(next_message(&mut rx, 2000).await.unwrap()["data"]["hello"], "cookie");
+    assert_eq!(
+        next_message(&mut rx, 2000).await.unwrap()["data"]["hello"],
+        "cookie"
+    );
     let store: CookieStore = cookies.lock().unwrap().clone();
-    assert_eq!(store.header_for("/cometd").as_deref(), Some("BAYEUX_BROWSER=b-42"));
+    assert_eq!(
+        store.header_for("/cometd").as_deref(),
+        Some("BAYEUX_BROWSER=b-42")
+    );
     c.disconnect().await.unwrap();
 }

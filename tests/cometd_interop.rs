@@ -187,7 +187,11 @@ async fn harness_client_talks_to_cometd_nodejs_server() {
         .subscribe(&["/v2/me/devices".into(), "/v2/me/calls".into()])
         .await
         .unwrap();
-    let cookie = cookies.lock().unwrap().header_for("/cometd").unwrap_or_default();
+    let cookie = cookies
+        .lock()
+        .unwrap()
+        .header_for("/cometd")
+        .unwrap_or_default();
     assert!(cookie.contains("BAYEUX_BROWSER="), "{cookie}");
 
     let dsc = json!({"messageType": "DeviceStateChangeMessage", "devices": [{"id": "5001", "deviceState": "Active", "userState": {"state": "LoggedIn"}}]});
@@ -196,7 +200,10 @@ async fn harness_client_talks_to_cometd_nodejs_server() {
     assert_eq!(m["channel"], "/v2/me/devices");
     assert_eq!(m["data"], dsc);
 
-    client.unsubscribe(&["/v2/me/devices".into()]).await.unwrap();
+    client
+        .unsubscribe(&["/v2/me/devices".into()])
+        .await
+        .unwrap();
     publish(port, "/v2/me/devices", json!({"n": 1})).await;
     publish(port, "/v2/me/calls", json!({"n": 2})).await;
     let m = next_message(&mut rx).await;
