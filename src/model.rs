@@ -167,6 +167,11 @@ pub struct Expectation {
     pub match_mode: MatchMode,
     pub ignore: Vec<JsonPath>,
     pub body: Option<Expected>,
+    /// The exact body, for answers that are not JSON (trailing whitespace ignored).
+    pub text: Option<String>,
+    /// Other answers the spec allows for the same request; the step passes if the answer matches
+    /// this expectation or any one of them.
+    pub alternatives: Vec<Expectation>,
 }
 
 /// An expected JSON value, with in-place matchers.

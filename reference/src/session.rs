@@ -24,11 +24,33 @@ const SWEEP_ABOVE: usize = 4096;
 
 #[derive(Default)]
 pub(crate) struct SessionStore {
-    map: Mutex<HashMap<String, Entry>>,
+    map: Mutex<Sessions>,
+}
+
+#[derive(Default)]
+struct Sessions {
+    map: HashMap<String, Entry>,
+    /// The next sweep happens above this many sessions: at least [`SWEEP_ABOVE`], and twice what the
+    /// last sweep kept, so that a store full of live sessions is not swept again on every create
+    /// (which made every request of a long benchmark cost a scan of every session).
+    sweep_above: usize,
+}
+
+impl std::ops::Deref for Sessions {
+    type Target = HashMap<String, Entry>;
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
+}
+
+impl std::ops::DerefMut for Sessions {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.map
+    }
 }
 
 impl SessionStore {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Sessions> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -57,8 +79,9 @@ impl SessionStore {
         };
         let now = Instant::now();
         let mut map = self.lock();
-        if map.len() > SWEEP_ABOVE {
+        if map.len() > map.sweep_above.max(SWEEP_ABOVE) {
             map.retain(|_, e| now.duration_since(e.last_used) < IDLE_TIMEOUT);
+            map.sweep_above = map.len().saturating_mul(2);
         }
         map.insert(
             session.id.clone(),

@@ -93,6 +93,7 @@ pub fn list(input: &InputArgs, filter: &FilterArgs) -> u8 {
 }
 
 pub async fn run(args: RunArgs) -> u8 {
+    let stop = embedded::StopSignal::install();
     let target_given = args.target.clone();
     let secrets = Secrets::generate();
     let env = secrets.env();
@@ -152,7 +153,7 @@ pub async fn run(args: RunArgs) -> u8 {
         filters: args.filter.describe(),
         baseline,
     };
-    let code = execute(&suite, &selection, &options).await;
+    let code = execute(&suite, &selection, &options, stop).await;
     if let Some(s) = server {
         s.shutdown().await;
     }
@@ -172,7 +173,12 @@ pub struct RunOptions {
 }
 
 /// Plans and runs the suite against one target, writes the reports, and returns the exit code.
-pub async fn execute(suite: &Suite, selection: &plan::Selection, options: &RunOptions) -> u8 {
+pub async fn execute(
+    suite: &Suite,
+    selection: &plan::Selection,
+    options: &RunOptions,
+    stop: embedded::StopSignal,
+) -> u8 {
     let transport = match Transport::new(&options.url, &suite.profile) {
         Ok(t) => t,
         Err(e) => {
@@ -277,7 +283,7 @@ pub async fn execute(suite: &Suite, selection: &plan::Selection, options: &RunOp
         jobs,
         &info,
         &mut listeners,
-        embedded::wait_for_signal(),
+        stop.wait(),
     )
     .await;
     drop(listeners);

@@ -90,6 +90,9 @@ struct RawExpect {
     #[serde(default)]
     ignore: Vec<String>,
     body: Option<toml::Value>,
+    text: Option<String>,
+    #[serde(default)]
+    alternatives: Vec<RawExpect>,
 }
 
 /// Collects diagnostics for one file, each pointed at its field.
@@ -265,47 +268,15 @@ pub(super) fn build_case(
             p.add(&at("request.content_type"), "`content_type` applies to `raw` bodies only; json bodies are always sent as application/json");
         }
 
-        let e = &rs.expect;
-        let status = match &e.status {
-            None => Vec::new(),
-            Some(v) => parse_status(v).unwrap_or_else(|msg| {
-                p.add(&at("expect.status"), msg);
-                Vec::new()
-            }),
-        };
-        if let Some(schema) = &e.schema {
-            if !ctx.schemas.contains(schema) {
-                let hint = did_you_mean(schema, ctx.schemas.names())
-                    .map(|s| format!("; did you mean `{s}`?"))
-                    .unwrap_or_default();
-                p.add(
-                    &at("expect.schema"),
-                    format!("no schema `{schema}` in schemas/{hint}"),
-                );
-            }
-        }
-        let mut ignore = Vec::new();
-        for (j, path) in e.ignore.iter().enumerate() {
-            match JsonPath::parse(path) {
-                Ok(jp) => ignore.push(jp),
-                Err(msg) => p.add(&at(&format!("expect.ignore[{j}]")), msg),
-            }
-        }
-        let expected_body = e.body.as_ref().and_then(|b| {
-            let mut value = toml_to_json(b);
-            let mut s = Vec::new();
-            if let Err(err) = vars.interpolate_json(&mut value, &mut s) {
-                p.add(&at("expect.body"), err.to_string());
-            }
-            secrets.extend(s);
-            match parse_expected(&value, false) {
-                Ok(x) => Some(x),
-                Err((path, msg)) => {
-                    p.add(&format!("{}{}", at("expect.body"), path), msg);
-                    None
-                }
-            }
-        });
+        let expect = build_expectation(
+            &rs.expect,
+            &at("expect"),
+            true,
+            &mut p,
+            &vars,
+            &mut secrets,
+            ctx,
+        );
         steps.push(Step {
             name: rs.name.clone().unwrap_or_else(|| format!("step {}", i + 1)),
             always: rs.always,
@@ -317,14 +288,7 @@ pub(super) fn build_case(
                 body,
                 csrf: r.csrf.unwrap_or(true),
             },
-            expect: Expectation {
-                status,
-                content_type: e.content_type.clone(),
-                schema: e.schema.clone(),
-                match_mode: e.match_mode.unwrap_or_default(),
-                ignore,
-                body: expected_body,
-            },
+            expect,
             notifications,
         });
     }
@@ -501,6 +465,92 @@ fn build_notification(
         kind,
         exclusive: rn.exclusive,
     })
+}
+
+/// One `[steps.expect]` table (or one of its `alternatives`), checked and resolved.
+fn build_expectation(
+    e: &RawExpect,
+    field: &str,
+    top: bool,
+    p: &mut Problems,
+    vars: &Variables,
+    secrets: &mut Vec<String>,
+    ctx: &LoadContext,
+) -> Expectation {
+    let at = |f: &str| format!("{field}.{f}");
+    let status = match &e.status {
+        None => Vec::new(),
+        Some(v) => parse_status(v).unwrap_or_else(|msg| {
+            p.add(&at("status"), msg);
+            Vec::new()
+        }),
+    };
+    if let Some(schema) = &e.schema {
+        if !ctx.schemas.contains(schema) {
+            let hint = did_you_mean(schema, ctx.schemas.names())
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            p.add(
+                &at("schema"),
+                format!("no schema `{schema}` in schemas/{hint}"),
+            );
+        }
+    }
+    let mut ignore = Vec::new();
+    for (j, path) in e.ignore.iter().enumerate() {
+        match JsonPath::parse(path) {
+            Ok(jp) => ignore.push(jp),
+            Err(msg) => p.add(&at(&format!("ignore[{j}]")), msg),
+        }
+    }
+    let body = e.body.as_ref().and_then(|b| {
+        let mut value = toml_to_json(b);
+        if let Err(err) = vars.interpolate_json(&mut value, secrets) {
+            p.add(&at("body"), err.to_string());
+        }
+        match parse_expected(&value, false) {
+            Ok(x) => Some(x),
+            Err((path, msg)) => {
+                p.add(&format!("{}{}", at("body"), path), msg);
+                None
+            }
+        }
+    });
+    if e.text.is_some() && (e.body.is_some() || e.schema.is_some()) {
+        p.add(
+            &at("text"),
+            "`text` expects a body that is not JSON; it cannot go with `body` or `schema`",
+        );
+    }
+    if !top && !e.alternatives.is_empty() {
+        p.add(&at("alternatives"), "alternatives cannot be nested");
+    }
+    let alternatives = e
+        .alternatives
+        .iter()
+        .enumerate()
+        .map(|(k, alt)| {
+            build_expectation(
+                alt,
+                &at(&format!("alternatives[{k}]")),
+                false,
+                p,
+                vars,
+                secrets,
+                ctx,
+            )
+        })
+        .collect();
+    Expectation {
+        status,
+        content_type: e.content_type.clone(),
+        schema: e.schema.clone(),
+        match_mode: e.match_mode.unwrap_or_default(),
+        ignore,
+        body,
+        text: e.text.clone(),
+        alternatives,
+    }
 }
 
 fn parse_status(v: &toml::Value) -> Result<Vec<StatusPattern>, String> {
