@@ -113,6 +113,8 @@ pub struct Request {
     pub body: Option<Body>,
     /// Whether to send the CSRF token when the profile says the target wants one.
     pub csrf: bool,
+    /// Follow 3xx answers (at most 5); credentials only ever go to the target's own origin.
+    pub follow_redirects: bool,
 }
 
 #[derive(Debug, Clone)]

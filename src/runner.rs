@@ -27,7 +27,7 @@ pub struct RunOutcome {
     pub interrupted: bool,
 }
 
-/// Runs the plan with up to `jobs` serial groups at once. `stop` ends the run early when it resolves.
+/// Runs the plan with up to `jobs` cases at once (never two of one serial group). `stop` ends the run early when it resolves.
 pub async fn run(
     suite: &Suite,
     plan: &Plan<'_>,
@@ -40,22 +40,31 @@ pub async fn run(
     emit(listeners, &Event::RunStarted { info });
     let (tx, mut rx) = mpsc::unbounded_channel::<(usize, CaseResult, Reach)>();
 
+    // Cases start in case order, each once the previous case of its serial group has finished, at most
+    // `jobs` at once and at most WINDOW past the oldest unfinished one (`buffered` counts finished
+    // cases until every earlier one has finished), so the consumer's reorder buffer stays bounded
+    // however large the suite: results stream out.
+    const WINDOW: usize = 256;
+    let turns = crate::plan::Turns::new(plan);
+    let permits = tokio::sync::Semaphore::new(jobs.max(1));
     let producer = async move {
-        futures_util::stream::iter(plan.groups.iter())
-            .map(|group| {
+        let (turns, permits) = (&turns, &permits);
+        futures_util::stream::iter(0..plan.cases.len())
+            .map(|i| {
                 let tx = tx.clone();
                 async move {
-                    for &i in group {
-                        let planned = &plan.cases[i];
-                        let (result, reach) =
-                            run_case(suite, planned.case, planned.skip.as_deref(), transport).await;
-                        if tx.send((i, result, reach)).is_err() {
-                            return;
-                        }
-                    }
+                    turns.wait(i).await;
+                    let Ok(_permit) = permits.acquire().await else {
+                        return;
+                    };
+                    let planned = &plan.cases[i];
+                    let (result, reach) =
+                        run_case(suite, planned.case, planned.skip.as_deref(), transport).await;
+                    turns.finish(i);
+                    let _ = tx.send((i, result, reach));
                 }
             })
-            .buffer_unordered(jobs.max(1))
+            .buffered(WINDOW.max(jobs))
             .for_each(|_| async {})
             .await;
         // Dropping the last sender ends the consumer's loop.

@@ -358,3 +358,109 @@ fn an_unreachable_target_is_exit_2_and_still_writes_the_report() {
     assert_eq!(json["summary"]["complete"], false);
     assert_eq!(json["cases"][0]["verdict"], "fail");
 }
+
+/// Cases that ask for redirects, in a folder of their own.
+fn redirect_cases(dir: &std::path::Path) {
+    let cases = dir.join("cases");
+    std::fs::create_dir_all(&cases).unwrap();
+    copy_dir(&root().join("schemas"), &dir.join("schemas"));
+    let case = |id: &str, path: &str, follow: bool, status: u16| {
+        format!(
+            "id = \"{id}\"\ntitle = \"redirect\"\nspec = \"http\"\nprovenance = \"inferred\"\nrationale = \"test\"\n\n[[steps]]\n[steps.request]\npath = \"{path}\"\nfollow_redirects = {follow}\njson = {{ operationName = \"StartContactCenterSession\", channels = [\"voice\"] }}\n[steps.expect]\nstatus = {status}\n"
+        )
+    };
+    std::fs::write(
+        cases.join("a.toml"),
+        case("cross-origin", "/api/v2/me/away", true, 200),
+    )
+    .unwrap();
+    std::fs::write(
+        cases.join("b.toml"),
+        case("same-origin", "/api/v2/me/here", true, 200),
+    )
+    .unwrap();
+    std::fs::write(
+        cases.join("c.toml"),
+        case("not-followed", "/api/v2/me/away", false, 307),
+    )
+    .unwrap();
+}
+
+#[test]
+fn redirects_are_followed_only_when_asked_and_credentials_never_leave_the_origin() {
+    use std::sync::Mutex;
+    let seen_elsewhere: Arc<Mutex<Vec<SeenRequest>>> = Arc::default();
+    let seen_here: Arc<Mutex<Vec<SeenRequest>>> = Arc::default();
+    let other = {
+        let seen = seen_elsewhere.clone();
+        TestServer::start(Arc::new(move |req: &SeenRequest| {
+            seen.lock().unwrap().push(req.clone());
+            Some(response(
+                "200 OK",
+                &[("Content-Type", "application/json")],
+                b"{\"statusCode\":0}",
+            ))
+        }))
+    };
+    let other_url = other.url();
+    let target = {
+        let seen = seen_here.clone();
+        TestServer::start(Arc::new(move |req: &SeenRequest| {
+            seen.lock().unwrap().push(req.clone());
+            let json = [("Content-Type", "application/json")];
+            Some(match req.path.as_str() {
+                "/api/v2/me/away" => {
+                    let loc = format!("{other_url}/elsewhere");
+                    response("307 Temporary Redirect", &[("Location", loc.as_str())], b"")
+                }
+                "/api/v2/me/here" => {
+                    response("302 Found", &[("Location", "/api/v2/me/landing")], b"")
+                }
+                _ => response("200 OK", &json, b"{\"statusCode\":0}"),
+            })
+        }))
+    };
+    let dir = tempfile::tempdir().unwrap();
+    redirect_cases(dir.path());
+    let profile = raw_profile(dir.path());
+    let r = run(
+        &[
+            "run",
+            "--target",
+            &target.url(),
+            "--profile",
+            &profile,
+            "--report-dir",
+            "report",
+            "--jobs",
+            "1",
+        ],
+        dir.path(),
+        &env(),
+        LIMIT,
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+
+    let elsewhere = seen_elsewhere.lock().unwrap();
+    assert_eq!(
+        elsewhere.len(),
+        1,
+        "only the cross-origin case follows: {elsewhere:?}"
+    );
+    assert_eq!(elsewhere[0].method, "POST", "307 keeps the method");
+    assert!(
+        elsewhere[0].header("authorization").is_none(),
+        "Basic credentials leaked to another origin"
+    );
+    assert!(elsewhere[0].header("cookie").is_none());
+    let here = seen_here.lock().unwrap();
+    let landing = here
+        .iter()
+        .find(|r| r.path == "/api/v2/me/landing")
+        .expect("same-origin hop");
+    assert_eq!(landing.method, "GET", "302 after POST becomes GET");
+    assert!(
+        landing.header("authorization").is_some(),
+        "same origin keeps the credentials"
+    );
+}

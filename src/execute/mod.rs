@@ -199,15 +199,7 @@ impl<'a> AgentSession<'a> {
         {
             return Vec::new();
         }
-        let probe = Request {
-            method: "GET".to_string(),
-            path: "/api/v2/me".to_string(),
-            auth: AuthMode::Basic,
-            headers: Vec::new(),
-            body: None,
-            csrf: false,
-        };
-        let (ex, resp) = self.exchange(&probe, None).await;
+        let (ex, resp) = self.exchange(&read_me(AuthMode::Basic), None).await;
         if let Some(r) = &resp {
             self.take_csrf_token(r);
         }
@@ -235,15 +227,7 @@ impl<'a> AgentSession<'a> {
             && self.csrf_token.is_none()
         {
             // The way real clients get it: any GET returns X-CSRF-HEADER and X-CSRF-TOKEN.
-            let probe = Request {
-                method: "GET".to_string(),
-                path: "/api/v2/me".to_string(),
-                auth: request.auth,
-                headers: Vec::new(),
-                body: None,
-                csrf: false,
-            };
-            let (ex, resp) = self.exchange(&probe, None).await;
+            let (ex, resp) = self.exchange(&read_me(request.auth), None).await;
             if let Some(r) = &resp {
                 self.take_csrf_token(r);
             }
@@ -254,7 +238,29 @@ impl<'a> AgentSession<'a> {
         } else {
             None
         };
-        let (ex, resp) = self.exchange(request, token).await;
+        let (mut ex, mut resp) = self.exchange(request, token.clone()).await;
+        if request.follow_redirects {
+            let mut url = self.transport.url(&request.path);
+            let mut hop_request = request.clone();
+            for _ in 0..MAX_REDIRECTS {
+                let Some(next) = resp.as_ref().and_then(|r| redirect_target(&url, r)) else {
+                    break;
+                };
+                let status = resp.as_ref().map_or(0, |r| r.status);
+                if status == 303 || (matches!(status, 301 | 302) && hop_request.method == "POST") {
+                    hop_request.method = "GET".to_string();
+                    hop_request.body = None;
+                }
+                // Credentials (Basic, cookies, CSRF token) never go to another origin.
+                let same_origin = next.origin() == self.transport.base.origin();
+                out.push((ex, resp));
+                let hop_token = if same_origin { token.clone() } else { None };
+                (ex, resp) = self
+                    .exchange_at(next.clone(), &hop_request, hop_token, same_origin)
+                    .await;
+                url = next;
+            }
+        }
         if let Some(r) = &resp {
             match session_end(request, r) {
                 // The token lives with the session, which the server has just ended. The cookie is
@@ -277,13 +283,29 @@ impl<'a> AgentSession<'a> {
         request: &Request,
         csrf: Option<(String, String)>,
     ) -> (Exchange, Option<ResponseRecord>) {
-        let started = Instant::now();
         let url = self.transport.url(&request.path);
+        self.exchange_at(url, request, csrf, true).await
+    }
+
+    /// One request to `url`; `credentials` false leaves out Basic, cookies and the CSRF token.
+    async fn exchange_at(
+        &mut self,
+        url: url::Url,
+        request: &Request,
+        csrf: Option<(String, String)>,
+        credentials: bool,
+    ) -> (Exchange, Option<ResponseRecord>) {
+        let started = Instant::now();
         let method =
             reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::POST);
         let mut headers: Vec<(String, String)> = Vec::new();
         headers.push(("Accept".into(), "application/json".into()));
-        match (request.auth, self.agent) {
+        let auth = if credentials {
+            request.auth
+        } else {
+            AuthMode::None
+        };
+        match (auth, self.agent) {
             (AuthMode::Basic, Some(a)) => headers.push((
                 "Authorization".into(),
                 basic(&a.username, a.password.expose()),
@@ -294,7 +316,7 @@ impl<'a> AgentSession<'a> {
             }
             _ => {}
         }
-        if matches!(request.auth, AuthMode::Basic | AuthMode::Session) {
+        if matches!(auth, AuthMode::Basic | AuthMode::Session) {
             let cookie = lock_cookies(&self.cookies).header_for(url.path());
             if let Some(c) = cookie {
                 headers.push(("Cookie".into(), c));
@@ -490,6 +512,31 @@ fn session_end(request: &Request, response: &ResponseRecord) -> Option<SessionEn
 
 fn lock_cookies(c: &SharedCookies) -> std::sync::MutexGuard<'_, CookieStore> {
     c.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `GET /api/v2/me`: how real clients open a session and get its CSRF token (any GET returns
+/// X-CSRF-HEADER and X-CSRF-TOKEN [gws-notes §4.3]).
+fn read_me(auth: AuthMode) -> Request {
+    Request {
+        method: "GET".to_string(),
+        path: "/api/v2/me".to_string(),
+        auth,
+        headers: Vec::new(),
+        body: None,
+        csrf: false,
+        follow_redirects: false,
+    }
+}
+
+/// Redirects followed at most, when a step asks for them.
+const MAX_REDIRECTS: usize = 5;
+
+/// Where a 3xx answer points, resolved against the URL that was asked.
+fn redirect_target(from: &url::Url, r: &ResponseRecord) -> Option<url::Url> {
+    if !matches!(r.status, 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    from.join(&header(r, "location")?).ok()
 }
 
 fn header(r: &ResponseRecord, name: &str) -> Option<String> {

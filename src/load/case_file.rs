@@ -77,6 +77,8 @@ struct RawRequest {
     #[serde(default)]
     deliberately_invalid: bool,
     csrf: Option<bool>,
+    #[serde(default)]
+    follow_redirects: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -287,6 +289,7 @@ pub(super) fn build_case(
                 headers,
                 body,
                 csrf: r.csrf.unwrap_or(true),
+                follow_redirects: r.follow_redirects,
             },
             expect,
             notifications,

@@ -126,6 +126,65 @@ pub fn plan<'s>(cases: &'s [Case], selection: &Selection, profile: &Profile) -> 
     }
 }
 
+impl Plan<'_> {
+    /// For every planned case, the case of its serial group that must finish before it starts (the
+    /// previous one in case order), or `None` for the first case of a group.
+    pub fn predecessors(&self) -> Vec<Option<usize>> {
+        let mut pred = vec![None; self.cases.len()];
+        for group in &self.groups {
+            for pair in group.windows(2) {
+                pred[pair[1]] = Some(pair[0]);
+            }
+        }
+        pred
+    }
+}
+
+/// Turn-taking inside serial groups: a case waits for the previous case of its group to finish.
+///
+/// With this, a runner can start cases in case order (a bounded window ahead of the oldest unfinished
+/// one) rather than whole groups at a time, so that results can be reported in case order without
+/// holding most of a large suite's results while one long group finishes.
+pub struct Turns {
+    predecessor: Vec<Option<usize>>,
+    done: Vec<std::sync::atomic::AtomicBool>,
+    notify: Vec<tokio::sync::Notify>,
+}
+
+impl Turns {
+    pub fn new(plan: &Plan<'_>) -> Turns {
+        let n = plan.cases.len();
+        Turns {
+            predecessor: plan.predecessors(),
+            done: (0..n)
+                .map(|_| std::sync::atomic::AtomicBool::new(false))
+                .collect(),
+            notify: (0..n).map(|_| tokio::sync::Notify::new()).collect(),
+        }
+    }
+
+    /// Resolves once case `i` may start: the previous case of its group has finished.
+    pub async fn wait(&self, i: usize) {
+        let Some(p) = self.predecessor[i] else {
+            return;
+        };
+        loop {
+            // Registered before the check, so a `finish` in between is not missed.
+            let notified = self.notify[p].notified();
+            if self.done[p].load(std::sync::atomic::Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Case `i` has finished; its group's next case may start.
+    pub fn finish(&self, i: usize) {
+        self.done[i].store(true, std::sync::atomic::Ordering::Release);
+        self.notify[i].notify_waiters();
+    }
+}
+
 fn skip_reason(case: &Case, profile: &Profile) -> Option<String> {
     let missing: Vec<&str> = case
         .requires
