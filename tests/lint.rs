@@ -85,7 +85,7 @@ fn undefined_variable() {
     );
     assert_eq!(
         first_error(&lint_one(&text)),
-        "error: cases/bad.toml:9:1: steps[0].request.json: undefined variable `${plac}`; did you mean `${place}`?"
+        "error: cases/bad.toml:9:77: steps[0].request.json.place: undefined variable `${plac}`; did you mean `${place}`?"
     );
 }
 
@@ -100,7 +100,7 @@ fn unset_environment_variable() {
     );
     assert_eq!(
         first_error(&lint_one(&text)),
-        "error: cases/bad.toml:9:1: steps[0].request.json: environment variable `GWS_TEST_UNSET_VAR` is not set (referenced as `${env:GWS_TEST_UNSET_VAR}`)"
+        "error: cases/bad.toml:9:77: steps[0].request.json.agentLoginPassword: environment variable `GWS_TEST_UNSET_VAR` is not set (referenced as `${env:GWS_TEST_UNSET_VAR}`)"
     );
 }
 

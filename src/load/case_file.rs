@@ -243,8 +243,8 @@ pub(super) fn build_case(
             (Some(j), None) => {
                 let mut value = toml_to_json(j);
                 let mut s = Vec::new();
-                if let Err(e) = vars.interpolate_json(&mut value, &mut s) {
-                    p.add(&at("request.json"), e.to_string());
+                if let Err((path, e)) = vars.interpolate_json(&mut value, &mut s) {
+                    p.add(&format!("{}{path}", at("request.json")), e.to_string());
                 }
                 secrets.extend(s);
                 if !r.deliberately_invalid && ctx.schemas.contains("request") {
@@ -386,8 +386,8 @@ fn build_notification(
     let mut expected = |p: &mut Problems, at: &str, v: &toml::Value| -> Option<Expected> {
         let mut value = toml_to_json(v);
         let mut s = Vec::new();
-        if let Err(err) = vars.interpolate_json(&mut value, &mut s) {
-            p.add(at, err.to_string());
+        if let Err((path, err)) = vars.interpolate_json(&mut value, &mut s) {
+            p.add(&format!("{at}{path}"), err.to_string());
             return None;
         }
         secrets.extend(s);
@@ -508,8 +508,8 @@ fn build_expectation(
     }
     let body = e.body.as_ref().and_then(|b| {
         let mut value = toml_to_json(b);
-        if let Err(err) = vars.interpolate_json(&mut value, secrets) {
-            p.add(&at("body"), err.to_string());
+        if let Err((path, err)) = vars.interpolate_json(&mut value, secrets) {
+            p.add(&format!("{}{path}", at("body")), err.to_string());
         }
         match parse_expected(&value, false) {
             Ok(x) => Some(x),

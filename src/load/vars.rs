@@ -111,26 +111,29 @@ impl<'e> Variables<'e> {
         Ok(Interpolated { text: out, secrets })
     }
 
-    /// Substitutes every string inside a JSON value (keys are left alone).
+    /// Substitutes every string inside a JSON value (keys are left alone). An error carries the
+    /// sub-path of the string that failed (`.place`, `.channels[1]`), so it can be pointed at.
     pub fn interpolate_json(
         &self,
         value: &mut serde_json::Value,
         secrets: &mut Vec<String>,
-    ) -> Result<(), VarError> {
+    ) -> Result<(), (String, VarError)> {
         match value {
             serde_json::Value::String(s) if s.contains("${") => {
-                let done = self.interpolate(s)?;
+                let done = self.interpolate(s).map_err(|e| (String::new(), e))?;
                 secrets.extend(done.secrets);
                 *s = done.text;
             }
             serde_json::Value::Array(items) => {
-                for v in items {
-                    self.interpolate_json(v, secrets)?;
+                for (i, v) in items.iter_mut().enumerate() {
+                    self.interpolate_json(v, secrets)
+                        .map_err(|(p, e)| (format!("[{i}]{p}"), e))?;
                 }
             }
             serde_json::Value::Object(map) => {
-                for (_, v) in map.iter_mut() {
-                    self.interpolate_json(v, secrets)?;
+                for (k, v) in map.iter_mut() {
+                    self.interpolate_json(v, secrets)
+                        .map_err(|(p, e)| (format!(".{k}{p}"), e))?;
                 }
             }
             _ => {}
