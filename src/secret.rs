@@ -54,6 +54,16 @@ struct Values {
     by_prefix: HashMap<[u8; 3], Vec<Arc<str>>>,
     /// Values holding `*`: a replacement could complete them, so they are always tried.
     starred: Vec<Arc<str>>,
+    /// One bit per hashed three-byte prefix: most windows of a text miss here, without a hash-map
+    /// lookup (this scan runs over every string the reports write).
+    filter: Vec<u64>,
+}
+
+const FILTER_BITS: u32 = 16;
+
+fn prefix_bit(b: &[u8]) -> usize {
+    let key = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+    (key.wrapping_mul(0x9E37_79B1) >> (32 - FILTER_BITS)) as usize
 }
 
 impl Values {
@@ -63,6 +73,10 @@ impl Values {
         let mut found: Vec<Arc<str>> = self.starred.clone();
         if !self.by_prefix.is_empty() {
             for i in 0..bytes.len().saturating_sub(2) {
+                let bit = prefix_bit(&bytes[i..]);
+                if self.filter[bit / 64] & (1 << (bit % 64)) == 0 {
+                    continue;
+                }
                 let key = [bytes[i], bytes[i + 1], bytes[i + 2]];
                 if let Some(vs) = self.by_prefix.get(&key) {
                     for v in vs {
@@ -115,6 +129,11 @@ impl Redactor {
         }
         let shared: Arc<str> = Arc::from(value);
         bucket.push(shared.clone());
+        if values.filter.is_empty() {
+            values.filter = vec![0; 1 << (FILTER_BITS - 6)];
+        }
+        let bit = prefix_bit(b);
+        values.filter[bit / 64] |= 1 << (bit % 64);
         if value.contains('*') {
             values.starred.push(shared);
         }

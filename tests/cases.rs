@@ -23,7 +23,7 @@ const LOGIN_CODE_PASSWORD: &str = "cargo-test-login-code-password";
 
 struct Keep(Option<CaseResult>);
 
-impl Listener for &mut Keep {
+impl Listener for Keep {
     fn on_event(&mut self, event: &Event) {
         if let Event::CaseFinished { result, .. } = event {
             self.0 = Some((*result).clone());

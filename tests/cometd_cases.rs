@@ -17,7 +17,7 @@ const PW: &str = "pw-cometd-cases-test";
 
 struct Collect(Vec<CaseResult>);
 
-impl Listener for &mut Collect {
+impl Listener for Collect {
     fn on_event(&mut self, event: &Event) {
         if let Event::CaseFinished { result, .. } = event {
             self.0.push((*result).clone());

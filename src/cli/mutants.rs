@@ -20,7 +20,7 @@ use super::{exit, MutantsArgs};
 #[derive(Default)]
 struct Verdicts(BTreeMap<String, (Verdict, Option<String>)>);
 
-impl Listener for &mut Verdicts {
+impl Listener for Verdicts {
     fn on_event(&mut self, event: &Event) {
         if let Event::CaseFinished { result, .. } = event {
             self.0

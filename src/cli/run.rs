@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use gws_conform::execute::Transport;
 use gws_conform::load::{self, Env, InputFile, Sources, Suite};
 use gws_conform::plan;
-use gws_conform::report::baseline::{Baseline, Gate};
+use gws_conform::report::baseline::Baseline;
 use gws_conform::report::console::Console;
 use gws_conform::report::json::JsonReport;
 use gws_conform::report::{
-    FileReport, Format, Listener, RunInfo, SelectionInfo, TargetInfo, WriteErrors,
+    write_formats, Format, Listener, Report, RunInfo, SelectionInfo, TargetInfo,
 };
 use gws_conform::runner;
 
@@ -249,33 +249,21 @@ pub async fn execute(
         .baseline
         .as_ref()
         .map(|b| b.for_run(info.started_at.get(..10).unwrap_or_default()));
-    let mut listeners: Vec<Box<dyn Listener>> = Vec::new();
+    let mut json = match JsonReport::create(&report_path, suite.redactor.clone()) {
+        Ok(r) => r.with_baseline(baseline.clone()),
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", report_path.display());
+            return exit::ERROR;
+        }
+    };
+    let mut listeners: Vec<Box<dyn Listener + '_>> = Vec::new();
     if !options.quiet {
         listeners.push(Box::new(
             Console::new(std::io::stdout(), suite.redactor.clone(), options.verbose)
                 .with_baseline(baseline.clone()),
         ));
     }
-    let write_errors = WriteErrors::default();
-    let (gate, gate_state) = Gate::new(baseline.clone());
-    listeners.push(Box::new(gate));
-    for format in Format::ALL {
-        listeners.push(Box::new(
-            FileReport::new(format, &report_dir, suite.redactor.clone())
-                .with_baseline(baseline.clone())
-                .with_error_sink(write_errors.clone()),
-        ));
-    }
-    match JsonReport::create(&report_path, suite.redactor.clone()) {
-        Ok(r) => listeners.push(Box::new(
-            r.with_baseline(baseline.clone())
-                .with_error_sink(write_errors.clone()),
-        )),
-        Err(e) => {
-            eprintln!("error: cannot write {}: {e}", report_path.display());
-            return exit::ERROR;
-        }
-    }
+    listeners.push(Box::new(&mut json));
     let outcome = runner::run(
         suite,
         &plan,
@@ -287,26 +275,39 @@ pub async fn execute(
     )
     .await;
     drop(listeners);
+
+    // The formats that need the whole run are rendered from the finished report.json, as
+    // `gws-conform report` renders them: no listener keeps a copy of every case during the run.
+    let rendered = Format::ALL
+        .map(|f| report_dir.join(f.file_name()).display().to_string())
+        .join(", ");
+    let mut write_errors: Vec<String> = Vec::new();
+    let report = match json.error() {
+        Some(e) => {
+            write_errors.push(format!("cannot write the report: {e}"));
+            None
+        }
+        None => Report::read(&report_path)
+            .map_err(|e| write_errors.push(e.to_string()))
+            .ok(),
+    };
+    match &report {
+        Some(r) => write_errors.extend(
+            write_formats(r, &report_dir, &suite.redactor)
+                .iter()
+                .map(ToString::to_string),
+        ),
+        None => write_errors.push(format!(
+            "not written: {rendered}: there is no report.json to render them from"
+        )),
+    }
     println!("report: {}", report_path.display());
     if !options.quiet {
-        println!(
-            "also: {}",
-            Format::ALL
-                .map(|f| report_dir.join(f.file_name()).display().to_string())
-                .join(", ")
-        );
+        println!("also: {rendered}");
     }
-    let write_errors: Vec<String> = match write_errors.lock() {
-        Ok(v) => v.clone(),
-        Err(p) => p.into_inner().clone(),
-    };
     for e in &write_errors {
         eprintln!("error: {e}");
     }
-    let gate = match gate_state.lock() {
-        Ok(g) => g.clone(),
-        Err(p) => p.into_inner().clone(),
-    };
     if options.quiet {
         println!(
             "{} passed; {} failed; {} skipped",
@@ -317,7 +318,8 @@ pub async fn execute(
         exit::INTERRUPTED
     } else if outcome.unreachable.is_some() || !write_errors.is_empty() {
         exit::ERROR
-    } else if gate.unexcused_failures() > 0 {
+    } else if report.is_some_and(|r| r.summary.unexcused_failures() > 0) {
+        // (Without a report there is a write error: the exit code is decided above.)
         exit::FAIL
     } else {
         exit::PASS

@@ -740,7 +740,7 @@ impl Inner {
         };
         let mut replies: HashMap<String, Value> = HashMap::new();
         for m in messages {
-            if let Some(id) = self.route(m) {
+            if let Some(id) = route(m, &self.events) {
                 replies.insert(id.0, id.1);
             }
         }
@@ -754,28 +754,6 @@ impl Inner {
                 })
             })
             .collect()
-    }
-
-    /// Delivers a data message as an event, or hands back a reply with its id.
-    fn route(&self, m: Value) -> Option<(String, Value)> {
-        let channel = m.get("channel").and_then(Value::as_str).unwrap_or_default();
-        let is_reply = channel.starts_with("/meta/") || m.get("successful").is_some();
-        if is_reply {
-            let id = match m.get("id") {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Number(n)) => n.to_string(),
-                _ => return None,
-            };
-            return Some((id, m));
-        }
-        if m.get("data").is_some() && !channel.is_empty() {
-            self.emit(ClientEvent::Message(Delivery {
-                channel: channel.to_string(),
-                message: m,
-                at: Instant::now(),
-            }));
-        }
-        None
     }
 
     async fn exchange_ws(
@@ -918,23 +896,10 @@ impl Inner {
                     }
                 };
                 for m in messages {
-                    let channel = m.get("channel").and_then(Value::as_str).unwrap_or_default();
-                    let is_reply = channel.starts_with("/meta/") || m.get("successful").is_some();
-                    if is_reply {
-                        let id = match m.get("id") {
-                            Some(Value::String(s)) => s.clone(),
-                            Some(Value::Number(n)) => n.to_string(),
-                            _ => continue,
-                        };
+                    if let Some((id, reply)) = route(m, &events) {
                         if let Some(tx) = lock(&reader_pending).remove(&id) {
-                            let _ = tx.send(m);
+                            let _ = tx.send(reply);
                         }
-                    } else if m.get("data").is_some() && !channel.is_empty() {
-                        let _ = events.send(ClientEvent::Message(Delivery {
-                            channel: channel.to_string(),
-                            message: m,
-                            at: Instant::now(),
-                        }));
                     }
                 }
             }
@@ -950,6 +915,28 @@ impl Inner {
             tasks: vec![writer, reader],
         })
     }
+}
+
+/// Delivers a data message as an event, or hands back a reply with its id (both transports).
+fn route(m: Value, events: &mpsc::UnboundedSender<ClientEvent>) -> Option<(String, Value)> {
+    let channel = m.get("channel").and_then(Value::as_str).unwrap_or_default();
+    let is_reply = channel.starts_with("/meta/") || m.get("successful").is_some();
+    if is_reply {
+        let id = match m.get("id") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => return None,
+        };
+        return Some((id, m));
+    }
+    if m.get("data").is_some() && !channel.is_empty() {
+        let _ = events.send(ClientEvent::Message(Delivery {
+            channel: channel.to_string(),
+            message: m,
+            at: Instant::now(),
+        }));
+    }
+    None
 }
 
 fn first_channel(msgs: &[Value]) -> String {

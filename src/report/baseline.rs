@@ -12,11 +12,9 @@
 //! runner knows nothing of baselines.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Event, Listener};
 use crate::verdict::{CaseResult, KnownFailure, KnownOutcome, KnownStatus, Verdict};
 
 #[derive(Debug, thiserror::Error)]
@@ -233,65 +231,6 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)
-}
-
-/// What the run's exit code rests on, filled in as cases finish.
-#[derive(Debug, Clone, Default)]
-pub struct GateState {
-    pub failed: usize,
-    pub known: Vec<KnownOutcome>,
-}
-
-impl GateState {
-    /// Failures that no unexpired baseline entry excuses.
-    pub fn unexcused_failures(&self) -> usize {
-        let excused = self
-            .known
-            .iter()
-            .filter(|k| k.status == KnownStatus::Known)
-            .count();
-        self.failed.saturating_sub(excused)
-    }
-
-    pub fn fixed(&self) -> impl Iterator<Item = &KnownOutcome> {
-        self.known.iter().filter(|k| k.status == KnownStatus::Fixed)
-    }
-}
-
-/// A listener that keeps the counts the exit code rests on; read them through the handle.
-pub struct Gate {
-    baseline: Option<BaselineInfo>,
-    state: Arc<Mutex<GateState>>,
-}
-
-impl Gate {
-    pub fn new(baseline: Option<BaselineInfo>) -> (Gate, Arc<Mutex<GateState>>) {
-        let state = Arc::new(Mutex::new(GateState::default()));
-        (
-            Gate {
-                baseline,
-                state: state.clone(),
-            },
-            state,
-        )
-    }
-}
-
-impl Listener for Gate {
-    fn on_event(&mut self, event: &Event) {
-        if let Event::CaseFinished { result, .. } = event {
-            let mut s = match self.state.lock() {
-                Ok(s) => s,
-                Err(p) => p.into_inner(),
-            };
-            if result.verdict == Verdict::Fail {
-                s.failed += 1;
-            }
-            if let Some(k) = self.baseline.as_ref().and_then(|b| b.judge(result)) {
-                s.known.push(k);
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -156,11 +156,7 @@ pub fn render(report: &Report) -> String {
     h.push_str("</section>\n");
 
     // Failures at a glance.
-    let failing: Vec<&CaseResult> = r
-        .cases
-        .iter()
-        .filter(|c| r.status(c) == CaseStatus::Fail)
-        .collect();
+    let failing: Vec<&CaseResult> = r.cases_with(CaseStatus::Fail).collect();
     if !failing.is_empty() {
         h.push_str("<section id=\"failures\"><h2>What failed</h2><ul>");
         for c in &failing {
@@ -176,11 +172,7 @@ pub fn render(report: &Report) -> String {
         }
         h.push_str("</ul></section>\n");
     }
-    let fixed: Vec<_> = s
-        .known
-        .iter()
-        .filter(|k| k.status == KnownStatus::Fixed)
-        .collect();
+    let fixed: Vec<_> = s.known_with(KnownStatus::Fixed).collect();
     if !fixed.is_empty() {
         h.push_str("<section id=\"fixed\"><h2>Known failures that now pass</h2><p>Remove them from the baseline:</p><ul>");
         for k in fixed {

@@ -69,20 +69,17 @@ impl Summary {
         finished_at: String,
         duration_ms: u64,
     ) -> Summary {
-        let complete = !interrupted && unreachable.is_none();
-        let excused = known
-            .iter()
-            .filter(|k| k.status == KnownStatus::Known)
-            .count();
-        Summary {
-            ok: complete && tally.failed <= excused,
+        let mut summary = Summary {
+            ok: false,
             tally,
-            complete,
+            complete: !interrupted && unreachable.is_none(),
             unreachable,
             known,
             finished_at,
             duration_ms,
-        }
+        };
+        summary.ok = summary.complete && summary.unexcused_failures() == 0;
+        summary
     }
 
     /// The baseline outcome of one case, if the baseline names it.
@@ -92,16 +89,18 @@ impl Summary {
 
     /// Failures no unexpired baseline entry excuses.
     pub fn unexcused_failures(&self) -> usize {
-        let excused = self
-            .known
-            .iter()
-            .filter(|k| k.status == KnownStatus::Known)
-            .count();
-        self.tally.failed.saturating_sub(excused)
+        self.tally
+            .failed
+            .saturating_sub(self.count_known(KnownStatus::Known))
+    }
+
+    /// The baseline outcomes of one status.
+    pub fn known_with(&self, status: KnownStatus) -> impl Iterator<Item = &KnownOutcome> {
+        self.known.iter().filter(move |k| k.status == status)
     }
 
     pub fn count_known(&self, status: KnownStatus) -> usize {
-        self.known.iter().filter(|k| k.status == status).count()
+        self.known_with(status).count()
     }
 }
 
@@ -121,18 +120,23 @@ impl Report {
             column: e.column(),
             message: e.to_string(),
         };
-        // The format first, so that a report of another version says so rather than "missing field".
-        let value: serde_json::Value = serde_json::from_str(text).map_err(parse_err)?;
-        match value.get("format").and_then(|f| f.as_str()) {
-            Some(FORMAT) => {}
-            other => {
-                return Err(ReportError::Format {
-                    path: path.to_path_buf(),
-                    found: other.unwrap_or("(none)").to_string(),
-                })
+        // One typed parse for a report of this format (a whole run's report can be large) ...
+        let typed = serde_json::from_str::<Report>(text);
+        if let Ok(r) = &typed {
+            if r.format == FORMAT && text.trim_start().starts_with('{') {
+                return typed.map_err(parse_err);
             }
         }
-        serde_json::from_str(text).map_err(parse_err)
+        // ... and otherwise the format first, so that a report of another version says so rather
+        // than "missing field".
+        let value: serde_json::Value = serde_json::from_str(text).map_err(parse_err)?;
+        match value.get("format").and_then(|f| f.as_str()) {
+            Some(FORMAT) => typed.map_err(parse_err),
+            other => Err(ReportError::Format {
+                path: path.to_path_buf(),
+                found: other.unwrap_or("(none)").to_string(),
+            }),
+        }
     }
 
     /// The report as JSON text, as `run` writes it.
@@ -145,6 +149,11 @@ impl Report {
     /// How a case is shown: its verdict, refined by the baseline.
     pub fn status(&self, case: &CaseResult) -> CaseStatus {
         CaseStatus::of(case.verdict, self.summary.known_for(&case.id))
+    }
+
+    /// The cases shown with one status, in report order.
+    pub fn cases_with(&self, status: CaseStatus) -> impl Iterator<Item = &CaseResult> {
+        self.cases.iter().filter(move |c| self.status(c) == status)
     }
 }
 
@@ -204,7 +213,6 @@ pub struct JsonReport {
     error: Option<String>,
     baseline: Option<BaselineInfo>,
     known: Vec<KnownOutcome>,
-    sink: Option<super::WriteErrors>,
 }
 
 impl JsonReport {
@@ -224,19 +232,12 @@ impl JsonReport {
             error: None,
             baseline: None,
             known: Vec::new(),
-            sink: None,
         })
     }
 
     /// Judges the run's failures against a known-failures baseline, and records it.
     pub fn with_baseline(mut self, baseline: Option<BaselineInfo>) -> Self {
         self.baseline = baseline;
-        self
-    }
-
-    /// Reports a failure to write the file to `sink`.
-    pub fn with_error_sink(mut self, sink: super::WriteErrors) -> Self {
-        self.sink = Some(sink);
         self
     }
 
@@ -316,9 +317,6 @@ impl Listener for JsonReport {
                 let s = serde_json::to_string_pretty(&summary).unwrap_or_default();
                 self.write(&format!("\n],\n\"summary\": {s}\n}}\n"));
                 self.finish();
-                if let Some(e) = self.error.clone() {
-                    super::push_error(&self.sink, format!("cannot write the report: {e}"));
-                }
             }
             _ => {}
         }

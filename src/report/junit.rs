@@ -14,11 +14,7 @@ pub fn render(report: &Report) -> String {
     let r = report;
     let s = &r.summary;
     let incomplete = if s.complete { 0 } else { 1 };
-    let failures = r
-        .cases
-        .iter()
-        .filter(|c| r.status(c) == CaseStatus::Fail)
-        .count();
+    let failures = r.cases_with(CaseStatus::Fail).count();
     let skipped = r
         .cases
         .iter()

@@ -48,11 +48,7 @@ pub fn render(report: &Report) -> String {
         .collect();
     let _ = writeln!(m, "**Samples:** {}\n", samples.join(" · "));
 
-    let failed: Vec<_> = r
-        .cases
-        .iter()
-        .filter(|c| r.status(c) == CaseStatus::Fail)
-        .collect();
+    let failed: Vec<_> = r.cases_with(CaseStatus::Fail).collect();
     if !failed.is_empty() {
         m.push_str("### Failures\n\n");
         for c in failed.iter().take(MAX_LISTED) {
@@ -71,11 +67,7 @@ pub fn render(report: &Report) -> String {
         }
         m.push('\n');
     }
-    let known: Vec<_> = s
-        .known
-        .iter()
-        .filter(|k| k.status == KnownStatus::Known)
-        .collect();
+    let known: Vec<_> = s.known_with(KnownStatus::Known).collect();
     if !known.is_empty() {
         m.push_str("### Known failures (tolerated by the baseline)\n\n");
         for k in known {
@@ -83,11 +75,7 @@ pub fn render(report: &Report) -> String {
         }
         m.push('\n');
     }
-    let fixed: Vec<_> = s
-        .known
-        .iter()
-        .filter(|k| k.status == KnownStatus::Fixed)
-        .collect();
+    let fixed: Vec<_> = s.known_with(KnownStatus::Fixed).collect();
     if !fixed.is_empty() {
         m.push_str("### Known failures that now pass: remove them from the baseline\n\n");
         for k in fixed {

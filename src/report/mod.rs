@@ -20,7 +20,7 @@ use crate::load::InputFile;
 use crate::verdict::{CaseResult, StepResult, Tally};
 
 pub use json::{Report, Summary};
-pub use render::{FileReport, Format};
+pub use render::{write_formats, Format};
 
 /// What a run is about, known before the first case runs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -91,6 +91,13 @@ pub trait Listener: Send {
     fn on_event(&mut self, event: &Event);
 }
 
+/// A listener lent to a run, so that the caller can ask it how things went once the run is over.
+impl<L: Listener + ?Sized> Listener for &mut L {
+    fn on_event(&mut self, event: &Event) {
+        (**self).on_event(event)
+    }
+}
+
 /// Why a report could not be read or written. Every message names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -113,19 +120,6 @@ pub enum ReportError {
         path: PathBuf,
         source: std::io::Error,
     },
-}
-
-/// Where report listeners put the reasons they could not write their file, for the caller to print
-/// once the run is over (a listener never prints).
-pub type WriteErrors = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
-
-pub(crate) fn push_error(sink: &Option<WriteErrors>, error: String) {
-    if let Some(sink) = sink {
-        match sink.lock() {
-            Ok(mut v) => v.push(error),
-            Err(p) => p.into_inner().push(error),
-        }
-    }
 }
 
 /// Writes a file so that a reader never sees half of it: a temporary file beside it, synced, then

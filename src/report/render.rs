@@ -1,14 +1,13 @@
-//! The rendered formats (HTML, JUnit XML, Markdown, TAP): each a pure function of a [`Report`], and
-//! each written during a run by a [`FileReport`] listener, so that `run` and `gws-conform report`
-//! produce the same bytes from the same results.
+//! The rendered formats (HTML, JUnit XML, Markdown, TAP): each a pure function of a [`Report`],
+//! written by a run from its finished `report.json` ([`write_formats`]), so that `run` and
+//! `gws-conform report` produce the same bytes from the same results.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::baseline::BaselineInfo;
-use super::json::{Report, Summary, FORMAT};
-use super::{Event, Listener, RunInfo};
+use super::json::Report;
+use super::ReportError;
 use crate::secret::Redactor;
-use crate::verdict::{CaseResult, KnownOutcome};
+use crate::verdict::CaseResult;
 
 /// A report format that is rendered from the canonical JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -73,112 +72,20 @@ impl std::fmt::Display for Format {
     }
 }
 
-/// Writes one rendered format when the run finishes (atomically, interrupted or not).
+/// Writes every rendered format beside `report.json`, from the finished report, each atomically and
+/// scrubbed once more by `redactor`; returns why any could not be written.
 ///
-/// Cases are redacted as they arrive, exactly as the JSON report redacts them, and the rendered
-/// text is scrubbed once more before it is written.
-pub struct FileReport {
-    format: Format,
-    path: PathBuf,
-    redactor: Redactor,
-    baseline: Option<BaselineInfo>,
-    run: Option<RunInfo>,
-    cases: Vec<CaseResult>,
-    known: Vec<KnownOutcome>,
-    started: std::time::Instant,
-    error: Option<String>,
-    sink: Option<super::WriteErrors>,
-}
-
-impl FileReport {
-    pub fn new(format: Format, dir: &Path, redactor: Redactor) -> FileReport {
-        FileReport {
-            format,
-            path: dir.join(format.file_name()),
-            redactor,
-            baseline: None,
-            run: None,
-            cases: Vec::new(),
-            known: Vec::new(),
-            started: std::time::Instant::now(),
-            error: None,
-            sink: None,
-        }
-    }
-
-    pub fn with_baseline(mut self, baseline: Option<BaselineInfo>) -> Self {
-        self.baseline = baseline;
-        self
-    }
-
-    /// Reports a failure to write the file to `sink`.
-    pub fn with_error_sink(mut self, sink: super::WriteErrors) -> Self {
-        self.sink = Some(sink);
-        self
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
-    }
-
-    fn redacted<T: serde::Serialize + serde::de::DeserializeOwned + Clone>(&self, value: &T) -> T {
-        let Ok(mut v) = serde_json::to_value(value) else {
-            return value.clone();
-        };
-        self.redactor.redact_json(&mut v);
-        serde_json::from_value(v).unwrap_or_else(|_| value.clone())
-    }
-}
-
-impl Listener for FileReport {
-    fn on_event(&mut self, event: &Event) {
-        match event {
-            Event::RunStarted { info } => {
-                self.started = std::time::Instant::now();
-                self.run = Some(self.redacted(*info));
-            }
-            Event::CaseFinished { result, .. } => {
-                if let Some(k) = self.baseline.as_ref().and_then(|b| b.judge(result)) {
-                    self.known.push(k);
-                }
-                let case = self.redacted(*result);
-                self.cases.push(case);
-            }
-            Event::RunFinished {
-                info,
-                tally,
-                interrupted,
-                unreachable,
-            } => {
-                let run = self.run.take().unwrap_or_else(|| self.redacted(*info));
-                let report = Report {
-                    format: FORMAT.to_string(),
-                    run,
-                    baseline: self.baseline.clone(),
-                    merged_from: Vec::new(),
-                    cases: std::mem::take(&mut self.cases),
-                    summary: Summary::new(
-                        (*tally).clone(),
-                        *interrupted,
-                        unreachable.map(str::to_string),
-                        std::mem::take(&mut self.known),
-                        super::utc_timestamp(std::time::SystemTime::now()),
-                        self.started.elapsed().as_millis() as u64,
-                    ),
-                };
-                let text = self.redactor.redact(&self.format.render(&report));
-                if let Err(e) = super::write_atomic(&self.path, text.as_bytes()) {
-                    super::push_error(&self.sink, e.to_string());
-                    self.error = Some(e.to_string());
-                }
-            }
-            _ => {}
-        }
-    }
+/// A run calls it once `report.json` is complete, so no listener keeps a copy of every case (cases
+/// stream to `report.json` as they finish), and `run` and `gws-conform report` produce the same
+/// bytes from the same report.
+pub fn write_formats(report: &Report, dir: &Path, redactor: &Redactor) -> Vec<ReportError> {
+    Format::ALL
+        .into_iter()
+        .filter_map(|format| {
+            let text = redactor.redact(&format.render(report));
+            super::write_atomic(&dir.join(format.file_name()), text.as_bytes()).err()
+        })
+        .collect()
 }
 
 /// Shared by the renderers: a one-line verdict an auditor reads first.
