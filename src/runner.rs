@@ -191,8 +191,10 @@ async fn run_case(
         return (result, reach);
     }
     let agent = suite.profile.agent(&case.agent_role).map(|(_, a)| a);
-    let mut session = AgentSession::new(transport, agent, &suite.redactor);
-    let redact = |s: &str| suite.redactor.redact(s);
+    // Session cookies and CSRF tokens are secrets of this case alone.
+    let redactor = suite.redactor.scoped();
+    let mut session = AgentSession::new(transport, agent, &redactor);
+    let redact = |s: &str| redactor.redact(s);
     let mut failed = false;
     let mut cometd: Option<CaseCometd> = None;
     for step in &case.steps {

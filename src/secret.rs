@@ -46,6 +46,8 @@ impl serde::Serialize for Secret {
 #[derive(Clone, Default)]
 pub struct Redactor {
     values: Arc<RwLock<Values>>,
+    /// The run's redactor, for a scoped one (see [`Redactor::scoped`]).
+    parent: Option<Arc<Redactor>>,
 }
 
 #[derive(Default)]
@@ -139,9 +141,24 @@ impl Redactor {
         }
     }
 
+    /// A redactor for one agent session: it scrubs everything this one does, plus the values added
+    /// to it (session cookies, CSRF tokens), which stay out of the run-wide set. A session's values
+    /// only occur in that session's exchanges, and a run-wide set that grew by a cookie per case would
+    /// make every scrub of a large run slower.
+    pub fn scoped(&self) -> Redactor {
+        Redactor {
+            values: Arc::default(),
+            parent: Some(Arc::new(self.clone())),
+        }
+    }
+
     pub fn redact(&self, text: &str) -> String {
-        let candidates = self.values.read().expect("redactor lock").candidates(text);
-        let mut out = text.to_string();
+        let text = match &self.parent {
+            Some(p) => std::borrow::Cow::Owned(p.redact(text)),
+            None => std::borrow::Cow::Borrowed(text),
+        };
+        let candidates = self.values.read().expect("redactor lock").candidates(&text);
+        let mut out = text.into_owned();
         // Longest first, so a secret that contains another is removed whole.
         for v in candidates {
             if out.contains(&*v) {
@@ -193,6 +210,20 @@ mod tests {
         let s = Secret::new("hunter2-sentinel");
         assert_eq!(format!("{s:?}"), "***");
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"***\"");
+    }
+
+    #[test]
+    fn a_scoped_redactor_scrubs_its_own_values_and_the_runs() {
+        let run = Redactor::new();
+        run.add("run-wide-secret");
+        let session = run.scoped();
+        session.add("session-cookie-value");
+        assert_eq!(
+            session.redact("run-wide-secret session-cookie-value"),
+            "*** ***"
+        );
+        // The session's values stay out of the run-wide set.
+        assert_eq!(run.redact("session-cookie-value"), "session-cookie-value");
     }
 
     #[test]

@@ -464,3 +464,74 @@ fn redirects_are_followed_only_when_asked_and_credentials_never_leave_the_origin
         "same origin keeps the credentials"
     );
 }
+
+#[test]
+fn session_cookies_and_csrf_tokens_never_reach_any_output() {
+    const COOKIE: &str = "cookie-sentinel-5f2a9c";
+    const TOKEN: &str = "csrf-sentinel-8e1d44";
+    // A server that hands out a session and a CSRF token, and even echoes them in its bodies, then
+    // answers one case wrongly so that diffs and failure texts are written too.
+    let server = TestServer::start(Arc::new(|req: &SeenRequest| {
+        let json = format!("{{\"statusCode\":0,\"session\":\"{COOKIE}\",\"token\":\"{TOKEN}\"}}");
+        let cookie = format!("JSESSIONID={COOKIE}; Path=/api");
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("Set-Cookie", cookie.as_str()),
+            ("X-CSRF-HEADER", "X-CSRF-TOKEN"),
+            ("X-CSRF-TOKEN", TOKEN),
+        ];
+        let body = if req.method == "GET" {
+            json
+        } else {
+            format!("{{\"statusCode\":\"{COOKIE}\"}}")
+        };
+        Some(response("200 OK", &headers, body.as_bytes()))
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("csrf.toml");
+    std::fs::write(
+        &profile,
+        "name = \"csrf\"\ncsrf = true\ntimeout_ms = 2000\n[agents.default]\nusername = \"agent1\"\npassword = \"${env:GWS_PASSWORD}\"\n",
+    )
+    .unwrap();
+    let report = dir.path().join("report");
+    let r = run(
+        &[
+            "run",
+            "--target",
+            &server.url(),
+            "--profile",
+            profile.to_str().unwrap(),
+            "--report-dir",
+            report.to_str().unwrap(),
+            "s1-basic-voice",
+        ],
+        &root(),
+        &env(),
+        LIMIT,
+    );
+    assert_eq!(
+        r.code, 1,
+        "the case must fail, so that diffs are written: {}",
+        r.stdout
+    );
+    let mut written = vec![r.stdout.clone(), r.stderr.clone()];
+    for e in std::fs::read_dir(&report).unwrap().flatten() {
+        written.push(String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()).into_owned());
+    }
+    assert!(written.len() >= 7, "stdout, stderr and five report files");
+    for text in &written {
+        assert!(
+            !text.contains(COOKIE),
+            "a session cookie leaked: {}",
+            &text[..text.len().min(2000)]
+        );
+        assert!(!text.contains(TOKEN), "a CSRF token leaked");
+    }
+    // The run did use them: the token was sent back, and the failure is in the report.
+    assert!(
+        r.stdout.contains("$.statusCode: expected 0, found \"***\""),
+        "{}",
+        r.stdout
+    );
+}

@@ -208,8 +208,8 @@ impl<'a> AgentSession<'a> {
 
     fn take_csrf_token(&mut self, r: &ResponseRecord) {
         let header_name = header(r, "x-csrf-header").unwrap_or_else(|| "X-CSRF-TOKEN".to_string());
+        // `receive` has already made the token a secret.
         if let Some(token) = header(r, &header_name) {
-            self.redactor.add(&token);
             self.csrf_token = Some((header_name, token));
         }
     }
@@ -428,6 +428,16 @@ impl<'a> AgentSession<'a> {
         }
         for v in lock_cookies(&self.cookies).values() {
             self.redactor.add(v);
+        }
+        // A CSRF token is a secret from the moment it arrives, before this very answer is recorded.
+        let token_header = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("x-csrf-header"))
+            .map_or_else(|| "x-csrf-token".to_string(), |(_, v)| v.clone());
+        for (k, v) in &headers {
+            if k.eq_ignore_ascii_case(&token_header) || k.eq_ignore_ascii_case("x-csrf-token") {
+                self.redactor.add(v);
+            }
         }
         if session_changed {
             // The CSRF token lives with the HTTP session; a new session needs a new token.
