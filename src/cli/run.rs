@@ -153,7 +153,7 @@ pub async fn run(args: RunArgs) -> u8 {
         filters: args.filter.describe(),
         baseline,
     };
-    let code = execute(&suite, &selection, &options, stop).await;
+    let code = execute(suite, &selection, &options, stop).await;
     if let Some(s) = server {
         s.shutdown().await;
     }
@@ -173,8 +173,10 @@ pub struct RunOptions {
 }
 
 /// Plans and runs the suite against one target, writes the reports, and returns the exit code.
+/// Takes the suite by value: once every case has run, its cases are dropped before the report is
+/// read back and rendered, so a large suite is not held twice.
 pub async fn execute(
-    suite: &Suite,
+    mut suite: Suite,
     selection: &plan::Selection,
     options: &RunOptions,
     stop: embedded::StopSignal,
@@ -265,7 +267,7 @@ pub async fn execute(
     }
     listeners.push(Box::new(&mut json));
     let outcome = runner::run(
-        suite,
+        &suite,
         &plan,
         &transport,
         jobs,
@@ -275,6 +277,8 @@ pub async fn execute(
     )
     .await;
     drop(listeners);
+    drop(plan);
+    suite.cases = Vec::new();
 
     // The formats that need the whole run are rendered from the finished report.json, as
     // `gws-conform report` renders them: no listener keeps a copy of every case during the run.
