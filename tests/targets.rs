@@ -535,3 +535,19 @@ fn session_cookies_and_csrf_tokens_never_reach_any_output() {
         r.stdout
     );
 }
+
+#[test]
+fn a_target_without_credentials_is_an_error_not_a_run_of_skips() {
+    let r = run(
+        &["run", "--target", "http://127.0.0.1:9"],
+        &root(),
+        &[],
+        LIMIT,
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stderr.trim(),
+        "error: no agent credentials: set GWS_USERNAME and GWS_PASSWORD, or give a --profile with [agents.default]"
+    );
+    assert!(!r.stdout.contains("running"));
+}

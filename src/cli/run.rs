@@ -102,6 +102,13 @@ pub async fn run(args: RunArgs) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if suite.profile.agents.is_empty() {
+        // Every case that logs in would be skipped, and a run of skips must not look like a pass.
+        eprintln!(
+            "error: no agent credentials: set GWS_USERNAME and GWS_PASSWORD, or give a --profile with [agents.default]"
+        );
+        return exit::ERROR;
+    }
     let selection = match args.filter.selection() {
         Ok(s) => s,
         Err(e) => {

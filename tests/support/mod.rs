@@ -32,6 +32,7 @@ pub fn run(args: &[&str], cwd: &Path, env: &[(&str, &str)], limit: Duration) -> 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd.env_remove("GWS_PASSWORD")
+        .env_remove("GWS_USERNAME")
         .env_remove("GWS_AGENT_LOGIN_PASSWORD");
     for (k, v) in env {
         cmd.env(k, v);
