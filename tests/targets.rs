@@ -144,6 +144,25 @@ fn ids_with(stdout: &str, verdict: &str) -> Vec<String> {
         .collect()
 }
 
+/// The whole suite, with the reference profile, against a proxy in front of the reference server.
+fn run_suite_through(proxy: &TestServer, report: &str) -> Run {
+    let dir = format!("target/test-reports/{report}");
+    run(
+        &[
+            "run",
+            "--target",
+            &proxy.url(),
+            "--profile",
+            "profiles/reference.toml",
+            "--report-dir",
+            &dir,
+        ],
+        &root(),
+        &env(),
+        LIMIT,
+    )
+}
+
 #[test]
 fn other_key_orders_extra_members_gzip_and_chunked_bodies_still_pass() {
     let up = upstream();
@@ -153,21 +172,7 @@ fn other_key_orders_extra_members_gzip_and_chunked_bodies_still_pass() {
             v["referenceId"] = Value::from(7);
         }
     });
-    let url = p.url();
-    let r = run(
-        &[
-            "run",
-            "--target",
-            &url,
-            "--profile",
-            "profiles/reference.toml",
-            "--report-dir",
-            "target/test-reports/tolerant",
-        ],
-        &root(),
-        &env(),
-        LIMIT,
-    );
+    let r = run_suite_through(&p, "tolerant");
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(ids_with(&r.stdout, "FAILED").is_empty());
     assert!(r.stdout.contains(" 0 failed;"), "{}", r.stdout);
@@ -186,21 +191,7 @@ fn a_server_that_breaks_one_rule_fails_exactly_that_case_with_a_diff() {
             v["statusCode"] = Value::from(10);
         }
     });
-    let url = p.url();
-    let r = run(
-        &[
-            "run",
-            "--target",
-            &url,
-            "--profile",
-            "profiles/reference.toml",
-            "--report-dir",
-            "target/test-reports/breaks-one",
-        ],
-        &root(),
-        &env(),
-        LIMIT,
-    );
+    let r = run_suite_through(&p, "breaks-one");
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(ids_with(&r.stdout, "FAILED"), vec!["s5-workmode-invalid"]);
     assert!(
