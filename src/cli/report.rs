@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use gws_conform::report::merge::merge as merge_reports;
+use gws_conform::report::render::{render_from, Output};
 use gws_conform::report::verify::{verify as verify_report, FileStatus};
-use gws_conform::report::{write_atomic, Format, Report};
+use gws_conform::report::{write_atomic, Format, Report, ReportError};
 
 use super::exit;
 
@@ -50,37 +51,38 @@ fn parse_format(s: &str) -> Result<Format, String> {
 }
 
 pub fn report(args: &ReportArgs) -> u8 {
-    let report = match Report::read(&args.report) {
-        Ok(r) => r,
+    // Rendered while report.json is read case by case: a large report is never held whole.
+    let stdout = std::io::stdout();
+    let output = match &args.output {
+        Some(path) => Output::File(path.clone()),
+        None => Output::Stream(Box::new(stdout.lock())),
+    };
+    let written = match render_from(&args.report, vec![(args.format, output)], None) {
+        Ok((_, mut results)) => results.pop().unwrap_or(Ok(())),
         Err(e) => {
             eprintln!("error: {e}");
             return exit::ERROR;
         }
     };
-    let text = args.format.render(&report);
-    match &args.output {
-        Some(path) => match write_atomic(path, text.as_bytes()) {
-            Ok(()) => {
-                println!("{}: {}", args.format, path.display());
-                exit::PASS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                exit::ERROR
-            }
-        },
-        None => {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                Ok(()) => exit::PASS,
-                // A closed pipe (`| head`) is not worth an error message.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::PASS,
-                Err(e) => {
-                    eprintln!("error: cannot write the report: {e}");
-                    exit::ERROR
-                }
-            }
+    match (&args.output, written) {
+        (Some(path), Ok(())) => {
+            println!("{}: {}", args.format, path.display());
+            exit::PASS
+        }
+        (None, Ok(())) => exit::PASS,
+        // A closed pipe (`| head`) is not worth an error message.
+        (None, Err(ReportError::Write { source, .. }))
+            if source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            exit::PASS
+        }
+        (None, Err(ReportError::Write { source, .. })) => {
+            eprintln!("error: cannot write the report: {source}");
+            exit::ERROR
+        }
+        (_, Err(e)) => {
+            eprintln!("error: {e}");
+            exit::ERROR
         }
     }
 }

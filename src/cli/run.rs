@@ -9,7 +9,7 @@ use gws_conform::report::baseline::Baseline;
 use gws_conform::report::console::Console;
 use gws_conform::report::json::JsonReport;
 use gws_conform::report::{
-    write_formats, Format, Listener, Report, RunInfo, SelectionInfo, TargetInfo,
+    write_formats_from, Format, Listener, RunInfo, SelectionInfo, TargetInfo,
 };
 use gws_conform::runner;
 
@@ -293,24 +293,27 @@ pub async fn execute(
         .map(|f| report_dir.join(f.file_name()).display().to_string())
         .join(", ");
     let mut write_errors: Vec<String> = Vec::new();
-    let report = match json.error() {
+    // Rendered while report.json is read case by case, so the report is never held whole.
+    let summary = match json.error() {
         Some(e) => {
             write_errors.push(format!("cannot write the report: {e}"));
             None
         }
-        None => Report::read(&report_path)
-            .map_err(|e| write_errors.push(e.to_string()))
-            .ok(),
+        None => match write_formats_from(&report_path, &report_dir, &suite.redactor) {
+            Ok((summary, errors)) => {
+                write_errors.extend(errors.iter().map(ToString::to_string));
+                Some(summary)
+            }
+            Err(e) => {
+                write_errors.push(e.to_string());
+                None
+            }
+        },
     };
-    match &report {
-        Some(r) => write_errors.extend(
-            write_formats(r, &report_dir, &suite.redactor)
-                .iter()
-                .map(ToString::to_string),
-        ),
-        None => write_errors.push(format!(
+    if summary.is_none() {
+        write_errors.push(format!(
             "not written: {rendered}: there is no report.json to render them from"
-        )),
+        ));
     }
     println!("report: {}", report_path.display());
     if !options.quiet {
@@ -329,7 +332,7 @@ pub async fn execute(
         exit::INTERRUPTED
     } else if outcome.unreachable.is_some() || !write_errors.is_empty() {
         exit::ERROR
-    } else if report.is_some_and(|r| r.summary.unexcused_failures() > 0) {
+    } else if summary.is_some_and(|s| s.unexcused_failures() > 0) {
         // (Without a report there is a write error: the exit code is decided above.)
         exit::FAIL
     } else {

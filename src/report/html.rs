@@ -6,12 +6,13 @@
 //! Stable hooks for tests and tooling: `#verdict[data-verdict]`, `#counts [data-count]`,
 //! `#samples tr[data-element]`, `#matrix tr[data-element]`, `details.case[data-status]`, `pre.diff`.
 
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::io::{self, Read, Seek, Write};
 
-use super::json::{CaseStatus, Report};
-use super::render::{headline, traceability, ElementStatus};
+use super::json::CaseStatus;
+use super::render::{headline, traceability, ElementStatus, Index, Sink, Spool, Writer};
 use crate::execute::Exchange;
-use crate::verdict::{CaseResult, KnownStatus, StepResult};
+use crate::verdict::{CaseResult, KnownOutcome, KnownStatus, StepResult};
 
 const STYLE: &str = r#"
 :root{--pass:#1a7f37;--fail:#cf222e;--known:#9a6700;--skip:#6e7781;--bg:#f6f8fa;--line:#d0d7de;--text:#1f2328}
@@ -70,8 +71,86 @@ footer{margin-top:40px;color:var(--skip);font-size:12px}
 /// Opens a case's `<details>` when the page is opened at, or navigates to, its anchor.
 const SCRIPT: &str = "function openHash(){var e=document.getElementById(decodeURIComponent(location.hash.slice(1)));if(e&&e.tagName==='DETAILS'){e.open=true;}}window.addEventListener('hashchange',openHash);openHash();";
 
-pub fn render(report: &Report) -> String {
-    let r = report;
+/// The summary parts, then every case, failures first: each case is rendered as it is read into a
+/// spool (a temporary file), and copied from there in that order at the end.
+pub struct Html {
+    spool: Option<io::BufWriter<Box<dyn Spool>>>,
+    /// Where each case's HTML is in the spool, in report order.
+    spans: Vec<(u64, usize)>,
+    at: u64,
+    text: String,
+}
+
+impl Html {
+    pub fn new(spool: Box<dyn Spool>) -> Html {
+        Html {
+            spool: Some(io::BufWriter::with_capacity(1 << 16, spool)),
+            spans: Vec::new(),
+            at: 0,
+            text: String::new(),
+        }
+    }
+}
+
+impl Writer for Html {
+    fn begin(&mut self, index: &Index, h: &mut Sink) -> io::Result<()> {
+        begin(index, h)
+    }
+
+    fn case(&mut self, index: &Index, n: usize, c: &CaseResult, out: &mut Sink) -> io::Result<()> {
+        self.text.clear();
+        case_html(
+            &mut self.text,
+            index.cases[n].status,
+            index.summary().known_for(&c.id),
+            c,
+        );
+        let text = out.redact(&self.text);
+        let spool = self.spool.as_mut().ok_or_else(spool_gone)?;
+        spool.write_all(text.as_bytes())?;
+        self.spans.push((self.at, text.len()));
+        self.at += text.len() as u64;
+        Ok(())
+    }
+
+    fn end(&mut self, index: &Index, h: &mut Sink) -> io::Result<()> {
+        // Every case, failures first.
+        let mut spool = self
+            .spool
+            .take()
+            .ok_or_else(spool_gone)?
+            .into_inner()
+            .map_err(|e| e.into_error())?;
+        let rank = |st: CaseStatus| match st {
+            CaseStatus::Fail => 0,
+            CaseStatus::Known => 1,
+            CaseStatus::Fixed => 2,
+            CaseStatus::Skip => 3,
+            CaseStatus::Pass => 4,
+        };
+        let mut order: Vec<usize> = (0..self.spans.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&index.cases[a], &index.cases[b]);
+            (rank(a.status), &a.id).cmp(&(rank(b.status), &b.id))
+        });
+        let mut bytes = Vec::new();
+        for i in order {
+            let (at, len) = self.spans[i];
+            spool.seek(io::SeekFrom::Start(at))?;
+            bytes.resize(len, 0);
+            spool.read_exact(&mut bytes)?;
+            h.write_redacted(&bytes)?;
+        }
+        end(index, h)
+    }
+}
+
+fn spool_gone() -> io::Error {
+    io::Error::other("the HTML case spool is closed")
+}
+
+fn begin(index: &Index, h: &mut Sink) -> io::Result<()> {
+    let r = &index.head;
     let s = &r.summary;
     let (word, line) = headline(r);
     let vclass = match word {
@@ -79,7 +158,6 @@ pub fn render(report: &Report) -> String {
         "FAIL" => "fail",
         _ => "incomplete",
     };
-    let mut h = String::with_capacity(64 * 1024);
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -156,7 +234,7 @@ pub fn render(report: &Report) -> String {
     h.push_str("</section>\n");
 
     // Failures at a glance.
-    let failing: Vec<&CaseResult> = r.cases_with(CaseStatus::Fail).collect();
+    let failing: Vec<_> = index.cases_with(CaseStatus::Fail).collect();
     if !failing.is_empty() {
         h.push_str("<section id=\"failures\"><h2>What failed</h2><ul>");
         for c in &failing {
@@ -167,8 +245,9 @@ pub fn render(report: &Report) -> String {
                 esc(&c.id),
                 prov(c.provenance.as_str()),
                 esc(&c.spec.join(", ")),
-                esc(&super::render::first_failure(c).unwrap_or_default())
+                esc(c.first_failure.as_deref().unwrap_or_default())
             );
+            h.emit()?;
         }
         h.push_str("</ul></section>\n");
     }
@@ -183,12 +262,13 @@ pub fn render(report: &Report) -> String {
                 esc(&k.case),
                 esc(&k.reason)
             );
+            h.emit()?;
         }
         h.push_str("</ul></section>\n");
     }
 
     // Samples and the traceability matrix.
-    let trace = traceability(r);
+    let trace = traceability(index);
     h.push_str("<section id=\"samples\"><h2>Verdict per documented sample</h2><table><thead><tr><th>Sample</th><th>What it shows</th><th>Verdict</th><th>Cases</th></tr></thead><tbody>\n");
     for t in trace.iter().filter(|t| t.kind == "sample") {
         let _ = writeln!(
@@ -201,6 +281,7 @@ pub fn render(report: &Report) -> String {
             el_badge(t.status),
             t.cases.len()
         );
+        h.emit()?;
     }
     h.push_str("</tbody></table></section>\n");
 
@@ -223,11 +304,12 @@ Each case is marked with the basis of its expectation: \
             t.kind,
             el_badge(t.status)
         );
+        h.emit()?;
         if t.cases.is_empty() {
             h.push_str("<span class=\"muted\">no case covers this element</span>");
         }
         for c in &t.cases {
-            let st = r.status(c);
+            let st = c.status;
             let p = c.provenance.as_str();
             let _ = write!(
                 h,
@@ -240,31 +322,23 @@ Each case is marked with the basis of its expectation: \
                 esc(st.label()),
                 p[..1].to_ascii_uppercase()
             );
+            h.emit()?;
         }
         h.push_str("</td></tr>\n");
+        h.emit()?;
     }
     h.push_str("</tbody></table></section>\n");
 
-    // Every case, failures first.
-    let mut cases: Vec<&CaseResult> = r.cases.iter().collect();
-    cases.sort_by_key(|c| {
-        let order = match r.status(c) {
-            CaseStatus::Fail => 0,
-            CaseStatus::Known => 1,
-            CaseStatus::Fixed => 2,
-            CaseStatus::Skip => 3,
-            CaseStatus::Pass => 4,
-        };
-        (order, c.id.clone())
-    });
     let _ = writeln!(
         h,
         "<section id=\"cases\"><h2>Cases ({})</h2><p class=\"muted\">Failures first. Click a case to see its checks, diffs and HTTP exchanges (secrets are shown as ***).</p>",
-        r.cases.len()
+        index.cases.len()
     );
-    for c in cases {
-        case_html(&mut h, r, c);
-    }
+    h.emit()
+}
+
+fn end(index: &Index, h: &mut Sink) -> io::Result<()> {
+    let r = &index.head;
     h.push_str("</section>\n");
 
     // Inputs.
@@ -276,6 +350,7 @@ Each case is marked with the basis of its expectation: \
             esc(&i.path),
             esc(&i.sha256)
         );
+        h.emit()?;
     }
     if let Some(b) = &r.baseline {
         let _ = writeln!(
@@ -299,11 +374,10 @@ Each case is marked with the basis of its expectation: \
         esc(&r.run.harness_version),
         esc(&r.format)
     );
-    h
+    h.emit()
 }
 
-fn case_html(h: &mut String, r: &Report, c: &CaseResult) {
-    let st = r.status(c);
+fn case_html(h: &mut String, st: CaseStatus, known: Option<&KnownOutcome>, c: &CaseResult) {
     let _ = write!(
         h,
         "<details class=\"case\" id=\"case-{}\" data-status=\"{}\"><summary><span class=\"badge {}\">{}</span> <code>{}</code><span class=\"title\">{}</span><span class=\"spec\">{}</span>{}</summary><div class=\"casebody\">",
@@ -316,7 +390,7 @@ fn case_html(h: &mut String, r: &Report, c: &CaseResult) {
         esc(&c.spec.join(", ")),
         prov(c.provenance.as_str())
     );
-    if let Some(k) = r.summary.known_for(&c.id) {
+    if let Some(k) = known {
         let note = match k.status {
             KnownStatus::Known => {
                 format!("Known failure, tolerated until {}: {}", k.expires, k.reason)

@@ -157,6 +157,202 @@ impl Report {
     }
 }
 
+/// Everything a report holds but its cases: what the summary parts of the rendered formats need,
+/// with the per-case index of [`super::render::Index`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportHead {
+    pub format: String,
+    pub run: RunInfo,
+    pub baseline: Option<BaselineInfo>,
+    pub merged_from: Vec<MergedPart>,
+    pub summary: Summary,
+}
+
+impl Report {
+    /// A copy of everything but the cases.
+    pub fn head(&self) -> ReportHead {
+        ReportHead {
+            format: self.format.clone(),
+            run: self.run.clone(),
+            baseline: self.baseline.clone(),
+            merged_from: self.merged_from.clone(),
+            summary: self.summary.clone(),
+        }
+    }
+}
+
+/// Why [`stream`] stopped: the report could not be read, or `on_case` said stop.
+#[derive(Debug)]
+pub enum Streamed<E> {
+    Report(ReportError),
+    Case(E),
+}
+
+/// Reads a report.json without holding its cases: each case is parsed, handed to `on_case` in
+/// report order, and dropped; returns everything else. A report that cannot be read this way is
+/// read whole by [`Report::read`], so that the error is the one `Report::read` gives.
+pub fn stream<E>(
+    path: &Path,
+    on_case: &mut dyn FnMut(&CaseResult) -> Result<(), E>,
+) -> Result<ReportHead, Streamed<E>> {
+    use serde::de::DeserializeSeed;
+    let file = File::open(path).map_err(|source| {
+        Streamed::Report(ReportError::Read {
+            path: path.to_path_buf(),
+            source,
+        })
+    })?;
+    let mut failed = None;
+    let mut de =
+        serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, file));
+    let head = Top {
+        on_case,
+        failed: &mut failed,
+    }
+    .deserialize(&mut de)
+    .and_then(|h| de.end().map(|()| h));
+    if let Some(e) = failed {
+        return Err(Streamed::Case(e));
+    }
+    match head {
+        Ok(h) if h.format == FORMAT => Ok(h),
+        other => Err(Streamed::Report(match Report::read(path) {
+            Err(e) => e,
+            // Not expected: both read the same shape.
+            Ok(_) => match other {
+                Err(e) => ReportError::Parse {
+                    path: path.to_path_buf(),
+                    line: e.line(),
+                    column: e.column(),
+                    message: e.to_string(),
+                },
+                Ok(h) => ReportError::Format {
+                    path: path.to_path_buf(),
+                    found: h.format,
+                },
+            },
+        })),
+    }
+}
+
+/// The top-level object of a report, its cases handed out one by one.
+struct Top<'f, E> {
+    on_case: &'f mut dyn FnMut(&CaseResult) -> Result<(), E>,
+    failed: &'f mut Option<E>,
+}
+
+impl<'de, E> serde::de::DeserializeSeed<'de> for Top<'_, E> {
+    type Value = ReportHead;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<ReportHead, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, E> serde::de::Visitor<'de> for Top<'_, E> {
+    type Value = ReportHead;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a gws-conform report")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ReportHead, A::Error> {
+        use serde::de::Error;
+        let Top { on_case, failed } = self;
+        let mut format: Option<String> = None;
+        let mut run: Option<RunInfo> = None;
+        let mut baseline: Option<Option<BaselineInfo>> = None;
+        let mut merged_from: Option<Vec<MergedPart>> = None;
+        let mut cases = false;
+        let mut summary: Option<Summary> = None;
+        fn once<T, Er: Error>(slot: &Option<T>, name: &'static str) -> Result<(), Er> {
+            match slot {
+                Some(_) => Err(Er::duplicate_field(name)),
+                None => Ok(()),
+            }
+        }
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "format" => {
+                    once::<_, A::Error>(&format, "format")?;
+                    format = Some(map.next_value()?);
+                }
+                "run" => {
+                    once::<_, A::Error>(&run, "run")?;
+                    run = Some(map.next_value()?);
+                }
+                "baseline" => {
+                    once::<_, A::Error>(&baseline, "baseline")?;
+                    baseline = Some(map.next_value()?);
+                }
+                "merged_from" => {
+                    once::<_, A::Error>(&merged_from, "merged_from")?;
+                    merged_from = Some(map.next_value()?);
+                }
+                "cases" => {
+                    if cases {
+                        return Err(A::Error::duplicate_field("cases"));
+                    }
+                    cases = true;
+                    map.next_value_seed(Cases {
+                        on_case: &mut *on_case,
+                        failed: &mut *failed,
+                    })?;
+                }
+                "summary" => {
+                    once::<_, A::Error>(&summary, "summary")?;
+                    summary = Some(map.next_value()?);
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        if !cases {
+            return Err(A::Error::missing_field("cases"));
+        }
+        Ok(ReportHead {
+            format: format.ok_or_else(|| A::Error::missing_field("format"))?,
+            run: run.ok_or_else(|| A::Error::missing_field("run"))?,
+            baseline: baseline.flatten(),
+            merged_from: merged_from.unwrap_or_default(),
+            summary: summary.ok_or_else(|| A::Error::missing_field("summary"))?,
+        })
+    }
+}
+
+/// The `cases` array: each case to `on_case`, then dropped.
+struct Cases<'f, E> {
+    on_case: &'f mut dyn FnMut(&CaseResult) -> Result<(), E>,
+    failed: &'f mut Option<E>,
+}
+
+impl<'de, E> serde::de::DeserializeSeed<'de> for Cases<'_, E> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, E> serde::de::Visitor<'de> for Cases<'_, E> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a sequence of case results")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(case) = seq.next_element::<CaseResult>()? {
+            if let Err(e) = (self.on_case)(&case) {
+                *self.failed = Some(e);
+                return Err(serde::de::Error::custom("stopped"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A case's verdict as the reports show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CaseStatus {

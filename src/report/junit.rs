@@ -6,65 +6,76 @@
 //! job; an interrupted or unreachable run adds an `error` testcase, so it does.
 
 use std::fmt::Write;
+use std::io;
 
 use super::console::describe_failure;
-use super::json::{CaseStatus, Report};
+use super::json::CaseStatus;
+use super::render::{Index, Sink, Writer};
+use crate::verdict::CaseResult;
 
-pub fn render(report: &Report) -> String {
-    let r = report;
-    let s = &r.summary;
-    let incomplete = if s.complete { 0 } else { 1 };
-    let failures = r.cases_with(CaseStatus::Fail).count();
-    let skipped = r
-        .cases
-        .iter()
-        .filter(|c| matches!(r.status(c), CaseStatus::Skip | CaseStatus::Known))
-        .count();
-    let tests = r.cases.len() + incomplete;
-    let time = secs(s.duration_ms);
-    let mut x = String::new();
-    x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        x,
-        "<testsuites name=\"gws-conform\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{incomplete}\" time=\"{time}\">"
-    );
-    let _ = writeln!(
-        x,
-        "  <testsuite name=\"gws-conform: StartContactCenterSession (POST /api/v2/me)\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{incomplete}\" skipped=\"{skipped}\" time=\"{time}\" timestamp=\"{}\" id=\"{}\" package=\"gws-conform\">",
-        attr(&r.run.started_at),
-        attr(&r.run.run_id)
-    );
-    x.push_str("    <properties>\n");
-    let mut props: Vec<(String, String)> = vec![
-        ("harness_version".into(), r.run.harness_version.clone()),
-        ("run_id".into(), r.run.run_id.clone()),
-        ("target".into(), r.run.target.url.clone()),
-        (
-            "server_version".into(),
-            r.run.target.server_version.clone().unwrap_or_default(),
-        ),
-        ("complete".into(), s.complete.to_string()),
-        ("verdict".into(), super::render::headline(r).0.to_string()),
-    ];
-    if let Some(p) = &r.run.selection.partition {
-        props.push(("partition".into(), p.clone()));
-    }
-    if let Some(b) = &r.baseline {
-        props.push(("baseline".into(), format!("{} sha256:{}", b.file, b.sha256)));
-    }
-    for i in &r.run.inputs {
-        props.push((format!("sha256:{}", i.path), i.sha256.clone()));
-    }
-    for (k, v) in props {
+/// The suite's counts and properties, a `testcase` per case as it is read, and the verdict.
+pub struct Junit;
+
+impl Writer for Junit {
+    fn begin(&mut self, index: &Index, x: &mut Sink) -> io::Result<()> {
+        let r = &index.head;
+        let s = &r.summary;
+        let incomplete = if s.complete { 0 } else { 1 };
+        let failures = index.cases_with(CaseStatus::Fail).count();
+        let skipped = index
+            .cases
+            .iter()
+            .filter(|c| matches!(c.status, CaseStatus::Skip | CaseStatus::Known))
+            .count();
+        let tests = index.cases.len() + incomplete;
+        let time = secs(s.duration_ms);
+        x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         let _ = writeln!(
             x,
-            "      <property name=\"{}\" value=\"{}\"/>",
-            attr(&k),
-            attr(&v)
+            "<testsuites name=\"gws-conform\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{incomplete}\" time=\"{time}\">"
         );
+        let _ = writeln!(
+            x,
+            "  <testsuite name=\"gws-conform: StartContactCenterSession (POST /api/v2/me)\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{incomplete}\" skipped=\"{skipped}\" time=\"{time}\" timestamp=\"{}\" id=\"{}\" package=\"gws-conform\">",
+            attr(&r.run.started_at),
+            attr(&r.run.run_id)
+        );
+        x.push_str("    <properties>\n");
+        let mut props: Vec<(String, String)> = vec![
+            ("harness_version".into(), r.run.harness_version.clone()),
+            ("run_id".into(), r.run.run_id.clone()),
+            ("target".into(), r.run.target.url.clone()),
+            (
+                "server_version".into(),
+                r.run.target.server_version.clone().unwrap_or_default(),
+            ),
+            ("complete".into(), s.complete.to_string()),
+            ("verdict".into(), super::render::headline(r).0.to_string()),
+        ];
+        if let Some(p) = &r.run.selection.partition {
+            props.push(("partition".into(), p.clone()));
+        }
+        if let Some(b) = &r.baseline {
+            props.push(("baseline".into(), format!("{} sha256:{}", b.file, b.sha256)));
+        }
+        for i in &r.run.inputs {
+            props.push((format!("sha256:{}", i.path), i.sha256.clone()));
+        }
+        for (k, v) in props {
+            let _ = writeln!(
+                x,
+                "      <property name=\"{}\" value=\"{}\"/>",
+                attr(&k),
+                attr(&v)
+            );
+            x.emit()?;
+        }
+        x.push_str("    </properties>\n");
+        x.emit()
     }
-    x.push_str("    </properties>\n");
-    for c in &r.cases {
+
+    fn case(&mut self, index: &Index, n: usize, c: &CaseResult, x: &mut Sink) -> io::Result<()> {
+        let s = index.summary();
         let classname = format!(
             "gws-conform.{}",
             c.spec.first().map(String::as_str).unwrap_or("case")
@@ -77,7 +88,7 @@ pub fn render(report: &Report) -> String {
             secs(c.duration_ms)
         );
         let known = s.known_for(&c.id);
-        match r.status(c) {
+        match index.cases[n].status {
             CaseStatus::Pass => x.push_str("/>\n"),
             CaseStatus::Fixed => {
                 x.push_str(">\n");
@@ -135,28 +146,34 @@ pub fn render(report: &Report) -> String {
                 x.push_str("    </testcase>\n");
             }
         }
+        x.emit()
     }
-    if !s.complete {
-        let why = match &s.unreachable {
-            Some(u) => format!("the target could not be reached: {u}"),
-            None => format!(
-                "run interrupted after {} of {} planned cases: the report covers those that finished",
-                s.tally.total, r.run.planned
-            ),
-        };
+
+    fn end(&mut self, index: &Index, x: &mut Sink) -> io::Result<()> {
+        let r = &index.head;
+        let s = &r.summary;
+        if !s.complete {
+            let why = match &s.unreachable {
+                Some(u) => format!("the target could not be reached: {u}"),
+                None => format!(
+                    "run interrupted after {} of {} planned cases: the report covers those that finished",
+                    s.tally.total, r.run.planned
+                ),
+            };
+            let _ = writeln!(
+                x,
+                "    <testcase name=\"run: complete\" classname=\"gws-conform.run\" time=\"0.000\">\n      <error type=\"incomplete\" message=\"{}\"/>\n    </testcase>",
+                attr(&why)
+            );
+        }
         let _ = writeln!(
             x,
-            "    <testcase name=\"run: complete\" classname=\"gws-conform.run\" time=\"0.000\">\n      <error type=\"incomplete\" message=\"{}\"/>\n    </testcase>",
-            attr(&why)
+            "    <system-out>{}</system-out>",
+            text(&super::render::headline(r).1)
         );
+        x.push_str("  </testsuite>\n</testsuites>\n");
+        x.emit()
     }
-    let _ = writeln!(
-        x,
-        "    <system-out>{}</system-out>",
-        text(&super::render::headline(r).1)
-    );
-    x.push_str("  </testsuite>\n</testsuites>\n");
-    x
 }
 
 fn secs(ms: u64) -> String {

@@ -2,16 +2,38 @@
 //! counts, a verdict per documented sample, and the failures in one line each.
 
 use std::fmt::Write;
+use std::io;
 
-use super::json::{CaseStatus, Report};
-use super::render::{traceability, ElementStatus};
-use crate::verdict::KnownStatus;
+use super::json::CaseStatus;
+use super::render::{traceability, ElementStatus, Index, Sink, Writer};
+use crate::verdict::{CaseResult, KnownStatus};
 
 /// Failures listed in full; more are counted.
 const MAX_LISTED: usize = 20;
 
-pub fn render(report: &Report) -> String {
-    let r = report;
+/// The whole summary, from the index: no case detail.
+pub struct Markdown;
+
+impl Writer for Markdown {
+    fn begin(&mut self, index: &Index, m: &mut Sink) -> io::Result<()> {
+        render(index, m)
+    }
+
+    fn case(&mut self, _: &Index, _: usize, _: &CaseResult, _: &mut Sink) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn end(&mut self, _: &Index, _: &mut Sink) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn needs_cases(&self) -> bool {
+        false
+    }
+}
+
+fn render(index: &Index, m: &mut Sink) -> io::Result<()> {
+    let r = &index.head;
     let s = &r.summary;
     let (word, line) = super::render::headline(r);
     let icon = match word {
@@ -19,7 +41,6 @@ pub fn render(report: &Report) -> String {
         "FAIL" => "❌",
         _ => "⚠️",
     };
-    let mut m = String::new();
     let _ = writeln!(m, "## {icon} gws-conform: {word}\n");
     let _ = writeln!(m, "{}\n", md(&line));
     m.push_str("| passed | failed | known failures | skipped | total |\n");
@@ -33,7 +54,7 @@ pub fn render(report: &Report) -> String {
         s.tally.skipped,
         s.tally.total
     );
-    let samples: Vec<String> = traceability(r)
+    let samples: Vec<String> = traceability(index)
         .iter()
         .filter(|t| t.kind == "sample")
         .map(|t| {
@@ -48,11 +69,11 @@ pub fn render(report: &Report) -> String {
         .collect();
     let _ = writeln!(m, "**Samples:** {}\n", samples.join(" · "));
 
-    let failed: Vec<_> = r.cases_with(CaseStatus::Fail).collect();
+    let failed: Vec<_> = index.cases_with(CaseStatus::Fail).collect();
     if !failed.is_empty() {
         m.push_str("### Failures\n\n");
         for c in failed.iter().take(MAX_LISTED) {
-            let why = super::render::first_failure(c).unwrap_or_default();
+            let why = c.first_failure.clone().unwrap_or_default();
             let _ = writeln!(
                 m,
                 "- `{}` ({}; {}): {}",
@@ -90,7 +111,7 @@ pub fn render(report: &Report) -> String {
         md(&r.run.run_id),
         r.run.inputs.len()
     );
-    m
+    m.emit()
 }
 
 /// Escapes what Markdown or HTML would otherwise interpret, and keeps it on one line.

@@ -20,7 +20,7 @@ use crate::load::InputFile;
 use crate::verdict::{CaseResult, StepResult, Tally};
 
 pub use json::{Report, Summary};
-pub use render::{write_formats, Format};
+pub use render::{write_formats, write_formats_from, Format};
 
 /// What a run is about, known before the first case runs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

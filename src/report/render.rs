@@ -1,13 +1,22 @@
-//! The rendered formats (HTML, JUnit XML, Markdown, TAP): each a pure function of a [`Report`],
-//! written by a run from its finished `report.json` ([`write_formats`]), so that `run` and
+//! The rendered formats (HTML, JUnit XML, Markdown, TAP): each a function of a report, written
+//! by a run from its finished `report.json` ([`write_formats_from`]), so that `run` and
 //! `gws-conform report` produce the same bytes from the same results.
+//!
+//! A report can be far larger than its summary, so no format needs the whole report in memory: the
+//! summary parts (verdict, counts, failures, traceability matrix) come from an [`Index`] of the cases
+//! (a few short strings each) and the report's head, and each case's details are written as the
+//! case is read, then dropped ([`Writer`]). `report.json` is read twice: once for the index, once
+//! for the details of every format at once. [`Format::render`] runs the same writers over a report
+//! held in memory.
 
-use std::path::Path;
+use std::io::{self, Read, Seek, Write};
+use std::path::{Path, PathBuf};
 
-use super::json::Report;
+use super::json::{CaseStatus, Report, ReportHead, Streamed, Summary};
 use super::ReportError;
+use crate::model::Provenance;
 use crate::secret::Redactor;
-use crate::verdict::CaseResult;
+use crate::verdict::{CaseResult, Verdict};
 
 /// A report format that is rendered from the canonical JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -40,13 +49,37 @@ impl Format {
         }
     }
 
+    /// The whole document for a report held in memory (the same writers as [`write_formats_from`]).
     pub fn render(self, report: &Report) -> String {
-        match self {
-            Format::Html => super::html::render(report),
-            Format::Junit => super::junit::render(report),
-            Format::Markdown => super::markdown::render(report),
-            Format::Tap => super::tap::render(report),
-        }
+        let index = Index::of_report(report);
+        let mut bytes = Vec::new();
+        let mut job = Job::new(
+            self.writer(|| Ok(Box::new(io::Cursor::new(Vec::new())))),
+            &mut bytes,
+            None,
+        );
+        drive(
+            &index,
+            &Source::Memory(report),
+            std::slice::from_mut(&mut job),
+        )
+        .expect("a report in memory is read whole");
+        job.finish().expect("writing to memory cannot fail");
+        String::from_utf8(bytes).expect("the renderers write UTF-8")
+    }
+
+    /// The format's writer; `spool` gives the scratch space of a format that writes its cases in
+    /// another order than the report's (HTML: failures first).
+    fn writer(
+        self,
+        spool: impl FnOnce() -> io::Result<Box<dyn Spool>>,
+    ) -> io::Result<Box<dyn Writer>> {
+        Ok(match self {
+            Format::Html => Box::new(super::html::Html::new(spool()?)),
+            Format::Junit => Box::new(super::junit::Junit),
+            Format::Markdown => Box::new(super::markdown::Markdown),
+            Format::Tap => Box::new(super::tap::Tap),
+        })
     }
 }
 
@@ -72,24 +105,524 @@ impl std::fmt::Display for Format {
     }
 }
 
-/// Writes every rendered format beside `report.json`, from the finished report, each atomically and
-/// scrubbed once more by `redactor`; returns why any could not be written.
+/// What the summary parts of the formats need to know about one case.
+#[derive(Debug, Clone)]
+pub struct CaseEntry {
+    pub id: String,
+    pub title: String,
+    pub spec: Vec<String>,
+    pub provenance: Provenance,
+    pub verdict: Verdict,
+    /// The verdict refined by the baseline.
+    pub status: CaseStatus,
+    /// [`first_failure`], for failed cases.
+    pub first_failure: Option<String>,
+}
+
+/// A report without its cases' details: its head and a [`CaseEntry`] per case, in report order.
+#[derive(Debug, Clone)]
+pub struct Index {
+    pub head: ReportHead,
+    pub cases: Vec<CaseEntry>,
+}
+
+impl Index {
+    fn entry(c: &CaseResult) -> CaseEntry {
+        CaseEntry {
+            id: c.id.clone(),
+            title: c.title.clone(),
+            spec: c.spec.clone(),
+            provenance: c.provenance,
+            verdict: c.verdict,
+            status: CaseStatus::of(c.verdict, None),
+            first_failure: if c.verdict == Verdict::Fail {
+                first_failure(c)
+            } else {
+                None
+            },
+        }
+    }
+
+    fn new(head: ReportHead, mut cases: Vec<CaseEntry>) -> Index {
+        for c in &mut cases {
+            c.status = CaseStatus::of(c.verdict, head.summary.known_for(&c.id));
+        }
+        Index { head, cases }
+    }
+
+    pub fn of_report(report: &Report) -> Index {
+        Index::new(
+            report.head(),
+            report.cases.iter().map(Index::entry).collect(),
+        )
+    }
+
+    /// Reads a report.json case by case (see [`super::json::stream`]).
+    pub fn read(path: &Path) -> Result<Index, ReportError> {
+        let mut cases = Vec::new();
+        let head = super::json::stream::<std::convert::Infallible>(path, &mut |c| {
+            cases.push(Index::entry(c));
+            Ok(())
+        })
+        .map_err(|e| match e {
+            Streamed::Report(e) => e,
+            Streamed::Case(never) => match never {},
+        })?;
+        Ok(Index::new(head, cases))
+    }
+
+    pub fn summary(&self) -> &Summary {
+        &self.head.summary
+    }
+
+    /// The cases shown with one status, in report order.
+    pub fn cases_with(&self, status: CaseStatus) -> impl Iterator<Item = &CaseEntry> {
+        self.cases.iter().filter(move |c| c.status == status)
+    }
+}
+
+/// Where a rendered document goes: text pushed into it is written, redacted, by [`Sink::emit`].
+pub struct Sink<'a> {
+    out: &'a mut dyn Write,
+    redactor: Option<&'a Redactor>,
+    buf: String,
+}
+
+impl<'a> Sink<'a> {
+    pub fn new(out: &'a mut dyn Write, redactor: Option<&'a Redactor>) -> Sink<'a> {
+        Sink {
+            out,
+            redactor,
+            buf: String::new(),
+        }
+    }
+
+    pub fn push_str(&mut self, s: &str) {
+        self.buf.push_str(s);
+    }
+
+    pub fn push(&mut self, c: char) {
+        self.buf.push(c);
+    }
+
+    /// Writes what was pushed since the last call, redacted as one piece. Writers call it at the
+    /// end of a whole element or line, so that no secret is cut in two.
+    pub fn emit(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let done = match self.redactor {
+            Some(r) => self.out.write_all(r.redact(&self.buf).as_bytes()),
+            None => self.out.write_all(self.buf.as_bytes()),
+        };
+        self.buf.clear();
+        done
+    }
+
+    /// `text` redacted as this sink would write it.
+    pub fn redact<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        match self.redactor {
+            Some(r) => std::borrow::Cow::Owned(r.redact(text)),
+            None => std::borrow::Cow::Borrowed(text),
+        }
+    }
+
+    /// Writes bytes redacted already (by [`Sink::redact`]).
+    pub fn write_redacted(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.emit()?;
+        self.out.write_all(bytes)
+    }
+}
+
+impl std::fmt::Write for Sink<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.buf.push_str(s);
+        Ok(())
+    }
+}
+
+/// Scratch space for a writer: a temporary file, or memory.
+pub trait Spool: Read + Write + Seek {}
+impl<T: Read + Write + Seek> Spool for T {}
+
+/// One format being written: what comes before the cases, each case as it is read, and the rest.
+pub trait Writer {
+    fn begin(&mut self, index: &Index, out: &mut Sink) -> io::Result<()>;
+    fn case(
+        &mut self,
+        index: &Index,
+        n: usize,
+        case: &CaseResult,
+        out: &mut Sink,
+    ) -> io::Result<()>;
+    fn end(&mut self, index: &Index, out: &mut Sink) -> io::Result<()>;
+    /// False when the summary parts are the whole document.
+    fn needs_cases(&self) -> bool {
+        true
+    }
+}
+
+/// One format on its way to one destination; the first write error stops it (and only it).
+struct Job<'a> {
+    writer: io::Result<Box<dyn Writer>>,
+    sink: Sink<'a>,
+}
+
+impl<'a> Job<'a> {
+    fn new(
+        writer: io::Result<Box<dyn Writer>>,
+        out: &'a mut dyn Write,
+        redactor: Option<&'a Redactor>,
+    ) -> Job<'a> {
+        Job {
+            writer,
+            sink: Sink::new(out, redactor),
+        }
+    }
+
+    fn step(&mut self, f: impl FnOnce(&mut dyn Writer, &mut Sink) -> io::Result<()>) {
+        if let Ok(w) = &mut self.writer {
+            if let Err(e) = f(&mut **w, &mut self.sink) {
+                self.writer = Err(e);
+            }
+        }
+    }
+
+    fn wants_cases(&self) -> bool {
+        self.writer.as_ref().is_ok_and(|w| w.needs_cases())
+    }
+
+    fn finish(mut self) -> io::Result<()> {
+        self.writer?;
+        self.sink.emit()
+    }
+}
+
+/// Where the cases are read from, a second time.
+enum Source<'r> {
+    Memory(&'r Report),
+    File(&'r Path),
+}
+
+/// Every job's document: the summary parts from the index, then each case as the source hands it
+/// over, then the rest.
+fn drive(index: &Index, source: &Source, jobs: &mut [Job]) -> Result<(), ReportError> {
+    for j in jobs.iter_mut() {
+        j.step(|w, s| w.begin(index, s));
+    }
+    if jobs.iter().any(Job::wants_cases) {
+        let mut n = 0;
+        let mut each = |c: &CaseResult| {
+            if index.cases.get(n).is_none_or(|e| e.id != c.id) {
+                return Err(());
+            }
+            for j in jobs.iter_mut() {
+                if j.wants_cases() {
+                    j.step(|w, s| w.case(index, n, c, s));
+                }
+            }
+            n += 1;
+            Ok(())
+        };
+        let changed = |path: &Path| ReportError::Read {
+            path: path.to_path_buf(),
+            source: io::Error::other("the report changed while it was being rendered"),
+        };
+        match source {
+            Source::Memory(r) => {
+                for c in &r.cases {
+                    each(c).map_err(|()| changed(Path::new("report.json")))?;
+                }
+            }
+            Source::File(path) => {
+                super::json::stream(path, &mut each).map_err(|e| match e {
+                    Streamed::Report(e) => e,
+                    Streamed::Case(()) => changed(path),
+                })?;
+            }
+        }
+        if n != index.cases.len() {
+            let path = match source {
+                Source::File(p) => p,
+                Source::Memory(_) => Path::new("report.json"),
+            };
+            return Err(changed(path));
+        }
+    }
+    for j in jobs.iter_mut() {
+        j.step(|w, s| w.end(index, s));
+    }
+    Ok(())
+}
+
+/// Where [`render_from`] writes one format.
+pub enum Output<'a> {
+    /// A file, written atomically (a temporary file beside it, synced, then renamed).
+    File(PathBuf),
+    /// A stream, e.g. standard output.
+    Stream(Box<dyn Write + 'a>),
+}
+
+/// An [`Output`] once opened.
+enum Out<'a> {
+    File {
+        w: io::BufWriter<std::fs::File>,
+        partial: PathBuf,
+        dest: PathBuf,
+    },
+    Stream(io::BufWriter<Box<dyn Write + 'a>>),
+}
+
+impl<'a> Out<'a> {
+    fn open(output: Output<'a>) -> Result<Out<'a>, ReportError> {
+        match output {
+            Output::Stream(w) => Ok(Out::Stream(io::BufWriter::with_capacity(1 << 16, w))),
+            Output::File(dest) => {
+                let err = |source| ReportError::Write {
+                    path: dest.clone(),
+                    source,
+                };
+                if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(err)?;
+                }
+                let partial = sibling(&dest, ".partial");
+                let f = std::fs::File::create(&partial).map_err(err)?;
+                Ok(Out::File {
+                    w: io::BufWriter::with_capacity(1 << 16, f),
+                    partial,
+                    dest,
+                })
+            }
+        }
+    }
+
+    /// The name errors give.
+    fn shown(&self) -> PathBuf {
+        match self {
+            Out::File { dest, .. } => dest.clone(),
+            Out::Stream(_) => PathBuf::from("-"),
+        }
+    }
+
+    /// A temporary file for a writer's scratch space: beside the destination, or in the system's
+    /// temporary folder for a stream.
+    fn spool(&self) -> io::Result<Box<dyn Spool>> {
+        let path = match self {
+            Out::File { dest, .. } => sibling(dest, ".cases.partial"),
+            Out::Stream(_) => {
+                static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+                let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                std::env::temp_dir().join(format!(
+                    "gws-conform-{}-{n}.cases.partial",
+                    std::process::id()
+                ))
+            }
+        };
+        Ok(Box::new(TempFile::create(path)?))
+    }
+
+    fn close(self, wrote: io::Result<()>) -> io::Result<()> {
+        match self {
+            Out::Stream(mut w) => wrote.and_then(|()| w.flush()),
+            Out::File { w, partial, dest } => {
+                let done = wrote
+                    .and_then(|()| w.into_inner().map_err(|e| e.into_error()))
+                    .and_then(|f| f.sync_all())
+                    .and_then(|()| std::fs::rename(&partial, &dest));
+                if done.is_err() {
+                    let _ = std::fs::remove_file(&partial);
+                }
+                done
+            }
+        }
+    }
+}
+
+impl Write for Out<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Out::File { w, .. } => w.write(buf),
+            Out::Stream(w) => w.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Out::File { w, .. } => w.write_all(buf),
+            Out::Stream(w) => w.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Out::File { w, .. } => w.flush(),
+            Out::Stream(w) => w.flush(),
+        }
+    }
+}
+
+/// `path` with `suffix` appended to its file name.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+/// A scratch file, removed once dropped (at once where an open file can be removed).
+struct TempFile {
+    file: std::fs::File,
+    path: Option<PathBuf>,
+}
+
+impl TempFile {
+    fn create(path: PathBuf) -> io::Result<TempFile> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)?;
+        let path = if cfg!(unix) && std::fs::remove_file(&path).is_ok() {
+            None
+        } else {
+            Some(path)
+        };
+        Ok(TempFile { file, path })
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(p) = &self.path {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+impl Read for TempFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.file.read(buf)
+    }
+}
+
+impl Write for TempFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Seek for TempFile {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        self.file.seek(pos)
+    }
+}
+
+/// Renders each of `outputs` from the report.json at `path`, reading it case by case (twice:
+/// once for the index, once for every format's case details), each scrubbed once more by
+/// `redactor`. Returns the report's head when it could be read, and what became of each output,
+/// in order.
+pub fn render_from<'a>(
+    path: &Path,
+    outputs: Vec<(Format, Output<'a>)>,
+    redactor: Option<&Redactor>,
+) -> Result<(ReportHead, Vec<Result<(), ReportError>>), ReportError> {
+    let index = Index::read(path)?;
+    let results = render(&index, &Source::File(path), outputs, redactor)?;
+    Ok((index.head, results))
+}
+
+fn render<'a>(
+    index: &Index,
+    source: &Source,
+    outputs: Vec<(Format, Output<'a>)>,
+    redactor: Option<&Redactor>,
+) -> Result<Vec<Result<(), ReportError>>, ReportError> {
+    let mut outs: Vec<(Format, Result<Out<'a>, ReportError>)> = outputs
+        .into_iter()
+        .map(|(f, o)| (f, Out::open(o)))
+        .collect();
+    let mut wrote: Vec<io::Result<()>> = Vec::new();
+    {
+        let mut jobs = Vec::new();
+        for (format, out) in outs.iter_mut() {
+            if let Ok(out) = out {
+                let writer = format.writer(|| out.spool());
+                jobs.push(Job::new(writer, out, redactor));
+            }
+        }
+        let driven = drive(index, source, &mut jobs);
+        wrote.extend(jobs.into_iter().map(Job::finish));
+        if let Err(e) = driven {
+            // The report could not be read: leave no half-written file behind.
+            for (_, out) in outs {
+                if let Ok(Out::File { partial, .. }) = out {
+                    let _ = std::fs::remove_file(partial);
+                }
+            }
+            return Err(e);
+        }
+    }
+    let mut wrote = wrote.into_iter();
+    Ok(outs
+        .into_iter()
+        .map(|(_, out)| {
+            let out = out?;
+            let shown = out.shown();
+            let w = wrote.next().unwrap_or(Ok(()));
+            out.close(w).map_err(|source| ReportError::Write {
+                path: shown,
+                source,
+            })
+        })
+        .collect())
+}
+
+/// Writes every rendered format beside `report.json` (at `report_json`), reading it case by case,
+/// each atomically and scrubbed once more by `redactor`. Returns the report's summary when it
+/// could be read, and why any format could not be written.
 ///
 /// A run calls it once `report.json` is complete, so no listener keeps a copy of every case (cases
 /// stream to `report.json` as they finish), and `run` and `gws-conform report` produce the same
 /// bytes from the same report.
-pub fn write_formats(report: &Report, dir: &Path, redactor: &Redactor) -> Vec<ReportError> {
-    Format::ALL
+pub fn write_formats_from(
+    report_json: &Path,
+    dir: &Path,
+    redactor: &Redactor,
+) -> Result<(Summary, Vec<ReportError>), ReportError> {
+    let outputs = Format::ALL
         .into_iter()
-        .filter_map(|format| {
-            let text = redactor.redact(&format.render(report));
-            super::write_atomic(&dir.join(format.file_name()), text.as_bytes()).err()
-        })
-        .collect()
+        .map(|f| (f, Output::File(dir.join(f.file_name()))))
+        .collect();
+    let (head, results) = render_from(report_json, outputs, Some(redactor))?;
+    Ok((
+        head.summary,
+        results.into_iter().filter_map(Result::err).collect(),
+    ))
+}
+
+/// [`write_formats_from`] for a report held in memory.
+pub fn write_formats(report: &Report, dir: &Path, redactor: &Redactor) -> Vec<ReportError> {
+    let outputs = Format::ALL
+        .into_iter()
+        .map(|f| (f, Output::File(dir.join(f.file_name()))))
+        .collect();
+    match render(
+        &Index::of_report(report),
+        &Source::Memory(report),
+        outputs,
+        Some(redactor),
+    ) {
+        Ok(results) => results.into_iter().filter_map(Result::err).collect(),
+        Err(e) => vec![e],
+    }
 }
 
 /// Shared by the renderers: a one-line verdict an auditor reads first.
-pub fn headline(report: &Report) -> (&'static str, String) {
+pub fn headline(report: &ReportHead) -> (&'static str, String) {
     let s = &report.summary;
     let t = &s.tally;
     let word = if !s.complete {
@@ -158,6 +691,56 @@ mod tests {
         assert_eq!("junit".parse::<Format>(), Ok(Format::Junit));
         let e = "pdf".parse::<Format>().unwrap_err();
         assert!(e.contains("html, junit, markdown, tap"), "{e}");
+    }
+
+    /// Two cases out of id order (HTML puts the failure first), one a failure.
+    const REPORT: &str = r#"{
+"format": "gws-conform-report/1",
+"run": {"run_id": "r1", "harness_version": "0.1.0", "started_at": "2026-11-24T07:00:00Z",
+  "target": {"url": "http://t", "embedded": false}, "profile": {"name": "p"}, "inputs": [],
+  "selection": {}, "planned": 2, "jobs": 1},
+"cases": [
+{"id": "b-pass", "title": "B s3cret", "spec": ["S1"], "provenance": "documented", "tags": [],
+ "file": "b.toml", "sha256": "00", "verdict": "pass", "steps": [], "duration_ms": 1},
+{"id": "a-fail", "title": "A <x>", "spec": ["S5", "param.workmode"], "provenance": "inferred",
+ "tags": [], "file": "a.toml", "sha256": "11", "verdict": "fail", "reason": "said s3cret",
+ "steps": [], "duration_ms": 2}
+],
+"summary": {"tally": {"total": 2, "passed": 1, "failed": 1, "skipped": 0}, "complete": true,
+  "ok": false, "finished_at": "2026-11-24T07:00:01Z", "duration_ms": 3}
+}
+"#;
+
+    #[test]
+    fn streaming_a_file_writes_what_rendering_in_memory_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        std::fs::write(&path, REPORT).unwrap();
+        let report = Report::read(&path).unwrap();
+        let redactor = Redactor::new();
+        redactor.add("s3cret");
+        let (summary, errors) = write_formats_from(&path, dir.path(), &redactor).unwrap();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(summary.unexcused_failures(), 1);
+        for f in Format::ALL {
+            let streamed = std::fs::read_to_string(dir.path().join(f.file_name())).unwrap();
+            let whole = f.render(&report);
+            assert_eq!(streamed, redactor.redact(&whole), "{f}");
+            assert!(!streamed.contains("s3cret"), "{f}");
+            if f == Format::Html {
+                let (a, b) = (
+                    whole.find("id=\"case-a-fail\""),
+                    whole.find("id=\"case-b-pass\""),
+                );
+                assert!(a.unwrap() < b.unwrap(), "failures first");
+            }
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.contains("partial"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 }
 
@@ -243,12 +826,12 @@ pub struct Trace<'r> {
     pub element: String,
     pub kind: &'static str,
     pub what: String,
-    pub cases: Vec<&'r CaseResult>,
+    pub cases: Vec<&'r CaseEntry>,
     pub status: ElementStatus,
 }
 
 /// Every documented spec element (and any other a case names) with the cases that cover it.
-pub fn traceability(report: &Report) -> Vec<Trace<'_>> {
+pub fn traceability(report: &Index) -> Vec<Trace<'_>> {
     use super::json::CaseStatus as C;
     let mut rows: Vec<Trace> = SPEC_ELEMENTS
         .iter()
@@ -275,7 +858,7 @@ pub fn traceability(report: &Report) -> Vec<Trace<'_>> {
         }
     }
     for r in &mut rows {
-        let statuses: Vec<C> = r.cases.iter().map(|c| report.status(c)).collect();
+        let statuses: Vec<C> = r.cases.iter().map(|c| c.status).collect();
         r.status = if statuses.is_empty() {
             ElementStatus::NotCovered
         } else if statuses.contains(&C::Fail) {

@@ -3,15 +3,25 @@
 //! `# SKIP`; an incomplete run ends with `Bail out!`.
 
 use std::fmt::Write;
+use std::io;
 
-use super::json::{CaseStatus, Report};
+use super::json::CaseStatus;
+use super::render::{Index, Sink, Writer};
+use crate::verdict::CaseResult;
 
-pub fn render(report: &Report) -> String {
-    let r = report;
-    let s = &r.summary;
-    let mut t = String::from("TAP version 14\n");
-    let _ = writeln!(t, "1..{}", r.cases.len());
-    for (i, c) in r.cases.iter().enumerate() {
+/// The plan, a test point per case as it is read, and the verdict.
+pub struct Tap;
+
+impl Writer for Tap {
+    fn begin(&mut self, index: &Index, t: &mut Sink) -> io::Result<()> {
+        t.push_str("TAP version 14\n");
+        let _ = writeln!(t, "1..{}", index.cases.len());
+        t.emit()
+    }
+
+    fn case(&mut self, index: &Index, i: usize, c: &CaseResult, t: &mut Sink) -> io::Result<()> {
+        let s = index.summary();
+        let status = index.cases[i].status;
         let n = i + 1;
         let name = format!("{} - {}", c.id, one_line(&c.title));
         let known = s.known_for(&c.id);
@@ -25,7 +35,7 @@ pub fn render(report: &Report) -> String {
             })
             .unwrap_or_default()
         };
-        match r.status(c) {
+        match status {
             CaseStatus::Pass => {
                 let _ = writeln!(t, "ok {n} - {name}");
             }
@@ -40,7 +50,7 @@ pub fn render(report: &Report) -> String {
                 );
             }
             CaseStatus::Known | CaseStatus::Fail => {
-                let directive = if r.status(c) == CaseStatus::Known {
+                let directive = if status == CaseStatus::Known {
                     todo(known)
                 } else {
                     String::new()
@@ -50,7 +60,7 @@ pub fn render(report: &Report) -> String {
                 let _ = writeln!(t, "  spec: {}", yaml_str(&c.spec.join(", ")));
                 let _ = writeln!(t, "  provenance: {}", c.provenance.as_str());
                 let _ = writeln!(t, "  file: {}", yaml_str(&c.file));
-                if let Some(k) = known.filter(|_| r.status(c) == CaseStatus::Fail) {
+                if let Some(k) = known.filter(|_| status == CaseStatus::Fail) {
                     let _ = writeln!(
                         t,
                         "  baseline: {}",
@@ -68,20 +78,26 @@ pub fn render(report: &Report) -> String {
                 t.push_str("  ...\n");
             }
         }
+        t.emit()
     }
-    let (word, line) = super::render::headline(r);
-    let _ = writeln!(t, "# {word}: {}", one_line(&line));
-    if !s.complete {
-        let why = match &s.unreachable {
-            Some(u) => format!("the target could not be reached: {}", one_line(u)),
-            None => format!(
-                "run interrupted after {} of {} planned cases",
-                s.tally.total, r.run.planned
-            ),
-        };
-        let _ = writeln!(t, "Bail out! {why}");
+
+    fn end(&mut self, index: &Index, t: &mut Sink) -> io::Result<()> {
+        let r = &index.head;
+        let s = &r.summary;
+        let (word, line) = super::render::headline(r);
+        let _ = writeln!(t, "# {word}: {}", one_line(&line));
+        if !s.complete {
+            let why = match &s.unreachable {
+                Some(u) => format!("the target could not be reached: {}", one_line(u)),
+                None => format!(
+                    "run interrupted after {} of {} planned cases",
+                    s.tally.total, r.run.planned
+                ),
+            };
+            let _ = writeln!(t, "Bail out! {why}");
+        }
+        t.emit()
     }
-    t
 }
 
 /// Test point descriptions are one line, and `#` starts a directive.
