@@ -12,7 +12,7 @@ use gws_conform::execute::Transport;
 use gws_conform::load::{self, Env, Sources};
 use gws_conform::plan::{self, Selection};
 use gws_conform::report::console::describe_failure;
-use gws_conform::report::{Event, Listener, RunInfo, SelectionInfo, TargetInfo};
+use gws_conform::report::{Event, Listener, RunInfo};
 use gws_conform::runner;
 use gws_conform::verdict::{CaseResult, Verdict};
 use gws_reference::{Directory, ServerConfig};
@@ -68,21 +68,14 @@ fn main() {
         .expect("start the reference server on 127.0.0.1");
     let url = server.url();
     let transport = Arc::new(Transport::new(&url, &suite.profile).expect("transport"));
-    let info = Arc::new(RunInfo {
-        run_id: "cargo-test".into(),
-        harness_version: env!("CARGO_PKG_VERSION").into(),
-        started_at: String::new(),
-        target: TargetInfo {
-            url: url.clone(),
-            embedded: true,
-            server_version: None,
-        },
-        profile: suite.profile.redacted_summary(),
-        inputs: Vec::new(),
-        selection: SelectionInfo::default(),
-        planned: 1,
-        jobs: 1,
-    });
+    let info = Arc::new(RunInfo::unreported(
+        "cargo-test",
+        &url,
+        true,
+        &suite.profile,
+        1,
+        1,
+    ));
 
     let mut locks: BTreeMap<String, Arc<Mutex<()>>> = BTreeMap::new();
     let trials: Vec<Trial> = (0..suite.cases.len())

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use gws_conform::execute::Transport;
 use gws_conform::load::{load_suite, Env, Sources};
 use gws_conform::plan::{self, Selection};
-use gws_conform::report::{Event, Listener, RunInfo, SelectionInfo, TargetInfo};
+use gws_conform::report::{Event, Listener, RunInfo};
 use gws_conform::runner;
 use gws_conform::verdict::{CaseResult, Verdict};
 
@@ -53,21 +53,7 @@ async fn run_case(dir: &Path, target: &str) -> CaseResult {
     let suite = load_suite(&sources, &Env::empty().with("PW", PW)).unwrap();
     let transport = Transport::new(target, &suite.profile).unwrap();
     let plan = plan::plan(&suite.cases, &Selection::default(), &suite.profile);
-    let info = RunInfo {
-        run_id: "test".into(),
-        harness_version: "0".into(),
-        started_at: "now".into(),
-        target: TargetInfo {
-            url: target.into(),
-            embedded: false,
-            server_version: None,
-        },
-        profile: serde_json::Value::Null,
-        inputs: Vec::new(),
-        selection: SelectionInfo::default(),
-        planned: plan.cases.len(),
-        jobs: 1,
-    };
+    let info = RunInfo::unreported("test", target, false, &suite.profile, plan.cases.len(), 1);
     let mut collect = Collect(Vec::new());
     {
         let mut listeners: Vec<Box<dyn Listener + '_>> = vec![Box::new(&mut collect)];

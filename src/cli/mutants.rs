@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use futures_util::StreamExt;
 use gws_conform::execute::Transport;
 use gws_conform::plan::{self, Selection};
-use gws_conform::report::{Event, Listener, RunInfo, SelectionInfo, TargetInfo};
+use gws_conform::report::{Event, Listener, RunInfo};
 use gws_conform::runner;
 use gws_conform::verdict::Verdict;
 use gws_reference::Fault;
@@ -175,21 +175,15 @@ async fn run_against(
         .map_err(|e| format!("cannot start the reference server: {e}"))?;
     let transport = Transport::new(&server.url(), &suite.profile)?;
     let plan = plan::plan(&suite.cases, &Selection::default(), &suite.profile);
-    let info = RunInfo {
-        run_id: format!("mutant-{}", fault.map_or("clean", |f| f.name())),
-        harness_version: env!("CARGO_PKG_VERSION").to_string(),
-        started_at: gws_conform::report::utc_timestamp(std::time::SystemTime::now()),
-        target: TargetInfo {
-            url: server.url(),
-            embedded: true,
-            server_version: None,
-        },
-        profile: suite.profile.redacted_summary(),
-        inputs: Vec::new(),
-        selection: SelectionInfo::default(),
-        planned: plan.cases.len(),
-        jobs: 4,
-    };
+    let run_id = format!("mutant-{}", fault.map_or("clean", |f| f.name()));
+    let info = RunInfo::unreported(
+        &run_id,
+        &server.url(),
+        true,
+        &suite.profile,
+        plan.cases.len(),
+        4,
+    );
     let mut verdicts = Verdicts::default();
     {
         let mut listeners: Vec<Box<dyn Listener + '_>> = vec![Box::new(&mut verdicts)];

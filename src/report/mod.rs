@@ -38,6 +38,35 @@ pub struct RunInfo {
     pub jobs: usize,
 }
 
+impl RunInfo {
+    /// The header of a run that writes no report (mutants, tests): no inputs listed, no selection,
+    /// no server version.
+    pub fn unreported(
+        run_id: &str,
+        url: &str,
+        embedded: bool,
+        profile: &crate::load::Profile,
+        planned: usize,
+        jobs: usize,
+    ) -> RunInfo {
+        RunInfo {
+            run_id: run_id.to_string(),
+            harness_version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at: utc_timestamp(std::time::SystemTime::now()),
+            target: TargetInfo {
+                url: url.to_string(),
+                embedded,
+                server_version: None,
+            },
+            profile: profile.redacted_summary(),
+            inputs: Vec::new(),
+            selection: SelectionInfo::default(),
+            planned,
+            jobs,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TargetInfo {
     pub url: String,
