@@ -43,10 +43,12 @@ pub enum VarError {
     Unclosed(String),
 }
 
-/// Variable values in scope for one case.
+/// Variable values in scope for one case: borrowed layers (sample defaults, the case's own, the
+/// profile's), not copies, since every case of a large suite builds one.
 #[derive(Debug, Clone)]
 pub struct Variables<'e> {
-    values: BTreeMap<String, String>,
+    layers: Vec<&'e BTreeMap<String, String>>,
+    own: BTreeMap<String, String>,
     env: &'e Env,
 }
 
@@ -59,20 +61,33 @@ pub struct Interpolated {
 impl<'e> Variables<'e> {
     pub fn new(env: &'e Env) -> Self {
         Variables {
-            values: BTreeMap::new(),
+            layers: Vec::new(),
+            own: BTreeMap::new(),
             env,
         }
     }
 
-    /// Later layers win.
-    pub fn layer(&mut self, values: &BTreeMap<String, String>) {
-        for (k, v) in values {
-            self.values.insert(k.clone(), v.clone());
-        }
+    /// Later layers win; values given with [`Variables::set`] win over every layer.
+    pub fn layer(&mut self, values: &'e BTreeMap<String, String>) {
+        self.layers.push(values);
     }
 
     pub fn set(&mut self, name: &str, value: &str) {
-        self.values.insert(name.to_string(), value.to_string());
+        self.own.insert(name.to_string(), value.to_string());
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.own
+            .get(name)
+            .or_else(|| self.layers.iter().rev().find_map(|l| l.get(name)))
+            .map(String::as_str)
+    }
+
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.own
+            .keys()
+            .chain(self.layers.iter().flat_map(|l| l.keys()))
+            .map(String::as_str)
     }
 
     pub fn interpolate(&self, text: &str) -> Result<Interpolated, VarError> {
@@ -94,13 +109,10 @@ impl<'e> Variables<'e> {
                 secrets.push(value.to_string());
                 out.push_str(value);
             } else {
-                let value = self.values.get(name).ok_or_else(|| {
-                    let hint = super::diagnostic::did_you_mean(
-                        name,
-                        self.values.keys().map(String::as_str),
-                    )
-                    .map(|s| format!("; did you mean `${{{s}}}`?"))
-                    .unwrap_or_default();
+                let value = self.get(name).ok_or_else(|| {
+                    let hint = super::diagnostic::did_you_mean(name, self.names())
+                        .map(|s| format!("; did you mean `${{{s}}}`?"))
+                        .unwrap_or_default();
                     VarError::Undefined(name.to_string(), hint)
                 })?;
                 out.push_str(value);
@@ -180,10 +192,16 @@ mod tests {
     }
 
     #[test]
-    fn later_layers_win() {
+    fn later_layers_win_and_set_wins_over_all() {
         let env = Env::empty();
-        let mut v = vars(&env);
-        v.layer(&BTreeMap::from([("place".to_string(), "P2".to_string())]));
+        let defaults = BTreeMap::from([("place".to_string(), "SIP_5000".to_string())]);
+        let profile = BTreeMap::from([("place".to_string(), "P2".to_string())]);
+        let mut v = Variables::new(&env);
+        v.layer(&defaults);
+        assert_eq!(v.interpolate("${place}").unwrap().text, "SIP_5000");
+        v.layer(&profile);
         assert_eq!(v.interpolate("${place}").unwrap().text, "P2");
+        v.set("place", "P3");
+        assert_eq!(v.interpolate("${place}").unwrap().text, "P3");
     }
 }
