@@ -51,6 +51,54 @@ pub struct Case {
     pub sha256: String,
 }
 
+/// What the planner, the reports and the list need of a case, without its steps: a large suite keeps
+/// one of these per case and rebuilds the full [`Case`] from its file when it runs
+/// (see `load::Suite::case`).
+#[derive(Debug, Clone)]
+pub struct CaseOutline {
+    pub id: String,
+    pub title: String,
+    pub spec: Vec<String>,
+    pub source: Option<String>,
+    pub provenance: Provenance,
+    pub rationale: Option<String>,
+    pub tags: Vec<String>,
+    pub agent_role: String,
+    pub group: String,
+    pub requires: Vec<String>,
+    /// Some step sends the agent's credentials (`basic` or `wrong-password`).
+    pub needs_credentials: bool,
+    pub file: PathBuf,
+    /// SHA-256 of the file's bytes when it was loaded, hex.
+    pub sha256: String,
+    /// The full case, kept when the suite is small (see `load::KEEP_CASES_BELOW`).
+    pub(crate) kept: Option<Box<Case>>,
+}
+
+impl CaseOutline {
+    pub fn of(case: &Case) -> CaseOutline {
+        CaseOutline {
+            id: case.id.clone(),
+            title: case.title.clone(),
+            spec: case.spec.clone(),
+            source: case.source.clone(),
+            provenance: case.provenance,
+            rationale: case.rationale.clone(),
+            tags: case.tags.clone(),
+            agent_role: case.agent_role.clone(),
+            group: case.group.clone(),
+            requires: case.requires.clone(),
+            needs_credentials: case
+                .steps
+                .iter()
+                .any(|s| matches!(s.request.auth, AuthMode::Basic | AuthMode::WrongPassword)),
+            file: case.file.clone(),
+            sha256: case.sha256.clone(),
+            kept: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Step {
     pub name: String,

@@ -12,7 +12,7 @@ use crate::check::{check_response, Check};
 use crate::execute::cometd::{ClientEvent, CometdClient};
 use crate::execute::{AgentSession, Transport};
 use crate::load::Suite;
-use crate::model::Case;
+use crate::model::CaseOutline;
 use crate::plan::Plan;
 use crate::report::{Event, Listener, RunInfo};
 use crate::verdict::{CaseResult, NotificationRecord, StepResult, Tally, Verdict};
@@ -164,7 +164,7 @@ impl Reach {
 
 async fn run_case(
     suite: &Suite,
-    case: &Case,
+    case: &CaseOutline,
     skip: Option<&str>,
     transport: &Transport,
 ) -> (CaseResult, Reach) {
@@ -190,6 +190,16 @@ async fn run_case(
         result.reason = Some(reason.to_string());
         return (result, reach);
     }
+    // A large suite keeps only outlines: the case is rebuilt from its file now, and dropped when done.
+    let case = match suite.case(case) {
+        Ok(c) => c,
+        Err(reason) => {
+            result.verdict = Verdict::Fail;
+            result.reason = Some(suite.redactor.redact(&reason));
+            result.duration_ms = started.elapsed().as_millis() as u64;
+            return (result, reach);
+        }
+    };
     let agent = suite.profile.agent(&case.agent_role).map(|(_, a)| a);
     // Session cookies and CSRF tokens are secrets of this case alone.
     let redactor = suite.redactor.scoped();

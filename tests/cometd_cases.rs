@@ -354,8 +354,12 @@ fn notification_cases_require_cometd_and_keep_to_their_agents() {
             .with("GWS_AGENT_LOGIN_PASSWORD", "y"),
     )
     .unwrap();
-    let (notify, other): (Vec<_>, Vec<_>) = suite
+    let cases: Vec<_> = suite
         .cases
+        .iter()
+        .map(|o| suite.case(o).unwrap().into_owned())
+        .collect();
+    let (notify, other): (Vec<_>, Vec<_>) = cases
         .iter()
         .partition(|c| c.steps.iter().any(|s| !s.notifications.is_empty()));
     assert!(notify.len() >= 6);

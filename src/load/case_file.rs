@@ -169,8 +169,8 @@ pub(super) fn build_case(
         p.add("steps", "a case needs at least one step");
     }
 
-    let mut vars = Variables::new(&ctx.env);
-    vars.layer(&ctx.defaults);
+    let mut vars = Variables::new(ctx.env);
+    vars.layer(ctx.defaults);
     vars.layer(&raw.vars);
     vars.layer(&ctx.profile.vars);
     vars.set("case_id", &raw.id);

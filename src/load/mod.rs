@@ -8,6 +8,7 @@ pub mod profile;
 pub mod schemas;
 pub mod vars;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -19,7 +20,7 @@ pub use profile::{Agent, Profile};
 pub use schemas::{SchemaSet, SchemaViolation};
 pub use vars::Env;
 
-use crate::model::Case;
+use crate::model::{Case, CaseOutline};
 use crate::secret::Redactor;
 
 /// How CometD messages travel (used by the notifications stage).
@@ -35,12 +36,74 @@ pub enum Transport {
 /// Everything a run needs, loaded and checked.
 #[derive(Debug)]
 pub struct Suite {
-    pub cases: Vec<Case>,
+    /// Every case's outline, in id order. The full case comes from [`Suite::case`].
+    pub cases: Vec<CaseOutline>,
     pub schemas: SchemaSet,
     pub profile: Profile,
     pub redactor: Redactor,
     /// `cases/variables.toml`, hashed like every other input.
     pub inputs: Vec<InputFile>,
+    /// What rebuilding a case from its file needs, besides the profile, schemas and redactor.
+    env: Env,
+    defaults: BTreeMap<String, String>,
+}
+
+/// Suites with fewer cases keep every parsed case in memory; larger ones keep an outline per case and
+/// re-read a case's file when it runs, so that a run's memory does not grow with the parsed cases.
+pub const KEEP_CASES_BELOW: usize = 2_000;
+
+impl Suite {
+    /// The full case for an outline: the one kept at load time, or rebuilt from its file, which must
+    /// not have changed since the suite was loaded. Secrets found while rebuilding go to the suite's
+    /// redactor, as they did at load time.
+    pub fn case<'a>(&'a self, outline: &'a CaseOutline) -> Result<Cow<'a, Case>, String> {
+        if let Some(case) = &outline.kept {
+            return Ok(Cow::Borrowed(case));
+        }
+        let file = display_path(&outline.file);
+        let bytes = std::fs::read(&outline.file)
+            .map_err(|e| format!("cannot re-read case file {file}: {e}"))?;
+        let sha256 = sha256_hex(&bytes);
+        if sha256 != outline.sha256 {
+            return Err(format!(
+                "case file {file} changed since the suite was loaded (SHA-256 was {}, is now {sha256}); load the suite again",
+                outline.sha256
+            ));
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|_| format!("case file {file} is no longer UTF-8 text"))?;
+        let ctx = LoadContext {
+            env: &self.env,
+            defaults: &self.defaults,
+            profile: &self.profile,
+            schemas: &self.schemas,
+            redactor: &self.redactor,
+        };
+        let case = case_file::build_case(&outline.file, &text, sha256, &ctx).map_err(|d| {
+            let first = d.first().map(ToString::to_string).unwrap_or_default();
+            format!("case file {file} no longer loads: {first}")
+        })?;
+        if case.id != outline.id {
+            return Err(format!(
+                "case file {file} now holds case `{}`, not `{}`",
+                case.id, outline.id
+            ));
+        }
+        Ok(Cow::Owned(case))
+    }
+
+    /// Drops the full cases kept at load time, so that [`Suite::case`] rebuilds each from its file,
+    /// as it does for a large suite.
+    pub fn forget_cases(&mut self) {
+        for c in &mut self.cases {
+            c.kept = None;
+        }
+    }
+
+    /// Whether the full cases are kept in memory.
+    pub fn keeps_cases(&self) -> bool {
+        self.cases.iter().any(|c| c.kept.is_some())
+    }
 }
 
 /// A file the verdicts rest on, and its SHA-256.
@@ -69,8 +132,8 @@ impl Default for Sources {
 }
 
 pub(crate) struct LoadContext<'a> {
-    pub env: Env,
-    pub defaults: BTreeMap<String, String>,
+    pub env: &'a Env,
+    pub defaults: &'a BTreeMap<String, String>,
     pub profile: &'a Profile,
     pub schemas: &'a SchemaSet,
     pub redactor: &'a Redactor,
@@ -130,15 +193,18 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
         }
     }
 
+    let env = env.clone();
     let ctx = LoadContext {
-        env: env.clone(),
-        defaults,
+        env: &env,
+        defaults: &defaults,
         profile: &profile,
         schemas: &schemas,
         redactor: &redactor,
     };
-    let mut cases = Vec::new();
-    for path in case_files(&sources.cases_dir).map_err(|d| LoadErrors(vec![d]))? {
+    let files = case_files(&sources.cases_dir).map_err(|d| LoadErrors(vec![d]))?;
+    let keep = files.len() < KEEP_CASES_BELOW;
+    let mut cases = Vec::with_capacity(files.len());
+    for path in files {
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) => {
@@ -154,7 +220,11 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
             }
         };
         match case_file::build_case(&path, &text, sha256_hex(&bytes), &ctx) {
-            Ok(c) => cases.push(c),
+            Ok(c) => {
+                let mut outline = CaseOutline::of(&c);
+                outline.kept = keep.then(|| Box::new(c));
+                cases.push(outline);
+            }
             Err(d) => errors.extend(d),
         }
     }
@@ -188,6 +258,8 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
         profile,
         redactor,
         inputs,
+        env,
+        defaults,
     })
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use sha2::Digest;
 
 use crate::load::Profile;
-use crate::model::{AuthMode, Case, Provenance};
+use crate::model::{CaseOutline, Provenance};
 
 /// Which cases to run. Every filter that is set must match (an empty list matches everything).
 #[derive(Debug, Clone, Default)]
@@ -66,7 +66,7 @@ impl Partition {
 }
 
 impl Selection {
-    pub fn selects(&self, case: &Case) -> bool {
+    pub fn selects(&self, case: &CaseOutline) -> bool {
         (self.ids.is_empty() || self.ids.iter().any(|i| case.id.contains(i.as_str())))
             && (self.tags.is_empty() || self.tags.iter().any(|t| case.tags.contains(t)))
             && (self.provenance.is_empty() || self.provenance.contains(&case.provenance))
@@ -92,7 +92,7 @@ fn spec_matches(filter: &str, element: &str) -> bool {
 /// One case in the plan: run it, or skip it for a reason.
 #[derive(Debug, Clone)]
 pub struct PlannedCase<'s> {
-    pub case: &'s Case,
+    pub case: &'s CaseOutline,
     pub skip: Option<String>,
 }
 
@@ -104,8 +104,8 @@ pub struct Plan<'s> {
     pub groups: Vec<Vec<usize>>,
 }
 
-pub fn plan<'s>(cases: &'s [Case], selection: &Selection, profile: &Profile) -> Plan<'s> {
-    let planned: Vec<PlannedCase> = cases
+pub fn plan<'s>(cases: &'s [CaseOutline], selection: &Selection, profile: &Profile) -> Plan<'s> {
+    let mut planned: Vec<PlannedCase> = cases
         .iter()
         .filter(|c| selection.selects(c))
         .map(|case| PlannedCase {
@@ -113,6 +113,7 @@ pub fn plan<'s>(cases: &'s [Case], selection: &Selection, profile: &Profile) -> 
             skip: skip_reason(case, profile),
         })
         .collect();
+    planned.shrink_to_fit();
     let mut by_group: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, p) in planned.iter().enumerate() {
         by_group.entry(p.case.group.as_str()).or_default().push(i);
@@ -185,7 +186,7 @@ impl Turns {
     }
 }
 
-fn skip_reason(case: &Case, profile: &Profile) -> Option<String> {
+fn skip_reason(case: &CaseOutline, profile: &Profile) -> Option<String> {
     let missing: Vec<&str> = case
         .requires
         .iter()
@@ -203,11 +204,7 @@ fn skip_reason(case: &Case, profile: &Profile) -> Option<String> {
             profile.name
         ));
     }
-    let needs_credentials = case
-        .steps
-        .iter()
-        .any(|s| matches!(s.request.auth, AuthMode::Basic | AuthMode::WrongPassword));
-    if needs_credentials && profile.agent(&case.agent_role).is_none() {
+    if case.needs_credentials && profile.agent(&case.agent_role).is_none() {
         return Some(format!(
             "needs credentials for agent role `{}`, and profile `{}` has none (add [agents.default], or set GWS_USERNAME and GWS_PASSWORD)",
             case.agent_role, profile.name

@@ -1,0 +1,174 @@
+//! Large suites keep an outline per case and rebuild each case from its file when it runs: the
+//! rebuilt case is the one the loader checked, and a file changed since then fails its case (never
+//! the run, never a panic) with a reason naming the file.
+
+use std::path::{Path, PathBuf};
+
+use gws_conform::execute::Transport;
+use gws_conform::load::{load_suite, Env, Sources, Suite};
+use gws_conform::plan::{self, Selection};
+use gws_conform::report::{Event, Listener, RunInfo};
+use gws_conform::runner;
+use gws_conform::verdict::{CaseResult, Verdict};
+
+struct Collect(Vec<CaseResult>);
+
+impl Listener for Collect {
+    fn on_event(&mut self, event: &Event) {
+        if let Event::CaseFinished { result, .. } = event {
+            self.0.push((*result).clone());
+        }
+    }
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn reference_suite() -> Suite {
+    let sources = Sources {
+        cases_dir: repo().join("cases"),
+        schemas_dir: repo().join("schemas"),
+        profile: Some(repo().join("profiles/reference.toml")),
+    };
+    let env = Env::empty()
+        .with("GWS_PASSWORD", "x")
+        .with("GWS_AGENT_LOGIN_PASSWORD", "y");
+    load_suite(&sources, &env).unwrap()
+}
+
+#[test]
+fn a_rebuilt_case_is_the_case_the_loader_checked() {
+    let kept = reference_suite();
+    assert!(kept.keeps_cases(), "a small suite keeps its parsed cases");
+    let mut rebuilt = reference_suite();
+    rebuilt.forget_cases();
+    assert!(!rebuilt.keeps_cases());
+    assert_eq!(kept.cases.len(), rebuilt.cases.len());
+    for (k, r) in kept.cases.iter().zip(&rebuilt.cases) {
+        let k = kept.case(k).unwrap();
+        assert!(matches!(k, std::borrow::Cow::Borrowed(_)));
+        let r = rebuilt.case(r).unwrap();
+        assert!(matches!(r, std::borrow::Cow::Owned(_)));
+        assert_eq!(format!("{k:?}"), format!("{r:?}"), "{}", k.id);
+    }
+}
+
+const CASE: &str = r#"
+id = "ID"
+title = "a case"
+spec = ["S1"]
+provenance = "inferred"
+rationale = "a test case"
+
+[[steps]]
+[steps.request]
+method = "GET"
+path = "/api/v2/diagnostics/version"
+auth = "none"
+
+[steps.expect]
+status = 200
+"#;
+
+/// A folder with two case files, `a.toml` and `b.toml`.
+fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("cases")).unwrap();
+    for id in ["a", "b"] {
+        std::fs::write(
+            dir.path().join(format!("cases/{id}.toml")),
+            CASE.replace("ID", id),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+fn load(dir: &Path) -> Suite {
+    let sources = Sources {
+        cases_dir: dir.join("cases"),
+        schemas_dir: repo().join("schemas"),
+        profile: None,
+    };
+    load_suite(&sources, &Env::empty()).unwrap()
+}
+
+fn run(suite: &Suite) -> Vec<CaseResult> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // Nothing listens here: every request fails to connect, which is a failure of its own kind.
+    let target = "http://127.0.0.1:9";
+    let transport = Transport::new(target, &suite.profile).unwrap();
+    let plan = plan::plan(&suite.cases, &Selection::default(), &suite.profile);
+    let info = RunInfo::unreported("test", target, false, &suite.profile, plan.cases.len(), 1);
+    let mut collect = Collect(Vec::new());
+    runtime.block_on(async {
+        let mut listeners: Vec<Box<dyn Listener + '_>> = vec![Box::new(&mut collect)];
+        runner::run(
+            suite,
+            &plan,
+            &transport,
+            1,
+            &info,
+            &mut listeners,
+            std::future::pending(),
+        )
+        .await;
+    });
+    collect.0
+}
+
+#[test]
+fn a_case_file_changed_after_loading_fails_that_case_with_a_clear_reason() {
+    let dir = workspace();
+    let mut suite = load(dir.path());
+    suite.forget_cases();
+    let changed = dir.path().join("cases/b.toml");
+    std::fs::write(&changed, CASE.replace("ID", "b").replace("200", "201")).unwrap();
+
+    let results = run(&suite);
+    assert_eq!(results.len(), 2);
+    let (a, b) = (&results[0], &results[1]);
+    assert_eq!(a.id, "a");
+    assert!(
+        !a.reason.as_deref().unwrap_or_default().contains("changed"),
+        "{:?}",
+        a.reason
+    );
+    assert_eq!(b.id, "b");
+    assert_eq!(b.verdict, Verdict::Fail);
+    let reason = b.reason.as_deref().unwrap();
+    assert!(
+        reason.contains(&changed.display().to_string().replace('\\', "/"))
+            && reason.contains("changed since the suite was loaded"),
+        "{reason}"
+    );
+
+    // A file that is gone says so.
+    std::fs::remove_file(&changed).unwrap();
+    let err = suite.case(&suite.cases[1]).unwrap_err();
+    assert!(err.starts_with("cannot re-read case file"), "{err}");
+}
+
+#[test]
+fn a_small_suite_runs_the_cases_it_loaded() {
+    let dir = workspace();
+    let suite = load(dir.path());
+    assert!(suite.keeps_cases());
+    std::fs::write(dir.path().join("cases/b.toml"), "not toml at all [").unwrap();
+    let results = run(&suite);
+    assert_eq!(results.len(), 2);
+    for r in &results {
+        assert!(
+            !r.reason
+                .as_deref()
+                .unwrap_or_default()
+                .contains("case file"),
+            "{:?}",
+            r.reason
+        );
+    }
+}
