@@ -30,8 +30,10 @@ impl Provenance {
     }
 }
 
+/// What identifies a case and its place in the spec: everything but its steps. A [`Case`] and a
+/// [`CaseOutline`] both carry one, and both deref to it.
 #[derive(Debug, Clone)]
-pub struct Case {
+pub struct CaseHeader {
     pub id: String,
     pub title: String,
     pub spec: Vec<String>,
@@ -44,11 +46,16 @@ pub struct Case {
     /// The serial group: cases of one group never run at the same time.
     pub group: String,
     pub requires: Vec<String>,
-    pub steps: Vec<Step>,
     /// Where the case came from, relative to the working directory as given.
     pub file: PathBuf,
-    /// SHA-256 of the file's bytes, hex.
+    /// SHA-256 of the file's bytes (when it was loaded), hex.
     pub sha256: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub header: CaseHeader,
+    pub steps: Vec<Step>,
 }
 
 /// What the planner, the reports and the list need of a case, without its steps: a large suite keeps
@@ -56,44 +63,37 @@ pub struct Case {
 /// (see `load::Suite::case`).
 #[derive(Debug, Clone)]
 pub struct CaseOutline {
-    pub id: String,
-    pub title: String,
-    pub spec: Vec<String>,
-    pub source: Option<String>,
-    pub provenance: Provenance,
-    pub rationale: Option<String>,
-    pub tags: Vec<String>,
-    pub agent_role: String,
-    pub group: String,
-    pub requires: Vec<String>,
+    pub header: CaseHeader,
     /// Some step sends the agent's credentials (`basic` or `wrong-password`).
     pub needs_credentials: bool,
-    pub file: PathBuf,
-    /// SHA-256 of the file's bytes when it was loaded, hex.
-    pub sha256: String,
     /// The full case, kept when the suite is small (see `load::KEEP_CASES_BELOW`).
     pub(crate) kept: Option<Box<Case>>,
+}
+
+impl std::ops::Deref for Case {
+    type Target = CaseHeader;
+
+    fn deref(&self) -> &CaseHeader {
+        &self.header
+    }
+}
+
+impl std::ops::Deref for CaseOutline {
+    type Target = CaseHeader;
+
+    fn deref(&self) -> &CaseHeader {
+        &self.header
+    }
 }
 
 impl CaseOutline {
     pub fn of(case: &Case) -> CaseOutline {
         CaseOutline {
-            id: case.id.clone(),
-            title: case.title.clone(),
-            spec: case.spec.clone(),
-            source: case.source.clone(),
-            provenance: case.provenance,
-            rationale: case.rationale.clone(),
-            tags: case.tags.clone(),
-            agent_role: case.agent_role.clone(),
-            group: case.group.clone(),
-            requires: case.requires.clone(),
+            header: case.header.clone(),
             needs_credentials: case
                 .steps
                 .iter()
                 .any(|s| matches!(s.request.auth, AuthMode::Basic | AuthMode::WrongPassword)),
-            file: case.file.clone(),
-            sha256: case.sha256.clone(),
             kept: None,
         }
     }

@@ -311,19 +311,21 @@ pub(super) fn build_case(
             None => format!("role:{agent_role}"),
         });
     Ok(Case {
-        id: raw.id,
-        title: raw.title,
-        spec,
-        source: raw.source,
-        provenance: raw.provenance,
-        rationale: raw.rationale,
-        tags: raw.tags,
-        agent_role,
-        group,
-        requires: raw.requires,
+        header: CaseHeader {
+            id: raw.id,
+            title: raw.title,
+            spec,
+            source: raw.source,
+            provenance: raw.provenance,
+            rationale: raw.rationale,
+            tags: raw.tags,
+            agent_role,
+            group,
+            requires: raw.requires,
+            file: file.to_path_buf(),
+            sha256,
+        },
         steps,
-        file: file.to_path_buf(),
-        sha256,
     })
 }
 
