@@ -140,6 +140,43 @@ pub async fn run(
     }
 }
 
+/// Collects each case's result as it is reported.
+struct Collect(Vec<CaseResult>);
+
+impl Listener for Collect {
+    fn on_event(&mut self, event: &Event) {
+        if let Event::CaseFinished { result, .. } = event {
+            self.0.push((*result).clone());
+        }
+    }
+}
+
+/// Runs the plan with no reporter and no stop signal, and returns every result in case order, for
+/// callers that judge the results themselves (`mutants`, tests).
+pub async fn run_collecting(
+    suite: &Suite,
+    plan: &Plan<'_>,
+    transport: &Transport,
+    jobs: usize,
+    info: &RunInfo,
+) -> (Vec<CaseResult>, RunOutcome) {
+    let mut collect = Collect(Vec::new());
+    let outcome = {
+        let mut listeners: Vec<Box<dyn Listener + '_>> = vec![Box::new(&mut collect)];
+        run(
+            suite,
+            plan,
+            transport,
+            jobs,
+            info,
+            &mut listeners,
+            std::future::pending(),
+        )
+        .await
+    };
+    (collect.0, outcome)
+}
+
 fn emit(listeners: &mut [Box<dyn Listener + '_>], event: &Event) {
     for l in listeners.iter_mut() {
         l.on_event(event);

@@ -12,24 +12,14 @@ use gws_conform::execute::Transport;
 use gws_conform::load::{self, Env, Sources};
 use gws_conform::plan::{self, Selection};
 use gws_conform::report::console::describe_failure;
-use gws_conform::report::{Event, Listener, RunInfo};
+use gws_conform::report::RunInfo;
 use gws_conform::runner;
-use gws_conform::verdict::{CaseResult, Verdict};
+use gws_conform::verdict::Verdict;
 use gws_reference::{Directory, ServerConfig};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
 const AGENT_PASSWORD: &str = "cargo-test-agent-password";
 const LOGIN_CODE_PASSWORD: &str = "cargo-test-login-code-password";
-
-struct Keep(Option<CaseResult>);
-
-impl Listener for Keep {
-    fn on_event(&mut self, event: &Event) {
-        if let Event::CaseFinished { result, .. } = event {
-            self.0 = Some((*result).clone());
-        }
-    }
-}
 
 fn main() {
     let args = Arguments::from_args();
@@ -97,22 +87,11 @@ fn main() {
                     &Selection::default(),
                     &suite.profile,
                 );
-                let mut keep = Keep(None);
-                runtime.block_on(async {
-                    let mut listeners: Vec<Box<dyn Listener + '_>> = vec![Box::new(&mut keep)];
-                    runner::run(
-                        &suite,
-                        &plan,
-                        &transport,
-                        1,
-                        &info,
-                        &mut listeners,
-                        std::future::pending(),
-                    )
-                    .await;
-                });
-                let result = keep
-                    .0
+                let (results, _) =
+                    runtime.block_on(runner::run_collecting(&suite, &plan, &transport, 1, &info));
+                let result = results
+                    .into_iter()
+                    .next()
                     .ok_or_else(|| Failed::from("the case produced no result"))?;
                 match result.verdict {
                     Verdict::Pass => Ok(Completion::Completed),

@@ -9,21 +9,11 @@ use std::time::{Duration, Instant};
 use gws_conform::execute::Transport;
 use gws_conform::load::{load_suite, Env, Sources};
 use gws_conform::plan::{self, Selection};
-use gws_conform::report::{Event, Listener, RunInfo};
+use gws_conform::report::RunInfo;
 use gws_conform::runner;
 use gws_conform::verdict::{CaseResult, Verdict};
 
 const PW: &str = "pw-cometd-cases-test";
-
-struct Collect(Vec<CaseResult>);
-
-impl Listener for Collect {
-    fn on_event(&mut self, event: &Event) {
-        if let Event::CaseFinished { result, .. } = event {
-            self.0.push((*result).clone());
-        }
-    }
-}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -54,21 +44,11 @@ async fn run_case(dir: &Path, target: &str) -> CaseResult {
     let transport = Transport::new(target, &suite.profile).unwrap();
     let plan = plan::plan(&suite.cases, &Selection::default(), &suite.profile);
     let info = RunInfo::unreported("test", target, false, &suite.profile, plan.cases.len(), 1);
-    let mut collect = Collect(Vec::new());
-    {
-        let mut listeners: Vec<Box<dyn Listener + '_>> = vec![Box::new(&mut collect)];
-        runner::run(
-            &suite,
-            &plan,
-            &transport,
-            1,
-            &info,
-            &mut listeners,
-            std::future::pending(),
-        )
-        .await;
-    }
-    collect.0.pop().expect("one case")
+    runner::run_collecting(&suite, &plan, &transport, 1, &info)
+        .await
+        .0
+        .pop()
+        .expect("one case")
 }
 
 async fn reference(fault: Option<gws_reference::Fault>) -> gws_reference::RunningServer {

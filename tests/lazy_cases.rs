@@ -7,19 +7,9 @@ use std::path::{Path, PathBuf};
 use gws_conform::execute::Transport;
 use gws_conform::load::{load_suite, Env, Sources, Suite};
 use gws_conform::plan::{self, Selection};
-use gws_conform::report::{Event, Listener, RunInfo};
+use gws_conform::report::RunInfo;
 use gws_conform::runner;
 use gws_conform::verdict::{CaseResult, Verdict};
-
-struct Collect(Vec<CaseResult>);
-
-impl Listener for Collect {
-    fn on_event(&mut self, event: &Event) {
-        if let Event::CaseFinished { result, .. } = event {
-            self.0.push((*result).clone());
-        }
-    }
-}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -104,21 +94,9 @@ fn run(suite: &Suite) -> Vec<CaseResult> {
     let transport = Transport::new(target, &suite.profile).unwrap();
     let plan = plan::plan(&suite.cases, &Selection::default(), &suite.profile);
     let info = RunInfo::unreported("test", target, false, &suite.profile, plan.cases.len(), 1);
-    let mut collect = Collect(Vec::new());
-    runtime.block_on(async {
-        let mut listeners: Vec<Box<dyn Listener + '_>> = vec![Box::new(&mut collect)];
-        runner::run(
-            suite,
-            &plan,
-            &transport,
-            1,
-            &info,
-            &mut listeners,
-            std::future::pending(),
-        )
-        .await;
-    });
-    collect.0
+    runtime
+        .block_on(runner::run_collecting(suite, &plan, &transport, 1, &info))
+        .0
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use futures_util::StreamExt;
 use gws_conform::execute::Transport;
 use gws_conform::plan::{self, Selection};
-use gws_conform::report::{Event, Listener, RunInfo};
+use gws_conform::report::RunInfo;
 use gws_conform::runner;
 use gws_conform::verdict::Verdict;
 use gws_reference::Fault;
@@ -16,18 +16,8 @@ use super::embedded::{self, Secrets};
 use super::run::load_or_report;
 use super::{exit, MutantsArgs};
 
-/// Remembers each case's verdict.
-#[derive(Default)]
+/// Each case's verdict and reason, by id.
 struct Verdicts(BTreeMap<String, (Verdict, Option<String>)>);
-
-impl Listener for Verdicts {
-    fn on_event(&mut self, event: &Event) {
-        if let Event::CaseFinished { result, .. } = event {
-            self.0
-                .insert(result.id.clone(), (result.verdict, result.reason.clone()));
-        }
-    }
-}
 
 pub async fn mutants(args: MutantsArgs) -> u8 {
     if args.list {
@@ -184,23 +174,16 @@ async fn run_against(
         plan.cases.len(),
         4,
     );
-    let mut verdicts = Verdicts::default();
-    {
-        let mut listeners: Vec<Box<dyn Listener + '_>> = vec![Box::new(&mut verdicts)];
-        let outcome = runner::run(
-            suite,
-            &plan,
-            &transport,
-            4,
-            &info,
-            &mut listeners,
-            std::future::pending(),
-        )
-        .await;
-        if let Some(u) = outcome.unreachable {
-            return Err(u);
-        }
+    let (results, outcome) = runner::run_collecting(suite, &plan, &transport, 4, &info).await;
+    if let Some(u) = outcome.unreachable {
+        return Err(u);
     }
+    let verdicts = Verdicts(
+        results
+            .into_iter()
+            .map(|r| (r.id, (r.verdict, r.reason)))
+            .collect(),
+    );
     server.shutdown().await;
     Ok(verdicts)
 }
