@@ -42,7 +42,8 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 HURL=${HURL:-$(command -v hurl || echo "$HOME/.cargo/bin/hurl")}
 HAVE_HURL=1
-if [ ! -x "$HURL" ] || ! "$HURL" --version 2>/dev/null | grep -q '^hurl 8\.0\.1'; then
+# The version is read whole: `| grep -q` under pipefail can SIGPIPE the writer and read as a mismatch.
+if [ ! -x "$HURL" ] || [[ "$("$HURL" --version 2>/dev/null || true)" != "hurl 8.0.1"* ]]; then
     say "Hurl 8.0.1 not found: installing it (apt-get install -y libclang-dev libcurl4-openssl-dev && cargo install hurl@8.0.1 --locked; about 2 min)"
     if apt_install libclang-dev libcurl4-openssl-dev && cargo install hurl@8.0.1 --locked >&2; then
         HURL="$HOME/.cargo/bin/hurl"

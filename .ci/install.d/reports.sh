@@ -15,7 +15,9 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" fonts-dejavu-core >/dev/null
 fi
-xmllint --version 2>&1 | head -1
+# No `| head` here: under pipefail, head closing the pipe early kills xmllint with SIGPIPE (exit 141).
+xmllint_version="$(xmllint --version 2>&1)"
+echo "${xmllint_version%%$'\n'*}"
 chromium --version
 
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
