@@ -838,7 +838,7 @@ fn sigterm_still_writes_every_report_marked_incomplete() {
     .unwrap();
     // The version probe and the first requests are answered; then the server stalls.
     let (url, seen) = slow_server(8);
-    let child = Command::new(BIN)
+    let mut child = Command::new(BIN)
         .args([
             "run",
             "--target",
@@ -852,6 +852,7 @@ fn sigterm_still_writes_every_report_marked_incomplete() {
         ])
         .current_dir(dir)
         .env("GWS_PASSWORD", "slow-pw-123")
+        .env("GWS_AGENT_LOGIN_PASSWORD", "slow-lc-123")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -864,6 +865,13 @@ fn sigterm_still_writes_every_report_marked_incomplete() {
             Instant::now() < deadline,
             "the run never reached the stalled request"
         );
+        if let Ok(Some(status)) = child.try_wait() {
+            let out = wait_bounded(child, Duration::from_secs(5));
+            panic!(
+                "the run ended ({status}) before the stalled request: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(200));

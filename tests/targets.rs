@@ -532,7 +532,7 @@ fn a_target_without_credentials_is_an_error_not_a_run_of_skips() {
     let r = run(
         &["run", "--target", "http://127.0.0.1:9"],
         &root(),
-        &[],
+        &[("GWS_AGENT_LOGIN_PASSWORD", LOGIN_CODE_PASSWORD)],
         LIMIT,
     );
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
@@ -541,4 +541,41 @@ fn a_target_without_credentials_is_an_error_not_a_run_of_skips() {
         "error: no agent credentials: set GWS_USERNAME and GWS_PASSWORD, or give a --profile with [agents.default]"
     );
     assert!(!r.stdout.contains("running"));
+}
+
+/// The embedded server's generated passwords stand in for unset variables only when the run goes to
+/// the embedded server: sent to a real target they would only turn every case into a 403.
+#[test]
+fn a_real_target_never_gets_generated_passwords_for_unset_variables() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = dir.path().join("profile.toml");
+    std::fs::write(
+        &profile,
+        "target = \"http://127.0.0.1:9\"\n\n[agents.default]\nusername = \"agent1\"\npassword = \"${env:GWS_PASSWORD}\"\n",
+    )
+    .expect("write profile");
+    let profile = profile.to_string_lossy().into_owned();
+    let env = [("GWS_AGENT_LOGIN_PASSWORD", LOGIN_CODE_PASSWORD)];
+    // The target named by the profile, and the same profile with --target.
+    for args in [
+        vec!["run", "--profile", profile.as_str()],
+        vec![
+            "run",
+            "--target",
+            "http://127.0.0.1:9",
+            "--profile",
+            profile.as_str(),
+        ],
+    ] {
+        let r = run(&args, &root(), &env, LIMIT);
+        assert_eq!(r.code, 2, "{args:?}: {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains(&format!(
+                "{profile}:5:1: agents.default.password: environment variable `GWS_PASSWORD` is not set"
+            )),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("nothing was run"), "{}", r.stderr);
+    }
 }

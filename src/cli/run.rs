@@ -96,7 +96,19 @@ pub async fn run(args: RunArgs) -> u8 {
     let stop = embedded::StopSignal::install();
     let target_given = args.target.clone();
     let secrets = Secrets::generate();
-    let env = secrets.env();
+    // A real target gets the process's own environment: a generated password sent to it would only
+    // turn every case into a 403, where an unset `${env:GWS_PASSWORD}` is a clear load error.
+    let external = target_given.is_some()
+        || args
+            .input
+            .profile
+            .as_deref()
+            .is_some_and(gws_conform::load::Profile::names_target);
+    let env = if external {
+        Env::from_process()
+    } else {
+        secrets.env()
+    };
     let srcs = sources(&args.input, target_given.is_none());
     let suite = match load_or_report(&srcs, &env) {
         Ok(s) => s,

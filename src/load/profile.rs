@@ -61,6 +61,16 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
 
 impl Profile {
+    /// Whether the profile file names a `target`, read before the suite loads: the embedded server's
+    /// generated secrets may stand in for unset `${env:...}` values only when the run will go to the
+    /// embedded server. An unreadable or malformed file says no; loading it reports why.
+    pub fn names_target(path: &Path) -> bool {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| text.parse::<toml::Table>().ok())
+            .is_some_and(|t| t.get("target").is_some_and(toml::Value::is_str))
+    }
+
     /// The profile used with `--target` and no `--profile`: credentials from `GWS_USERNAME` and
     /// `GWS_PASSWORD`, no capabilities, so every case that needs one is skipped with its reason.
     pub fn from_environment(env: &Env, redactor: &Redactor) -> Result<Profile, Vec<Diagnostic>> {
