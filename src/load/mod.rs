@@ -204,27 +204,9 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
     let files = case_files(&sources.cases_dir).map_err(|d| LoadErrors(vec![d]))?;
     let keep = files.len() < KEEP_CASES_BELOW;
     let mut cases = Vec::with_capacity(files.len());
-    for path in files {
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) => {
-                errors.push(Diagnostic::file(&path, format!("cannot read: {e}")));
-                continue;
-            }
-        };
-        let text = match String::from_utf8(bytes.clone()) {
-            Ok(t) => t,
-            Err(_) => {
-                errors.push(Diagnostic::file(&path, "not UTF-8 text"));
-                continue;
-            }
-        };
-        match case_file::build_case(&path, &text, sha256_hex(&bytes), &ctx) {
-            Ok(c) => {
-                let mut outline = CaseOutline::of(&c);
-                outline.kept = keep.then(|| Box::new(c));
-                cases.push(outline);
-            }
+    for loaded in load_cases(&files, keep, &ctx) {
+        match loaded {
+            Ok(outline) => cases.push(outline),
             Err(d) => errors.extend(d),
         }
     }
@@ -260,6 +242,51 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
         inputs,
         env,
         defaults,
+    })
+}
+
+/// Reads and builds every case file, in file order, on up to one thread per core: loading is most
+/// of a large suite's start-up (read, hash, parse, lint, check the request against its schema), and
+/// each file is independent of the others.
+fn load_cases(
+    files: &[PathBuf],
+    keep: bool,
+    ctx: &LoadContext,
+) -> Vec<Result<CaseOutline, Vec<Diagnostic>>> {
+    let one = |path: &PathBuf| -> Result<CaseOutline, Vec<Diagnostic>> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| vec![Diagnostic::file(path, format!("cannot read: {e}"))])?;
+        let sha256 = sha256_hex(&bytes);
+        let text =
+            String::from_utf8(bytes).map_err(|_| vec![Diagnostic::file(path, "not UTF-8 text")])?;
+        let case = case_file::build_case(path, &text, sha256, ctx)?;
+        let mut outline = CaseOutline::of(&case);
+        outline.kept = keep.then(|| Box::new(case));
+        Ok(outline)
+    };
+    // Threads cost more than they save on a small suite.
+    const PER_THREAD: usize = 64;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len() / PER_THREAD)
+        .max(1);
+    if threads == 1 {
+        return files.iter().map(one).collect();
+    }
+    let chunk = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(loaded) => loaded,
+                // Loading never panics on bad input; if it ever did, the run stops here, loudly.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
     })
 }
 
