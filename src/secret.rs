@@ -59,7 +59,13 @@ struct Values {
     /// One bit per hashed three-byte prefix: most windows of a text miss here, without a hash-map
     /// lookup (this scan runs over every string the reports write).
     filter: Vec<u64>,
+    /// Every value, in the order added: while there are only a few, a substring search for each
+    /// beats the byte-by-byte prefix scan.
+    all: Vec<Arc<str>>,
 }
+
+/// Up to this many values, [`Values::candidates`] searches for each one directly.
+const FEW: usize = 8;
 
 const FILTER_BITS: u32 = 16;
 
@@ -73,7 +79,13 @@ impl Values {
     fn candidates(&self, text: &str) -> Vec<Arc<str>> {
         let bytes = text.as_bytes();
         let mut found: Vec<Arc<str>> = self.starred.clone();
-        if !self.by_prefix.is_empty() {
+        if self.all.len() <= FEW {
+            for v in &self.all {
+                if text.contains(&**v) && !found.contains(v) {
+                    found.push(v.clone());
+                }
+            }
+        } else if !self.by_prefix.is_empty() {
             for i in 0..bytes.len().saturating_sub(2) {
                 let bit = prefix_bit(&bytes[i..]);
                 if self.filter[bit / 64] & (1 << (bit % 64)) == 0 {
@@ -131,6 +143,7 @@ impl Redactor {
         }
         let shared: Arc<str> = Arc::from(value);
         bucket.push(shared.clone());
+        values.all.push(shared.clone());
         if values.filter.is_empty() {
             values.filter = vec![0; 1 << (FILTER_BITS - 6)];
         }
