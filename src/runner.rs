@@ -206,16 +206,23 @@ async fn run_case(
     transport: &Transport,
 ) -> (CaseResult, Reach) {
     let started = Instant::now();
+    // A large suite keeps only slim outlines: the case is rebuilt from its file now (with its title,
+    // source and rationale), and dropped when done.
+    let full = suite.case(case);
+    let header = match &full {
+        Ok(c) => &c.header,
+        Err(_) => &case.header,
+    };
     let mut result = CaseResult {
-        id: case.id.clone(),
-        title: case.title.clone(),
-        spec: case.spec.clone(),
-        source: case.source.clone(),
-        provenance: case.provenance,
-        rationale: case.rationale.clone(),
-        tags: case.tags.clone(),
-        file: crate::load::display_path(&case.file),
-        sha256: case.sha256.clone(),
+        id: header.id.clone(),
+        title: header.title.clone(),
+        spec: header.spec.clone(),
+        source: header.source.clone(),
+        provenance: header.provenance,
+        rationale: header.rationale.clone(),
+        tags: header.tags.clone(),
+        file: crate::load::display_path(&header.file),
+        sha256: header.sha256.clone(),
         verdict: Verdict::Pass,
         reason: None,
         steps: Vec::new(),
@@ -227,8 +234,7 @@ async fn run_case(
         result.reason = Some(reason.to_string());
         return (result, reach);
     }
-    // A large suite keeps only outlines: the case is rebuilt from its file now, and dropped when done.
-    let case = match suite.case(case) {
+    let case = match full {
         Ok(c) => c,
         Err(reason) => {
             result.verdict = Verdict::Fail;

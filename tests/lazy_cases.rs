@@ -150,3 +150,40 @@ fn a_small_suite_runs_the_cases_it_loaded() {
         );
     }
 }
+
+/// A large suite keeps slim outlines (no title, source or rationale), yet every result, run or
+/// skipped, carries the texts of its case file.
+#[test]
+fn a_large_suite_reports_the_titles_its_slim_outlines_leave_out() {
+    let n = gws_conform::load::KEEP_CASES_BELOW;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("cases")).unwrap();
+    for i in 0..n {
+        let mut text = CASE
+            .replace("ID", &format!("c{i:05}"))
+            .replace("a case", &format!("case number {i}"));
+        if i % 2 == 1 {
+            // Skipped: the environment profile declares no capabilities.
+            text = text.replace("rationale", "requires = [\"multi_acd_place\"]\nrationale");
+        }
+        std::fs::write(dir.path().join(format!("cases/c{i:05}.toml")), text).unwrap();
+    }
+    let suite = load(dir.path());
+    assert!(!suite.keeps_cases());
+    assert!(suite
+        .cases
+        .iter()
+        .all(|c| c.title.is_empty() && c.rationale.is_none()));
+    let results = run(&suite);
+    assert_eq!(results.len(), n);
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r.title, format!("case number {i}"), "{}", r.id);
+        assert_eq!(r.rationale.as_deref(), Some("a test case"), "{}", r.id);
+        let expected = if i % 2 == 1 {
+            Verdict::Skip
+        } else {
+            Verdict::Fail
+        };
+        assert_eq!(r.verdict, expected, "{}", r.id);
+    }
+}

@@ -74,6 +74,11 @@ pub fn list(input: &InputArgs, filter: &FilterArgs) -> u8 {
     let p = plan::plan(&suite.cases, &selection, &suite.profile);
     let id_width = p.cases.iter().map(|c| c.case.id.len()).max().unwrap_or(2);
     for c in &p.cases {
+        // A large suite's outlines are slim: the title comes from the case file.
+        let title = match suite.case(c.case) {
+            Ok(full) => full.title.clone(),
+            Err(e) => format!("({e})"),
+        };
         let skip = c
             .skip
             .as_deref()
@@ -84,7 +89,7 @@ pub fn list(input: &InputArgs, filter: &FilterArgs) -> u8 {
             c.case.id,
             c.case.provenance.as_str(),
             c.case.spec.join(","),
-            c.case.title,
+            title,
             skip
         );
     }

@@ -260,9 +260,13 @@ fn load_cases(
         let text =
             String::from_utf8(bytes).map_err(|_| vec![Diagnostic::file(path, "not UTF-8 text")])?;
         let case = case_file::build_case(path, &text, sha256, ctx)?;
-        let mut outline = CaseOutline::of(&case);
-        outline.kept = keep.then(|| Box::new(case));
-        Ok(outline)
+        Ok(if keep {
+            let mut outline = CaseOutline::of(&case);
+            outline.kept = Some(Box::new(case));
+            outline
+        } else {
+            CaseOutline::slim(&case)
+        })
     };
     // Threads cost more than they save on a small suite.
     const PER_THREAD: usize = 64;
