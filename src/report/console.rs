@@ -7,10 +7,17 @@ use super::{Event, Listener};
 use crate::secret::Redactor;
 use crate::verdict::{CaseResult, KnownOutcome, KnownStatus, Verdict};
 
+/// How many failures the end-of-run summary describes in full; the rest are listed by id (every
+/// detail is in the reports), so a run where everything fails does not hold every result.
+pub const DESCRIBED_FAILURES: usize = 100;
+
 pub struct Console<W: Write + Send> {
     out: W,
     redactor: Redactor,
-    failures: Vec<CaseResult>,
+    /// The first [`DESCRIBED_FAILURES`] failures, described.
+    failures: Vec<String>,
+    /// Every failed case's id.
+    failed: Vec<String>,
     started: std::time::Instant,
     verbose: bool,
     baseline: Option<BaselineInfo>,
@@ -23,6 +30,7 @@ impl<W: Write + Send> Console<W> {
             out,
             redactor,
             failures: Vec::new(),
+            failed: Vec::new(),
             started: std::time::Instant::now(),
             verbose,
             baseline: None,
@@ -109,7 +117,10 @@ impl<W: Write + Send> Listener for Console<W> {
                     }
                 }
                 if result.verdict == Verdict::Fail && !excused {
-                    self.failures.push((*result).clone());
+                    if self.failures.len() < DESCRIBED_FAILURES {
+                        self.failures.push(describe_failure(result));
+                    }
+                    self.failed.push(result.id.clone());
                 }
             }
             Event::RunFinished {
@@ -119,16 +130,23 @@ impl<W: Write + Send> Listener for Console<W> {
                 ..
             } => {
                 let failures = std::mem::take(&mut self.failures);
+                let failed = std::mem::take(&mut self.failed);
                 if !failures.is_empty() {
                     self.line("\nfailures:");
                     for f in &failures {
-                        for l in describe_failure(f).lines() {
+                        for l in f.lines() {
                             self.line(l);
                         }
                     }
+                    if failed.len() > failures.len() {
+                        self.line(&format!(
+                            "\n... and {} more failures, described in the reports",
+                            failed.len() - failures.len()
+                        ));
+                    }
                     self.line("\nfailures:");
-                    for f in &failures {
-                        self.line(&format!("    {}", f.id));
+                    for id in &failed {
+                        self.line(&format!("    {id}"));
                     }
                 }
                 let known = std::mem::take(&mut self.known);
@@ -243,4 +261,53 @@ pub fn describe_failure(f: &CaseResult) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::Tally;
+
+    fn failed_case(i: usize) -> CaseResult {
+        serde_json::from_value(serde_json::json!({
+            "id": format!("case-{i:04}"), "title": "t", "spec": ["S1"], "provenance": "documented",
+            "tags": [], "file": "c.toml", "sha256": "00", "verdict": "fail",
+            "reason": format!("reason {i}"), "steps": [], "duration_ms": 0
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_the_first_failures_are_described_and_every_failure_is_listed() {
+        let mut out = Vec::new();
+        let n = DESCRIBED_FAILURES + 5;
+        {
+            let mut console = Console::new(&mut out, Redactor::new(), false);
+            let mut tally = Tally::default();
+            for i in 0..n {
+                let result = failed_case(i);
+                tally.add(result.verdict);
+                console.on_event(&Event::CaseFinished {
+                    index: i,
+                    total: n,
+                    result: &result,
+                });
+            }
+            assert_eq!(console.failures.len(), DESCRIBED_FAILURES);
+            console.on_event(&Event::RunFinished {
+                tally: &tally,
+                interrupted: false,
+                unreachable: None,
+            });
+        }
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("... and 5 more failures, described in the reports"),
+            "{text}"
+        );
+        let described = |i: usize| text.contains(&format!("---- case-{i:04} ("));
+        assert!(described(0) && described(DESCRIBED_FAILURES - 1), "{text}");
+        assert!(!described(DESCRIBED_FAILURES), "{text}");
+        assert!(text.contains(&format!("    case-{:04}\n", n - 1)), "{text}");
+    }
 }
