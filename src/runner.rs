@@ -28,16 +28,21 @@ pub struct RunOutcome {
 }
 
 /// Runs the plan with up to `jobs` cases at once (never two of one serial group). `stop` ends the run early when it resolves.
+///
+/// Takes the run's description by value: listeners get it with `RunStarted`, and it is dropped
+/// then, since its inputs list (a path and a hash per case file) would otherwise live as long as
+/// the run.
 pub async fn run(
     suite: &Suite,
     plan: &Plan<'_>,
     transport: &Transport,
     jobs: usize,
-    info: &RunInfo,
+    info: RunInfo,
     listeners: &mut [Box<dyn Listener + '_>],
     stop: impl std::future::Future<Output = ()>,
 ) -> RunOutcome {
-    emit(listeners, &Event::RunStarted { info });
+    emit(listeners, &Event::RunStarted { info: &info });
+    drop(info);
     let (tx, mut rx) = mpsc::unbounded_channel::<(usize, CaseResult, Reach)>();
 
     // Cases start in case order, each once the previous case of its serial group has finished, at most
@@ -127,7 +132,6 @@ pub async fn run(
     emit(
         listeners,
         &Event::RunFinished {
-            info,
             tally: &tally,
             interrupted,
             unreachable: unreachable.as_deref(),
@@ -158,7 +162,7 @@ pub async fn run_collecting(
     plan: &Plan<'_>,
     transport: &Transport,
     jobs: usize,
-    info: &RunInfo,
+    info: RunInfo,
 ) -> (Vec<CaseResult>, RunOutcome) {
     let mut collect = Collect(Vec::new());
     let outcome = {

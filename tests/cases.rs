@@ -87,8 +87,13 @@ fn main() {
                     &Selection::default(),
                     &suite.profile,
                 );
-                let (results, _) =
-                    runtime.block_on(runner::run_collecting(&suite, &plan, &transport, 1, &info));
+                let (results, _) = runtime.block_on(runner::run_collecting(
+                    &suite,
+                    &plan,
+                    &transport,
+                    1,
+                    (*info).clone(),
+                ));
                 let result = results
                     .into_iter()
                     .next()

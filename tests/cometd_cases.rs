@@ -44,7 +44,7 @@ async fn run_case(dir: &Path, target: &str) -> CaseResult {
     let transport = Transport::new(target, &suite.profile).unwrap();
     let plan = plan::plan(&suite.cases, &Selection::default(), &suite.profile);
     let info = RunInfo::unreported("test", target, false, &suite.profile, plan.cases.len(), 1);
-    runner::run_collecting(&suite, &plan, &transport, 1, &info)
+    runner::run_collecting(&suite, &plan, &transport, 1, info)
         .await
         .0
         .pop()

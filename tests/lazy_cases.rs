@@ -95,7 +95,7 @@ fn run(suite: &Suite) -> Vec<CaseResult> {
     let plan = plan::plan(&suite.cases, &Selection::default(), &suite.profile);
     let info = RunInfo::unreported("test", target, false, &suite.profile, plan.cases.len(), 1);
     runtime
-        .block_on(runner::run_collecting(suite, &plan, &transport, 1, &info))
+        .block_on(runner::run_collecting(suite, &plan, &transport, 1, info))
         .0
 }
 

@@ -174,7 +174,7 @@ async fn run_against(
         plan.cases.len(),
         4,
     );
-    let (results, outcome) = runner::run_collecting(suite, &plan, &transport, 4, &info).await;
+    let (results, outcome) = runner::run_collecting(suite, &plan, &transport, 4, info).await;
     if let Some(u) = outcome.unreachable {
         return Err(u);
     }

@@ -295,7 +295,7 @@ pub async fn execute(
         &plan,
         &transport,
         jobs,
-        &info,
+        info,
         &mut listeners,
         stop.wait(),
     )

@@ -107,8 +107,8 @@ pub enum Event<'a> {
         total: usize,
         result: &'a CaseResult,
     },
+    /// (The run's description came with `RunStarted` and is not repeated.)
     RunFinished {
-        info: &'a RunInfo,
         tally: &'a Tally,
         interrupted: bool,
         unreachable: Option<&'a str>,
