@@ -50,6 +50,9 @@ pub struct CaseHeader {
     pub file: PathBuf,
     /// SHA-256 of the file's bytes (when it was loaded), hex.
     pub sha256: String,
+    /// Environment variables the case names that are not set, when the run skips such cases
+    /// (against a real target) instead of refusing to load them.
+    pub needs_env: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -60,8 +63,8 @@ pub struct Case {
 
 /// What the planner needs of a case, without its steps: a large suite keeps one of these per case and
 /// rebuilds the full [`Case`] from its file when it runs (see `load::Suite::case`). There the outline
-/// is also slim: `title`, `source` and `rationale`, which only reports and listings show, are left
-/// empty and come back with the full case.
+/// is also slim: `source` and `rationale`, which only reports show, are left out and come back with
+/// the full case.
 #[derive(Debug, Clone)]
 pub struct CaseOutline {
     pub header: CaseHeader,
@@ -99,11 +102,9 @@ impl CaseOutline {
         }
     }
 
-    /// The outline without the texts only reports show (see [`CaseOutline`]): about 150 bytes less
-    /// per case in a large suite.
+    /// The outline without the texts only reports show (see [`CaseOutline`]).
     pub fn slim(case: &Case) -> CaseOutline {
         let mut outline = CaseOutline::of(case);
-        outline.header.title = String::new();
         outline.header.source = None;
         outline.header.rationale = None;
         outline

@@ -210,8 +210,8 @@ async fn run_case(
     transport: &Transport,
 ) -> (CaseResult, Reach) {
     let started = Instant::now();
-    // A large suite keeps only slim outlines: the case is rebuilt from its file now (with its title,
-    // source and rationale), and dropped when done.
+    // A large suite keeps only slim outlines: the case is rebuilt from its file now (with its source
+    // and rationale, which the report shows even for a skipped case), and dropped when done.
     let full = suite.case(case);
     let header = match &full {
         Ok(c) => &c.header,
@@ -235,7 +235,11 @@ async fn run_case(
     let mut reach = Reach::default();
     if let Some(reason) = skip {
         result.verdict = Verdict::Skip;
-        result.reason = Some(reason.to_string());
+        result.reason = Some(match &full {
+            Ok(_) => reason.to_string(),
+            // The skip stands; what the report could not show is said.
+            Err(e) => format!("{reason} (and {})", suite.redactor.redact(e)),
+        });
         return (result, reach);
     }
     let case = match full {

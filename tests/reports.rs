@@ -852,7 +852,6 @@ fn sigterm_still_writes_every_report_marked_incomplete() {
         ])
         .current_dir(dir)
         .env("GWS_PASSWORD", "slow-pw-123")
-        .env("GWS_AGENT_LOGIN_PASSWORD", "slow-lc-123")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -42,9 +42,26 @@ pub fn load_or_report(sources: &Sources, env: &Env) -> Result<Suite, u8> {
     })
 }
 
+/// The environment `${env:...}` resolves against, the same for `run`, `lint` and `list`. A run on the
+/// embedded server fills unset passwords with the ones it generates for that server. A real target
+/// (`--target`, or a profile that names one) gets the process's environment alone: a generated
+/// password sent to it would only turn every case into a 403. There an unset variable in the profile
+/// is a load error, and a case file that names one is skipped with the reason.
+fn environment(secrets: &Secrets, target_given: bool, input: &InputArgs) -> Env {
+    let external = target_given
+        || input
+            .profile
+            .as_deref()
+            .is_some_and(gws_conform::load::Profile::names_target);
+    if external {
+        Env::from_process().unset_skips_case()
+    } else {
+        secrets.env()
+    }
+}
+
 pub fn lint(input: &InputArgs) -> u8 {
-    // Lint resolves `${env:...}` like a run would; the embedded server's secrets stand in for unset ones.
-    let env = Secrets::generate().env();
+    let env = environment(&Secrets::generate(), false, input);
     match load_or_report(&sources(input, input.profile.is_none()), &env) {
         Ok(suite) => {
             println!(
@@ -59,7 +76,7 @@ pub fn lint(input: &InputArgs) -> u8 {
 }
 
 pub fn list(input: &InputArgs, filter: &FilterArgs) -> u8 {
-    let env = Secrets::generate().env();
+    let env = environment(&Secrets::generate(), false, input);
     let suite = match load_or_report(&sources(input, input.profile.is_none()), &env) {
         Ok(s) => s,
         Err(code) => return code,
@@ -74,11 +91,6 @@ pub fn list(input: &InputArgs, filter: &FilterArgs) -> u8 {
     let p = plan::plan(&suite.cases, &selection, &suite.profile);
     let id_width = p.cases.iter().map(|c| c.case.id.len()).max().unwrap_or(2);
     for c in &p.cases {
-        // A large suite's outlines are slim: the title comes from the case file.
-        let title = match suite.case(c.case) {
-            Ok(full) => full.title.clone(),
-            Err(e) => format!("({e})"),
-        };
         let skip = c
             .skip
             .as_deref()
@@ -89,7 +101,7 @@ pub fn list(input: &InputArgs, filter: &FilterArgs) -> u8 {
             c.case.id,
             c.case.provenance.as_str(),
             c.case.spec.join(","),
-            title,
+            c.case.title,
             skip
         );
     }
@@ -101,19 +113,7 @@ pub async fn run(args: RunArgs) -> u8 {
     let stop = embedded::StopSignal::install();
     let target_given = args.target.clone();
     let secrets = Secrets::generate();
-    // A real target gets the process's own environment: a generated password sent to it would only
-    // turn every case into a 403, where an unset `${env:GWS_PASSWORD}` is a clear load error.
-    let external = target_given.is_some()
-        || args
-            .input
-            .profile
-            .as_deref()
-            .is_some_and(gws_conform::load::Profile::names_target);
-    let env = if external {
-        Env::from_process()
-    } else {
-        secrets.env()
-    };
+    let env = environment(&secrets, target_given.is_some(), &args.input);
     let srcs = sources(&args.input, target_given.is_none());
     let suite = match load_or_report(&srcs, &env) {
         Ok(s) => s,

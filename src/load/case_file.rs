@@ -170,6 +170,9 @@ pub(super) fn build_case(
     }
 
     let mut vars = Variables::new(ctx.env);
+    if ctx.env.skips_cases_with_unset() {
+        vars.defer_unset_env();
+    }
     vars.layer(ctx.defaults);
     vars.layer(&raw.vars);
     vars.layer(&ctx.profile.vars);
@@ -324,6 +327,7 @@ pub(super) fn build_case(
             requires: raw.requires,
             file: file.to_path_buf(),
             sha256,
+            needs_env: vars.unset_env(),
         },
         steps,
     })

@@ -10,13 +10,29 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default)]
 pub struct Env {
     values: BTreeMap<String, String>,
+    /// A case file that names an unset variable is skipped (with the reason) rather than refused.
+    unset_skips_case: bool,
 }
 
 impl Env {
     pub fn from_process() -> Self {
         Env {
             values: std::env::vars().collect(),
+            unset_skips_case: false,
         }
+    }
+
+    /// This environment, where a case file that names an unset `${env:NAME}` loads with the
+    /// reference left as written and is skipped with the reason, instead of stopping the whole run:
+    /// a real target's operator may have no use for, say, Sample 3's switch password. Profiles still
+    /// refuse unset variables.
+    pub fn unset_skips_case(mut self) -> Self {
+        self.unset_skips_case = true;
+        self
+    }
+
+    pub fn skips_cases_with_unset(&self) -> bool {
+        self.unset_skips_case
     }
 
     pub fn empty() -> Self {
@@ -50,6 +66,8 @@ pub struct Variables<'e> {
     layers: Vec<&'e BTreeMap<String, String>>,
     own: BTreeMap<String, String>,
     env: &'e Env,
+    /// With [`Variables::defer_unset_env`]: the unset environment variables met so far.
+    unset_env: Option<std::cell::RefCell<std::collections::BTreeSet<String>>>,
 }
 
 /// What one substitution produced: the text, and the values that came from the environment (secrets).
@@ -64,7 +82,22 @@ impl<'e> Variables<'e> {
             layers: Vec::new(),
             own: BTreeMap::new(),
             env,
+            unset_env: None,
         }
+    }
+
+    /// An unset `${env:NAME}` is then left as written and remembered (see [`Variables::unset_env`])
+    /// instead of being an error.
+    pub fn defer_unset_env(&mut self) {
+        self.unset_env = Some(Default::default());
+    }
+
+    /// The unset environment variables met since [`Variables::defer_unset_env`], in name order.
+    pub fn unset_env(&self) -> Vec<String> {
+        self.unset_env
+            .as_ref()
+            .map(|u| u.borrow().iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Later layers win; values given with [`Variables::set`] win over every layer.
@@ -102,12 +135,17 @@ impl<'e> Variables<'e> {
                 .ok_or_else(|| VarError::Unclosed(text.to_string()))?;
             let name = after[..end].trim();
             if let Some(env_name) = name.strip_prefix("env:") {
-                let value = self
-                    .env
-                    .get(env_name)
-                    .ok_or_else(|| VarError::EnvUnset(env_name.to_string()))?;
-                secrets.push(value.to_string());
-                out.push_str(value);
+                match (self.env.get(env_name), &self.unset_env) {
+                    (Some(value), _) => {
+                        secrets.push(value.to_string());
+                        out.push_str(value);
+                    }
+                    (None, Some(unset)) => {
+                        unset.borrow_mut().insert(env_name.to_string());
+                        out.push_str(&rest[start..start + 2 + end + 1]);
+                    }
+                    (None, None) => return Err(VarError::EnvUnset(env_name.to_string())),
+                }
             } else {
                 let value = self.get(name).ok_or_else(|| {
                     let hint = super::diagnostic::did_you_mean(name, self.names())
@@ -162,6 +200,21 @@ mod tests {
         let mut v = Variables::new(env);
         v.set("place", "SIP_5000");
         v
+    }
+
+    #[test]
+    fn an_unset_env_variable_is_an_error_unless_deferred() {
+        let env = Env::empty();
+        let mut v = vars(&env);
+        assert_eq!(
+            v.interpolate("pw=${env:NOPE}").err(),
+            Some(VarError::EnvUnset("NOPE".into()))
+        );
+        v.defer_unset_env();
+        let done = v.interpolate("${place}/${env:NOPE}/${env:ALSO}").unwrap();
+        assert_eq!(done.text, "SIP_5000/${env:NOPE}/${env:ALSO}");
+        assert!(done.secrets.is_empty());
+        assert_eq!(v.unset_env(), ["ALSO", "NOPE"]);
     }
 
     #[test]

@@ -187,6 +187,22 @@ impl Turns {
 }
 
 fn skip_reason(case: &CaseOutline, profile: &Profile) -> Option<String> {
+    if !case.needs_env.is_empty() {
+        return Some(format!(
+            "needs the environment variable{} {}, which {} not set",
+            if case.needs_env.len() == 1 { "" } else { "s" },
+            case.needs_env
+                .iter()
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if case.needs_env.len() == 1 {
+                "is"
+            } else {
+                "are"
+            }
+        ));
+    }
     let missing: Vec<&str> = case
         .requires
         .iter()

@@ -191,7 +191,8 @@ pub enum Streamed<E> {
 /// Reports smaller than this are read whole before they are parsed (see [`stream`]).
 const SLURP_BELOW: u64 = 4 << 20;
 
-/// Reads a report.json without holding its cases: each case is parsed, handed to `on_case` in
+/// Reads a report.json without holding all its cases as values (a report under 4 MiB is read into
+/// memory as bytes first; larger ones stream): each case is parsed, handed to `on_case` in
 /// report order, and dropped; returns everything else. A report that cannot be read this way is
 /// read whole by [`Report::read`], so that the error is the one `Report::read` gives.
 pub fn stream<E>(
@@ -219,8 +220,8 @@ pub(crate) fn stream_slurping_below<E>(
         on_case,
         failed: &mut failed,
     };
-    // A report up to SLURP_BELOW bytes is parsed from memory, about three times as fast as through a
-    // reader; a larger one streams, so that memory stays bounded however many cases it holds.
+    // A report under SLURP_BELOW bytes is parsed from memory, about twice as fast as through a
+    // reader; a larger one streams. The bound is per reader: rendering runs two at once.
     let size = file.metadata().map_or(u64::MAX, |m| m.len());
     let head = if size < slurp_below {
         let mut bytes = Vec::with_capacity(size as usize);

@@ -620,9 +620,17 @@ pub fn write_formats_from(
             .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     });
+    // A group that could not read the report leaves none of its files behind; the other group's
+    // files stand, so each format is accounted for on its own.
     let mut errors = Vec::new();
-    for group in rendered {
-        errors.extend(group?.into_iter().filter_map(Result::err));
+    for (group, formats) in rendered.into_iter().zip(&groups) {
+        match group {
+            Ok(results) => errors.extend(results.into_iter().filter_map(Result::err)),
+            Err(e) => errors.extend(formats.iter().map(|f| ReportError::Write {
+                path: dir.join(f.file_name()),
+                source: io::Error::other(e.to_string()),
+            })),
+        }
     }
     Ok((index.head.summary, errors))
 }
