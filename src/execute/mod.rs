@@ -93,13 +93,17 @@ impl Transport {
         if !matches!(base.scheme(), "http" | "https") {
             return Err(format!("target `{base}` must be an http or https URL"));
         }
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             // Credentials never follow a redirect to another origin: no redirect is followed at all.
             .redirect(reqwest::redirect::Policy::none())
             .timeout(profile.timeout)
             .connect_timeout(profile.timeout)
             .pool_max_idle_per_host(64)
-            .tcp_nodelay(true)
+            .tcp_nodelay(true);
+        for ca in &profile.ca_certificates {
+            builder = builder.add_root_certificate(ca.clone());
+        }
+        let client = builder
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Transport {

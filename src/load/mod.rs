@@ -184,7 +184,8 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
             BTreeMap::new()
         }
     };
-    if let Some(p) = &profile.file {
+    // The profile and the CA it trusts are inputs of the verdicts like the cases.
+    for p in profile.file.iter().chain(&profile.ca_file) {
         if let Ok(bytes) = std::fs::read(p) {
             inputs.push(InputFile {
                 path: display_path(p),

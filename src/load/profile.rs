@@ -27,6 +27,7 @@ struct RawProfile {
     #[serde(default)]
     agents: BTreeMap<String, RawAgent>,
     transport: Option<Transport>,
+    ca_file: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,6 +56,11 @@ pub struct Profile {
     pub vars: BTreeMap<String, String>,
     pub agents: BTreeMap<String, Agent>,
     pub transport: Transport,
+    /// `ca_file`: PEM certificates trusted besides the system's, for a target whose HTTPS
+    /// certificate comes from a private CA (a staging GWS, say). Relative to the profile's folder.
+    pub ca_file: Option<PathBuf>,
+    /// The certificates read from `ca_file`, checked when the profile loads.
+    pub ca_certificates: Vec<reqwest::Certificate>,
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -96,6 +102,8 @@ impl Profile {
             vars: BTreeMap::new(),
             agents,
             transport: Transport::Auto,
+            ca_file: None,
+            ca_certificates: Vec::new(),
         })
     }
 
@@ -146,6 +154,39 @@ impl Profile {
                 errors.push(diag(path, text, "target", format!("not a URL: {e}")));
             }
         }
+        let ca_file = raw.ca_file.as_ref().map(|f| {
+            let f = Path::new(f);
+            match path.parent() {
+                Some(dir) if f.is_relative() => dir.join(f),
+                _ => f.to_path_buf(),
+            }
+        });
+        let mut ca_certificates = Vec::new();
+        if let Some(f) = &ca_file {
+            match std::fs::read(f) {
+                Ok(pem) => match reqwest::Certificate::from_pem_bundle(&pem) {
+                    Ok(certs) if !certs.is_empty() => ca_certificates = certs,
+                    Ok(_) => errors.push(diag(
+                        path,
+                        text,
+                        "ca_file",
+                        format!("{} holds no PEM certificate", f.display()),
+                    )),
+                    Err(e) => errors.push(diag(
+                        path,
+                        text,
+                        "ca_file",
+                        format!("{} is not a PEM certificate bundle: {e}", f.display()),
+                    )),
+                },
+                Err(e) => errors.push(diag(
+                    path,
+                    text,
+                    "ca_file",
+                    format!("cannot read {}: {e}", f.display()),
+                )),
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -167,6 +208,8 @@ impl Profile {
             vars: raw.vars,
             agents,
             transport: raw.transport.unwrap_or(Transport::Auto),
+            ca_file,
+            ca_certificates,
         })
     }
 
@@ -187,6 +230,7 @@ impl Profile {
             "timeout_ms": self.timeout.as_millis() as u64,
             "max_body_bytes": self.max_body_bytes,
             "capabilities": self.capabilities,
+            "ca_file": self.ca_file.as_ref().map(|f| f.display().to_string()),
             "vars": self.vars,
             "agents": self.agents.iter().map(|(role, a)| (role.clone(), serde_json::json!({"username": a.username, "password": a.password}))).collect::<serde_json::Map<_, _>>(),
         })
@@ -206,6 +250,29 @@ fn diag(path: &Path, text: &str, field: &str, message: impl Into<String>) -> Dia
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ca_file_must_hold_pem_certificates() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env::empty();
+        let r = Redactor::new();
+        let p = dir.path().join("p.toml");
+        std::fs::write(dir.path().join("not-pem.txt"), "hello").unwrap();
+        let e =
+            Profile::parse(&p, "name = \"x\"\nca_file = \"not-pem.txt\"\n", &env, &r).unwrap_err();
+        let shown = e[0].to_string();
+        assert!(
+            shown.contains("p.toml:2:1: ca_file: ")
+                && shown.contains("not-pem.txt holds no PEM certificate"),
+            "{shown}"
+        );
+        let e = Profile::parse(&p, "ca_file = \"missing.pem\"\n", &env, &r).unwrap_err();
+        assert!(
+            e[0].to_string().contains("ca_file: cannot read "),
+            "{}",
+            e[0]
+        );
+    }
 
     #[test]
     fn password_must_come_from_env() {

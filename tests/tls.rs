@@ -1,0 +1,180 @@
+//! HTTPS targets: a profile's `ca_file` makes the harness trust a private CA (a staging GWS, say),
+//! and without it the same target is refused for its certificate, with the reason, never trusted.
+//! The target is the reference server behind a TLS-terminating proxy on 127.0.0.1, with the
+//! test-only certificates of `tests/fixtures/tls/`.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::Value;
+use support::*;
+
+const PASSWORD: &str = "tls-test-password";
+const LOGIN_CODE_PASSWORD: &str = "tls-test-login-code";
+const LIMIT: Duration = Duration::from_secs(120);
+
+fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures/tls").join(name)
+}
+
+/// The reference server (CSRF on, as the reference profile expects) behind a TLS proxy; both live as
+/// long as the returned runtime.
+fn https_reference() -> (tokio::runtime::Runtime, SocketAddr) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let addr = runtime.block_on(async {
+        let server = gws_reference::start(gws_reference::ServerConfig {
+            csrf: true,
+            ..gws_reference::ServerConfig::new(
+                ([127, 0, 0, 1], 0).into(),
+                gws_reference::Directory::builtin(PASSWORD, LOGIN_CODE_PASSWORD),
+            )
+        })
+        .await
+        .unwrap();
+        let upstream = server.addr();
+        std::mem::forget(server); // lives as long as the runtime
+
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_file_iter(fixture("server.pem"))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+        let key = PrivateKeyDer::from_pem_file(fixture("server.key")).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A client that refuses the certificate ends the handshake: nothing to forward.
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+                });
+            }
+        });
+        addr
+    });
+    (runtime, addr)
+}
+
+/// The reference profile, with `ca_file` when given (an absolute path: a relative one would be
+/// read from the profile's folder).
+fn profile(dir: &std::path::Path, ca_file: Option<PathBuf>) -> String {
+    let mut text = std::fs::read_to_string(root().join("profiles/reference.toml")).unwrap();
+    if let Some(ca) = ca_file {
+        text = format!("ca_file = {:?}\n{text}", ca.display().to_string());
+    }
+    let p = dir.join("profile.toml");
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+fn env() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("GWS_PASSWORD", PASSWORD),
+        ("GWS_AGENT_LOGIN_PASSWORD", LOGIN_CODE_PASSWORD),
+    ]
+}
+
+#[test]
+fn a_target_with_a_private_ca_passes_the_whole_suite_when_the_profile_trusts_the_ca() {
+    let (_rt, addr) = https_reference();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = fixture("ca.pem");
+    let profile = profile(dir.path(), Some(ca.clone()));
+    let report = dir.path().join("report");
+    let target = format!("https://127.0.0.1:{}", addr.port());
+    let r = run(
+        &[
+            "run",
+            "--target",
+            &target,
+            "--profile",
+            &profile,
+            "--report-dir",
+            report.to_str().unwrap(),
+        ],
+        &root(),
+        &env(),
+        LIMIT,
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["summary"]["tally"]["failed"], 0);
+    assert_eq!(json["summary"]["tally"]["skipped"], 0);
+    assert_eq!(
+        json["run"]["target"]["server_version"],
+        "8.5.200.50-reference"
+    );
+    // The CA is an input of the verdicts, hashed like the cases.
+    let ca_shown = ca.display().to_string().replace('\\', "/");
+    assert!(
+        json["run"]["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["path"] == ca_shown.as_str()),
+        "{}",
+        json["run"]["inputs"]
+    );
+    assert_eq!(json["run"]["profile"]["ca_file"], ca_shown.as_str());
+}
+
+#[test]
+fn without_the_ca_the_target_is_refused_for_its_certificate() {
+    let (_rt, addr) = https_reference();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile(dir.path(), None);
+    let report = dir.path().join("report");
+    let target = format!("https://127.0.0.1:{}", addr.port());
+    let r = run(
+        &[
+            "run",
+            "--target",
+            &target,
+            "--profile",
+            &profile,
+            "--report-dir",
+            report.to_str().unwrap(),
+            "s1-basic-voice",
+        ],
+        &root(),
+        &env(),
+        LIMIT,
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("error: the target could not be reached")
+            && r.stdout.to_lowercase().contains("certificate"),
+        "{}",
+        r.stdout
+    );
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["summary"]["complete"], false);
+}
