@@ -29,6 +29,7 @@ fn config(endpoint: &str, transport: Transport, timeout_ms: u64) -> ClientConfig
         transport,
         request_timeout: Duration::from_millis(timeout_ms),
         max_body_bytes: 1 << 20,
+        tls: None,
     }
 }
 

@@ -108,6 +108,7 @@ fn client_parts(
             transport,
             request_timeout: Duration::from_secs(3),
             max_body_bytes: 1 << 20,
+            tls: None,
         },
         BayeuxAuth {
             basic: Some(Secret::new(auth)),

@@ -82,15 +82,40 @@ fn https_reference() -> (tokio::runtime::Runtime, SocketAddr) {
 }
 
 /// The reference profile, with `ca_file` when given (an absolute path: a relative one would be
-/// read from the profile's folder).
-fn profile(dir: &std::path::Path, ca_file: Option<PathBuf>) -> String {
+/// read from the profile's folder), and the CometD transport forced when given.
+fn profile_with(
+    dir: &std::path::Path,
+    ca_file: Option<PathBuf>,
+    transport: Option<&str>,
+) -> String {
     let mut text = std::fs::read_to_string(root().join("profiles/reference.toml")).unwrap();
     if let Some(ca) = ca_file {
         text = format!("ca_file = {:?}\n{text}", ca.display().to_string());
     }
+    if let Some(t) = transport {
+        text = text.replace("transport = \"auto\"", &format!("transport = \"{t}\""));
+        assert!(text.contains(&format!("transport = \"{t}\"")));
+    }
     let p = dir.join("profile.toml");
     std::fs::write(&p, text).unwrap();
     p.display().to_string()
+}
+
+fn profile(dir: &std::path::Path, ca_file: Option<PathBuf>) -> String {
+    profile_with(dir, ca_file, None)
+}
+
+/// Every CometD note of a report, e.g. "CometD session at URL over websocket".
+fn cometd_notes(report: &Value) -> Vec<String> {
+    report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["steps"].as_array().cloned().unwrap_or_default())
+        .flat_map(|s| s["notes"].as_array().cloned().unwrap_or_default())
+        .filter_map(|n| n.as_str().map(str::to_string))
+        .filter(|n| n.starts_with("CometD session at "))
+        .collect()
 }
 
 fn env() -> Vec<(&'static str, &'static str)> {
@@ -177,4 +202,50 @@ fn without_the_ca_the_target_is_refused_for_its_certificate() {
     let json: Value =
         serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["summary"]["complete"], false);
+}
+
+/// Notifications over wss:// trust what the REST calls trust: with the profile's CA, every
+/// notification case passes over WebSocket on the https target (without it, the target is refused
+/// before any notification, as the test above shows).
+#[test]
+fn notifications_travel_over_wss_with_the_same_trust_as_the_rest_calls() {
+    let (_rt, addr) = https_reference();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_with(dir.path(), Some(fixture("ca.pem")), Some("websocket"));
+    let report = dir.path().join("report");
+    let target = format!("https://127.0.0.1:{}", addr.port());
+    let r = run(
+        &[
+            "run",
+            "--target",
+            &target,
+            "--profile",
+            &profile,
+            "--report-dir",
+            report.to_str().unwrap(),
+            "--tag",
+            "cometd",
+        ],
+        &root(),
+        &env(),
+        LIMIT,
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
+    assert!(
+        json["summary"]["tally"]["passed"].as_u64().unwrap() >= 7,
+        "{}",
+        json["summary"]
+    );
+    let notes = cometd_notes(&json);
+    assert!(!notes.is_empty());
+    for n in &notes {
+        assert!(
+            n.starts_with(&format!(
+                "CometD session at {target}/api/v2/notifications over websocket"
+            )),
+            "{n}"
+        );
+    }
 }

@@ -84,6 +84,8 @@ pub struct Transport {
     max_body_bytes: usize,
     csrf: bool,
     cometd: crate::load::Transport,
+    /// For wss:// on an https target.
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl Transport {
@@ -101,8 +103,15 @@ impl Transport {
             .pool_max_idle_per_host(64)
             .tcp_nodelay(true);
         for ca in &profile.ca_certificates {
-            builder = builder.add_root_certificate(ca.clone());
+            let ca = reqwest::Certificate::from_der(ca)
+                .map_err(|e| format!("cannot use a certificate of the profile's ca_file: {e}"))?;
+            builder = builder.add_root_certificate(ca);
         }
+        // wss:// (CometD over WebSocket) on an https target trusts what the REST calls trust.
+        let tls = match base.scheme() {
+            "https" => Some(cometd::tls_config(&profile.ca_certificates)?),
+            _ => None,
+        };
         let client = builder
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
@@ -113,6 +122,7 @@ impl Transport {
             max_body_bytes: profile.max_body_bytes,
             csrf: profile.csrf,
             cometd: profile.transport,
+            tls,
         })
     }
 
@@ -127,6 +137,7 @@ impl Transport {
             transport: self.cometd,
             request_timeout: self.timeout,
             max_body_bytes: self.max_body_bytes,
+            tls: self.tls.clone(),
         }
     }
 

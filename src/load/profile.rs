@@ -59,8 +59,8 @@ pub struct Profile {
     /// `ca_file`: PEM certificates trusted besides the system's, for a target whose HTTPS
     /// certificate comes from a private CA (a staging GWS, say). Relative to the profile's folder.
     pub ca_file: Option<PathBuf>,
-    /// The certificates read from `ca_file`, checked when the profile loads.
-    pub ca_certificates: Vec<reqwest::Certificate>,
+    /// The certificates read from `ca_file` (DER), checked when the profile loads.
+    pub ca_certificates: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -164,7 +164,7 @@ impl Profile {
         let mut ca_certificates = Vec::new();
         if let Some(f) = &ca_file {
             match std::fs::read(f) {
-                Ok(pem) => match reqwest::Certificate::from_pem_bundle(&pem) {
+                Ok(pem) => match read_pem_certificates(&pem) {
                     Ok(certs) if !certs.is_empty() => ca_certificates = certs,
                     Ok(_) => errors.push(diag(
                         path,
@@ -235,6 +235,20 @@ impl Profile {
             "agents": self.agents.iter().map(|(role, a)| (role.clone(), serde_json::json!({"username": a.username, "password": a.password}))).collect::<serde_json::Map<_, _>>(),
         })
     }
+}
+
+/// Every certificate of a PEM bundle, each also one reqwest accepts.
+fn read_pem_certificates(
+    pem: &[u8],
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    for c in &certs {
+        reqwest::Certificate::from_der(c).map_err(|e| e.to_string())?;
+    }
+    Ok(certs)
 }
 
 fn diag(path: &Path, text: &str, field: &str, message: impl Into<String>) -> Diagnostic {
