@@ -90,6 +90,16 @@ fn undefined_variable() {
 }
 
 #[test]
+fn a_variable_value_cannot_hold_another_reference() {
+    // It would be sent as written: values are not expanded again.
+    let text = format!("{HEADER}\n[vars]\npw = \"${{env:GWS_PASSWORD}}\"\n{GOOD_STEP}");
+    assert_eq!(
+        first_error(&lint_one(&text)),
+        "error: cases/bad.toml:7:1: vars.pw: a variable's value cannot hold `${...}`: values are not expanded; write the value itself (secrets go straight into requests as `${env:NAME}`)"
+    );
+}
+
+#[test]
 fn unset_environment_variable() {
     let text = format!(
         "{HEADER}{}",

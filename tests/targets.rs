@@ -612,6 +612,21 @@ fn a_case_needing_an_unset_variable_is_skipped_with_the_reason_not_the_whole_run
         line.ends_with("(skipped: needs the environment variable `GWS_AGENT_LOGIN_PASSWORD`, which is not set)"),
         "{line}"
     );
+    // `lint` loads them too, and warns, so that a misspelt name does not pass unnoticed.
+    let linted = run(
+        &["lint", "--profile", profile.to_str().unwrap()],
+        &root(),
+        &[("GWS_PASSWORD", PASSWORD)],
+        LIMIT,
+    );
+    assert_eq!(linted.code, 0, "{}{}", linted.stdout, linted.stderr);
+    assert!(
+        linted.stderr.contains(
+            "warning: cases/s3-login-code-password.toml: case `s3-login-code-password` names unset environment variables (GWS_AGENT_LOGIN_PASSWORD); against this target it will be skipped"
+        ),
+        "{}",
+        linted.stderr
+    );
 }
 
 /// The embedded server's generated passwords stand in for unset variables only when the run goes to

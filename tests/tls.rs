@@ -249,3 +249,57 @@ fn notifications_travel_over_wss_with_the_same_trust_as_the_rest_calls() {
         );
     }
 }
+
+/// The WebSocket's own trust, apart from the REST calls': the same https endpoint (the handshake
+/// over HTTP trusts the CA) is refused over wss:// by TLS settings without the CA, and accepted by
+/// settings with it.
+#[test]
+fn the_websocket_trusts_exactly_what_its_tls_settings_trust() {
+    use gws_conform::execute::cometd::{
+        tls_config, BayeuxAuth, ClientConfig, CometdClient, CometdError,
+    };
+    use gws_conform::execute::SharedCookies;
+    use gws_conform::secret::Secret;
+
+    let (rt, addr) = https_reference();
+    let endpoint = format!("https://127.0.0.1:{}/api/v2/notifications", addr.port());
+    let ca_pem = std::fs::read(fixture("ca.pem")).unwrap();
+    let ca: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&ca_pem)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca_pem).unwrap())
+        .build()
+        .unwrap();
+    let start = |tls| {
+        use base64::Engine;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("agent1:{PASSWORD}"));
+        let cfg = ClientConfig {
+            endpoint: endpoint.parse().unwrap(),
+            transport: gws_conform::load::Transport::Websocket,
+            request_timeout: Duration::from_secs(5),
+            max_body_bytes: 1 << 20,
+            tls: Some(tls),
+        };
+        let auth = BayeuxAuth {
+            basic: Some(Secret::new(format!("Basic {basic}"))),
+            cookies: SharedCookies::default(),
+            csrf: None,
+        };
+        CometdClient::start(http.clone(), cfg, auth)
+    };
+    rt.block_on(async {
+        let refused = start(tls_config(&[]).unwrap())
+            .await
+            .err()
+            .expect("refused");
+        assert!(
+            matches!(&refused, CometdError::NoWebsocket { detail, .. }
+                if detail.to_lowercase().contains("certificate")),
+            "{refused}"
+        );
+        let (client, _events) = start(tls_config(&ca).unwrap()).await.unwrap();
+        assert_eq!(client.connection_type(), "websocket");
+        let _ = client.disconnect().await;
+    });
+}

@@ -64,6 +64,16 @@ pub fn lint(input: &InputArgs) -> u8 {
     let env = environment(&Secrets::generate(), false, input);
     match load_or_report(&sources(input, input.profile.is_none()), &env) {
         Ok(suite) => {
+            // Against a real target these cases are skipped, not refused: a misspelt name must not
+            // pass unnoticed.
+            for c in suite.cases.iter().filter(|c| !c.needs_env.is_empty()) {
+                eprintln!(
+                    "warning: {}: case `{}` names unset environment variables ({}); against this target it will be skipped",
+                    load::display_path(&c.file),
+                    c.id,
+                    c.needs_env.join(", ")
+                );
+            }
             println!(
                 "ok: {} cases and {} schemas load cleanly",
                 suite.cases.len(),

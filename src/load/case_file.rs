@@ -169,6 +169,9 @@ pub(super) fn build_case(
         p.add("steps", "a case needs at least one step");
     }
 
+    for name in super::vars::nested_references(&raw.vars) {
+        p.add(&format!("vars.{name}"), super::vars::NESTED_VARIABLE);
+    }
     let mut vars = Variables::new(ctx.env);
     if ctx.env.skips_cases_with_unset() {
         vars.defer_unset_env();

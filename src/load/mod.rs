@@ -170,8 +170,19 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
                 sha256: sha256_hex(&bytes),
             });
             let text = String::from_utf8_lossy(&bytes);
-            match parse_toml(&vars_path, &text) {
-                Ok(v) => v,
+            match parse_toml::<BTreeMap<String, String>>(&vars_path, &text) {
+                Ok(v) => {
+                    for name in vars::nested_references(&v) {
+                        errors.push(Diagnostic::new(
+                            &vars_path,
+                            &text,
+                            locate::offset_of(&text, name),
+                            name,
+                            vars::NESTED_VARIABLE,
+                        ));
+                    }
+                    v
+                }
                 Err(d) => {
                     errors.push(d);
                     BTreeMap::new()
@@ -184,14 +195,20 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
             BTreeMap::new()
         }
     };
-    // The profile and the CA it trusts are inputs of the verdicts like the cases.
-    for p in profile.file.iter().chain(&profile.ca_file) {
+    if let Some(p) = &profile.file {
         if let Ok(bytes) = std::fs::read(p) {
             inputs.push(InputFile {
                 path: display_path(p),
                 sha256: sha256_hex(&bytes),
             });
         }
+    }
+    // The CA the run trusts is an input of its verdicts too: hashed as it was read.
+    if let (Some(p), Some(sha256)) = (&profile.ca_file, &profile.ca_file_sha256) {
+        inputs.push(InputFile {
+            path: display_path(p),
+            sha256: sha256.clone(),
+        });
     }
 
     let env = env.clone();

@@ -61,6 +61,8 @@ pub struct Profile {
     pub ca_file: Option<PathBuf>,
     /// The certificates read from `ca_file` (DER), checked when the profile loads.
     pub ca_certificates: Vec<rustls::pki_types::CertificateDer<'static>>,
+    /// SHA-256 of the `ca_file` bytes those certificates were read from (for the report's inputs).
+    pub ca_file_sha256: Option<String>,
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -104,6 +106,7 @@ impl Profile {
             transport: Transport::Auto,
             ca_file: None,
             ca_certificates: Vec::new(),
+            ca_file_sha256: None,
         })
     }
 
@@ -149,6 +152,14 @@ impl Profile {
                 Err(e) => errors.push(diag(path, text, &field, e.to_string())),
             }
         }
+        for name in super::vars::nested_references(&raw.vars) {
+            errors.push(diag(
+                path,
+                text,
+                &format!("vars.{name}"),
+                super::vars::NESTED_VARIABLE,
+            ));
+        }
         if let Some(t) = &raw.target {
             if let Err(e) = url::Url::parse(t) {
                 errors.push(diag(path, text, "target", format!("not a URL: {e}")));
@@ -162,10 +173,14 @@ impl Profile {
             }
         });
         let mut ca_certificates = Vec::new();
+        let mut ca_file_sha256 = None;
         if let Some(f) = &ca_file {
             match std::fs::read(f) {
                 Ok(pem) => match read_pem_certificates(&pem) {
-                    Ok(certs) if !certs.is_empty() => ca_certificates = certs,
+                    Ok(certs) if !certs.is_empty() => {
+                        ca_certificates = certs;
+                        ca_file_sha256 = Some(super::sha256_hex(&pem));
+                    }
                     Ok(_) => errors.push(diag(
                         path,
                         text,
@@ -210,6 +225,7 @@ impl Profile {
             transport: raw.transport.unwrap_or(Transport::Auto),
             ca_file,
             ca_certificates,
+            ca_file_sha256,
         })
     }
 
@@ -237,7 +253,8 @@ impl Profile {
     }
 }
 
-/// Every certificate of a PEM bundle, each also one reqwest accepts.
+/// Every certificate of a PEM bundle, each parsed as a trust anchor now (as the verifiers will),
+/// so that a broken one is reported against the profile's line, not when the first request fails.
 fn read_pem_certificates(
     pem: &[u8],
 ) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
@@ -245,8 +262,11 @@ fn read_pem_certificates(
     let certs = rustls::pki_types::CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
-    for c in &certs {
-        reqwest::Certificate::from_der(c).map_err(|e| e.to_string())?;
+    let mut anchors = rustls::RootCertStore::empty();
+    for (i, c) in certs.iter().enumerate() {
+        anchors
+            .add(c.clone())
+            .map_err(|e| format!("certificate {} is not usable as a CA: {e}", i + 1))?;
     }
     Ok(certs)
 }
@@ -280,6 +300,13 @@ mod tests {
                 && shown.contains("not-pem.txt holds no PEM certificate"),
             "{shown}"
         );
+        std::fs::write(
+            dir.path().join("broken.pem"),
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let e = Profile::parse(&p, "ca_file = \"broken.pem\"\n", &env, &r).unwrap_err();
+        assert!(e[0].to_string().contains("ca_file: ") && e[0].to_string().contains("broken.pem is not a PEM certificate bundle: certificate 1 is not usable as a CA"), "{}", e[0]);
         let e = Profile::parse(&p, "ca_file = \"missing.pem\"\n", &env, &r).unwrap_err();
         assert!(
             e[0].to_string().contains("ca_file: cannot read "),

@@ -59,6 +59,20 @@ pub enum VarError {
     Unclosed(String),
 }
 
+/// Why a `[vars]` value may not hold `${`: values are not expanded again, so `${env:NAME}` there would
+/// be sent as written, and a secret would have to be written in a file to take its place.
+pub const NESTED_VARIABLE: &str =
+    "a variable's value cannot hold `${...}`: values are not expanded; write the value itself (secrets go straight into requests as `${env:NAME}`)";
+
+/// The names of the `[vars]` entries whose values hold `${`, in name order.
+pub fn nested_references(values: &BTreeMap<String, String>) -> Vec<&str> {
+    values
+        .iter()
+        .filter(|(_, v)| v.contains("${"))
+        .map(|(k, _)| k.as_str())
+        .collect()
+}
+
 /// Variable values in scope for one case: borrowed layers (sample defaults, the case's own, the
 /// profile's), not copies, since every case of a large suite builds one.
 #[derive(Debug, Clone)]
