@@ -101,10 +101,6 @@ fn profile_with(
     p.display().to_string()
 }
 
-fn profile(dir: &std::path::Path, ca_file: Option<PathBuf>) -> String {
-    profile_with(dir, ca_file, None)
-}
-
 /// Every CometD note of a report, e.g. "CometD session at URL over websocket".
 fn cometd_notes(report: &Value) -> Vec<String> {
     report["cases"]
@@ -125,31 +121,42 @@ fn env() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-#[test]
-fn a_target_with_a_private_ca_passes_the_whole_suite_when_the_profile_trusts_the_ca() {
+/// One run of the binary against the https reference: the profile trusts `ca_file` when given and
+/// uses `transport` when given; `selection` narrows the cases. Returns the run, its report (when one
+/// was written) and the target URL.
+fn run_https(
+    ca_file: Option<PathBuf>,
+    transport: Option<&str>,
+    selection: &[&str],
+) -> (Run, Option<Value>, String) {
     let (_rt, addr) = https_reference();
     let dir = tempfile::tempdir().unwrap();
-    let ca = fixture("ca.pem");
-    let profile = profile(dir.path(), Some(ca.clone()));
+    let profile = profile_with(dir.path(), ca_file, transport);
     let report = dir.path().join("report");
     let target = format!("https://127.0.0.1:{}", addr.port());
-    let r = run(
-        &[
-            "run",
-            "--target",
-            &target,
-            "--profile",
-            &profile,
-            "--report-dir",
-            report.to_str().unwrap(),
-        ],
-        &root(),
-        &env(),
-        LIMIT,
-    );
+    let mut args = vec![
+        "run",
+        "--target",
+        &target,
+        "--profile",
+        &profile,
+        "--report-dir",
+        report.to_str().unwrap(),
+    ];
+    args.extend_from_slice(selection);
+    let r = run(&args, &root(), &env(), LIMIT);
+    let json = std::fs::read(report.join("report.json"))
+        .ok()
+        .map(|b| serde_json::from_slice(&b).unwrap());
+    (r, json, target)
+}
+
+#[test]
+fn a_target_with_a_private_ca_passes_the_whole_suite_when_the_profile_trusts_the_ca() {
+    let ca = fixture("ca.pem");
+    let (r, json, _) = run_https(Some(ca.clone()), None, &[]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let json: Value =
-        serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
+    let json = json.expect("a report");
     assert_eq!(json["summary"]["tally"]["failed"], 0);
     assert_eq!(json["summary"]["tally"]["skipped"], 0);
     assert_eq!(
@@ -172,26 +179,7 @@ fn a_target_with_a_private_ca_passes_the_whole_suite_when_the_profile_trusts_the
 
 #[test]
 fn without_the_ca_the_target_is_refused_for_its_certificate() {
-    let (_rt, addr) = https_reference();
-    let dir = tempfile::tempdir().unwrap();
-    let profile = profile(dir.path(), None);
-    let report = dir.path().join("report");
-    let target = format!("https://127.0.0.1:{}", addr.port());
-    let r = run(
-        &[
-            "run",
-            "--target",
-            &target,
-            "--profile",
-            &profile,
-            "--report-dir",
-            report.to_str().unwrap(),
-            "s1-basic-voice",
-        ],
-        &root(),
-        &env(),
-        LIMIT,
-    );
+    let (r, json, _) = run_https(None, None, &["s1-basic-voice"]);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(
         r.stdout.contains("error: the target could not be reached")
@@ -199,9 +187,7 @@ fn without_the_ca_the_target_is_refused_for_its_certificate() {
         "{}",
         r.stdout
     );
-    let json: Value =
-        serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
-    assert_eq!(json["summary"]["complete"], false);
+    assert_eq!(json.expect("a report")["summary"]["complete"], false);
 }
 
 /// Notifications over wss:// trust what the REST calls trust: with the profile's CA, every
@@ -209,30 +195,13 @@ fn without_the_ca_the_target_is_refused_for_its_certificate() {
 /// before any notification, as the test above shows).
 #[test]
 fn notifications_travel_over_wss_with_the_same_trust_as_the_rest_calls() {
-    let (_rt, addr) = https_reference();
-    let dir = tempfile::tempdir().unwrap();
-    let profile = profile_with(dir.path(), Some(fixture("ca.pem")), Some("websocket"));
-    let report = dir.path().join("report");
-    let target = format!("https://127.0.0.1:{}", addr.port());
-    let r = run(
-        &[
-            "run",
-            "--target",
-            &target,
-            "--profile",
-            &profile,
-            "--report-dir",
-            report.to_str().unwrap(),
-            "--tag",
-            "cometd",
-        ],
-        &root(),
-        &env(),
-        LIMIT,
+    let (r, json, target) = run_https(
+        Some(fixture("ca.pem")),
+        Some("websocket"),
+        &["--tag", "cometd"],
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let json: Value =
-        serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
+    let json = json.expect("a report");
     assert!(
         json["summary"]["tally"]["passed"].as_u64().unwrap() >= 7,
         "{}",
