@@ -105,6 +105,26 @@ pub async fn run(
                                 step,
                             },
                         );
+                        for notification in &step.notifications {
+                            emit(
+                                listeners,
+                                &Event::NotificationSeen {
+                                    case_id: &result.id,
+                                    step: &step.name,
+                                    notification,
+                                },
+                            );
+                        }
+                        for check in &step.checks {
+                            emit(
+                                listeners,
+                                &Event::CheckMade {
+                                    case_id: &result.id,
+                                    step: &step.name,
+                                    check,
+                                },
+                            );
+                        }
                     }
                     emit(
                         listeners,

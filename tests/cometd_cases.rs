@@ -362,3 +362,87 @@ fn notification_cases_require_cometd_and_keep_to_their_agents() {
         );
     }
 }
+
+/// Listeners hear every check and every notification of a step as events of their own, after the
+/// step: a reporter that only wants those need not walk the results.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listeners_hear_each_check_and_notification_as_an_event() {
+    use gws_conform::report::{Event, Listener};
+
+    #[derive(Default)]
+    struct Count {
+        order: Vec<&'static str>,
+        checks: usize,
+        notifications: usize,
+    }
+    impl Listener for Count {
+        fn on_event(&mut self, event: &Event) {
+            let kind = match event {
+                Event::StepFinished { .. } => "step",
+                Event::NotificationSeen { .. } => {
+                    self.notifications += 1;
+                    "notification"
+                }
+                Event::CheckMade { .. } => {
+                    self.checks += 1;
+                    "check"
+                }
+                _ => return,
+            };
+            if self.order.last() != Some(&kind) {
+                self.order.push(kind);
+            }
+        }
+    }
+
+    let server = reference(None).await;
+    let target = format!("http://{}", server.addr());
+    let dir = workspace(
+        &std::fs::read_to_string(repo().join("cases/notify-s1-login-dsc.toml")).unwrap(),
+        &target,
+    );
+    let sources = Sources {
+        cases_dir: dir.path().join("cases"),
+        schemas_dir: repo().join("schemas"),
+        profile: Some(dir.path().join("profile.toml")),
+    };
+    let suite = load_suite(&sources, &Env::empty().with("PW", PW)).unwrap();
+    let transport = Transport::new(&target, &suite.profile).unwrap();
+    let plan = plan::plan(&suite.cases, &Selection::default(), &suite.profile);
+    let info = RunInfo::unreported("test", &target, false, &suite.profile, 1, 1);
+    let mut count = Count::default();
+    let mut collect: Vec<CaseResult> = Vec::new();
+    struct Keep<'a>(&'a mut Vec<CaseResult>);
+    impl Listener for Keep<'_> {
+        fn on_event(&mut self, event: &Event) {
+            if let Event::CaseFinished { result, .. } = event {
+                self.0.push((*result).clone());
+            }
+        }
+    }
+    {
+        let mut listeners: Vec<Box<dyn Listener + '_>> =
+            vec![Box::new(&mut count), Box::new(Keep(&mut collect))];
+        runner::run(
+            &suite,
+            &plan,
+            &transport,
+            1,
+            info,
+            &mut listeners,
+            std::future::pending(),
+        )
+        .await;
+    }
+    let result = collect.pop().expect("one case");
+    assert_eq!(result.verdict, Verdict::Pass, "{:?}", result.reason);
+    let checks: usize = result.steps.iter().map(|s| s.checks.len()).sum();
+    let notifications: usize = result.steps.iter().map(|s| s.notifications.len()).sum();
+    assert!(
+        notifications >= 1,
+        "S1 after a fresh login hears a device message"
+    );
+    assert_eq!((count.checks, count.notifications), (checks, notifications));
+    assert_eq!(count.order.first(), Some(&"step"), "{:?}", count.order);
+    server.shutdown().await;
+}

@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::check::Check;
 use crate::load::InputFile;
-use crate::verdict::{CaseResult, StepResult, Tally};
+use crate::verdict::{CaseResult, NotificationRecord, StepResult, Tally};
 
 pub use json::{Report, Summary};
 pub use render::{write_formats, write_formats_from, Format};
@@ -101,6 +102,18 @@ pub enum Event<'a> {
     StepFinished {
         case_id: &'a str,
         step: &'a StepResult,
+    },
+    /// A notification the step's CometD session received, just after its `StepFinished`.
+    NotificationSeen {
+        case_id: &'a str,
+        step: &'a str,
+        notification: &'a NotificationRecord,
+    },
+    /// One check of a step, after the step's notifications.
+    CheckMade {
+        case_id: &'a str,
+        step: &'a str,
+        check: &'a Check,
     },
     CaseFinished {
         index: usize,
