@@ -224,10 +224,8 @@ fn notifications_travel_over_wss_with_the_same_trust_as_the_rest_calls() {
 /// settings with it.
 #[test]
 fn the_websocket_trusts_exactly_what_its_tls_settings_trust() {
-    use gws_conform::execute::cometd::{
-        tls_config, BayeuxAuth, ClientConfig, CometdClient, CometdError,
-    };
-    use gws_conform::execute::SharedCookies;
+    use gws_conform::execute::cometd::{BayeuxAuth, ClientConfig, CometdClient, CometdError};
+    use gws_conform::execute::{tls_config, SharedCookies};
     use gws_conform::secret::Secret;
 
     let (rt, addr) = https_reference();

@@ -175,30 +175,9 @@ pub struct ClientConfig {
     /// Bound on every exchange but `/meta/connect` (which also gets the advised timeout).
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
-    /// How wss:// connections verify the server (see [`tls_config`]); `None` for an http endpoint.
+    /// How wss:// connections verify the server (see [`super::tls_config`]); `None` for an http
+    /// endpoint.
     pub tls: Option<Arc<rustls::ClientConfig>>,
-}
-
-/// The TLS settings of wss:// connections: the platform verifier, as reqwest uses for the REST calls,
-/// with `extra_roots` (the profile's `ca_file`) trusted besides the system's, so that the WebSocket
-/// and the HTTP requests of one run accept exactly the same certificates.
-pub fn tls_config(
-    extra_roots: &[rustls::pki_types::CertificateDer<'static>],
-) -> Result<Arc<rustls::ClientConfig>, String> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(
-        extra_roots.iter().cloned(),
-        provider.clone(),
-    )
-    .map_err(|e| format!("cannot set up certificate verification: {e}"))?;
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("cannot set up TLS: {e}"))?
-        // Not a bypass: rustls calls the platform's verifier a custom one.
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
-    Ok(Arc::new(config))
 }
 
 /// A data message the server delivered.

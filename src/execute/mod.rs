@@ -88,6 +88,28 @@ pub struct Transport {
     tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
+/// How the run verifies HTTPS servers, for the REST calls and for wss:// alike: the platform
+/// verifier (the one reqwest uses by default) with `extra_roots` (the profile's `ca_file`) trusted
+/// besides the system's, on the aws-lc-rs provider reqwest is built with.
+pub fn tls_config(
+    extra_roots: &[rustls::pki_types::CertificateDer<'static>],
+) -> Result<std::sync::Arc<rustls::ClientConfig>, String> {
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(
+        extra_roots.iter().cloned(),
+        provider.clone(),
+    )
+    .map_err(|e| format!("cannot set up certificate verification: {e}"))?;
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("cannot set up TLS: {e}"))?
+        // Not a bypass: rustls calls the platform's verifier a custom one.
+        .dangerous()
+        .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
+        .with_no_client_auth();
+    Ok(std::sync::Arc::new(config))
+}
+
 impl Transport {
     pub fn new(base: &str, profile: &Profile) -> Result<Transport, String> {
         let base =
@@ -95,26 +117,20 @@ impl Transport {
         if !matches!(base.scheme(), "http" | "https") {
             return Err(format!("target `{base}` must be an http or https URL"));
         }
-        let mut builder = reqwest::Client::builder()
+        // One TLS configuration for the REST calls and for wss:// (CometD over WebSocket), so that
+        // both accept exactly the same certificates.
+        let tls = tls_config(&profile.ca_certificates)?;
+        let client = reqwest::Client::builder()
             // Credentials never follow a redirect to another origin: no redirect is followed at all.
             .redirect(reqwest::redirect::Policy::none())
             .timeout(profile.timeout)
             .connect_timeout(profile.timeout)
             .pool_max_idle_per_host(64)
-            .tcp_nodelay(true);
-        for ca in &profile.ca_certificates {
-            let ca = reqwest::Certificate::from_der(ca)
-                .map_err(|e| format!("cannot use a certificate of the profile's ca_file: {e}"))?;
-            builder = builder.add_root_certificate(ca);
-        }
-        // wss:// (CometD over WebSocket) on an https target trusts what the REST calls trust.
-        let tls = match base.scheme() {
-            "https" => Some(cometd::tls_config(&profile.ca_certificates)?),
-            _ => None,
-        };
-        let client = builder
+            .tcp_nodelay(true)
+            .tls_backend_preconfigured((*tls).clone())
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let tls = (base.scheme() == "https").then_some(tls);
         Ok(Transport {
             client,
             base,
