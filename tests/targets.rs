@@ -596,12 +596,15 @@ fn a_case_needing_an_unset_variable_is_skipped_with_the_reason_not_the_whole_run
         ),
     )
     .unwrap();
-    let listed = run(
-        &["list", "--profile", profile.to_str().unwrap()],
-        &root(),
-        &[("GWS_PASSWORD", PASSWORD)],
-        LIMIT,
-    );
+    let with_profile = |command: &str| {
+        run(
+            &[command, "--profile", profile.to_str().unwrap()],
+            &root(),
+            &[("GWS_PASSWORD", PASSWORD)],
+            LIMIT,
+        )
+    };
+    let listed = with_profile("list");
     assert_eq!(listed.code, 0, "{}{}", listed.stdout, listed.stderr);
     let line = listed
         .stdout
@@ -613,12 +616,7 @@ fn a_case_needing_an_unset_variable_is_skipped_with_the_reason_not_the_whole_run
         "{line}"
     );
     // `lint` loads them too, and warns, so that a misspelt name does not pass unnoticed.
-    let linted = run(
-        &["lint", "--profile", profile.to_str().unwrap()],
-        &root(),
-        &[("GWS_PASSWORD", PASSWORD)],
-        LIMIT,
-    );
+    let linted = with_profile("lint");
     assert_eq!(linted.code, 0, "{}{}", linted.stdout, linted.stderr);
     assert!(
         linted.stderr.contains(

@@ -175,31 +175,12 @@ impl Profile {
         let mut ca_certificates = Vec::new();
         let mut ca_file_sha256 = None;
         if let Some(f) = &ca_file {
-            match std::fs::read(f) {
-                Ok(pem) => match read_pem_certificates(&pem) {
-                    Ok(certs) if !certs.is_empty() => {
-                        ca_certificates = certs;
-                        ca_file_sha256 = Some(super::sha256_hex(&pem));
-                    }
-                    Ok(_) => errors.push(diag(
-                        path,
-                        text,
-                        "ca_file",
-                        format!("{} holds no PEM certificate", f.display()),
-                    )),
-                    Err(e) => errors.push(diag(
-                        path,
-                        text,
-                        "ca_file",
-                        format!("{} is not a PEM certificate bundle: {e}", f.display()),
-                    )),
-                },
-                Err(e) => errors.push(diag(
-                    path,
-                    text,
-                    "ca_file",
-                    format!("cannot read {}: {e}", f.display()),
-                )),
+            match read_ca_file(f) {
+                Ok((certs, sha256)) => {
+                    ca_certificates = certs;
+                    ca_file_sha256 = Some(sha256);
+                }
+                Err(e) => errors.push(diag(path, text, "ca_file", e)),
             }
         }
         if !errors.is_empty() {
@@ -253,22 +234,31 @@ impl Profile {
     }
 }
 
-/// Every certificate of a PEM bundle, each parsed as a trust anchor now (as the verifiers will),
-/// so that a broken one is reported against the profile's line, not when the first request fails.
-fn read_pem_certificates(
-    pem: &[u8],
-) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+/// The certificates of a `ca_file` and the SHA-256 of the bytes they were read from. Each is parsed
+/// as a trust anchor now (as the verifier will), so that a broken one is reported against the
+/// profile's line, not when the first request fails.
+fn read_ca_file(
+    file: &Path,
+) -> Result<(Vec<rustls::pki_types::CertificateDer<'static>>, String), String> {
     use rustls::pki_types::pem::PemObject;
-    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+    let shown = file.display();
+    let pem = std::fs::read(file).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("{shown} is not a PEM certificate bundle: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!("{shown} holds no PEM certificate"));
+    }
     let mut anchors = rustls::RootCertStore::empty();
     for (i, c) in certs.iter().enumerate() {
-        anchors
-            .add(c.clone())
-            .map_err(|e| format!("certificate {} is not usable as a CA: {e}", i + 1))?;
+        anchors.add(c.clone()).map_err(|e| {
+            format!(
+                "{shown} is not a PEM certificate bundle: certificate {} is not usable as a CA: {e}",
+                i + 1
+            )
+        })?;
     }
-    Ok(certs)
+    Ok((certs, super::sha256_hex(&pem)))
 }
 
 fn diag(path: &Path, text: &str, field: &str, message: impl Into<String>) -> Diagnostic {
