@@ -44,6 +44,20 @@ struct Claims {
     numbers: HashMap<String, String>,
 }
 
+impl Claims {
+    /// 409 when another user's session holds the device.
+    fn check_device(&self, path: &str, number: &str, username: &str) -> Result<(), Reply> {
+        if self.devices.get(path).is_some_and(|u| u != username) {
+            return Err(Reply::error(
+                StatusCode::CONFLICT,
+                19,
+                format!("Device '{number}' is already in use"),
+            ));
+        }
+        Ok(())
+    }
+}
+
 pub(crate) struct ContactCenter {
     dir: Directory,
     fault: Option<Fault>,
@@ -358,18 +372,9 @@ impl ContactCenter {
         let mut state = self.agent_state(username);
         let logging_in = wants_voice && state.voice.is_none();
         if logging_in {
-            let claims = lock(&self.claims);
-            if claims
-                .devices
-                .get(&device.path())
-                .is_some_and(|u| u != username)
-            {
-                return Err(Reply::error(
-                    StatusCode::CONFLICT,
-                    19,
-                    format!("Device '{}' is already in use", device.number),
-                ));
-            }
+            // Checked first so that a device in use outranks the later validation errors; checked
+            // again where it is claimed, since another agent may claim it in between.
+            lock(&self.claims).check_device(&device.path(), &device.number, username)?;
         }
 
         let login_code = match &login_code_param {
@@ -455,7 +460,9 @@ impl ContactCenter {
                 ));
             } else {
                 {
+                    // Check and claim under one lock: two agents racing for one device, one wins.
                     let mut claims = lock(&self.claims);
+                    claims.check_device(&device.path(), &device.number, username)?;
                     if let Some(number) = &dynamic_number {
                         if claims.numbers.get(number).is_some_and(|u| u != username) {
                             return Err(Reply::error(
