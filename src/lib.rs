@@ -10,7 +10,7 @@ pub mod execute;
 pub mod load;
 pub mod model;
 pub mod plan;
+pub mod record;
 pub mod report;
 pub mod runner;
 pub mod secret;
-pub mod verdict;

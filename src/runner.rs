@@ -14,8 +14,8 @@ use crate::execute::{AgentSession, Transport};
 use crate::load::Suite;
 use crate::model::CaseOutline;
 use crate::plan::Plan;
+use crate::record::{CaseResult, NotificationRecord, StepResult, Tally, Verdict};
 use crate::report::{Event, Listener, RunInfo};
-use crate::verdict::{CaseResult, NotificationRecord, StepResult, Tally, Verdict};
 
 /// How a run ended.
 #[derive(Debug, Clone)]

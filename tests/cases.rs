@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex};
 use gws_conform::execute::Transport;
 use gws_conform::load::{self, Env, Sources};
 use gws_conform::plan::{self, Selection};
+use gws_conform::record::Verdict;
 use gws_conform::report::console::describe_failure;
 use gws_conform::report::RunInfo;
 use gws_conform::runner;
-use gws_conform::verdict::Verdict;
 use gws_reference::{Directory, ServerConfig};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use gws_conform::execute::Transport;
 use gws_conform::load::{load_suite, Env, Sources};
 use gws_conform::plan::{self, Selection};
+use gws_conform::record::{CaseResult, Verdict};
 use gws_conform::report::RunInfo;
 use gws_conform::runner;
-use gws_conform::verdict::{CaseResult, Verdict};
 
 const PW: &str = "pw-cometd-cases-test";
 

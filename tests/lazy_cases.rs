@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use gws_conform::execute::Transport;
 use gws_conform::load::{load_suite, Env, Sources, Suite};
 use gws_conform::plan::{self, Selection};
+use gws_conform::record::{CaseResult, Verdict};
 use gws_conform::report::RunInfo;
 use gws_conform::runner;
-use gws_conform::verdict::{CaseResult, Verdict};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

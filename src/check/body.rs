@@ -10,13 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::model::{Expected, JsonPath, MatchMode, PathSegment};
 
-/// One difference between expected and actual.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Mismatch {
-    /// `$.failed[0].channel`
-    pub path: String,
-    pub message: String,
-}
+pub use crate::record::Mismatch;
 
 /// What comparing a body found.
 #[derive(Debug, Clone)]

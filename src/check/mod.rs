@@ -6,51 +6,13 @@
 pub mod body;
 pub mod notifications;
 
-use serde::{Deserialize, Serialize};
-
 use crate::execute::ResponseRecord;
 use crate::load::SchemaSet;
 use crate::model::Expectation;
-pub use body::{compare_body, Mismatch};
+pub use crate::record::Mismatch;
+pub use body::compare_body;
 
-/// The outcome of one check.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Check {
-    /// `status`, `content-type`, `json`, `schema:success`, `body`, `exchange`.
-    pub name: String,
-    pub passed: bool,
-    /// What the case expected, in words.
-    pub expected: String,
-    /// What the target did, in words.
-    pub actual: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub mismatches: Vec<Mismatch>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub diff: Option<String>,
-}
-
-impl Check {
-    fn new(
-        name: impl Into<String>,
-        passed: bool,
-        expected: impl Into<String>,
-        actual: impl Into<String>,
-    ) -> Self {
-        Check {
-            name: name.into(),
-            passed,
-            expected: expected.into(),
-            actual: actual.into(),
-            mismatches: Vec::new(),
-            diff: None,
-        }
-    }
-
-    /// A step whose request never got an answer fails with this single check.
-    pub fn exchange_failed(reason: &str) -> Self {
-        Check::new("exchange", false, "an HTTP response", reason)
-    }
-}
+pub use crate::record::Check;
 
 /// Whether a media type is JSON (`application/json`, `application/problem+json`, ...).
 fn is_json_media(media: &str) -> bool {

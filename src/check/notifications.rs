@@ -16,7 +16,7 @@ use super::body::compare_body;
 use super::{pointer_to_path, Check, Mismatch};
 use crate::load::SchemaSet;
 use crate::model::{Expected, MatchMode, NotificationExpectation, NotificationKind};
-use crate::verdict::NotificationRecord;
+use crate::record::NotificationRecord;
 
 /// How much of a message a note quotes.
 const NOTE_CHARS: usize = 240;

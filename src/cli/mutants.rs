@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use futures_util::StreamExt;
 use gws_conform::execute::Transport;
 use gws_conform::plan::{self, Selection};
+use gws_conform::record::Verdict;
 use gws_conform::report::RunInfo;
 use gws_conform::runner;
-use gws_conform::verdict::Verdict;
 use gws_reference::Fault;
 
 use super::embedded::{self, Secrets};

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use serde::{Deserialize, Serialize};
 
 use crate::load::{Agent, Profile};
 use crate::model::{AuthMode, Body, Request};
@@ -43,37 +42,7 @@ impl ExchangeError {
     }
 }
 
-/// A request as sent, with secrets replaced.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct RequestRecord {
-    pub method: String,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<String>,
-}
-
-/// A response as received. `body_text` is `None` when the body is not UTF-8.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ResponseRecord {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_type: Option<String>,
-    pub body_text: Option<String>,
-    pub body_bytes: usize,
-}
-
-/// One request and what came of it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Exchange {
-    pub request: RequestRecord,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub response: Option<ResponseRecord>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    pub duration_ms: u64,
-}
+pub use crate::record::{Exchange, RequestRecord, ResponseRecord};
 
 /// The run-wide HTTP settings and client.
 #[derive(Clone)]

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::verdict::{CaseResult, KnownFailure, KnownOutcome, KnownStatus, Verdict};
+use crate::record::{CaseResult, KnownFailure, KnownOutcome, KnownStatus, Verdict};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {

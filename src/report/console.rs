@@ -4,8 +4,8 @@ use std::io::Write;
 
 use super::baseline::BaselineInfo;
 use super::{Event, Listener};
+use crate::record::{CaseResult, KnownOutcome, KnownStatus, Verdict};
 use crate::secret::Redactor;
-use crate::verdict::{CaseResult, KnownOutcome, KnownStatus, Verdict};
 
 /// How many failures the end-of-run summary describes in full; the rest are listed by id (every
 /// detail is in the reports), so a run where everything fails does not hold every result.
@@ -266,7 +266,7 @@ pub fn describe_failure(f: &CaseResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verdict::Tally;
+    use crate::record::Tally;
 
     fn failed_case(i: usize) -> CaseResult {
         serde_json::from_value(serde_json::json!({

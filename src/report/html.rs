@@ -12,7 +12,7 @@ use std::io::{self, Read, Seek, Write};
 use super::json::CaseStatus;
 use super::render::{headline, traceability, ElementStatus, Index, Sink, Spool, Writer};
 use crate::execute::Exchange;
-use crate::verdict::{CaseResult, KnownOutcome, KnownStatus, StepResult};
+use crate::record::{CaseResult, KnownOutcome, KnownStatus, StepResult};
 
 const STYLE: &str = r#"
 :root{--pass:#1a7f37;--fail:#cf222e;--known:#9a6700;--skip:#6e7781;--bg:#f6f8fa;--line:#d0d7de;--text:#1f2328}

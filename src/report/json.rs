@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::baseline::BaselineInfo;
 use super::{Event, Listener, ReportError, RunInfo};
+use crate::record::{CaseResult, KnownOutcome, KnownStatus, Tally, Verdict};
 use crate::secret::Redactor;
-use crate::verdict::{CaseResult, KnownOutcome, KnownStatus, Tally, Verdict};
 
 pub const FORMAT: &str = "gws-conform-report/1";
 

@@ -11,7 +11,7 @@ use std::io;
 use super::console::describe_failure;
 use super::json::CaseStatus;
 use super::render::{Index, Sink, Writer};
-use crate::verdict::CaseResult;
+use crate::record::CaseResult;
 
 /// The suite's counts and properties, a `testcase` per case as it is read, and the verdict.
 pub struct Junit;

@@ -6,7 +6,7 @@ use std::io;
 
 use super::json::CaseStatus;
 use super::render::{traceability, ElementStatus, Index, Sink, Writer};
-use crate::verdict::{CaseResult, KnownStatus};
+use crate::record::{CaseResult, KnownStatus};
 
 /// Failures listed in full; more are counted.
 const MAX_LISTED: usize = 20;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::json::{MergedPart, Report, Summary};
 use crate::plan::Partition;
-use crate::verdict::Tally;
+use crate::record::Tally;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {

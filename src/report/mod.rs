@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::Check;
 use crate::load::InputFile;
-use crate::verdict::{CaseResult, NotificationRecord, StepResult, Tally};
+use crate::record::{CaseResult, NotificationRecord, StepResult, Tally};
 
 pub use json::{Report, Summary};
 pub use render::{write_formats, write_formats_from, Format};

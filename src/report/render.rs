@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use super::json::{CaseStatus, Report, ReportHead, Streamed, Summary};
 use super::ReportError;
 use crate::model::Provenance;
+use crate::record::{CaseResult, Verdict};
 use crate::secret::Redactor;
-use crate::verdict::{CaseResult, Verdict};
 
 /// A report format that is rendered from the canonical JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -688,13 +688,13 @@ pub fn headline(report: &ReportHead) -> (&'static str, String) {
         )
     };
     let mut extra = Vec::new();
-    let known = s.count_known(crate::verdict::KnownStatus::Known);
+    let known = s.count_known(crate::record::KnownStatus::Known);
     if known > 0 {
         extra.push(format!(
             "{known} known failure(s) tolerated by the baseline"
         ));
     }
-    let fixed = s.count_known(crate::verdict::KnownStatus::Fixed);
+    let fixed = s.count_known(crate::record::KnownStatus::Fixed);
     if fixed > 0 {
         extra.push(format!(
             "{fixed} known failure(s) now pass: remove them from the baseline"

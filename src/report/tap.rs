@@ -7,7 +7,7 @@ use std::io;
 
 use super::json::CaseStatus;
 use super::render::{Index, Sink, Writer};
-use crate::verdict::CaseResult;
+use crate::record::CaseResult;
 
 /// The plan, a test point per case as it is read, and the verdict.
 pub struct Tap;
@@ -25,7 +25,7 @@ impl Writer for Tap {
         let n = i + 1;
         let name = format!("{} - {}", c.id, one_line(&c.title));
         let known = s.known_for(&c.id);
-        let todo = |k: Option<&crate::verdict::KnownOutcome>| {
+        let todo = |k: Option<&crate::record::KnownOutcome>| {
             k.map(|k| {
                 format!(
                     " # TODO known failure until {}: {}",

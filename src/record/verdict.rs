@@ -2,8 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::Check;
-use crate::execute::Exchange;
+use super::{Check, Exchange};
 use crate::model::Provenance;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, PartialOrd, Ord)]

@@ -1,0 +1,10 @@
+//! Shared records: what a run concluded (verdicts, checks, exchanges). A leaf module: it imports no
+//! pipeline stage, so every stage and every report can use it without a circle.
+
+pub mod check;
+pub mod exchange;
+pub mod verdict;
+
+pub use check::{Check, Mismatch};
+pub use exchange::{Exchange, RequestRecord, ResponseRecord};
+pub use verdict::*;
