@@ -21,6 +21,15 @@ pub enum Provenance {
 }
 
 impl Provenance {
+    /// What a failure of an expectation of this provenance weighs: a source's word fails, our own
+    /// inference warns.
+    pub fn level(self) -> crate::record::Level {
+        match self {
+            Provenance::Documented | Provenance::Observed => crate::record::Level::Failure,
+            Provenance::Inferred => crate::record::Level::Warning,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Provenance::Documented => "documented",
@@ -133,6 +142,8 @@ pub struct NotificationExpectation {
     pub kind: NotificationKind,
     /// Any other message on the channel within the window is a failure, not a note.
     pub exclusive: bool,
+    /// Overrides the case's provenance for this expectation (what a failure of it weighs).
+    pub provenance: Option<Provenance>,
 }
 
 /// How a notification expectation is met. Bodies are matched as subsets against the whole Bayeux
@@ -234,6 +245,14 @@ pub struct Expectation {
     /// Other answers the spec allows for the same request; the step passes if the answer matches
     /// this expectation or any one of them.
     pub alternatives: Vec<Expectation>,
+    /// Why this answer is allowed (one line; required on alternatives), shown when a case warns or
+    /// fails so that a reviewer sees what was tried.
+    pub reason: Option<String>,
+    /// Overrides the case's provenance for the HTTP answer of this step (what a failure weighs).
+    pub provenance: Option<Provenance>,
+    /// For an alternative: what must (or must not) then arrive over CometD for this answer to hold,
+    /// e.g. "statusCode 0, then no LoggedIn message". The main answer's are the step's own.
+    pub notifications: Vec<NotificationExpectation>,
 }
 
 /// An expected JSON value, with in-place matchers.
@@ -249,6 +268,8 @@ pub enum Expected {
     Not(Box<Expected>),
     Absent,
     Unordered(Vec<Expected>),
+    /// An array holding an element that matches each of these (any order, other elements allowed).
+    Contains(Vec<Expected>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -254,6 +254,11 @@ fn matches_leaf(expected: &Expected, actual: &Value) -> bool {
             let mut used = vec![false; arr.len()];
             assign(items, arr, &mut used)
         }),
+        // Each item on an element of its own; other elements are allowed.
+        Expected::Contains(items) => actual.as_array().is_some_and(|arr| {
+            let mut used = vec![false; arr.len()];
+            assign(items, arr, &mut used)
+        }),
         Expected::Object(_) | Expected::Array(_) | Expected::Absent => matches(expected, actual),
     }
 }
@@ -300,6 +305,10 @@ fn describe(e: &Expected) -> String {
         Expected::Absent => "no value".to_string(),
         Expected::Unordered(items) => format!(
             "in any order [{}]",
+            items.iter().map(describe).collect::<Vec<_>>().join(", ")
+        ),
+        Expected::Contains(items) => format!(
+            "an array containing [{}]",
             items.iter().map(describe).collect::<Vec<_>>().join(", ")
         ),
     }

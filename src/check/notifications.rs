@@ -8,6 +8,7 @@
 //! notes. Messages that no expectation matched are notes, not failures, unless an expectation on their
 //! channel is `exclusive`.
 
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -16,6 +17,7 @@ use super::body::compare_body;
 use super::{pointer_to_path, Check, Mismatch};
 use crate::load::SchemaSet;
 use crate::model::{Expected, MatchMode, NotificationExpectation, NotificationKind};
+use crate::record::Level;
 use crate::record::NotificationRecord;
 
 /// How much of a message a note quotes.
@@ -24,9 +26,22 @@ const NOTE_CHARS: usize = 240;
 /// The expectations of one step, and the messages seen since its request was sent.
 pub struct Watch<'a> {
     expectations: &'a [NotificationExpectation],
+    /// The answers the expectations belong to, in order of preference: ranges of `expectations`.
+    /// The step holds if every expectation of one group is met.
+    groups: Vec<Range<usize>>,
     opened: Instant,
     seen: Vec<Seen>,
     progress: Vec<Progress>,
+    /// What a failure of each expectation weighs.
+    levels: Vec<Level>,
+}
+
+/// Where an answer's expectations stand.
+#[derive(Debug, PartialEq, Eq)]
+enum GroupState {
+    Passed,
+    Failed,
+    Pending,
 }
 
 struct Seen {
@@ -52,7 +67,10 @@ struct Progress {
 /// What a step's notifications came to.
 #[derive(Debug, Default)]
 pub struct Outcome {
+    /// Every check, in expectation order.
     pub checks: Vec<Check>,
+    /// The checks of each group (answer), in the order the groups were given.
+    pub groups: Vec<Vec<Check>>,
     pub records: Vec<NotificationRecord>,
     pub notes: Vec<String>,
 }
@@ -60,12 +78,33 @@ pub struct Outcome {
 impl<'a> Watch<'a> {
     /// Opens the window at `opened`, the moment the step's request is sent.
     pub fn new(expectations: &'a [NotificationExpectation], opened: Instant) -> Self {
+        Self::grouped(expectations, vec![0..expectations.len()], opened)
+    }
+
+    /// A watch over several answers' expectations (`groups`: consecutive ranges covering all of
+    /// them, in order of preference): the wait ends as soon as the first answer that can still hold
+    /// does.
+    pub fn grouped(
+        expectations: &'a [NotificationExpectation],
+        groups: Vec<Range<usize>>,
+        opened: Instant,
+    ) -> Self {
         Watch {
+            levels: vec![Level::Failure; expectations.len()],
             expectations,
+            groups,
             opened,
             seen: Vec::new(),
             progress: expectations.iter().map(|_| Progress::default()).collect(),
         }
+    }
+
+    /// Sets what a failure of each expectation weighs (default: a failure).
+    pub fn with_levels(mut self, levels: Vec<Level>) -> Self {
+        if levels.len() == self.expectations.len() {
+            self.levels = levels;
+        }
+        self
     }
 
     /// The channels the step must be subscribed to before its request goes out.
@@ -145,13 +184,51 @@ impl<'a> Watch<'a> {
             || now.saturating_duration_since(self.opened) >= self.expectations[i].within
     }
 
-    /// Until when the step must keep listening: the latest window of the expectations not settled
-    /// yet, or `None` when every one is (met, violated, or its window closed).
+    /// Whether expectation `i` is met for good (`Some(true)`), failed for good (`Some(false)`), or
+    /// still open.
+    fn fate(&self, i: usize, now: Instant) -> Option<bool> {
+        let p = &self.progress[i];
+        let closed = now.saturating_duration_since(self.opened) >= self.expectations[i].within;
+        match self.expectations[i].kind {
+            _ if p.violated_at.is_some() => Some(false),
+            NotificationKind::Absent { .. } => closed.then_some(true),
+            _ if p.met_at.is_some() => Some(true),
+            _ => closed.then_some(false),
+        }
+    }
+
+    fn group_state(&self, g: &Range<usize>, now: Instant) -> GroupState {
+        let fates: Vec<Option<bool>> = g.clone().map(|i| self.fate(i, now)).collect();
+        if fates.contains(&Some(false)) {
+            GroupState::Failed
+        } else if fates.iter().all(|f| *f == Some(true)) {
+            GroupState::Passed
+        } else {
+            GroupState::Pending
+        }
+    }
+
+    /// Until when the step must keep listening, or `None` when it may stop: the first answer (in
+    /// order) that can still hold decides; it ends the wait once met, and otherwise the latest window
+    /// of its expectations not settled yet bounds it. The last answer waits out all its windows even
+    /// once one of them failed, so that every check it reports is final.
     pub fn deadline(&self, now: Instant) -> Option<Instant> {
-        (0..self.expectations.len())
-            .filter(|&i| !self.settled(i, now))
-            .map(|i| self.opened + self.expectations[i].within)
-            .max()
+        let last = self.groups.len().saturating_sub(1);
+        for (k, g) in self.groups.iter().enumerate() {
+            let state = self.group_state(g, now);
+            if state == GroupState::Passed {
+                return None;
+            }
+            if state == GroupState::Failed && k < last {
+                continue;
+            }
+            return g
+                .clone()
+                .filter(|&i| !self.settled(i, now))
+                .map(|i| self.opened + self.expectations[i].within)
+                .max();
+        }
+        None
     }
 
     /// Judges what was seen. `failure` is why the CometD session broke down, if it did: then nothing
@@ -163,21 +240,29 @@ impl<'a> Watch<'a> {
         failure: Option<&str>,
     ) -> Outcome {
         let mut out = Outcome::default();
-        let names = check_names(self.expectations);
-        for (i, e) in self.expectations.iter().enumerate() {
-            let p = &self.progress[i];
-            let label = &names[i];
-            out.checks
-                .push(self.main_check(e, p, label, redact, failure));
-            if let Some(schema) = &e.schema {
-                if !p.matched.is_empty() {
-                    out.checks
-                        .push(self.schema_check(schema, p, label, schemas, redact));
+        for g in &self.groups {
+            let mut checks = Vec::new();
+            // Names count within an answer: each answer reads as if it were the only one.
+            let names = check_names(&self.expectations[g.clone()]);
+            for (i, label) in g.clone().zip(&names) {
+                let e = &self.expectations[i];
+                let p = &self.progress[i];
+                let mut group = vec![self.main_check(e, p, label, redact, failure)];
+                if let Some(schema) = &e.schema {
+                    if !p.matched.is_empty() {
+                        group.push(self.schema_check(schema, p, label, schemas, redact));
+                    }
                 }
+                if e.exclusive {
+                    group.push(self.exclusive_check(e, p, label, redact));
+                }
+                for c in &mut group {
+                    c.level = self.levels[i];
+                }
+                checks.extend(group);
             }
-            if e.exclusive {
-                out.checks.push(self.exclusive_check(e, p, label, redact));
-            }
+            out.checks.extend(checks.iter().cloned());
+            out.groups.push(checks);
         }
         for s in &self.seen {
             let mut message = s.message.clone();
@@ -538,6 +623,7 @@ mod tests {
             schema: None,
             kind,
             exclusive: false,
+            provenance: None,
         }
     }
 

@@ -58,6 +58,7 @@ struct RawNotification {
     sequence: Option<Vec<toml::Value>>,
     #[serde(default)]
     exclusive: bool,
+    provenance: Option<Provenance>,
 }
 
 /// The longest notification window a case may ask for.
@@ -95,6 +96,11 @@ struct RawExpect {
     text: Option<String>,
     #[serde(default)]
     alternatives: Vec<RawExpect>,
+    reason: Option<String>,
+    provenance: Option<Provenance>,
+    /// Only on alternatives: what then arrives over CometD (the main answer's are the step's).
+    #[serde(default)]
+    notifications: Vec<RawNotification>,
 }
 
 /// Collects diagnostics for one file, each pointed at its field.
@@ -476,6 +482,7 @@ fn build_notification(
         schema: rn.schema.clone(),
         kind,
         exclusive: rn.exclusive,
+        provenance: rn.provenance,
     })
 }
 
@@ -537,6 +544,25 @@ fn build_expectation(
     if !top && !e.alternatives.is_empty() {
         p.add(&at("alternatives"), "alternatives cannot be nested");
     }
+    if top && !e.notifications.is_empty() {
+        p.add(
+            &at("notifications"),
+            "the main answer's notifications are the step's own `[[steps.notifications]]`; `notifications` here is for alternatives",
+        );
+    }
+    if !top && e.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        p.add(
+            field,
+            "an alternative needs a one-line `reason`: why a conforming server may answer so",
+        );
+    }
+    let mut notifications = Vec::new();
+    for (j, rn) in e.notifications.iter().enumerate() {
+        let f = at(&format!("notifications[{j}]"));
+        if let Some(n) = build_notification(p, &f, rn, vars, secrets, ctx) {
+            notifications.push(n);
+        }
+    }
     let alternatives = e
         .alternatives
         .iter()
@@ -562,6 +588,9 @@ fn build_expectation(
         body,
         text: e.text.clone(),
         alternatives,
+        reason: e.reason.clone(),
+        provenance: e.provenance,
+        notifications,
     }
 }
 
@@ -623,6 +652,7 @@ const MATCHERS: &[&str] = &[
     "$not",
     "$absent",
     "$unordered",
+    "$contains",
 ];
 
 /// Turns an expected body into matchers. Errors carry the JSON sub-path (`.failed[0].channel`).
@@ -653,7 +683,7 @@ pub(crate) fn parse_expected(
                     Some(Err(e)) => bad(format!("bad regular expression: {e}")),
                     None => bad("`$regex` takes a string".into()),
                 },
-                "$one_of" | "$unordered" => match arg.as_array() {
+                "$one_of" | "$unordered" | "$contains" => match arg.as_array() {
                     Some(items) if !items.is_empty() => {
                         let parsed = items
                             .iter()
@@ -663,10 +693,10 @@ pub(crate) fn parse_expected(
                                     .map_err(|(p, m)| (format!(".{k}[{i}]{p}"), m))
                             })
                             .collect::<Result<Vec<_>, _>>()?;
-                        Ok(if k == "$one_of" {
-                            Expected::OneOf(parsed)
-                        } else {
-                            Expected::Unordered(parsed)
+                        Ok(match k.as_str() {
+                            "$one_of" => Expected::OneOf(parsed),
+                            "$unordered" => Expected::Unordered(parsed),
+                            _ => Expected::Contains(parsed),
                         })
                     }
                     _ => bad(format!("`{k}` takes a non-empty list")),

@@ -28,6 +28,8 @@ struct RawProfile {
     agents: BTreeMap<String, RawAgent>,
     transport: Option<Transport>,
     ca_file: Option<String>,
+    #[serde(default)]
+    strict: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +65,8 @@ pub struct Profile {
     pub ca_certificates: Vec<rustls::pki_types::CertificateDer<'static>>,
     /// SHA-256 of the `ca_file` bytes those certificates were read from (for the report's inputs).
     pub ca_file_sha256: Option<String>,
+    /// Warnings (inferred expectations not met) fail the run, as with `run --strict`.
+    pub strict: bool,
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -104,6 +108,7 @@ impl Profile {
             vars: BTreeMap::new(),
             agents,
             transport: Transport::Auto,
+            strict: false,
             ca_file: None,
             ca_certificates: Vec::new(),
             ca_file_sha256: None,
@@ -204,6 +209,7 @@ impl Profile {
             vars: raw.vars,
             agents,
             transport: raw.transport.unwrap_or(Transport::Auto),
+            strict: raw.strict,
             ca_file,
             ca_certificates,
             ca_file_sha256,
@@ -224,6 +230,7 @@ impl Profile {
             "name": self.name,
             "file": self.file.as_ref().map(|f| f.display().to_string()),
             "csrf": self.csrf,
+            "strict": self.strict,
             "timeout_ms": self.timeout.as_millis() as u64,
             "max_body_bytes": self.max_body_bytes,
             "capabilities": self.capabilities,

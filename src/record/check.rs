@@ -24,6 +24,41 @@ pub struct Check {
     pub mismatches: Vec<Mismatch>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// What a failure of this check weighs: set from the provenance of the expectation it checks.
+    #[serde(default, skip_serializing_if = "Level::is_failure")]
+    pub level: Level,
+}
+
+/// What a failed check does to its case's verdict. It follows the provenance of the expectation
+/// (as the OpenID Foundation's conformance suite separates FAILURE from WARNING): what a source states
+/// (documented, observed) fails; our own inference only warns ("needs review"), since a conforming
+/// server may answer otherwise; a cleanup step tidies up and decides nothing.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// A failed check fails the case.
+    #[default]
+    Failure,
+    /// A failed check makes the case a warning: needs review.
+    Warning,
+    /// A failed check is a note (cleanup steps): recorded, never a verdict.
+    Info,
+}
+
+impl Level {
+    pub fn is_failure(&self) -> bool {
+        *self == Level::Failure
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Failure => "failure",
+            Level::Warning => "warning",
+            Level::Info => "info",
+        }
+    }
 }
 
 impl Check {
@@ -40,6 +75,7 @@ impl Check {
             actual: actual.into(),
             mismatches: Vec::new(),
             diff: None,
+            level: Level::Failure,
         }
     }
 

@@ -2,9 +2,10 @@
 //! pipeline stage, so every stage and every report can use it without a circle.
 
 pub mod check;
+pub mod describe;
 pub mod exchange;
 pub mod verdict;
 
-pub use check::{Check, Mismatch};
+pub use check::{Check, Level, Mismatch};
 pub use exchange::{Exchange, RequestRecord, ResponseRecord};
 pub use verdict::*;

@@ -2,23 +2,48 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Check, Exchange};
+use super::{Check, Exchange, Level};
 use crate::model::Provenance;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
+    /// Every check passed, or the answer matched one the spec allows.
     Pass,
+    /// Only checks of inferred expectations failed: a conforming server may answer so; needs review.
+    /// Fails the run only under `--strict`.
+    Warn,
+    /// A check of a documented or observed expectation failed.
     Fail,
+    /// Not run, for a stated reason (a capability or variable the target lacks, a filter).
     Skip,
+    /// Selected but never run: the run stopped first (interrupted, target lost, deadline).
+    #[serde(rename = "not-run")]
+    NotRun,
 }
 
 impl Verdict {
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
+            Verdict::Warn => "warn",
             Verdict::Fail => "fail",
             Verdict::Skip => "skip",
+            Verdict::NotRun => "not-run",
+        }
+    }
+
+    /// The verdict of a case whose checks ran: decided by the heaviest failed check.
+    pub fn of_checks<'a>(checks: impl IntoIterator<Item = &'a Check>) -> Verdict {
+        let worst = checks
+            .into_iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.level)
+            .min();
+        match worst {
+            Some(Level::Failure) => Verdict::Fail,
+            Some(Level::Warning) => Verdict::Warn,
+            Some(Level::Info) | None => Verdict::Pass,
         }
     }
 }
@@ -89,8 +114,13 @@ impl CaseResult {
 pub struct Tally {
     pub total: usize,
     pub passed: usize,
+    /// Cases whose only failed checks were inferred expectations (needs review).
+    #[serde(default)]
+    pub warned: usize,
     pub failed: usize,
     pub skipped: usize,
+    #[serde(default)]
+    pub not_run: usize,
 }
 
 impl Tally {
@@ -98,8 +128,10 @@ impl Tally {
         self.total += 1;
         match v {
             Verdict::Pass => self.passed += 1,
+            Verdict::Warn => self.warned += 1,
             Verdict::Fail => self.failed += 1,
             Verdict::Skip => self.skipped += 1,
+            Verdict::NotRun => self.not_run += 1,
         }
     }
 }
@@ -141,8 +173,9 @@ impl KnownStatus {
     /// Judges one entry: `today` and `expires` are `YYYY-MM-DD`, which compare as text.
     pub fn judge(entry: &KnownFailure, verdict: Verdict, today: &str) -> KnownStatus {
         match verdict {
-            Verdict::Pass => KnownStatus::Fixed,
-            Verdict::Skip => KnownStatus::Skipped,
+            // A warning is not a failure: what the entry excused no longer fails.
+            Verdict::Pass | Verdict::Warn => KnownStatus::Fixed,
+            Verdict::Skip | Verdict::NotRun => KnownStatus::Skipped,
             Verdict::Fail if today <= entry.expires.as_str() => KnownStatus::Known,
             Verdict::Fail => KnownStatus::Expired,
         }

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use super::baseline::BaselineInfo;
 use super::{Event, Listener};
-use crate::record::{CaseResult, KnownOutcome, KnownStatus, Verdict};
+use crate::record::{KnownOutcome, KnownStatus, Verdict};
 use crate::secret::Redactor;
 
 /// How many failures the end-of-run summary describes in full; the rest are listed by id (every
@@ -94,8 +94,15 @@ impl<W: Write + Send> Listener for Console<W> {
                             .unwrap_or_default()
                     ),
                     (Verdict::Fail, _) => "FAILED".to_string(),
+                    (Verdict::Warn, _) => format!(
+                        "warning: {}",
+                        result.reason.as_deref().unwrap_or("needs review")
+                    ),
                     (Verdict::Skip, _) => {
                         format!("skipped: {}", result.reason.as_deref().unwrap_or(""))
+                    }
+                    (Verdict::NotRun, _) => {
+                        format!("not run: {}", result.reason.as_deref().unwrap_or(""))
                     }
                 };
                 let excused = known.as_ref().map(|k| k.status) == Some(KnownStatus::Known);
@@ -203,70 +210,12 @@ impl<W: Write + Send> Listener for Console<W> {
     }
 }
 
-/// The full account of one failed case: each failed check, its JSON paths, and the diff.
-pub fn describe_failure(f: &CaseResult) -> String {
-    let mut s = format!(
-        "\n---- {} ({}) [{}; {}] ----\n{}\n",
-        f.id,
-        f.file,
-        f.spec.join(", "),
-        f.provenance.as_str(),
-        f.title
-    );
-    if let Some(src) = &f.source {
-        s.push_str(&format!("spec: {src}\n"));
-    }
-    for step in &f.steps {
-        if !step.ran {
-            s.push_str(&format!(
-                "  step `{}`: not run (an earlier step failed)\n",
-                step.name
-            ));
-            continue;
-        }
-        if step.passed {
-            continue;
-        }
-        let req = step
-            .exchanges
-            .last()
-            .map(|e| format!("{} {}", e.request.method, e.request.url));
-        s.push_str(&format!(
-            "  step `{}`: {}\n",
-            step.name,
-            req.unwrap_or_default()
-        ));
-        for c in step.checks.iter().filter(|c| !c.passed) {
-            s.push_str(&format!(
-                "    {}: expected {}, got {}\n",
-                c.name, c.expected, c.actual
-            ));
-            for m in &c.mismatches {
-                s.push_str(&format!("      {}: {}\n", m.path, m.message));
-            }
-            if let Some(d) = &c.diff {
-                for l in d.lines() {
-                    s.push_str(&format!("      {l}\n"));
-                }
-            }
-        }
-        if let Some(body) = step
-            .exchanges
-            .last()
-            .and_then(|e| e.response.as_ref())
-            .and_then(|r| r.body_text.as_deref())
-        {
-            let preview: String = body.chars().take(300).collect();
-            s.push_str(&format!("    response body: {preview}\n"));
-        }
-    }
-    s
-}
+pub use crate::record::describe::describe_failure;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Tally;
+    use crate::record::{CaseResult, Tally};
 
     fn failed_case(i: usize) -> CaseResult {
         serde_json::from_value(serde_json::json!({

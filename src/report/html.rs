@@ -123,10 +123,12 @@ impl Writer for Html {
             .map_err(|e| e.into_error())?;
         let rank = |st: CaseStatus| match st {
             CaseStatus::Fail => 0,
-            CaseStatus::Known => 1,
-            CaseStatus::Fixed => 2,
-            CaseStatus::Skip => 3,
-            CaseStatus::Pass => 4,
+            CaseStatus::Warn => 1,
+            CaseStatus::NotRun => 2,
+            CaseStatus::Known => 3,
+            CaseStatus::Fixed => 4,
+            CaseStatus::Skip => 5,
+            CaseStatus::Pass => 6,
         };
         let mut order: Vec<usize> = (0..self.spans.len()).collect();
         order.sort_by(|&a, &b| {

@@ -384,8 +384,12 @@ impl<'de, E> serde::de::Visitor<'de> for Cases<'_, E> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CaseStatus {
     Pass,
+    /// Only inferred expectations failed: needs review; not a failure unless `--strict`.
+    Warn,
     Fail,
     Skip,
+    /// Selected, never run: the run stopped first.
+    NotRun,
     /// Failed, excused by an unexpired baseline entry.
     Known,
     /// Passed although the baseline lists it: remove it from the baseline.
@@ -399,7 +403,9 @@ impl CaseStatus {
             (Verdict::Fail, _) => CaseStatus::Fail,
             (Verdict::Pass, Some(KnownStatus::Fixed)) => CaseStatus::Fixed,
             (Verdict::Pass, _) => CaseStatus::Pass,
+            (Verdict::Warn, _) => CaseStatus::Warn,
             (Verdict::Skip, _) => CaseStatus::Skip,
+            (Verdict::NotRun, _) => CaseStatus::NotRun,
         }
     }
 
@@ -407,7 +413,9 @@ impl CaseStatus {
         match self {
             CaseStatus::Pass => "pass",
             CaseStatus::Fail => "FAIL",
+            CaseStatus::Warn => "WARN (needs review)",
             CaseStatus::Skip => "skip",
+            CaseStatus::NotRun => "not run",
             CaseStatus::Known => "known failure",
             CaseStatus::Fixed => "pass (known failure fixed)",
         }
@@ -418,7 +426,9 @@ impl CaseStatus {
         match self {
             CaseStatus::Pass => "pass",
             CaseStatus::Fail => "fail",
+            CaseStatus::Warn => "warn",
             CaseStatus::Skip => "skip",
+            CaseStatus::NotRun => "not-run",
             CaseStatus::Known => "known",
             CaseStatus::Fixed => "fixed",
         }

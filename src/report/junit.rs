@@ -112,6 +112,33 @@ impl Writer for Junit {
                 );
                 x.push_str("    </testcase>\n");
             }
+            CaseStatus::NotRun => {
+                x.push_str(">\n");
+                let _ = writeln!(
+                    x,
+                    "      <skipped type=\"not-run\" message=\"{}\"/>",
+                    attr(&format!(
+                        "not run: {}",
+                        c.reason.as_deref().unwrap_or("the run stopped first")
+                    ))
+                );
+                x.push_str("    </testcase>\n");
+            }
+            // JUnit has no warning state: a warning is not a failure (CI stays green, as the run's
+            // exit code does), so the testcase passes and says why it needs review in its output.
+            CaseStatus::Warn => {
+                x.push_str(">\n");
+                let _ = writeln!(
+                    x,
+                    "      <system-out>{}</system-out>",
+                    text(&format!(
+                        "WARNING (needs review; fails under --strict): {}\n{}",
+                        c.reason.as_deref().unwrap_or_default(),
+                        describe_failure(c)
+                    ))
+                );
+                x.push_str("    </testcase>\n");
+            }
             CaseStatus::Known => {
                 x.push_str(">\n");
                 let (reason, expires) = known

@@ -932,17 +932,4 @@ pub fn traceability(report: &Index) -> Vec<Trace<'_>> {
     rows
 }
 
-/// The first failed check of a case, in one line: `step: check: expected X, got Y`.
-pub fn first_failure(case: &CaseResult) -> Option<String> {
-    case.failures()
-        .next()
-        .map(|(s, c)| match c.mismatches.first() {
-            // The first differing member says more than "1 difference(s)".
-            Some(m) => format!("{}: {}: {}: {}", s.name, c.name, m.path, m.message),
-            None => format!(
-                "{}: {}: expected {}, got {}",
-                s.name, c.name, c.expected, c.actual
-            ),
-        })
-        .or_else(|| case.reason.clone())
-}
+pub use crate::record::describe::first_failure;

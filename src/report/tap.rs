@@ -49,6 +49,27 @@ impl Writer for Tap {
                     one_line(c.reason.as_deref().unwrap_or(""))
                 );
             }
+            CaseStatus::NotRun => {
+                let _ = writeln!(
+                    t,
+                    "ok {n} - {name} # SKIP not run: {}",
+                    one_line(c.reason.as_deref().unwrap_or("the run stopped first"))
+                );
+            }
+            // TAP has no warning result: the point passes (as the run does) and its YAML block
+            // says it needs review.
+            CaseStatus::Warn => {
+                let _ = writeln!(t, "ok {n} - {name}");
+                t.push_str("  ---\n");
+                t.push_str("  severity: warning\n");
+                let _ = writeln!(t, "  provenance: {}", c.provenance.as_str());
+                let _ = writeln!(
+                    t,
+                    "  message: {}",
+                    yaml_str(c.reason.as_deref().unwrap_or("needs review"))
+                );
+                t.push_str("  ...\n");
+            }
             CaseStatus::Known | CaseStatus::Fail => {
                 let directive = if status == CaseStatus::Known {
                     todo(known)

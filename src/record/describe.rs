@@ -1,0 +1,119 @@
+//! How a case's failures are put in words: the one-line reason a result carries, the first failure
+//! a summary quotes, and the full account the console and JUnit print. One module, so that every
+//! output says the same thing.
+
+use super::{CaseResult, Check, Level, StepResult, Verdict};
+
+/// The one-line reason of a case that failed or warned: the first failed check at the level that
+/// decided the verdict, with the answers that were tried when the step allowed several.
+pub fn reason(case: &CaseResult, verdict: Verdict) -> Option<String> {
+    let level = match verdict {
+        Verdict::Fail => Level::Failure,
+        Verdict::Warn => Level::Warning,
+        _ => return None,
+    };
+    let (step, check) = case.steps.iter().find_map(|s| {
+        s.checks
+            .iter()
+            .find(|c| !c.passed && c.level == level)
+            .map(|c| (s, c))
+    })?;
+    let mut text = format!("{}: {}", step.name, check_line(check));
+    if let Some(answer) = tried(step).filter(|_| check.name != "answer") {
+        text.push_str(&format!(" ({answer})"));
+    }
+    Some(match verdict {
+        Verdict::Warn => format!("needs review: {text}"),
+        _ => text,
+    })
+}
+
+/// `name: expected X, got Y`.
+fn check_line(c: &Check) -> String {
+    format!("{}: expected {}, got {}", c.name, c.expected, c.actual)
+}
+
+/// What the step's failed `answer` check says was tried.
+fn tried(step: &StepResult) -> Option<&str> {
+    step.checks
+        .iter()
+        .find(|c| c.name == "answer" && !c.passed)
+        .map(|c| c.actual.as_str())
+}
+
+/// The first failure of a case, in one line (for summaries): the first differing member says more
+/// than "1 difference(s)".
+pub fn first_failure(case: &CaseResult) -> Option<String> {
+    case.failures()
+        .next()
+        .map(|(s, c)| match c.mismatches.first() {
+            Some(m) => format!("{}: {}: {}: {}", s.name, c.name, m.path, m.message),
+            None => format!("{}: {}", s.name, check_line(c)),
+        })
+        .or_else(|| case.reason.clone())
+}
+
+/// The full account of one failed (or warned) case: each failed check, its JSON paths, and the diff.
+pub fn describe_failure(f: &CaseResult) -> String {
+    let mut s = format!(
+        "\n---- {} ({}) [{}; {}] ----\n{}\n",
+        f.id,
+        f.file,
+        f.spec.join(", "),
+        f.provenance.as_str(),
+        f.title
+    );
+    if let Some(src) = &f.source {
+        s.push_str(&format!("spec: {src}\n"));
+    }
+    for step in &f.steps {
+        if !step.ran {
+            s.push_str(&format!(
+                "  step `{}`: not run (an earlier step failed)\n",
+                step.name
+            ));
+            continue;
+        }
+        if step.passed {
+            continue;
+        }
+        let req = step
+            .exchanges
+            .last()
+            .map(|e| format!("{} {}", e.request.method, e.request.url));
+        s.push_str(&format!(
+            "  step `{}`: {}\n",
+            step.name,
+            req.unwrap_or_default()
+        ));
+        for c in step.checks.iter().filter(|c| !c.passed) {
+            let weight = match c.level {
+                Level::Failure => "",
+                Level::Warning => " [warning: needs review]",
+                Level::Info => " [cleanup: decides nothing]",
+            };
+            s.push_str(&format!(
+                "    {}{weight}: expected {}, got {}\n",
+                c.name, c.expected, c.actual
+            ));
+            for m in &c.mismatches {
+                s.push_str(&format!("      {}: {}\n", m.path, m.message));
+            }
+            if let Some(d) = &c.diff {
+                for l in d.lines() {
+                    s.push_str(&format!("      {l}\n"));
+                }
+            }
+        }
+        if let Some(body) = step
+            .exchanges
+            .last()
+            .and_then(|e| e.response.as_ref())
+            .and_then(|r| r.body_text.as_deref())
+        {
+            let preview: String = body.chars().take(300).collect();
+            s.push_str(&format!("    response body: {preview}\n"));
+        }
+    }
+    s
+}

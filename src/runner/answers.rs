@@ -1,0 +1,305 @@
+//! Judging one step's answer against every answer the case allows: the main expectation, then each
+//! alternative, each with what must then arrive over CometD. The first that holds decides; when none
+//! does, the main answer's failures are shown (or, when the HTTP answer matched one but its
+//! notifications did not come, that one's), with what else was tried.
+
+use std::ops::Range;
+
+use crate::check::notifications::Outcome;
+use crate::check::{check_answer, Check};
+use crate::load::SchemaSet;
+use crate::model::{Expectation, NotificationExpectation, Provenance, Step};
+use crate::record::{Level, ResponseRecord};
+
+/// One answer a step allows.
+pub(super) struct Answer<'s> {
+    pub expect: &'s Expectation,
+    pub notifications: &'s [NotificationExpectation],
+}
+
+/// Every answer a step allows, the main one first.
+pub(super) fn answers(step: &Step) -> Vec<Answer<'_>> {
+    let mut all = vec![Answer {
+        expect: &step.expect,
+        notifications: &step.notifications,
+    }];
+    all.extend(step.expect.alternatives.iter().map(|a| Answer {
+        expect: a,
+        notifications: &a.notifications,
+    }));
+    all
+}
+
+/// What failures of a step weigh: cleanup decides nothing; otherwise the expectation's own
+/// provenance, or its case's.
+#[derive(Clone, Copy)]
+pub(super) struct Weights {
+    pub case: Provenance,
+    pub cleanup: bool,
+}
+
+impl Weights {
+    pub fn of(&self, own: Option<Provenance>) -> Level {
+        if self.cleanup {
+            Level::Info
+        } else {
+            own.unwrap_or(self.case).level()
+        }
+    }
+}
+
+/// The HTTP checks of every answer, for one response (or none).
+pub(super) fn http_checks(
+    answers: &[Answer],
+    response: Option<&ResponseRecord>,
+    no_response: &str,
+    schemas: &SchemaSet,
+    redact: &dyn Fn(&str) -> String,
+) -> Vec<Vec<Check>> {
+    answers
+        .iter()
+        .map(|a| match response {
+            Some(r) => check_answer(a.expect, r, schemas, redact),
+            None => vec![Check::exchange_failed(no_response)],
+        })
+        .collect()
+}
+
+/// The answers worth listening for: those whose HTTP answer matched, or the main one when none did
+/// (its notification checks are then reported beside its HTTP failures).
+pub(super) fn watched(http: &[Vec<Check>]) -> Vec<usize> {
+    let viable: Vec<usize> = (0..http.len())
+        .filter(|&k| http[k].iter().all(|c| c.passed))
+        .collect();
+    if viable.is_empty() {
+        vec![0]
+    } else {
+        viable
+    }
+}
+
+/// The watched answers' notification expectations, one after another, with each answer's range.
+pub(super) fn expectations(
+    answers: &[Answer],
+    watched: &[usize],
+    weights: Weights,
+) -> (Vec<NotificationExpectation>, Vec<Range<usize>>, Vec<Level>) {
+    let mut all = Vec::new();
+    let mut groups = Vec::new();
+    let mut levels = Vec::new();
+    for &k in watched {
+        let start = all.len();
+        for n in answers[k].notifications {
+            levels.push(weights.of(n.provenance));
+            all.push(n.clone());
+        }
+        groups.push(start..all.len());
+    }
+    (all, groups, levels)
+}
+
+/// The step's checks: the first answer that holds, or why none did.
+pub(super) fn decide(
+    answers: &[Answer],
+    mut http: Vec<Vec<Check>>,
+    watched: &[usize],
+    notified: Option<Outcome>,
+    weights: Weights,
+) -> Vec<Check> {
+    let main_level = weights.of(answers[0].expect.provenance);
+    let mut groups = notified.map(|o| o.groups).unwrap_or_default();
+    groups.resize(watched.len(), Vec::new());
+    let holds = |j: usize, k: usize, http: &[Vec<Check>], groups: &[Vec<Check>]| {
+        http[k].iter().all(|c| c.passed) && groups[j].iter().all(|c| c.passed)
+    };
+    let n = answers.len() - 1;
+    let winner = (0..watched.len()).find(|&j| holds(j, watched[j], &http, &groups));
+    let mut out = Vec::new();
+    match winner {
+        Some(j) => {
+            let k = watched[j];
+            if k > 0 {
+                out.push(Check::new(
+                    "answer",
+                    true,
+                    format!("the main answer or one of {n} alternative(s)"),
+                    format!(
+                        "alternative {k}: {}",
+                        answers[k].expect.reason.as_deref().unwrap_or_default()
+                    ),
+                ));
+            }
+            out.append(&mut http[k]);
+            out.append(&mut groups[j]);
+        }
+        None => {
+            let k = watched[0];
+            let level = weights.of(answers[k].expect.provenance);
+            for c in &mut http[k] {
+                c.level = level;
+            }
+            out.append(&mut http[k]);
+            out.append(&mut groups[0]);
+            if n > 0 {
+                let mut c = Check::new(
+                    "answer",
+                    false,
+                    format!("the main answer or one of {n} alternative(s)"),
+                    format!("none of them; tried: {}", tried(answers)),
+                );
+                c.level = main_level;
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// The answers a step allowed, in words, for a reviewer.
+pub(super) fn tried(answers: &[Answer]) -> String {
+    answers
+        .iter()
+        .enumerate()
+        .map(|(k, a)| {
+            let what = a.expect.reason.as_deref().unwrap_or(if k == 0 {
+                "the main answer"
+            } else {
+                "an alternative"
+            });
+            if k == 0 {
+                format!("main ({what})")
+            } else {
+                format!("{k}: {what}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Request, StatusPattern};
+
+    fn response(status: u16, ct: &str, body: &str) -> ResponseRecord {
+        ResponseRecord {
+            status,
+            headers: Vec::new(),
+            content_type: Some(ct.to_string()),
+            body_text: Some(body.to_string()),
+            body_bytes: body.len(),
+        }
+    }
+
+    fn step(expect: Expectation) -> Step {
+        Step {
+            name: "s".into(),
+            always: false,
+            request: Request {
+                method: "POST".into(),
+                path: "/api/v2/me".into(),
+                auth: crate::model::AuthMode::None,
+                headers: Vec::new(),
+                body: None,
+                csrf: true,
+                follow_redirects: false,
+            },
+            expect,
+            notifications: Vec::new(),
+        }
+    }
+
+    /// The checks of a step without notifications, weighed as `provenance`.
+    fn judge(step: &Step, r: &ResponseRecord, provenance: Provenance) -> Vec<Check> {
+        let schemas = SchemaSet::load(std::path::Path::new("schemas")).unwrap();
+        let id = |s: &str| s.to_string();
+        let all = answers(step);
+        let http = http_checks(&all, Some(r), "", &schemas, &id);
+        let watched = watched(&http);
+        let weights = Weights {
+            case: provenance,
+            cleanup: step.always,
+        };
+        decide(&all, http, &watched, None, weights)
+    }
+
+    fn denied_or_csrf() -> Expectation {
+        let body = crate::load::case_file::parse_expected(
+            &serde_json::json!({"statusCode": 20, "statusMessage": "Access denied"}),
+            false,
+        )
+        .unwrap();
+        Expectation {
+            status: vec![StatusPattern::Exact(403)],
+            body: Some(body),
+            alternatives: vec![Expectation {
+                status: vec![StatusPattern::Exact(403)],
+                text: Some("Missing or invalid Csrf token".into()),
+                reason: Some("CSRF filter first".into()),
+                ..Expectation::default()
+            }],
+            ..Expectation::default()
+        }
+    }
+
+    fn verdict(checks: &[Check]) -> bool {
+        checks.iter().all(|c| c.passed)
+    }
+
+    #[test]
+    fn alternatives_accept_any_allowed_answer_and_nothing_else() {
+        let s = step(denied_or_csrf());
+        let main = response(
+            403,
+            "application/json",
+            r#"{"statusCode":20,"statusMessage":"Access denied"}"#,
+        );
+        assert!(verdict(&judge(&s, &main, Provenance::Documented)));
+        let alt = response(403, "text/plain", "Missing or invalid Csrf token\n");
+        let checks = judge(&s, &alt, Provenance::Documented);
+        assert!(verdict(&checks));
+        assert_eq!(checks[0].actual, "alternative 1: CSRF filter first");
+        for wrong in [
+            response(
+                403,
+                "application/json",
+                r#"{"statusCode":3,"statusMessage":"Access denied"}"#,
+            ),
+            response(401, "text/plain", "Missing or invalid Csrf token"),
+            response(403, "text/plain", "Forbidden"),
+        ] {
+            let checks = judge(&s, &wrong, Provenance::Documented);
+            assert!(!verdict(&checks), "{wrong:?}");
+            let last = checks.last().unwrap();
+            assert_eq!(last.name, "answer");
+            assert!(last.actual.contains("1: CSRF filter first"), "{last:?}");
+        }
+    }
+
+    #[test]
+    fn a_failure_weighs_what_its_provenance_says() {
+        let s = step(denied_or_csrf());
+        let wrong = response(403, "text/plain", "Forbidden");
+        let level = |p| crate::record::Verdict::of_checks(&judge(&s, &wrong, p));
+        assert_eq!(level(Provenance::Documented), crate::record::Verdict::Fail);
+        assert_eq!(level(Provenance::Observed), crate::record::Verdict::Fail);
+        assert_eq!(level(Provenance::Inferred), crate::record::Verdict::Warn);
+        // A step's own provenance overrides its case's.
+        let mut own = denied_or_csrf();
+        own.provenance = Some(Provenance::Inferred);
+        let checks = judge(&step(own), &wrong, Provenance::Documented);
+        assert_eq!(
+            crate::record::Verdict::of_checks(&checks),
+            crate::record::Verdict::Warn
+        );
+        // A cleanup step decides nothing.
+        let mut cleanup = step(denied_or_csrf());
+        cleanup.always = true;
+        let checks = judge(&cleanup, &wrong, Provenance::Documented);
+        assert!(!verdict(&checks));
+        assert_eq!(
+            crate::record::Verdict::of_checks(&checks),
+            crate::record::Verdict::Pass
+        );
+    }
+}

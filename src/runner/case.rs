@@ -1,0 +1,228 @@
+//! Runs one case: its steps in order, each judged against every answer it allows, and the case's
+//! verdict from the heaviest failed check.
+
+use std::time::Instant;
+
+use super::answers::{self, Weights};
+use super::cometd::CaseCometd;
+use super::Reach;
+use crate::check::notifications::{self as notify, Watch};
+use crate::execute::{AgentSession, Transport};
+use crate::load::Suite;
+use crate::model::{Case, CaseHeader, CaseOutline, Step};
+use crate::record::{describe, CaseResult, Level, StepResult, Verdict};
+
+/// A result with the case's header and no steps yet.
+pub(super) fn blank_result(header: &CaseHeader, verdict: Verdict) -> CaseResult {
+    CaseResult {
+        id: header.id.clone(),
+        title: header.title.clone(),
+        spec: header.spec.clone(),
+        source: header.source.clone(),
+        provenance: header.provenance,
+        rationale: header.rationale.clone(),
+        tags: header.tags.clone(),
+        file: crate::load::display_path(&header.file),
+        sha256: header.sha256.clone(),
+        verdict,
+        reason: None,
+        steps: Vec::new(),
+        duration_ms: 0,
+    }
+}
+
+pub(super) async fn run_case(
+    suite: &Suite,
+    case: &CaseOutline,
+    skip: Option<&str>,
+    transport: &Transport,
+) -> (CaseResult, Reach) {
+    let started = Instant::now();
+    // A large suite keeps only slim outlines: the case is rebuilt from its file now (with its source
+    // and rationale, which the report shows even for a skipped case), and dropped when done.
+    let full = suite.case(case);
+    let header = match &full {
+        Ok(c) => &c.header,
+        Err(_) => &case.header,
+    };
+    let mut result = blank_result(header, Verdict::Pass);
+    let mut reach = Reach::default();
+    if let Some(reason) = skip {
+        result.verdict = Verdict::Skip;
+        result.reason = Some(match &full {
+            Ok(_) => reason.to_string(),
+            // The skip stands; what the report could not show is said.
+            Err(e) => format!("{reason} (and {})", suite.redactor.redact(e)),
+        });
+        return (result, reach);
+    }
+    let case = match full {
+        Ok(c) => c,
+        Err(reason) => {
+            result.verdict = Verdict::Fail;
+            result.reason = Some(suite.redactor.redact(&reason));
+            result.duration_ms = started.elapsed().as_millis() as u64;
+            return (result, reach);
+        }
+    };
+    run_steps(suite, &case, transport, &mut result, &mut reach).await;
+    let verdict = Verdict::of_checks(result.steps.iter().flat_map(|s| &s.checks));
+    result.reason = describe::reason(&result, verdict);
+    result.verdict = verdict;
+    if verdict == Verdict::Warn && suite.profile.strict {
+        result.verdict = Verdict::Fail;
+        result.reason = result
+            .reason
+            .map(|r| format!("a warning, which fails under --strict: {r}"));
+    }
+    result.duration_ms = started.elapsed().as_millis() as u64;
+    (result, reach)
+}
+
+async fn run_steps(
+    suite: &Suite,
+    case: &Case,
+    transport: &Transport,
+    result: &mut CaseResult,
+    reach: &mut Reach,
+) {
+    let agent = suite.profile.agent(&case.agent_role).map(|(_, a)| a);
+    // Session cookies and CSRF tokens are secrets of this case alone.
+    let redactor = suite.redactor.scoped();
+    let mut session = AgentSession::new(transport, agent, &redactor);
+    let redact = |s: &str| redactor.redact(s);
+    let mut failed = false;
+    let mut cometd: Option<CaseCometd> = None;
+    for step in &case.steps {
+        if failed && !step.always {
+            result.steps.push(StepResult {
+                name: step.name.clone(),
+                exchanges: Vec::new(),
+                checks: Vec::new(),
+                ran: false,
+                passed: false,
+                duration_ms: 0,
+                notifications: Vec::new(),
+                notes: Vec::new(),
+            });
+            continue;
+        }
+        let weights = Weights {
+            case: case.provenance,
+            cleanup: step.always,
+        };
+        let r = run_step(
+            suite,
+            step,
+            weights,
+            transport,
+            &mut session,
+            &mut cometd,
+            &redact,
+            reach,
+        )
+        .await;
+        // What a cleanup step finds is recorded; it stops nothing.
+        failed |= r.checks.iter().any(|c| !c.passed && c.level != Level::Info);
+        result.steps.push(r);
+    }
+    if let Some(c) = cometd {
+        c.close().await;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_step(
+    suite: &Suite,
+    step: &Step,
+    weights: Weights,
+    transport: &Transport,
+    session: &mut AgentSession<'_>,
+    cometd: &mut Option<CaseCometd>,
+    redact: &dyn Fn(&str) -> String,
+    reach: &mut Reach,
+) -> StepResult {
+    let step_started = Instant::now();
+    let answers = answers::answers(step);
+    let listens = answers.iter().any(|a| !a.notifications.is_empty());
+    let mut sent = Vec::new();
+    let mut records = Vec::new();
+    let mut notes = Vec::new();
+    if listens {
+        if cometd.is_none() {
+            // Authenticate over REST first, as the documented flow does [gws-notes §5.1].
+            sent.extend(session.open_session().await);
+            *cometd = Some(CaseCometd::start(transport, session).await);
+        }
+        if let Some(c) = cometd.as_mut() {
+            // Subscribe (to every answer's channels) before the request, so that messages racing
+            // ahead of its answer are kept.
+            let all: Vec<_> = answers
+                .iter()
+                .flat_map(|a| a.notifications.iter().cloned())
+                .collect();
+            c.subscribe(&notify::channels(&all)).await;
+            c.drain(&mut records, &mut notes, Instant::now());
+        }
+    }
+    // The window opens when the request goes out.
+    let opened = Instant::now();
+    sent.extend(session.send(&step.request).await);
+    let mut exchanges = Vec::with_capacity(sent.len());
+    let mut last_response = None;
+    for (ex, resp) in sent {
+        reach.count(&ex);
+        exchanges.push(ex);
+        last_response = resp;
+    }
+    let no_response = exchanges
+        .last()
+        .and_then(|e| e.error.clone())
+        .unwrap_or_else(|| "no response".to_string());
+    let http = answers::http_checks(
+        &answers,
+        last_response.as_ref(),
+        &no_response,
+        &suite.schemas,
+        redact,
+    );
+    let watched = answers::watched(&http);
+    let (expectations, groups, levels) = answers::expectations(&answers, &watched, weights);
+    let mut session_checks = Vec::new();
+    let mut notified = None;
+    match cometd.as_mut() {
+        Some(c) if !expectations.is_empty() => {
+            let mut watch = Watch::grouped(&expectations, groups, opened).with_levels(levels);
+            c.listen(&mut watch).await;
+            if let Some(e) = c.take_new_failure() {
+                let mut check = notify::session_failed(&c.endpoint, &redact(&e));
+                check.level = weights.of(answers[watched[0]].expect.provenance);
+                session_checks.push(check);
+            }
+            let mut outcome = watch.finish(&suite.schemas, redact, c.failure.as_deref());
+            records.append(&mut outcome.records);
+            notes.append(&mut outcome.notes);
+            notes.extend(c.take_notes());
+            notified = Some(outcome);
+        }
+        // A step without expectations still records what the session received meanwhile.
+        Some(c) => c.drain(&mut records, &mut notes, opened),
+        None => {}
+    }
+    let mut checks = session_checks;
+    checks.extend(answers::decide(&answers, http, &watched, notified, weights));
+    for r in &mut records {
+        notify::redact_json(&mut r.message, redact);
+    }
+    StepResult {
+        name: step.name.clone(),
+        exchanges,
+        passed: checks.iter().all(|c| c.passed),
+        checks,
+        ran: true,
+        duration_ms: step_started.elapsed().as_millis() as u64,
+        notifications: records,
+        // Notes quote what servers sent: scrubbed like everything else written.
+        notes: notes.iter().map(|n| redact(n)).collect(),
+    }
+}

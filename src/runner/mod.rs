@@ -1,0 +1,257 @@
+//! Drives a run: executes each planned case, checks every step, and emits events in case order
+//! whatever order the cases finished in. Reporters only listen; adding one never touches this file.
+
+mod answers;
+mod case;
+mod cometd;
+
+use std::collections::BTreeMap;
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::execute::Transport;
+use crate::load::Suite;
+use crate::plan::Plan;
+use crate::record::{CaseResult, Exchange, Tally, Verdict};
+use crate::report::{Event, Listener, RunInfo};
+use case::run_case;
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub tally: Tally,
+    /// No request got any answer and at least one could not connect: the target is down.
+    pub unreachable: Option<String>,
+    /// Stopped early (Ctrl-C, SIGTERM): the report covers what finished.
+    pub interrupted: bool,
+}
+
+/// Runs the plan with up to `jobs` cases at once (never two of one serial group). `stop` ends the run early when it resolves.
+///
+/// Takes the run's description by value: listeners get it with `RunStarted`, and it is dropped
+/// then, since its inputs list (a path and a hash per case file) would otherwise live as long as
+/// the run.
+pub async fn run(
+    suite: &Suite,
+    plan: &Plan<'_>,
+    transport: &Transport,
+    jobs: usize,
+    info: RunInfo,
+    listeners: &mut [Box<dyn Listener + '_>],
+    stop: impl std::future::Future<Output = ()>,
+) -> RunOutcome {
+    emit(listeners, &Event::RunStarted { info: &info });
+    drop(info);
+    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, CaseResult, Reach)>();
+
+    // Cases start in case order, each once the previous case of its serial group has finished, at most
+    // `jobs` at once and at most WINDOW past the oldest unfinished one (`buffered` counts finished
+    // cases until every earlier one has finished), so the consumer's reorder buffer stays bounded
+    // however large the suite: results stream out.
+    const WINDOW: usize = 256;
+    let turns = crate::plan::Turns::new(plan);
+    let permits = tokio::sync::Semaphore::new(jobs.max(1));
+    let producer = async move {
+        let (turns, permits) = (&turns, &permits);
+        futures_util::stream::iter(0..plan.cases.len())
+            .map(|i| {
+                let tx = tx.clone();
+                async move {
+                    turns.wait(i).await;
+                    let Ok(_permit) = permits.acquire().await else {
+                        return;
+                    };
+                    let planned = &plan.cases[i];
+                    let (result, reach) =
+                        run_case(suite, planned.case, planned.skip.as_deref(), transport).await;
+                    turns.finish(i);
+                    let _ = tx.send((i, result, reach));
+                }
+            })
+            .buffered(WINDOW.max(jobs))
+            .for_each(|_| async {})
+            .await;
+        // Dropping the last sender ends the consumer's loop.
+        drop(tx);
+    };
+
+    let mut tally = Tally::default();
+    let mut reach = Reach::default();
+    let mut interrupted = false;
+    let total = plan.cases.len();
+    // Finished cases wait here until every earlier one has been reported.
+    let mut pending: BTreeMap<usize, CaseResult> = BTreeMap::new();
+    let mut next = 0;
+    {
+        let consumer = async {
+            while let Some((i, result, r)) = rx.recv().await {
+                reach.merge(r);
+                pending.insert(i, result);
+                while let Some(result) = pending.remove(&next) {
+                    tally.add(result.verdict);
+                    emit_case(listeners, next, total, &result);
+                    next += 1;
+                }
+            }
+        };
+        let both = futures_util::future::join(producer, consumer);
+        tokio::pin!(both);
+        tokio::pin!(stop);
+        tokio::select! {
+            _ = &mut both => {}
+            _ = &mut stop => { interrupted = true; }
+        }
+    }
+    // An interrupted run still accounts for every selected case: those that finished as they
+    // finished, the rest as not run.
+    for i in next..total {
+        let result = pending.remove(&i).unwrap_or_else(|| {
+            let mut r = case::blank_result(&plan.cases[i].case.header, Verdict::NotRun);
+            r.reason = Some("the run was stopped before this case ran".to_string());
+            r
+        });
+        tally.add(result.verdict);
+        emit_case(listeners, i, total, &result);
+    }
+    let unreachable = (reach.responses == 0)
+        .then_some(reach.connect_error)
+        .flatten();
+    emit(
+        listeners,
+        &Event::RunFinished {
+            tally: &tally,
+            interrupted,
+            unreachable: unreachable.as_deref(),
+        },
+    );
+    RunOutcome {
+        tally,
+        unreachable,
+        interrupted,
+    }
+}
+
+/// Collects each case's result as it is reported.
+struct Collect(Vec<CaseResult>);
+
+impl Listener for Collect {
+    fn on_event(&mut self, event: &Event) {
+        if let Event::CaseFinished { result, .. } = event {
+            self.0.push((*result).clone());
+        }
+    }
+}
+
+/// Runs the plan with no reporter and no stop signal, and returns every result in case order, for
+/// callers that judge the results themselves (`mutants`, tests).
+pub async fn run_collecting(
+    suite: &Suite,
+    plan: &Plan<'_>,
+    transport: &Transport,
+    jobs: usize,
+    info: RunInfo,
+) -> (Vec<CaseResult>, RunOutcome) {
+    let mut collect = Collect(Vec::new());
+    let outcome = {
+        let mut listeners: Vec<Box<dyn Listener + '_>> = vec![Box::new(&mut collect)];
+        run(
+            suite,
+            plan,
+            transport,
+            jobs,
+            info,
+            &mut listeners,
+            std::future::pending(),
+        )
+        .await
+    };
+    (collect.0, outcome)
+}
+
+/// A case's events, in order: started, each step with its notifications and checks, finished.
+fn emit_case(
+    listeners: &mut [Box<dyn Listener + '_>],
+    index: usize,
+    total: usize,
+    result: &CaseResult,
+) {
+    emit(
+        listeners,
+        &Event::CaseStarted {
+            index,
+            total,
+            id: &result.id,
+        },
+    );
+    for step in &result.steps {
+        emit(
+            listeners,
+            &Event::StepFinished {
+                case_id: &result.id,
+                step,
+            },
+        );
+        for notification in &step.notifications {
+            emit(
+                listeners,
+                &Event::NotificationSeen {
+                    case_id: &result.id,
+                    step: &step.name,
+                    notification,
+                },
+            );
+        }
+        for check in &step.checks {
+            emit(
+                listeners,
+                &Event::CheckMade {
+                    case_id: &result.id,
+                    step: &step.name,
+                    check,
+                },
+            );
+        }
+    }
+    emit(
+        listeners,
+        &Event::CaseFinished {
+            index,
+            total,
+            result,
+        },
+    );
+}
+
+fn emit(listeners: &mut [Box<dyn Listener + '_>], event: &Event) {
+    for l in listeners.iter_mut() {
+        l.on_event(event);
+    }
+}
+
+/// Whether the target answered at all.
+#[derive(Debug, Default)]
+struct Reach {
+    responses: usize,
+    connect_error: Option<String>,
+}
+
+impl Reach {
+    fn count(&mut self, ex: &Exchange) {
+        match &ex.error {
+            Some(e) => {
+                if self.connect_error.is_none() && e.starts_with("could not connect") {
+                    self.connect_error = Some(e.clone());
+                }
+            }
+            None => self.responses += 1,
+        }
+    }
+
+    fn merge(&mut self, other: Reach) {
+        self.responses += other.responses;
+        if self.connect_error.is_none() {
+            self.connect_error = other.connect_error;
+        }
+    }
+}
