@@ -78,7 +78,8 @@ pub struct Outcome {
 impl<'a> Watch<'a> {
     /// Opens the window at `opened`, the moment the step's request is sent.
     pub fn new(expectations: &'a [NotificationExpectation], opened: Instant) -> Self {
-        Self::grouped(expectations, vec![0..expectations.len()], opened)
+        let all = 0..expectations.len();
+        Self::grouped(expectations, Vec::from([all]), opened)
     }
 
     /// A watch over several answers' expectations (`groups`: consecutive ranges covering all of

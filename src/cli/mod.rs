@@ -72,11 +72,12 @@ pub struct InputArgs {
 
 #[derive(Args, Clone, Default)]
 pub struct FilterArgs {
-    /// Run only cases whose id contains one of these.
-    #[arg(value_name = "ID")]
+    /// Run only cases whose name contains one of these, as `cargo test NAME` does: a case's names
+    /// are `<spec>/<id>` for each of its spec elements, so `S4` selects Sample 4's cases.
+    #[arg(value_name = "NAME")]
     pub ids: Vec<String>,
-    /// Only cases with one of these tags.
-    #[arg(long = "tag")]
+    /// Only cases with one of these tags (repeat it, or separate tags with commas: either matches).
+    #[arg(long = "tag", value_delimiter = ',')]
     pub tags: Vec<String>,
     /// Only cases of these provenances.
     #[arg(long = "provenance", value_enum)]
@@ -153,6 +154,10 @@ pub struct RunArgs {
     /// reported as known, and they do not fail the run until they expire.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
+    /// Warnings (inferred expectations a conforming server may answer otherwise) fail the run too.
+    /// `strict = true` in a profile does the same.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Args)]

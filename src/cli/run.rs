@@ -125,10 +125,11 @@ pub async fn run(args: RunArgs) -> u8 {
     let secrets = Secrets::generate();
     let env = environment(&secrets, target_given.is_some(), &args.input);
     let srcs = sources(&args.input, target_given.is_none());
-    let suite = match load_or_report(&srcs, &env) {
+    let mut suite = match load_or_report(&srcs, &env) {
         Ok(s) => s,
         Err(code) => return code,
     };
+    suite.profile.strict |= args.strict;
     if suite.profile.agents.is_empty() {
         // Every case that logs in would be skipped, and a run of skips must not look like a pass.
         eprintln!(
@@ -143,6 +144,19 @@ pub async fn run(args: RunArgs) -> u8 {
             return exit::ERROR;
         }
     };
+    // A run that selects nothing has tested nothing: never a pass (as nextest fails a run with no
+    // tests).
+    if plan::plan(&suite.cases, &selection, &suite.profile)
+        .cases
+        .is_empty()
+    {
+        eprintln!("error: no case matched the selection; nothing was run");
+        for s in selection.suggestions(&suite.cases) {
+            eprintln!("  {s}");
+        }
+        eprintln!("  (`gws-conform list` shows every case with its spec elements and tags)");
+        return exit::ERROR;
+    }
     let baseline = match args.baseline.as_deref().map(Baseline::load).transpose() {
         Ok(b) => b,
         Err(e) => {
@@ -349,15 +363,23 @@ pub async fn execute(
     for e in &write_errors {
         eprintln!("error: {e}");
     }
+    let t = &outcome.tally;
     if options.quiet {
         println!(
-            "{} passed; {} failed; {} skipped",
-            outcome.tally.passed, outcome.tally.failed, outcome.tally.skipped
+            "{} passed; {} warnings; {} failed; {} skipped",
+            t.passed, t.warned, t.failed, t.skipped
+        );
+    }
+    let ran = t.passed + t.warned + t.failed;
+    if ran == 0 && !outcome.interrupted {
+        eprintln!(
+            "error: no case ran: all {} selected case(s) were skipped, so there is no verdict (see the reasons above)",
+            t.total
         );
     }
     if outcome.interrupted {
         exit::INTERRUPTED
-    } else if outcome.unreachable.is_some() || !write_errors.is_empty() {
+    } else if outcome.unreachable.is_some() || !write_errors.is_empty() || ran == 0 {
         exit::ERROR
     } else if summary.is_some_and(|s| s.unexcused_failures() > 0) {
         // (Without a report there is a write error: the exit code is decided above.)

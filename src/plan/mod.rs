@@ -11,7 +11,7 @@ use crate::model::{CaseOutline, Provenance};
 /// Which cases to run. Every filter that is set must match (an empty list matches everything).
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
-    /// Substrings of case ids.
+    /// Substrings of a case's names, `<spec>/<id>` (see [`Selection::names`]).
     pub ids: Vec<String>,
     pub tags: Vec<String>,
     pub provenance: Vec<Provenance>,
@@ -67,7 +67,11 @@ impl Partition {
 
 impl Selection {
     pub fn selects(&self, case: &CaseOutline) -> bool {
-        (self.ids.is_empty() || self.ids.iter().any(|i| case.id.contains(i.as_str())))
+        (self.ids.is_empty()
+            || self
+                .ids
+                .iter()
+                .any(|i| Selection::names(case).any(|n| n.contains(i.as_str()))))
             && (self.tags.is_empty() || self.tags.iter().any(|t| case.tags.contains(t)))
             && (self.provenance.is_empty() || self.provenance.contains(&case.provenance))
             && (self.spec.is_empty()
@@ -76,6 +80,74 @@ impl Selection {
                     .iter()
                     .any(|s| case.spec.iter().any(|c| spec_matches(s, c))))
             && self.partition.is_none_or(|p| p.contains(&case.id))
+    }
+}
+
+impl Selection {
+    /// A case's names, as `cargo test` sees them (tests/cases.rs): `<spec>/<id>` for each spec
+    /// element, so that `run S4` and `cargo test -- S4` select the same cases.
+    pub fn names(case: &CaseOutline) -> impl Iterator<Item = String> + '_ {
+        case.spec.iter().map(move |s| format!("{s}/{}", case.id))
+    }
+
+    /// Whether nothing but the shard is asked for.
+    pub fn is_unfiltered(&self) -> bool {
+        self.ids.is_empty()
+            && self.tags.is_empty()
+            && self.provenance.is_empty()
+            && self.spec.is_empty()
+    }
+
+    /// For a selection that matched nothing: each filter value that matches no case, with the
+    /// nearest value that does.
+    pub fn suggestions(&self, cases: &[CaseOutline]) -> Vec<String> {
+        let mut out = Vec::new();
+        let near = |wanted: &str, known: &mut dyn Iterator<Item = String>| {
+            let known: Vec<String> = known.collect();
+            known
+                .iter()
+                .map(|k| {
+                    (
+                        strsim::jaro_winkler(&wanted.to_lowercase(), &k.to_lowercase()),
+                        k,
+                    )
+                })
+                .filter(|(score, _)| *score > 0.85)
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, k)| k.clone())
+        };
+        for i in &self.ids {
+            if !cases
+                .iter()
+                .any(|c| Selection::names(c).any(|n| n.contains(i.as_str())))
+            {
+                let hint = near(i, &mut cases.iter().map(|c| c.id.clone()));
+                out.push(describe_miss("name", i, hint));
+            }
+        }
+        for t in &self.tags {
+            if !cases.iter().any(|c| c.tags.contains(t)) {
+                let hint = near(t, &mut cases.iter().flat_map(|c| c.tags.clone()));
+                out.push(describe_miss("tag", t, hint));
+            }
+        }
+        for s in &self.spec {
+            if !cases
+                .iter()
+                .any(|c| c.spec.iter().any(|e| spec_matches(s, e)))
+            {
+                let hint = near(s, &mut cases.iter().flat_map(|c| c.spec.clone()));
+                out.push(describe_miss("spec element", s, hint));
+            }
+        }
+        out
+    }
+}
+
+fn describe_miss(what: &str, value: &str, hint: Option<String>) -> String {
+    match hint {
+        Some(h) => format!("no case has the {what} `{value}`; did you mean `{h}`?"),
+        None => format!("no case has the {what} `{value}`"),
     }
 }
 

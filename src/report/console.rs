@@ -18,6 +18,8 @@ pub struct Console<W: Write + Send> {
     failures: Vec<String>,
     /// Every failed case's id.
     failed: Vec<String>,
+    /// `id: reason` of every case that warned, listed at the end (a line each: they are few).
+    warned: Vec<String>,
     started: std::time::Instant,
     verbose: bool,
     baseline: Option<BaselineInfo>,
@@ -31,6 +33,7 @@ impl<W: Write + Send> Console<W> {
             redactor,
             failures: Vec::new(),
             failed: Vec::new(),
+            warned: Vec::new(),
             started: std::time::Instant::now(),
             verbose,
             baseline: None,
@@ -123,6 +126,13 @@ impl<W: Write + Send> Listener for Console<W> {
                         }
                     }
                 }
+                if result.verdict == Verdict::Warn {
+                    self.warned.push(format!(
+                        "{}: {}",
+                        result.id,
+                        result.reason.as_deref().unwrap_or_default()
+                    ));
+                }
                 if result.verdict == Verdict::Fail && !excused {
                     if self.failures.len() < DESCRIBED_FAILURES {
                         self.failures.push(describe_failure(result));
@@ -154,6 +164,13 @@ impl<W: Write + Send> Listener for Console<W> {
                     self.line("\nfailures:");
                     for id in &failed {
                         self.line(&format!("    {id}"));
+                    }
+                }
+                let warned = std::mem::take(&mut self.warned);
+                if !warned.is_empty() {
+                    self.line("\nwarnings (needs review: an inferred expectation was not met; they fail only under --strict):");
+                    for w in &warned {
+                        self.line(&format!("    {w}"));
                     }
                 }
                 let known = std::mem::take(&mut self.known);
@@ -197,9 +214,15 @@ impl<W: Write + Send> Listener for Console<W> {
                 } else {
                     format!("{} known failures; ", tolerated.len())
                 };
+                let not_run = if tally.not_run > 0 {
+                    format!("{} not run; ", tally.not_run)
+                } else {
+                    String::new()
+                };
                 self.line(&format!(
-                    "\ncase result: {verdict}. {} passed; {failed} failed; {} skipped; {known_part}finished in {:.2}s\n",
+                    "\ncase result: {verdict}. {} passed; {} warnings; {failed} failed; {} skipped; {not_run}{known_part}finished in {:.2}s\n",
                     tally.passed,
+                    tally.warned,
                     tally.skipped,
                     self.started.elapsed().as_secs_f64()
                 ));

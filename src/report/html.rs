@@ -12,10 +12,10 @@ use std::io::{self, Read, Seek, Write};
 use super::json::CaseStatus;
 use super::render::{headline, traceability, ElementStatus, Index, Sink, Spool, Writer};
 use crate::execute::Exchange;
-use crate::record::{CaseResult, KnownOutcome, KnownStatus, StepResult};
+use crate::record::{CaseResult, KnownOutcome, KnownStatus, Level, StepResult};
 
 const STYLE: &str = r#"
-:root{--pass:#1a7f37;--fail:#cf222e;--known:#9a6700;--skip:#6e7781;--bg:#f6f8fa;--line:#d0d7de;--text:#1f2328}
+:root{--pass:#1a7f37;--fail:#cf222e;--known:#9a6700;--warn:#bf8700;--skip:#6e7781;--bg:#f6f8fa;--line:#d0d7de;--text:#1f2328}
 *{box-sizing:border-box}
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--text);margin:0;background:#fff}
 main{max-width:1180px;margin:0 auto;padding:0 20px 40px}
@@ -24,7 +24,7 @@ h2{font-size:19px;margin:34px 0 10px;border-bottom:1px solid var(--line);padding
 code,pre,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:13px}
 #verdict{color:#fff;padding:22px 20px 18px}
 #verdict .inner{max-width:1180px;margin:0 auto;padding:0 20px}
-#verdict.pass{background:var(--pass)}#verdict.fail{background:var(--fail)}#verdict.incomplete{background:var(--known)}
+#verdict.pass{background:var(--pass)}#verdict.fail{background:var(--fail)}#verdict.incomplete{background:var(--known)}#verdict.warn{background:var(--warn)}
 #verdict .word{font-size:44px;font-weight:800;letter-spacing:.04em;line-height:1.1;margin:6px 0}
 #verdict p{font-size:17px;margin:4px 0 0;max-width:900px}
 .meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:14px 0 0}
@@ -33,22 +33,22 @@ code,pre,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monosp
 #counts{display:flex;gap:12px;flex-wrap:wrap;margin:18px 0 0}
 .count{border:1px solid var(--line);border-radius:8px;padding:10px 16px;min-width:120px;background:var(--bg)}
 .count b{display:block;font-size:28px;line-height:1.1}
-.count.pass b{color:var(--pass)}.count.fail b{color:var(--fail)}.count.known b{color:var(--known)}.count.skip b{color:var(--skip)}
+.count.warn b{color:var(--warn)}.count.pass b{color:var(--pass)}.count.fail b{color:var(--fail)}.count.known b{color:var(--known)}.count.skip b{color:var(--skip)}
 table{border-collapse:collapse;width:100%}
 th,td{border:1px solid var(--line);padding:6px 8px;text-align:left;vertical-align:top}
 th{background:var(--bg);font-weight:600}
 .badge{display:inline-block;border-radius:999px;padding:1px 10px;font-size:12px;font-weight:700;color:#fff;white-space:nowrap}
-.badge.pass{background:var(--pass)}.badge.fail{background:var(--fail)}.badge.known,.badge.fixed{background:var(--known)}
+.badge.warn,.badge.partial{background:var(--warn)}.badge.pass{background:var(--pass)}.badge.fail{background:var(--fail)}.badge.known,.badge.fixed{background:var(--known)}
 .badge.skip,.badge.none{background:var(--skip)}
 .chip{display:inline-block;margin:2px 4px 2px 0;padding:1px 6px;border-radius:6px;border:1px solid var(--line);text-decoration:none;color:var(--text);font-size:13px;white-space:nowrap}
-.chip.pass{border-color:var(--pass)}.chip.fail{border-color:var(--fail);background:#ffebe9}.chip.known,.chip.fixed{border-color:var(--known);background:#fff8c5}.chip.skip{border-style:dashed}
+.chip.warn{border-color:var(--warn);background:#fff8c5}.chip.warn .v{color:var(--warn)}.chip.pass{border-color:var(--pass)}.chip.fail{border-color:var(--fail);background:#ffebe9}.chip.known,.chip.fixed{border-color:var(--known);background:#fff8c5}.chip.skip{border-style:dashed}
 .chip .v{font-weight:700}.chip.pass .v{color:var(--pass)}.chip.fail .v{color:var(--fail)}.chip.known .v,.chip.fixed .v{color:var(--known)}.chip.skip .v{color:var(--skip)}
 .prov{display:inline-block;font-size:11px;font-weight:700;border-radius:4px;padding:0 4px;margin-left:3px;border:1px solid}
 .prov.documented{color:#0550ae;border-color:#0550ae}.prov.observed{color:#8250df;border-color:#8250df}.prov.inferred{color:#6e7781;border-color:#6e7781;border-style:dashed}
 tr.el-none td:first-child,tr.el-none td:nth-child(3){color:var(--fail)}
 details.case{border:1px solid var(--line);border-radius:8px;margin:8px 0;background:#fff}
 details.case>summary{cursor:pointer;padding:8px 12px;list-style-position:inside}
-details.case[data-status=fail]{border-left:6px solid var(--fail)}
+details.case[data-status=fail]{border-left:6px solid var(--fail)}details.case[data-status=warn]{border-left:6px solid var(--warn)}
 details.case[data-status=known],details.case[data-status=fixed]{border-left:6px solid var(--known)}
 details.case[data-status=pass]{border-left:6px solid var(--pass)}
 details.case[data-status=skip]{border-left:6px solid var(--skip)}
@@ -155,11 +155,7 @@ fn begin(index: &Index, h: &mut Sink) -> io::Result<()> {
     let r = &index.head;
     let s = &r.summary;
     let (word, line) = headline(r);
-    let vclass = match word {
-        "PASS" => "pass",
-        "FAIL" => "fail",
-        _ => "incomplete",
-    };
+    let vclass = super::render::verdict_class(s);
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -174,8 +170,9 @@ fn begin(index: &Index, h: &mut Sink) -> io::Result<()> {
         h,
         "<header id=\"verdict\" class=\"{vclass}\" data-verdict=\"{}\"><div class=\"inner\">\
 <h1>Conformance of GWS StartContactCenterSession (POST /api/v2/me)</h1>\
-<div class=\"word\">{word}</div><p>{}</p><dl class=\"meta\">",
-        word.to_ascii_lowercase(),
+<div class=\"word\">{}</div><p>{}</p><dl class=\"meta\">",
+        vclass,
+        esc(&word),
         esc(&line)
     );
     let mut meta: Vec<(&str, String)> = vec![("Target", r.run.target.url.clone())];
@@ -221,10 +218,12 @@ fn begin(index: &Index, h: &mut Sink) -> io::Result<()> {
     // The counts.
     let counts = [
         ("pass", "passed", s.tally.passed),
+        ("warn", "warnings", s.tally.warned),
         ("fail", "failed", s.unexcused_failures()),
         ("known", "known failures", s.count_known(KnownStatus::Known)),
         ("skip", "skipped", s.tally.skipped),
-        ("total", "cases run", s.tally.total),
+        ("skip", "not run", s.tally.not_run),
+        ("total", "cases", s.tally.total),
     ];
     h.push_str("<section id=\"counts\">");
     for (class, label, n) in counts {
@@ -250,6 +249,37 @@ fn begin(index: &Index, h: &mut Sink) -> io::Result<()> {
                 esc(c.first_failure.as_deref().unwrap_or_default())
             );
             h.emit()?;
+        }
+        h.push_str("</ul></section>\n");
+    }
+    let warned: Vec<_> = index.cases_with(CaseStatus::Warn).collect();
+    if !warned.is_empty() {
+        h.push_str("<section id=\"warnings\"><h2>Needs review (warnings)</h2><p>An inferred expectation was not met: no source states it, so a conforming server may answer so. Each lists what was tried. They fail the run only under <code>--strict</code>.</p><ul>");
+        for c in &warned {
+            let _ = write!(
+                h,
+                "<li><a href=\"#case-{}\"><code>{}</code></a> {} <span class=\"muted\">({})</span>: {}</li>",
+                attr(&c.id),
+                esc(&c.id),
+                prov(c.provenance.as_str()),
+                esc(&c.spec.join(", ")),
+                esc(c.first_failure.as_deref().unwrap_or_default())
+            );
+            h.emit()?;
+        }
+        h.push_str("</ul></section>\n");
+    }
+    let untested: Vec<_> = s.untested_samples().collect();
+    if !untested.is_empty() {
+        h.push_str("<section id=\"untested\"><h2>Samples not tested in full</h2><ul>");
+        for u in untested {
+            let _ = write!(
+                h,
+                "<li><b>{}</b> {}: {}</li>",
+                esc(&u.element),
+                el_badge(u.status),
+                esc(u.reason.as_deref().unwrap_or_default())
+            );
         }
         h.push_str("</ul></section>\n");
     }
@@ -466,10 +496,15 @@ fn step_html(h: &mut String, step: &StepResult) {
                 "<tr data-passed=\"{}\"><td><code>{}</code></td><td class=\"r\">{}</td><td>{}</td><td>{}</td></tr>",
                 c.passed,
                 esc(&c.name),
-                if c.passed {
-                    "<span class=\"badge pass\">ok</span>"
-                } else {
-                    "<span class=\"badge fail\">FAIL</span>"
+                match (c.passed, c.level) {
+                    (true, _) => "<span class=\"badge pass\">ok</span>",
+                    (false, Level::Failure) => "<span class=\"badge fail\">FAIL</span>",
+                    (false, Level::Warning) => {
+                        "<span class=\"badge warn\" title=\"an inferred expectation: needs review\">WARN</span>"
+                    }
+                    (false, Level::Info) => {
+                        "<span class=\"badge skip\" title=\"a cleanup step: decides nothing\">note</span>"
+                    }
                 },
                 esc(&c.expected),
                 esc(&c.actual)

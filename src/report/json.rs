@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::baseline::BaselineInfo;
+use super::coverage::{Coverage, ElementStatus, SampleOutcome};
 use super::{Event, Listener, ReportError, RunInfo};
 use crate::record::{CaseResult, KnownOutcome, KnownStatus, Tally, Verdict};
 use crate::secret::Redactor;
@@ -56,6 +57,10 @@ pub struct Summary {
     /// The run's verdict: complete, and every failure excused by an unexpired baseline entry.
     #[serde(default)]
     pub ok: bool,
+    /// What the run says about each of the page's samples (S1..S6): a sample passes only when each
+    /// of its documented cases ran and passed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<SampleOutcome>,
     pub finished_at: String,
     pub duration_ms: u64,
 }
@@ -71,6 +76,7 @@ impl Summary {
     ) -> Summary {
         let mut summary = Summary {
             ok: false,
+            samples: Vec::new(),
             tally,
             complete: !interrupted && unreachable.is_none(),
             unreachable,
@@ -101,6 +107,22 @@ impl Summary {
 
     pub fn count_known(&self, status: KnownStatus) -> usize {
         self.known_with(status).count()
+    }
+
+    /// Judges the samples from the cases a [`Coverage`] saw, with this summary's baseline outcomes.
+    pub fn with_samples(mut self, coverage: &Coverage) -> Summary {
+        self.samples = coverage.samples(&self.known);
+        self
+    }
+
+    /// Samples some case of the run covers that were not tested in full (not tested, partial).
+    pub fn untested_samples(&self) -> impl Iterator<Item = &SampleOutcome> {
+        self.samples.iter().filter(|s| {
+            s.status != ElementStatus::NotCovered
+                && !s.status.tested()
+                && s.status != ElementStatus::Fail
+                && s.status != ElementStatus::Known
+        })
     }
 }
 
@@ -446,6 +468,7 @@ pub struct JsonReport {
     error: Option<String>,
     baseline: Option<BaselineInfo>,
     known: Vec<KnownOutcome>,
+    coverage: Coverage,
 }
 
 impl JsonReport {
@@ -465,6 +488,7 @@ impl JsonReport {
             error: None,
             baseline: None,
             known: Vec::new(),
+            coverage: Coverage::new(),
         })
     }
 
@@ -524,6 +548,7 @@ impl Listener for JsonReport {
                 if let Some(k) = self.baseline.as_ref().and_then(|b| b.judge(result)) {
                     self.known.push(k);
                 }
+                self.coverage.add(result);
                 let mut v = serde_json::to_value(result).unwrap_or_default();
                 self.redactor.redact_json(&mut v);
                 let sep = if self.first_case { "\n" } else { ",\n" };
@@ -546,7 +571,8 @@ impl Listener for JsonReport {
                     std::mem::take(&mut self.known),
                     super::utc_timestamp(std::time::SystemTime::now()),
                     self.started.elapsed().as_millis() as u64,
-                );
+                )
+                .with_samples(&self.coverage);
                 let s = serde_json::to_string_pretty(&summary).unwrap_or_default();
                 self.write(&format!("\n],\n\"summary\": {s}\n}}\n"));
                 self.finish();

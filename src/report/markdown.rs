@@ -36,22 +36,25 @@ fn render(index: &Index, m: &mut Sink) -> io::Result<()> {
     let r = &index.head;
     let s = &r.summary;
     let (word, line) = super::render::headline(r);
-    let icon = match word {
-        "PASS" => "✅",
-        "FAIL" => "❌",
-        _ => "⚠️",
+    let icon = match super::render::verdict_class(s) {
+        "pass" => "✅",
+        "fail" => "❌",
+        // Amber: a pass that needs review, or an incomplete run.
+        _ => "🟡",
     };
     let _ = writeln!(m, "## {icon} gws-conform: {word}\n");
     let _ = writeln!(m, "{}\n", md(&line));
-    m.push_str("| passed | failed | known failures | skipped | total |\n");
-    m.push_str("|---:|---:|---:|---:|---:|\n");
+    m.push_str("| passed | warnings | failed | known failures | skipped | not run | total |\n");
+    m.push_str("|---:|---:|---:|---:|---:|---:|---:|\n");
     let _ = writeln!(
         m,
-        "| {} | {} | {} | {} | {} |\n",
+        "| {} | {} | {} | {} | {} | {} | {} |\n",
         s.tally.passed,
+        s.tally.warned,
         s.unexcused_failures(),
         s.count_known(KnownStatus::Known),
         s.tally.skipped,
+        s.tally.not_run,
         s.tally.total
     );
     let samples: Vec<String> = traceability(index)
@@ -60,8 +63,10 @@ fn render(index: &Index, m: &mut Sink) -> io::Result<()> {
         .map(|t| {
             let mark = match t.status {
                 ElementStatus::Pass => "✅",
+                ElementStatus::Warn => "🟡",
                 ElementStatus::Fail => "❌",
                 ElementStatus::Known => "⚠️",
+                ElementStatus::Partial => "◐",
                 ElementStatus::NotTested | ElementStatus::NotCovered => "➖",
             };
             format!("{} {mark} {}", t.element, t.status.label())
@@ -85,6 +90,25 @@ fn render(index: &Index, m: &mut Sink) -> io::Result<()> {
         }
         if failed.len() > MAX_LISTED {
             let _ = writeln!(m, "- … and {} more", failed.len() - MAX_LISTED);
+        }
+        m.push('\n');
+    }
+    let warned: Vec<_> = index.cases_with(CaseStatus::Warn).collect();
+    if !warned.is_empty() {
+        m.push_str("### 🟡 Warnings (needs review: an inferred expectation was not met)\n\n");
+        for c in warned.iter().take(MAX_LISTED) {
+            let why = c.first_failure.clone().unwrap_or_default();
+            let _ = writeln!(
+                m,
+                "- `{}` ({}; {}): {}",
+                c.id,
+                md(&c.spec.join(", ")),
+                c.provenance.as_str(),
+                md(&truncate(&why, 300))
+            );
+        }
+        if warned.len() > MAX_LISTED {
+            let _ = writeln!(m, "- … and {} more", warned.len() - MAX_LISTED);
         }
         m.push('\n');
     }

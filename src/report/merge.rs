@@ -127,7 +127,12 @@ pub fn merge(parts: &[(PathBuf, Report)]) -> Result<Report, MergeError> {
             .map(|(_, r)| r.summary.duration_ms)
             .max()
             .unwrap_or_default(),
-    );
+    )
+    .with_samples(&{
+        let mut coverage = super::coverage::Coverage::new();
+        cases.iter().for_each(|c| coverage.add(c));
+        coverage
+    });
 
     let mut run = first.run.clone();
     let mut ids: Vec<&str> = parts.iter().map(|(_, r)| r.run.run_id.as_str()).collect();

@@ -3,6 +3,7 @@
 
 pub mod baseline;
 pub mod console;
+pub mod coverage;
 pub mod html;
 pub mod json;
 pub mod junit;

@@ -135,10 +135,11 @@ impl Index {
             provenance: c.provenance,
             verdict: c.verdict,
             status: CaseStatus::of(c.verdict, None),
-            first_failure: if c.verdict == Verdict::Fail {
-                first_failure(c)
-            } else {
-                None
+            first_failure: match c.verdict {
+                Verdict::Fail => first_failure(c),
+                // A warning's reason says what was tried.
+                Verdict::Warn => c.reason.clone().or_else(|| first_failure(c)),
+                _ => None,
             },
         }
     }
@@ -652,32 +653,68 @@ pub fn write_formats(report: &Report, dir: &Path, redactor: &Redactor) -> Vec<Re
     }
 }
 
-/// Shared by the renderers: a one-line verdict an auditor reads first.
-pub fn headline(report: &ReportHead) -> (&'static str, String) {
+/// The run's verdict as a machine word (a CSS class): `pass` only when nothing failed, nothing warned
+/// and every sample the run covers was tested in full; `warn` for a pass that needs review or did not
+/// test everything; `fail`; `incomplete`.
+pub fn verdict_class(s: &Summary) -> &'static str {
+    if !s.complete {
+        "incomplete"
+    } else if !s.ok {
+        "fail"
+    } else if s.tally.warned > 0 || s.untested_samples().next().is_some() {
+        "warn"
+    } else {
+        "pass"
+    }
+}
+
+/// Shared by the renderers: a one-line verdict an auditor reads first, and the sentence under it.
+/// Never a bare PASS over a warning or a sample that was not tested: "PASS, 1 sample not tested".
+pub fn headline(report: &ReportHead) -> (String, String) {
     let s = &report.summary;
     let t = &s.tally;
-    let word = if !s.complete {
-        "INCOMPLETE"
+    let untested: Vec<_> = s.untested_samples().collect();
+    let mut word = if !s.complete {
+        "INCOMPLETE".to_string()
     } else if s.ok {
-        "PASS"
+        "PASS".to_string()
     } else {
-        "FAIL"
+        "FAIL".to_string()
     };
+    if s.complete && s.ok {
+        if t.warned > 0 {
+            word.push_str(&format!(
+                ", {} warning{} to review",
+                t.warned,
+                plural(t.warned)
+            ));
+        }
+        if !untested.is_empty() {
+            let names: Vec<&str> = untested.iter().map(|u| u.element.as_str()).collect();
+            word.push_str(&format!(
+                ", {} sample{} not tested in full ({})",
+                untested.len(),
+                plural(untested.len()),
+                names.join(", ")
+            ));
+        }
+    }
     let target = match &report.run.target.server_version {
         Some(v) => format!("{} (server {v})", report.run.target.url),
         None => report.run.target.url.clone(),
     };
+    let ran = t.total - t.skipped - t.not_run;
     let mut text = if !s.complete {
         match &s.unreachable {
             Some(u) => format!("The target {target} could not be reached ({u}); no verdict."),
             None => format!(
-                "The run was interrupted after {} of {} planned cases; the verdict covers only those.",
-                t.total, report.run.planned
+                "The run was interrupted after {ran} of {} planned cases; the verdict covers only those.",
+                report.run.planned
             ),
         }
     } else if s.ok {
         format!(
-            "The target {target} passed every case run: {} of {} passed.",
+            "The target {target} failed no case: {} of {} passed.",
             t.passed, t.total
         )
     } else {
@@ -688,6 +725,12 @@ pub fn headline(report: &ReportHead) -> (&'static str, String) {
         )
     };
     let mut extra = Vec::new();
+    if t.warned > 0 {
+        extra.push(format!(
+            "{} warning(s): an inferred expectation was not met, which a conforming server may do; review them (they fail under --strict)",
+            t.warned
+        ));
+    }
     let known = s.count_known(crate::record::KnownStatus::Known);
     if known > 0 {
         extra.push(format!(
@@ -702,8 +745,19 @@ pub fn headline(report: &ReportHead) -> (&'static str, String) {
     }
     if t.skipped > 0 {
         extra.push(format!(
-            "{} skipped (the target profile lacks a capability)",
+            "{} skipped (the target profile lacks a capability or variable)",
             t.skipped
+        ));
+    }
+    if t.not_run > 0 {
+        extra.push(format!("{} not run", t.not_run));
+    }
+    for u in &untested {
+        extra.push(format!(
+            "{} {}: {}",
+            u.element,
+            u.status.label(),
+            u.reason.as_deref().unwrap_or_default()
         ));
     }
     if !extra.is_empty() {
@@ -711,6 +765,59 @@ pub fn headline(report: &ReportHead) -> (&'static str, String) {
     }
     (word, text)
 }
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+pub use super::coverage::{ElementStatus, SPEC_ELEMENTS};
+
+/// One row of the traceability matrix.
+pub struct Trace<'r> {
+    pub element: String,
+    pub kind: &'static str,
+    pub what: String,
+    pub cases: Vec<&'r CaseEntry>,
+    pub status: ElementStatus,
+}
+
+/// Every documented spec element (and any other a case names) with the cases that cover it.
+pub fn traceability(report: &Index) -> Vec<Trace<'_>> {
+    let mut rows: Vec<Trace> = SPEC_ELEMENTS
+        .iter()
+        .map(|(id, kind, what)| Trace {
+            element: id.to_string(),
+            kind,
+            what: what.to_string(),
+            cases: Vec::new(),
+            status: ElementStatus::NotCovered,
+        })
+        .collect();
+    for case in &report.cases {
+        for el in &case.spec {
+            match rows.iter_mut().find(|r| r.element == *el) {
+                Some(r) => r.cases.push(case),
+                None => rows.push(Trace {
+                    element: el.clone(),
+                    kind: "other",
+                    what: el.clone(),
+                    cases: vec![case],
+                    status: ElementStatus::NotCovered,
+                }),
+            }
+        }
+    }
+    for r in &mut rows {
+        r.status = super::coverage::judge(r.cases.iter().map(|c| (c.status, c.provenance)));
+    }
+    rows
+}
+
+pub use crate::record::describe::first_failure;
 
 #[cfg(test)]
 mod tests {
@@ -801,135 +908,3 @@ mod tests {
         assert!(left.is_empty(), "{left:?}");
     }
 }
-
-/// The spec elements of `cases/README.md`, in the order an auditor reads them.
-pub const SPEC_ELEMENTS: &[(&str, &str, &str)] = &[
-    (
-        "S1",
-        "sample",
-        "Sample 1: start a session on the voice channel",
-    ),
-    ("S2", "sample", "Sample 2: place, loginCode and queue"),
-    (
-        "S3",
-        "sample",
-        "Sample 3: loginCode with agentLoginPassword",
-    ),
-    (
-        "S4",
-        "sample",
-        "Sample 4: voice and chat, one channel out of service (partial success)",
-    ),
-    ("S5", "sample", "Sample 5: workmode"),
-    ("S6", "sample", "Sample 6: dynamicPhoneNumber"),
-    ("param.channels", "parameter", "channels"),
-    ("param.place", "parameter", "place"),
-    ("param.loginCode", "parameter", "loginCode"),
-    (
-        "param.agentLoginPassword",
-        "parameter",
-        "agentLoginPassword",
-    ),
-    ("param.queue", "parameter", "queue"),
-    ("param.devicePath", "parameter", "devicePath"),
-    ("param.workmode", "parameter", "workmode"),
-    (
-        "param.dynamicPhoneNumber",
-        "parameter",
-        "dynamicPhoneNumber",
-    ),
-    ("param.operationName", "parameter", "operationName"),
-    ("auth", "rule", "authentication (gws-notes.md)"),
-    ("csrf", "rule", "CSRF protection (gws-notes.md)"),
-    ("lifecycle.end", "rule", "ending the session (gws-notes.md)"),
-    ("http", "rule", "HTTP behaviour (gws-notes.md)"),
-];
-
-/// What the cases covering one spec element concluded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ElementStatus {
-    Pass,
-    Fail,
-    Known,
-    /// Every case covering it was skipped.
-    NotTested,
-    /// No case covers it.
-    NotCovered,
-}
-
-impl ElementStatus {
-    pub fn label(self) -> &'static str {
-        match self {
-            ElementStatus::Pass => "pass",
-            ElementStatus::Fail => "FAIL",
-            ElementStatus::Known => "known failure",
-            ElementStatus::NotTested => "not tested",
-            ElementStatus::NotCovered => "not covered",
-        }
-    }
-
-    pub fn word(self) -> &'static str {
-        match self {
-            ElementStatus::Pass => "pass",
-            ElementStatus::Fail => "fail",
-            ElementStatus::Known => "known",
-            ElementStatus::NotTested => "skip",
-            ElementStatus::NotCovered => "none",
-        }
-    }
-}
-
-/// One row of the traceability matrix.
-pub struct Trace<'r> {
-    pub element: String,
-    pub kind: &'static str,
-    pub what: String,
-    pub cases: Vec<&'r CaseEntry>,
-    pub status: ElementStatus,
-}
-
-/// Every documented spec element (and any other a case names) with the cases that cover it.
-pub fn traceability(report: &Index) -> Vec<Trace<'_>> {
-    use super::json::CaseStatus as C;
-    let mut rows: Vec<Trace> = SPEC_ELEMENTS
-        .iter()
-        .map(|(id, kind, what)| Trace {
-            element: id.to_string(),
-            kind,
-            what: what.to_string(),
-            cases: Vec::new(),
-            status: ElementStatus::NotCovered,
-        })
-        .collect();
-    for case in &report.cases {
-        for el in &case.spec {
-            match rows.iter_mut().find(|r| r.element == *el) {
-                Some(r) => r.cases.push(case),
-                None => rows.push(Trace {
-                    element: el.clone(),
-                    kind: "other",
-                    what: el.clone(),
-                    cases: vec![case],
-                    status: ElementStatus::NotCovered,
-                }),
-            }
-        }
-    }
-    for r in &mut rows {
-        let statuses: Vec<C> = r.cases.iter().map(|c| c.status).collect();
-        r.status = if statuses.is_empty() {
-            ElementStatus::NotCovered
-        } else if statuses.contains(&C::Fail) {
-            ElementStatus::Fail
-        } else if statuses.contains(&C::Known) {
-            ElementStatus::Known
-        } else if statuses.iter().any(|s| matches!(s, C::Pass | C::Fixed)) {
-            ElementStatus::Pass
-        } else {
-            ElementStatus::NotTested
-        };
-    }
-    rows
-}
-
-pub use crate::record::describe::first_failure;

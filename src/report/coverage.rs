@@ -1,0 +1,228 @@
+//! What a run says about each spec element: a sample passes only when each of its documented cases
+//! ran and passed; it is "not tested" when none ran and "partial" when some did not. Reports show it,
+//! and the headline never says a bare PASS over a sample that was not tested.
+
+use serde::{Deserialize, Serialize};
+
+use super::json::CaseStatus;
+use crate::model::Provenance;
+use crate::record::{CaseResult, KnownOutcome, KnownStatus, Verdict};
+
+/// The spec elements of `cases/README.md`, in the order an auditor reads them.
+pub const SPEC_ELEMENTS: &[(&str, &str, &str)] = &[
+    (
+        "S1",
+        "sample",
+        "Sample 1: start a session on the voice channel",
+    ),
+    ("S2", "sample", "Sample 2: place, loginCode and queue"),
+    (
+        "S3",
+        "sample",
+        "Sample 3: loginCode with agentLoginPassword",
+    ),
+    (
+        "S4",
+        "sample",
+        "Sample 4: voice and chat, one channel out of service (partial success)",
+    ),
+    ("S5", "sample", "Sample 5: workmode"),
+    ("S6", "sample", "Sample 6: dynamicPhoneNumber"),
+    ("param.channels", "parameter", "channels"),
+    ("param.place", "parameter", "place"),
+    ("param.loginCode", "parameter", "loginCode"),
+    (
+        "param.agentLoginPassword",
+        "parameter",
+        "agentLoginPassword",
+    ),
+    ("param.queue", "parameter", "queue"),
+    ("param.devicePath", "parameter", "devicePath"),
+    ("param.workmode", "parameter", "workmode"),
+    (
+        "param.dynamicPhoneNumber",
+        "parameter",
+        "dynamicPhoneNumber",
+    ),
+    ("param.operationName", "parameter", "operationName"),
+    ("auth", "rule", "authentication (gws-notes.md)"),
+    ("csrf", "rule", "CSRF protection (gws-notes.md)"),
+    ("lifecycle.end", "rule", "ending the session (gws-notes.md)"),
+    ("http", "rule", "HTTP behaviour (gws-notes.md)"),
+];
+
+/// What the cases covering one spec element concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ElementStatus {
+    Pass,
+    /// Passed, but some inferred expectation needs review.
+    Warn,
+    Fail,
+    Known,
+    /// Some cases ran, but not every documented one.
+    Partial,
+    /// No case covering it ran (all skipped or not run).
+    NotTested,
+    /// No case covers it.
+    NotCovered,
+}
+
+impl ElementStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            ElementStatus::Pass => "pass",
+            ElementStatus::Warn => "pass, with warnings",
+            ElementStatus::Fail => "FAIL",
+            ElementStatus::Known => "known failure",
+            ElementStatus::Partial => "partial",
+            ElementStatus::NotTested => "not tested",
+            ElementStatus::NotCovered => "not covered",
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            ElementStatus::Pass => "pass",
+            ElementStatus::Warn => "warn",
+            ElementStatus::Fail => "fail",
+            ElementStatus::Known => "known",
+            ElementStatus::Partial => "partial",
+            ElementStatus::NotTested => "skip",
+            ElementStatus::NotCovered => "none",
+        }
+    }
+
+    /// Whether the element was tested in full: what a bare PASS may rest on.
+    pub fn tested(self) -> bool {
+        matches!(self, ElementStatus::Pass | ElementStatus::Warn)
+    }
+}
+
+/// An element's status from its cases' statuses and provenances.
+pub fn judge(cases: impl Iterator<Item = (CaseStatus, Provenance)>) -> ElementStatus {
+    let cases: Vec<(CaseStatus, Provenance)> = cases.collect();
+    let any = |f: &dyn Fn(CaseStatus) -> bool| cases.iter().any(|(s, _)| f(*s));
+    let ran = |s: CaseStatus| {
+        matches!(
+            s,
+            CaseStatus::Pass
+                | CaseStatus::Fixed
+                | CaseStatus::Warn
+                | CaseStatus::Fail
+                | CaseStatus::Known
+        )
+    };
+    if cases.is_empty() {
+        return ElementStatus::NotCovered;
+    }
+    if any(&|s| s == CaseStatus::Fail) {
+        return ElementStatus::Fail;
+    }
+    if any(&|s| s == CaseStatus::Known) {
+        return ElementStatus::Known;
+    }
+    if !any(&ran) {
+        return ElementStatus::NotTested;
+    }
+    // Each documented case must have run (every case, where none is documented).
+    let documented = cases.iter().any(|(_, p)| *p == Provenance::Documented);
+    let missing = cases
+        .iter()
+        .any(|(s, p)| (!documented || *p == Provenance::Documented) && !ran(*s));
+    if missing {
+        ElementStatus::Partial
+    } else if any(&|s| s == CaseStatus::Warn) {
+        ElementStatus::Warn
+    } else {
+        ElementStatus::Pass
+    }
+}
+
+/// One sample's outcome, as the report's summary records it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SampleOutcome {
+    /// `S1`..`S6`.
+    pub element: String,
+    pub status: ElementStatus,
+    /// Cases of the run that cover it, and how many of them ran.
+    pub cases: usize,
+    pub ran: usize,
+    /// Why it is not tested in full: the first case that did not run, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Collects, as cases finish, what the summary needs to judge each sample.
+#[derive(Debug, Default)]
+pub struct Coverage {
+    /// Per sample, the cases that cover it.
+    entries: Vec<(String, Vec<Covered>)>,
+}
+
+/// A case id, its verdict and provenance, and why it did not run.
+type Covered = (String, Verdict, Provenance, Option<String>);
+
+impl Coverage {
+    pub fn new() -> Coverage {
+        Coverage {
+            entries: SPEC_ELEMENTS
+                .iter()
+                .filter(|(_, kind, _)| *kind == "sample")
+                .map(|(id, _, _)| (id.to_string(), Vec::new()))
+                .collect(),
+        }
+    }
+
+    pub fn add(&mut self, case: &CaseResult) {
+        for (element, list) in &mut self.entries {
+            if case.spec.iter().any(|s| s == element) {
+                let why = matches!(case.verdict, Verdict::Skip | Verdict::NotRun)
+                    .then(|| case.reason.clone())
+                    .flatten();
+                list.push((case.id.clone(), case.verdict, case.provenance, why));
+            }
+        }
+    }
+
+    /// Each sample's outcome, with the baseline's judgement of each case.
+    pub fn samples(&self, known: &[KnownOutcome]) -> Vec<SampleOutcome> {
+        self.entries
+            .iter()
+            .map(|(element, list)| {
+                let status_of = |id: &str, v: Verdict| {
+                    CaseStatus::of(
+                        v,
+                        known
+                            .iter()
+                            .find(|k| k.case == id && k.status != KnownStatus::Skipped),
+                    )
+                };
+                let status = judge(list.iter().map(|(id, v, p, _)| (status_of(id, *v), *p)));
+                let ran = list
+                    .iter()
+                    .filter(|(_, v, _, _)| !matches!(v, Verdict::Skip | Verdict::NotRun))
+                    .count();
+                let reason = list
+                    .iter()
+                    .find(|(_, v, _, _)| matches!(v, Verdict::Skip | Verdict::NotRun))
+                    .filter(|_| !status.tested())
+                    .map(|(id, _, _, why)| {
+                        format!(
+                            "{} of {} case(s) did not run; `{id}`: {}",
+                            list.len() - ran,
+                            list.len(),
+                            why.as_deref().unwrap_or("not run")
+                        )
+                    });
+                SampleOutcome {
+                    element: element.clone(),
+                    status,
+                    cases: list.len(),
+                    ran,
+                    reason,
+                }
+            })
+            .collect()
+    }
+}
