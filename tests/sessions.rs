@@ -21,14 +21,17 @@ type Sent = Vec<(Exchange, Option<ResponseRecord>)>;
 
 /// The harness's side: a profile with CSRF on, its transport and the case's redactor.
 fn client(server: &Server) -> (Transport, Profile, Redactor) {
+    client_at(&server.url, true)
+}
+
+fn client_at(url: &str, csrf: bool) -> (Transport, Profile, Redactor) {
     let redactor = Redactor::new().scoped();
     let text = format!(
-        "target = \"{}\"\ncsrf = true\ntimeout_ms = 5000\n[agents.default]\nusername = \"{USER}\"\npassword = \"${{env:PW}}\"\n",
-        server.url
+        "target = \"{url}\"\ncsrf = {csrf}\ntimeout_ms = 5000\n[agents.default]\nusername = \"{USER}\"\npassword = \"${{env:PW}}\"\n",
     );
     let env = Env::empty().with("PW", PW);
     let profile = Profile::parse(Path::new("profile.toml"), &text, &env, &redactor).unwrap();
-    let transport = Transport::new(&server.url, &profile).unwrap();
+    let transport = Transport::new(url, &profile).unwrap();
     (transport, profile, redactor)
 }
 
@@ -135,13 +138,18 @@ async fn a_new_session_cookie_from_a_cometd_long_poll_gets_a_fresh_token_before_
     let posts = server.posts();
     assert!(posts.iter().all(|p| p.status == 200), "{posts:?}");
     assert_eq!(posts.len(), 4);
+    assert_eq!(
+        server.cometd_tokens().first(),
+        Some(&posts[0].token),
+        "the CometD client sends the session's token too"
+    );
     all.push(next);
     assert_secret(&all, &server, &redactor);
     drop(cometd);
 }
 
 /// A server that issues a new token on every GET and forgets the one before: each POST carries the
-/// newest token it was given.
+/// newest token it was given, in the header the server named, and each token is a secret of the case.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_rotated_on_every_get_is_taken_from_each_answer() {
     let server = Server::start(Mode::RotateOnGet).await;
@@ -328,4 +336,128 @@ async fn run_case(target: &str, file: &str) -> gws_conform::record::Verdict {
         gws_conform::runner::run_collecting(&suite, &plan, &transport, 1, info).await;
     let result = results.pop().expect("one case");
     result.verdict
+}
+
+/// The race behind the issue, the other way round: a GET is in flight under the first session when a
+/// CometD answer renews the session id. The GET's token belongs to the session its cookie named, not
+/// to the new one, so the next POST fetches a token of the new session instead of sending it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_crossed_a_session_change_is_not_taken_for_the_new_session() {
+    let server = Server::start(Mode::Bound).await;
+    let (transport, profile, redactor) = client(&server);
+    let agent = profile.agent("default").map(|(_, a)| a);
+    let mut session = AgentSession::new(&transport, agent, &redactor);
+    session.open_session().await;
+    let (cometd, _events) = CometdClient::start(
+        transport.http_client(),
+        transport.cometd_config(),
+        session.bayeux_auth(),
+    )
+    .await
+    .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server.arrived.notified())
+        .await
+        .expect("the held connect arrived");
+    server.renew_on_release();
+    server.hold_next_get();
+    let cookies = session.cookies();
+    let before = cookies.lock().unwrap().session();
+    let meanwhile = async {
+        tokio::time::timeout(Duration::from_secs(10), server.get_arrived.notified())
+            .await
+            .expect("the held GET arrived");
+        server.release.notify_one();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while cookies.lock().unwrap().session() == before {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the long-poll never came back"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        server.get_release.notify_one();
+    };
+    let read = get_me();
+    let (got, ()) = tokio::join!(session.send(&read), meanwhile);
+    assert_eq!(trail(&got), steps(&[("GET", 200)]));
+    let sent = session.send(&post("StartContactCenterSession")).await;
+    assert_eq!(trail(&sent), steps(&[("GET", 200), ("POST", 200)]));
+    drop(cometd);
+}
+
+/// A profile without CSRF sends no token, not even one the server offers, from REST or CometD.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_without_csrf_gets_no_token_not_even_over_cometd() {
+    let server = Server::start(Mode::Bound).await;
+    let (transport, profile, redactor) = client_at(&server.url, false);
+    let agent = profile.agent("default").map(|(_, a)| a);
+    let mut session = AgentSession::new(&transport, agent, &redactor);
+    let opened = session.open_session().await;
+    assert_eq!(trail(&opened), steps(&[("GET", 200)]));
+    assert!(
+        session.open_session().await.is_empty(),
+        "the session is open"
+    );
+    let (cometd, _events) = CometdClient::start(
+        transport.http_client(),
+        transport.cometd_config(),
+        session.bayeux_auth(),
+    )
+    .await
+    .unwrap();
+    session.send(&post("StartContactCenterSession")).await;
+    let tokens = server.cometd_tokens();
+    assert!(
+        !tokens.is_empty() && tokens.iter().all(Option::is_none),
+        "{tokens:?}"
+    );
+    assert_eq!(server.posts()[0].token, None);
+    drop(cometd);
+}
+
+/// A redirect to another origin: what it answers (a cookie, a token) never enters the session, as
+/// the store has no domains and would send a foreign cookie to the target.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_origin_never_feeds_the_session() {
+    use axum::response::IntoResponse;
+    let foreign = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let foreign_url = format!("http://{}/elsewhere", foreign.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/elsewhere",
+        axum::routing::get(|| async {
+            (
+                [
+                    ("set-cookie", "JSESSIONID=foreign-session"),
+                    ("x-csrf-token", "foreign-token"),
+                ],
+                "{}",
+            )
+                .into_response()
+        }),
+    );
+    tokio::spawn(async move { axum::serve(foreign, app).await });
+    let target = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target_url = format!("http://{}", target.local_addr().unwrap());
+    let to = foreign_url.clone();
+    let app = axum::Router::new().route(
+        "/api/v2/me",
+        axum::routing::get(move || {
+            let to = to.clone();
+            async move { (axum::http::StatusCode::FOUND, [("location", to)]).into_response() }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(target, app).await });
+    let (transport, profile, redactor) = client_at(&target_url, true);
+    let agent = profile.agent("default").map(|(_, a)| a);
+    let mut session = AgentSession::new(&transport, agent, &redactor);
+    let follow = Request {
+        follow_redirects: true,
+        ..get_me()
+    };
+    let sent = session.send(&follow).await;
+    assert_eq!(trail(&sent), steps(&[("GET", 302), ("GET", 200)]));
+    let cookies = session.cookies();
+    let store = cookies.lock().unwrap();
+    assert_eq!(store.header_for("/api/v2/me"), None);
+    assert!(store.csrf().is_none() && !store.csrf_is_stale());
 }

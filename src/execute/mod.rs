@@ -507,8 +507,9 @@ impl<'a> AgentSession<'a> {
             } else {
                 sent_under
             };
-            if let (true, true, Some(under), Some((header, token))) =
-                (self.transport.csrf, own_origin, issued_under, offered)
+            // (A foreign answer sets no cookie here and was sent none: it has no session at all.)
+            if let (true, Some(under), Some((header, token))) =
+                (self.transport.csrf, issued_under, offered)
             {
                 store.keep_csrf(&header, &token, under);
             }

@@ -16,13 +16,25 @@ use tokio::sync::Notify;
 pub const USER: &str = "agent1";
 pub const PW: &str = "pw-sessions-test";
 pub const REFUSAL: &str = "Missing or invalid Csrf token";
+pub const ROTATING_HEADER: &str = "x-rotating-token";
+
+impl Mode {
+    fn token_header(self) -> &'static str {
+        if self == Mode::RotateOnGet {
+            ROTATING_HEADER
+        } else {
+            "x-csrf-token"
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub enum Mode {
     /// One token per session, checked on every POST.
     #[default]
     Bound,
-    /// Every GET issues a new token and invalidates the one before.
+    /// Every GET issues a new token and invalidates the one before; the token travels in a header of
+    /// the server's naming ([`ROTATING_HEADER`]), as `X-CSRF-HEADER` allows.
     RotateOnGet,
     /// Refuses every POST's token (a server that refuses a valid token).
     RefuseEveryToken,
@@ -48,6 +60,13 @@ struct Sessions {
     posts: Vec<Post>,
     /// Whether the held connect has been taken.
     held_taken: bool,
+    /// The token each CometD request carried.
+    cometd_tokens: Vec<Option<String>>,
+    /// The held connect, once released, starts a new session for the user even if the old one lives
+    /// (as servers that renew the session id do).
+    renew_on_release: bool,
+    /// The next GET /api/v2/me is held until the test releases it.
+    hold_get: bool,
 }
 
 pub struct Server {
@@ -58,6 +77,10 @@ pub struct Server {
     pub arrived: Notify,
     /// Releases the held connect.
     pub release: Notify,
+    /// Fires when the GET to hold has arrived.
+    pub get_arrived: Notify,
+    /// Releases the held GET.
+    pub get_release: Notify,
 }
 
 impl Server {
@@ -69,6 +92,8 @@ impl Server {
             state: Mutex::default(),
             arrived: Notify::new(),
             release: Notify::new(),
+            get_arrived: Notify::new(),
+            get_release: Notify::new(),
         });
         let app = Router::new()
             .route("/api/v2/me", axum::routing::any(me))
@@ -84,6 +109,18 @@ impl Server {
 
     pub fn issued(&self) -> Vec<String> {
         self.state.lock().unwrap().issued.clone()
+    }
+
+    pub fn cometd_tokens(&self) -> Vec<Option<String>> {
+        self.state.lock().unwrap().cometd_tokens.clone()
+    }
+
+    pub fn renew_on_release(&self) {
+        self.state.lock().unwrap().renew_on_release = true;
+    }
+
+    pub fn hold_next_get(&self) {
+        self.state.lock().unwrap().hold_get = true;
     }
 
     /// Ends every session behind the client's back, as a session timeout or a restart does.
@@ -182,6 +219,11 @@ async fn me(
     headers: HeaderMap,
     body: String,
 ) -> Response {
+    let hold = method == Method::GET && std::mem::take(&mut srv.state.lock().unwrap().hold_get);
+    if hold {
+        srv.get_arrived.notify_one();
+        srv.get_release.notified().await;
+    }
     let mut s = srv.state.lock().unwrap();
     let Some((mut id, mut set)) = s.resolve(&headers) else {
         return denied();
@@ -193,12 +235,20 @@ async fn me(
         };
         let mut r = answer(200, set, Some(json!({"statusCode": 0, "user": {}})), "");
         let h = r.headers_mut();
-        h.insert("x-csrf-header", "X-CSRF-TOKEN".parse().unwrap());
-        h.insert("x-csrf-token", token.parse().unwrap());
+        let name = srv.mode.token_header();
+        h.insert("x-csrf-header", name.to_ascii_uppercase().parse().unwrap());
+        h.insert(name, token.parse().unwrap());
+        if name != "x-csrf-token" {
+            // An X-CSRF-TOKEN beside the named header is not the token, but a secret all the same.
+            let other = format!("{token}-other");
+            s.issued.push(other.clone());
+            r.headers_mut()
+                .insert("x-csrf-token", other.parse().unwrap());
+        }
         return r;
     }
     let sent = headers
-        .get("x-csrf-token")
+        .get(srv.mode.token_header())
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let valid = match srv.mode {
@@ -239,6 +289,11 @@ async fn notifications(
     headers: HeaderMap,
     body: String,
 ) -> Response {
+    let token = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    srv.state.lock().unwrap().cometd_tokens.push(token);
     let msgs: Vec<Value> = serde_json::from_str(&body).unwrap_or_default();
     let Some(m) = msgs.first().cloned() else {
         return answer(400, None, None, "no message");
@@ -257,8 +312,17 @@ async fn notifications(
         srv.arrived.notify_one();
         srv.release.notified().await;
     }
-    let Some((_, set)) = srv.state.lock().unwrap().resolve(&headers) else {
-        return denied();
+    let set = {
+        let mut s = srv.state.lock().unwrap();
+        let Some((_, mut set)) = s.resolve(&headers) else {
+            return denied();
+        };
+        if channel == "/meta/connect" && !immediate && std::mem::take(&mut s.renew_on_release) {
+            let id = s.open();
+            s.new_token(&id);
+            set = Some(format!("JSESSIONID={id}; Path=/; HttpOnly"));
+        }
+        set
     };
     let replies: Vec<Value> = msgs
         .iter()
