@@ -281,6 +281,29 @@ async fn a_step_without_the_token_is_never_retried() {
     assert_eq!(posts[1].token, None);
 }
 
+/// A request without credentials has no session to refresh: its refusal is the answer, even when it
+/// carried a token and the refusal started a session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_without_credentials_is_never_retried() {
+    let server = Server::start(Mode::Bound).await;
+    let (transport, profile, redactor) = client(&server);
+    let agent = profile.agent("default").map(|(_, a)| a);
+    let mut session = AgentSession::new(&transport, agent, &redactor);
+    session.open_session().await;
+    let anonymous = Request {
+        auth: AuthMode::None,
+        ..post("StartContactCenterSession")
+    };
+    let sent = session.send(&anonymous).await;
+    assert_eq!(trail(&sent), steps(&[("POST", 403)]));
+    let posts = server.posts();
+    assert_eq!(posts.len(), 1);
+    assert!(
+        posts[0].token.is_some() && posts[0].session.is_none(),
+        "{posts:?}"
+    );
+}
+
 /// The case `csrf-missing-token`, run by the runner against the reference server: it passes on a
 /// server that enforces CSRF and fails on one that does not (the allowances above do not blunt it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

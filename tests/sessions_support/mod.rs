@@ -225,7 +225,16 @@ async fn me(
         srv.get_release.notified().await;
     }
     let mut s = srv.state.lock().unwrap();
-    let Some((mut id, mut set)) = s.resolve(&headers) else {
+    // The CSRF check comes before authentication, as in Spring Security: an anonymous POST gets a
+    // session of its own, and the refusal.
+    let resolved = s.resolve(&headers).or_else(|| {
+        (method == Method::POST).then(|| {
+            let id = s.open();
+            let set = format!("JSESSIONID={id}; Path=/; HttpOnly");
+            (id, Some(set))
+        })
+    });
+    let Some((mut id, mut set)) = resolved else {
         return denied();
     };
     if method == Method::GET {
