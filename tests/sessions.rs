@@ -212,7 +212,25 @@ async fn a_refusal_of_a_token_from_an_earlier_session_is_retried_once_and_noted(
         posts[1].token, posts[2].token,
         "with the new session's token"
     );
+    assert_exchanges_match_the_report_schema(&sent);
     assert_secret(&[first, sent], &server, &redactor);
+}
+
+/// Exchanges with notes are what report.json may hold.
+fn assert_exchanges_match_the_report_schema(sent: &Sent) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("schemas/report.schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let exchange = json!({ "$defs": schema["$defs"], "$ref": "#/$defs/exchange" });
+    let validator = jsonschema::draft202012::new(&exchange).unwrap();
+    for (e, _) in sent {
+        let value = serde_json::to_value(e).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{value}: {errors:?}");
+    }
 }
 
 /// A server that refuses every POST and starts a new session with each refusal: the first refusal is
