@@ -502,3 +502,40 @@ async fn a_foreign_origin_never_feeds_the_session() {
     assert_eq!(store.header_for("/api/v2/me"), None);
     assert!(store.csrf().is_none() && !store.csrf_is_stale());
 }
+
+/// A CometD client given a fixed token (no agent session behind it) sends that one; a store holding
+/// the current session's token wins over it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cometd_client_sends_its_fixed_token_unless_the_session_has_one() {
+    use gws_conform::execute::cometd::BayeuxAuth;
+    use gws_conform::execute::SharedCookies;
+    use gws_conform::secret::Secret;
+    let server = Server::start(Mode::Bound).await;
+    let (transport, _, _) = client(&server);
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{USER}:{PW}"),
+    );
+    let auth = |cookies: SharedCookies| BayeuxAuth {
+        basic: Some(Secret::new(format!("Basic {basic}"))),
+        cookies,
+        csrf: Some(("X-CSRF-TOKEN".into(), Secret::new("fixed-token"))),
+    };
+    let start = |a| CometdClient::start(transport.http_client(), transport.cometd_config(), a);
+    let (first, _e1) = start(auth(SharedCookies::default())).await.unwrap();
+    let store = SharedCookies::default();
+    {
+        let mut s = store.lock().unwrap();
+        s.absorb("JSESSIONID=from-the-session");
+        let session = s.session();
+        s.keep_csrf("X-CSRF-TOKEN", "session-token", session);
+    }
+    let (second, _e2) = start(auth(store)).await.unwrap();
+    let tokens = server.cometd_tokens();
+    assert_eq!(tokens[0].as_deref(), Some("fixed-token"), "{tokens:?}");
+    assert!(
+        tokens.contains(&Some("session-token".to_string())),
+        "{tokens:?}"
+    );
+    drop((first, second));
+}
