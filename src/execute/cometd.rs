@@ -137,7 +137,9 @@ pub struct BayeuxAuth {
     pub basic: Option<Secret>,
     /// The agent session's cookie store, shared with the REST calls.
     pub cookies: SharedCookies,
-    /// The CSRF header and token, sent on every POST when the target wants one.
+    /// A CSRF header and token fixed for the client's life, sent on every POST. The token of the
+    /// session's current cookie, when the store holds one, is sent instead: an agent session keeps
+    /// its token there (see [`super::AgentSession::bayeux_auth`]), so it follows session changes.
     pub csrf: Option<(String, Secret)>,
 }
 
@@ -147,12 +149,17 @@ impl BayeuxAuth {
         if let Some(b) = &self.basic {
             h.push(("Authorization".to_string(), b.expose().to_string()));
         }
-        if let Some(c) = lock(&self.cookies).header_for(path) {
+        let store = lock(&self.cookies);
+        if let Some(c) = store.header_for(path) {
             h.push(("Cookie".to_string(), c));
         }
         if post {
-            if let Some((name, token)) = &self.csrf {
-                h.push((name.clone(), token.expose().to_string()));
+            let token = store
+                .csrf()
+                .map(|t| (t.header.clone(), t.value.clone()))
+                .or_else(|| self.csrf.clone());
+            if let Some((name, token)) = token {
+                h.push((name, token.expose().to_string()));
             }
         }
         h

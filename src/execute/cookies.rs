@@ -1,12 +1,36 @@
-//! A cookie store for one agent session.
+//! What one agent session's client keeps between requests: its cookies, which of them names the
+//! server's HTTP session, and the CSRF token bound to that session.
 //!
 //! The HTTP client is shared by the whole run so that connections are reused, so cookies cannot live
 //! in it: each case keeps its own small store, as a real agent desktop keeps one per login. Requests
 //! only ever go to the target's own origin, so domain matching is not needed; paths are honoured.
+//!
+//! **Which cookie is the session.** `JSESSIONID` (any case), the name GWS's servlet container gives
+//! it. A target that has never set a `JSESSIONID` names its session some other way, so there a change
+//! of any cookie counts as a change of session, except CometD's `BAYEUX_BROWSER`, which names the
+//! browser, not the session. A change is a new value or the cookie's removal (expiry). Counting too
+//! many changes costs one extra token fetch; counting too few sends a token the server has forgotten.
+
+use crate::secret::Secret;
 
 #[derive(Debug, Default, Clone)]
 pub struct CookieStore {
     cookies: Vec<Cookie>,
+    /// Counts session changes: a CSRF token is valid only under the session it was issued for.
+    session: u64,
+    /// Whether the target has ever set `JSESSIONID` (then only that cookie names the session).
+    named_session: bool,
+    csrf: Option<CsrfToken>,
+}
+
+/// A CSRF token and the session it was issued under.
+#[derive(Debug, Clone)]
+pub struct CsrfToken {
+    /// The header to send it in (what `X-CSRF-HEADER` named).
+    pub header: String,
+    pub value: Secret,
+    /// The [`CookieStore::session`] it belongs to.
+    pub session: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +41,8 @@ struct Cookie {
 }
 
 impl CookieStore {
-    /// Takes in one `Set-Cookie` header value. Returns the cookie's name when it changed the store.
+    /// Takes in one `Set-Cookie` header value. Returns the cookie's name when it changed the store;
+    /// a change of the session cookie also starts a new [`CookieStore::session`].
     pub fn absorb(&mut self, set_cookie: &str) -> Option<String> {
         let mut parts = set_cookie.split(';');
         let (name, value) = parts.next()?.split_once('=')?;
@@ -39,16 +64,76 @@ impl CookieStore {
                 _ => {}
             }
         }
-        let before = self.cookies.clone();
-        self.cookies.retain(|c| !(c.name == name && c.path == path));
-        if !expired {
-            self.cookies.push(Cookie {
+        let existing = self
+            .cookies
+            .iter()
+            .position(|c| c.name == name && c.path == path);
+        match (existing, expired) {
+            (None, true) => return None,
+            (Some(i), true) => {
+                self.cookies.remove(i);
+            }
+            // Set again with the same value: no change (and its place in the store is kept).
+            (Some(i), false) if self.cookies[i].value == value => return None,
+            (Some(i), false) => self.cookies[i].value = value,
+            (None, false) => self.cookies.push(Cookie {
                 name: name.clone(),
                 value,
                 path,
-            });
+            }),
         }
-        (before != self.cookies).then_some(name)
+        if name.eq_ignore_ascii_case("JSESSIONID") {
+            self.named_session = true;
+            self.session += 1;
+        } else if !self.named_session && !name.eq_ignore_ascii_case("BAYEUX_BROWSER") {
+            self.session += 1;
+        }
+        Some(name)
+    }
+
+    /// The current session: it changes whenever the session cookie does (see the module's rule).
+    pub fn session(&self) -> u64 {
+        self.session
+    }
+
+    /// Forgets every cookie and the token: the server said this session is not authenticated. A
+    /// change of session like any other, so a token fetched before can never be taken for current.
+    pub fn clear(&mut self) {
+        self.cookies.clear();
+        self.csrf = None;
+        self.session += 1;
+    }
+
+    /// Keeps `token` as the CSRF token of `session` when that session is still the current one (a
+    /// newer token of the current session replaces an older one: some servers rotate it on every GET).
+    /// Returns whether it was kept.
+    pub fn keep_csrf(&mut self, header: &str, token: &str, session: u64) -> bool {
+        if session != self.session {
+            return false;
+        }
+        self.csrf = Some(CsrfToken {
+            header: header.to_string(),
+            value: Secret::new(token),
+            session,
+        });
+        true
+    }
+
+    /// The CSRF token of the current session, if the client has one.
+    pub fn csrf(&self) -> Option<&CsrfToken> {
+        self.csrf.as_ref().filter(|t| t.session == self.session)
+    }
+
+    /// Whether the client holds a token that an earlier session issued.
+    pub fn csrf_is_stale(&self) -> bool {
+        self.csrf
+            .as_ref()
+            .is_some_and(|t| t.session != self.session)
+    }
+
+    /// Drops the token (the server ended its session); the cookies stay.
+    pub fn forget_csrf(&mut self) {
+        self.csrf = None;
     }
 
     /// The `Cookie` header for a request to `request_path`, if any cookie applies.
@@ -113,5 +198,57 @@ mod tests {
         );
         s.absorb("JSESSIONID=; Path=/api; Max-Age=0");
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn jsessionid_names_the_session_once_seen() {
+        let mut s = CookieStore::default();
+        // Before any JSESSIONID, another cookie may name the session.
+        s.absorb("SESSION=a");
+        assert_eq!(s.session(), 1);
+        s.absorb("BAYEUX_BROWSER=b1");
+        assert_eq!(
+            s.session(),
+            1,
+            "CometD's browser cookie never names a session"
+        );
+        s.absorb("JSESSIONID=x");
+        assert_eq!(s.session(), 2);
+        s.absorb("SESSION=c");
+        assert_eq!(
+            s.session(),
+            2,
+            "once JSESSIONID is seen, only it names the session"
+        );
+        s.absorb("JSESSIONID=x");
+        assert_eq!(s.session(), 2, "the same value again is no change");
+        s.absorb("jsessionid=y; Path=/api");
+        assert_eq!(s.session(), 3);
+        s.absorb("JSESSIONID=; Max-Age=0");
+        assert_eq!(s.session(), 4, "removal is a change");
+    }
+
+    #[test]
+    fn a_token_belongs_to_the_session_it_was_issued_under() {
+        let mut s = CookieStore::default();
+        s.absorb("JSESSIONID=one");
+        assert!(s.keep_csrf("X-CSRF-TOKEN", "t1", 1));
+        assert_eq!(s.csrf().map(|t| t.value.expose()), Some("t1"));
+        assert!(
+            s.keep_csrf("X-CSRF-TOKEN", "t2", 1),
+            "a newer token replaces it"
+        );
+        assert_eq!(s.csrf().map(|t| t.value.expose()), Some("t2"));
+        s.absorb("JSESSIONID=two");
+        assert!(s.csrf().is_none());
+        assert!(s.csrf_is_stale());
+        assert!(
+            !s.keep_csrf("X-CSRF-TOKEN", "late", 1),
+            "an older session's token is refused"
+        );
+        assert!(s.csrf_is_stale());
+        s.clear();
+        assert!(s.is_empty() && s.csrf().is_none() && !s.csrf_is_stale());
+        assert_eq!(s.session(), 3);
     }
 }

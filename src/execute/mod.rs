@@ -5,9 +5,11 @@
 
 pub mod cometd;
 pub mod cookies;
+pub mod csrf;
+mod wire;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 
@@ -154,14 +156,16 @@ impl Transport {
     }
 }
 
-/// One agent's session: credentials, cookies and CSRF token.
+/// One agent's session: credentials, and the cookies and CSRF token it shares with its CometD client.
 pub struct AgentSession<'a> {
     transport: &'a Transport,
     agent: Option<&'a Agent>,
     cookies: SharedCookies,
-    csrf_token: Option<(String, String)>,
     redactor: &'a Redactor,
 }
+
+/// A token as sent: the header, the value, and the session it was issued under.
+type SentToken = Option<cookies::CsrfToken>;
 
 impl<'a> AgentSession<'a> {
     pub fn new(transport: &'a Transport, agent: Option<&'a Agent>, redactor: &'a Redactor) -> Self {
@@ -169,108 +173,83 @@ impl<'a> AgentSession<'a> {
             transport,
             agent,
             cookies: SharedCookies::default(),
-            csrf_token: None,
             redactor,
         }
     }
 
-    /// The credentials a CometD client of this session sends: Basic, the shared cookie store, and the
-    /// CSRF token when the target wants one and the session has it.
+    /// The credentials a CometD client of this session sends: Basic and the shared cookie store,
+    /// which also holds the current session's CSRF token (kept only when the target wants one), so
+    /// the client sends the token of the moment, not the one it started with.
     pub fn bayeux_auth(&self) -> cometd::BayeuxAuth {
         cometd::BayeuxAuth {
             basic: self
                 .agent
                 .map(|a| Secret::new(basic(&a.username, a.password.expose()))),
             cookies: self.cookies.clone(),
-            csrf: self
-                .csrf_token
-                .as_ref()
-                .filter(|_| self.transport.csrf)
-                .map(|(name, token)| (name.clone(), Secret::new(token.clone()))),
+            csrf: None,
         }
+    }
+
+    /// The session's cookie store (shared with its CometD client).
+    pub fn cookies(&self) -> SharedCookies {
+        self.cookies.clone()
     }
 
     /// Authenticates over REST before CometD starts, as the documented flow does [gws-notes §5.1]: an
     /// authenticated `GET /api/v2/me` yields the session cookie (and the CSRF token when the target
     /// wants one). Does nothing when the session already has cookies; returns the exchanges made.
     pub async fn open_session(&mut self) -> Vec<(Exchange, Option<ResponseRecord>)> {
-        if !lock_cookies(&self.cookies).is_empty()
-            && self.csrf_token.is_some() == self.transport.csrf
         {
-            return Vec::new();
+            let store = lock_cookies(&self.cookies);
+            if !store.is_empty() && store.csrf().is_some() == self.transport.csrf {
+                return Vec::new();
+            }
         }
-        let (ex, resp) = self.exchange(&read_me(AuthMode::Basic), None).await;
-        if let Some(r) = &resp {
-            self.take_csrf_token(r);
-        }
-        vec![(ex, resp)]
+        // `receive` keeps the token the answer offers.
+        vec![
+            self.exchange(&csrf::fetch_request(AuthMode::Basic), None)
+                .await,
+        ]
     }
 
-    fn take_csrf_token(&mut self, r: &ResponseRecord) {
-        let header_name = header(r, "x-csrf-header").unwrap_or_else(|| "X-CSRF-TOKEN".to_string());
-        // `receive` has already made the token a secret.
-        if let Some(token) = header(r, &header_name) {
-            self.csrf_token = Some((header_name, token));
-        }
+    fn current_token(&self) -> SentToken {
+        lock_cookies(&self.cookies).csrf().cloned()
     }
 
-    /// Sends one step's request, fetching a CSRF token first when the target wants one. Returns every
-    /// exchange made (the token fetch, then the request itself); the last one is the step's.
+    /// Sends one step's request, fetching a CSRF token first when the target wants one and the current
+    /// session has none. Returns every exchange made (token fetches, a refused attempt, redirect hops,
+    /// then the request itself); the last one is the step's.
     pub async fn send(&mut self, request: &Request) -> Vec<(Exchange, Option<ResponseRecord>)> {
         let mut out = Vec::new();
-        let unsafe_method = matches!(request.method.as_str(), "POST" | "PUT" | "DELETE" | "PATCH");
+        // A `csrf = false` step never carries the token, so it is never retried either.
+        let carries_token = self.transport.csrf && request.csrf && csrf::is_unsafe(&request.method);
         let sends_credentials = matches!(request.auth, AuthMode::Basic | AuthMode::Session);
-        if self.transport.csrf
-            && request.csrf
-            && unsafe_method
-            && sends_credentials
-            && self.csrf_token.is_none()
-        {
-            // The way real clients get it: any GET returns X-CSRF-HEADER and X-CSRF-TOKEN.
-            let (ex, resp) = self.exchange(&read_me(request.auth), None).await;
-            if let Some(r) = &resp {
-                self.take_csrf_token(r);
-            }
-            out.push((ex, resp));
+        if carries_token && sends_credentials && self.current_token().is_none() {
+            out.push(self.fetch_token(request.auth).await);
         }
-        let token = if self.transport.csrf && request.csrf && unsafe_method {
-            self.csrf_token.clone()
+        let token = if carries_token {
+            self.current_token()
         } else {
             None
         };
-        let (mut ex, mut resp) = self.exchange(request, token.clone()).await;
-        if request.follow_redirects {
-            let mut url = self.transport.url(&request.path);
-            let mut hop_request = request.clone();
-            for _ in 0..MAX_REDIRECTS {
-                let Some(next) = resp.as_ref().and_then(|r| redirect_target(&url, r)) else {
-                    break;
-                };
-                let status = resp.as_ref().map_or(0, |r| r.status);
-                if status == 303 || (matches!(status, 301 | 302) && hop_request.method == "POST") {
-                    hop_request.method = "GET".to_string();
-                    hop_request.body = None;
-                }
-                // Credentials (Basic, cookies, CSRF token) never go to another origin.
-                let same_origin = next.origin() == self.transport.base.origin();
-                out.push((ex, resp));
-                let hop_token = if same_origin { token.clone() } else { None };
-                (ex, resp) = self
-                    .exchange_at(next.clone(), &hop_request, hop_token, same_origin)
-                    .await;
-                url = next;
-            }
+        let (mut ex, mut resp) = self.send_following(request, token.clone(), &mut out).await;
+        if sends_credentials && self.refused_as_stale(token.as_ref(), resp.as_ref()) {
+            // The first attempt stays in the record: the report shows the refusal and the retry.
+            ex.note = Some(csrf::STALE_REFUSED_NOTE.to_string());
+            out.push((ex, resp));
+            out.push(self.fetch_token(request.auth).await);
+            let token = self.current_token();
+            (ex, resp) = self.send_following(request, token, &mut out).await;
+            ex.note = Some(csrf::RETRY_NOTE.to_string());
         }
         if let Some(r) = &resp {
+            let mut store = lock_cookies(&self.cookies);
             match session_end(request, r) {
                 // The token lives with the session, which the server has just ended. The cookie is
                 // kept: whether the server really forgot it is for a case to check.
-                Some(SessionEnd::Ended) => self.csrf_token = None,
+                Some(SessionEnd::Ended) => store.forget_csrf(),
                 // The server says this session is not authenticated: start afresh, as clients do.
-                Some(SessionEnd::Denied) => {
-                    *lock_cookies(&self.cookies) = CookieStore::default();
-                    self.csrf_token = None;
-                }
+                Some(SessionEnd::Denied) => store.clear(),
                 None => {}
             }
         }
@@ -278,220 +257,67 @@ impl<'a> AgentSession<'a> {
         out
     }
 
-    async fn exchange(
+    /// Whether `resp` is a CSRF refusal of a token issued under a session that is no longer the
+    /// current one. Only such a refusal says nothing about the server: a refusal of the current
+    /// session's token is the server's answer, and is never retried.
+    fn refused_as_stale(
+        &self,
+        token: Option<&cookies::CsrfToken>,
+        resp: Option<&ResponseRecord>,
+    ) -> bool {
+        match (token, resp) {
+            (Some(t), Some(r)) => {
+                csrf::is_refusal(r) && t.session != lock_cookies(&self.cookies).session()
+            }
+            _ => false,
+        }
+    }
+
+    /// The way real clients get a token: any GET returns X-CSRF-HEADER and X-CSRF-TOKEN, and
+    /// `receive` keeps it.
+    async fn fetch_token(&mut self, auth: AuthMode) -> (Exchange, Option<ResponseRecord>) {
+        let stale = lock_cookies(&self.cookies).csrf_is_stale();
+        let (mut ex, resp) = self.exchange(&csrf::fetch_request(auth), None).await;
+        if stale {
+            ex.note = Some(csrf::REFETCH_NOTE.to_string());
+        }
+        (ex, resp)
+    }
+
+    /// The request and, when it asks, the redirects it leads to: every answer but the last goes to
+    /// `out`, the last is returned.
+    async fn send_following(
         &mut self,
         request: &Request,
-        csrf: Option<(String, String)>,
+        token: SentToken,
+        out: &mut Vec<(Exchange, Option<ResponseRecord>)>,
     ) -> (Exchange, Option<ResponseRecord>) {
-        let url = self.transport.url(&request.path);
-        self.exchange_at(url, request, csrf, true).await
-    }
-
-    /// One request to `url`; `credentials` false leaves out Basic, cookies and the CSRF token.
-    async fn exchange_at(
-        &mut self,
-        url: url::Url,
-        request: &Request,
-        csrf: Option<(String, String)>,
-        credentials: bool,
-    ) -> (Exchange, Option<ResponseRecord>) {
-        let started = Instant::now();
-        let method =
-            reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::POST);
-        let mut headers: Vec<(String, String)> = Vec::new();
-        headers.push(("Accept".into(), "application/json".into()));
-        let auth = if credentials {
-            request.auth
-        } else {
-            AuthMode::None
-        };
-        match (auth, self.agent) {
-            (AuthMode::Basic, Some(a)) => headers.push((
-                "Authorization".into(),
-                basic(&a.username, a.password.expose()),
-            )),
-            (AuthMode::WrongPassword, Some(a)) => {
-                let wrong = format!("{}-certainly-wrong", a.password.expose());
-                headers.push(("Authorization".into(), basic(&a.username, &wrong)))
+        let token = token.map(|t| (t.header, t.value.expose().to_string()));
+        let (mut ex, mut resp) = self.exchange(request, token.clone()).await;
+        if !request.follow_redirects {
+            return (ex, resp);
+        }
+        let mut url = self.transport.url(&request.path);
+        let mut hop_request = request.clone();
+        for _ in 0..MAX_REDIRECTS {
+            let Some(next) = resp.as_ref().and_then(|r| redirect_target(&url, r)) else {
+                break;
+            };
+            let status = resp.as_ref().map_or(0, |r| r.status);
+            if status == 303 || (matches!(status, 301 | 302) && hop_request.method == "POST") {
+                hop_request.method = "GET".to_string();
+                hop_request.body = None;
             }
-            _ => {}
+            // Credentials (Basic, cookies, CSRF token) never go to another origin.
+            let same_origin = next.origin() == self.transport.base.origin();
+            out.push((ex, resp));
+            let hop_token = if same_origin { token.clone() } else { None };
+            (ex, resp) = self
+                .exchange_at(next.clone(), &hop_request, hop_token, same_origin)
+                .await;
+            url = next;
         }
-        if matches!(auth, AuthMode::Basic | AuthMode::Session) {
-            let cookie = lock_cookies(&self.cookies).header_for(url.path());
-            if let Some(c) = cookie {
-                headers.push(("Cookie".into(), c));
-            }
-        }
-        if let Some((name, token)) = csrf {
-            headers.push((name, token));
-        }
-        let body_bytes: Option<Vec<u8>> = match &request.body {
-            Some(Body::Json(v)) => {
-                headers.push(("Content-Type".into(), "application/json".into()));
-                Some(serde_json::to_vec(v).unwrap_or_default())
-            }
-            Some(Body::Raw { text, content_type }) => {
-                if let Some(ct) = content_type {
-                    headers.push(("Content-Type".into(), ct.clone()));
-                }
-                Some(text.clone().into_bytes())
-            }
-            None => None,
-        };
-        for (k, v) in &request.headers {
-            headers.push((k.clone(), v.clone()));
-        }
-
-        let mut builder = self.transport.client.request(method, url.clone());
-        for (k, v) in &headers {
-            builder = builder.header(k.as_str(), v.as_str());
-        }
-        if let Some(b) = &body_bytes {
-            builder = builder.body(b.clone());
-        }
-        let record = RequestRecord {
-            method: request.method.clone(),
-            url: url.to_string(),
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.clone(), self.redactor.header_value(k, v)))
-                .collect(),
-            body: request.body.as_ref().map(|b| self.redacted_body(b)),
-        };
-
-        let target = format!("{} {}", request.method, url);
-        let result = self.receive(builder, &target).await;
-        let duration_ms = started.elapsed().as_millis() as u64;
-        match result {
-            Ok(resp) => {
-                let redacted = ResponseRecord {
-                    status: resp.status,
-                    headers: resp
-                        .headers
-                        .iter()
-                        .map(|(k, v)| (k.clone(), self.redactor.header_value(k, v)))
-                        .collect(),
-                    content_type: resp.content_type.clone(),
-                    body_text: resp.body_text.as_deref().map(|t| self.redactor.redact(t)),
-                    body_bytes: resp.body_bytes,
-                };
-                (
-                    Exchange {
-                        request: record,
-                        response: Some(redacted),
-                        error: None,
-                        duration_ms,
-                    },
-                    Some(resp),
-                )
-            }
-            Err(e) => (
-                Exchange {
-                    request: record,
-                    response: None,
-                    error: Some(self.redactor.redact(&e.to_string())),
-                    duration_ms,
-                },
-                None,
-            ),
-        }
-    }
-
-    fn redacted_body(&self, body: &Body) -> String {
-        match body {
-            Body::Json(v) => {
-                let mut v = v.clone();
-                self.redactor.redact_json(&mut v);
-                serde_json::to_string(&v).unwrap_or_default()
-            }
-            Body::Raw { text, .. } => self.redactor.redact(text),
-        }
-    }
-
-    async fn receive(
-        &mut self,
-        builder: reqwest::RequestBuilder,
-        target: &str,
-    ) -> Result<ResponseRecord, ExchangeError> {
-        let mut resp = builder.send().await.map_err(|e| self.classify(e, target))?;
-        let status = resp.status().as_u16();
-        let mut headers = Vec::new();
-        let mut session_changed = false;
-        for (k, v) in resp.headers() {
-            let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
-            if k == reqwest::header::SET_COOKIE {
-                if let Some(name) = lock_cookies(&self.cookies).absorb(&v) {
-                    session_changed |= name.eq_ignore_ascii_case("JSESSIONID");
-                }
-            }
-            headers.push((k.as_str().to_string(), v));
-        }
-        for v in lock_cookies(&self.cookies).values() {
-            self.redactor.add(v);
-        }
-        // A CSRF token is a secret from the moment it arrives, before this very answer is recorded.
-        let token_header = headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("x-csrf-header"))
-            .map_or_else(|| "x-csrf-token".to_string(), |(_, v)| v.clone());
-        for (k, v) in &headers {
-            if k.eq_ignore_ascii_case(&token_header) || k.eq_ignore_ascii_case("x-csrf-token") {
-                self.redactor.add(v);
-            }
-        }
-        if session_changed {
-            // The CSRF token lives with the HTTP session; a new session needs a new token.
-            self.csrf_token = None;
-        }
-        let content_type = resp
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let limit = self.transport.max_body_bytes;
-        let mut body = Vec::new();
-        loop {
-            match resp.chunk().await {
-                Ok(Some(chunk)) => {
-                    if body.len() + chunk.len() > limit {
-                        return Err(ExchangeError::BodyTooLarge {
-                            target: target.to_string(),
-                            limit,
-                        });
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(e) => return Err(self.classify(e, target)),
-            }
-        }
-        let body_bytes = body.len();
-        Ok(ResponseRecord {
-            status,
-            headers,
-            content_type,
-            body_text: String::from_utf8(body).ok(),
-            body_bytes,
-        })
-    }
-
-    fn classify(&self, e: reqwest::Error, target: &str) -> ExchangeError {
-        let detail = error_chain(&e);
-        if e.is_timeout() {
-            ExchangeError::Timeout {
-                target: target.to_string(),
-                timeout: self.transport.timeout,
-            }
-        } else if e.is_connect() {
-            ExchangeError::Connect {
-                target: self.transport.base.to_string(),
-                detail,
-            }
-        } else {
-            ExchangeError::Protocol {
-                target: target.to_string(),
-                detail,
-            }
-        }
+        (ex, resp)
     }
 }
 
@@ -522,20 +348,6 @@ fn session_end(request: &Request, response: &ResponseRecord) -> Option<SessionEn
 
 fn lock_cookies(c: &SharedCookies) -> std::sync::MutexGuard<'_, CookieStore> {
     c.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// `GET /api/v2/me`: how real clients open a session and get its CSRF token (any GET returns
-/// X-CSRF-HEADER and X-CSRF-TOKEN [gws-notes §4.3]).
-fn read_me(auth: AuthMode) -> Request {
-    Request {
-        method: "GET".to_string(),
-        path: "/api/v2/me".to_string(),
-        auth,
-        headers: Vec::new(),
-        body: None,
-        csrf: false,
-        follow_redirects: false,
-    }
 }
 
 /// Redirects followed at most, when a step asks for them.

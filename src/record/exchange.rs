@@ -32,4 +32,8 @@ pub struct Exchange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub duration_ms: u64,
+    /// Why the harness sent this request or did not take its answer as the step's (a CSRF token
+    /// fetched again after the session changed, a refusal retried once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }

@@ -1,0 +1,272 @@
+//! One request on the wire: its headers (Basic, cookies, CSRF token), its record with secrets
+//! replaced, and what its answer leaves in the session's store (cookies, a newer CSRF token).
+
+use std::time::Instant;
+
+use super::{
+    basic, csrf, error_chain, lock_cookies, AgentSession, Exchange, ExchangeError, RequestRecord,
+    ResponseRecord,
+};
+use crate::model::{AuthMode, Body, Request};
+
+impl AgentSession<'_> {
+    pub(super) async fn exchange(
+        &mut self,
+        request: &Request,
+        csrf: Option<(String, String)>,
+    ) -> (Exchange, Option<ResponseRecord>) {
+        let url = self.transport.url(&request.path);
+        self.exchange_at(url, request, csrf, true).await
+    }
+
+    /// One request to `url`; `credentials` false leaves out Basic, cookies and the CSRF token.
+    pub(super) async fn exchange_at(
+        &mut self,
+        url: url::Url,
+        request: &Request,
+        csrf: Option<(String, String)>,
+        credentials: bool,
+    ) -> (Exchange, Option<ResponseRecord>) {
+        let started = Instant::now();
+        let method =
+            reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::POST);
+        let (headers, sent_under) = self.request_headers(&url, request, csrf, credentials);
+        let body_bytes: Option<Vec<u8>> = match &request.body {
+            Some(Body::Json(v)) => Some(serde_json::to_vec(v).unwrap_or_default()),
+            Some(Body::Raw { text, .. }) => Some(text.clone().into_bytes()),
+            None => None,
+        };
+
+        let mut builder = self.transport.client.request(method, url.clone());
+        for (k, v) in &headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        if let Some(b) = &body_bytes {
+            builder = builder.body(b.clone());
+        }
+        let record = RequestRecord {
+            method: request.method.clone(),
+            url: url.to_string(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.clone(), self.redactor.header_value(k, v)))
+                .collect(),
+            body: request.body.as_ref().map(|b| self.redacted_body(b)),
+        };
+
+        let target = format!("{} {}", request.method, url);
+        let result = self
+            .receive(builder, &target, credentials, sent_under)
+            .await;
+        let duration_ms = started.elapsed().as_millis() as u64;
+        match result {
+            Ok(resp) => {
+                let redacted = ResponseRecord {
+                    status: resp.status,
+                    headers: resp
+                        .headers
+                        .iter()
+                        .map(|(k, v)| (k.clone(), self.redactor.header_value(k, v)))
+                        .collect(),
+                    content_type: resp.content_type.clone(),
+                    body_text: resp.body_text.as_deref().map(|t| self.redactor.redact(t)),
+                    body_bytes: resp.body_bytes,
+                };
+                (
+                    Exchange {
+                        request: record,
+                        response: Some(redacted),
+                        error: None,
+                        duration_ms,
+                        note: None,
+                    },
+                    Some(resp),
+                )
+            }
+            Err(e) => (
+                Exchange {
+                    request: record,
+                    response: None,
+                    error: Some(self.redactor.redact(&e.to_string())),
+                    duration_ms,
+                    note: None,
+                },
+                None,
+            ),
+        }
+    }
+
+    /// The headers of one request, and the session whose cookie they carry (if they carry the
+    /// session's credentials): a token in the answer belongs to that session.
+    fn request_headers(
+        &self,
+        url: &url::Url,
+        request: &Request,
+        csrf: Option<(String, String)>,
+        credentials: bool,
+    ) -> (Vec<(String, String)>, Option<u64>) {
+        let mut headers: Vec<(String, String)> = Vec::new();
+        headers.push(("Accept".into(), "application/json".into()));
+        let auth = if credentials {
+            request.auth
+        } else {
+            AuthMode::None
+        };
+        match (auth, self.agent) {
+            (AuthMode::Basic, Some(a)) => headers.push((
+                "Authorization".into(),
+                basic(&a.username, a.password.expose()),
+            )),
+            (AuthMode::WrongPassword, Some(a)) => {
+                let wrong = format!("{}-certainly-wrong", a.password.expose());
+                headers.push(("Authorization".into(), basic(&a.username, &wrong)))
+            }
+            _ => {}
+        }
+        let mut sent_under = None;
+        if matches!(auth, AuthMode::Basic | AuthMode::Session) {
+            let store = lock_cookies(&self.cookies);
+            sent_under = Some(store.session());
+            if let Some(c) = store.header_for(url.path()) {
+                headers.push(("Cookie".into(), c));
+            }
+        }
+        if let Some((name, token)) = csrf {
+            headers.push((name, token));
+        }
+        match &request.body {
+            Some(Body::Json(_)) => {
+                headers.push(("Content-Type".into(), "application/json".into()));
+            }
+            Some(Body::Raw {
+                content_type: Some(ct),
+                ..
+            }) => headers.push(("Content-Type".into(), ct.clone())),
+            _ => {}
+        }
+        for (k, v) in &request.headers {
+            headers.push((k.clone(), v.clone()));
+        }
+        (headers, sent_under)
+    }
+
+    fn redacted_body(&self, body: &Body) -> String {
+        match body {
+            Body::Json(v) => {
+                let mut v = v.clone();
+                self.redactor.redact_json(&mut v);
+                serde_json::to_string(&v).unwrap_or_default()
+            }
+            Body::Raw { text, .. } => self.redactor.redact(text),
+        }
+    }
+
+    /// Reads one answer. Only answers from the target's own origin (`own_origin`) feed the cookie
+    /// store: the store has no domains, so a foreign cookie would be sent to the target. `sent_under`
+    /// is the session whose cookie the request carried, if it carried the session's credentials.
+    async fn receive(
+        &mut self,
+        builder: reqwest::RequestBuilder,
+        target: &str,
+        own_origin: bool,
+        sent_under: Option<u64>,
+    ) -> Result<ResponseRecord, ExchangeError> {
+        let mut resp = builder.send().await.map_err(|e| self.classify(e, target))?;
+        let status = resp.status().as_u16();
+        let headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                (k.as_str().to_string(), v)
+            })
+            .collect();
+        {
+            let mut store = lock_cookies(&self.cookies);
+            let before = store.session();
+            if own_origin {
+                for (_, v) in headers.iter().filter(|(k, _)| k == "set-cookie") {
+                    store.absorb(v);
+                }
+            }
+            for v in store.values() {
+                self.redactor.add(v);
+            }
+            // A CSRF token is a secret from the moment it arrives, before this very answer is
+            // recorded, whichever header carries it.
+            let offered = csrf::offered(&headers);
+            for (k, v) in &headers {
+                if k.eq_ignore_ascii_case("x-csrf-token") {
+                    self.redactor.add(v);
+                }
+            }
+            if let Some((_, token)) = &offered {
+                self.redactor.add(token);
+            }
+            // The token belongs to the session this answer set, or else to the one the request
+            // carried. The newest token of the current session wins: some servers rotate it on
+            // every GET.
+            let session = store.session();
+            let issued_under = if session != before {
+                Some(session)
+            } else {
+                sent_under
+            };
+            // (A foreign answer sets no cookie here and was sent none: it has no session at all.)
+            if let (true, Some(under), Some((header, token))) =
+                (self.transport.csrf, issued_under, offered)
+            {
+                store.keep_csrf(&header, &token, under);
+            }
+        }
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let limit = self.transport.max_body_bytes;
+        let mut body = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > limit {
+                        return Err(ExchangeError::BodyTooLarge {
+                            target: target.to_string(),
+                            limit,
+                        });
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Err(self.classify(e, target)),
+            }
+        }
+        let body_bytes = body.len();
+        Ok(ResponseRecord {
+            status,
+            headers,
+            content_type,
+            body_text: String::from_utf8(body).ok(),
+            body_bytes,
+        })
+    }
+
+    fn classify(&self, e: reqwest::Error, target: &str) -> ExchangeError {
+        let detail = error_chain(&e);
+        if e.is_timeout() {
+            ExchangeError::Timeout {
+                target: target.to_string(),
+                timeout: self.transport.timeout,
+            }
+        } else if e.is_connect() {
+            ExchangeError::Connect {
+                target: self.transport.base.to_string(),
+                detail,
+            }
+        } else {
+            ExchangeError::Protocol {
+                target: target.to_string(),
+                detail,
+            }
+        }
+    }
+}
