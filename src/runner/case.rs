@@ -172,6 +172,10 @@ async fn run_step(
     let mut last_response = None;
     for (ex, resp) in sent {
         reach.count(&ex);
+        // A CSRF retry says why it happened (src/execute/csrf.rs).
+        if let Some(n) = &ex.note {
+            notes.push(n.clone());
+        }
         exchanges.push(ex);
         last_response = resp;
     }
