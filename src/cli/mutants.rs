@@ -22,7 +22,7 @@ struct Verdicts(BTreeMap<String, (Verdict, Option<String>)>);
 pub async fn mutants(args: MutantsArgs) -> u8 {
     if args.list {
         for f in Fault::ALL {
-            println!("{:<40} {:<14} {}", f.name(), f.area(), f.description());
+            outln!("{:<40} {:<14} {}", f.name(), f.area(), f.description());
         }
         return exit::PASS;
     }
@@ -61,19 +61,19 @@ pub async fn mutants(args: MutantsArgs) -> u8 {
             .await;
 
     let mut ok = true;
-    println!(
+    outln!(
         "\nkill matrix: {} faults against {} cases\n",
         Fault::ALL.len(),
         suite.cases.len()
     );
-    println!("| fault | area | caught by |");
-    println!("|---|---|---|");
+    outln!("| fault | area | caught by |");
+    outln!("|---|---|---|");
     for (fault, verdicts) in &results {
         let verdicts = match verdicts {
             Ok(v) => v,
             Err(e) => {
                 ok = false;
-                println!(
+                outln!(
                     "| {} | | error: {e} |",
                     fault.map_or("(clean)", |f| f.name())
                 );
@@ -94,13 +94,13 @@ pub async fn mutants(args: MutantsArgs) -> u8 {
         match fault {
             None => {
                 if failed.is_empty() {
-                    println!(
+                    outln!(
                         "| (clean server) | | passes all {} cases ({skipped} skipped) |",
                         verdicts.0.len()
                     );
                 } else {
                     ok = false;
-                    println!("| (clean server) | | **FAILS** {} |", failed.join(", "));
+                    outln!("| (clean server) | | **FAILS** {} |", failed.join(", "));
                     for id in &failed {
                         if let Some((_, Some(reason))) = verdicts.0.get(*id) {
                             eprintln!("clean server fails {id}: {reason}");
@@ -111,9 +111,9 @@ pub async fn mutants(args: MutantsArgs) -> u8 {
             Some(f) => {
                 if failed.is_empty() {
                     ok = false;
-                    println!("| {} | {} | **NOT CAUGHT** |", f.name(), f.area());
+                    outln!("| {} | {} | **NOT CAUGHT** |", f.name(), f.area());
                 } else {
-                    println!(
+                    outln!(
                         "| {} | {} | {} |",
                         f.name(),
                         f.area(),
@@ -131,7 +131,7 @@ pub async fn mutants(args: MutantsArgs) -> u8 {
                     .is_ok_and(|v| v.0.values().any(|(x, _)| *x == Verdict::Fail))
         })
         .count();
-    println!("\n{caught}/{} faults caught", Fault::ALL.len());
+    outln!("\n{caught}/{} faults caught", Fault::ALL.len());
     if ok {
         exit::PASS
     } else {

@@ -74,7 +74,7 @@ pub fn lint(input: &InputArgs) -> u8 {
                     c.needs_env.join(", ")
                 );
             }
-            println!(
+            outln!(
                 "ok: {} cases and {} schemas load cleanly",
                 suite.cases.len(),
                 suite.schemas.files.len()
@@ -106,7 +106,7 @@ pub fn list(input: &InputArgs, filter: &FilterArgs) -> u8 {
             .as_deref()
             .map(|s| format!("  (skipped: {s})"))
             .unwrap_or_default();
-        println!(
+        outln!(
             "{:<id_width$}  {:<10}  {:<28}  {}{}",
             c.case.id,
             c.case.provenance.as_str(),
@@ -115,7 +115,7 @@ pub fn list(input: &InputArgs, filter: &FilterArgs) -> u8 {
             skip
         );
     }
-    println!("{} cases", p.cases.len());
+    outln!("{} cases", p.cases.len());
     exit::PASS
 }
 
@@ -342,17 +342,19 @@ pub async fn execute(
             "not written: {rendered}: there is no report.json to render them from"
         ));
     }
-    println!("report: {}", report_path.display());
+    outln!("report: {}", report_path.display());
     if !options.quiet {
-        println!("also: {rendered}");
+        outln!("also: {rendered}");
     }
     for e in &write_errors {
         eprintln!("error: {e}");
     }
     if options.quiet {
-        println!(
+        outln!(
             "{} passed; {} failed; {} skipped",
-            outcome.tally.passed, outcome.tally.failed, outcome.tally.skipped
+            outcome.tally.passed,
+            outcome.tally.failed,
+            outcome.tally.skipped
         );
     }
     if outcome.interrupted {
