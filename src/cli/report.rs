@@ -57,7 +57,7 @@ pub fn report(args: &ReportArgs) -> u8 {
         Some(path) => Output::File(path.clone()),
         None => Output::Stream(Box::new(stdout.lock())),
     };
-    let written = match render_from(&args.report, vec![(args.format, output)], None) {
+    let written = match render_from(&args.report, vec![(args.format, output)]) {
         Ok((_, mut results)) => results.pop().unwrap_or(Ok(())),
         Err(e) => {
             eprintln!("error: {e}");

@@ -28,9 +28,16 @@ fn sources(input: &InputArgs, embedded: bool) -> Sources {
     }
 }
 
-/// Loads the suite, printing every problem (file:line:col: field: message) on failure.
+/// Loads the suite, printing every problem (file:line:col: field: message) on failure, and every
+/// warning (same form) when it loads.
 pub fn load_or_report(sources: &Sources, env: &Env) -> Result<Suite, u8> {
-    load::load_suite(sources, env).map_err(|errors| {
+    let loaded = load::load_suite(sources, env);
+    if let Ok(suite) = &loaded {
+        for w in &suite.profile.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    loaded.map_err(|errors| {
         for d in &errors.0 {
             eprintln!("error: {d}");
         }
@@ -263,7 +270,8 @@ pub async fn execute(
         target: TargetInfo {
             url: options.url.clone(),
             embedded: options.embedded,
-            server_version,
+            // What the server said is outside data.
+            server_version: server_version.map(|v| suite.redactor.redact(&v)),
         },
         profile: suite.profile.redacted_summary(),
         inputs,
@@ -285,7 +293,7 @@ pub async fn execute(
         .baseline
         .as_ref()
         .map(|b| b.for_run(info.started_at.get(..10).unwrap_or_default()));
-    let mut json = match JsonReport::create(&report_path, suite.redactor.clone()) {
+    let mut json = match JsonReport::create(&report_path) {
         Ok(r) => r.with_baseline(baseline.clone()),
         Err(e) => {
             eprintln!("error: cannot write {}: {e}", report_path.display());
@@ -295,8 +303,7 @@ pub async fn execute(
     let mut listeners: Vec<Box<dyn Listener + '_>> = Vec::new();
     if !options.quiet {
         listeners.push(Box::new(
-            Console::new(std::io::stdout(), suite.redactor.clone(), options.verbose)
-                .with_baseline(baseline.clone()),
+            Console::new(std::io::stdout(), options.verbose).with_baseline(baseline.clone()),
         ));
     }
     listeners.push(Box::new(&mut json));
@@ -326,7 +333,7 @@ pub async fn execute(
             write_errors.push(format!("cannot write the report: {e}"));
             None
         }
-        None => match write_formats_from(&report_path, &report_dir, &suite.redactor) {
+        None => match write_formats_from(&report_path, &report_dir) {
             Ok((summary, errors)) => {
                 write_errors.extend(errors.iter().map(ToString::to_string));
                 Some(summary)
