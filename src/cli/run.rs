@@ -67,10 +67,18 @@ fn environment(secrets: &Secrets, target_given: bool, input: &InputArgs) -> Env 
     }
 }
 
+/// Prints the suite's warnings (roles), for `lint` and `list`.
+fn print_warnings(suite: &Suite) {
+    for w in &suite.warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
 pub fn lint(input: &InputArgs) -> u8 {
     let env = environment(&Secrets::generate(), false, input);
     match load_or_report(&sources(input, input.profile.is_none()), &env) {
         Ok(suite) => {
+            print_warnings(&suite);
             // Against a real target these cases are skipped, not refused: a misspelt name must not
             // pass unnoticed.
             for c in suite.cases.iter().filter(|c| !c.needs_env.is_empty()) {
@@ -98,6 +106,7 @@ pub fn list(input: &InputArgs, filter: &FilterArgs) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    print_warnings(&suite);
     let selection = match filter.selection() {
         Ok(s) => s,
         Err(e) => {

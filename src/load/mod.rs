@@ -4,6 +4,7 @@
 pub mod case_file;
 pub mod diagnostic;
 pub mod locate;
+pub mod names;
 pub mod profile;
 pub mod schemas;
 pub mod vars;
@@ -41,6 +42,9 @@ pub struct Suite {
     pub schemas: SchemaSet,
     pub profile: Profile,
     pub redactor: Redactor,
+    /// What loads but deserves a word (`lint` and `list` print them): roles no case uses, cases whose
+    /// role falls back to `default`.
+    pub warnings: Vec<Diagnostic>,
     /// `cases/variables.toml`, hashed like every other input.
     pub inputs: Vec<InputFile>,
     /// What rebuilding a case from its file needs, besides the profile, schemas and redactor.
@@ -242,6 +246,8 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
             ));
         }
     }
+    errors.extend(names::check_spec(&cases));
+    errors.extend(names::check_capabilities(&profile, &cases));
     if cases.is_empty() && errors.is_empty() {
         errors.push(Diagnostic::file(
             &sources.cases_dir,
@@ -252,11 +258,13 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
         return Err(LoadErrors(errors));
     }
     cases.sort_by(|a, b| a.id.cmp(&b.id));
+    let warnings = names::role_warnings(&profile, &cases);
     Ok(Suite {
         cases,
         schemas,
         profile,
         redactor,
+        warnings,
         inputs,
         env,
         defaults,
