@@ -121,8 +121,9 @@ impl Profile {
     }
 
     pub fn load(path: &Path, env: &Env, redactor: &Redactor) -> Result<Profile, Vec<Diagnostic>> {
-        let text = std::fs::read_to_string(path)
+        let bytes = std::fs::read(path)
             .map_err(|e| vec![Diagnostic::file(path, format!("cannot read profile: {e}"))])?;
+        let text = super::diagnostic::utf8_text(path, bytes).map_err(|d| vec![d])?;
         Self::parse(path, &text, env, redactor)
     }
 
