@@ -17,8 +17,10 @@
 //! - secret-bearing headers ([`SECRET_HEADERS`]) and JSON members ([`SECRET_FIELDS`]) are masked whole,
 //!   whatever they hold;
 //! - a JSON string (or a header, or a whole text) equal to a secret is masked;
-//! - inside free text (bodies, header values, messages quoting them), every occurrence of a secret of
-//!   at least [`MIN_FREE_TEXT`] bytes is masked. A shorter one (`1`, `pw`) is masked only where a whole
+//! - inside free text (bodies, header values, and the harness's sentences that quote outside data
+//!   whole: a transport error, a CometD note, a JSON Schema message about an answer), every
+//!   occurrence of a secret of at least [`MIN_FREE_TEXT`] bytes is masked, framing words included
+//!   (such a sentence is not split into its parts). A shorter one (`1`, `pw`) is masked only where a whole
 //!   value equals it: masking every `1` in a response would garble it, and would not hide a secret
 //!   that short anyway. Loading a profile warns about such a password ([`is_weak`]).
 //!
