@@ -45,7 +45,7 @@ fn an_unknown_spec_element_is_a_load_error() {
     for cmd in ["lint", "list"] {
         let r = run(&[cmd], dir.path(), &[], LIMIT);
         assert_eq!(r.code, 2, "{}", r.stderr);
-        let want = format!("error: cases/s1-basic-voice.toml:{line}:15: spec[1]: unknown spec element `S7` (known: S1, S2, S3, S4, S5, S6, param.place,");
+        let want = format!("error: cases/s1-basic-voice.toml:{line}:15: spec[1]: unknown spec element `S7` (known: S1, S2, S3, S4, S5, S6, param.channels, param.place,");
         assert!(r.stderr.contains(&want), "{}", r.stderr);
         let want = format!("error: cases/s1-basic-voice.toml:{line}:21: spec[2]: unknown spec element `param.workmod`; did you mean `param.workmode`?");
         assert!(r.stderr.contains(&want), "{}", r.stderr);

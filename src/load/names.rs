@@ -14,24 +14,50 @@ use super::locate::offset_of;
 use super::profile::Profile;
 use super::CaseOutline;
 
-/// The published page's samples.
-pub const SAMPLES: &[&str] = &["S1", "S2", "S3", "S4", "S5", "S6"];
-
-/// The rows of the page's parameter table, each a spec element `param.<name>`.
-pub const PARAMETERS: &[&str] = &[
-    "place",
-    "loginCode",
-    "agentLoginPassword",
-    "queue",
-    "devicePath",
-    "workmode",
-    "dynamicPhoneNumber",
-    "channels",
-    "operationName",
+/// The spec elements of `cases/README.md` (id, kind, label), in the order an auditor reads them: the
+/// page's samples, the rows of its parameter table, and the surrounding rules of `gws-notes.md`.
+/// A case naming any other is refused; the HTML report's traceability matrix lists these.
+pub const SPEC_ELEMENTS: &[(&str, &str, &str)] = &[
+    (
+        "S1",
+        "sample",
+        "Sample 1: start a session on the voice channel",
+    ),
+    ("S2", "sample", "Sample 2: place, loginCode and queue"),
+    (
+        "S3",
+        "sample",
+        "Sample 3: loginCode with agentLoginPassword",
+    ),
+    (
+        "S4",
+        "sample",
+        "Sample 4: voice and chat, one channel out of service (partial success)",
+    ),
+    ("S5", "sample", "Sample 5: workmode"),
+    ("S6", "sample", "Sample 6: dynamicPhoneNumber"),
+    ("param.channels", "parameter", "channels"),
+    ("param.place", "parameter", "place"),
+    ("param.loginCode", "parameter", "loginCode"),
+    (
+        "param.agentLoginPassword",
+        "parameter",
+        "agentLoginPassword",
+    ),
+    ("param.queue", "parameter", "queue"),
+    ("param.devicePath", "parameter", "devicePath"),
+    ("param.workmode", "parameter", "workmode"),
+    (
+        "param.dynamicPhoneNumber",
+        "parameter",
+        "dynamicPhoneNumber",
+    ),
+    ("param.operationName", "parameter", "operationName"),
+    ("auth", "rule", "authentication (gws-notes.md)"),
+    ("csrf", "rule", "CSRF protection (gws-notes.md)"),
+    ("lifecycle.end", "rule", "ending the session (gws-notes.md)"),
+    ("http", "rule", "HTTP behaviour (gws-notes.md)"),
 ];
-
-/// The surrounding rules of `gws-notes.md` that cases check.
-pub const RULES: &[&str] = &["auth", "csrf", "lifecycle.end", "http"];
 
 /// Capabilities documented for profiles (`profiles/reference.toml`); the cases' `requires` add theirs.
 pub const DOCUMENTED_CAPABILITIES: &[&str] = &[
@@ -53,10 +79,10 @@ pub const DEFAULT_ROLE: &str = "default";
 
 /// Every spec element a case may name.
 pub fn spec_elements() -> Vec<String> {
-    let mut all: Vec<String> = SAMPLES.iter().map(|s| s.to_string()).collect();
-    all.extend(PARAMETERS.iter().map(|p| format!("param.{p}")));
-    all.extend(RULES.iter().map(|r| r.to_string()));
-    all
+    SPEC_ELEMENTS
+        .iter()
+        .map(|(id, _, _)| id.to_string())
+        .collect()
 }
 
 /// An unknown name, with the closest known one when it looks like a typo.
