@@ -240,3 +240,36 @@ fn merge_and_baseline_match_ids_that_hold_the_password() {
     let ids: BTreeSet<String> = verdicts(&merged).into_keys().collect();
     assert_eq!(ids, declared_ids(dir));
 }
+
+#[test]
+fn a_password_in_the_target_url_is_masked_there() {
+    const PW: &str = "Url-Secret-8d1e2f";
+    let suite = temp_suite(false);
+    let dir = suite.path();
+    // Port 9 (discard) is closed on loopback: the run reaches nothing, and says where it tried.
+    let target = format!("http://agent1:{PW}@127.0.0.1:9");
+    let env = [("GWS_USERNAME", "agent1"), ("GWS_PASSWORD", PW)];
+    let args = [
+        "run",
+        "s1-basic-voice",
+        "--target",
+        &target,
+        "--report-dir",
+        "out",
+    ];
+    let r = run_in(dir, &args, &env, LIMIT);
+    assert_eq!(r.code, Some(2), "{}", r.describe());
+    assert!(
+        r.stdout.contains("http://agent1:***@127.0.0.1:9"),
+        "{}",
+        r.describe()
+    );
+    let mut outputs = vec![r.stdout_bytes, r.stderr_bytes];
+    for f in files_under(&dir.join("out")) {
+        outputs.push(std::fs::read(f).unwrap());
+    }
+    assert_eq!(outputs.len(), 7, "the run wrote its five reports");
+    for bytes in &outputs {
+        assert!(!String::from_utf8_lossy(bytes).contains(PW));
+    }
+}

@@ -277,7 +277,8 @@ pub async fn execute(
         harness_version: env!("CARGO_PKG_VERSION").to_string(),
         started_at,
         target: TargetInfo {
-            url: options.url.clone(),
+            // A profile value (it may carry user:password@).
+            url: suite.redactor.redact(&options.url),
             embedded: options.embedded,
             // What the server said is outside data.
             server_version: server_version.map(|v| suite.redactor.redact(&v)),

@@ -351,7 +351,7 @@ impl<'a> AgentSession<'a> {
         }
         let record = RequestRecord {
             method: request.method.clone(),
-            url: url.to_string(),
+            url: self.redactor.redact(url.as_str()),
             headers: headers
                 .iter()
                 .map(|(k, v)| (k.clone(), self.redactor.header_value(k, v)))
