@@ -271,6 +271,28 @@ impl Redactor {
         }
     }
 
+    /// Masks a body recorded as text (a response, a raw request): as free text, and, when it is JSON
+    /// holding a secret member (`password`), as JSON too, so that member is masked whole as in a body
+    /// sent. Only then is the text re-serialized; any other body keeps its bytes.
+    pub fn redact_body_text(&self, text: &str) -> String {
+        fn has_secret_member(v: &serde_json::Value) -> bool {
+            match v {
+                serde_json::Value::Object(m) => m
+                    .iter()
+                    .any(|(k, v)| is_secret_field(k) || has_secret_member(v)),
+                serde_json::Value::Array(a) => a.iter().any(has_secret_member),
+                _ => false,
+            }
+        }
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(mut v) if has_secret_member(&v) => {
+                self.redact_json(&mut v);
+                serde_json::to_string(&v).unwrap_or_default()
+            }
+            _ => self.redact(text),
+        }
+    }
+
     /// The value to show for a header: secret headers are replaced whole.
     pub fn header_value(&self, name: &str, value: &str) -> String {
         if SECRET_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name)) {
@@ -336,6 +358,24 @@ mod tests {
         }
         r.add("abcd");
         assert_eq!(r.redact("id=SESSION00004E1F; abcd"), "id=***; ***");
+    }
+
+    #[test]
+    fn a_body_text_with_a_password_member_masks_it_whole() {
+        let r = Redactor::new();
+        r.add("known-secret");
+        let echoed = r#"{"user": {"password": "unknown-to-us", "note": "known-secret"}}"#;
+        assert_eq!(
+            r.redact_body_text(echoed),
+            r#"{"user":{"password":"***","note":"***"}}"#
+        );
+        // Any other body keeps its bytes (bar the secrets in it).
+        let plain = "{ \"statusCode\" : 0, \"note\": \"known-secret\" }";
+        assert_eq!(
+            r.redact_body_text(plain),
+            "{ \"statusCode\" : 0, \"note\": \"***\" }"
+        );
+        assert_eq!(r.redact_body_text("{\"password\": "), "{\"password\": ");
     }
 
     #[test]

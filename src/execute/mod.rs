@@ -372,7 +372,10 @@ impl<'a> AgentSession<'a> {
                         .map(|(k, v)| (k.clone(), self.redactor.header_value(k, v)))
                         .collect(),
                     content_type: resp.content_type.clone(),
-                    body_text: resp.body_text.as_deref().map(|t| self.redactor.redact(t)),
+                    body_text: resp
+                        .body_text
+                        .as_deref()
+                        .map(|t| self.redactor.redact_body_text(t)),
                     body_bytes: resp.body_bytes,
                 };
                 (
@@ -404,7 +407,7 @@ impl<'a> AgentSession<'a> {
                 self.redactor.redact_json(&mut v);
                 serde_json::to_string(&v).unwrap_or_default()
             }
-            Body::Raw { text, .. } => self.redactor.redact(text),
+            Body::Raw { text, .. } => self.redactor.redact_body_text(text),
         }
     }
 
