@@ -273,3 +273,24 @@ fn a_password_in_the_target_url_is_masked_there() {
         assert!(!String::from_utf8_lossy(bytes).contains(PW));
     }
 }
+
+#[test]
+fn a_load_error_quoting_a_variable_from_the_environment_masks_it() {
+    const LC: &str = "Env-Secret-5c0ffee";
+    let suite = temp_suite(false);
+    let dir = suite.path();
+    // A stricter request schema whose message quotes the value it refuses.
+    let schema = dir.join("schemas/request.schema.json");
+    let mut s: Value = serde_json::from_str(&std::fs::read_to_string(&schema).unwrap()).unwrap();
+    s["properties"]["agentLoginPassword"]["maxLength"] = 3.into();
+    std::fs::write(&schema, s.to_string()).unwrap();
+    let r = run_in(dir, &["lint"], &[("GWS_AGENT_LOGIN_PASSWORD", LC)], LIMIT);
+    assert_eq!(r.code, Some(2), "{}", r.describe());
+    assert!(
+        r.stderr
+            .contains("at `/agentLoginPassword`: \"***\" is longer than 3 characters"),
+        "{}",
+        r.describe()
+    );
+    assert!(!r.stderr.contains(LC), "{}", r.describe());
+}
