@@ -379,7 +379,7 @@ async fn run_case(
             passed,
             duration_ms: step_started.elapsed().as_millis() as u64,
             notifications: records,
-            // Notes quote what servers sent: scrubbed like everything else written.
+            // Notes quote what servers sent: masked as free text (see crate::secret).
             notes: notes.iter().map(|n| redactor.redact(n)).collect(),
         });
     }

@@ -62,7 +62,7 @@ impl serde::Serialize for Secret {
     }
 }
 
-/// Every secret value known to this run; scrubs them out of any text.
+/// Every secret value known to this run; masks them in outside data (see the module comment).
 ///
 /// A run registers one session cookie per case, so the set grows with the suite: `redact` must not
 /// cost a scan per known value, or a 10,000-case run turns quadratic. Values are indexed by their first
