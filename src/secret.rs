@@ -2,8 +2,32 @@
 //!
 //! A [`Secret`] has no `Display`, and its `Debug` prints `***`; the only way to the value is
 //! [`Secret::expose`], which is greppable. Every secret value also goes into a [`Redactor`], which
-//! scrubs any text the harness writes (console, reports, error messages, diffs) as a second line of
-//! defence.
+//! masks it in what came from outside the project, where it is recorded.
+//!
+//! # What is masked, and where
+//!
+//! Secrets are masked only in **outside data**: requests sent, responses and notifications received,
+//! transport errors, what a server answered (a version, a message), and the profile's *values*. What
+//! the project wrote is never touched: case ids, titles, file paths, spec text, check names and
+//! expectations, profile keys, role and capability names. So a password such as `password` or `agent`
+//! cannot turn `cases/auth-wrong-password.toml` into `cases/auth-wrong-***.toml`, and `verify`, `merge`
+//! and `--baseline` see the ids and paths the suite has.
+//!
+//! In outside data:
+//! - secret-bearing headers ([`SECRET_HEADERS`]) and JSON members ([`SECRET_FIELDS`]) are masked whole,
+//!   whatever they hold;
+//! - a JSON string (or a header, or a whole text) equal to a secret is masked;
+//! - inside free text (bodies, header values, and the harness's sentences that quote outside data
+//!   whole: a transport error, a CometD note, a JSON Schema message about an answer), every
+//!   occurrence of a secret of at least [`MIN_FREE_TEXT`] bytes is masked, framing words included
+//!   (such a sentence is not split into its parts). A shorter one (`1`, `pw`) is masked only where a whole
+//!   value equals it: masking every `1` in a response would garble it, and would not hide a secret
+//!   that short anyway. Loading a profile warns about such a password ([`is_weak`]).
+//!
+//! An expected body is shown (in a diff, a mismatch) after its variables were filled in, and
+//! `${env:...}` can put a secret inside one of its strings (`"not-${env:GWS_PASSWORD}"`): so the
+//! values of an expected body are masked like outside data. The rest of a case (id, title, file,
+//! names, paths, the text of its checks) never is.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -38,7 +62,7 @@ impl serde::Serialize for Secret {
     }
 }
 
-/// Every secret value known to this run; scrubs them out of any text.
+/// Every secret value known to this run; masks them in outside data (see the module comment).
 ///
 /// A run registers one session cookie per case, so the set grows with the suite: `redact` must not
 /// cost a scan per known value, or a 10,000-case run turns quadratic. Values are indexed by their first
@@ -50,8 +74,19 @@ pub struct Redactor {
     parent: Option<Arc<Redactor>>,
 }
 
+/// Secrets shorter than this many bytes are masked only where a whole value equals them, never inside
+/// free text (see the module comment).
+pub const MIN_FREE_TEXT: usize = 4;
+
+/// Whether a password is too short to be masked inside free text: loading a profile warns about it.
+pub fn is_weak(password: &str) -> bool {
+    password.len() < MIN_FREE_TEXT
+}
+
 #[derive(Default)]
 struct Values {
+    /// Values shorter than [`MIN_FREE_TEXT`]: masked only where a whole value equals one.
+    short: Vec<Arc<str>>,
     /// Every value by its first three bytes (values are at least three bytes long).
     by_prefix: HashMap<[u8; 3], Vec<Arc<str>>>,
     /// Values holding `*`: a replacement could complete them, so they are always tried.
@@ -124,19 +159,30 @@ pub const SECRET_HEADERS: &[&str] = &[
 /// JSON member names whose values are always secret.
 pub const SECRET_FIELDS: &[&str] = &["agentLoginPassword", "password"];
 
+/// Whether a JSON member of this name holds a secret whatever its value.
+pub fn is_secret_field(name: &str) -> bool {
+    SECRET_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(name))
+}
+
 impl Redactor {
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Registers a value to scrub. Very short values are ignored: scrubbing "1" would shred every
-    /// report, and a one-character password is not a secret worth the name.
+    /// Registers a value to mask. One shorter than [`MIN_FREE_TEXT`] is masked only where a whole
+    /// value equals it (see the module comment).
     pub fn add(&self, value: &str) {
-        if value.len() < 3 {
+        if value.is_empty() {
+            return;
+        }
+        let mut values = self.values.write().expect("redactor lock");
+        if value.len() < MIN_FREE_TEXT {
+            if !values.short.iter().any(|v| &**v == value) {
+                values.short.push(Arc::from(value));
+            }
             return;
         }
         let b = value.as_bytes();
-        let mut values = self.values.write().expect("redactor lock");
         let bucket = values.by_prefix.entry([b[0], b[1], b[2]]).or_default();
         if bucket.iter().any(|v| &**v == value) {
             return;
@@ -165,7 +211,26 @@ impl Redactor {
         }
     }
 
+    /// Whether `value` is, whole, one of the secrets (of this redactor or its parent).
+    pub fn is_secret(&self, value: &str) -> bool {
+        let values = self.values.read().expect("redactor lock");
+        let own = match value.as_bytes() {
+            [a, b, c, ..] if value.len() >= MIN_FREE_TEXT => values
+                .by_prefix
+                .get(&[*a, *b, *c])
+                .is_some_and(|vs| vs.iter().any(|v| &**v == value)),
+            _ => values.short.iter().any(|v| &**v == value),
+        };
+        own || self.parent.as_ref().is_some_and(|p| p.is_secret(value))
+    }
+
+    /// Masks secrets in free text that came from outside (a body, a header value, a server's
+    /// message): every occurrence of a secret of [`MIN_FREE_TEXT`] bytes or more, and the whole text
+    /// when it equals a shorter one. Never for text the project wrote (see the module comment).
     pub fn redact(&self, text: &str) -> String {
+        if !text.is_empty() && self.is_secret(text) {
+            return REDACTED.to_string();
+        }
         let text = match &self.parent {
             Some(p) => std::borrow::Cow::Owned(p.redact(text)),
             None => std::borrow::Cow::Borrowed(text),
@@ -181,12 +246,14 @@ impl Redactor {
         out
     }
 
-    /// Redacts a JSON value in place: known secret members, and any string holding a secret.
+    /// Masks a JSON value from outside in place (a body, a notification): known secret members
+    /// whole, and secrets inside any string as [`Redactor::redact`] does. The one path for exchanges
+    /// and notifications alike.
     pub fn redact_json(&self, value: &mut serde_json::Value) {
         match value {
             serde_json::Value::Object(map) => {
                 for (k, v) in map.iter_mut() {
-                    if SECRET_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(k)) {
+                    if is_secret_field(k) {
                         *v = serde_json::Value::String(REDACTED.to_string());
                     } else {
                         self.redact_json(v);
@@ -201,6 +268,28 @@ impl Redactor {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Masks a body recorded as text (a response, a raw request): as free text, and, when it is JSON
+    /// holding a secret member (`password`), as JSON too, so that member is masked whole as in a body
+    /// sent. Only then is the text re-serialized; any other body keeps its bytes.
+    pub fn redact_body_text(&self, text: &str) -> String {
+        fn has_secret_member(v: &serde_json::Value) -> bool {
+            match v {
+                serde_json::Value::Object(m) => m
+                    .iter()
+                    .any(|(k, v)| is_secret_field(k) || has_secret_member(v)),
+                serde_json::Value::Array(a) => a.iter().any(has_secret_member),
+                _ => false,
+            }
+        }
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(mut v) if has_secret_member(&v) => {
+                self.redact_json(&mut v);
+                serde_json::to_string(&v).unwrap_or_default()
+            }
+            _ => self.redact(text),
         }
     }
 
@@ -258,16 +347,51 @@ mod tests {
     #[test]
     fn redactor_prefers_the_longest_secret_and_scales() {
         let r = Redactor::new();
-        r.add("abc");
+        r.add("abcd");
         r.add("abcdef");
         r.add("a*b*c");
-        assert_eq!(r.redact("xabcdefx abcx"), "x***x ***x");
+        assert_eq!(r.redact("xabcdefx abcdx"), "x***x ***x");
         assert_eq!(r.redact("a*b*c"), "***");
         assert_eq!(r.redact("ab"), "ab");
         for i in 0..20_000 {
             r.add(&format!("SESSION{i:08X}"));
         }
-        r.add("abc");
-        assert_eq!(r.redact("id=SESSION00004E1F; abc"), "id=***; ***");
+        r.add("abcd");
+        assert_eq!(r.redact("id=SESSION00004E1F; abcd"), "id=***; ***");
+    }
+
+    #[test]
+    fn a_body_text_with_a_password_member_masks_it_whole() {
+        let r = Redactor::new();
+        r.add("known-secret");
+        let echoed = r#"{"user": {"password": "unknown-to-us", "note": "known-secret"}}"#;
+        assert_eq!(
+            r.redact_body_text(echoed),
+            r#"{"user":{"password":"***","note":"***"}}"#
+        );
+        // Any other body keeps its bytes (bar the secrets in it).
+        let plain = "{ \"statusCode\" : 0, \"note\": \"known-secret\" }";
+        assert_eq!(
+            r.redact_body_text(plain),
+            "{ \"statusCode\" : 0, \"note\": \"***\" }"
+        );
+        assert_eq!(r.redact_body_text("{\"password\": "), "{\"password\": ");
+    }
+
+    #[test]
+    fn a_short_secret_is_masked_only_where_a_whole_value_equals_it() {
+        let r = Redactor::new();
+        r.add("1");
+        r.add("pw");
+        assert_eq!(r.redact("agent1 SIP_1000"), "agent1 SIP_1000");
+        assert_eq!(r.redact("1"), "***");
+        assert_eq!(r.scoped().redact("pw"), "***");
+        let mut v = serde_json::json!({"a": "1", "b": "agent1", "c": ["pw", "pwd"]});
+        r.redact_json(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({"a": "***", "b": "agent1", "c": ["***", "pwd"]})
+        );
+        assert!(is_weak("pw") && !is_weak("agent"));
     }
 }

@@ -76,7 +76,11 @@ fn provenance_decides_between_failure_and_warning_and_strict_fails_warnings() {
     }
 
     let strict = gws(d, &[&args[..], &["--strict"]].concat());
-    assert_eq!(strict.code, 1, "--strict fails a warning\n{}", strict.stdout);
+    assert_eq!(
+        strict.code, 1,
+        "--strict fails a warning\n{}",
+        strict.stdout
+    );
     assert_eq!(report(d)["cases"][0]["verdict"], "fail");
 
     let profile = d.join("profiles/reference.toml");
@@ -95,14 +99,24 @@ fn provenance_decides_between_failure_and_warning_and_strict_fails_warnings() {
 fn a_selection_that_matches_nothing_is_an_error_with_suggestions() {
     let root = support::root();
     for (args, hint) in [
-        (vec!["run", "--tag", "nosuchtag"], "no case has the tag `nosuchtag`"),
+        (
+            vec!["run", "--tag", "nosuchtag"],
+            "no case has the tag `nosuchtag`",
+        ),
         (vec!["run", "--tag", "negativ"], "did you mean `negative`?"),
-        (vec!["run", "--spec", "S9"], "no case has the spec element `S9`"),
+        (
+            vec!["run", "--spec", "S9"],
+            "no case has the spec element `S9`",
+        ),
         (vec!["run", "no-such-case-id"], "no case has the name"),
     ] {
         let r = gws(&root, &args);
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
-        assert!(r.stderr.contains("no case matched"), "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("no case matched"),
+            "{args:?}: {}",
+            r.stderr
+        );
         assert!(r.stderr.contains(hint), "{args:?}: {}", r.stderr);
     }
 }
@@ -150,7 +164,10 @@ fn a_name_selects_as_cargo_test_does_and_samples_not_tested_are_never_a_bare_pas
         s4["status"] == "partial" || s4["status"] == "not-tested",
         "{s4}"
     );
-    assert!(s4["reason"].as_str().unwrap().contains("multimedia_down_agent"));
+    assert!(s4["reason"]
+        .as_str()
+        .unwrap()
+        .contains("multimedia_down_agent"));
     for file in ["summary.md", "report.html", "junit.xml", "report.tap"] {
         let text = std::fs::read_to_string(d.join("out").join(file)).unwrap();
         assert!(

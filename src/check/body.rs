@@ -9,6 +9,7 @@
 use serde_json::{Map, Value};
 
 use crate::model::{Expected, JsonPath, MatchMode, PathSegment};
+use crate::secret::Redactor;
 
 pub use crate::record::Mismatch;
 
@@ -26,6 +27,29 @@ pub fn compare_body(
     mode: MatchMode,
     ignore: &[JsonPath],
 ) -> BodyComparison {
+    compare(expected, actual, mode, ignore, None)
+}
+
+/// [`compare_body`] for a report: the same verdict, but the values the messages and the diff quote,
+/// from the answer and from the expectation (whose variables may hold a secret), are masked with
+/// [`Redactor::redact_json`]. Paths and matcher descriptions are shown as they are.
+pub fn compare_body_shown(
+    expected: &Expected,
+    actual: &Value,
+    mode: MatchMode,
+    ignore: &[JsonPath],
+    redactor: &Redactor,
+) -> BodyComparison {
+    compare(expected, actual, mode, ignore, Some(redactor))
+}
+
+fn compare(
+    expected: &Expected,
+    actual: &Value,
+    mode: MatchMode,
+    ignore: &[JsonPath],
+    redactor: Option<&Redactor>,
+) -> BodyComparison {
     let mut actual = actual.clone();
     for p in ignore {
         remove_path(&mut actual, &p.segments);
@@ -34,12 +58,13 @@ pub fn compare_body(
         mode,
         ignore,
         mismatches: Vec::new(),
+        redactor,
     };
     let projected = walk.visit(expected, Some(&actual), &mut Vec::new());
     let diff = if walk.mismatches.is_empty() {
         String::new()
     } else {
-        unified_diff(&projected.unwrap_or(Value::Null), &actual)
+        unified_diff(&projected.unwrap_or(Value::Null), &walk.show(&[], &actual))
     };
     BodyComparison {
         mismatches: walk.mismatches,
@@ -102,9 +127,49 @@ struct Walk<'a> {
     mode: MatchMode,
     ignore: &'a [JsonPath],
     mismatches: Vec<Mismatch>,
+    /// Masks what is shown (messages, the projection), never what is compared.
+    redactor: Option<&'a Redactor>,
 }
 
 impl Walk<'_> {
+    /// An actual value (from outside) at `path` as shown: under a secret member (`password`), masked
+    /// whole, as [`Redactor::redact_json`] masks it inside its object.
+    fn show(&self, path: &[Seg], v: &Value) -> Value {
+        let Some(r) = self.redactor else {
+            return v.clone();
+        };
+        if matches!(path.last(), Some(Seg::Key(k)) if crate::secret::is_secret_field(k)) {
+            return Value::String(crate::secret::REDACTED.to_string());
+        }
+        let mut v = v.clone();
+        r.redact_json(&mut v);
+        v
+    }
+
+    /// The expected side where a matcher was not satisfied, as shown: its variables were filled in,
+    /// so it may carry a secret (see `crate::secret`).
+    fn placeholder(&self, e: &Expected) -> Value {
+        let mut v = placeholder(e);
+        if let Some(r) = self.redactor {
+            r.redact_json(&mut v);
+        }
+        v
+    }
+
+    fn describe(&self, e: &Expected) -> String {
+        match e {
+            Expected::Literal(_) => self.placeholder(e).to_string(),
+            // A matcher's values were filled in too ($one_of of a variable).
+            other => self
+                .redactor
+                .map_or_else(|| describe(other), |r| r.redact(&describe(other))),
+        }
+    }
+
+    fn short(&self, path: &[Seg], v: &Value) -> String {
+        short(&self.show(path, v))
+    }
+
     fn fail(&mut self, path: &[Seg], message: String) {
         self.mismatches.push(Mismatch {
             path: render_path(path),
@@ -132,31 +197,39 @@ impl Walk<'_> {
         path: &mut Vec<Seg>,
     ) -> Option<Value> {
         if self.ignored(path) {
-            return actual.cloned();
+            return actual.map(|a| self.show(path, a));
         }
         let Some(actual) = actual else {
             return match expected {
                 Expected::Absent => None,
                 other => {
-                    self.fail(path, format!("missing; expected {}", describe(other)));
-                    Some(placeholder(other))
+                    self.fail(path, format!("missing; expected {}", self.describe(other)));
+                    Some(self.placeholder(other))
                 }
             };
         };
         match expected {
             Expected::Absent => {
-                self.fail(path, format!("should be absent, found {}", short(actual)));
+                self.fail(
+                    path,
+                    format!("should be absent, found {}", self.short(path, actual)),
+                );
                 None
             }
             Expected::Object(members) => {
                 let Some(obj) = actual.as_object() else {
-                    self.fail(path, format!("expected an object, found {}", short(actual)));
-                    return Some(placeholder(expected));
+                    self.fail(
+                        path,
+                        format!("expected an object, found {}", self.short(path, actual)),
+                    );
+                    return Some(self.placeholder(expected));
                 };
                 let mut out = Map::new();
                 if self.mode == MatchMode::Subset {
                     for (k, v) in obj {
-                        out.insert(k.clone(), v.clone());
+                        path.push(Seg::Key(k.clone()));
+                        out.insert(k.clone(), self.show(path, v));
+                        path.pop();
                     }
                 }
                 for (k, e) in members {
@@ -180,7 +253,7 @@ impl Walk<'_> {
                                     path,
                                     format!(
                                         "unexpected key (match = \"exact\"), value {}",
-                                        short(&obj[k])
+                                        self.short(path, &obj[k])
                                     ),
                                 );
                             }
@@ -192,8 +265,11 @@ impl Walk<'_> {
             }
             Expected::Array(items) => {
                 let Some(arr) = actual.as_array() else {
-                    self.fail(path, format!("expected an array, found {}", short(actual)));
-                    return Some(placeholder(expected));
+                    self.fail(
+                        path,
+                        format!("expected an array, found {}", self.short(path, actual)),
+                    );
+                    return Some(self.placeholder(expected));
                 };
                 if arr.len() != items.len() {
                     self.fail(
@@ -213,13 +289,15 @@ impl Walk<'_> {
             }
             leaf => {
                 if matches_leaf(leaf, actual) {
-                    Some(actual.clone())
+                    Some(self.show(path, actual))
                 } else {
-                    self.fail(
-                        path,
-                        format!("expected {}, found {}", describe(leaf), short(actual)),
+                    let message = format!(
+                        "expected {}, found {}",
+                        self.describe(leaf),
+                        self.short(path, actual)
                     );
-                    Some(placeholder(leaf))
+                    self.fail(path, message);
+                    Some(self.placeholder(leaf))
                 }
             }
         }
@@ -233,6 +311,7 @@ pub fn matches(expected: &Expected, actual: &Value) -> bool {
         mode: MatchMode::Subset,
         ignore: &[],
         mismatches: Vec::new(),
+        redactor: None,
     };
     w.visit(expected, Some(actual), &mut Vec::new());
     w.mismatches.is_empty()
@@ -381,6 +460,36 @@ mod tests {
 
     fn paths(c: &BodyComparison) -> Vec<String> {
         c.mismatches.iter().map(|m| m.path.clone()).collect()
+    }
+
+    #[test]
+    fn a_shown_comparison_masks_values_not_the_verdict() {
+        let r = Redactor::new();
+        r.add("password");
+        // As a case with `"not-${env:GWS_PASSWORD}"` would have it, once its variables are filled in.
+        let expected = exp(json!({"statusMessage": "not-password", "code": "password", "n": 1}));
+        let actual = json!({"statusMessage": "Wrong password", "code": "password", "n": 2});
+        let plain = compare_body(&expected, &actual, MatchMode::Subset, &[]);
+        let shown = compare_body_shown(&expected, &actual, MatchMode::Subset, &[], &r);
+        // The same verdict, differently shown.
+        assert_eq!(paths(&plain), paths(&shown));
+        assert_eq!(paths(&shown), ["$.statusMessage", "$.n"]);
+        assert_eq!(
+            shown.mismatches[0].message,
+            r#"expected "not-***", found "Wrong ***""#
+        );
+        assert!(
+            shown.diff.contains(r#"-  "statusMessage": "not-***""#),
+            "{}",
+            shown.diff
+        );
+        assert!(
+            shown.diff.contains(r#"+  "statusMessage": "Wrong ***""#),
+            "{}",
+            shown.diff
+        );
+        assert!(!shown.diff.contains("password"), "{}", shown.diff);
+        assert!(plain.diff.contains("not-password"), "{}", plain.diff);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::execute::ResponseRecord;
 use crate::load::SchemaSet;
 use crate::model::Expectation;
 pub use crate::record::Mismatch;
+use crate::secret::Redactor;
 pub use body::compare_body;
 
 pub use crate::record::Check;
@@ -35,7 +36,7 @@ pub fn check_answer(
     expect: &Expectation,
     response: &ResponseRecord,
     schemas: &SchemaSet,
-    redact: &dyn Fn(&str) -> String,
+    redact: &Redactor,
 ) -> Vec<Check> {
     let mut checks = Vec::new();
 
@@ -83,7 +84,7 @@ pub fn check_answer(
             "text",
             ok,
             format!("{:?}", want.trim_end()),
-            redact(
+            redact.redact(
                 &got.map_or("a body that is not valid UTF-8".to_string(), |g| {
                     format!("{:?}", g.chars().take(200).collect::<String>())
                 }),
@@ -111,7 +112,7 @@ pub fn check_answer(
                     "json",
                     false,
                     "a JSON body",
-                    redact(&format!("not JSON ({e}): {preview:?}")),
+                    redact.redact(&format!("not JSON ({e}): {preview:?}")),
                 ));
                 return checks;
             }
@@ -134,14 +135,15 @@ pub fn check_answer(
             .into_iter()
             .map(|v| Mismatch {
                 path: pointer_to_path(&v.instance_path),
-                message: redact(&v.message),
+                message: redact.redact(&v.message),
             })
             .collect();
         checks.push(c);
     }
 
     if let Some(expected) = &expect.body {
-        let cmp = compare_body(expected, &json, expect.match_mode, &expect.ignore);
+        let cmp =
+            body::compare_body_shown(expected, &json, expect.match_mode, &expect.ignore, redact);
         let ok = cmp.mismatches.is_empty();
         let mut c = Check::new(
             "body",
@@ -160,16 +162,9 @@ pub fn check_answer(
                 format!("{} difference(s)", cmp.mismatches.len())
             },
         );
-        c.mismatches = cmp
-            .mismatches
-            .into_iter()
-            .map(|m| Mismatch {
-                path: m.path,
-                message: redact(&m.message),
-            })
-            .collect();
+        c.mismatches = cmp.mismatches;
         if !ok {
-            c.diff = Some(redact(&cmp.diff));
+            c.diff = Some(cmp.diff);
         }
         checks.push(c);
     }

@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::body::compare_body;
+use super::body::{compare_body, compare_body_shown};
 use super::{pointer_to_path, Check, Mismatch};
 use crate::load::SchemaSet;
 use crate::model::{Expected, MatchMode, NotificationExpectation, NotificationKind};
 use crate::record::Level;
 use crate::record::NotificationRecord;
+use crate::secret::Redactor;
 
 /// How much of a message a note quotes.
 const NOTE_CHARS: usize = 240;
@@ -234,12 +235,7 @@ impl<'a> Watch<'a> {
 
     /// Judges what was seen. `failure` is why the CometD session broke down, if it did: then nothing
     /// that was not already met can pass, not even an absence, which a dead session cannot show.
-    pub fn finish(
-        self,
-        schemas: &SchemaSet,
-        redact: &dyn Fn(&str) -> String,
-        failure: Option<&str>,
-    ) -> Outcome {
+    pub fn finish(self, schemas: &SchemaSet, redact: &Redactor, failure: Option<&str>) -> Outcome {
         let mut out = Outcome::default();
         for g in &self.groups {
             let mut checks = Vec::new();
@@ -267,7 +263,7 @@ impl<'a> Watch<'a> {
         }
         for s in &self.seen {
             let mut message = s.message.clone();
-            redact_json(&mut message, redact);
+            redact.redact_json(&mut message);
             if s.matched_by.is_empty() {
                 out.notes.push(format!(
                     "unexpected message on {} after {} ms: {}",
@@ -291,7 +287,7 @@ impl<'a> Watch<'a> {
         e: &NotificationExpectation,
         p: &Progress,
         label: &str,
-        redact: &dyn Fn(&str) -> String,
+        redact: &Redactor,
         failure: Option<&str>,
     ) -> Check {
         let w = e.within.as_millis();
@@ -340,7 +336,7 @@ impl<'a> Watch<'a> {
                     );
                     if let Some(&k) = p.matched.first() {
                         let mut m = self.seen[k].message.clone();
-                        redact_json(&mut m, redact);
+                        redact.redact_json(&mut m);
                         c.mismatches.push(Mismatch {
                             path: "$".into(),
                             message: format!("unwanted message: {}", clip(&m.to_string())),
@@ -353,7 +349,10 @@ impl<'a> Watch<'a> {
                         name,
                         false,
                         expected,
-                        redact(&format!("cannot tell: the CometD session failed: {f}")),
+                        format!(
+                            "cannot tell: the CometD session failed: {}",
+                            redact.redact(f)
+                        ),
                     );
                 }
                 Check::new(
@@ -381,9 +380,10 @@ impl<'a> Watch<'a> {
                     )
                 };
                 if let Some(f) = failure {
+                    let f = redact.redact(f);
                     actual = format!("{actual}; the CometD session failed: {f}");
                 }
-                let mut c = Check::new(name, false, expected, redact(&actual));
+                let mut c = Check::new(name, false, expected, actual);
                 if let Some(b) = body {
                     self.closest(&mut c, b, &p.others, redact);
                 }
@@ -409,9 +409,10 @@ impl<'a> Watch<'a> {
                     pos + 1
                 );
                 if let Some(f) = failure {
+                    let f = redact.redact(f);
                     actual = format!("{actual}; the CometD session failed: {f}");
                 }
-                let mut c = Check::new(name, false, expected, redact(&actual));
+                let mut c = Check::new(name, false, expected, actual);
                 // The closest candidates for the missing element are the others after the last match.
                 let after = p.matched.last().copied();
                 let candidates: Vec<usize> = p
@@ -429,19 +430,13 @@ impl<'a> Watch<'a> {
     }
 
     /// Adds to a failed check the differences between `body` and the nearest of `candidates`.
-    fn closest(
-        &self,
-        c: &mut Check,
-        body: &Expected,
-        candidates: &[usize],
-        redact: &dyn Fn(&str) -> String,
-    ) {
+    fn closest(&self, c: &mut Check, body: &Expected, candidates: &[usize], redact: &Redactor) {
         let best = candidates
             .iter()
             .map(|&k| {
                 (
                     k,
-                    compare_body(body, &self.seen[k].message, MatchMode::Subset, &[]),
+                    compare_body_shown(body, &self.seen[k].message, MatchMode::Subset, &[], redact),
                 )
             })
             .min_by_key(|(_, cmp)| cmp.mismatches.len());
@@ -451,14 +446,14 @@ impl<'a> Watch<'a> {
                 .into_iter()
                 .map(|m| Mismatch {
                     path: m.path,
-                    message: redact(&format!(
+                    message: format!(
                         "closest message (after {} ms): {}",
                         self.seen[k].at.as_millis(),
                         m.message
-                    )),
+                    ),
                 })
                 .collect();
-            c.diff = Some(redact(&cmp.diff));
+            c.diff = Some(cmp.diff);
         }
     }
 
@@ -468,7 +463,7 @@ impl<'a> Watch<'a> {
         p: &Progress,
         label: &str,
         schemas: &SchemaSet,
-        redact: &dyn Fn(&str) -> String,
+        redact: &Redactor,
     ) -> Check {
         let mut mismatches = Vec::new();
         let mut bad = 0;
@@ -479,12 +474,12 @@ impl<'a> Watch<'a> {
             }
             mismatches.extend(v.into_iter().map(|v| Mismatch {
                 path: pointer_to_path(&v.instance_path),
-                message: redact(&format!(
+                message: format!(
                     "message {} (after {} ms): {}",
                     n + 1,
                     self.seen[k].at.as_millis(),
-                    v.message
-                )),
+                    redact.redact(&v.message)
+                ),
             }));
         }
         let total = p.matched.len();
@@ -507,7 +502,7 @@ impl<'a> Watch<'a> {
         e: &NotificationExpectation,
         p: &Progress,
         label: &str,
-        redact: &dyn Fn(&str) -> String,
+        redact: &Redactor,
     ) -> Check {
         let name = format!("notification-exclusive:{label}");
         let expected = format!(
@@ -518,7 +513,7 @@ impl<'a> Watch<'a> {
             None => Check::new(name, true, expected, "no other message"),
             Some(&k) => {
                 let mut m = self.seen[k].message.clone();
-                redact_json(&mut m, redact);
+                redact.redact_json(&mut m);
                 let mut c = Check::new(
                     name,
                     false,
@@ -582,16 +577,6 @@ fn check_names(expectations: &[NotificationExpectation]) -> Vec<String> {
     names
 }
 
-/// A message as a record or note may show it: every string scrubbed of secrets.
-pub fn redact_json(v: &mut Value, redact: &dyn Fn(&str) -> String) {
-    match v {
-        Value::String(s) => *s = redact(s),
-        Value::Array(a) => a.iter_mut().for_each(|x| redact_json(x, redact)),
-        Value::Object(m) => m.values_mut().for_each(|x| redact_json(x, redact)),
-        _ => {}
-    }
-}
-
 fn clip(text: &str) -> String {
     let mut s: String = text.chars().take(NOTE_CHARS).collect();
     if text.chars().count() > NOTE_CHARS {
@@ -642,7 +627,28 @@ mod tests {
     }
 
     fn judge(w: Watch) -> Outcome {
-        w.finish(&schemas(), &|s: &str| s.replace("s3cret", "***"), None)
+        let r = Redactor::new();
+        r.add("s3cret");
+        w.finish(&schemas(), &r, None)
+    }
+
+    #[test]
+    fn a_password_member_of_a_notification_is_masked_like_an_exchanges() {
+        // Not a registered secret: the member's name alone says what it holds, as in a body.
+        let e = [exp(NotificationKind::AtLeast {
+            body: Some(state_is("Ready")),
+            count: 1,
+        })];
+        let t0 = Instant::now();
+        let mut w = Watch::new(&e, t0);
+        let mut m = dsc("LoggedIn");
+        m["data"]["password"] = json!("unregistered-pw");
+        m["data"]["agentLoginPassword"] = json!("unregistered-lc");
+        w.offer(DEVICES, m, ms(t0, 1));
+        let o = judge(w);
+        let shown = format!("{o:?}");
+        assert!(!shown.contains("unregistered-"), "{shown}");
+        assert_eq!(o.records[0].message["data"]["password"], "***");
     }
 
     #[test]
@@ -730,11 +736,7 @@ mod tests {
     fn an_absence_cannot_pass_on_a_dead_session() {
         let e = [exp(NotificationKind::Absent { body: None })];
         let t0 = Instant::now();
-        let o = Watch::new(&e, t0).finish(
-            &schemas(),
-            &|s: &str| s.to_string(),
-            Some("handshake refused"),
-        );
+        let o = Watch::new(&e, t0).finish(&schemas(), &Redactor::new(), Some("handshake refused"));
         assert!(!o.checks[0].passed);
         assert!(o.checks[0].actual.contains("handshake refused"));
     }
@@ -748,7 +750,7 @@ mod tests {
         let t0 = Instant::now();
         let mut w = Watch::new(&e, t0);
         w.offer(DEVICES, dsc("LoggedIn"), ms(t0, 1));
-        let o = w.finish(&schemas(), &|s: &str| s.to_string(), Some("closed"));
+        let o = w.finish(&schemas(), &Redactor::new(), Some("closed"));
         assert!(o.checks[0].passed);
     }
 

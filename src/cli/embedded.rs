@@ -113,23 +113,23 @@ pub async fn serve(args: ServeArgs) -> u8 {
             return exit::ERROR;
         }
     };
-    println!("reference GWS server listening on {}", server.url());
+    outln!("reference GWS server listening on {}", server.url());
     if args.directory.is_none() {
         if std::env::var_os(PASSWORD_VAR).is_none() {
-            println!("agents agent1..agent16; their password was generated: export {PASSWORD_VAR} before starting to choose it");
+            outln!("agents agent1..agent16; their password was generated: export {PASSWORD_VAR} before starting to choose it");
         } else {
-            println!("agents agent1..agent16; password from ${PASSWORD_VAR}");
+            outln!("agents agent1..agent16; password from ${PASSWORD_VAR}");
         }
     }
     if let Some(f) = fault {
-        println!("fault: {} ({})", f.name(), f.description());
+        outln!("fault: {} ({})", f.name(), f.description());
     }
-    println!(
+    outln!(
         "CSRF protection: {}",
         if args.no_csrf { "off" } else { "on" }
     );
     wait_for_signal().await;
-    println!("shutting down");
+    outln!("shutting down");
     server.shutdown().await;
     exit::PASS
 }

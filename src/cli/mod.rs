@@ -1,5 +1,8 @@
 //! Command-line interface. Errors get their context here, at the edge; the library's are typed.
 
+#[macro_use]
+mod out;
+
 mod embedded;
 mod mutants;
 mod report;

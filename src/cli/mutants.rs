@@ -22,7 +22,7 @@ struct Verdicts(BTreeMap<String, (Verdict, Option<String>)>);
 pub async fn mutants(args: MutantsArgs) -> u8 {
     if args.list {
         for f in Fault::ALL {
-            println!("{:<40} {:<14} {}", f.name(), f.area(), f.description());
+            outln!("{:<40} {:<14} {}", f.name(), f.area(), f.description());
         }
         return exit::PASS;
     }
@@ -61,19 +61,19 @@ pub async fn mutants(args: MutantsArgs) -> u8 {
             .await;
 
     let mut ok = true;
-    println!(
+    outln!(
         "\nkill matrix: {} faults against {} cases\n",
         Fault::ALL.len(),
         suite.cases.len()
     );
-    println!("| fault | area | by | cases |");
-    println!("|---|---|---|---|");
+    outln!("| fault | area | by | cases |");
+    outln!("|---|---|---|---|");
     for (fault, verdicts) in &results {
         let verdicts = match verdicts {
             Ok(v) => v,
             Err(e) => {
                 ok = false;
-                println!(
+                outln!(
                     "| {} | | error: {e} |",
                     fault.map_or("(clean)", |f| f.name())
                 );
@@ -100,13 +100,13 @@ pub async fn mutants(args: MutantsArgs) -> u8 {
                 // Our own server makes one of the choices every case accepts: a warning on it is
                 // a disagreement between the two, as much as a failure.
                 if failed.is_empty() && warned.is_empty() {
-                    println!(
+                    outln!(
                         "| (clean server) | | | passes all {} cases ({skipped} skipped) |",
                         verdicts.0.len()
                     );
                 } else {
                     ok = false;
-                    println!(
+                    outln!(
                         "| (clean server) | | | **FAILS** {}; **WARNS** {} |",
                         failed.join(", "),
                         warned.join(", ")
@@ -126,11 +126,11 @@ pub async fn mutants(args: MutantsArgs) -> u8 {
                     (true, false) => ("warning only", warned),
                     (true, true) => {
                         ok = false;
-                        println!("| {} | {} | **NOT CAUGHT** | |", f.name(), f.area());
+                        outln!("| {} | {} | **NOT CAUGHT** | |", f.name(), f.area());
                         continue;
                     }
                 };
-                println!(
+                outln!(
                     "| {} | {} | {by} | {} |",
                     f.name(),
                     f.area(),
@@ -160,7 +160,7 @@ pub async fn mutants(args: MutantsArgs) -> u8 {
                 })
         })
         .count();
-    println!(
+    outln!(
         "\n{caught}/{} faults caught by a failure, {flagged} more flagged by a warning only",
         Fault::ALL.len()
     );

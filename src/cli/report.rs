@@ -57,7 +57,7 @@ pub fn report(args: &ReportArgs) -> u8 {
         Some(path) => Output::File(path.clone()),
         None => Output::Stream(Box::new(stdout.lock())),
     };
-    let written = match render_from(&args.report, vec![(args.format, output)], None) {
+    let written = match render_from(&args.report, vec![(args.format, output)]) {
         Ok((_, mut results)) => results.pop().unwrap_or(Ok(())),
         Err(e) => {
             eprintln!("error: {e}");
@@ -66,7 +66,7 @@ pub fn report(args: &ReportArgs) -> u8 {
     };
     match (&args.output, written) {
         (Some(path), Ok(())) => {
-            println!("{}: {}", args.format, path.display());
+            outln!("{}: {}", args.format, path.display());
             exit::PASS
         }
         (None, Ok(())) => exit::PASS,
@@ -102,11 +102,11 @@ pub fn verify(args: &VerifyArgs) -> u8 {
         .collect();
     for c in &checks {
         if c.status != FileStatus::Same || args.verbose {
-            println!("{c}");
+            outln!("{c}");
         }
     }
     if bad.is_empty() {
-        println!(
+        outln!(
             "ok: {} was produced from these {} files (run {})",
             args.report.display(),
             checks.len(),
@@ -114,7 +114,7 @@ pub fn verify(args: &VerifyArgs) -> u8 {
         );
         exit::PASS
     } else {
-        println!(
+        outln!(
             "differs: {} of {} files do not match {} (run {})",
             bad.len(),
             checks.len(),
@@ -148,7 +148,7 @@ pub fn merge(args: &MergeArgs) -> u8 {
         return exit::ERROR;
     }
     let t = &merged.summary.tally;
-    println!(
+    outln!(
         "merged {} reports into {}: {} passed; {} failed; {} skipped{}",
         parts.len(),
         args.output.display(),

@@ -28,9 +28,16 @@ fn sources(input: &InputArgs, embedded: bool) -> Sources {
     }
 }
 
-/// Loads the suite, printing every problem (file:line:col: field: message) on failure.
+/// Loads the suite, printing every problem (file:line:col: field: message) on failure, and every
+/// warning (same form) when it loads.
 pub fn load_or_report(sources: &Sources, env: &Env) -> Result<Suite, u8> {
-    load::load_suite(sources, env).map_err(|errors| {
+    let loaded = load::load_suite(sources, env);
+    if let Ok(suite) = &loaded {
+        for w in &suite.profile.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    loaded.map_err(|errors| {
         for d in &errors.0 {
             eprintln!("error: {d}");
         }
@@ -60,10 +67,18 @@ fn environment(secrets: &Secrets, target_given: bool, input: &InputArgs) -> Env 
     }
 }
 
+/// Prints the suite's warnings (roles), for `lint` and `list`.
+fn print_warnings(suite: &Suite) {
+    for w in &suite.warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
 pub fn lint(input: &InputArgs) -> u8 {
     let env = environment(&Secrets::generate(), false, input);
     match load_or_report(&sources(input, input.profile.is_none()), &env) {
         Ok(suite) => {
+            print_warnings(&suite);
             // Against a real target these cases are skipped, not refused: a misspelt name must not
             // pass unnoticed.
             for c in suite.cases.iter().filter(|c| !c.needs_env.is_empty()) {
@@ -74,7 +89,7 @@ pub fn lint(input: &InputArgs) -> u8 {
                     c.needs_env.join(", ")
                 );
             }
-            println!(
+            outln!(
                 "ok: {} cases and {} schemas load cleanly",
                 suite.cases.len(),
                 suite.schemas.files.len()
@@ -91,6 +106,7 @@ pub fn list(input: &InputArgs, filter: &FilterArgs) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    print_warnings(&suite);
     let selection = match filter.selection() {
         Ok(s) => s,
         Err(e) => {
@@ -106,7 +122,7 @@ pub fn list(input: &InputArgs, filter: &FilterArgs) -> u8 {
             .as_deref()
             .map(|s| format!("  (skipped: {s})"))
             .unwrap_or_default();
-        println!(
+        outln!(
             "{:<id_width$}  {:<10}  {:<28}  {}{}",
             c.case.id,
             c.case.provenance.as_str(),
@@ -115,7 +131,7 @@ pub fn list(input: &InputArgs, filter: &FilterArgs) -> u8 {
             skip
         );
     }
-    println!("{} cases", p.cases.len());
+    outln!("{} cases", p.cases.len());
     exit::PASS
 }
 
@@ -275,9 +291,11 @@ pub async fn execute(
         harness_version: env!("CARGO_PKG_VERSION").to_string(),
         started_at,
         target: TargetInfo {
-            url: options.url.clone(),
+            // A profile value (it may carry user:password@).
+            url: suite.redactor.redact(&options.url),
             embedded: options.embedded,
-            server_version,
+            // What the server said is outside data.
+            server_version: server_version.map(|v| suite.redactor.redact(&v)),
         },
         profile: suite.profile.redacted_summary(),
         inputs,
@@ -299,7 +317,7 @@ pub async fn execute(
         .baseline
         .as_ref()
         .map(|b| b.for_run(info.started_at.get(..10).unwrap_or_default()));
-    let mut json = match JsonReport::create(&report_path, suite.redactor.clone()) {
+    let mut json = match JsonReport::create(&report_path) {
         Ok(r) => r.with_baseline(baseline.clone()),
         Err(e) => {
             eprintln!("error: cannot write {}: {e}", report_path.display());
@@ -309,8 +327,7 @@ pub async fn execute(
     let mut listeners: Vec<Box<dyn Listener + '_>> = Vec::new();
     if !options.quiet {
         listeners.push(Box::new(
-            Console::new(std::io::stdout(), suite.redactor.clone(), options.verbose)
-                .with_baseline(baseline.clone()),
+            Console::new(std::io::stdout(), options.verbose).with_baseline(baseline.clone()),
         ));
     }
     listeners.push(Box::new(&mut json));
@@ -340,7 +357,7 @@ pub async fn execute(
             write_errors.push(format!("cannot write the report: {e}"));
             None
         }
-        None => match write_formats_from(&report_path, &report_dir, &suite.redactor) {
+        None => match write_formats_from(&report_path, &report_dir) {
             Ok((summary, errors)) => {
                 write_errors.extend(errors.iter().map(ToString::to_string));
                 Some(summary)
@@ -356,18 +373,21 @@ pub async fn execute(
             "not written: {rendered}: there is no report.json to render them from"
         ));
     }
-    println!("report: {}", report_path.display());
+    outln!("report: {}", report_path.display());
     if !options.quiet {
-        println!("also: {rendered}");
+        outln!("also: {rendered}");
     }
     for e in &write_errors {
         eprintln!("error: {e}");
     }
     let t = &outcome.tally;
     if options.quiet {
-        println!(
+        outln!(
             "{} passed; {} warnings; {} failed; {} skipped",
-            t.passed, t.warned, t.failed, t.skipped
+            t.passed,
+            t.warned,
+            t.failed,
+            t.skipped
         );
     }
     let ran = t.passed + t.warned + t.failed;

@@ -161,7 +161,7 @@ impl CookieStore {
         self.cookies.is_empty()
     }
 
-    /// Cookie values, so that they can be scrubbed from anything written.
+    /// Cookie values, so that they can be masked in what the session records.
     pub fn values(&self) -> impl Iterator<Item = &str> {
         self.cookies.iter().map(|c| c.value.as_str())
     }

@@ -46,7 +46,7 @@ impl AgentSession<'_> {
         }
         let record = RequestRecord {
             method: request.method.clone(),
-            url: url.to_string(),
+            url: self.redactor.redact(url.as_str()),
             headers: headers
                 .iter()
                 .map(|(k, v)| (k.clone(), self.redactor.header_value(k, v)))
@@ -69,7 +69,10 @@ impl AgentSession<'_> {
                         .map(|(k, v)| (k.clone(), self.redactor.header_value(k, v)))
                         .collect(),
                     content_type: resp.content_type.clone(),
-                    body_text: resp.body_text.as_deref().map(|t| self.redactor.redact(t)),
+                    body_text: resp
+                        .body_text
+                        .as_deref()
+                        .map(|t| self.redactor.redact_body_text(t)),
                     body_bytes: resp.body_bytes,
                 };
                 (
@@ -157,7 +160,7 @@ impl AgentSession<'_> {
                 self.redactor.redact_json(&mut v);
                 serde_json::to_string(&v).unwrap_or_default()
             }
-            Body::Raw { text, .. } => self.redactor.redact(text),
+            Body::Raw { text, .. } => self.redactor.redact_body_text(text),
         }
     }
 

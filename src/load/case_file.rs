@@ -258,6 +258,9 @@ pub(super) fn build_case(
                 if let Err((path, e)) = vars.interpolate_json(&mut value, &mut s) {
                     p.add(&format!("{}{path}", at("request.json")), e.to_string());
                 }
+                // A schema's message may quote a value that came from ${env:...}: outside data.
+                let masked = crate::secret::Redactor::new();
+                s.iter().for_each(|x| masked.add(x));
                 secrets.extend(s);
                 if !r.deliberately_invalid && ctx.schemas.contains("request") {
                     if let Some(v) = ctx.schemas.violations("request", &value).first() {
@@ -265,7 +268,7 @@ pub(super) fn build_case(
                             &at("request.json"),
                             format!(
                                 "the body breaks schemas/request.schema.json at `{}`: {}; if that is the point of the case, set `deliberately_invalid = true`",
-                                v.instance_path, v.message
+                                v.instance_path, masked.redact(&v.message)
                             ),
                         );
                     }

@@ -74,6 +74,17 @@ impl fmt::Display for LoadErrors {
     }
 }
 
+/// A file's bytes as text; if they are not UTF-8, a diagnostic at the line and column of the first
+/// byte that is not.
+pub fn utf8_text(file: &Path, bytes: Vec<u8>) -> Result<String, Diagnostic> {
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let bytes = e.into_bytes();
+        let text = String::from_utf8_lossy(&bytes[..valid]);
+        Diagnostic::new(file, &text, Some(valid), "", "not UTF-8 text")
+    })
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());

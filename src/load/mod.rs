@@ -4,7 +4,10 @@
 pub mod case_file;
 pub mod diagnostic;
 pub mod locate;
+pub mod names;
 pub mod profile;
+#[cfg(test)]
+mod robust;
 pub mod schemas;
 pub mod vars;
 
@@ -41,6 +44,9 @@ pub struct Suite {
     pub schemas: SchemaSet,
     pub profile: Profile,
     pub redactor: Redactor,
+    /// What loads but deserves a word (`lint` and `list` print them): roles no case uses, cases whose
+    /// role falls back to `default`.
+    pub warnings: Vec<Diagnostic>,
     /// `cases/variables.toml`, hashed like every other input.
     pub inputs: Vec<InputFile>,
     /// What rebuilding a case from its file needs, besides the profile, schemas and redactor.
@@ -169,25 +175,9 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
                 path: display_path(&vars_path),
                 sha256: sha256_hex(&bytes),
             });
-            let text = String::from_utf8_lossy(&bytes);
-            match parse_toml::<BTreeMap<String, String>>(&vars_path, &text) {
-                Ok(v) => {
-                    for name in vars::nested_references(&v) {
-                        errors.push(Diagnostic::new(
-                            &vars_path,
-                            &text,
-                            locate::offset_of(&text, name),
-                            name,
-                            vars::NESTED_VARIABLE,
-                        ));
-                    }
-                    v
-                }
-                Err(d) => {
-                    errors.push(d);
-                    BTreeMap::new()
-                }
-            }
+            let (v, problems) = parse_variables(&vars_path, bytes);
+            errors.extend(problems);
+            v
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
         Err(e) => {
@@ -242,6 +232,8 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
             ));
         }
     }
+    errors.extend(names::check_spec(&cases));
+    errors.extend(names::check_capabilities(&profile, &cases));
     if cases.is_empty() && errors.is_empty() {
         errors.push(Diagnostic::file(
             &sources.cases_dir,
@@ -252,15 +244,52 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
         return Err(LoadErrors(errors));
     }
     cases.sort_by(|a, b| a.id.cmp(&b.id));
+    let warnings = names::role_warnings(&profile, &cases);
     Ok(Suite {
         cases,
         schemas,
         profile,
         redactor,
+        warnings,
         inputs,
         env,
         defaults,
     })
+}
+
+/// The variables file's values, and its problems (the values are empty when it does not parse).
+pub(crate) fn parse_variables(
+    path: &Path,
+    bytes: Vec<u8>,
+) -> (BTreeMap<String, String>, Vec<Diagnostic>) {
+    let text = match diagnostic::utf8_text(path, bytes) {
+        Ok(t) => t,
+        Err(d) => return (BTreeMap::new(), vec![d]),
+    };
+    match parse_toml::<BTreeMap<String, String>>(path, &text) {
+        Ok(v) => {
+            let errors = vars::nested_references(&v)
+                .into_iter()
+                .map(|name| {
+                    let at = locate::offset_of(&text, name);
+                    Diagnostic::new(path, &text, at, name, vars::NESTED_VARIABLE)
+                })
+                .collect();
+            (v, errors)
+        }
+        Err(d) => (BTreeMap::new(), vec![d]),
+    }
+}
+
+/// A case file's bytes, built into a case (the same path for the suite's load and a rebuild).
+pub(crate) fn case_from_bytes(
+    path: &Path,
+    bytes: Vec<u8>,
+    ctx: &LoadContext,
+) -> Result<Case, Vec<Diagnostic>> {
+    let sha256 = sha256_hex(&bytes);
+    let text = diagnostic::utf8_text(path, bytes).map_err(|d| vec![d])?;
+    case_file::build_case(path, &text, sha256, ctx)
 }
 
 /// Reads and builds every case file, in file order, on up to one thread per core: loading is most
@@ -274,10 +303,7 @@ fn load_cases(
     let one = |path: &PathBuf| -> Result<CaseOutline, Vec<Diagnostic>> {
         let bytes = std::fs::read(path)
             .map_err(|e| vec![Diagnostic::file(path, format!("cannot read: {e}"))])?;
-        let sha256 = sha256_hex(&bytes);
-        let text =
-            String::from_utf8(bytes).map_err(|_| vec![Diagnostic::file(path, "not UTF-8 text")])?;
-        let case = case_file::build_case(path, &text, sha256, ctx)?;
+        let case = case_from_bytes(path, bytes, ctx)?;
         Ok(if keep {
             let mut outline = CaseOutline::of(&case);
             outline.kept = Some(Box::new(case));

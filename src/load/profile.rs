@@ -67,7 +67,12 @@ pub struct Profile {
     pub ca_file_sha256: Option<String>,
     /// Warnings (inferred expectations not met) fail the run, as with `run --strict`.
     pub strict: bool,
+    /// What loads but deserves a word (a password too short to mask in free text).
+    pub warnings: Vec<Diagnostic>,
 }
+
+/// Said at load about a password shorter than [`crate::secret::MIN_FREE_TEXT`].
+pub const WEAK_PASSWORD: &str = "this password is shorter than 4 characters: reports mask it where a whole value equals it (and in Authorization headers and password members), but not inside free text such as a server's message";
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
@@ -87,8 +92,12 @@ impl Profile {
     /// `GWS_PASSWORD`, no capabilities, so every case that needs one is skipped with its reason.
     pub fn from_environment(env: &Env, redactor: &Redactor) -> Result<Profile, Vec<Diagnostic>> {
         let mut agents = BTreeMap::new();
+        let mut warnings = Vec::new();
         if let (Some(u), Some(p)) = (env.get("GWS_USERNAME"), env.get("GWS_PASSWORD")) {
             redactor.add(p);
+            if crate::secret::is_weak(p) {
+                warnings.push(Diagnostic::file(Path::new("GWS_PASSWORD"), WEAK_PASSWORD));
+            }
             agents.insert(
                 "default".to_string(),
                 Agent {
@@ -112,12 +121,14 @@ impl Profile {
             ca_file: None,
             ca_certificates: Vec::new(),
             ca_file_sha256: None,
+            warnings,
         })
     }
 
     pub fn load(path: &Path, env: &Env, redactor: &Redactor) -> Result<Profile, Vec<Diagnostic>> {
-        let text = std::fs::read_to_string(path)
+        let bytes = std::fs::read(path)
             .map_err(|e| vec![Diagnostic::file(path, format!("cannot read profile: {e}"))])?;
+        let text = super::diagnostic::utf8_text(path, bytes).map_err(|d| vec![d])?;
         Self::parse(path, &text, env, redactor)
     }
 
@@ -130,10 +141,12 @@ impl Profile {
         let raw: RawProfile = parse_toml(path, text).map_err(|d| vec![d])?;
         let vars = Variables::new(env);
         let mut errors = Vec::new();
+        let mut warnings = Vec::new();
+        let mut weak_seen: Vec<String> = Vec::new();
         let mut agents = BTreeMap::new();
         for (role, agent) in raw.agents {
             let field = format!("agents.{role}.password");
-            let p = agent.password.trim();
+            let p = agent.password.trim().to_string();
             if !(p.starts_with("${env:") && p.ends_with('}') && p.matches("${").count() == 1) {
                 errors.push(diag(
                     path,
@@ -143,9 +156,14 @@ impl Profile {
                 ));
                 continue;
             }
-            match vars.interpolate(p) {
+            match vars.interpolate(&p) {
                 Ok(done) => {
                     redactor.add(&done.text);
+                    // Once per variable, at the first role that reads it (roles share one).
+                    if crate::secret::is_weak(&done.text) && !weak_seen.contains(&p) {
+                        weak_seen.push(p);
+                        warnings.push(diag(path, text, &field, WEAK_PASSWORD));
+                    }
                     agents.insert(
                         role,
                         Agent {
@@ -213,6 +231,7 @@ impl Profile {
             ca_file,
             ca_certificates,
             ca_file_sha256,
+            warnings,
         })
     }
 
@@ -224,10 +243,17 @@ impl Profile {
             .map(|(k, v)| (k.as_str(), v))
     }
 
-    /// The profile as it may appear in a report: no secret in it.
+    /// The profile as it may appear in a report: no secret in it. Its values (name, target, user
+    /// names, variables) are outside data and masked like a server's answer; its keys, role and
+    /// capability names and file paths are shown as written (see `crate::secret`).
     pub fn redacted_summary(&self) -> serde_json::Value {
+        let own = Redactor::new();
+        for a in self.agents.values() {
+            own.add(a.password.expose());
+        }
+        let value = |v: &str| own.redact(v);
         serde_json::json!({
-            "name": self.name,
+            "name": value(&self.name),
             "file": self.file.as_ref().map(|f| f.display().to_string()),
             "csrf": self.csrf,
             "strict": self.strict,
@@ -235,8 +261,8 @@ impl Profile {
             "max_body_bytes": self.max_body_bytes,
             "capabilities": self.capabilities,
             "ca_file": self.ca_file.as_ref().map(|f| f.display().to_string()),
-            "vars": self.vars,
-            "agents": self.agents.iter().map(|(role, a)| (role.clone(), serde_json::json!({"username": a.username, "password": a.password}))).collect::<serde_json::Map<_, _>>(),
+            "vars": self.vars.iter().map(|(k, v)| (k.clone(), value(v).into())).collect::<serde_json::Map<_, _>>(),
+            "agents": self.agents.iter().map(|(role, a)| (role.clone(), serde_json::json!({"username": value(&a.username), "password": a.password}))).collect::<serde_json::Map<_, _>>(),
         })
     }
 }
@@ -327,5 +353,29 @@ mod tests {
         assert_eq!(p.agent("other").unwrap().1.password.expose(), "sentinel-pw");
         assert!(!p.redacted_summary().to_string().contains("sentinel-pw"));
         assert_eq!(r.redact("x sentinel-pw"), "x ***");
+    }
+
+    #[test]
+    fn profile_values_are_masked_and_its_names_kept() {
+        let env = Env::empty().with("PW", "agent").with("ONE", "1");
+        let r = Redactor::new();
+        let text = "name = \"agent-lab\"\ncapabilities = [\"multimedia_agent\"]\n[vars]\nplace = \"agent\"\n[agents.agents]\nusername = \"agent\"\npassword = \"${env:PW}\"\n[agents.user1]\nusername = \"u1\"\npassword = \"${env:ONE}\"\n";
+        let p = Profile::parse(Path::new("p.toml"), text, &env, &r).unwrap();
+        let s = p.redacted_summary();
+        assert_eq!(s["name"], "***-lab");
+        assert_eq!(s["capabilities"][0], "multimedia_agent");
+        assert_eq!(s["vars"]["place"], "***");
+        assert_eq!(s["agents"]["agents"]["username"], "***");
+        assert_eq!(s["agents"]["user1"]["username"], "u1");
+        assert_eq!(s["agents"]["user1"]["password"], "***");
+        // "1" is too short to mask inside text: said once, at its line.
+        assert_eq!(p.warnings.len(), 1);
+        assert!(
+            p.warnings[0]
+                .to_string()
+                .starts_with("p.toml:10:1: agents.user1.password: this password is shorter than 4"),
+            "{}",
+            p.warnings[0]
+        );
     }
 }

@@ -8,48 +8,8 @@ use super::json::CaseStatus;
 use crate::model::Provenance;
 use crate::record::{CaseResult, KnownOutcome, KnownStatus, Verdict};
 
-/// The spec elements of `cases/README.md`, in the order an auditor reads them.
-pub const SPEC_ELEMENTS: &[(&str, &str, &str)] = &[
-    (
-        "S1",
-        "sample",
-        "Sample 1: start a session on the voice channel",
-    ),
-    ("S2", "sample", "Sample 2: place, loginCode and queue"),
-    (
-        "S3",
-        "sample",
-        "Sample 3: loginCode with agentLoginPassword",
-    ),
-    (
-        "S4",
-        "sample",
-        "Sample 4: voice and chat, one channel out of service (partial success)",
-    ),
-    ("S5", "sample", "Sample 5: workmode"),
-    ("S6", "sample", "Sample 6: dynamicPhoneNumber"),
-    ("param.channels", "parameter", "channels"),
-    ("param.place", "parameter", "place"),
-    ("param.loginCode", "parameter", "loginCode"),
-    (
-        "param.agentLoginPassword",
-        "parameter",
-        "agentLoginPassword",
-    ),
-    ("param.queue", "parameter", "queue"),
-    ("param.devicePath", "parameter", "devicePath"),
-    ("param.workmode", "parameter", "workmode"),
-    (
-        "param.dynamicPhoneNumber",
-        "parameter",
-        "dynamicPhoneNumber",
-    ),
-    ("param.operationName", "parameter", "operationName"),
-    ("auth", "rule", "authentication (gws-notes.md)"),
-    ("csrf", "rule", "CSRF protection (gws-notes.md)"),
-    ("lifecycle.end", "rule", "ending the session (gws-notes.md)"),
-    ("http", "rule", "HTTP behaviour (gws-notes.md)"),
-];
+/// The spec elements, kept with the loader that refuses any other (`crate::load::names`).
+pub use crate::load::names::SPEC_ELEMENTS;
 
 /// What the cases covering one spec element concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,7 +16,6 @@ use super::json::{CaseStatus, Report, ReportHead, Streamed, Summary};
 use super::ReportError;
 use crate::model::Provenance;
 use crate::record::{CaseResult, Verdict};
-use crate::secret::Redactor;
 
 /// A report format that is rendered from the canonical JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -56,7 +55,6 @@ impl Format {
         let mut job = Job::new(
             self.writer(|| Ok(Box::new(io::Cursor::new(Vec::new())))),
             &mut bytes,
-            None,
         );
         drive(
             &index,
@@ -182,18 +180,18 @@ impl Index {
     }
 }
 
-/// Where a rendered document goes: text pushed into it is written, redacted, by [`Sink::emit`].
+/// Where a rendered document goes: text pushed into it is written by [`Sink::emit`]. Nothing is
+/// scrubbed here: the report was redacted where outside data entered it (see `crate::secret`), and
+/// a sweep over the whole text would mask ids and paths that happen to hold a password.
 pub struct Sink<'a> {
     out: &'a mut dyn Write,
-    redactor: Option<&'a Redactor>,
     buf: String,
 }
 
 impl<'a> Sink<'a> {
-    pub fn new(out: &'a mut dyn Write, redactor: Option<&'a Redactor>) -> Sink<'a> {
+    pub fn new(out: &'a mut dyn Write) -> Sink<'a> {
         Sink {
             out,
-            redactor,
             buf: String::new(),
         }
     }
@@ -206,30 +204,19 @@ impl<'a> Sink<'a> {
         self.buf.push(c);
     }
 
-    /// Writes what was pushed since the last call, redacted as one piece. Writers call it at the
-    /// end of a whole element or line, so that no secret is cut in two.
+    /// Writes what was pushed since the last call. Writers call it at the end of a whole element or
+    /// line.
     pub fn emit(&mut self) -> io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let done = match self.redactor {
-            Some(r) => self.out.write_all(r.redact(&self.buf).as_bytes()),
-            None => self.out.write_all(self.buf.as_bytes()),
-        };
+        let done = self.out.write_all(self.buf.as_bytes());
         self.buf.clear();
         done
     }
 
-    /// `text` redacted as this sink would write it.
-    pub fn redact<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
-        match self.redactor {
-            Some(r) => std::borrow::Cow::Owned(r.redact(text)),
-            None => std::borrow::Cow::Borrowed(text),
-        }
-    }
-
-    /// Writes bytes redacted already (by [`Sink::redact`]).
-    pub fn write_redacted(&mut self, bytes: &[u8]) -> io::Result<()> {
+    /// Writes bytes rendered already (after what was pushed before).
+    pub fn write_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.emit()?;
         self.out.write_all(bytes)
     }
@@ -270,14 +257,10 @@ struct Job<'a> {
 }
 
 impl<'a> Job<'a> {
-    fn new(
-        writer: io::Result<Box<dyn Writer>>,
-        out: &'a mut dyn Write,
-        redactor: Option<&'a Redactor>,
-    ) -> Job<'a> {
+    fn new(writer: io::Result<Box<dyn Writer>>, out: &'a mut dyn Write) -> Job<'a> {
         Job {
             writer,
-            sink: Sink::new(out, redactor),
+            sink: Sink::new(out),
         }
     }
 
@@ -523,16 +506,14 @@ impl Seek for TempFile {
 }
 
 /// Renders each of `outputs` from the report.json at `path`, reading it case by case (twice:
-/// once for the index, once for every format's case details), each scrubbed once more by
-/// `redactor`. Returns the report's head when it could be read, and what became of each output,
+/// once for the index, once for every format's case details). Returns the report's head when it could be read, and what became of each output,
 /// in order.
 pub fn render_from<'a>(
     path: &Path,
     outputs: Vec<(Format, Output<'a>)>,
-    redactor: Option<&Redactor>,
 ) -> Result<(ReportHead, Vec<Result<(), ReportError>>), ReportError> {
     let index = Index::read(path)?;
-    let results = render(&index, &Source::File(path), outputs, redactor)?;
+    let results = render(&index, &Source::File(path), outputs)?;
     Ok((index.head, results))
 }
 
@@ -540,7 +521,6 @@ fn render<'a>(
     index: &Index,
     source: &Source,
     outputs: Vec<(Format, Output<'a>)>,
-    redactor: Option<&Redactor>,
 ) -> Result<Vec<Result<(), ReportError>>, ReportError> {
     let mut outs: Vec<(Format, Result<Out<'a>, ReportError>)> = outputs
         .into_iter()
@@ -552,7 +532,7 @@ fn render<'a>(
         for (format, out) in outs.iter_mut() {
             if let Ok(out) = out {
                 let writer = format.writer(|| out.spool());
-                jobs.push(Job::new(writer, out, redactor));
+                jobs.push(Job::new(writer, out));
             }
         }
         let driven = drive(index, source, &mut jobs);
@@ -583,7 +563,7 @@ fn render<'a>(
 }
 
 /// Writes every rendered format beside `report.json` (at `report_json`), reading it case by case,
-/// each atomically and scrubbed once more by `redactor`. Returns the report's summary when it
+/// each atomically. Returns the report's summary when it
 /// could be read, and why any format could not be written.
 ///
 /// A run calls it once `report.json` is complete, so no listener keeps a copy of every case (cases
@@ -592,7 +572,6 @@ fn render<'a>(
 pub fn write_formats_from(
     report_json: &Path,
     dir: &Path,
-    redactor: &Redactor,
 ) -> Result<(Summary, Vec<ReportError>), ReportError> {
     let index = Index::read(report_json)?;
     let source = Source::File(report_json);
@@ -601,7 +580,7 @@ pub fn write_formats_from(
             .iter()
             .map(|&f| (f, Output::File(dir.join(f.file_name()))))
             .collect();
-        render(&index, &source, outputs, Some(redactor))
+        render(&index, &source, outputs)
     };
     // The HTML page costs about as much as the other three together: with a second core, it is
     // rendered beside them, each group reading report.json on its own (same bytes either way).
@@ -637,17 +616,12 @@ pub fn write_formats_from(
 }
 
 /// [`write_formats_from`] for a report held in memory.
-pub fn write_formats(report: &Report, dir: &Path, redactor: &Redactor) -> Vec<ReportError> {
+pub fn write_formats(report: &Report, dir: &Path) -> Vec<ReportError> {
     let outputs = Format::ALL
         .into_iter()
         .map(|f| (f, Output::File(dir.join(f.file_name()))))
         .collect();
-    match render(
-        &Index::of_report(report),
-        &Source::Memory(report),
-        outputs,
-        Some(redactor),
-    ) {
+    match render(&Index::of_report(report), &Source::Memory(report), outputs) {
         Ok(results) => results.into_iter().filter_map(Result::err).collect(),
         Err(e) => vec![e],
     }
@@ -882,16 +856,13 @@ mod tests {
         let path = dir.path().join("report.json");
         std::fs::write(&path, REPORT).unwrap();
         let report = Report::read(&path).unwrap();
-        let redactor = Redactor::new();
-        redactor.add("s3cret");
-        let (summary, errors) = write_formats_from(&path, dir.path(), &redactor).unwrap();
+        let (summary, errors) = write_formats_from(&path, dir.path()).unwrap();
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(summary.unexcused_failures(), 1);
         for f in Format::ALL {
             let streamed = std::fs::read_to_string(dir.path().join(f.file_name())).unwrap();
             let whole = f.render(&report);
-            assert_eq!(streamed, redactor.redact(&whole), "{f}");
-            assert!(!streamed.contains("s3cret"), "{f}");
+            assert_eq!(streamed, whole, "{f}");
             if f == Format::Html {
                 let (a, b) = (
                     whole.find("id=\"case-a-fail\""),

@@ -10,6 +10,7 @@ use crate::check::{check_answer, Check};
 use crate::load::SchemaSet;
 use crate::model::{Expectation, NotificationExpectation, Provenance, Step};
 use crate::record::{Level, ResponseRecord};
+use crate::secret::Redactor;
 
 /// One answer a step allows.
 pub(super) struct Answer<'s> {
@@ -54,7 +55,7 @@ pub(super) fn http_checks(
     response: Option<&ResponseRecord>,
     no_response: &str,
     schemas: &SchemaSet,
-    redact: &dyn Fn(&str) -> String,
+    redact: &Redactor,
 ) -> Vec<Vec<Check>> {
     answers
         .iter()
@@ -212,7 +213,7 @@ mod tests {
     /// The checks of a step without notifications, weighed as `provenance`.
     fn judge(step: &Step, r: &ResponseRecord, provenance: Provenance) -> Vec<Check> {
         let schemas = SchemaSet::load(std::path::Path::new("schemas")).unwrap();
-        let id = |s: &str| s.to_string();
+        let id = Redactor::new();
         let all = answers(step);
         let http = http_checks(&all, Some(r), "", &schemas, &id);
         let watched = watched(&http);

@@ -11,6 +11,7 @@ use crate::execute::{AgentSession, Transport};
 use crate::load::Suite;
 use crate::model::{Case, CaseHeader, CaseOutline, Step};
 use crate::record::{describe, CaseResult, Level, StepResult, Verdict};
+use crate::secret::Redactor;
 
 /// A result with the case's header and no steps yet.
 pub(super) fn blank_result(header: &CaseHeader, verdict: Verdict) -> CaseResult {
@@ -52,7 +53,7 @@ pub(super) async fn run_case(
         result.reason = Some(match &full {
             Ok(_) => reason.to_string(),
             // The skip stands; what the report could not show is said.
-            Err(e) => format!("{reason} (and {})", suite.redactor.redact(e)),
+            Err(e) => format!("{reason} (and {e})"),
         });
         return (result, reach);
     }
@@ -60,7 +61,8 @@ pub(super) async fn run_case(
         Ok(c) => c,
         Err(reason) => {
             result.verdict = Verdict::Fail;
-            result.reason = Some(suite.redactor.redact(&reason));
+            // About the case file, which the project wrote: nothing to mask (see crate::secret).
+            result.reason = Some(reason);
             result.duration_ms = started.elapsed().as_millis() as u64;
             return (result, reach);
         }
@@ -90,7 +92,6 @@ async fn run_steps(
     // Session cookies and CSRF tokens are secrets of this case alone.
     let redactor = suite.redactor.scoped();
     let mut session = AgentSession::new(transport, agent, &redactor);
-    let redact = |s: &str| redactor.redact(s);
     let mut failed = false;
     let mut cometd: Option<CaseCometd> = None;
     for step in &case.steps {
@@ -118,7 +119,7 @@ async fn run_steps(
             transport,
             &mut session,
             &mut cometd,
-            &redact,
+            &redactor,
             reach,
         )
         .await;
@@ -139,7 +140,7 @@ async fn run_step(
     transport: &Transport,
     session: &mut AgentSession<'_>,
     cometd: &mut Option<CaseCometd>,
-    redact: &dyn Fn(&str) -> String,
+    redactor: &Redactor,
     reach: &mut Reach,
 ) -> StepResult {
     let step_started = Instant::now();
@@ -188,7 +189,7 @@ async fn run_step(
         last_response.as_ref(),
         &no_response,
         &suite.schemas,
-        redact,
+        redactor,
     );
     let watched = answers::watched(&http);
     let (expectations, groups, levels) = answers::expectations(&answers, &watched, weights);
@@ -199,11 +200,11 @@ async fn run_step(
             let mut watch = Watch::grouped(&expectations, groups, opened).with_levels(levels);
             c.listen(&mut watch).await;
             if let Some(e) = c.take_new_failure() {
-                let mut check = notify::session_failed(&c.endpoint, &redact(&e));
+                let mut check = notify::session_failed(&c.endpoint, &redactor.redact(&e));
                 check.level = weights.of(answers[watched[0]].expect.provenance);
                 session_checks.push(check);
             }
-            let mut outcome = watch.finish(&suite.schemas, redact, c.failure.as_deref());
+            let mut outcome = watch.finish(&suite.schemas, redactor, c.failure.as_deref());
             records.append(&mut outcome.records);
             notes.append(&mut outcome.notes);
             notes.extend(c.take_notes());
@@ -216,7 +217,7 @@ async fn run_step(
     let mut checks = session_checks;
     checks.extend(answers::decide(&answers, http, &watched, notified, weights));
     for r in &mut records {
-        notify::redact_json(&mut r.message, redact);
+        redactor.redact_json(&mut r.message);
     }
     StepResult {
         name: step.name.clone(),
@@ -226,7 +227,7 @@ async fn run_step(
         ran: true,
         duration_ms: step_started.elapsed().as_millis() as u64,
         notifications: records,
-        // Notes quote what servers sent: scrubbed like everything else written.
-        notes: notes.iter().map(|n| redact(n)).collect(),
+        // Notes quote what servers sent: masked as free text (see crate::secret).
+        notes: notes.iter().map(|n| redactor.redact(n)).collect(),
     }
 }
