@@ -95,7 +95,7 @@ fn a_run_writes_five_formats_that_validate_and_rerender() {
         .find(|c| c["id"] == "zz-deliberately-failing")
         .unwrap();
     assert_eq!(failing["verdict"], "fail");
-    assert_eq!(failing["provenance"], "inferred");
+    assert_eq!(failing["provenance"], "observed");
     assert_eq!(failing["spec"][0], "S1");
     let body_check = failing["steps"][0]["checks"]
         .as_array()
@@ -682,7 +682,7 @@ fn known_failures_are_reported_and_tolerated_until_they_expire() {
     );
     assert!(
         r.stdout.contains(
-            "zz-deliberately-failing [inferred] ... known failure (tolerated until 2999-12-31)"
+            "zz-deliberately-failing [observed] ... known failure (tolerated until 2999-12-31)"
         ),
         "{}",
         r.describe()
@@ -694,7 +694,7 @@ fn known_failures_are_reported_and_tolerated_until_they_expire() {
     );
     assert!(
         r.stdout.contains(&format!(
-            "case result: ok. {} passed; 0 failed; 0 skipped; 1 known failures;",
+            "case result: ok. {} passed; 0 warnings; 0 failed; 0 skipped; 1 known failures;",
             case_count(dir) - 1
         )),
         "{}",
@@ -891,19 +891,32 @@ fn sigterm_still_writes_every_report_marked_incomplete() {
     let report = validate_report(&dir.join("out/report.json"));
     assert_eq!(report["summary"]["complete"], false);
     assert_eq!(report["summary"]["ok"], false);
-    let done = report["cases"].as_array().unwrap().len();
+    // Every selected case is accounted for: those that finished, and the rest as not run.
+    let cases = report["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), case_count(dir));
+    let done = cases.iter().filter(|c| c["verdict"] != "not-run").count();
     assert!(
         (1..case_count(dir)).contains(&done),
         "the report covers what finished: {done} cases"
     );
-    assert_eq!(report["summary"]["tally"]["total"], done);
+    assert!(cases
+        .iter()
+        .filter(|c| c["verdict"] == "not-run")
+        .all(|c| c["reason"].is_string()));
+    assert_eq!(report["summary"]["tally"]["total"], case_count(dir));
+    assert_eq!(
+        report["summary"]["tally"]["not_run"],
+        case_count(dir) - done
+    );
     assert_eq!(report["run"]["planned"], case_count(dir));
     validate_junit(&dir.join("out/junit.xml"));
     let junit = std::fs::read_to_string(dir.join("out/junit.xml")).unwrap();
     assert!(junit.contains("<error type=\"incomplete\""), "{junit}");
     let tap = std::fs::read_to_string(dir.join("out/report.tap")).unwrap();
     assert!(
-        tap.contains(&format!("1..{done}\n")) && tap.contains("Bail out! run interrupted"),
+        tap.contains(&format!("1..{}\n", case_count(dir)))
+            && tap.contains("# SKIP not run: the run was stopped before this case ran")
+            && tap.contains("Bail out! run interrupted"),
         "{tap}"
     );
     let html = std::fs::read_to_string(dir.join("out/report.html")).unwrap();

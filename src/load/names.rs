@@ -72,6 +72,9 @@ pub const DOCUMENTED_CAPABILITIES: &[&str] = &[
     "end_session",
     "csrf",
     "cometd",
+    "user_resource",
+    "diagnostics",
+    "agent_state",
 ];
 
 /// The role every case without `agent` uses, and the one an undefined role falls back to.

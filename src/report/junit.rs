@@ -184,7 +184,7 @@ impl Writer for Junit {
                 Some(u) => format!("the target could not be reached: {u}"),
                 None => format!(
                     "run interrupted after {} of {} planned cases: the report covers those that finished",
-                    s.tally.total, r.run.planned
+                    s.tally.total - s.tally.not_run, r.run.planned
                 ),
             };
             let _ = writeln!(

@@ -677,7 +677,7 @@ pub fn headline(report: &ReportHead) -> (String, String) {
         Some(v) => format!("{} (server {v})", report.run.target.url),
         None => report.run.target.url.clone(),
     };
-    let ran = t.total - t.skipped - t.not_run;
+    let ran = t.total - t.not_run;
     let mut text = if !s.complete {
         match &s.unreachable {
             Some(u) => format!("The target {target} could not be reached ({u}); no verdict."),

@@ -112,7 +112,8 @@ impl Writer for Tap {
                 Some(u) => format!("the target could not be reached: {}", one_line(u)),
                 None => format!(
                     "run interrupted after {} of {} planned cases",
-                    s.tally.total, r.run.planned
+                    s.tally.total - s.tally.not_run,
+                    r.run.planned
                 ),
             };
             let _ = writeln!(t, "Bail out! {why}");

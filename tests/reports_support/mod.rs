@@ -15,7 +15,7 @@ pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 pub const FAILING_CASE: &str = r#"id = "zz-deliberately-failing"
 title = "Deliberately failing: expects another user name (report tests only)"
 spec = ["S1", "auth"]
-provenance = "inferred"
+provenance = "observed"
 rationale = "A test fixture: it must fail, so that reports carry a failure and its diff."
 tags = ["fixture"]
 
