@@ -4,7 +4,9 @@
 //! The crate shares nothing with the harness but the `schemas/` folder (which it does not read). See
 //! `reference/README.md` for the behaviour table, the directory format and the fault catalogue.
 
+mod app;
 pub mod bayeux;
+mod cometd;
 mod contact_center;
 pub mod directory;
 pub mod fault;
@@ -70,7 +72,7 @@ pub struct RunningServer {
 
 /// Closes the CometD endpoint's held connects and WebSockets when the server goes, so that neither a
 /// graceful shutdown nor a dropped server waits for a 30-second long poll.
-struct CometdGuard(Arc<server::App>);
+struct CometdGuard(Arc<app::App>);
 
 impl Drop for CometdGuard {
     fn drop(&mut self) {
@@ -124,7 +126,7 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
     let addr = listener.local_addr()?;
     let bus = NotificationBus::with_fault(config.fault);
     let base_url = format!("http://{}", client_addr(addr));
-    let app = Arc::new(server::App {
+    let app = Arc::new(app::App {
         cc: contact_center::ContactCenter::new(
             config.directory,
             config.fault,
