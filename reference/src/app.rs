@@ -2,8 +2,11 @@
 //! the [`App`] itself, authentication (HTTP Basic or the `JSESSIONID` cookie) and the wire constants.
 //! Both layers import this module; it imports neither.
 
-use axum::http::header::{AUTHORIZATION, COOKIE};
-use axum::http::{HeaderMap, StatusCode};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
 use base64::Engine;
 
 use crate::bayeux::Bayeux;
@@ -11,9 +14,9 @@ use crate::contact_center::ContactCenter;
 use crate::fault::Fault;
 use crate::reply::Reply;
 use crate::session::{Session, SessionStore};
+use crate::variant::{Behaviour, Variant};
+use crate::wire::{Media, Wire};
 
-pub(crate) const JSON_CONTENT_TYPE: &str = "application/json;charset=UTF-8";
-pub(crate) const TEXT_CONTENT_TYPE: &str = "text/plain;charset=UTF-8";
 pub(crate) const CSRF_MESSAGE: &str = "Missing or invalid Csrf token";
 pub(crate) const CSRF_HEADER: &str = "x-csrf-header";
 pub(crate) const CSRF_TOKEN: &str = "x-csrf-token";
@@ -26,9 +29,11 @@ pub(crate) struct App {
     /// The CometD endpoint's clients.
     pub(crate) bayeux: Bayeux,
     pub(crate) sessions: SessionStore,
-    pub(crate) fault: Option<Fault>,
+    pub(crate) behaviour: Behaviour,
     pub(crate) csrf: bool,
     pub(crate) max_body_bytes: usize,
+    /// The last `referenceId` handed out (variant `extra-fields`).
+    pub(crate) references: AtomicU64,
 }
 
 /// Who a request acts for.
@@ -72,7 +77,20 @@ fn basic_credentials(headers: &HeaderMap) -> Option<Option<(String, String)>> {
 
 impl App {
     pub(crate) fn has(&self, fault: Fault) -> bool {
-        self.fault == Some(fault)
+        self.behaviour.has(fault)
+    }
+
+    pub(crate) fn varies(&self, v: Variant) -> bool {
+        self.behaviour.varies(v)
+    }
+
+    /// How the answer to a request with these headers goes on the wire.
+    pub(crate) fn wire(&self, request: &HeaderMap) -> Wire {
+        Wire::new(self.behaviour.variants, request)
+    }
+
+    pub(crate) fn next_reference(&self) -> u64 {
+        self.references.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     pub(crate) fn authenticate(&self, headers: &HeaderMap) -> Option<Principal> {
@@ -112,13 +130,8 @@ impl App {
         None
     }
 
-    /// The agent a request authenticates as (Basic or a live `JSESSIONID`), for the CometD endpoint.
-    pub(crate) fn authenticated_user(&self, headers: &HeaderMap) -> Option<String> {
-        self.authenticate(headers).map(|p| p.username)
-    }
-
     pub(crate) fn denied(&self) -> Reply {
-        let status = if self.has(Fault::AccessDenied401) {
+        let status = if self.has(Fault::AccessDenied401) || self.varies(Variant::AccessDenied401) {
             StatusCode::UNAUTHORIZED
         } else {
             StatusCode::FORBIDDEN
@@ -129,6 +142,50 @@ impl App {
             20
         };
         Reply::error(status, code, "Access denied")
+    }
+
+    /// The session a request acts in: its live one, else a new one when it may have one (the bool
+    /// says it is new and needs a `Set-Cookie`).
+    pub(crate) fn session_for(&self, principal: &Principal) -> (Option<Session>, bool) {
+        match &principal.session {
+            Some(s) => (Some(s.clone()), false),
+            None if principal.may_create_session => {
+                (Some(self.sessions.create(&principal.username)), true)
+            }
+            None => (None, false),
+        }
+    }
+
+    /// Whether the request carries the CSRF token of `session` [notes §4.3].
+    pub(crate) fn csrf_ok(&self, session: Option<&Session>, headers: &HeaderMap) -> bool {
+        let sent = headers.get(CSRF_TOKEN).and_then(|v| v.to_str().ok());
+        matches!((session, sent), (Some(s), Some(t)) if s.csrf_token == t)
+    }
+
+    /// HTTP 403 `Missing or invalid Csrf token`, as plain text [notes §4.3, DOC D6].
+    pub(crate) fn csrf_refusal(&self) -> Reply {
+        Reply::Text {
+            status: StatusCode::FORBIDDEN,
+            media: Media::Text,
+            body: CSRF_MESSAGE.to_string(),
+        }
+    }
+
+    /// A method the route does not serve: 405 with `Allow`, or 400 with variant `wrong-method-400`.
+    pub(crate) fn wrong_method(&self, method: &str, allow: &'static str) -> Reply {
+        if self.varies(Variant::WrongMethod400) {
+            Reply::bad(2, format!("Request method '{method}' not supported"))
+        } else {
+            Reply::method_not_allowed(method, allow)
+        }
+    }
+}
+
+/// Adds `Set-Cookie: JSESSIONID=...` for a session the request opened.
+pub(crate) fn set_session_cookie(response: &mut Response, session: &Session) {
+    let cookie = format!("JSESSIONID={}; Path=/api; HttpOnly", session.id);
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(SET_COOKIE, v);
     }
 }
 

@@ -25,6 +25,7 @@ use serde_json::{json, Value};
 use tokio::sync::{broadcast, watch, Notify};
 
 use crate::notifications::NotificationBus;
+use crate::variant::{Variant, Variants};
 
 /// How long a `/meta/connect` is held when the client does not ask otherwise (CometD's default).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -35,6 +36,7 @@ pub(crate) const BROWSER_COOKIE: &str = "BAYEUX_BROWSER";
 /// Every Bayeux client of one server.
 pub(crate) struct Bayeux {
     bus: NotificationBus,
+    variants: Variants,
     clients: Mutex<HashMap<String, Arc<Client>>>,
     next: AtomicU64,
     pub(crate) closing: watch::Sender<bool>,
@@ -115,9 +117,10 @@ pub(crate) struct Processed {
 }
 
 impl Bayeux {
-    pub(crate) fn new(bus: NotificationBus) -> Bayeux {
+    pub(crate) fn new(bus: NotificationBus, variants: Variants) -> Bayeux {
         Bayeux {
             bus,
+            variants,
             clients: Mutex::new(HashMap::new()),
             next: AtomicU64::new(1),
             closing: watch::channel(false).0,
@@ -194,9 +197,20 @@ impl Bayeux {
         }
         json!({
             "id": id, "channel": "/meta/handshake", "successful": true, "version": "1.0",
-            "clientId": client_id, "supportedConnectionTypes": ["websocket", "long-polling"],
+            "clientId": client_id, "supportedConnectionTypes": self.connection_types(),
             "advice": self.advice(CONNECT_TIMEOUT),
         })
+    }
+
+    /// The transports this deployment has (variants `long-polling-only`, `websocket-only`).
+    fn connection_types(&self) -> Vec<&'static str> {
+        if self.variants.has(Variant::LongPollingOnly) {
+            vec!["long-polling"]
+        } else if self.variants.has(Variant::WebsocketOnly) {
+            vec!["websocket"]
+        } else {
+            vec!["websocket", "long-polling"]
+        }
     }
 
     /// The client a message names, if the sender may act for it.
@@ -221,6 +235,14 @@ impl Bayeux {
             if channel == "/meta/handshake" {
                 let reply = self.handshake(id, sender, via, &mut p);
                 p.replies.push(reply);
+                continue;
+            }
+            if via == Via::LongPolling && self.variants.has(Variant::WebsocketOnly) {
+                // Only the handshake may travel over HTTP here; it offered websocket alone.
+                p.replies.push(json!({
+                    "id": id, "channel": channel, "successful": false,
+                    "error": "400::Unsupported connection type", "advice": { "reconnect": "none" },
+                }));
                 continue;
             }
             let unknown = || {
@@ -387,7 +409,7 @@ mod tests {
 
     #[tokio::test]
     async fn handshake_needs_an_agent_and_unknown_clients_must_handshake_again() {
-        let b = Bayeux::new(NotificationBus::new());
+        let b = Bayeux::new(NotificationBus::new(), Variants::default());
         let anon = Sender {
             username: None,
             browser: None,

@@ -16,6 +16,7 @@ async fn server_with(fault: Option<Fault>, csrf: bool, max_body_bytes: usize) ->
         addr,
         directory: Directory::builtin(PW, LC_PW),
         fault,
+        variants: Vec::new(),
         csrf,
         max_body_bytes,
     })
