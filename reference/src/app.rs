@@ -181,11 +181,17 @@ impl App {
     }
 }
 
-/// Adds `Set-Cookie: JSESSIONID=...` for a session the request opened.
-pub(crate) fn set_session_cookie(response: &mut Response, session: &Session) {
-    let cookie = format!("JSESSIONID={}; Path=/api; HttpOnly", session.id);
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(SET_COOKIE, v);
+impl App {
+    /// Adds `Set-Cookie: JSESSIONID=...` for a session the request opened.
+    pub(crate) fn set_session_cookie(&self, response: &mut Response, session: &Session) {
+        let cookie = if self.varies(Variant::CookiePathRoot) {
+            format!("JSESSIONID={}; Path=/; HttpOnly; SameSite=Lax", session.id)
+        } else {
+            format!("JSESSIONID={}; Path=/api; HttpOnly", session.id)
+        };
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(SET_COOKIE, v);
+        }
     }
 }
 

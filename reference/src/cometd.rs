@@ -17,7 +17,7 @@ use axum::response::Response;
 use http_body_util::{BodyExt, Limited};
 use serde_json::{json, Value};
 
-use crate::app::{set_session_cookie, App, Principal, CSRF_MESSAGE};
+use crate::app::{App, Principal, CSRF_MESSAGE};
 use crate::bayeux::{Client, Sender, Via, BROWSER_COOKIE};
 use crate::reply::Reply;
 use crate::variant::Variant;
@@ -67,7 +67,11 @@ fn refusal(wire: &Wire, status: StatusCode, code: i64, message: impl Into<String
 /// Serves every request under [`PATH`].
 pub(crate) async fn handle(app: Arc<App>, parts: Parts, body: Body) -> Response {
     let wire = app.wire(&parts.headers);
-    let principal = app.authenticate(&parts.headers);
+    // Variant cometd-cookie-auth: only the session cookie authenticates here.
+    let cookie_only = app.varies(Variant::CometdCookieAuth);
+    let principal = app
+        .authenticate(&parts.headers)
+        .filter(|p| !cookie_only || p.session.is_some());
     // Variant new-session-after-end: this endpoint sits behind the same session filter as the REST
     // API, so a Basic request without a live session opens one here too.
     let opened = match &principal {
@@ -81,7 +85,7 @@ pub(crate) async fn handle(app: Arc<App>, parts: Parts, body: Body) -> Response 
     };
     let mut response = serve(&app, parts, body, wire, principal).await;
     if let Some(s) = opened {
-        set_session_cookie(&mut response, &s);
+        app.set_session_cookie(&mut response, &s);
     }
     response
 }

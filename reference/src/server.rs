@@ -15,7 +15,7 @@ use axum::response::Response;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{json, Map, Value};
 
-use crate::app::{set_session_cookie, App, CSRF_HEADER, CSRF_TOKEN, TOMCAT_500};
+use crate::app::{App, CSRF_HEADER, CSRF_TOKEN, TOMCAT_500};
 use crate::cometd;
 use crate::fault::Fault;
 use crate::reply::{Kind, Reply};
@@ -337,7 +337,7 @@ pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Respons
     {
         let mut response = app.render(app.csrf_refusal(), &wire);
         if let (Some(s), true) = &session {
-            set_session_cookie(&mut response, s);
+            app.set_session_cookie(&mut response, s);
         }
         return response;
     }
@@ -376,7 +376,7 @@ impl App {
             return;
         }
         if new {
-            set_session_cookie(response, &session);
+            self.set_session_cookie(response, &session);
         }
         if self.csrf && is_get(method) {
             let token = if self.varies(Variant::CsrfRotateOnGet) {

@@ -124,6 +124,15 @@ variants! {
     NoAgentState => "no-agent-state", "http",
         "Ready/NotReady (POST /api/v2/me/channels/voice) are not implemented: 404 {statusCode 6}.",
         "notes §2: Ready/NotReady are other operations [DOC D14, 8.6.0], not part of StartContactCenterSession (expectation audit row 18)";
+    AllFailed200 => "all-failed-200", "response",
+        "When every requested channel fails, the one error {statusCode, statusMessage} comes with HTTP 200.",
+        "page: 'only returns a statusCode and statusMessage for one of the channels' (no HTTP status); notes §3.3: no mapping (expectation audit row 11)";
+    CometdCookieAuth => "cometd-cookie-auth", "cometd",
+        "The CometD endpoint authenticates by the JSESSIONID cookie only; HTTP Basic alone is refused there (403::Handshake denied).",
+        "notes §4.2: the initial GET /me is needed 'to retrieve a cookie that will be used by CometD for authorization' [OBS G3]";
+    CookiePathRoot => "cookie-path-root", "session",
+        "The session cookie is set as `JSESSIONID=...; Path=/; HttpOnly; SameSite=Lax` instead of Path=/api.",
+        "notes §4.2: clients must keep a cookie store [DOC D6]; the cookie's attributes are not specified";
 }
 
 impl fmt::Display for Variant {

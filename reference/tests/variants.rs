@@ -686,6 +686,54 @@ async fn variants_combine_with_each_other_and_with_a_fault() {
     assert_eq!(resp.headers()["content-type"], "text/plain");
 }
 
+#[tokio::test]
+async fn all_failed_with_http_200() {
+    let (d, v) = pair(Variant::AllFailed200, false).await;
+    for (server, status) in [(&d, 500), (&v, 200)] {
+        let a = Agent::new(server, "agent4");
+        let failed = a.start(json!({"channels": ["chat"]})).await;
+        assert_eq!(failed.status.as_u16(), status);
+        assert_eq!(failed.json()["statusCode"], 4);
+        assert_eq!(failed.json().as_object().unwrap().len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn cometd_needs_the_session_cookie() {
+    let (d, v) = pair(Variant::CometdCookieAuth, false).await;
+    assert_eq!(
+        Agent::new(&d, "agent1").handshake().await.json()[0]["successful"],
+        true
+    );
+    let a = Agent::new(&v, "agent1");
+    let denied = a.handshake().await.json();
+    assert_eq!(
+        denied[0]["error"], "403::Handshake denied",
+        "Basic alone: {denied}"
+    );
+    a.get("/api/v2/me").await;
+    assert_eq!(
+        a.handshake().await.json()[0]["successful"],
+        true,
+        "with the cookie"
+    );
+}
+
+#[tokio::test]
+async fn session_cookie_at_the_root() {
+    let (d, v) = pair(Variant::CookiePathRoot, false).await;
+    for (server, path) in [(&d, "Path=/api;"), (&v, "Path=/;")] {
+        let a = Agent::new(server, "agent1");
+        let cookie = a.get("/api/v2/me").await.header("set-cookie").unwrap();
+        assert!(
+            cookie.starts_with("JSESSIONID=") && cookie.contains(path),
+            "{cookie}"
+        );
+        let again = a.send(Method::GET, "/api/v2/me", None, false).await;
+        assert_eq!(again.status, StatusCode::OK, "the cookie alone still works");
+    }
+}
+
 #[test]
 fn every_variant_of_the_catalogue_has_a_test_here() {
     let source = include_str!("variants.rs");
