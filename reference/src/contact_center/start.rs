@@ -77,23 +77,7 @@ impl ContactCenter {
             login_password.as_deref(),
             &mut rejected,
         )?;
-        if let Some(q) = &queue {
-            if !self.dir.queues.contains(q) {
-                return Err(Reply::bad(
-                    2,
-                    format!("Parameter 'queue' is invalid: queue '{q}' not found"),
-                ));
-            }
-        }
-        if let Some(number) = &dynamic_number {
-            if self.dir.number_exists(number) && !self.has(Fault::DynamicNumberCollisionAccepted) {
-                let message = format!("Phone number '{number}' already exists");
-                if !self.varies(Variant::AsyncDynamicNumber) {
-                    return Err(Reply::bad(18, message));
-                }
-                rejected.get_or_insert(message);
-            }
-        }
+        self.check_queue_and_number(queue.as_deref(), dynamic_number.as_deref(), &mut rejected)?;
 
         let mut results: Vec<ChannelResult> = Vec::new();
         let mut messages: Vec<Value> = Vec::new();
@@ -185,6 +169,34 @@ impl ContactCenter {
         Ok(Some(code))
     }
 
+    /// An unknown queue is an error; an existing dynamic number too, or, with
+    /// `async-dynamic-number`, a refusal noted in `rejected` for CometD.
+    fn check_queue_and_number(
+        &self,
+        queue: Option<&str>,
+        dynamic_number: Option<&str>,
+        rejected: &mut Option<String>,
+    ) -> Result<(), Reply> {
+        if let Some(q) = queue {
+            if !self.dir.queues.contains(q) {
+                return Err(Reply::bad(
+                    2,
+                    format!("Parameter 'queue' is invalid: queue '{q}' not found"),
+                ));
+            }
+        }
+        if let Some(number) = dynamic_number {
+            if self.dir.number_exists(number) && !self.has(Fault::DynamicNumberCollisionAccepted) {
+                let message = format!("Phone number '{number}' already exists");
+                if !self.varies(Variant::AsyncDynamicNumber) {
+                    return Err(Reply::bad(18, message));
+                }
+                rejected.get_or_insert(message);
+            }
+        }
+        Ok(())
+    }
+
     fn start_voice(
         &self,
         username: &str,
@@ -202,18 +214,7 @@ impl ContactCenter {
                 ));
             }
             if self.has(Fault::NotificationWhenAlreadyLoggedIn) {
-                // The fault: the skipped login still notifies, as if it had happened again.
-                if let Some(v) = &state.voice {
-                    let dynamic = v.dynamic_number.as_deref().unwrap_or("");
-                    let now = self.user_state(v.ready);
-                    let logged_in = n::user_state_logged_in();
-                    messages.push(n::device_state_change(vec![
-                        self.device_json(&v.device, logged_in, dynamic)
-                    ]));
-                    messages.push(n::device_state_change(vec![
-                        self.device_json(&v.device, now, dynamic)
-                    ]));
-                }
+                messages.extend(self.login_messages_again(state));
             }
             return Ok(voice());
         }
@@ -270,6 +271,21 @@ impl ContactCenter {
             dynamic_number,
         });
         Ok(voice())
+    }
+
+    /// Fault `notification-when-already-logged-in`: the skipped login still notifies, as if it had
+    /// happened again.
+    fn login_messages_again(&self, state: &AgentState) -> Vec<Value> {
+        let Some(v) = &state.voice else {
+            return Vec::new();
+        };
+        let dynamic = v.dynamic_number.as_deref().unwrap_or("");
+        let logged_in = n::user_state_logged_in();
+        let now = self.user_state(v.ready);
+        vec![
+            n::device_state_change(vec![self.device_json(&v.device, logged_in, dynamic)]),
+            n::device_state_change(vec![self.device_json(&v.device, now, dynamic)]),
+        ]
     }
 
     /// One entry for all multimedia channels, named `multimedia` (or one per requested name with
