@@ -29,6 +29,9 @@ use crate::variant::{Variant, Variants};
 
 /// How long a `/meta/connect` is held when the client does not ask otherwise (CometD's default).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// What variant `cometd-advice-interval` advises instead of 0 and [`CONNECT_TIMEOUT`].
+const ADVISED_INTERVAL: Duration = Duration::from_secs(1);
+const ADVISED_TIMEOUT: Duration = Duration::from_secs(10);
 /// A client neither connected nor heard from for this long is forgotten.
 const MAX_INTERVAL: Duration = Duration::from_secs(60);
 pub(crate) const BROWSER_COOKIE: &str = "BAYEUX_BROWSER";
@@ -139,8 +142,18 @@ impl Bayeux {
         *self.closing.borrow()
     }
 
-    fn advice(&self, timeout: Duration) -> Value {
-        json!({ "reconnect": "retry", "interval": 0, "timeout": timeout.as_millis() as u64 })
+    fn advice(&self) -> Value {
+        let (interval, timeout) = self.timing();
+        json!({ "reconnect": "retry", "interval": interval.as_millis() as u64, "timeout": timeout.as_millis() as u64 })
+    }
+
+    /// The advised pause between connects and the longest hold (variant `cometd-advice-interval`).
+    fn timing(&self) -> (Duration, Duration) {
+        if self.variants.has(Variant::CometdAdviceInterval) {
+            (ADVISED_INTERVAL, ADVISED_TIMEOUT)
+        } else {
+            (Duration::ZERO, CONNECT_TIMEOUT)
+        }
     }
 
     fn fresh_id(&self) -> String {
@@ -198,7 +211,7 @@ impl Bayeux {
         json!({
             "id": id, "channel": "/meta/handshake", "successful": true, "version": "1.0",
             "clientId": client_id, "supportedConnectionTypes": self.connection_types(),
-            "advice": self.advice(CONNECT_TIMEOUT),
+            "advice": self.advice(),
         })
     }
 
@@ -276,12 +289,13 @@ impl Bayeux {
             };
             match channel.as_str() {
                 "/meta/connect" => {
+                    let longest = self.timing().1;
                     let hold = m
                         .pointer("/advice/timeout")
                         .and_then(Value::as_u64)
-                        .map(|t| Duration::from_millis(t).min(CONNECT_TIMEOUT))
-                        .unwrap_or(CONNECT_TIMEOUT);
-                    let reply = ok(json!({ "advice": self.advice(CONNECT_TIMEOUT) }));
+                        .map(|t| Duration::from_millis(t).min(longest))
+                        .unwrap_or(longest);
+                    let reply = ok(json!({ "advice": self.advice() }));
                     p.connect = Some((client, reply, hold));
                 }
                 "/meta/subscribe" | "/meta/unsubscribe" => {
@@ -475,5 +489,35 @@ mod tests {
             Via::LongPolling,
         );
         assert_eq!(p.replies[0]["error"], "402::Unknown client");
+    }
+
+    #[tokio::test]
+    async fn the_advice_variant_holds_connects_for_less() {
+        for (variants, hold) in [
+            (Variants::default(), CONNECT_TIMEOUT),
+            (
+                [Variant::CometdAdviceInterval].iter().collect(),
+                ADVISED_TIMEOUT,
+            ),
+        ] {
+            let b = Bayeux::new(NotificationBus::new(), variants);
+            let agent = Sender {
+                username: Some("agent1".into()),
+                browser: None,
+                bound: None,
+            };
+            let hs = b.process(
+                vec![json!({"channel": "/meta/handshake"})],
+                &agent,
+                Via::LongPolling,
+            );
+            let id = hs.replies[0]["clientId"].clone();
+            let p = b.process(
+                vec![json!({"channel": "/meta/connect", "clientId": id})],
+                &agent,
+                Via::LongPolling,
+            );
+            assert_eq!(p.connect.expect("a held connect").2, hold);
+        }
     }
 }

@@ -88,9 +88,14 @@ impl NotificationBus {
     /// Publishes one Bayeux message for `username`. Messages nobody listens to are dropped.
     pub fn publish(&self, username: &str, mut message: Value) {
         let is_device = message["channel"] == DEVICES_CHANNEL;
-        if self.behaviour.varies(Variant::ExtraFields) {
-            if let Some(data) = message["data"].as_object_mut() {
+        if let Some(data) = message["data"].as_object_mut() {
+            if self.behaviour.varies(Variant::ExtraFields) {
                 data.insert("metrics".into(), metrics());
+            }
+            if self.behaviour.varies(Variant::ChannelStateUntyped)
+                && data.get("messageType") == Some(&json!("ChannelStateChangeMessageV2"))
+            {
+                data.remove("messageType");
             }
         }
         match self.behaviour.fault {

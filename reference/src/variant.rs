@@ -133,6 +133,12 @@ variants! {
     CookiePathRoot => "cookie-path-root", "session",
         "The session cookie is set as `JSESSIONID=...; Path=/; HttpOnly; SameSite=Lax` instead of Path=/api.",
         "notes §4.2: clients must keep a cookie store [DOC D6]; the cookie's attributes are not specified";
+    ChannelStateUntyped => "channel-state-untyped", "notifications",
+        "Multimedia channel state messages on /v2/me/channels carry no messageType (data is just {channels: [...]}).",
+        "notes §5.3: the body shape is DOC D18 and 'the 8.5.0 doc sample has no messageType'; the name is OBS only (expectation audit row 20)";
+    CometdAdviceInterval => "cometd-advice-interval", "cometd",
+        "CometD advice asks for a 1 s pause between connects and holds each connect at most 10 s (interval 1000, timeout 10000).",
+        "spec silent: notes §5.1 fixes no CometD settings (a deployment configures them; CometD's defaults are 0 and 30 s)";
 }
 
 impl fmt::Display for Variant {

@@ -734,6 +734,39 @@ async fn session_cookie_at_the_root() {
     }
 }
 
+#[tokio::test]
+async fn channel_state_messages_without_message_type() {
+    let (d, v) = pair(Variant::ChannelStateUntyped, false).await;
+    for (server, typed) in [(&d, true), (&v, false)] {
+        let mut rx = server.notifications().subscribe("agent1");
+        let a = Agent::new(server, "agent1");
+        a.start(json!({"channels": ["voice", "chat"]})).await;
+        let messages = heard(&mut rx, 200).await;
+        let csc = messages
+            .iter()
+            .find(|m| m["channel"] == "/v2/me/channels")
+            .expect("a channel state message");
+        assert_eq!(csc["data"].get("messageType").is_some(), typed, "{csc}");
+        assert_eq!(csc["data"]["channels"][0]["channel"], "chat");
+        assert_eq!(
+            dsc_states(&messages).len(),
+            2,
+            "device messages keep their type"
+        );
+    }
+}
+
+#[tokio::test]
+async fn cometd_advice_interval_and_timeout() {
+    let (d, v) = pair(Variant::CometdAdviceInterval, false).await;
+    for (server, interval, timeout) in [(&d, 0, 30000), (&v, 1000, 10000)] {
+        let a = Agent::new(server, "agent1");
+        let hs = a.handshake().await.json();
+        assert_eq!(hs[0]["advice"]["interval"], interval);
+        assert_eq!(hs[0]["advice"]["timeout"], timeout);
+    }
+}
+
 #[test]
 fn every_variant_of_the_catalogue_has_a_test_here() {
     let source = include_str!("variants.rs");
