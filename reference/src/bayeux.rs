@@ -1,5 +1,5 @@
-//! The CometD (Bayeux 1.0) endpoint at `/api/v2/notifications` [notes §5.1], over long-polling and
-//! WebSocket.
+//! The Bayeux 1.0 protocol of the CometD endpoint at `/api/v2/notifications` [notes §5.1]: clients,
+//! subscriptions and message queues. `crate::cometd` carries it over long-polling and WebSocket.
 //!
 //! - **Handshake** needs an authenticated request: HTTP Basic or a live `JSESSIONID`, exactly as the REST
 //!   API. Without one the reply is `403::Handshake denied` with advice `reconnect: none` (INF: the
@@ -8,8 +8,6 @@
 //!   on the handshake reply (as CometD servers do) or to the WebSocket it handshook on. A request that
 //!   names an unknown client, or a client of another browser, gets `402::Unknown client` with advice
 //!   `reconnect: handshake`.
-//! - The endpoint is exempt from the CSRF check (INF: whether CometD POSTs need the token is open, and
-//!   a Genesys JS sample ran CometD without it [notes §4.3]).
 //! - Each client forwards the messages the server publishes for its agent on the
 //!   [`NotificationBus`] whose channel it subscribed to (exact names, `/v2/me/*` and `/**` wildcards).
 //!   Messages published after the `/meta/subscribe` reply are never lost: the client listens to the
@@ -23,50 +21,43 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::FromRequestParts;
-use axum::http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::Response;
-use http_body_util::{BodyExt, Limited};
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, watch, Notify};
 
 use crate::notifications::NotificationBus;
-use crate::server::{App, JSON_CONTENT_TYPE};
+use crate::variant::{Variant, Variants};
 
-/// Where the endpoint lives; any path below it is the same endpoint (the CometD JavaScript client
-/// appends `/handshake`, `/connect`, ... to the URL).
-pub(crate) const PATH: &str = "/api/v2/notifications";
 /// How long a `/meta/connect` is held when the client does not ask otherwise (CometD's default).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// What variant `cometd-advice-interval` advises instead of 0 and [`CONNECT_TIMEOUT`].
+const ADVISED_INTERVAL: Duration = Duration::from_secs(1);
+const ADVISED_TIMEOUT: Duration = Duration::from_secs(10);
 /// A client neither connected nor heard from for this long is forgotten.
 const MAX_INTERVAL: Duration = Duration::from_secs(60);
-const BROWSER_COOKIE: &str = "BAYEUX_BROWSER";
+pub(crate) const BROWSER_COOKIE: &str = "BAYEUX_BROWSER";
 
 /// Every Bayeux client of one server.
 pub(crate) struct Bayeux {
     bus: NotificationBus,
+    variants: Variants,
     clients: Mutex<HashMap<String, Arc<Client>>>,
     next: AtomicU64,
-    closing: watch::Sender<bool>,
+    pub(crate) closing: watch::Sender<bool>,
 }
 
-struct Client {
+pub(crate) struct Client {
     id: String,
     username: String,
     browser: String,
     subscriptions: Mutex<BTreeSet<String>>,
     queue: Mutex<VecDeque<Value>>,
-    wake: Notify,
+    pub(crate) wake: Notify,
     gone: watch::Sender<bool>,
     held: AtomicBool,
     last_seen: Mutex<Instant>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -77,11 +68,11 @@ impl Client {
             .any(|s| channel_matches(s, channel))
     }
 
-    fn take_queue(&self) -> Vec<Value> {
+    pub(crate) fn take_queue(&self) -> Vec<Value> {
         lock(&self.queue).drain(..).collect()
     }
 
-    fn touch(&self) {
+    pub(crate) fn touch(&self) {
         *lock(&self.last_seen) = Instant::now();
     }
 }
@@ -101,37 +92,38 @@ fn channel_matches(pattern: &str, channel: &str) -> bool {
 
 /// How a batch arrived.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Via {
+pub(crate) enum Via {
     LongPolling,
     WebSocket,
 }
 
 /// Who sent a batch.
-struct Sender<'a> {
+pub(crate) struct Sender<'a> {
     /// The authenticated agent (Basic or JSESSIONID), if any.
-    username: Option<String>,
+    pub(crate) username: Option<String>,
     /// The `BAYEUX_BROWSER` cookie, if any.
-    browser: Option<String>,
+    pub(crate) browser: Option<String>,
     /// The client bound to the WebSocket the batch came on.
-    bound: Option<&'a Arc<Client>>,
+    pub(crate) bound: Option<&'a Arc<Client>>,
 }
 
 /// What processing a batch produced.
 #[derive(Default)]
-struct Processed {
-    replies: Vec<Value>,
+pub(crate) struct Processed {
+    pub(crate) replies: Vec<Value>,
     /// A cookie to set (a new browser id on handshake).
-    set_browser: Option<String>,
+    pub(crate) set_browser: Option<String>,
     /// A connect to answer once messages are waiting or the hold ends: the client, the reply, the hold.
-    connect: Option<(Arc<Client>, Value, Duration)>,
+    pub(crate) connect: Option<(Arc<Client>, Value, Duration)>,
     /// The client a WebSocket handshake created.
-    handshook: Option<Arc<Client>>,
+    pub(crate) handshook: Option<Arc<Client>>,
 }
 
 impl Bayeux {
-    pub(crate) fn new(bus: NotificationBus) -> Bayeux {
+    pub(crate) fn new(bus: NotificationBus, variants: Variants) -> Bayeux {
         Bayeux {
             bus,
+            variants,
             clients: Mutex::new(HashMap::new()),
             next: AtomicU64::new(1),
             closing: watch::channel(false).0,
@@ -146,12 +138,22 @@ impl Bayeux {
         }
     }
 
-    fn closing(&self) -> bool {
+    pub(crate) fn closing(&self) -> bool {
         *self.closing.borrow()
     }
 
-    fn advice(&self, timeout: Duration) -> Value {
-        json!({ "reconnect": "retry", "interval": 0, "timeout": timeout.as_millis() as u64 })
+    fn advice(&self) -> Value {
+        let (interval, timeout) = self.timing();
+        json!({ "reconnect": "retry", "interval": interval.as_millis() as u64, "timeout": timeout.as_millis() as u64 })
+    }
+
+    /// The advised pause between connects and the longest hold (variant `cometd-advice-interval`).
+    fn timing(&self) -> (Duration, Duration) {
+        if self.variants.has(Variant::CometdAdviceInterval) {
+            (ADVISED_INTERVAL, ADVISED_TIMEOUT)
+        } else {
+            (Duration::ZERO, CONNECT_TIMEOUT)
+        }
     }
 
     fn fresh_id(&self) -> String {
@@ -208,9 +210,20 @@ impl Bayeux {
         }
         json!({
             "id": id, "channel": "/meta/handshake", "successful": true, "version": "1.0",
-            "clientId": client_id, "supportedConnectionTypes": ["websocket", "long-polling"],
-            "advice": self.advice(CONNECT_TIMEOUT),
+            "clientId": client_id, "supportedConnectionTypes": self.connection_types(),
+            "advice": self.advice(),
         })
+    }
+
+    /// The transports this deployment has (variants `long-polling-only`, `websocket-only`).
+    fn connection_types(&self) -> Vec<&'static str> {
+        if self.variants.has(Variant::LongPollingOnly) {
+            vec!["long-polling"]
+        } else if self.variants.has(Variant::WebsocketOnly) {
+            vec!["websocket"]
+        } else {
+            vec!["websocket", "long-polling"]
+        }
     }
 
     /// The client a message names, if the sender may act for it.
@@ -223,7 +236,7 @@ impl Bayeux {
         (same_socket || same_browser || same_agent).then_some(client)
     }
 
-    fn process(&self, messages: Vec<Value>, sender: &Sender, via: Via) -> Processed {
+    pub(crate) fn process(&self, messages: Vec<Value>, sender: &Sender, via: Via) -> Processed {
         let mut p = Processed::default();
         for m in messages {
             let id = m.get("id").cloned().unwrap_or(Value::Null);
@@ -235,6 +248,14 @@ impl Bayeux {
             if channel == "/meta/handshake" {
                 let reply = self.handshake(id, sender, via, &mut p);
                 p.replies.push(reply);
+                continue;
+            }
+            if via == Via::LongPolling && self.variants.has(Variant::WebsocketOnly) {
+                // Only the handshake may travel over HTTP here; it offered websocket alone.
+                p.replies.push(json!({
+                    "id": id, "channel": channel, "successful": false,
+                    "error": "400::Unsupported connection type", "advice": { "reconnect": "none" },
+                }));
                 continue;
             }
             let unknown = || {
@@ -268,12 +289,13 @@ impl Bayeux {
             };
             match channel.as_str() {
                 "/meta/connect" => {
+                    let longest = self.timing().1;
                     let hold = m
                         .pointer("/advice/timeout")
                         .and_then(Value::as_u64)
-                        .map(|t| Duration::from_millis(t).min(CONNECT_TIMEOUT))
-                        .unwrap_or(CONNECT_TIMEOUT);
-                    let reply = ok(json!({ "advice": self.advice(CONNECT_TIMEOUT) }));
+                        .map(|t| Duration::from_millis(t).min(longest))
+                        .unwrap_or(longest);
+                    let reply = ok(json!({ "advice": self.advice() }));
                     p.connect = Some((client, reply, hold));
                 }
                 "/meta/subscribe" | "/meta/unsubscribe" => {
@@ -331,6 +353,34 @@ impl Bayeux {
         }
         p
     }
+
+    /// Whether a live client was handshaken from this browser (a WebSocket may then upgrade with the
+    /// cookie alone).
+    pub(crate) fn knows_browser(&self, browser: &str) -> bool {
+        lock(&self.clients).values().any(|c| c.browser == browser)
+    }
+
+    /// Holds a long-polling connect until messages wait, the hold ends, the client goes or the server
+    /// shuts down.
+    pub(crate) async fn wait_for_messages(&self, client: &Arc<Client>, hold: Duration) {
+        let mut closing = self.closing.subscribe();
+        let mut gone = client.gone.subscribe();
+        client.held.store(true, Ordering::SeqCst);
+        let deadline = tokio::time::Instant::now() + hold;
+        loop {
+            if !lock(&client.queue).is_empty() || self.closing() || *gone.borrow() {
+                break;
+            }
+            tokio::select! {
+                _ = client.wake.notified() => {}
+                _ = tokio::time::sleep_until(deadline) => break,
+                _ = closing.changed() => break,
+                _ = gone.changed() => break,
+            }
+        }
+        client.held.store(false, Ordering::SeqCst);
+        client.touch();
+    }
 }
 
 /// Moves the agent's messages into the client's queue while it is subscribed to their channel.
@@ -356,240 +406,6 @@ fn spawn_forwarder(client: Arc<Client>, mut rx: broadcast::Receiver<Value>) {
     });
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.trim().to_string())
-}
-
-fn json_response(status: StatusCode, body: Value, set_browser: Option<&str>) -> Response {
-    let mut r = Response::builder()
-        .status(status)
-        .header(CONTENT_TYPE, JSON_CONTENT_TYPE);
-    if let Some(b) = set_browser {
-        if let Ok(v) = HeaderValue::from_str(&format!("{BROWSER_COOKIE}={b}; Path=/api; HttpOnly"))
-        {
-            r = r.header(SET_COOKIE, v);
-        }
-    }
-    r.body(Body::from(body.to_string()))
-        .unwrap_or_else(|_| Response::new(Body::empty()))
-}
-
-/// Serves every request under [`PATH`].
-pub(crate) async fn handle(app: Arc<App>, mut parts: Parts, body: Body) -> Response {
-    let username = app.authenticated_user(&parts.headers);
-    let browser = cookie(&parts.headers, BROWSER_COOKIE);
-    if parts.method == Method::GET {
-        let Ok(upgrade) = WebSocketUpgrade::from_request_parts(&mut parts, &()).await else {
-            return json_response(
-                StatusCode::BAD_REQUEST,
-                json!({ "statusCode": 2, "statusMessage": "CometD: POST Bayeux messages, or upgrade to a WebSocket" }),
-                None,
-            );
-        };
-        // A WebSocket needs the agent's credentials, or the browser cookie of a live client.
-        let known_browser = browser
-            .as_deref()
-            .is_some_and(|b| lock(&app.bayeux.clients).values().any(|c| c.browser == b));
-        if username.is_none() && !known_browser {
-            return json_response(
-                StatusCode::FORBIDDEN,
-                json!({ "statusCode": 20, "statusMessage": "Access denied" }),
-                None,
-            );
-        }
-        return upgrade
-            .max_message_size(app.max_body_bytes)
-            .on_upgrade(move |socket| websocket(app, socket, username, browser));
-    }
-    if parts.method != Method::POST {
-        return json_response(
-            StatusCode::METHOD_NOT_ALLOWED,
-            json!({ "statusCode": 2, "statusMessage": format!("Request method '{}' not supported", parts.method) }),
-            None,
-        );
-    }
-    let bytes = match Limited::new(body, app.max_body_bytes).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
-            return json_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                json!({ "statusCode": 2, "statusMessage": format!("Request body exceeds the limit of {} bytes", app.max_body_bytes) }),
-                None,
-            )
-        }
-    };
-    let messages = match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Array(a)) => a,
-        Ok(v @ Value::Object(_)) => vec![v],
-        _ => {
-            return json_response(
-                StatusCode::BAD_REQUEST,
-                json!({ "statusCode": 2, "statusMessage": "CometD: the body must be a JSON array of Bayeux messages" }),
-                None,
-            )
-        }
-    };
-    let sender = Sender {
-        username,
-        browser,
-        bound: None,
-    };
-    let mut p = app.bayeux.process(messages, &sender, Via::LongPolling);
-    if let Some((client, reply, hold)) = p.connect.take() {
-        wait_for_messages(&app.bayeux, &client, hold).await;
-        p.replies.extend(client.take_queue());
-        p.replies.push(reply);
-    }
-    json_response(
-        StatusCode::OK,
-        Value::Array(p.replies),
-        p.set_browser.as_deref(),
-    )
-}
-
-/// Holds a long-polling connect until messages wait, the hold ends, the client goes or the server
-/// shuts down.
-async fn wait_for_messages(bayeux: &Bayeux, client: &Arc<Client>, hold: Duration) {
-    let mut closing = bayeux.closing.subscribe();
-    let mut gone = client.gone.subscribe();
-    client.held.store(true, Ordering::SeqCst);
-    let deadline = tokio::time::Instant::now() + hold;
-    loop {
-        if !lock(&client.queue).is_empty() || bayeux.closing() || *gone.borrow() {
-            break;
-        }
-        tokio::select! {
-            _ = client.wake.notified() => {}
-            _ = tokio::time::sleep_until(deadline) => break,
-            _ = closing.changed() => break,
-            _ = gone.changed() => break,
-        }
-    }
-    client.held.store(false, Ordering::SeqCst);
-    client.touch();
-}
-
-async fn websocket(
-    app: Arc<App>,
-    mut socket: WebSocket,
-    username: Option<String>,
-    browser: Option<String>,
-) {
-    let bayeux = &app.bayeux;
-    let mut closing = bayeux.closing.subscribe();
-    let mut bound: Option<Arc<Client>> = None;
-    let mut pending: Option<(Value, tokio::time::Instant)> = None;
-    loop {
-        if bayeux.closing() {
-            break;
-        }
-        // Deliver whatever waits for the bound client.
-        if let Some(c) = &bound {
-            let queued = c.take_queue();
-            if !queued.is_empty() && send(&mut socket, queued).await.is_err() {
-                break;
-            }
-        }
-        let step = {
-            let wake = async {
-                match &bound {
-                    Some(c) => c.wake.notified().await,
-                    None => std::future::pending().await,
-                }
-            };
-            let connect_due = async {
-                match &pending {
-                    Some((_, at)) => tokio::time::sleep_until(*at).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                frame = socket.recv() => WsStep::Frame(frame),
-                _ = wake => WsStep::Wake,
-                _ = connect_due => WsStep::ConnectDue,
-                _ = closing.changed() => WsStep::Closing,
-            }
-        };
-        match step {
-            WsStep::Frame(frame) => {
-                let text = match frame {
-                    Some(Ok(Message::Text(t))) => t.to_string(),
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                    Some(Ok(_)) => continue,
-                };
-                let messages = match serde_json::from_str::<Value>(&text) {
-                    Ok(Value::Array(a)) => a,
-                    Ok(v @ Value::Object(_)) => vec![v],
-                    _ => continue,
-                };
-                let sender = Sender {
-                    username: username.clone(),
-                    browser: browser.clone(),
-                    bound: bound.as_ref(),
-                };
-                let mut p = bayeux.process(messages, &sender, Via::WebSocket);
-                if let Some(c) = p.handshook.take() {
-                    bound = Some(c);
-                }
-                if let Some((client, reply, hold)) = p.connect.take() {
-                    if bound.is_none() {
-                        bound = Some(client.clone());
-                    }
-                    client.touch();
-                    // An earlier held connect is answered now; the new one waits its hold.
-                    if let Some((r, _)) = pending.take() {
-                        p.replies.push(r);
-                    }
-                    if hold.is_zero() {
-                        p.replies.push(reply);
-                    } else {
-                        pending = Some((reply, tokio::time::Instant::now() + hold));
-                    }
-                }
-                if !p.replies.is_empty() && send(&mut socket, p.replies).await.is_err() {
-                    break;
-                }
-            }
-            WsStep::Wake => {}
-            WsStep::ConnectDue => {
-                if let Some((r, _)) = pending.take() {
-                    if let Some(c) = &bound {
-                        c.touch();
-                    }
-                    if send(&mut socket, vec![r]).await.is_err() {
-                        break;
-                    }
-                }
-            }
-            WsStep::Closing => break,
-        }
-    }
-    if let Some((r, _)) = pending.take() {
-        let _ = send(&mut socket, vec![r]).await;
-    }
-    let _ = socket.send(Message::Close(None)).await;
-}
-
-enum WsStep {
-    Frame(Option<Result<Message, axum::Error>>),
-    Wake,
-    ConnectDue,
-    Closing,
-}
-
-async fn send(socket: &mut WebSocket, messages: Vec<Value>) -> Result<(), axum::Error> {
-    socket
-        .send(Message::Text(Value::Array(messages).to_string().into()))
-        .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -607,7 +423,7 @@ mod tests {
 
     #[tokio::test]
     async fn handshake_needs_an_agent_and_unknown_clients_must_handshake_again() {
-        let b = Bayeux::new(NotificationBus::new());
+        let b = Bayeux::new(NotificationBus::new(), Variants::default());
         let anon = Sender {
             username: None,
             browser: None,
@@ -673,5 +489,35 @@ mod tests {
             Via::LongPolling,
         );
         assert_eq!(p.replies[0]["error"], "402::Unknown client");
+    }
+
+    #[tokio::test]
+    async fn the_advice_variant_holds_connects_for_less() {
+        for (variants, hold) in [
+            (Variants::default(), CONNECT_TIMEOUT),
+            (
+                [Variant::CometdAdviceInterval].iter().collect(),
+                ADVISED_TIMEOUT,
+            ),
+        ] {
+            let b = Bayeux::new(NotificationBus::new(), variants);
+            let agent = Sender {
+                username: Some("agent1".into()),
+                browser: None,
+                bound: None,
+            };
+            let hs = b.process(
+                vec![json!({"channel": "/meta/handshake"})],
+                &agent,
+                Via::LongPolling,
+            );
+            let id = hs.replies[0]["clientId"].clone();
+            let p = b.process(
+                vec![json!({"channel": "/meta/connect", "clientId": id})],
+                &agent,
+                Via::LongPolling,
+            );
+            assert_eq!(p.connect.expect("a held connect").2, hold);
+        }
     }
 }

@@ -83,8 +83,6 @@ faults! {
         "Requests with neither Basic credentials nor a live session are served as agent1 (security filter off).";
     WrongPasswordAccepted => "wrong-password-accepted", "auth",
         "Basic credentials of a known user are accepted whatever the password.";
-    AccessDenied401 => "access-denied-401", "auth",
-        "Access denials (statusCode 20) are answered with HTTP 401 instead of 403, same body.";
     AccessDeniedWrongCode => "access-denied-wrong-code", "auth",
         "Access denials carry statusCode 3 instead of 20 (HTTP 403, same message).";
     CsrfNotEnforced => "csrf-not-enforced", "auth",

@@ -1,10 +1,13 @@
 //! `gws-reference`: a reference Genesys Web Services (GWS 8.5.2) server for the Voice API operation
-//! StartContactCenterSession (`POST /api/v2/me`), with a catalogue of deliberate faults.
+//! StartContactCenterSession (`POST /api/v2/me`), with a catalogue of deliberate faults and one of
+//! conforming variants.
 //!
 //! The crate shares nothing with the harness but the `schemas/` folder (which it does not read). See
 //! `reference/README.md` for the behaviour table, the directory format and the fault catalogue.
 
+mod app;
 pub mod bayeux;
+mod cometd;
 mod contact_center;
 pub mod directory;
 pub mod fault;
@@ -12,8 +15,11 @@ pub mod notifications;
 mod reply;
 mod server;
 mod session;
+pub mod variant;
+mod wire;
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +31,7 @@ use tokio::task::JoinHandle;
 pub use directory::{Directory, DirectoryError};
 pub use fault::{Fault, UnknownFault};
 pub use notifications::NotificationBus;
+pub use variant::{UnknownVariant, Variant};
 
 /// Default request body limit (1 MiB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -40,6 +47,8 @@ pub struct ServerConfig {
     pub directory: Directory,
     /// At most one deliberate deviation.
     pub fault: Option<Fault>,
+    /// Conforming deviations (any number; they combine with each other and with the fault).
+    pub variants: Vec<Variant>,
     /// CSRF protection (`enableCsrfProtection: true` on a real node).
     pub csrf: bool,
     /// Largest accepted request body; larger bodies get HTTP 413.
@@ -47,12 +56,13 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// A config with no fault, CSRF off and the default body limit.
+    /// A config with no fault, no variant, CSRF off and the default body limit.
     pub fn new(addr: SocketAddr, directory: Directory) -> ServerConfig {
         ServerConfig {
             addr,
             directory,
             fault: None,
+            variants: Vec::new(),
             csrf: false,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
@@ -70,7 +80,7 @@ pub struct RunningServer {
 
 /// Closes the CometD endpoint's held connects and WebSockets when the server goes, so that neither a
 /// graceful shutdown nor a dropped server waits for a 30-second long poll.
-struct CometdGuard(Arc<server::App>);
+struct CometdGuard(Arc<app::App>);
 
 impl Drop for CometdGuard {
     fn drop(&mut self) {
@@ -122,20 +132,17 @@ fn client_addr(addr: SocketAddr) -> SocketAddr {
 pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
-    let bus = NotificationBus::with_fault(config.fault);
+    let behaviour = variant::Behaviour::new(config.fault, &config.variants);
+    let bus = NotificationBus::with_behaviour(behaviour);
     let base_url = format!("http://{}", client_addr(addr));
-    let app = Arc::new(server::App {
-        cc: contact_center::ContactCenter::new(
-            config.directory,
-            config.fault,
-            base_url,
-            bus.clone(),
-        ),
-        bayeux: bayeux::Bayeux::new(bus.clone()),
+    let app = Arc::new(app::App {
+        cc: contact_center::ContactCenter::new(config.directory, behaviour, base_url, bus.clone()),
+        bayeux: bayeux::Bayeux::new(bus.clone(), behaviour.variants),
         sessions: session::SessionStore::default(),
-        fault: config.fault,
+        behaviour,
         csrf: config.csrf,
         max_body_bytes: config.max_body_bytes,
+        references: AtomicU64::new(0),
     });
     let router = Router::new()
         .fallback(server::handle)

@@ -13,10 +13,12 @@
 //! login logic and lives in `contact_center`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::fault::Fault;
+use crate::variant::{Behaviour, Variant};
 
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
@@ -43,7 +45,10 @@ pub const WRONG_DEVICES_CHANNEL: &str = "/v2/me/calls";
 #[derive(Clone, Default)]
 pub struct NotificationBus {
     senders: Arc<Mutex<HashMap<String, broadcast::Sender<Value>>>>,
-    fault: Option<Fault>,
+    behaviour: Behaviour,
+    /// Messages published so far (variant `notify-before-response` waits after a request that
+    /// published any).
+    published: Arc<AtomicU64>,
 }
 
 impl NotificationBus {
@@ -53,10 +58,19 @@ impl NotificationBus {
 
     /// A bus that applies the `notifications`-area fault, if `fault` is one.
     pub fn with_fault(fault: Option<Fault>) -> NotificationBus {
+        NotificationBus::with_behaviour(Behaviour::new(fault, &[]))
+    }
+
+    pub(crate) fn with_behaviour(behaviour: Behaviour) -> NotificationBus {
         NotificationBus {
-            fault,
+            behaviour,
             ..NotificationBus::default()
         }
+    }
+
+    /// How many messages have been published (delayed ones count when scheduled).
+    pub(crate) fn published(&self) -> u64 {
+        self.published.load(Ordering::SeqCst)
     }
 
     fn sender(&self, username: &str) -> broadcast::Sender<Value> {
@@ -74,7 +88,17 @@ impl NotificationBus {
     /// Publishes one Bayeux message for `username`. Messages nobody listens to are dropped.
     pub fn publish(&self, username: &str, mut message: Value) {
         let is_device = message["channel"] == DEVICES_CHANNEL;
-        match self.fault {
+        if let Some(data) = message["data"].as_object_mut() {
+            if self.behaviour.varies(Variant::ExtraFields) {
+                data.insert("metrics".into(), metrics());
+            }
+            if self.behaviour.varies(Variant::ChannelStateUntyped)
+                && data.get("messageType") == Some(&json!("ChannelStateChangeMessageV2"))
+            {
+                data.remove("messageType");
+            }
+        }
+        match self.behaviour.fault {
             Some(Fault::NotificationNoneSent) => return,
             Some(Fault::NotificationWrongChannel) if is_device => {
                 message["channel"] = json!(WRONG_DEVICES_CHANNEL);
@@ -89,6 +113,7 @@ impl NotificationBus {
                 }
             }
             Some(Fault::NotificationDelayed) => {
+                self.published.fetch_add(1, Ordering::SeqCst);
                 let sender = self.sender(username);
                 // Outside a runtime (unit tests of the model) the message is simply lost.
                 if let Ok(rt) = tokio::runtime::Handle::try_current() {
@@ -101,8 +126,18 @@ impl NotificationBus {
             }
             _ => {}
         }
+        self.published.fetch_add(1, Ordering::SeqCst);
         let _ = self.sender(username).send(message);
     }
+}
+
+/// The `metrics` member real GWS 8.5.2 adds to notification data [notes §5.3, OBS G2].
+fn metrics() -> Value {
+    json!({ "eventProcessing": {
+        "nodeProcessingTimeNanos": 240015,
+        "serverGenerationTimestamp": 1769554666968u64,
+        "serverProcessingTimeTotalMs": 2,
+    }})
 }
 
 /// `userState` objects.
@@ -127,6 +162,20 @@ pub(crate) fn device_state_change(devices: Vec<Value>) -> Value {
     json!({
         "channel": DEVICES_CHANNEL,
         "data": { "messageType": "DeviceStateChangeMessage", "devices": devices }
+    })
+}
+
+/// An ErrorMessage on `/v2/me/devices`: a backend refused what an accepted request asked for
+/// [notes §5.3, OBS G2; `errorMessage` as the Genesys iOS sample reads it, OBS G3].
+pub(crate) fn error_message(device_path: &str, device_uri: &str, message: &str) -> Value {
+    json!({
+        "channel": DEVICES_CHANNEL,
+        "data": {
+            "messageType": "ErrorMessage",
+            "devicePath": device_path,
+            "deviceUri": device_uri,
+            "errorMessage": message,
+        }
     })
 }
 

@@ -3,6 +3,8 @@
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
+use crate::wire::Media;
+
 /// How the body of a JSON reply is to be treated by the response-shaping faults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -26,7 +28,7 @@ pub(crate) enum Reply {
     },
     Text {
         status: StatusCode,
-        content_type: &'static str,
+        media: Media,
         body: String,
     },
 }
@@ -82,6 +84,13 @@ impl Reply {
             }),
             kind: Kind::Error,
             allow: Some(allow),
+        }
+    }
+
+    /// Whether this is a 2xx answer.
+    pub(crate) fn is_success(&self) -> bool {
+        match self {
+            Reply::Json { status, .. } | Reply::Text { status, .. } => status.is_success(),
         }
     }
 

@@ -5,40 +5,23 @@
 //! (405) -> body (413, 400) -> operation.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::{
-    HeaderName, HeaderValue, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, SET_COOKIE,
-};
+use axum::http::header::{HeaderName, HeaderValue, ALLOW, CONTENT_LENGTH};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
-use base64::Engine;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{json, Map, Value};
 
-use crate::bayeux::Bayeux;
-use crate::contact_center::ContactCenter;
+use crate::app::{App, CSRF_HEADER, CSRF_TOKEN, TOMCAT_500};
+use crate::cometd;
 use crate::fault::Fault;
 use crate::reply::{Kind, Reply};
-use crate::session::{Session, SessionStore};
-
-pub(crate) const JSON_CONTENT_TYPE: &str = "application/json;charset=UTF-8";
-const TEXT_CONTENT_TYPE: &str = "text/plain;charset=UTF-8";
-pub(crate) const CSRF_MESSAGE: &str = "Missing or invalid Csrf token";
-const CSRF_HEADER: &str = "x-csrf-header";
-const CSRF_TOKEN: &str = "x-csrf-token";
-const TOMCAT_500: &str = "<!doctype html><html lang=\"en\"><head><title>HTTP Status 500 \u{2013} Internal Server Error</title></head><body><h1>HTTP Status 500 \u{2013} Internal Server Error</h1><hr class=\"line\" /><p><b>Type</b> Exception Report</p><p><b>Message</b> Request processing failed</p><hr class=\"line\" /><h3>Apache Tomcat</h3></body></html>";
-
-pub(crate) struct App {
-    pub(crate) cc: ContactCenter,
-    /// The CometD endpoint's clients.
-    pub(crate) bayeux: Bayeux,
-    pub(crate) sessions: SessionStore,
-    pub(crate) fault: Option<Fault>,
-    pub(crate) csrf: bool,
-    pub(crate) max_body_bytes: usize,
-}
+use crate::session::Session;
+use crate::variant::Variant;
+use crate::wire::{Media, Wire};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Route {
@@ -70,15 +53,6 @@ impl Route {
     }
 }
 
-/// Who a request acts for.
-struct Principal {
-    username: String,
-    /// The live session named by the request's cookie, if it belongs to `username`.
-    session: Option<Session>,
-    /// False for requests served without authentication (fault `anonymous-served`): no session is made.
-    may_create_session: bool,
-}
-
 fn is_get(method: &Method) -> bool {
     method == Method::GET || method == Method::HEAD
 }
@@ -87,99 +61,9 @@ fn is_state_changing(method: &Method) -> bool {
     [Method::POST, Method::PUT, Method::DELETE, Method::PATCH].contains(method)
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == "JSESSIONID")
-        .map(|(_, value)| value.trim().trim_matches('"').to_string())
-}
-
-/// `Authorization: Basic ...` decoded into user and password; `Some(None)` for a Basic header that does
-/// not decode; `None` when there is no Basic header.
-fn basic_credentials(headers: &HeaderMap) -> Option<Option<(String, String)>> {
-    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
-    let (scheme, rest) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(rest.trim())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| {
-            s.split_once(':')
-                .map(|(u, p)| (u.to_string(), p.to_string()))
-        });
-    Some(decoded)
-}
-
 impl App {
-    fn has(&self, fault: Fault) -> bool {
-        self.fault == Some(fault)
-    }
-
-    fn authenticate(&self, headers: &HeaderMap) -> Option<Principal> {
-        let cookie_session = session_cookie(headers).and_then(|id| self.sessions.get(&id));
-        if let Some(credentials) = basic_credentials(headers) {
-            let (user, password) = credentials?;
-            let agent = self.cc.directory().agent(&user)?;
-            if agent.password.0 != password && !self.has(Fault::WrongPasswordAccepted) {
-                return None;
-            }
-            return Some(Principal {
-                session: cookie_session.filter(|s| s.username == user),
-                username: user,
-                may_create_session: true,
-            });
-        }
-        if let Some(session) = cookie_session {
-            return Some(Principal {
-                username: session.username.clone(),
-                session: Some(session),
-                may_create_session: true,
-            });
-        }
-        if self.has(Fault::AnonymousServed) {
-            let dir = self.cc.directory();
-            let username = if dir.agent("agent1").is_some() {
-                "agent1".to_string()
-            } else {
-                dir.agent_names()[0].to_string()
-            };
-            return Some(Principal {
-                username,
-                session: None,
-                may_create_session: false,
-            });
-        }
-        None
-    }
-
-    /// The agent a request authenticates as (Basic or a live `JSESSIONID`), for the CometD endpoint.
-    pub(crate) fn authenticated_user(&self, headers: &HeaderMap) -> Option<String> {
-        self.authenticate(headers).map(|p| p.username)
-    }
-
-    fn denied(&self) -> Reply {
-        let status = if self.has(Fault::AccessDenied401) {
-            StatusCode::UNAUTHORIZED
-        } else {
-            StatusCode::FORBIDDEN
-        };
-        let code = if self.has(Fault::AccessDeniedWrongCode) {
-            3
-        } else {
-            20
-        };
-        Reply::error(status, code, "Access denied")
-    }
-
-    /// Turns a reply into a response, applying the response-shaping faults.
-    fn render(&self, reply: Reply) -> Response {
+    /// Turns a reply into a response, applying the response-shaping faults and variants.
+    fn render(&self, reply: Reply, wire: &Wire) -> Response {
         match reply {
             Reply::Json {
                 status,
@@ -206,31 +90,30 @@ impl App {
                         }
                         _ => {}
                     }
+                    if kind == Kind::OpSuccess && self.varies(Variant::ExtraFields) {
+                        obj.insert("referenceId".into(), json!(self.next_reference()));
+                        obj.insert(
+                            "extra".into(),
+                            json!({ "note": "a member no source names" }),
+                        );
+                    }
                 }
-                let content_type = if self.has(Fault::JsonAsTextPlain) {
-                    TEXT_CONTENT_TYPE
+                let media = if self.has(Fault::JsonAsTextPlain) {
+                    Media::Text
                 } else {
-                    JSON_CONTENT_TYPE
+                    Media::Json
                 };
-                let mut builder = Response::builder()
-                    .status(status)
-                    .header(CONTENT_TYPE, content_type);
+                let mut builder = Response::builder().status(status);
                 if let Some(allow) = allow {
                     builder = builder.header(ALLOW, allow);
                 }
-                builder
-                    .body(Body::from(body.to_string()))
-                    .unwrap_or_else(|_| Response::new(Body::empty()))
+                wire.finish(builder, media, wire.json(&body).into_bytes())
             }
             Reply::Text {
                 status,
-                content_type,
+                media,
                 body,
-            } => Response::builder()
-                .status(status)
-                .header(CONTENT_TYPE, content_type)
-                .body(Body::from(body))
-                .unwrap_or_else(|_| Response::new(Body::empty())),
+            } => wire.finish(Response::builder().status(status), media, body.into_bytes()),
         }
     }
 
@@ -267,7 +150,7 @@ impl App {
             Ok(_) => Err(Reply::bad(2, "Request body must be a JSON object")),
             Err(_) if self.has(Fault::MalformedJson500) => Err(Reply::Text {
                 status: StatusCode::INTERNAL_SERVER_ERROR,
-                content_type: "text/html;charset=utf-8",
+                media: Media::Html,
                 body: TOMCAT_500.to_string(),
             }),
             Err(e) => Err(Reply::bad(
@@ -290,7 +173,12 @@ impl App {
         };
         match op.as_str() {
             Some("StartContactCenterSession") => (self.cc.start(username, body), false),
-            Some("EndContactCenterSession") => (self.cc.end(username), true),
+            Some("EndContactCenterSession") => {
+                // A refused End (variant `end-without-session-error`) changes nothing.
+                let reply = self.cc.end(username);
+                let ended = reply.is_success();
+                (reply, ended)
+            }
             _ if self.has(Fault::UnknownOperationAccepted) => (Reply::op_ok(), false),
             Some(other) => (
                 Reply::bad(2, format!("Operation '{other}' is not supported")),
@@ -341,6 +229,11 @@ impl App {
                 if wants_devices {
                     user["devices"] = Value::Array(self.cc.devices_json(username));
                 }
+                if self.varies(Variant::ExtraFields) {
+                    user["emailAddress"] = json!(format!("{username}@example.com"));
+                    user["contactCenterId"] = json!("00000000-0000-0000-0000-000000000001");
+                    user["extra"] = json!({ "note": "a member no source names" });
+                }
                 (Reply::data(json!({ "statusCode": 0, "user": user })), false)
             }
             Route::Me
@@ -352,10 +245,7 @@ impl App {
                     Err(reply) => (reply, false),
                 }
             }
-            Route::Me => (
-                Reply::method_not_allowed(method.as_str(), "GET, POST"),
-                false,
-            ),
+            Route::Me => (self.wrong_method(method.as_str(), "GET, POST"), false),
             Route::MeDevices if is_get(method) => {
                 let devices = self.cc.devices_json(username);
                 let full = query.split('&').any(|kv| kv.starts_with("fields="));
@@ -376,14 +266,16 @@ impl App {
                 };
                 (Reply::data(body), false)
             }
-            Route::MeDevices => (Reply::method_not_allowed(method.as_str(), "GET"), false),
+            Route::MeDevices => (self.wrong_method(method.as_str(), "GET"), false),
+            // Ready/NotReady are other operations [notes §2]; a server may lack them.
+            Route::MeVoiceChannel if self.varies(Variant::NoAgentState) => (not_found(), false),
             Route::MeVoiceChannel if *method == Method::POST => {
                 match self.read_object(headers, body).await {
                     Ok(obj) => (self.voice_operation(username, &obj), false),
                     Err(reply) => (reply, false),
                 }
             }
-            Route::MeVoiceChannel => (Reply::method_not_allowed(method.as_str(), "POST"), false),
+            Route::MeVoiceChannel => (self.wrong_method(method.as_str(), "POST"), false),
             Route::UnknownApi | Route::Outside | Route::Version => (not_found(), false),
         }
     }
@@ -401,16 +293,15 @@ fn header_value(s: &str) -> HeaderValue {
     HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// How long variant `notify-before-response` holds an answer after its request published.
+const NOTIFY_LEAD: Duration = Duration::from_millis(250);
+
 pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let path = parts.uri.path();
-    if path == crate::bayeux::PATH
-        || path
-            .strip_prefix(crate::bayeux::PATH)
-            .is_some_and(|rest| rest.starts_with('/'))
-    {
-        return crate::bayeux::handle(app, parts, body).await;
+    if cometd::serves(parts.uri.path()) {
+        return cometd::handle(app, parts, body).await;
     }
+    let wire = app.wire(&parts.headers);
     let method = parts.method;
     let headers = parts.headers;
     let route = Route::of(parts.uri.path());
@@ -419,67 +310,90 @@ pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Respons
     match route {
         Route::Version if is_get(&method) => {
             let version = app.cc.directory().version.clone();
-            return app.render(Reply::data(json!({ "statusCode": 0, "version": version })));
+            let reply = Reply::data(json!({ "statusCode": 0, "version": version }));
+            return app.render(reply, &wire);
         }
-        Route::Version => return app.render(Reply::method_not_allowed(method.as_str(), "GET")),
-        Route::Outside => return app.render(not_found()),
+        Route::Version => return app.render(app.wrong_method(method.as_str(), "GET"), &wire),
+        Route::Outside => return app.render(not_found(), &wire),
         _ => {}
     }
 
     let Some(principal) = app.authenticate(&headers) else {
-        return app.render(app.denied());
+        return app.render(app.denied(), &wire);
     };
 
-    if app.csrf && is_state_changing(&method) && !app.has(Fault::CsrfNotEnforced) {
-        let sent = headers.get(CSRF_TOKEN).and_then(|v| v.to_str().ok());
-        let valid = matches!((&principal.session, sent), (Some(s), Some(t)) if s.csrf_token == t);
-        if !valid {
-            return app.render(Reply::Text {
-                status: StatusCode::FORBIDDEN,
-                content_type: TEXT_CONTENT_TYPE,
-                body: CSRF_MESSAGE.to_string(),
-            });
+    // With new-session-after-end the session exists before the CSRF filter runs, so that even a
+    // refused request carries the new cookie.
+    let early = app.varies(Variant::NewSessionAfterEnd);
+    let mut session = if early {
+        app.session_for(&principal)
+    } else {
+        (principal.session.clone(), false)
+    };
+    if app.csrf
+        && is_state_changing(&method)
+        && !app.has(Fault::CsrfNotEnforced)
+        && !app.csrf_ok(session.0.as_ref(), &headers)
+    {
+        let mut response = app.render(app.csrf_refusal(), &wire);
+        if let (Some(s), true) = &session {
+            app.set_session_cookie(&mut response, s);
         }
+        return response;
+    }
+    if !early {
+        session = app.session_for(&principal);
     }
 
-    let (session, new_session) = match principal.session {
-        Some(s) => (Some(s), false),
-        None if principal.may_create_session => {
-            (Some(app.sessions.create(&principal.username)), true)
-        }
-        None => (None, false),
-    };
-
+    let published = app.cc.bus().published();
     let (reply, invalidate) = app
         .dispatch(route, &method, &headers, body, &principal.username, &query)
         .await;
-    let mut response = app.render(reply);
-
-    let invalidated = invalidate && !app.has(Fault::EndSessionKeepsSession);
-    if let Some(session) = &session {
-        if invalidated {
-            app.sessions.invalidate(&session.id);
-        } else {
-            if new_session {
-                response.headers_mut().append(
-                    SET_COOKIE,
-                    header_value(&format!("JSESSIONID={}; Path=/api; HttpOnly", session.id)),
-                );
-            }
-            if app.csrf && is_get(&method) {
-                let h = response.headers_mut();
-                h.insert(
-                    HeaderName::from_static(CSRF_HEADER),
-                    HeaderValue::from_static("X-CSRF-TOKEN"),
-                );
-                h.insert(
-                    HeaderName::from_static(CSRF_TOKEN),
-                    header_value(&session.csrf_token),
-                );
-            }
-        }
+    if app.varies(Variant::NotifyBeforeResponse) && app.cc.bus().published() != published {
+        tokio::time::sleep(NOTIFY_LEAD).await;
+    }
+    let mut response = app.render(reply, &wire);
+    let (session, new_session) = session;
+    if let Some(session) = session {
+        app.finish_session(&mut response, session, new_session, invalidate, &method);
     }
     response
+}
+
+impl App {
+    /// Invalidates the session after End; otherwise announces a new one (`Set-Cookie`) and, on GET
+    /// with CSRF on, its token.
+    fn finish_session(
+        &self,
+        response: &mut Response,
+        session: Session,
+        new: bool,
+        invalidate: bool,
+        method: &Method,
+    ) {
+        if invalidate && !self.has(Fault::EndSessionKeepsSession) {
+            self.sessions.invalidate(&session.id);
+            return;
+        }
+        if new {
+            self.set_session_cookie(response, &session);
+        }
+        if self.csrf && is_get(method) {
+            let token = if self.varies(Variant::CsrfRotateOnGet) {
+                self.sessions
+                    .rotate_csrf(&session.id)
+                    .unwrap_or(session.csrf_token)
+            } else {
+                session.csrf_token
+            };
+            let h = response.headers_mut();
+            h.insert(
+                HeaderName::from_static(CSRF_HEADER),
+                HeaderValue::from_static("X-CSRF-TOKEN"),
+            );
+            h.insert(HeaderName::from_static(CSRF_TOKEN), header_value(&token));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -494,32 +408,5 @@ mod tests {
         assert_eq!(Route::of("/api/v2/nothing"), Route::UnknownApi);
         assert_eq!(Route::of("/"), Route::Outside);
         assert_eq!(Route::of("/apix"), Route::Outside);
-    }
-
-    #[test]
-    fn cookie_parsing_finds_jsessionid_among_others() {
-        let mut h = HeaderMap::new();
-        h.append(
-            COOKIE,
-            HeaderValue::from_static("a=b; JSESSIONID=ABC ; c=d"),
-        );
-        assert_eq!(session_cookie(&h).as_deref(), Some("ABC"));
-    }
-
-    #[test]
-    fn basic_credentials_decode() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            AUTHORIZATION,
-            HeaderValue::from_static("Basic YWdlbnQxOnB3OmV4dHJh"),
-        );
-        assert_eq!(
-            basic_credentials(&h),
-            Some(Some(("agent1".to_string(), "pw:extra".to_string())))
-        );
-        h.insert(AUTHORIZATION, HeaderValue::from_static("Basic !!!"));
-        assert_eq!(basic_credentials(&h), Some(None));
-        h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer x"));
-        assert_eq!(basic_credentials(&h), None);
     }
 }

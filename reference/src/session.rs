@@ -93,6 +93,14 @@ impl SessionStore {
         session
     }
 
+    /// Gives the session a new CSRF token (variant `csrf-rotate-on-get`); the old one stops working.
+    pub(crate) fn rotate_csrf(&self, id: &str) -> Option<String> {
+        let mut map = self.lock();
+        let entry = map.get_mut(id)?;
+        entry.session.csrf_token = uuid::Uuid::new_v4().to_string();
+        Some(entry.session.csrf_token.clone())
+    }
+
     pub(crate) fn invalidate(&self, id: &str) {
         self.lock().remove(id);
     }

@@ -3,8 +3,9 @@
 
 use std::net::SocketAddr;
 
+use gws_conform::load::diagnostic::did_you_mean;
 use gws_conform::load::Env;
-use gws_reference::{Directory, Fault, RunningServer, ServerConfig};
+use gws_reference::{Directory, Fault, RunningServer, ServerConfig, Variant};
 
 use super::{exit, ServeArgs};
 
@@ -68,10 +69,12 @@ fn random_hex() -> String {
 pub async fn start_embedded(
     secrets: &Secrets,
     fault: Option<Fault>,
+    variants: &[Variant],
 ) -> std::io::Result<RunningServer> {
     let (pw, lc) = secrets.effective();
     let config = ServerConfig {
         fault,
+        variants: variants.to_vec(),
         csrf: true,
         ..ServerConfig::new(
             SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -81,11 +84,51 @@ pub async fn start_embedded(
     gws_reference::start(config).await
 }
 
+/// A fault or variant by name. An unknown name gets a did-you-mean when one is close, else the list
+/// of valid names; `list` is the command that lists them.
+pub fn parse_named<T>(
+    flag: &str,
+    name: &str,
+    valid: &[T],
+    name_of: fn(&T) -> &'static str,
+    list: &str,
+) -> Result<T, String>
+where
+    T: std::str::FromStr + Copy,
+    T::Err: std::fmt::Display,
+{
+    name.parse::<T>().map_err(|e| {
+        match did_you_mean(name.trim(), valid.iter().map(name_of)) {
+            Some(s) => format!(
+                "{flag}: unknown name `{name}`; did you mean `{s}`? (`gws-conform {list} --list` lists them)"
+            ),
+            None => format!("{flag}: {e}"),
+        }
+    })
+}
+
 pub async fn serve(args: ServeArgs) -> u8 {
-    let fault = match args.fault.as_deref().map(str::parse::<Fault>).transpose() {
+    let fault = match args
+        .fault
+        .as_deref()
+        .map(|f| parse_named("--fault", f, Fault::ALL, Fault::name, "mutants"))
+        .transpose()
+    {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: --fault: {e}");
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    };
+    let variants = match args
+        .variants
+        .iter()
+        .map(|v| parse_named("--variant", v, Variant::ALL, Variant::name, "variants"))
+        .collect::<Result<Vec<Variant>, String>>()
+    {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
             return exit::ERROR;
         }
     };
@@ -103,6 +146,7 @@ pub async fn serve(args: ServeArgs) -> u8 {
     };
     let config = ServerConfig {
         fault,
+        variants: variants.clone(),
         csrf: !args.no_csrf,
         ..ServerConfig::new(args.addr, directory)
     };
@@ -123,6 +167,9 @@ pub async fn serve(args: ServeArgs) -> u8 {
     }
     if let Some(f) = fault {
         outln!("fault: {} ({})", f.name(), f.description());
+    }
+    for v in &variants {
+        outln!("variant: {} ({})", v.name(), v.description());
     }
     outln!(
         "CSRF protection: {}",

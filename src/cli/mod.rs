@@ -3,10 +3,12 @@
 #[macro_use]
 mod out;
 
+mod against;
 mod embedded;
 mod mutants;
 mod report;
 mod run;
+mod variants;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,6 +53,8 @@ enum Command {
     Serve(ServeArgs),
     /// Run the suite against the clean reference server and against every fault; print the kill matrix.
     Mutants(MutantsArgs),
+    /// Run the suite against the reference server with each conforming variant; every case must pass.
+    Variants(VariantsArgs),
     /// Render a report.json as html, junit, markdown or tap.
     Report(report::ReportArgs),
     /// Check that a report.json was produced from the case files and schemas in this working tree.
@@ -182,9 +186,30 @@ pub struct ServeArgs {
     /// Deviate from the spec in exactly one way (see `gws-conform mutants --list`).
     #[arg(long)]
     pub fault: Option<String>,
+    /// Differ in a conforming way (repeatable; see `gws-conform variants --list`).
+    #[arg(long = "variant", value_name = "NAME")]
+    pub variants: Vec<String>,
     /// Turn CSRF protection off (it is on by default, as profiles/reference.toml expects).
     #[arg(long)]
     pub no_csrf: bool,
+}
+
+#[derive(Args)]
+pub struct VariantsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Only these variants (default: every one).
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Only list the variants, with their descriptions and sources.
+    #[arg(long)]
+    pub list: bool,
+    /// Variants run at once.
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Give the reason of every failing case.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 #[derive(Args)]
@@ -200,6 +225,13 @@ pub struct MutantsArgs {
     /// List every case that caught each fault.
     #[arg(long, short)]
     pub verbose: bool,
+}
+
+/// One line to standard output through [`out::line`]; false once the pipe is closed, so that a
+/// listing can stop early.
+pub fn say(line: impl std::fmt::Display) -> bool {
+    outln!("{line}");
+    !out::is_closed()
 }
 
 pub fn main() -> ExitCode {
@@ -232,6 +264,7 @@ pub fn main() -> ExitCode {
             Command::Lint(args) => run::lint(&args),
             Command::Serve(args) => embedded::serve(args).await,
             Command::Mutants(args) => mutants::mutants(args).await,
+            Command::Variants(args) => variants::variants(args).await,
             Command::Report(args) => report::report(&args),
             Command::Verify(args) => report::verify(&args),
             Command::Merge(args) => report::merge(&args),

@@ -2,51 +2,35 @@
 //! case; every fault must make at least one case fail. A fault no case catches is a hole in the
 //! suite, and the fix is a better case, never a weaker fault.
 
-use std::collections::BTreeMap;
-
 use futures_util::StreamExt;
-use gws_conform::execute::Transport;
-use gws_conform::plan::{self, Selection};
 use gws_conform::record::Verdict;
-use gws_conform::report::RunInfo;
-use gws_conform::runner;
 use gws_reference::Fault;
 
-use super::embedded::{self, Secrets};
-use super::run::load_or_report;
-use super::{exit, MutantsArgs};
-
-/// Each case's verdict and reason, by id.
-struct Verdicts(BTreeMap<String, (Verdict, Option<String>)>);
+use super::against::{self, Setup, Verdicts};
+use super::embedded::Secrets;
+use super::{exit, say, MutantsArgs};
 
 pub async fn mutants(args: MutantsArgs) -> u8 {
     if args.list {
         for f in Fault::ALL {
-            outln!("{:<40} {:<14} {}", f.name(), f.area(), f.description());
+            // A closed pipe (`| head -1`) stops the listing instead of panicking.
+            if !say(format!(
+                "{:<40} {:<14} {}",
+                f.name(),
+                f.area(),
+                f.description()
+            )) {
+                break;
+            }
         }
         return exit::PASS;
     }
     let secrets = Secrets::generate();
-    let env = secrets.env();
-    let sources = gws_conform::load::Sources {
-        cases_dir: args.input.cases.clone(),
-        schemas_dir: args.input.schemas.clone(),
-        profile: Some(
-            args.input
-                .profile
-                .clone()
-                .unwrap_or_else(|| embedded::REFERENCE_PROFILE.into()),
-        ),
-    };
-    let suite = match load_or_report(&sources, &env) {
+    let suite = match against::load_suite(&args.input, &secrets) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let jobs = args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
+    let jobs = against::jobs(args.jobs);
 
     let variants: Vec<Option<Fault>> = std::iter::once(None)
         .chain(Fault::ALL.iter().copied().map(Some))
@@ -55,8 +39,18 @@ pub async fn mutants(args: MutantsArgs) -> u8 {
     let secrets = &secrets;
     let results: Vec<(Option<Fault>, Result<Verdicts, String>)> =
         futures_util::stream::iter(variants)
-            .map(|fault| async move { (fault, run_against(suite, secrets, fault).await) })
-            .buffered(jobs.max(1))
+            .map(|fault| async move {
+                let setup = Setup {
+                    fault,
+                    ..Setup::default()
+                };
+                let run_id = format!("mutant-{}", fault.map_or("clean", |f| f.name()));
+                (
+                    fault,
+                    against::run_against(suite, secrets, &setup, &run_id).await,
+                )
+            })
+            .buffered(jobs)
             .collect()
             .await;
 
@@ -185,37 +179,4 @@ fn caught_by(ids: &[&str], verbose: bool) -> String {
             n - SHOWN
         )
     }
-}
-
-async fn run_against(
-    suite: &gws_conform::load::Suite,
-    secrets: &Secrets,
-    fault: Option<Fault>,
-) -> Result<Verdicts, String> {
-    let server = embedded::start_embedded(secrets, fault)
-        .await
-        .map_err(|e| format!("cannot start the reference server: {e}"))?;
-    let transport = Transport::new(&server.url(), &suite.profile)?;
-    let plan = plan::plan(&suite.cases, &Selection::default(), &suite.profile);
-    let run_id = format!("mutant-{}", fault.map_or("clean", |f| f.name()));
-    let info = RunInfo::unreported(
-        &run_id,
-        &server.url(),
-        true,
-        &suite.profile,
-        plan.cases.len(),
-        4,
-    );
-    let (results, outcome) = runner::run_collecting(suite, &plan, &transport, 4, info).await;
-    if let Some(u) = outcome.unreachable {
-        return Err(u);
-    }
-    let verdicts = Verdicts(
-        results
-            .into_iter()
-            .map(|r| (r.id, (r.verdict, r.reason)))
-            .collect(),
-    );
-    server.shutdown().await;
-    Ok(verdicts)
 }

@@ -38,3 +38,8 @@ pub fn line(args: std::fmt::Arguments<'_>) {
         }
     }
 }
+
+/// Whether standard output is gone.
+pub fn is_closed() -> bool {
+    CLOSED.load(Ordering::Relaxed)
+}

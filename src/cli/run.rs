@@ -199,7 +199,7 @@ pub async fn run(args: RunArgs) -> u8 {
     });
     let (url, server) = match target {
         Some(t) => (t, None),
-        None => match embedded::start_embedded(&secrets, None).await {
+        None => match embedded::start_embedded(&secrets, None, &[]).await {
             Ok(s) => (s.url(), Some(s)),
             Err(e) => {
                 eprintln!("error: cannot start the embedded reference server: {e}");

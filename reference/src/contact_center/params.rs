@@ -1,0 +1,182 @@
+//! StartContactCenterSession's parameters: reading them from the body and resolving the place and
+//! device they name, with the faults and variants that change either. Nothing here changes state.
+
+use axum::http::StatusCode;
+use serde_json::{Map, Value};
+
+use crate::directory::{Agent, Device, DeviceKind, Directory, Place};
+use crate::fault::Fault;
+use crate::reply::Reply;
+use crate::variant::{Behaviour, Variant};
+
+pub(crate) const WORKMODE_INVALID: &str =
+    "Parameter 'workmode' is invalid: \"The specified value is not within valid range\"";
+const WORKMODE_INVALID_WRAPPED: &str =
+    "Parameter 'workmode' is invalid: \"The specified value is not within\nvalid range\"";
+
+/// An optional string parameter: absent or null is `None`; any other non-string is invalid.
+pub(crate) fn opt_str(body: &Map<String, Value>, name: &str) -> Result<Option<String>, Reply> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Reply::bad(
+            2,
+            format!("Parameter '{name}' is invalid: \"Expected a string value\""),
+        )),
+    }
+}
+
+/// Reads and resolves parameters against the directory.
+pub(crate) struct Params<'a> {
+    pub(crate) b: Behaviour,
+    pub(crate) dir: &'a Directory,
+}
+
+impl Params<'_> {
+    pub(crate) fn parse_channels(&self, body: &Map<String, Value>) -> Result<Vec<String>, Reply> {
+        let invalid = || {
+            Reply::bad(
+                2,
+                "Parameter 'channels' is invalid: \"Expected a non-empty array of channel names\"",
+            )
+        };
+        let voice = || vec!["voice".to_string()];
+        match body.get("channels") {
+            None | Some(Value::Null) if self.b.has(Fault::MissingChannelsAccepted) => Ok(voice()),
+            None | Some(Value::Null) => Err(Reply::bad(1, "Parameter 'channels' is missing")),
+            Some(Value::Array(items)) if items.is_empty() => {
+                if self.b.has(Fault::EmptyChannelsAccepted) {
+                    Ok(voice())
+                } else if self.b.varies(Variant::EmptyChannelsNoop) {
+                    Ok(Vec::new())
+                } else {
+                    Err(invalid())
+                }
+            }
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_string).ok_or_else(invalid))
+                .collect(),
+            Some(Value::String(s)) if self.b.has(Fault::NonArrayChannelsAccepted) => {
+                Ok(vec![s.clone()])
+            }
+            Some(_) => Err(invalid()),
+        }
+    }
+
+    pub(crate) fn parse_workmode(
+        &self,
+        body: &Map<String, Value>,
+    ) -> Result<Option<&'static str>, Reply> {
+        const MODES: [&str; 2] = ["ManualIn", "AutoIn"];
+        let given = match body.get("workmode") {
+            None | Some(Value::Null) => return Ok(None),
+            Some(v) => v,
+        };
+        if let Some(s) = given.as_str() {
+            if let Some(m) = MODES.iter().find(|m| **m == s) {
+                return Ok(Some(m));
+            }
+            if self.b.has(Fault::WorkmodeCaseInsensitive)
+                || self.b.varies(Variant::WorkmodeCaseInsensitive)
+            {
+                if let Some(m) = MODES.iter().find(|m| m.eq_ignore_ascii_case(s)) {
+                    return Ok(Some(m));
+                }
+            }
+        }
+        if self.b.has(Fault::InvalidWorkmodeAccepted) {
+            return Ok(None);
+        }
+        let code = if self.b.has(Fault::InvalidWorkmodeCode10) {
+            10
+        } else {
+            2
+        };
+        let message = if self.b.has(Fault::InvalidWorkmodeMessageWrapped) {
+            WORKMODE_INVALID_WRAPPED
+        } else {
+            WORKMODE_INVALID
+        };
+        Err(Reply::bad(code, message))
+    }
+
+    /// The place to use: the named one, or the agent's default place.
+    pub(crate) fn resolve_place<'a>(
+        &'a self,
+        agent: &Agent,
+        place: Option<&str>,
+    ) -> Result<&'a Place, Reply> {
+        let default = &self.dir.places[&agent.default_place];
+        match place {
+            None => Ok(default),
+            Some(name) => match self.dir.place(name) {
+                Some(p) => Ok(p),
+                None if self.b.has(Fault::UnknownPlaceAccepted) => Ok(default),
+                None => Err(Reply::error(
+                    StatusCode::NOT_FOUND,
+                    6,
+                    format!("Place '{name}' not found"),
+                )),
+            },
+        }
+    }
+
+    /// The device to log in on: `devicePath` if given, else the place's only device, else its only ACD
+    /// position.
+    pub(crate) fn resolve_device(
+        &self,
+        agent: &Agent,
+        place: &Place,
+        device_path: Option<&str>,
+    ) -> Result<Device, Reply> {
+        let device_path = if self.b.has(Fault::DevicePathIgnored) {
+            None
+        } else {
+            device_path
+        };
+        if let Some(path) = device_path {
+            return match self.dir.device_by_path(path) {
+                None => Err(Reply::error(
+                    StatusCode::NOT_FOUND,
+                    6,
+                    format!("Device '{path}' not found"),
+                )),
+                Some((p, d)) if p.name == place.name || p.name == agent.default_place => Ok(d.clone()),
+                Some(_) => Err(Reply::bad(
+                    2,
+                    format!(
+                        "Parameter 'devicePath' is invalid: device '{path}' is not assigned to place '{}'",
+                        place.name
+                    ),
+                )),
+            };
+        }
+        match place.devices.as_slice() {
+            [] => Err(Reply::bad(
+                2,
+                format!("Place '{}' has no devices", place.name),
+            )),
+            [only] => Ok(only.clone()),
+            several => {
+                let acds: Vec<&Device> = several
+                    .iter()
+                    .filter(|d| d.kind == DeviceKind::Acd)
+                    .collect();
+                match acds.as_slice() {
+                    [one] => Ok((*one).clone()),
+                    [first, ..] if self.b.has(Fault::MultiAcdWithoutDevicePathAccepted) => Ok((*first).clone()),
+                    _ => Err(Reply::bad(
+                        2,
+                        format!(
+                            "Cannot resolve the device of place '{}': it has {} devices and {} ACD positions; specify devicePath",
+                            place.name,
+                            several.len(),
+                            acds.len()
+                        ),
+                    )),
+                }
+            }
+        }
+    }
+}

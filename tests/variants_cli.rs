@@ -1,0 +1,104 @@
+//! The `variants` command and `serve --variant`: names, listing and the table.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use support::{root, run, BIN};
+
+#[test]
+fn list_into_a_closed_pipe_exits_quietly() {
+    for command in ["variants", "mutants"] {
+        // The reading end is closed before the binary writes a byte: every write fails (EPIPE).
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = Command::new(BIN)
+            .args([command, "--list"])
+            .current_dir(root())
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .expect("run gws-conform");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{command}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{command}: {stderr}");
+    }
+}
+
+#[test]
+fn list_names_every_variant_with_its_source() {
+    let r = run(
+        &["variants", "--list"],
+        &root(),
+        &[],
+        Duration::from_secs(30),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for name in [
+        "pretty-reversed-json",
+        "chunked",
+        "gzip",
+        "new-session-after-end",
+    ] {
+        assert!(r.stdout.contains(name), "{name} missing:\n{}", r.stdout);
+    }
+    assert!(r.stdout.contains("source: notes §3.3"), "{}", r.stdout);
+}
+
+#[test]
+fn unknown_names_get_a_did_you_mean_and_exit_2() {
+    let cases: [&[&str]; 3] = [
+        &["variants", "gzp"],
+        &["serve", "--addr", "127.0.0.1:0", "--variant", "gzp"],
+        &[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--fault",
+            "acess-denied-401",
+        ],
+    ];
+    let hints = ["`gzip`", "`gzip`", "`access-denied-401`"];
+    for (args, hint) in cases.iter().zip(hints) {
+        let r = run(args, &root(), &[], Duration::from_secs(30));
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("did you mean {hint}?")),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn a_run_prints_the_table_and_exits_by_its_failures() {
+    let r = run(
+        &["variants", "chunked", "--verbose"],
+        &root(),
+        &[],
+        Duration::from_secs(300),
+    );
+    assert!(
+        r.stdout
+            .contains("| variant | area | passed | failed | skipped | warned | failing cases |"),
+        "{}",
+        r.stdout
+    );
+    let row = |name: &str| {
+        r.stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("| {name} |")))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{}", r.stdout))
+            .to_string()
+    };
+    let default = row("(default server)");
+    let chunked = row("chunked");
+    let failed = |row: &str| row.split('|').nth(4).unwrap().trim().to_string();
+    assert_eq!(failed(&default), "0", "{}", r.stdout);
+    let expected = if failed(&chunked) == "0" { 0 } else { 1 };
+    assert_eq!(r.code, expected, "{}\n{}", r.stdout, r.stderr);
+    if expected == 1 {
+        assert!(r.stdout.contains("### chunked:"), "{}", r.stdout);
+    }
+}
