@@ -5,6 +5,7 @@ mod out;
 
 mod against;
 mod embedded;
+mod list;
 mod mutants;
 mod report;
 mod run;
@@ -173,6 +174,9 @@ struct ListArgs {
     input: InputArgs,
     #[command(flatten)]
     filter: FilterArgs,
+    /// Every column in full (the default fits 100 columns).
+    #[arg(long)]
+    wide: bool,
 }
 
 #[derive(Args)]
@@ -260,7 +264,7 @@ pub fn main() -> ExitCode {
     let code = runtime.block_on(async {
         match cli.command {
             Command::Run(args) => run::run(args).await,
-            Command::List(args) => run::list(&args.input, &args.filter),
+            Command::List(args) => run::list(&args.input, &args.filter, args.wide),
             Command::Lint(args) => run::lint(&args),
             Command::Serve(args) => embedded::serve(args).await,
             Command::Mutants(args) => mutants::mutants(args).await,

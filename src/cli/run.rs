@@ -100,7 +100,7 @@ pub fn lint(input: &InputArgs) -> u8 {
     }
 }
 
-pub fn list(input: &InputArgs, filter: &FilterArgs) -> u8 {
+pub fn list(input: &InputArgs, filter: &FilterArgs, wide: bool) -> u8 {
     let env = environment(&Secrets::generate(), false, input);
     let suite = match load_or_report(&sources(input, input.profile.is_none()), &env) {
         Ok(s) => s,
@@ -115,23 +115,7 @@ pub fn list(input: &InputArgs, filter: &FilterArgs) -> u8 {
         }
     };
     let p = plan::plan(&suite.cases, &selection, &suite.profile);
-    let id_width = p.cases.iter().map(|c| c.case.id.len()).max().unwrap_or(2);
-    for c in &p.cases {
-        let skip = c
-            .skip
-            .as_deref()
-            .map(|s| format!("  (skipped: {s})"))
-            .unwrap_or_default();
-        outln!(
-            "{:<id_width$}  {:<10}  {:<28}  {}{}",
-            c.case.id,
-            c.case.provenance.as_str(),
-            c.case.spec.join(","),
-            c.case.title,
-            skip
-        );
-    }
-    outln!("{} cases", p.cases.len());
+    super::list::print(&p, wide);
     exit::PASS
 }
 
