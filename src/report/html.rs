@@ -9,8 +9,11 @@
 use std::fmt::Write as _;
 use std::io::{self, Read, Seek, Write};
 
+use super::coverage::{traceability, ElementStatus};
+use super::format::{Sink, Spool, Writer};
+use super::headline::{headline, verdict_class};
+use super::index::Index;
 use super::json::CaseStatus;
-use super::render::{headline, traceability, ElementStatus, Index, Sink, Spool, Writer};
 use crate::execute::Exchange;
 use crate::record::{CaseResult, KnownOutcome, KnownStatus, Level, StepResult};
 
@@ -155,7 +158,7 @@ fn begin(index: &Index, h: &mut Sink) -> io::Result<()> {
     let r = &index.head;
     let s = &r.summary;
     let (word, line) = headline(r);
-    let vclass = super::render::verdict_class(s);
+    let vclass = verdict_class(s);
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
