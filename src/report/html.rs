@@ -13,7 +13,7 @@ use super::coverage::{traceability, ElementStatus};
 use super::format::{Sink, Spool, Writer};
 use super::headline::{headline, verdict_class};
 use super::index::Index;
-use super::json::CaseStatus;
+use super::status::CaseStatus;
 use crate::execute::Exchange;
 use crate::record::{CaseResult, KnownOutcome, KnownStatus, Level, StepResult};
 
@@ -303,7 +303,7 @@ fn begin(index: &Index, h: &mut Sink) -> io::Result<()> {
     }
 
     // Samples and the traceability matrix.
-    let trace = traceability(index);
+    let trace = traceability(&index.cases);
     h.push_str("<section id=\"samples\"><h2>Verdict per documented sample</h2><table><thead><tr><th>Sample</th><th>What it shows</th><th>Verdict</th><th>Cases</th></tr></thead><tbody>\n");
     for t in trace.iter().filter(|t| t.kind == "sample") {
         let _ = writeln!(

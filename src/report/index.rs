@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use super::json::{CaseStatus, Report, ReportHead, Streamed, Summary};
+use super::coverage::Covering;
+use super::json::{Report, ReportHead, Streamed, Summary};
+use super::status::CaseStatus;
 use super::ReportError;
 use crate::model::Provenance;
 use crate::record::describe::first_failure;
@@ -87,5 +89,19 @@ impl Index {
     /// The cases shown with one status, in report order.
     pub fn cases_with(&self, status: CaseStatus) -> impl Iterator<Item = &CaseEntry> {
         self.cases.iter().filter(move |c| c.status == status)
+    }
+}
+
+impl Covering for CaseEntry {
+    fn spec(&self) -> &[String] {
+        &self.spec
+    }
+
+    fn status(&self) -> CaseStatus {
+        self.status
+    }
+
+    fn provenance(&self) -> Provenance {
+        self.provenance
     }
 }

@@ -11,7 +11,7 @@ use std::io;
 use super::format::{Sink, Writer};
 use super::headline::headline;
 use super::index::Index;
-use super::json::CaseStatus;
+use super::status::CaseStatus;
 use crate::record::describe::{describe_failure, first_failure};
 use crate::record::CaseResult;
 

@@ -8,7 +8,7 @@ use super::coverage::{traceability, ElementStatus};
 use super::format::{Sink, Writer};
 use super::headline::{headline, verdict_class};
 use super::index::Index;
-use super::json::CaseStatus;
+use super::status::CaseStatus;
 use crate::record::{CaseResult, KnownStatus};
 
 /// Failures listed in full; more are counted.
@@ -60,7 +60,7 @@ fn render(index: &Index, m: &mut Sink) -> io::Result<()> {
         s.tally.not_run,
         s.tally.total
     );
-    let samples: Vec<String> = traceability(index)
+    let samples: Vec<String> = traceability(&index.cases)
         .iter()
         .filter(|t| t.kind == "sample")
         .map(|t| {

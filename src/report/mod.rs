@@ -14,6 +14,7 @@ pub mod markdown;
 pub mod merge;
 pub mod output;
 pub mod render;
+pub mod status;
 pub mod tap;
 pub mod verify;
 
