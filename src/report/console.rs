@@ -4,6 +4,7 @@ use std::io::Write;
 
 use super::baseline::BaselineInfo;
 use super::{Event, Listener};
+use crate::record::describe::describe_failure;
 use crate::record::{KnownOutcome, KnownStatus, Verdict};
 
 /// How many failures the end-of-run summary describes in full; the rest are listed by id (every
@@ -230,8 +231,6 @@ impl<W: Write + Send> Listener for Console<W> {
         }
     }
 }
-
-pub use crate::record::describe::describe_failure;
 
 #[cfg(test)]
 mod tests {

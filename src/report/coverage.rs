@@ -1,10 +1,11 @@
 //! What a run says about each spec element: a sample passes only when each of its documented cases
 //! ran and passed; it is "not tested" when none ran and "partial" when some did not. Reports show it,
-//! and the headline never says a bare PASS over a sample that was not tested.
+//! and the headline never says a bare PASS over a sample that was not tested. The traceability
+//! matrix ([`traceability`]) judges every spec element the same way.
 
 use serde::{Deserialize, Serialize};
 
-use super::json::CaseStatus;
+use super::status::CaseStatus;
 use crate::model::Provenance;
 use crate::record::{CaseResult, KnownOutcome, KnownStatus, Verdict};
 
@@ -97,6 +98,56 @@ pub fn judge(cases: impl Iterator<Item = (CaseStatus, Provenance)>) -> ElementSt
     } else {
         ElementStatus::Pass
     }
+}
+
+/// What the traceability matrix needs of a case. The report's index (`super::index::CaseEntry`)
+/// has it; naming that type here would make coverage import the index, which imports the report,
+/// whose summary imports coverage: a circle.
+pub trait Covering {
+    fn spec(&self) -> &[String];
+    fn status(&self) -> CaseStatus;
+    fn provenance(&self) -> Provenance;
+}
+
+/// One row of the traceability matrix.
+pub struct Trace<'r, C> {
+    pub element: String,
+    pub kind: &'static str,
+    pub what: String,
+    pub cases: Vec<&'r C>,
+    pub status: ElementStatus,
+}
+
+/// Every documented spec element (and any other a case names) with the cases that cover it.
+pub fn traceability<C: Covering>(cases: &[C]) -> Vec<Trace<'_, C>> {
+    let mut rows: Vec<Trace<C>> = SPEC_ELEMENTS
+        .iter()
+        .map(|(id, kind, what)| Trace {
+            element: id.to_string(),
+            kind,
+            what: what.to_string(),
+            cases: Vec::new(),
+            status: ElementStatus::NotCovered,
+        })
+        .collect();
+    for case in cases {
+        for el in case.spec() {
+            match rows.iter_mut().find(|r| r.element == *el) {
+                Some(r) => r.cases.push(case),
+                None => rows.push(Trace {
+                    element: el.clone(),
+                    kind: "other",
+                    what: el.clone(),
+                    cases: vec![case],
+                    status: ElementStatus::NotCovered,
+                }),
+            }
+        }
+    }
+    for r in &mut rows {
+        r.status = judge(r.cases.iter().map(|c| (c.status(), c.provenance())));
+    }
+    rows
 }
 
 /// One sample's outcome, as the report's summary records it.

@@ -9,8 +9,11 @@
 use std::fmt::Write as _;
 use std::io::{self, Read, Seek, Write};
 
-use super::json::CaseStatus;
-use super::render::{headline, traceability, ElementStatus, Index, Sink, Spool, Writer};
+use super::coverage::{traceability, ElementStatus};
+use super::format::{Sink, Spool, Writer};
+use super::headline::{headline, verdict_class};
+use super::index::Index;
+use super::status::CaseStatus;
 use crate::execute::Exchange;
 use crate::record::{CaseResult, KnownOutcome, KnownStatus, Level, StepResult};
 
@@ -155,7 +158,7 @@ fn begin(index: &Index, h: &mut Sink) -> io::Result<()> {
     let r = &index.head;
     let s = &r.summary;
     let (word, line) = headline(r);
-    let vclass = super::render::verdict_class(s);
+    let vclass = verdict_class(s);
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -300,7 +303,7 @@ fn begin(index: &Index, h: &mut Sink) -> io::Result<()> {
     }
 
     // Samples and the traceability matrix.
-    let trace = traceability(index);
+    let trace = traceability(&index.cases);
     h.push_str("<section id=\"samples\"><h2>Verdict per documented sample</h2><table><thead><tr><th>Sample</th><th>What it shows</th><th>Verdict</th><th>Cases</th></tr></thead><tbody>\n");
     for t in trace.iter().filter(|t| t.kind == "sample") {
         let _ = writeln!(

@@ -1,19 +1,22 @@
 //! The canonical JSON report, `report.json`: every other format can be rendered from it.
 //!
 //! Cases are written as they finish, so memory stays flat however large the suite; the file is
-//! written under a temporary name and renamed at the end, so a reader never sees half a report. A
+//! written as an [`AtomicFile`] (a temporary name, renamed at the end), so a reader never sees half
+//! a report. A
 //! run that is interrupted still ends here, with `"complete": false`.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::baseline::BaselineInfo;
 use super::coverage::{Coverage, ElementStatus, SampleOutcome};
+use super::output::AtomicFile;
+use super::status::CaseStatus;
 use super::{Event, Listener, ReportError, RunInfo};
-use crate::record::{CaseResult, KnownOutcome, KnownStatus, Tally, Verdict};
+use crate::record::{CaseResult, KnownOutcome, KnownStatus, Tally};
 
 pub const FORMAT: &str = "gws-conform-report/1";
 
@@ -179,7 +182,7 @@ impl Report {
 }
 
 /// Everything a report holds but its cases: what the summary parts of the rendered formats need,
-/// with the per-case index of [`super::render::Index`].
+/// with the per-case index of [`super::index::Index`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportHead {
     pub format: String,
@@ -401,66 +404,10 @@ impl<'de, E> serde::de::Visitor<'de> for Cases<'_, E> {
     }
 }
 
-/// A case's verdict as the reports show it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum CaseStatus {
-    Pass,
-    /// Only inferred expectations failed: needs review; not a failure unless `--strict`.
-    Warn,
-    Fail,
-    Skip,
-    /// Selected, never run: the run stopped first.
-    NotRun,
-    /// Failed, excused by an unexpired baseline entry.
-    Known,
-    /// Passed although the baseline lists it: remove it from the baseline.
-    Fixed,
-}
-
-impl CaseStatus {
-    pub fn of(verdict: Verdict, known: Option<&KnownOutcome>) -> CaseStatus {
-        match (verdict, known.map(|k| k.status)) {
-            (Verdict::Fail, Some(KnownStatus::Known)) => CaseStatus::Known,
-            (Verdict::Fail, _) => CaseStatus::Fail,
-            (Verdict::Pass, Some(KnownStatus::Fixed)) => CaseStatus::Fixed,
-            (Verdict::Pass, _) => CaseStatus::Pass,
-            (Verdict::Warn, _) => CaseStatus::Warn,
-            (Verdict::Skip, _) => CaseStatus::Skip,
-            (Verdict::NotRun, _) => CaseStatus::NotRun,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            CaseStatus::Pass => "pass",
-            CaseStatus::Fail => "FAIL",
-            CaseStatus::Warn => "WARN (needs review)",
-            CaseStatus::Skip => "skip",
-            CaseStatus::NotRun => "not run",
-            CaseStatus::Known => "known failure",
-            CaseStatus::Fixed => "pass (known failure fixed)",
-        }
-    }
-
-    /// A CSS class / machine word.
-    pub fn word(self) -> &'static str {
-        match self {
-            CaseStatus::Pass => "pass",
-            CaseStatus::Fail => "fail",
-            CaseStatus::Warn => "warn",
-            CaseStatus::Skip => "skip",
-            CaseStatus::NotRun => "not-run",
-            CaseStatus::Known => "known",
-            CaseStatus::Fixed => "fixed",
-        }
-    }
-}
-
 /// Streams the report to disk.
 pub struct JsonReport {
-    path: PathBuf,
-    partial: PathBuf,
-    out: Option<BufWriter<File>>,
+    /// `None` once committed, or after a write error (which removed the temporary file).
+    out: Option<AtomicFile>,
     first_case: bool,
     started: std::time::Instant,
     error: Option<String>,
@@ -472,15 +419,8 @@ pub struct JsonReport {
 impl JsonReport {
     /// Writes events as they are: outside data was redacted where it entered (see `crate::secret`).
     pub fn create(path: &Path) -> std::io::Result<JsonReport> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let partial = path.with_extension("json.partial");
-        let out = BufWriter::new(File::create(&partial)?);
         Ok(JsonReport {
-            path: path.to_path_buf(),
-            partial,
-            out: Some(out),
+            out: Some(AtomicFile::create(path)?),
             first_case: true,
             started: std::time::Instant::now(),
             error: None,
@@ -504,22 +444,19 @@ impl JsonReport {
     fn write(&mut self, text: &str) {
         if let Some(out) = &mut self.out {
             if let Err(e) = out.write_all(text.as_bytes()) {
-                self.error = Some(format!("{}: {e}", self.partial.display()));
+                self.error = Some(format!("{}: {e}", out.partial_path().display()));
                 self.out = None;
             }
         }
     }
 
     fn finish(&mut self) {
-        let Some(mut out) = self.out.take() else {
+        let Some(out) = self.out.take() else {
             return;
         };
-        let done = out
-            .flush()
-            .and_then(|_| out.get_ref().sync_all())
-            .and_then(|_| std::fs::rename(&self.partial, &self.path));
-        if let Err(e) = done {
-            self.error = Some(format!("{}: {e}", self.path.display()));
+        let path = out.path().to_path_buf();
+        if let Err(e) = out.commit() {
+            self.error = Some(format!("{}: {e}", path.display()));
         }
     }
 }

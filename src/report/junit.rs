@@ -8,9 +8,11 @@
 use std::fmt::Write;
 use std::io;
 
-use super::console::describe_failure;
-use super::json::CaseStatus;
-use super::render::{Index, Sink, Writer};
+use super::format::{Sink, Writer};
+use super::headline::headline;
+use super::index::Index;
+use super::status::CaseStatus;
+use crate::record::describe::{describe_failure, first_failure};
 use crate::record::CaseResult;
 
 /// The suite's counts and properties, a `testcase` per case as it is read, and the verdict.
@@ -50,7 +52,7 @@ impl Writer for Junit {
                 r.run.target.server_version.clone().unwrap_or_default(),
             ),
             ("complete".into(), s.complete.to_string()),
-            ("verdict".into(), super::render::headline(r).0.to_string()),
+            ("verdict".into(), headline(r).0.to_string()),
         ];
         if let Some(p) = &r.run.selection.partition {
             props.push(("partition".into(), p.clone()));
@@ -156,7 +158,7 @@ impl Writer for Junit {
             }
             CaseStatus::Fail => {
                 x.push_str(">\n");
-                let mut message = super::render::first_failure(c).unwrap_or_default();
+                let mut message = first_failure(c).unwrap_or_default();
                 if let Some(k) = known {
                     message = format!(
                         "known failure expired on {} ({}): {message}",
@@ -193,11 +195,7 @@ impl Writer for Junit {
                 attr(&why)
             );
         }
-        let _ = writeln!(
-            x,
-            "    <system-out>{}</system-out>",
-            text(&super::render::headline(r).1)
-        );
+        let _ = writeln!(x, "    <system-out>{}</system-out>", text(&headline(r).1));
         x.push_str("  </testsuite>\n</testsuites>\n");
         x.emit()
     }

@@ -4,8 +4,11 @@
 use std::fmt::Write;
 use std::io;
 
-use super::json::CaseStatus;
-use super::render::{traceability, ElementStatus, Index, Sink, Writer};
+use super::coverage::{traceability, ElementStatus};
+use super::format::{Sink, Writer};
+use super::headline::{headline, verdict_class};
+use super::index::Index;
+use super::status::CaseStatus;
 use crate::record::{CaseResult, KnownStatus};
 
 /// Failures listed in full; more are counted.
@@ -35,8 +38,8 @@ impl Writer for Markdown {
 fn render(index: &Index, m: &mut Sink) -> io::Result<()> {
     let r = &index.head;
     let s = &r.summary;
-    let (word, line) = super::render::headline(r);
-    let icon = match super::render::verdict_class(s) {
+    let (word, line) = headline(r);
+    let icon = match verdict_class(s) {
         "pass" => "✅",
         "fail" => "❌",
         // Amber: a pass that needs review, or an incomplete run.
@@ -57,7 +60,7 @@ fn render(index: &Index, m: &mut Sink) -> io::Result<()> {
         s.tally.not_run,
         s.tally.total
     );
-    let samples: Vec<String> = traceability(index)
+    let samples: Vec<String> = traceability(&index.cases)
         .iter()
         .filter(|t| t.kind == "sample")
         .map(|t| {

@@ -4,12 +4,17 @@
 pub mod baseline;
 pub mod console;
 pub mod coverage;
+pub mod format;
+pub mod headline;
 pub mod html;
+pub mod index;
 pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod merge;
+pub mod output;
 pub mod render;
+pub mod status;
 pub mod tap;
 pub mod verify;
 
@@ -21,8 +26,9 @@ use crate::check::Check;
 use crate::load::InputFile;
 use crate::record::{CaseResult, NotificationRecord, StepResult, Tally};
 
+pub use format::Format;
 pub use json::{Report, Summary};
-pub use render::{write_formats, write_formats_from, Format};
+pub use render::{write_formats, write_formats_from};
 
 /// What a run is about, known before the first case runs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -165,25 +171,18 @@ pub enum ReportError {
     },
 }
 
-/// Writes a file so that a reader never sees half of it: a temporary file beside it, synced, then
-/// renamed over it.
+/// Writes a whole file so that a reader never sees half of it (see [`output::AtomicFile`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     use std::io::Write;
-    let err = |source| ReportError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".partial");
-    let partial = path.with_file_name(name);
-    let mut f = std::fs::File::create(&partial).map_err(err)?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .and_then(|_| std::fs::rename(&partial, path))
-        .map_err(err)
+    output::AtomicFile::create(path)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.commit()
+        })
+        .map_err(|source| ReportError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// `2026-11-24T07:01:02Z` from the system clock, without a date crate.

@@ -5,8 +5,11 @@
 use std::fmt::Write;
 use std::io;
 
-use super::json::CaseStatus;
-use super::render::{Index, Sink, Writer};
+use super::format::{Sink, Writer};
+use super::headline::headline;
+use super::index::Index;
+use super::status::CaseStatus;
+use crate::record::describe::{describe_failure, first_failure};
 use crate::record::CaseResult;
 
 /// The plan, a test point per case as it is read, and the verdict.
@@ -88,10 +91,10 @@ impl Writer for Tap {
                         yaml_str(&format!("expired on {}: {}", k.expires, k.reason))
                     );
                 }
-                if let Some(f) = super::render::first_failure(c) {
+                if let Some(f) = first_failure(c) {
                     let _ = writeln!(t, "  message: {}", yaml_str(&f));
                 }
-                let detail = super::console::describe_failure(c);
+                let detail = describe_failure(c);
                 t.push_str("  detail: |-\n");
                 for l in detail.trim_matches('\n').lines() {
                     let _ = writeln!(t, "    {l}");
@@ -105,7 +108,7 @@ impl Writer for Tap {
     fn end(&mut self, index: &Index, t: &mut Sink) -> io::Result<()> {
         let r = &index.head;
         let s = &r.summary;
-        let (word, line) = super::render::headline(r);
+        let (word, line) = headline(r);
         let _ = writeln!(t, "# {word}: {}", one_line(&line));
         if !s.complete {
             let why = match &s.unreachable {

@@ -1,0 +1,107 @@
+//! The index of a report: its head and a few short strings per case, everything the summary parts
+//! of the formats (verdict, counts, failures, traceability matrix) need. A report can be far larger
+//! than its summary, so the formats are written from an index plus one case at a time, never from
+//! the whole report in memory.
+
+use std::path::Path;
+
+use super::coverage::Covering;
+use super::json::{Report, ReportHead, Streamed, Summary};
+use super::status::CaseStatus;
+use super::ReportError;
+use crate::model::Provenance;
+use crate::record::describe::first_failure;
+use crate::record::{CaseResult, Verdict};
+
+/// What the summary parts of the formats need to know about one case.
+#[derive(Debug, Clone)]
+pub struct CaseEntry {
+    pub id: String,
+    pub title: String,
+    pub spec: Vec<String>,
+    pub provenance: Provenance,
+    pub verdict: Verdict,
+    /// The verdict refined by the baseline.
+    pub status: CaseStatus,
+    /// [`first_failure`], for failed cases.
+    pub first_failure: Option<String>,
+}
+
+/// A report without its cases' details: its head and a [`CaseEntry`] per case, in report order.
+#[derive(Debug, Clone)]
+pub struct Index {
+    pub head: ReportHead,
+    pub cases: Vec<CaseEntry>,
+}
+
+impl Index {
+    fn entry(c: &CaseResult) -> CaseEntry {
+        CaseEntry {
+            id: c.id.clone(),
+            title: c.title.clone(),
+            spec: c.spec.clone(),
+            provenance: c.provenance,
+            verdict: c.verdict,
+            status: CaseStatus::of(c.verdict, None),
+            first_failure: match c.verdict {
+                Verdict::Fail => first_failure(c),
+                // A warning's reason says what was tried.
+                Verdict::Warn => c.reason.clone().or_else(|| first_failure(c)),
+                _ => None,
+            },
+        }
+    }
+
+    /// The baseline is in the summary, at the end of the report: each case's status is refined
+    /// once the whole report has been read.
+    fn new(head: ReportHead, mut cases: Vec<CaseEntry>) -> Index {
+        for c in &mut cases {
+            c.status = CaseStatus::of(c.verdict, head.summary.known_for(&c.id));
+        }
+        Index { head, cases }
+    }
+
+    pub fn of_report(report: &Report) -> Index {
+        Index::new(
+            report.head(),
+            report.cases.iter().map(Index::entry).collect(),
+        )
+    }
+
+    /// Reads a report.json case by case (see [`super::json::stream`]).
+    pub fn read(path: &Path) -> Result<Index, ReportError> {
+        let mut cases = Vec::new();
+        let head = super::json::stream::<std::convert::Infallible>(path, &mut |c| {
+            cases.push(Index::entry(c));
+            Ok(())
+        })
+        .map_err(|e| match e {
+            Streamed::Report(e) => e,
+            Streamed::Case(never) => match never {},
+        })?;
+        Ok(Index::new(head, cases))
+    }
+
+    pub fn summary(&self) -> &Summary {
+        &self.head.summary
+    }
+
+    /// The cases shown with one status, in report order.
+    pub fn cases_with(&self, status: CaseStatus) -> impl Iterator<Item = &CaseEntry> {
+        self.cases.iter().filter(move |c| c.status == status)
+    }
+}
+
+impl Covering for CaseEntry {
+    fn spec(&self) -> &[String] {
+        &self.spec
+    }
+
+    fn status(&self) -> CaseStatus {
+        self.status
+    }
+
+    fn provenance(&self) -> Provenance {
+        self.provenance
+    }
+}
