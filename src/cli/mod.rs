@@ -146,7 +146,7 @@ pub struct RunArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// Cases run at once (serial groups never overlap). Default: the number of cores.
+    /// Cases run at once (serial groups never overlap). Default: every serial group at once, at most 64.
     #[arg(long)]
     pub jobs: Option<usize>,
     /// Where to write the reports. Default: reports/<run-id>.

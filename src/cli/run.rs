@@ -237,11 +237,7 @@ pub async fn execute(
         }
     };
     let plan = plan::plan(&suite.cases, selection, &suite.profile);
-    let jobs = options.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
+    let jobs = options.jobs.unwrap_or_else(|| plan.default_jobs());
     let server_version = transport
         .get_json("/api/v2/diagnostics/version")
         .await

@@ -176,6 +176,20 @@ pub struct Plan<'s> {
     pub groups: Vec<Vec<usize>>,
 }
 
+/// The most serial groups a run starts at once by default.
+pub const MAX_DEFAULT_JOBS: usize = 64;
+
+impl Plan<'_> {
+    /// Cases run at once when `--jobs` is not given: every serial group at once, up to
+    /// [`MAX_DEFAULT_JOBS`]. A run waits on the target far more than it computes (a remote GWS adds
+    /// its round trip to every exchange), so concurrency follows the work's shape, not the core
+    /// count; the CPU work (checks) runs on the runtime's worker threads, one per core, and rendering
+    /// on its own threads after the run, so it stays bounded by the cores anyway.
+    pub fn default_jobs(&self) -> usize {
+        self.groups.len().clamp(1, MAX_DEFAULT_JOBS)
+    }
+}
+
 pub fn plan<'s>(cases: &'s [CaseOutline], selection: &Selection, profile: &Profile) -> Plan<'s> {
     let mut planned: Vec<PlannedCase> = cases
         .iter()

@@ -36,7 +36,7 @@ code,pre,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monosp
 #counts{display:flex;gap:12px;flex-wrap:wrap;margin:18px 0 0}
 .count{border:1px solid var(--line);border-radius:8px;padding:10px 16px;min-width:120px;background:var(--bg)}
 .count b{display:block;font-size:28px;line-height:1.1}
-.count.warn b{color:var(--warn)}.count.pass b{color:var(--pass)}.count.fail b{color:var(--fail)}.count.known b{color:var(--known)}.count.skip b{color:var(--skip)}
+.count.warn b{color:var(--warn)}.count.pass b{color:var(--pass)}.count.fail b{color:var(--fail)}.count.known b{color:var(--known)}.count.skip b,.count.notrun b{color:var(--skip)}
 table{border-collapse:collapse;width:100%}
 th,td{border:1px solid var(--line);padding:6px 8px;text-align:left;vertical-align:top}
 th{background:var(--bg);font-weight:600}
@@ -225,7 +225,7 @@ fn begin(index: &Index, h: &mut Sink) -> io::Result<()> {
         ("fail", "failed", s.unexcused_failures()),
         ("known", "known failures", s.count_known(KnownStatus::Known)),
         ("skip", "skipped", s.tally.skipped),
-        ("skip", "not run", s.tally.not_run),
+        ("notrun", "not run", s.tally.not_run),
         ("total", "cases", s.tally.total),
     ];
     h.push_str("<section id=\"counts\">");
