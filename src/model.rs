@@ -21,15 +21,6 @@ pub enum Provenance {
 }
 
 impl Provenance {
-    /// What a failure of an expectation of this provenance weighs: a source's word fails, our own
-    /// inference warns.
-    pub fn level(self) -> crate::record::Level {
-        match self {
-            Provenance::Documented | Provenance::Observed => crate::record::Level::Failure,
-            Provenance::Inferred => crate::record::Level::Warning,
-        }
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             Provenance::Documented => "documented",

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Provenance;
+
 /// One difference between expected and actual.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mismatch {
@@ -48,6 +50,15 @@ pub enum Level {
 }
 
 impl Level {
+    /// What a miss of an expectation of this provenance weighs: a source's word fails, our own
+    /// inference warns.
+    pub fn of(provenance: Provenance) -> Level {
+        match provenance {
+            Provenance::Documented | Provenance::Observed => Level::Failure,
+            Provenance::Inferred => Level::Warning,
+        }
+    }
+
     pub fn is_failure(&self) -> bool {
         *self == Level::Failure
     }

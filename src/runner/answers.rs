@@ -44,7 +44,7 @@ impl Weights {
         if self.cleanup {
             Level::Info
         } else {
-            own.unwrap_or(self.case).level()
+            Level::of(own.unwrap_or(self.case))
         }
     }
 }
