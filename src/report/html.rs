@@ -237,41 +237,19 @@ fn begin(index: &Index, h: &mut Sink) -> io::Result<()> {
     }
     h.push_str("</section>\n");
 
-    // Failures at a glance.
-    let failing: Vec<_> = index.cases_with(CaseStatus::Fail).collect();
-    if !failing.is_empty() {
-        h.push_str("<section id=\"failures\"><h2>What failed</h2><ul>");
-        for c in &failing {
-            let _ = write!(
-                h,
-                "<li><a href=\"#case-{}\"><code>{}</code></a> {} <span class=\"muted\">({})</span>: {}</li>",
-                attr(&c.id),
-                esc(&c.id),
-                prov(c.provenance.as_str()),
-                esc(&c.spec.join(", ")),
-                esc(c.first_failure.as_deref().unwrap_or_default())
-            );
-            h.emit()?;
-        }
-        h.push_str("</ul></section>\n");
-    }
-    let warned: Vec<_> = index.cases_with(CaseStatus::Warn).collect();
-    if !warned.is_empty() {
-        h.push_str("<section id=\"warnings\"><h2>Needs review (warnings)</h2><p>An inferred expectation was not met: no source states it, so a conforming server may answer so. Each lists what was tried. They fail the run only under <code>--strict</code>.</p><ul>");
-        for c in &warned {
-            let _ = write!(
-                h,
-                "<li><a href=\"#case-{}\"><code>{}</code></a> {} <span class=\"muted\">({})</span>: {}</li>",
-                attr(&c.id),
-                esc(&c.id),
-                prov(c.provenance.as_str()),
-                esc(&c.spec.join(", ")),
-                esc(c.first_failure.as_deref().unwrap_or_default())
-            );
-            h.emit()?;
-        }
-        h.push_str("</ul></section>\n");
-    }
+    // Failures, then warnings, at a glance.
+    case_list(
+        h,
+        index,
+        CaseStatus::Fail,
+        "<section id=\"failures\"><h2>What failed</h2><ul>",
+    )?;
+    case_list(
+        h,
+        index,
+        CaseStatus::Warn,
+        "<section id=\"warnings\"><h2>Needs review (warnings)</h2><p>An inferred expectation was not met: no source states it, so a conforming server may answer so. Each lists what was tried. They fail the run only under <code>--strict</code>.</p><ul>",
+    )?;
     let untested: Vec<_> = s.untested_samples().collect();
     if !untested.is_empty() {
         h.push_str("<section id=\"untested\"><h2>Samples not tested in full</h2><ul>");
@@ -469,6 +447,30 @@ fn case_html(h: &mut String, st: CaseStatus, known: Option<&KnownOutcome>, c: &C
         step_html(h, step);
     }
     h.push_str("</div></details>\n");
+}
+
+/// A section listing the cases of one status with their first failure, linked to their details;
+/// nothing when there is none.
+fn case_list(h: &mut Sink, index: &Index, status: CaseStatus, opening: &str) -> io::Result<()> {
+    let cases: Vec<_> = index.cases_with(status).collect();
+    if cases.is_empty() {
+        return Ok(());
+    }
+    h.push_str(opening);
+    for c in &cases {
+        let _ = write!(
+            h,
+            "<li><a href=\"#case-{}\"><code>{}</code></a> {} <span class=\"muted\">({})</span>: {}</li>",
+            attr(&c.id),
+            esc(&c.id),
+            prov(c.provenance.as_str()),
+            esc(&c.spec.join(", ")),
+            esc(c.first_failure.as_deref().unwrap_or_default())
+        );
+        h.emit()?;
+    }
+    h.push_str("</ul></section>\n");
+    Ok(())
 }
 
 fn step_html(h: &mut String, step: &StepResult) {

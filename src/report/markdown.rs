@@ -77,44 +77,14 @@ fn render(index: &Index, m: &mut Sink) -> io::Result<()> {
         .collect();
     let _ = writeln!(m, "**Samples:** {}\n", samples.join(" · "));
 
-    let failed: Vec<_> = index.cases_with(CaseStatus::Fail).collect();
-    if !failed.is_empty() {
-        m.push_str("### Failures\n\n");
-        for c in failed.iter().take(MAX_LISTED) {
-            let why = c.first_failure.clone().unwrap_or_default();
-            let _ = writeln!(
-                m,
-                "- `{}` ({}; {}): {}",
-                c.id,
-                md(&c.spec.join(", ")),
-                c.provenance.as_str(),
-                md(&truncate(&why, 200))
-            );
-        }
-        if failed.len() > MAX_LISTED {
-            let _ = writeln!(m, "- … and {} more", failed.len() - MAX_LISTED);
-        }
-        m.push('\n');
-    }
-    let warned: Vec<_> = index.cases_with(CaseStatus::Warn).collect();
-    if !warned.is_empty() {
-        m.push_str("### 🟡 Warnings (needs review: an inferred expectation was not met)\n\n");
-        for c in warned.iter().take(MAX_LISTED) {
-            let why = c.first_failure.clone().unwrap_or_default();
-            let _ = writeln!(
-                m,
-                "- `{}` ({}; {}): {}",
-                c.id,
-                md(&c.spec.join(", ")),
-                c.provenance.as_str(),
-                md(&truncate(&why, 300))
-            );
-        }
-        if warned.len() > MAX_LISTED {
-            let _ = writeln!(m, "- … and {} more", warned.len() - MAX_LISTED);
-        }
-        m.push('\n');
-    }
+    case_list(m, index, CaseStatus::Fail, "### Failures", 200);
+    case_list(
+        m,
+        index,
+        CaseStatus::Warn,
+        "### 🟡 Warnings (needs review: an inferred expectation was not met)",
+        300,
+    );
     let known: Vec<_> = s.known_with(KnownStatus::Known).collect();
     if !known.is_empty() {
         m.push_str("### Known failures (tolerated by the baseline)\n\n");
@@ -139,6 +109,31 @@ fn render(index: &Index, m: &mut Sink) -> io::Result<()> {
         r.run.inputs.len()
     );
     m.emit()
+}
+
+/// The cases of one status under a heading, each with its first failure cut to `chars`, at most
+/// [`MAX_LISTED`] of them; nothing when there is none.
+fn case_list(m: &mut Sink, index: &Index, status: CaseStatus, heading: &str, chars: usize) {
+    let cases: Vec<_> = index.cases_with(status).collect();
+    if cases.is_empty() {
+        return;
+    }
+    let _ = writeln!(m, "{heading}\n");
+    for c in cases.iter().take(MAX_LISTED) {
+        let why = c.first_failure.clone().unwrap_or_default();
+        let _ = writeln!(
+            m,
+            "- `{}` ({}; {}): {}",
+            c.id,
+            md(&c.spec.join(", ")),
+            c.provenance.as_str(),
+            md(&truncate(&why, chars))
+        );
+    }
+    if cases.len() > MAX_LISTED {
+        let _ = writeln!(m, "- … and {} more", cases.len() - MAX_LISTED);
+    }
+    m.push('\n');
 }
 
 /// Escapes what Markdown or HTML would otherwise interpret, and keeps it on one line.
