@@ -618,7 +618,13 @@ fn a_case_needing_an_unset_variable_is_skipped_with_the_reason_not_the_whole_run
             LIMIT,
         )
     };
-    let listed = with_profile("list");
+    // --wide: the narrow table cuts the reason to fit 100 columns.
+    let listed = run(
+        &["list", "--wide", "--profile", profile.to_str().unwrap()],
+        &root(),
+        &[("GWS_PASSWORD", PASSWORD)],
+        LIMIT,
+    );
     assert_eq!(listed.code, 0, "{}{}", listed.stdout, listed.stderr);
     let line = listed
         .stdout

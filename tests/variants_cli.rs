@@ -56,10 +56,10 @@ fn unknown_names_get_a_did_you_mean_and_exit_2() {
             "--addr",
             "127.0.0.1:0",
             "--fault",
-            "acess-denied-401",
+            "acess-denied-wrong-code",
         ],
     ];
-    let hints = ["`gzip`", "`gzip`", "`access-denied-401`"];
+    let hints = ["`gzip`", "`gzip`", "`access-denied-wrong-code`"];
     for (args, hint) in cases.iter().zip(hints) {
         let r = run(args, &root(), &[], Duration::from_secs(30));
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
