@@ -176,3 +176,100 @@ fn a_name_selects_as_cargo_test_does_and_samples_not_tested_are_never_a_bare_pas
         );
     }
 }
+
+#[test]
+fn after_a_warning_the_case_goes_on_and_later_misses_only_warn() {
+    let dir = workspace_copy();
+    let d = dir.path();
+    // Step 1 is inferred and missed; step 2 is documented and missed too: it still runs, and its
+    // miss weighs a warning (the earlier answer may have changed what follows).
+    let case = r#"id = "zz-unmet"
+title = "An inferred miss, then a documented one"
+spec = "S1"
+provenance = "documented"
+agent = "sample2"
+
+[[steps]]
+name = "inferred"
+[steps.request]
+json = { operationName = "StartContactCenterSession", channels = ["voice"] }
+[steps.expect]
+provenance = "inferred"
+status = 418
+
+[[steps]]
+name = "documented"
+[steps.request]
+json = { operationName = "EndContactCenterSession" }
+[steps.expect]
+status = 418
+"#;
+    std::fs::write(d.join("cases/zz-unmet.toml"), case).unwrap();
+    let r = gws(d, &["run", "zz-unmet", "--report-dir", "out"]);
+    let rep = report(d);
+    let c = &rep["cases"][0];
+    assert_eq!(c["verdict"], "warn", "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(c["steps"][1]["ran"], true, "the later step ran");
+    assert_eq!(c["steps"][1]["checks"][0]["level"], "warning");
+}
+
+#[test]
+fn an_empty_shard_is_a_normal_shard_with_an_empty_report() {
+    let root = support::root();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // One case, eight shards: seven of them hold nothing, and each still writes its report.
+    let mut empty = 0;
+    for k in 1..=8 {
+        let part = format!("hash:{k}/8");
+        let r = gws(
+            &root,
+            &[
+                "run",
+                "s1-basic-voice",
+                "--partition",
+                &part,
+                "--report-dir",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(r.code, 0, "{part}: {}\n{}", r.stdout, r.stderr);
+        let rep: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
+                .unwrap();
+        if rep["cases"].as_array().unwrap().is_empty() {
+            empty += 1;
+        }
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+    assert_eq!(empty, 7);
+}
+
+#[test]
+fn a_filtered_run_or_a_tolerated_failure_is_never_a_bare_pass() {
+    let dir = workspace_copy();
+    let d = dir.path();
+    let r = gws(d, &["run", "s1-basic-voice", "--report-dir", "out"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let md = std::fs::read_to_string(d.join("out/summary.md")).unwrap();
+    assert!(
+        md.contains("PASS (selected cases only: id~s1-basic-voice)"),
+        "{md}"
+    );
+
+    std::fs::write(d.join("cases/zz-unmet.toml"), unmet_case("documented")).unwrap();
+    std::fs::write(
+        d.join("known.toml"),
+        "[[known]]\ncase = \"zz-unmet\"\nreason = \"r\"\nexpires = 2999-12-31\n",
+    )
+    .unwrap();
+    let r = gws(
+        d,
+        &["run", "--baseline", "known.toml", "--report-dir", "out2"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let md = std::fs::read_to_string(d.join("out2/summary.md")).unwrap();
+    assert!(md.contains("PASS, 1 known failure tolerated"), "{md}");
+    let html = std::fs::read_to_string(d.join("out2/report.html")).unwrap();
+    assert!(html.contains("data-verdict=\"warn\""));
+}

@@ -212,25 +212,24 @@ impl<'a> Watch<'a> {
 
     /// Until when the step must keep listening, or `None` when it may stop: the first answer (in
     /// order) that can still hold decides; it ends the wait once met, and otherwise the latest window
-    /// of its expectations not settled yet bounds it. The last answer waits out all its windows even
-    /// once one of them failed, so that every check it reports is final.
+    /// of its expectations not settled yet bounds it. When every answer has failed, the first (the
+    /// one reported) waits out its windows, so that every check it reports is final.
     pub fn deadline(&self, now: Instant) -> Option<Instant> {
-        let last = self.groups.len().saturating_sub(1);
-        for (k, g) in self.groups.iter().enumerate() {
-            let state = self.group_state(g, now);
-            if state == GroupState::Passed {
-                return None;
-            }
-            if state == GroupState::Failed && k < last {
-                continue;
-            }
-            return g
-                .clone()
+        let open_until = |g: &Range<usize>| {
+            g.clone()
                 .filter(|&i| !self.settled(i, now))
                 .map(|i| self.opened + self.expectations[i].within)
-                .max();
+                .max()
+        };
+        for g in &self.groups {
+            match self.group_state(g, now) {
+                GroupState::Passed => return None,
+                GroupState::Pending => return open_until(g),
+                GroupState::Failed => continue,
+            }
         }
-        None
+        // Every answer failed: the first is the one reported, so every check it shows is final.
+        self.groups.first().and_then(open_until)
     }
 
     /// Judges what was seen. `failure` is why the CometD session broke down, if it did: then nothing

@@ -145,8 +145,13 @@ pub async fn run(args: RunArgs) -> u8 {
         }
     };
     // A run that selects nothing has tested nothing: never a pass (as nextest fails a run with no
-    // tests).
-    if plan::plan(&suite.cases, &selection, &suite.profile)
+    // tests). The filters are judged before the partition: a shard that happens to hold none of the
+    // selected cases is a normal shard (an empty report that `merge` needs), not a typo.
+    let unsharded = plan::Selection {
+        partition: None,
+        ..selection.clone()
+    };
+    if plan::plan(&suite.cases, &unsharded, &suite.profile)
         .cases
         .is_empty()
     {
@@ -371,7 +376,9 @@ pub async fn execute(
         );
     }
     let ran = t.passed + t.warned + t.failed;
-    if ran == 0 && !outcome.interrupted {
+    // Every selected case skipped is no verdict; an empty shard selected nothing to run.
+    let no_verdict = ran == 0 && t.total > 0;
+    if no_verdict && !outcome.interrupted {
         eprintln!(
             "error: no case ran: all {} selected case(s) were skipped, so there is no verdict (see the reasons above)",
             t.total
@@ -379,7 +386,7 @@ pub async fn execute(
     }
     if outcome.interrupted {
         exit::INTERRUPTED
-    } else if outcome.unreachable.is_some() || !write_errors.is_empty() || ran == 0 {
+    } else if outcome.unreachable.is_some() || !write_errors.is_empty() || no_verdict {
         exit::ERROR
     } else if summary.is_some_and(|s| s.unexcused_failures() > 0) {
         // (Without a report there is a write error: the exit code is decided above.)

@@ -14,7 +14,10 @@ pub fn verdict_class(s: &Summary) -> &'static str {
         "incomplete"
     } else if !s.ok {
         "fail"
-    } else if s.tally.warned > 0 || s.untested_samples().next().is_some() {
+    } else if s.tally.warned > 0
+        || s.untested_samples().next().is_some()
+        || s.count_known(KnownStatus::Known) > 0
+    {
         "warn"
     } else {
         "pass"
@@ -31,7 +34,15 @@ pub fn headline(report: &ReportHead) -> (String, String) {
     if !caveats.is_empty() {
         text.push_str(&format!(" {}.", caveats.join("; ")));
     }
-    (word(s, &untested), text)
+    let mut word = word(s, &untested);
+    // A filtered run judged only what it selected: its samples are the selection's.
+    if s.complete && s.ok && !report.run.selection.filters.is_empty() {
+        word.push_str(&format!(
+            " (selected cases only: {})",
+            report.run.selection.filters.join(" ")
+        ));
+    }
+    (word, text)
 }
 
 /// The verdict in a word, with what a PASS does not cover.
@@ -50,6 +61,13 @@ fn word(s: &Summary, untested: &[&SampleOutcome]) -> String {
                 ", {} warning{} to review",
                 t.warned,
                 plural(t.warned)
+            ));
+        }
+        let known = s.count_known(KnownStatus::Known);
+        if known > 0 {
+            word.push_str(&format!(
+                ", {known} known failure{} tolerated",
+                plural(known)
             ));
         }
         if !untested.is_empty() {
@@ -82,6 +100,11 @@ fn opening(report: &ReportHead) -> String {
                 report.run.planned
             ),
         }
+    } else if s.ok && s.count_known(KnownStatus::Known) > 0 {
+        format!(
+            "The target {target} failed no case the baseline does not tolerate: {} of {} passed.",
+            t.passed, t.total
+        )
     } else if s.ok {
         format!(
             "The target {target} failed no case: {} of {} passed.",

@@ -47,6 +47,24 @@ impl Weights {
             Level::of(own.unwrap_or(self.case))
         }
     }
+
+    /// An answer's own provenance, else the step's main answer's, else the case's.
+    fn answer(&self, answers: &[Answer], k: usize) -> Option<Provenance> {
+        answers[k]
+            .expect
+            .provenance
+            .or(answers[0].expect.provenance)
+    }
+
+    /// What a request that got no answer at all weighs: no conforming server stays silent, so a
+    /// failure whatever the provenance (cleanup aside).
+    fn silence(&self) -> Level {
+        if self.cleanup {
+            Level::Info
+        } else {
+            Level::Failure
+        }
+    }
 }
 
 /// The HTTP checks of every answer, for one response (or none).
@@ -91,7 +109,7 @@ pub(super) fn expectations(
     for &k in watched {
         let start = all.len();
         for n in answers[k].notifications {
-            levels.push(weights.of(n.provenance));
+            levels.push(weights.of(n.provenance.or(weights.answer(answers, k))));
             all.push(n.clone());
         }
         groups.push(start..all.len());
@@ -99,59 +117,88 @@ pub(super) fn expectations(
     (all, groups, levels)
 }
 
-/// The step's checks: the first answer that holds, or why none did.
+/// The step's checks: the first answer that holds, or why none did. `session` is the CometD
+/// session's failure, if it broke: it counts only when no answer holds (an answer that needs no
+/// CometD stands without it).
 pub(super) fn decide(
     answers: &[Answer],
     mut http: Vec<Vec<Check>>,
     watched: &[usize],
     notified: Option<Outcome>,
+    session: Option<Check>,
     weights: Weights,
 ) -> Vec<Check> {
-    let main_level = weights.of(answers[0].expect.provenance);
     let mut groups = notified.map(|o| o.groups).unwrap_or_default();
     groups.resize(watched.len(), Vec::new());
-    let holds = |j: usize, k: usize, http: &[Vec<Check>], groups: &[Vec<Check>]| {
-        http[k].iter().all(|c| c.passed) && groups[j].iter().all(|c| c.passed)
-    };
+    // Each HTTP check weighs what its answer's provenance says; silence is always a failure.
+    for (k, checks) in http.iter_mut().enumerate() {
+        let level = weights.of(weights.answer(answers, k));
+        for c in checks.iter_mut() {
+            c.level = if c.name == "exchange" {
+                weights.silence()
+            } else {
+                level
+            };
+        }
+    }
+    let holds =
+        |j: usize, k: usize| http[k].iter().all(|c| c.passed) && groups[j].iter().all(|c| c.passed);
     let n = answers.len() - 1;
-    let winner = (0..watched.len()).find(|&j| holds(j, watched[j], &http, &groups));
+    let winner = (0..watched.len()).find(|&j| holds(j, watched[j]));
     let mut out = Vec::new();
-    match winner {
-        Some(j) => {
-            let k = watched[j];
-            if k > 0 {
-                out.push(Check::new(
-                    "answer",
-                    true,
-                    format!("the main answer or one of {n} alternative(s)"),
-                    format!(
-                        "alternative {k}: {}",
-                        answers[k].expect.reason.as_deref().unwrap_or_default()
-                    ),
-                ));
-            }
-            out.append(&mut http[k]);
-            out.append(&mut groups[j]);
+    if let Some(j) = winner {
+        let k = watched[j];
+        if k > 0 {
+            out.push(Check::new(
+                "answer",
+                true,
+                format!("the main answer or one of {n} alternative(s)"),
+                format!(
+                    "alternative {k}: {}",
+                    answers[k].expect.reason.as_deref().unwrap_or_default()
+                ),
+            ));
         }
-        None => {
-            let k = watched[0];
-            let level = weights.of(answers[k].expect.provenance);
-            for c in &mut http[k] {
-                c.level = level;
-            }
-            out.append(&mut http[k]);
-            out.append(&mut groups[0]);
-            if n > 0 {
-                let mut c = Check::new(
-                    "answer",
-                    false,
-                    format!("the main answer or one of {n} alternative(s)"),
-                    format!("none of them; tried: {}", tried(answers)),
-                );
-                c.level = main_level;
-                out.push(c);
-            }
-        }
+        out.append(&mut http[k]);
+        out.append(&mut groups[j]);
+        return out;
+    }
+    // No answer holds. The step weighs what the closest answer missed: each answer's heaviest
+    // miss, and the lightest of those (a documented answer missed beside an inferred alternative
+    // that only lacked its notification is a warning, not a failure).
+    let heaviest = |checks: &[Check]| {
+        checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.level)
+            .min()
+            .unwrap_or(Level::Info)
+    };
+    let mut step_level = (0..answers.len())
+        .map(|k| match watched.iter().position(|&w| w == k) {
+            Some(j) => heaviest(&http[k]).min(heaviest(&groups[j])),
+            None => heaviest(&http[k]),
+        })
+        .max()
+        .unwrap_or(Level::Failure);
+    if let Some(s) = &session {
+        step_level = step_level.min(s.level);
+    }
+    let k = watched[0];
+    out.extend(session);
+    out.append(&mut http[k]);
+    out.append(&mut groups[0]);
+    if n > 0 {
+        out.push(Check::new(
+            "answer",
+            false,
+            format!("the main answer or one of {n} alternative(s)"),
+            format!("none of them; tried: {}", tried(answers)),
+        ));
+    }
+    // What is shown weighs no more than the step does.
+    for c in out.iter_mut().filter(|c| !c.passed) {
+        c.level = c.level.max(step_level);
     }
     out
 }
@@ -212,6 +259,7 @@ mod tests {
 
     /// The checks of a step without notifications, weighed as `provenance`.
     fn judge(step: &Step, r: &ResponseRecord, provenance: Provenance) -> Vec<Check> {
+        // (through the same path as a run: HTTP checks, the answers worth listening for, the decision)
         let schemas = SchemaSet::load(std::path::Path::new("schemas")).unwrap();
         let id = Redactor::new();
         let all = answers(step);
@@ -221,7 +269,7 @@ mod tests {
             case: provenance,
             cleanup: step.always,
         };
-        decide(&all, http, &watched, None, weights)
+        decide(&all, http, &watched, None, None, weights)
     }
 
     fn denied_or_csrf() -> Expectation {
@@ -302,5 +350,82 @@ mod tests {
             crate::record::Verdict::of_checks(&checks),
             crate::record::Verdict::Pass
         );
+    }
+
+    #[test]
+    fn an_alternative_that_only_missed_an_inferred_notification_warns() {
+        // Main: a documented 403 refusal; alternative: 200, then (inferred) no login message.
+        let mut e = denied_or_csrf();
+        e.alternatives[0] = Expectation {
+            status: vec![StatusPattern::Class(2)],
+            reason: Some("accepted, refused later over CometD".into()),
+            ..Expectation::default()
+        };
+        let s = step(e);
+        let ok = response(200, "application/json", r#"{"statusCode":0}"#);
+        let schemas = SchemaSet::load(std::path::Path::new("schemas")).unwrap();
+        let all = answers(&s);
+        let http = http_checks(&all, Some(&ok), "", &schemas, &Redactor::new());
+        let watched = watched(&http);
+        assert_eq!(
+            watched,
+            vec![1],
+            "only the alternative's HTTP answer matched"
+        );
+        let mut missed = Check::new("notification:/v2/me/devices", false, "none", "a login");
+        missed.level = Level::Warning;
+        let outcome = Outcome {
+            groups: vec![vec![missed]],
+            ..Outcome::default()
+        };
+        let weights = Weights {
+            case: Provenance::Documented,
+            cleanup: false,
+        };
+        let checks = decide(&all, http, &watched, Some(outcome), None, weights);
+        assert_eq!(
+            crate::record::Verdict::of_checks(&checks),
+            crate::record::Verdict::Warn,
+            "{checks:?}"
+        );
+    }
+
+    #[test]
+    fn no_answer_at_all_fails_whatever_the_provenance() {
+        let s = step(denied_or_csrf());
+        let schemas = SchemaSet::load(std::path::Path::new("schemas")).unwrap();
+        let all = answers(&s);
+        let http = http_checks(&all, None, "connection reset", &schemas, &Redactor::new());
+        let watched = watched(&http);
+        let weights = Weights {
+            case: Provenance::Inferred,
+            cleanup: false,
+        };
+        let checks = decide(&all, http, &watched, None, None, weights);
+        assert_eq!(
+            crate::record::Verdict::of_checks(&checks),
+            crate::record::Verdict::Fail
+        );
+    }
+
+    #[test]
+    fn a_broken_cometd_session_does_not_fail_an_answer_that_needs_none() {
+        let s = step(denied_or_csrf());
+        let main = response(
+            403,
+            "application/json",
+            r#"{"statusCode":20,"statusMessage":"Access denied"}"#,
+        );
+        let schemas = SchemaSet::load(std::path::Path::new("schemas")).unwrap();
+        let all = answers(&s);
+        let http = http_checks(&all, Some(&main), "", &schemas, &Redactor::new());
+        let watched = watched(&http);
+        let session = Check::new("cometd", false, "a session", "404");
+        let weights = Weights {
+            case: Provenance::Documented,
+            cleanup: false,
+        };
+        let checks = decide(&all, http, &watched, None, Some(session), weights);
+        assert!(verdict(&checks), "{checks:?}");
     }
 }

@@ -93,6 +93,7 @@ async fn run_steps(
     let redactor = suite.redactor.scoped();
     let mut session = AgentSession::new(transport, agent, &redactor);
     let mut failed = false;
+    let mut warned = false;
     let mut cometd: Option<CaseCometd> = None;
     for step in &case.steps {
         if failed && !step.always {
@@ -123,8 +124,25 @@ async fn run_steps(
             reach,
         )
         .await;
-        // What a cleanup step finds is recorded; it stops nothing.
-        failed |= r.checks.iter().any(|c| !c.passed && c.level != Level::Info);
+        let mut r = r;
+        // After a warning the case goes on, but what it finds is no longer conclusive: the
+        // earlier answer, one a conforming server may give, may have changed what follows. So a
+        // later miss weighs at most a warning (never a false failure), and nothing is left
+        // unchecked.
+        if warned && !step.always {
+            for c in r.checks.iter_mut().filter(|c| !c.passed) {
+                c.level = c.level.max(Level::Warning);
+            }
+        }
+        // A failure stops the case (cleanup aside); what a cleanup step finds stops nothing.
+        failed |= r
+            .checks
+            .iter()
+            .any(|c| !c.passed && c.level == Level::Failure);
+        warned |= r
+            .checks
+            .iter()
+            .any(|c| !c.passed && c.level == Level::Warning);
         result.steps.push(r);
     }
     if let Some(c) = cometd {
@@ -193,16 +211,18 @@ async fn run_step(
     );
     let watched = answers::watched(&http);
     let (expectations, groups, levels) = answers::expectations(&answers, &watched, weights);
-    let mut session_checks = Vec::new();
+    let mut session_check = None;
     let mut notified = None;
     match cometd.as_mut() {
         Some(c) if !expectations.is_empty() => {
+            let watch_levels = levels.clone();
             let mut watch = Watch::grouped(&expectations, groups, opened).with_levels(levels);
             c.listen(&mut watch).await;
             if let Some(e) = c.take_new_failure() {
                 let mut check = notify::session_failed(&c.endpoint, &redactor.redact(&e));
-                check.level = weights.of(answers[watched[0]].expect.provenance);
-                session_checks.push(check);
+                // It weighs what the notifications it serves weigh.
+                check.level = watch_levels.iter().copied().min().unwrap_or(Level::Info);
+                session_check = Some(check);
             }
             let mut outcome = watch.finish(&suite.schemas, redactor, c.failure.as_deref());
             records.append(&mut outcome.records);
@@ -214,8 +234,7 @@ async fn run_step(
         Some(c) => c.drain(&mut records, &mut notes, opened),
         None => {}
     }
-    let mut checks = session_checks;
-    checks.extend(answers::decide(&answers, http, &watched, notified, weights));
+    let checks = answers::decide(&answers, http, &watched, notified, session_check, weights);
     for r in &mut records {
         redactor.redact_json(&mut r.message);
     }

@@ -103,6 +103,11 @@ pub async fn run(
             _ = &mut stop => { interrupted = true; }
         }
     }
+    // Results already sent when the run stopped are kept, not reported as not run.
+    while let Ok((i, result, r)) = rx.try_recv() {
+        reach.merge(r);
+        pending.insert(i, result);
+    }
     // An interrupted run still accounts for every selected case: those that finished as they
     // finished, the rest as not run.
     for i in next..total {
