@@ -176,7 +176,10 @@ async fn probe(
         .get(transport.url(path))
         .header("Accept", "application/json");
     if let Some(a) = agent {
-        request = request.header("Authorization", super::basic(&a.username, a.password.expose()));
+        request = request.header(
+            "Authorization",
+            super::basic(&a.username, a.password.expose()),
+        );
     }
     let mut probe = Probe {
         request: format!("GET {path}"),

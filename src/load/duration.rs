@@ -80,6 +80,9 @@ mod tests {
         }
         assert!(parse("0s").unwrap_err().contains("is zero"));
         let w: WrittenDuration = "2m".parse().unwrap();
-        assert_eq!((w.to_string(), w.duration), ("2m".into(), Duration::from_secs(120)));
+        assert_eq!(
+            (w.to_string(), w.duration),
+            ("2m".into(), Duration::from_secs(120))
+        );
     }
 }

@@ -371,10 +371,16 @@ mod tests {
         assert_eq!(p.deadline.duration, Duration::from_secs(1800));
         let p = Profile::parse(Path::new("p.toml"), "deadline = \"90s\"\n", &env, &r).unwrap();
         assert_eq!(p.deadline.duration, Duration::from_secs(90));
-        let e = Profile::parse(Path::new("p.toml"), "name = \"x\"\ndeadline = \"soon\"\n", &env, &r)
-            .unwrap_err();
+        let e = Profile::parse(
+            Path::new("p.toml"),
+            "name = \"x\"\ndeadline = \"soon\"\n",
+            &env,
+            &r,
+        )
+        .unwrap_err();
         assert!(
-            e[0].to_string().starts_with("p.toml:2:1: deadline: `soon` is not a duration"),
+            e[0].to_string()
+                .starts_with("p.toml:2:1: deadline: `soon` is not a duration"),
             "{}",
             e[0]
         );

@@ -119,6 +119,12 @@ pub async fn run(
                     let Ok(_permit) = permits.acquire().await else {
                         return;
                     };
+                    // Once the target is lost no case starts: cases that fail at once (connection
+                    // refused) could otherwise all run before the select below sees it.
+                    if transport.liveness().lost_reason().is_some() {
+                        turns.finish(i);
+                        return;
+                    }
                     let planned = &plan.cases[i];
                     let (result, reach) =
                         run_case(suite, planned.case, planned.skip.as_deref(), transport).await;
@@ -161,6 +167,9 @@ pub async fn run(
             h = &mut stop => { halt = Some(h); }
             reason = transport.liveness().lost() => { lost = Some(reason); }
         }
+    }
+    if halt.is_none() && lost.is_none() {
+        lost = transport.liveness().lost_reason();
     }
     // A stopped run still accounts for every selected case: those that finished as they finished,
     // the rest as not run, with the reason.
