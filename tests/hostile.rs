@@ -201,18 +201,16 @@ fn a_target_that_accepts_and_never_answers_ends_at_the_preflight() {
     // (The test server holds each connection 5 s without a byte, then closes it.)
     let server = TestServer::start(Arc::new(|_| None));
     let o = run_against(&server.url(), &[]);
-    assert_accounted_for(
-        &o,
-        "the target gave no answer to GET /api/v2/diagnostics/version",
-    );
+    let reason = "GET /api/v2/diagnostics/version: no complete answer within 400 ms";
+    assert_accounted_for(&o, reason);
     assert!(
         o.run
             .stderr
-            .contains("no complete answer within 400 ms; no case was run"),
+            .contains(&format!("error: preflight: {reason}; no case was run")),
         "{}",
         o.said()
     );
-    assert_none_ran(&o, "the target gave no answer");
+    assert_none_ran(&o, reason);
     let pre = &o.report["run"]["preflight"];
     assert_eq!(pre["outcome"], "unreachable");
     // Users are not probed once the version probe got nothing.

@@ -446,7 +446,7 @@ async fn run_preflight(
     let users = preflight::users(plan, &suite.profile);
     let found = preflight::run(transport, &users, &suite.redactor).await;
     if let Some(reason) = found.blocking_reason() {
-        eprintln!("error: {reason}; no case was run");
+        eprintln!("error: preflight: {reason}; no case was run");
     }
     for h in &found.record.hints {
         eprintln!("hint: {h}");

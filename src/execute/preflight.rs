@@ -82,10 +82,11 @@ pub async fn run(transport: &Transport, users: &[ProbeUser<'_>], redactor: &Reda
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
         .and_then(|v| v.get("version")?.as_str().map(|s| redactor.redact(s)));
     if version_probe.status.is_none() {
-        let reason = format!(
-            "preflight: the target gave no answer to GET {VERSION_PATH}: {}",
-            version_probe.error.as_deref().unwrap_or("no answer")
-        );
+        // Worded to follow "the target could not be reached: ", as every report frames it.
+        let reason = version_probe
+            .error
+            .clone()
+            .unwrap_or_else(|| format!("GET {VERSION_PATH}: no answer"));
         return Found {
             record: Preflight {
                 outcome: PreflightOutcome::Unreachable,
@@ -128,7 +129,7 @@ pub async fn run(transport: &Transport, users: &[ProbeUser<'_>], redactor: &Reda
         (
             PreflightOutcome::CredentialsRejected,
             Some(format!(
-                "preflight: the target rejected the credentials of {} on GET {ME_PATH}",
+                "the target rejected the credentials of {} on GET {ME_PATH}",
                 rejected.join("; ")
             )),
         )
@@ -225,13 +226,20 @@ async fn probe(
             (probe, body)
         }
         Err(e) => {
+            // Said as the cases' exchanges say it (`ExchangeError`).
             let error = if e.is_timeout() {
                 format!(
-                    "no complete answer within {} ms",
+                    "GET {path}: no complete answer within {} ms",
                     transport.timeout.as_millis()
                 )
+            } else if e.is_connect() {
+                format!(
+                    "could not connect to {}: {}",
+                    transport.base,
+                    error_chain(&e)
+                )
             } else {
-                error_chain(&e)
+                format!("GET {path}: {}", error_chain(&e))
             };
             probe.error = Some(redactor.redact(&error));
             probe.found = "no answer".to_string();
