@@ -402,6 +402,19 @@ fn a_target_that_rejects_the_credentials_runs_no_case_and_names_the_user() {
         pre["hints"][0],
         "the target issues CSRF tokens; set csrf = true in the profile"
     );
+    // The HTML page says it too, in a section of its own.
+    let html = std::fs::read_to_string(o.dir.path().join("report/report.html")).expect("html");
+    let section = html
+        .split("<section id=\"preflight\">")
+        .nth(1)
+        .and_then(|s| s.split("</section>").next())
+        .expect("a preflight section");
+    assert!(
+        section.contains("<b>No case was run:</b> the target rejected the credentials of role")
+            && section.contains("as agent1 (roles: ")
+            && section.contains("Hint: the target issues CSRF tokens"),
+        "{section}"
+    );
     assert_within(&o, ms(2 * TIMEOUT_MS + 1000));
 }
 
