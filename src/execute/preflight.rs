@@ -247,3 +247,40 @@ async fn probe(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answered(status: u16, csrf_token: bool) -> Probe {
+        Probe {
+            request: format!("GET {ME_PATH}"),
+            roles: Vec::new(),
+            user: None,
+            status: Some(status),
+            error: None,
+            csrf_token,
+            found: format!("answered {status}"),
+            duration_ms: 0,
+        }
+    }
+
+    #[test]
+    fn hints_say_when_the_profile_and_the_target_disagree_about_csrf() {
+        let silent = Probe {
+            status: None,
+            ..answered(200, false)
+        };
+        // A token offered to a profile without CSRF.
+        assert_eq!(
+            hints(false, &[answered(200, false), answered(401, true)]),
+            [HINT_CSRF_ON]
+        );
+        // A profile with CSRF, and successful GETs that carry none.
+        assert_eq!(hints(true, &[answered(200, false)]), [HINT_CSRF_OFF]);
+        // Agreement, or nothing to judge by: no hint.
+        assert!(hints(true, &[answered(200, true)]).is_empty());
+        assert!(hints(false, &[answered(200, false)]).is_empty());
+        assert!(hints(true, &[answered(403, false), silent]).is_empty());
+    }
+}
