@@ -98,8 +98,28 @@ pub async fn run(
     listeners: &mut [Box<dyn Listener + '_>],
     stop: impl std::future::Future<Output = Halt>,
 ) -> RunOutcome {
+    run_watching(suite, plan, transport, jobs, info, listeners, stop, true).await
+}
+
+/// [`run`], with the lost-target rule on or off (`lost_rule`).
+#[allow(clippy::too_many_arguments)]
+async fn run_watching(
+    suite: &Suite,
+    plan: &Plan<'_>,
+    transport: &Transport,
+    jobs: usize,
+    info: RunInfo,
+    listeners: &mut [Box<dyn Listener + '_>],
+    stop: impl std::future::Future<Output = Halt>,
+    lost_rule: bool,
+) -> RunOutcome {
     emit(listeners, &Event::RunStarted { info: &info });
     drop(info);
+    let lost_reason = || {
+        lost_rule
+            .then(|| transport.liveness().lost_reason())
+            .flatten()
+    };
     let (tx, mut rx) = mpsc::unbounded_channel::<(usize, CaseResult, Reach)>();
 
     // Cases start in case order, each once the previous case of its serial group has finished, at most
@@ -121,7 +141,7 @@ pub async fn run(
                     };
                     // Once the target is lost no case starts: cases that fail at once (connection
                     // refused) could otherwise all run before the select below sees it.
-                    if transport.liveness().lost_reason().is_some() {
+                    if lost_reason().is_some() {
                         turns.finish(i);
                         return;
                     }
@@ -165,11 +185,17 @@ pub async fn run(
         tokio::select! {
             _ = &mut both => {}
             h = &mut stop => { halt = Some(h); }
-            reason = transport.liveness().lost() => { lost = Some(reason); }
+            reason = async {
+                if lost_rule {
+                    transport.liveness().lost().await
+                } else {
+                    std::future::pending().await
+                }
+            } => { lost = Some(reason); }
         }
     }
     if halt.is_none() && lost.is_none() {
-        lost = transport.liveness().lost_reason();
+        lost = lost_reason();
     }
     // A stopped run still accounts for every selected case: those that finished as they finished,
     // the rest as not run, with the reason.
@@ -221,7 +247,9 @@ impl Listener for Collect {
 }
 
 /// Runs the plan with no reporter and no stop signal, and returns every result in case order, for
-/// callers that judge the results themselves (`mutants`, tests).
+/// callers that judge the results themselves (`mutants`, `variants`, tests). It runs every case
+/// whatever the target does: the lost-target rule is off, since those callers want each case's own
+/// verdict, and `against` refuses a run whose target never answered.
 pub async fn run_collecting(
     suite: &Suite,
     plan: &Plan<'_>,
@@ -232,7 +260,7 @@ pub async fn run_collecting(
     let mut collect = Collect(Vec::new());
     let outcome = {
         let mut listeners: Vec<Box<dyn Listener + '_>> = vec![Box::new(&mut collect)];
-        run(
+        run_watching(
             suite,
             plan,
             transport,
@@ -240,6 +268,7 @@ pub async fn run_collecting(
             info,
             &mut listeners,
             std::future::pending(),
+            false,
         )
         .await
     };
