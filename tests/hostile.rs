@@ -353,6 +353,16 @@ fn a_target_that_dies_after_ten_requests_stops_the_run() {
     assert!(verdict("not-run") >= 1, "{}", o.said());
     // Dead is refused at once: nothing waits for a timeout but the connections already open.
     assert_within(&o, ms(2 * TIMEOUT_MS + LOST_AFTER * TIMEOUT_MS + 1000));
+    // A quiet run prints no console summary: the reason goes to standard error.
+    let quiet = run_against(&dying_server(10).url(), &["-q"]);
+    assert_eq!(quiet.run.code, 2, "{}", quiet.said());
+    assert!(
+        quiet.run.stderr.lines().any(|l| l.starts_with(
+            "error: the target could not be reached: the target stopped answering: 5 exchanges in a row"
+        )),
+        "{}",
+        quiet.said()
+    );
 }
 
 #[test]

@@ -391,6 +391,10 @@ pub async fn execute(
             t.total
         );
     }
+    // The console said it on standard output; a quiet run says it here (the preflight already has).
+    if let (true, Some(u), None) = (options.quiet, &outcome.unreachable, found.blocking_reason()) {
+        eprintln!("error: the target could not be reached: {u}");
+    }
     if let Some(Halt::Deadline(d)) = &outcome.halt {
         eprintln!(
             "error: the run's deadline ({d}) passed: {} case(s) not run; the report is incomplete",
