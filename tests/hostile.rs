@@ -365,6 +365,52 @@ fn a_target_that_dies_after_ten_requests_stops_the_run() {
     );
 }
 
+/// Answers the preflight's two requests, then reads each request and hangs up without a word.
+fn hang_up_server() -> TestServer {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen = Arc::new(AtomicUsize::new(0));
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let seen = seen.clone();
+            thread::spawn(move || {
+                let mut stream = stream;
+                let mut buf = Vec::new();
+                while let Some(req) = read_request(&mut stream, &mut buf) {
+                    if seen.fetch_add(1, Ordering::SeqCst) >= 2 {
+                        return;
+                    }
+                    let answer = if req.path.starts_with("/api/v2/diagnostics") {
+                        version()
+                    } else {
+                        ok_json()
+                    };
+                    if stream.write_all(&answer).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    TestServer { addr }
+}
+
+/// A connection dropped before any answer is no answer, as a refused one is: a target that hangs up
+/// on every request is given up after LOST_AFTER of them, though it still accepts connections.
+#[test]
+fn a_target_that_hangs_up_on_every_request_is_given_up() {
+    let o = run_against(&hang_up_server().url(), &[]);
+    assert_accounted_for(&o, "the target stopped answering: 5 exchanges in a row");
+    assert!(
+        o.report["summary"]["unreachable"]
+            .as_str()
+            .is_some_and(|u| u.contains("connection closed before message completed")),
+        "{}",
+        o.report["summary"]
+    );
+    assert_within(&o, ms(2 * TIMEOUT_MS + 1000));
+}
+
 #[test]
 fn a_target_that_rejects_the_credentials_runs_no_case_and_names_the_user() {
     let server = TestServer::start(Arc::new(|req| {
