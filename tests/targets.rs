@@ -310,7 +310,17 @@ fn a_body_over_the_cap_fails_the_case() {
 
 #[test]
 fn a_server_that_never_answers_times_out_and_the_run_finishes() {
-    let r = run_s1_against(Arc::new(|_| None));
+    // It answers the preflight's GETs (a target that answers nothing at all is stopped there: see
+    // tests/hostile.rs), then never answers a case's POST.
+    let r = run_s1_against(Arc::new(|req| {
+        (req.method == "GET").then(|| {
+            response(
+                "200 OK",
+                &[("Content-Type", "application/json")],
+                br#"{"version":"8.5"}"#,
+            )
+        })
+    }));
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(
         r.stdout.contains("gave no complete answer within 400 ms"),
@@ -361,7 +371,16 @@ fn an_unreachable_target_is_exit_2_and_still_writes_the_report() {
     let json: Value =
         serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["summary"]["complete"], false);
-    assert_eq!(json["cases"][0]["verdict"], "fail");
+    // The preflight found the target down: the case never ran, and says why.
+    assert_eq!(json["cases"][0]["verdict"], "not-run");
+    assert!(
+        json["cases"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with(&format!("could not connect to {target}/"))),
+        "{}",
+        json["cases"][0]
+    );
+    assert_eq!(json["run"]["preflight"]["outcome"], "unreachable");
 }
 
 /// Cases that ask for redirects, in a folder of their own.

@@ -29,6 +29,9 @@ pub mod exit {
     pub const ERROR: u8 = 2;
     /// Interrupted (Ctrl-C or SIGTERM); the report covers what finished.
     pub const INTERRUPTED: u8 = 130;
+    /// The run's deadline passed (`--deadline`, `deadline` in the profile); the report covers what
+    /// finished. 124, as timeout(1) exits, so CI can tell a slow target from an interrupt.
+    pub const DEADLINE: u8 = 124;
 }
 
 #[derive(Parser)]
@@ -166,6 +169,10 @@ pub struct RunArgs {
     /// `strict = true` in a profile does the same.
     #[arg(long)]
     pub strict: bool,
+    /// The whole run ends when this passes (`90s`, `10m`, `1h`), as Ctrl-C ends it, with exit code
+    /// 124. Overrides `deadline` in the profile; default 30m.
+    #[arg(long, value_name = "DURATION")]
+    pub deadline: Option<gws_conform::load::duration::WrittenDuration>,
 }
 
 #[derive(Args)]

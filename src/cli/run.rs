@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use gws_conform::execute::Transport;
+use gws_conform::execute::{preflight, Transport};
 use gws_conform::load::{self, Env, InputFile, Sources, Suite};
 use gws_conform::plan;
 use gws_conform::report::baseline::Baseline;
@@ -11,7 +11,7 @@ use gws_conform::report::json::JsonReport;
 use gws_conform::report::{
     write_formats_from, Format, Listener, RunInfo, SelectionInfo, TargetInfo,
 };
-use gws_conform::runner;
+use gws_conform::runner::{self, Halt};
 
 use super::embedded::{self, Secrets};
 use super::{exit, FilterArgs, InputArgs, RunArgs};
@@ -130,6 +130,9 @@ pub async fn run(args: RunArgs) -> u8 {
         Err(code) => return code,
     };
     suite.profile.strict |= args.strict;
+    if let Some(d) = &args.deadline {
+        suite.profile.deadline = d.clone();
+    }
     if suite.profile.agents.is_empty() {
         // Every case that logs in would be skipped, and a run of skips must not look like a pass.
         eprintln!(
@@ -234,6 +237,8 @@ pub async fn execute(
     options: &RunOptions,
     stop: embedded::StopSignal,
 ) -> u8 {
+    // The deadline counts from here: the preflight and every case are inside it.
+    let halt = stop_or_deadline(stop, &suite.profile.deadline);
     let transport = match Transport::new(&options.url, &suite.profile) {
         Ok(t) => t,
         Err(e) => {
@@ -243,14 +248,7 @@ pub async fn execute(
     };
     let plan = plan::plan(&suite.cases, selection, &suite.profile);
     let jobs = options.jobs.unwrap_or_else(|| plan.default_jobs());
-    let server_version = transport
-        .get_json("/api/v2/diagnostics/version")
-        .await
-        .and_then(|v| {
-            v.get("version")
-                .and_then(|s| s.as_str())
-                .map(str::to_string)
-        });
+    let found = run_preflight(&transport, &plan, &suite).await;
     let started = std::time::SystemTime::now();
     let started_at = gws_conform::report::utc_timestamp(started);
     let mut inputs: Vec<InputFile> = suite
@@ -279,8 +277,8 @@ pub async fn execute(
             // A profile value (it may carry user:password@).
             url: suite.redactor.redact(&options.url),
             embedded: options.embedded,
-            // What the server said is outside data.
-            server_version: server_version.map(|v| suite.redactor.redact(&v)),
+            // What the server said is outside data (masked by the preflight).
+            server_version: found.server_version.clone(),
         },
         profile: suite.profile.redacted_summary(),
         inputs,
@@ -290,6 +288,7 @@ pub async fn execute(
         },
         planned: plan.cases.len(),
         jobs,
+        preflight: Some(found.record.clone()),
     };
 
     let report_dir = options
@@ -316,16 +315,11 @@ pub async fn execute(
         ));
     }
     listeners.push(Box::new(&mut json));
-    let outcome = runner::run(
-        &suite,
-        &plan,
-        &transport,
-        jobs,
-        info,
-        &mut listeners,
-        stop.wait(),
-    )
-    .await;
+    let outcome = match found.blocking_reason() {
+        // Every case would fail for the same reason: none runs, and every report says why.
+        Some(reason) => runner::not_run(&plan, info, &mut listeners, reason),
+        None => runner::run(&suite, &plan, &transport, jobs, info, &mut listeners, halt).await,
+    };
     drop(listeners);
     drop(plan);
     suite.cases = Vec::new();
@@ -378,15 +372,37 @@ pub async fn execute(
     let ran = t.passed + t.warned + t.failed;
     // Every selected case skipped is no verdict; an empty shard selected nothing to run.
     let no_verdict = ran == 0 && t.total > 0;
-    if no_verdict && !outcome.interrupted {
+    if no_verdict && !outcome.interrupted && outcome.unreachable.is_none() {
         eprintln!(
             "error: no case ran: all {} selected case(s) were skipped, so there is no verdict (see the reasons above)",
             t.total
         );
     }
-    if outcome.interrupted {
-        exit::INTERRUPTED
-    } else if outcome.unreachable.is_some() || !write_errors.is_empty() || no_verdict {
+    // The console said it on standard output; a quiet run says it here (the preflight already has).
+    if let (true, Some(u), None) = (options.quiet, &outcome.unreachable, found.blocking_reason()) {
+        eprintln!("error: the target could not be reached: {u}");
+    }
+    if let Some(Halt::Deadline(d)) = &outcome.halt {
+        eprintln!(
+            "error: the run's deadline ({d}) passed: {} case(s) not run; the report is incomplete",
+            t.not_run
+        );
+    }
+    match &outcome.halt {
+        Some(Halt::Deadline(_)) => exit::DEADLINE,
+        Some(Halt::Interrupted) => exit::INTERRUPTED,
+        None => exit_code(&outcome, &write_errors, no_verdict, summary),
+    }
+}
+
+/// The exit code of a run that was not stopped by the caller.
+fn exit_code(
+    outcome: &runner::RunOutcome,
+    write_errors: &[String],
+    no_verdict: bool,
+    summary: Option<gws_conform::report::Summary>,
+) -> u8 {
+    if outcome.unreachable.is_some() || !write_errors.is_empty() || no_verdict {
         exit::ERROR
     } else if summary.is_some_and(|s| s.unexcused_failures() > 0) {
         // (Without a report there is a write error: the exit code is decided above.)
@@ -394,4 +410,37 @@ pub async fn execute(
     } else {
         exit::PASS
     }
+}
+
+/// Ctrl-C, SIGTERM or the deadline, whichever comes first; the deadline counts from now.
+fn stop_or_deadline(
+    stop: embedded::StopSignal,
+    deadline: &gws_conform::load::duration::WrittenDuration,
+) -> impl std::future::Future<Output = Halt> {
+    let until = tokio::time::Instant::now() + deadline.duration;
+    let text = deadline.text.clone();
+    async move {
+        tokio::select! {
+            _ = stop.wait() => Halt::Interrupted,
+            _ = tokio::time::sleep_until(until) => Halt::Deadline(text),
+        }
+    }
+}
+
+/// Probes the target before any case (see `gws_conform::execute::preflight`) and says on standard
+/// error what stops the run, and each hint about the profile.
+async fn run_preflight(
+    transport: &Transport,
+    plan: &plan::Plan<'_>,
+    suite: &Suite,
+) -> preflight::Found {
+    let users = preflight::users(plan, &suite.profile);
+    let found = preflight::run(transport, &users, &suite.redactor).await;
+    if let Some(reason) = found.blocking_reason() {
+        eprintln!("error: preflight: {reason}; no case was run");
+    }
+    for h in &found.record.hints {
+        eprintln!("hint: {h}");
+    }
+    found
 }

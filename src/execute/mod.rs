@@ -6,6 +6,8 @@
 pub mod cometd;
 pub mod cookies;
 pub mod csrf;
+pub mod liveness;
+pub mod preflight;
 mod wire;
 
 use std::sync::{Arc, Mutex};
@@ -35,12 +37,27 @@ pub enum ExchangeError {
     BodyTooLarge { target: String, limit: usize },
     #[error("{target}: {detail}")]
     Protocol { target: String, detail: String },
+    /// The connection failed after it was made and before any answer came (closed, reset): said
+    /// as a protocol error is, but it counts as no answer for the lost-target rule.
+    #[error("{target}: {detail}")]
+    Dropped { target: String, detail: String },
 }
 
 impl ExchangeError {
     /// Whether the target could not be reached at all (as opposed to answering badly).
     pub fn is_unreachable(&self) -> bool {
         matches!(self, ExchangeError::Connect { .. })
+    }
+
+    /// Whether the target gave no answer at all (the lost-target rule counts these): it could not be
+    /// reached, dropped the connection before answering, or did not finish answering in time.
+    pub fn got_no_answer(&self) -> bool {
+        matches!(
+            self,
+            ExchangeError::Connect { .. }
+                | ExchangeError::Timeout { .. }
+                | ExchangeError::Dropped { .. }
+        )
     }
 }
 
@@ -57,6 +74,8 @@ pub struct Transport {
     cometd: crate::load::Transport,
     /// For wss:// on an https target.
     tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    /// Whether the target still answers (the lost-target rule), shared by every session of the run.
+    liveness: Arc<liveness::Liveness>,
 }
 
 /// How the run verifies HTTPS servers, for the REST calls and for wss:// alike: the platform
@@ -110,7 +129,18 @@ impl Transport {
             csrf: profile.csrf,
             cometd: profile.transport,
             tls,
+            liveness: Arc::default(),
         })
+    }
+
+    /// The run's lost-target watch: the runner stops when it says the target is gone.
+    pub fn liveness(&self) -> &liveness::Liveness {
+        &self.liveness
+    }
+
+    /// The per-request timeout (`timeout_ms`): it covers connecting, the answer and its whole body.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     pub fn base(&self) -> &url::Url {
@@ -131,16 +161,6 @@ impl Transport {
     /// The run's HTTP client (it keeps no cookies: each session has its own store).
     pub fn http_client(&self) -> reqwest::Client {
         self.client.clone()
-    }
-
-    /// An unauthenticated GET, for probes such as the server's version.
-    pub async fn get_json(&self, path: &str) -> Option<serde_json::Value> {
-        let url = self.url(path);
-        let resp = self.client.get(url).send().await.ok()?;
-        if !resp.status().is_success() {
-            return None;
-        }
-        resp.json().await.ok()
     }
 
     fn url(&self, path: &str) -> url::Url {

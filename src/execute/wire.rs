@@ -59,6 +59,14 @@ impl AgentSession<'_> {
             .receive(builder, &target, credentials, sent_under)
             .await;
         let duration_ms = started.elapsed().as_millis() as u64;
+        // Only a complete answer (or one the harness refused to read whole) shows the target alive.
+        match &result {
+            Err(e) if e.got_no_answer() => self
+                .transport
+                .liveness
+                .unanswered(&self.redactor.redact(&e.to_string())),
+            _ => self.transport.liveness.answered(),
+        }
         match result {
             Ok(resp) => {
                 let redacted = ResponseRecord {
@@ -174,7 +182,10 @@ impl AgentSession<'_> {
         own_origin: bool,
         sent_under: Option<u64>,
     ) -> Result<ResponseRecord, ExchangeError> {
-        let mut resp = builder.send().await.map_err(|e| self.classify(e, target))?;
+        let mut resp = builder
+            .send()
+            .await
+            .map_err(|e| self.classify(e, target, true))?;
         let status = resp.status().as_u16();
         let headers: Vec<(String, String)> = resp
             .headers()
@@ -240,7 +251,7 @@ impl AgentSession<'_> {
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(e) => return Err(self.classify(e, target)),
+                Err(e) => return Err(self.classify(e, target, false)),
             }
         }
         let body_bytes = body.len();
@@ -253,7 +264,9 @@ impl AgentSession<'_> {
         })
     }
 
-    fn classify(&self, e: reqwest::Error, target: &str) -> ExchangeError {
+    /// What went wrong, by kind. `before_answer`: the error came before the answer's head, so a
+    /// failure that is neither a timeout nor a connect error means the connection was dropped.
+    fn classify(&self, e: reqwest::Error, target: &str, before_answer: bool) -> ExchangeError {
         let detail = error_chain(&e);
         if e.is_timeout() {
             ExchangeError::Timeout {
@@ -263,6 +276,11 @@ impl AgentSession<'_> {
         } else if e.is_connect() {
             ExchangeError::Connect {
                 target: self.transport.base.to_string(),
+                detail,
+            }
+        } else if before_answer && !e.is_builder() {
+            ExchangeError::Dropped {
+                target: target.to_string(),
                 detail,
             }
         } else {

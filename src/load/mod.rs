@@ -3,6 +3,7 @@
 
 pub mod case_file;
 pub mod diagnostic;
+pub mod duration;
 pub mod locate;
 pub mod names;
 pub mod profile;

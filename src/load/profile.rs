@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::diagnostic::Diagnostic;
+use super::duration::WrittenDuration;
 use super::vars::{Env, Variables};
 use super::{parse_toml, Transport};
 use crate::secret::{Redactor, Secret};
@@ -30,6 +31,7 @@ struct RawProfile {
     ca_file: Option<String>,
     #[serde(default)]
     strict: bool,
+    deadline: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -69,6 +71,8 @@ pub struct Profile {
     pub strict: bool,
     /// What loads but deserves a word (a password too short to mask in free text).
     pub warnings: Vec<Diagnostic>,
+    /// `deadline`: the whole run ends when it passes, as Ctrl-C ends it ([`DEFAULT_DEADLINE`]).
+    pub deadline: WrittenDuration,
 }
 
 /// Said at load about a password shorter than [`crate::secret::MIN_FREE_TEXT`].
@@ -76,6 +80,17 @@ pub const WEAK_PASSWORD: &str = "this password is shorter than 4 characters: rep
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+/// A run of the whole suite against a healthy target takes seconds to a few minutes; half an hour
+/// means something is wrong, and a CI job should hear about it rather than wait for its own limit.
+pub const DEFAULT_DEADLINE: &str = "30m";
+
+/// The default deadline, parsed.
+pub fn default_deadline() -> WrittenDuration {
+    WrittenDuration {
+        text: DEFAULT_DEADLINE.to_string(),
+        duration: Duration::from_secs(30 * 60),
+    }
+}
 
 impl Profile {
     /// Whether the profile file names a `target`, read before the suite loads: the embedded server's
@@ -122,6 +137,7 @@ impl Profile {
             ca_certificates: Vec::new(),
             ca_file_sha256: None,
             warnings,
+            deadline: default_deadline(),
         })
     }
 
@@ -206,6 +222,14 @@ impl Profile {
                 Err(e) => errors.push(diag(path, text, "ca_file", e)),
             }
         }
+        let deadline = match raw.deadline.as_deref().map(str::parse::<WrittenDuration>) {
+            None => default_deadline(),
+            Some(Ok(d)) => d,
+            Some(Err(e)) => {
+                errors.push(diag(path, text, "deadline", e));
+                default_deadline()
+            }
+        };
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -232,6 +256,7 @@ impl Profile {
             ca_certificates,
             ca_file_sha256,
             warnings,
+            deadline,
         })
     }
 
@@ -333,6 +358,29 @@ mod tests {
         let e = Profile::parse(&p, "ca_file = \"missing.pem\"\n", &env, &r).unwrap_err();
         assert!(
             e[0].to_string().contains("ca_file: cannot read "),
+            "{}",
+            e[0]
+        );
+    }
+
+    #[test]
+    fn a_deadline_is_a_duration_with_a_default() {
+        let env = Env::empty();
+        let r = Redactor::new();
+        let p = Profile::parse(Path::new("p.toml"), "name = \"x\"\n", &env, &r).unwrap();
+        assert_eq!(p.deadline.duration, Duration::from_secs(1800));
+        let p = Profile::parse(Path::new("p.toml"), "deadline = \"90s\"\n", &env, &r).unwrap();
+        assert_eq!(p.deadline.duration, Duration::from_secs(90));
+        let e = Profile::parse(
+            Path::new("p.toml"),
+            "name = \"x\"\ndeadline = \"soon\"\n",
+            &env,
+            &r,
+        )
+        .unwrap_err();
+        assert!(
+            e[0].to_string()
+                .starts_with("p.toml:2:1: deadline: `soon` is not a duration"),
             "{}",
             e[0]
         );

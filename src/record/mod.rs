@@ -4,6 +4,7 @@
 pub mod check;
 pub mod describe;
 pub mod exchange;
+pub mod preflight;
 pub mod verdict;
 
 pub use check::{Check, Level, Mismatch};

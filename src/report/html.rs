@@ -236,6 +236,9 @@ fn begin(index: &Index, h: &mut Sink) -> io::Result<()> {
         );
     }
     h.push_str("</section>\n");
+    if let Some(p) = &r.run.preflight {
+        preflight_html(h, p);
+    }
 
     // Failures, then warnings, at a glance.
     case_list(
@@ -388,6 +391,38 @@ fn end(index: &Index, h: &mut Sink) -> io::Result<()> {
         esc(&r.format)
     );
     h.emit()
+}
+
+/// The probes sent before any case: what each found, why nothing ran if so, and the hints.
+fn preflight_html(h: &mut Sink, p: &crate::record::preflight::Preflight) {
+    h.push_str("<section id=\"preflight\"><h2>Preflight</h2><ul>");
+    for probe in &p.probes {
+        let who = match &probe.user {
+            Some(u) => format!(" as {u} (roles: {})", probe.roles.join(", ")),
+            None => String::new(),
+        };
+        let error = probe
+            .error
+            .as_deref()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+        let _ = write!(
+            h,
+            "<li><code>{}</code>{}: {}{}</li>",
+            esc(&probe.request),
+            esc(&who),
+            esc(&probe.found),
+            esc(&error)
+        );
+    }
+    h.push_str("</ul>");
+    if let Some(reason) = &p.reason {
+        let _ = write!(h, "<p><b>No case was run:</b> {}</p>", esc(reason));
+    }
+    for hint in &p.hints {
+        let _ = write!(h, "<p>Hint: {}</p>", esc(hint));
+    }
+    h.push_str("</section>\n");
 }
 
 fn case_html(h: &mut String, st: CaseStatus, known: Option<&KnownOutcome>, c: &CaseResult) {

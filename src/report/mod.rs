@@ -44,6 +44,9 @@ pub struct RunInfo {
     pub selection: SelectionInfo,
     pub planned: usize,
     pub jobs: usize,
+    /// What the probes sent before any case found (`run` only; see `crate::execute::preflight`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight: Option<crate::record::preflight::Preflight>,
 }
 
 impl RunInfo {
@@ -71,6 +74,7 @@ impl RunInfo {
             selection: SelectionInfo::default(),
             planned,
             jobs,
+            preflight: None,
         }
     }
 }

@@ -21,13 +21,70 @@ use case::run_case;
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
     pub tally: Tally,
-    /// No request got any answer and at least one could not connect: the target is down.
+    /// The target could not be used: no request got any answer and at least one could not connect,
+    /// or it stopped answering midway (see `crate::execute::liveness`), or the preflight said so.
     pub unreachable: Option<String>,
-    /// Stopped early (Ctrl-C, SIGTERM): the report covers what finished.
+    /// Stopped early by the caller (Ctrl-C, SIGTERM, the deadline): the report covers what finished.
     pub interrupted: bool,
+    /// Why the caller stopped it, when it did.
+    pub halt: Option<Halt>,
 }
 
-/// Runs the plan with up to `jobs` cases at once (never two of one serial group). `stop` ends the run early when it resolves.
+/// Why the caller's `stop` future ended a run: it decides the reason given to every case not run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Halt {
+    /// Ctrl-C or SIGTERM.
+    Interrupted,
+    /// The run's deadline (as the user wrote it, `90s`) passed.
+    Deadline(String),
+}
+
+impl Halt {
+    fn not_run_reason(&self) -> String {
+        match self {
+            Halt::Interrupted => "the run was stopped before this case ran".to_string(),
+            Halt::Deadline(d) => format!("the run's deadline passed ({d}) before this case ran"),
+        }
+    }
+}
+
+/// Reports every planned case as not run, with `reason`, and the run as one whose target could not
+/// be used: for a run the preflight stopped. Every listener hears a whole run (started, each case,
+/// finished), so every report is written as for any other run.
+pub fn not_run(
+    plan: &Plan<'_>,
+    info: RunInfo,
+    listeners: &mut [Box<dyn Listener + '_>],
+    reason: &str,
+) -> RunOutcome {
+    emit(listeners, &Event::RunStarted { info: &info });
+    drop(info);
+    let mut tally = Tally::default();
+    let total = plan.cases.len();
+    for (i, planned) in plan.cases.iter().enumerate() {
+        let mut r = case::blank_result(&planned.case.header, Verdict::NotRun);
+        r.reason = Some(reason.to_string());
+        tally.add(r.verdict);
+        emit_case(listeners, i, total, &r);
+    }
+    emit(
+        listeners,
+        &Event::RunFinished {
+            tally: &tally,
+            interrupted: false,
+            unreachable: Some(reason),
+        },
+    );
+    RunOutcome {
+        tally,
+        unreachable: Some(reason.to_string()),
+        interrupted: false,
+        halt: None,
+    }
+}
+
+/// Runs the plan with up to `jobs` cases at once (never two of one serial group). `stop` ends the run
+/// early when it resolves, and so does the transport's lost-target rule.
 ///
 /// Takes the run's description by value: listeners get it with `RunStarted`, and it is dropped
 /// then, since its inputs list (a path and a hash per case file) would otherwise live as long as
@@ -39,10 +96,30 @@ pub async fn run(
     jobs: usize,
     info: RunInfo,
     listeners: &mut [Box<dyn Listener + '_>],
-    stop: impl std::future::Future<Output = ()>,
+    stop: impl std::future::Future<Output = Halt>,
+) -> RunOutcome {
+    run_watching(suite, plan, transport, jobs, info, listeners, stop, true).await
+}
+
+/// [`run`], with the lost-target rule on or off (`lost_rule`).
+#[allow(clippy::too_many_arguments)]
+async fn run_watching(
+    suite: &Suite,
+    plan: &Plan<'_>,
+    transport: &Transport,
+    jobs: usize,
+    info: RunInfo,
+    listeners: &mut [Box<dyn Listener + '_>],
+    stop: impl std::future::Future<Output = Halt>,
+    lost_rule: bool,
 ) -> RunOutcome {
     emit(listeners, &Event::RunStarted { info: &info });
     drop(info);
+    let lost_reason = || {
+        lost_rule
+            .then(|| transport.liveness().lost_reason())
+            .flatten()
+    };
     let (tx, mut rx) = mpsc::unbounded_channel::<(usize, CaseResult, Reach)>();
 
     // Cases start in case order, each once the previous case of its serial group has finished, at most
@@ -62,6 +139,12 @@ pub async fn run(
                     let Ok(_permit) = permits.acquire().await else {
                         return;
                     };
+                    // Once the target is lost no case starts: cases that fail at once (connection
+                    // refused) could otherwise all run before the select below sees it.
+                    if lost_reason().is_some() {
+                        turns.finish(i);
+                        return;
+                    }
                     let planned = &plan.cases[i];
                     let (result, reach) =
                         run_case(suite, planned.case, planned.skip.as_deref(), transport).await;
@@ -78,7 +161,8 @@ pub async fn run(
 
     let mut tally = Tally::default();
     let mut reach = Reach::default();
-    let mut interrupted = false;
+    let mut halt = None;
+    let mut lost = None;
     let total = plan.cases.len();
     // Finished cases wait here until every earlier one has been reported.
     let mut pending: BTreeMap<usize, CaseResult> = BTreeMap::new();
@@ -100,7 +184,14 @@ pub async fn run(
         tokio::pin!(stop);
         tokio::select! {
             _ = &mut both => {}
-            _ = &mut stop => { interrupted = true; }
+            h = &mut stop => { halt = Some(h); }
+            reason = async {
+                if lost_rule {
+                    transport.liveness().lost().await
+                } else {
+                    std::future::pending().await
+                }
+            } => { lost = Some(reason); }
         }
     }
     // Results already sent when the run stopped are kept, not reported as not run.
@@ -108,20 +199,31 @@ pub async fn run(
         reach.merge(r);
         pending.insert(i, result);
     }
-    // An interrupted run still accounts for every selected case: those that finished as they
-    // finished, the rest as not run.
+    if halt.is_none() && lost.is_none() {
+        lost = lost_reason();
+    }
+    // A stopped run still accounts for every selected case: those that finished as they finished,
+    // the rest as not run, with the reason.
+    let not_run_reason = match (&halt, &lost) {
+        (Some(h), _) => h.not_run_reason(),
+        (None, Some(_)) => "the target stopped answering before this case ran".to_string(),
+        (None, None) => String::new(),
+    };
     for i in next..total {
         let result = pending.remove(&i).unwrap_or_else(|| {
             let mut r = case::blank_result(&plan.cases[i].case.header, Verdict::NotRun);
-            r.reason = Some("the run was stopped before this case ran".to_string());
+            r.reason = Some(not_run_reason.clone());
             r
         });
         tally.add(result.verdict);
         emit_case(listeners, i, total, &result);
     }
-    let unreachable = (reach.responses == 0)
-        .then_some(reach.connect_error)
-        .flatten();
+    let interrupted = halt.is_some();
+    let unreachable = lost.or_else(|| {
+        (reach.responses == 0)
+            .then_some(reach.connect_error)
+            .flatten()
+    });
     emit(
         listeners,
         &Event::RunFinished {
@@ -134,6 +236,7 @@ pub async fn run(
         tally,
         unreachable,
         interrupted,
+        halt,
     }
 }
 
@@ -149,7 +252,9 @@ impl Listener for Collect {
 }
 
 /// Runs the plan with no reporter and no stop signal, and returns every result in case order, for
-/// callers that judge the results themselves (`mutants`, tests).
+/// callers that judge the results themselves (`mutants`, `variants`, tests). It runs every case
+/// whatever the target does: the lost-target rule is off, since those callers want each case's own
+/// verdict, and `against` refuses a run whose target never answered.
 pub async fn run_collecting(
     suite: &Suite,
     plan: &Plan<'_>,
@@ -160,7 +265,7 @@ pub async fn run_collecting(
     let mut collect = Collect(Vec::new());
     let outcome = {
         let mut listeners: Vec<Box<dyn Listener + '_>> = vec![Box::new(&mut collect)];
-        run(
+        run_watching(
             suite,
             plan,
             transport,
@@ -168,6 +273,7 @@ pub async fn run_collecting(
             info,
             &mut listeners,
             std::future::pending(),
+            false,
         )
         .await
     };

@@ -145,7 +145,8 @@ fn serve_connection(mut stream: TcpStream, handler: Handler) {
     }
 }
 
-fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<SeenRequest> {
+/// Reads one request from `stream` (`buf` keeps what came after it, for keep-alive).
+pub fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<SeenRequest> {
     let mut chunk = [0u8; 8192];
     let head_end = loop {
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {

@@ -1,0 +1,286 @@
+//! The preflight: a few probes before any case, each within the profile's `timeout_ms`, so that a
+//! target that cannot be tested is said to be so in one line instead of in one failure per case.
+//!
+//! 1. `GET /api/v2/diagnostics/version` without credentials. No answer at all (refused, dropped, or
+//!    not complete within `timeout_ms`) makes the target unreachable, and nothing else is sent: the
+//!    whole preflight then takes at most one `timeout_ms`.
+//! 2. One `GET /api/v2/me` with Basic credentials per distinct user of the roles the runnable cases
+//!    send credentials for, all at once (so at most one more `timeout_ms`). A 401 or 403 means the
+//!    target refuses the profile's credentials: every case would fail on it, so none runs.
+//!
+//! The answers also say whether the target issues CSRF tokens, which the profile must agree with.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use super::{csrf, error_chain, Transport};
+use crate::load::{Agent, Profile};
+use crate::plan::Plan;
+use crate::record::preflight::{Preflight, PreflightOutcome, Probe};
+use crate::secret::Redactor;
+
+pub const VERSION_PATH: &str = "/api/v2/diagnostics/version";
+pub const ME_PATH: &str = "/api/v2/me";
+
+/// Said when a GET answer carries a CSRF token and the profile does not send one.
+pub const HINT_CSRF_ON: &str = "the target issues CSRF tokens; set csrf = true in the profile";
+/// Said when the profile expects CSRF tokens and no successful GET answer carried one.
+pub const HINT_CSRF_OFF: &str = "the profile says csrf = true but no GET answer carried X-CSRF-TOKEN; if the target does not use CSRF tokens, set csrf = false in the profile";
+
+/// One user to probe, with every role of the run that logs in as that user.
+pub struct ProbeUser<'a> {
+    pub roles: Vec<String>,
+    pub agent: &'a Agent,
+}
+
+/// The users the runnable cases of `plan` send credentials as, one entry per distinct user name.
+pub fn users<'p>(plan: &Plan<'_>, profile: &'p Profile) -> Vec<ProbeUser<'p>> {
+    let mut by_user: BTreeMap<&str, ProbeUser<'p>> = BTreeMap::new();
+    for planned in plan.cases.iter().filter(|c| c.skip.is_none()) {
+        if !planned.case.needs_credentials {
+            continue;
+        }
+        let role = &planned.case.header.agent_role;
+        let Some((_, agent)) = profile.agent(role) else {
+            continue;
+        };
+        let entry = by_user
+            .entry(agent.username.as_str())
+            .or_insert_with(|| ProbeUser {
+                roles: Vec::new(),
+                agent,
+            });
+        if !entry.roles.contains(role) {
+            entry.roles.push(role.clone());
+        }
+    }
+    by_user.into_values().collect()
+}
+
+/// What the preflight found, and the server's version when it said.
+pub struct Found {
+    pub record: Preflight,
+    pub server_version: Option<String>,
+}
+
+impl Found {
+    /// Why no case should run, when the preflight says so.
+    pub fn blocking_reason(&self) -> Option<&str> {
+        match self.record.outcome {
+            PreflightOutcome::Ok => None,
+            _ => self.record.reason.as_deref(),
+        }
+    }
+}
+
+/// Runs the probes. Everything that came from outside (errors, versions, user names) is masked with
+/// `redactor`.
+pub async fn run(transport: &Transport, users: &[ProbeUser<'_>], redactor: &Redactor) -> Found {
+    let (version_probe, body) = probe(transport, VERSION_PATH, None, redactor).await;
+    let server_version = body
+        .as_deref()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+        .and_then(|v| v.get("version")?.as_str().map(|s| redactor.redact(s)));
+    if version_probe.status.is_none() {
+        // Worded to follow "the target could not be reached: ", as every report frames it.
+        let reason = version_probe
+            .error
+            .clone()
+            .unwrap_or_else(|| format!("GET {VERSION_PATH}: no answer"));
+        return Found {
+            record: Preflight {
+                outcome: PreflightOutcome::Unreachable,
+                reason: Some(reason),
+                probes: vec![version_probe],
+                hints: Vec::new(),
+            },
+            server_version,
+        };
+    }
+    let user_probes = futures_util::future::join_all(users.iter().map(|u| async move {
+        let (mut p, _) = probe(transport, ME_PATH, Some(u.agent), redactor).await;
+        p.roles = u.roles.clone();
+        p.user = Some(redactor.redact(&u.agent.username));
+        if matches!(p.status, Some(401 | 403)) {
+            p.found = format!("the credentials were rejected ({})", p.found);
+        }
+        p
+    }))
+    .await;
+    let rejected: Vec<String> = user_probes
+        .iter()
+        .filter(|p| matches!(p.status, Some(401 | 403)))
+        .map(|p| {
+            let roles: Vec<String> = p.roles.iter().map(|r| format!("`{r}`")).collect();
+            format!(
+                "role {} (user `{}`): {}",
+                roles.join(", "),
+                p.user.as_deref().unwrap_or_default(),
+                p.status.unwrap_or_default()
+            )
+        })
+        .collect();
+    let mut probes = vec![version_probe];
+    probes.extend(user_probes);
+    let hints = hints(transport.csrf, &probes);
+    let (outcome, reason) = if rejected.is_empty() {
+        (PreflightOutcome::Ok, None)
+    } else {
+        (
+            PreflightOutcome::CredentialsRejected,
+            Some(format!(
+                "the target rejected the credentials of {} on GET {ME_PATH}",
+                rejected.join("; ")
+            )),
+        )
+    };
+    Found {
+        record: Preflight {
+            outcome,
+            reason,
+            probes,
+            hints,
+        },
+        server_version,
+    }
+}
+
+/// The advice the answers give about the profile's `csrf`.
+fn hints(csrf_on: bool, probes: &[Probe]) -> Vec<String> {
+    let answered: Vec<&Probe> = probes.iter().filter(|p| p.status.is_some()).collect();
+    let any_token = answered.iter().any(|p| p.csrf_token);
+    let successes = answered
+        .iter()
+        .filter(|p| p.status.is_some_and(|s| (200..300).contains(&s)))
+        .count();
+    if any_token && !csrf_on {
+        vec![HINT_CSRF_ON.to_string()]
+    } else if csrf_on && successes > 0 && !any_token {
+        vec![HINT_CSRF_OFF.to_string()]
+    } else {
+        Vec::new()
+    }
+}
+
+/// One GET within the transport's timeout (which covers the whole body), with Basic credentials
+/// when `agent` is given and no cookies. Returns the probe and the body (capped at the profile's
+/// `max_body_bytes`) when it came whole.
+async fn probe(
+    transport: &Transport,
+    path: &str,
+    agent: Option<&Agent>,
+    redactor: &Redactor,
+) -> (Probe, Option<Vec<u8>>) {
+    let started = Instant::now();
+    let mut request = transport
+        .client
+        .get(transport.url(path))
+        .header("Accept", "application/json");
+    if let Some(a) = agent {
+        request = request.header(
+            "Authorization",
+            super::basic(&a.username, a.password.expose()),
+        );
+    }
+    let mut probe = Probe {
+        request: format!("GET {path}"),
+        roles: Vec::new(),
+        user: None,
+        status: None,
+        error: None,
+        csrf_token: false,
+        found: String::new(),
+        duration_ms: 0,
+    };
+    let outcome = async {
+        let mut resp = request.send().await?;
+        let status = resp.status().as_u16();
+        let headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                (k.as_str().to_string(), v)
+            })
+            .collect();
+        let token = csrf::offered(&headers).is_some()
+            || headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case(csrf::DEFAULT_HEADER));
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await? {
+            if body.len() + chunk.len() > transport.max_body_bytes {
+                return Ok((status, token, None));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok::<_, reqwest::Error>((status, token, Some(body)))
+    }
+    .await;
+    probe.duration_ms = started.elapsed().as_millis() as u64;
+    match outcome {
+        Ok((status, token, body)) => {
+            probe.status = Some(status);
+            probe.csrf_token = token;
+            probe.found = format!("answered {status}");
+            (probe, body)
+        }
+        Err(e) => {
+            // Said as the cases' exchanges say it (`ExchangeError`).
+            let error = if e.is_timeout() {
+                format!(
+                    "GET {path}: no complete answer within {} ms",
+                    transport.timeout.as_millis()
+                )
+            } else if e.is_connect() {
+                format!(
+                    "could not connect to {}: {}",
+                    transport.base,
+                    error_chain(&e)
+                )
+            } else {
+                format!("GET {path}: {}", error_chain(&e))
+            };
+            probe.error = Some(redactor.redact(&error));
+            probe.found = "no answer".to_string();
+            (probe, None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answered(status: u16, csrf_token: bool) -> Probe {
+        Probe {
+            request: format!("GET {ME_PATH}"),
+            roles: Vec::new(),
+            user: None,
+            status: Some(status),
+            error: None,
+            csrf_token,
+            found: format!("answered {status}"),
+            duration_ms: 0,
+        }
+    }
+
+    #[test]
+    fn hints_say_when_the_profile_and_the_target_disagree_about_csrf() {
+        let silent = Probe {
+            status: None,
+            ..answered(200, false)
+        };
+        // A token offered to a profile without CSRF.
+        assert_eq!(
+            hints(false, &[answered(200, false), answered(401, true)]),
+            [HINT_CSRF_ON]
+        );
+        // A profile with CSRF, and successful GETs that carry none.
+        assert_eq!(hints(true, &[answered(200, false)]), [HINT_CSRF_OFF]);
+        // Agreement, or nothing to judge by: no hint.
+        assert!(hints(true, &[answered(200, true)]).is_empty());
+        assert!(hints(false, &[answered(200, false)]).is_empty());
+        assert!(hints(true, &[answered(403, false), silent]).is_empty());
+    }
+}
