@@ -208,22 +208,42 @@ fn a_new_request_property_gets_its_wrong_type_cases() {
     let path = dir.path().join("schemas/request.schema.json");
     let mut schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let before = run(&["list", "--wide", "param-wrong-type"], dir.path(), &[], Duration::from_secs(30));
+    let before = run(
+        &["list", "--wide", "param-wrong-type"],
+        dir.path(),
+        &[],
+        Duration::from_secs(30),
+    );
     assert_eq!(before.code, 0, "{}", before.stderr);
     assert!(!before.stdout.contains("skillLevel"), "{}", before.stdout);
     schema["properties"]["skillLevel"] = serde_json::json!({ "type": "string" });
     std::fs::write(&path, serde_json::to_string_pretty(&schema).unwrap()).unwrap();
-    let after = run(&["list", "--wide", "param-wrong-type"], dir.path(), &[], Duration::from_secs(30));
+    let after = run(
+        &["list", "--wide", "param-wrong-type"],
+        dir.path(),
+        &[],
+        Duration::from_secs(30),
+    );
     assert_eq!(after.code, 0, "{}", after.stderr);
     for t in ["number", "boolean", "null", "array", "object"] {
         assert!(
-            after.stdout.contains(&format!("param-wrong-type[skillLevel.{t}]")),
+            after
+                .stdout
+                .contains(&format!("param-wrong-type[skillLevel.{t}]")),
             "{t}: {}",
             after.stdout
         );
     }
-    assert!(!after.stdout.contains("skillLevel.string"), "{}", after.stdout);
-    let count = |s: &str| s.lines().filter(|l| l.starts_with("param-wrong-type[")).count();
+    assert!(
+        !after.stdout.contains("skillLevel.string"),
+        "{}",
+        after.stdout
+    );
+    let count = |s: &str| {
+        s.lines()
+            .filter(|l| l.starts_with("param-wrong-type["))
+            .count()
+    };
     assert_eq!(count(&after.stdout), count(&before.stdout) + 5);
 }
 

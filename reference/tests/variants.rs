@@ -784,11 +784,17 @@ fn every_variant_of_the_catalogue_has_a_test_here() {
 async fn null_refused() {
     let (d, v) = pair(Variant::NullRefused, false).await;
     let body = json!({"place": null});
-    assert_eq!(Agent::new(&d, "agent1").start(body.clone()).await.status, 200);
+    assert_eq!(
+        Agent::new(&d, "agent1").start(body.clone()).await.status,
+        200
+    );
     let a = Agent::new(&v, "agent1");
     let refused = a.start(body).await;
     assert_eq!(
-        (refused.status.as_u16(), refused.json()["statusCode"].clone()),
+        (
+            refused.status.as_u16(),
+            refused.json()["statusCode"].clone()
+        ),
         (400, json!(2))
     );
     assert_eq!(a.state().await, "LoggedOut");
@@ -798,11 +804,17 @@ async fn null_refused() {
 
 #[tokio::test]
 async fn async_unknown_value() {
-    for body in [json!({"queue": "NO_SUCH_QUEUE"}), json!({"loginCode": "NO_SUCH_LOGIN"})] {
+    for body in [
+        json!({"queue": "NO_SUCH_QUEUE"}),
+        json!({"loginCode": "NO_SUCH_LOGIN"}),
+    ] {
         let (d, v) = pair(Variant::AsyncUnknownValue, false).await;
         let refused = Agent::new(&d, "agent3").start(body.clone()).await;
         assert_eq!(
-            (refused.status.as_u16(), refused.json()["statusCode"].clone()),
+            (
+                refused.status.as_u16(),
+                refused.json()["statusCode"].clone()
+            ),
             (400, json!(2))
         );
         let mut rx = v.notifications().subscribe("agent3");
@@ -827,7 +839,10 @@ async fn duplicate_channel_refused() {
     let a = Agent::new(&v, "agent1");
     let refused = a.start(twice).await;
     assert_eq!(
-        (refused.status.as_u16(), refused.json()["statusCode"].clone()),
+        (
+            refused.status.as_u16(),
+            refused.json()["statusCode"].clone()
+        ),
         (400, json!(2))
     );
     assert_eq!(a.state().await, "LoggedOut");

@@ -176,15 +176,17 @@ pub(super) fn build_cases(
             d
         };
         let case_table = super::matrix::apply(&table, row);
-        let raw: RawCase =
-            match serde_path_to_error::deserialize(toml::Value::Table(case_table)) {
-                Ok(r) => r,
-                Err(e) => {
-                    let path = e.path().to_string();
-                    errors.push(in_row(at(&path, super::friendly_message(e.inner().message()))));
-                    continue;
-                }
-            };
+        let raw: RawCase = match serde_path_to_error::deserialize(toml::Value::Table(case_table)) {
+            Ok(r) => r,
+            Err(e) => {
+                let path = e.path().to_string();
+                errors.push(in_row(at(
+                    &path,
+                    super::friendly_message(e.inner().message()),
+                )));
+                continue;
+            }
+        };
         match build_case(file, text, sha256.clone(), ctx, raw, Some(row)) {
             Ok(c) => cases.push(c),
             Err(ds) => errors.extend(ds.into_iter().map(in_row)),

@@ -105,10 +105,12 @@ pub(super) fn rows(
         };
         let json = match &e.json {
             None => Map::new(),
-            Some(toml::Value::Table(_)) => match super::case_file::toml_to_json(e.json.as_ref().unwrap()) {
-                Json::Object(m) => m,
-                _ => Map::new(),
-            },
+            Some(toml::Value::Table(_)) => {
+                match super::case_file::toml_to_json(e.json.as_ref().unwrap()) {
+                    Json::Object(m) => m,
+                    _ => Map::new(),
+                }
+            }
             Some(_) => {
                 problems.push((at("json"), "`json` is a table merged into the request body, e.g. { queue = \"${unknown_queue}\" }".to_string()));
                 Map::new()
@@ -116,7 +118,10 @@ pub(super) fn rows(
         };
         let generated = match (&e.wrong_types_of, &e.strings_of) {
             (Some(_), Some(_)) => {
-                problems.push((at("strings_of"), "give either `wrong_types_of` or `strings_of`, not both".to_string()));
+                problems.push((
+                    at("strings_of"),
+                    "give either `wrong_types_of` or `strings_of`, not both".to_string(),
+                ));
                 continue;
             }
             (Some(schema), None) => {
@@ -128,10 +133,20 @@ pub(super) fn rows(
                     Some(t) => {
                         for x in t {
                             if !JSON_TYPES.contains(&x.as_str()) {
-                                problems.push((at("types"), format!("`{x}` is not a JSON type; use {}", JSON_TYPES.join(", "))));
+                                problems.push((
+                                    at("types"),
+                                    format!(
+                                        "`{x}` is not a JSON type; use {}",
+                                        JSON_TYPES.join(", ")
+                                    ),
+                                ));
                             }
                         }
-                        JSON_TYPES.iter().copied().filter(|j| t.iter().any(|x| x == j)).collect()
+                        JSON_TYPES
+                            .iter()
+                            .copied()
+                            .filter(|j| t.iter().any(|x| x == j))
+                            .collect()
                     }
                 };
                 match properties(schemas, schema) {
@@ -183,7 +198,11 @@ pub(super) fn rows(
                     problems.push((format!("matrix[{i}]"), "a row needs `row`, its name (the case's id becomes `base[name]`), or a generator: `wrong_types_of` or `strings_of`".to_string()));
                     continue;
                 };
-                if e.types.is_some() || e.value.is_some() || e.repeat.is_some() || !e.exclude.is_empty() {
+                if e.types.is_some()
+                    || e.value.is_some()
+                    || e.repeat.is_some()
+                    || !e.exclude.is_empty()
+                {
                     problems.push((at("row"), "`types`, `value`, `repeat` and `exclude` belong to generator entries (`wrong_types_of`, `strings_of`)".to_string()));
                 }
                 if !valid_row_name(name) {
@@ -206,7 +225,9 @@ pub(super) fn rows(
             row.vars.insert("property".into(), property.clone());
             row.vars.insert("variation".into(), suffix.clone());
             row.title = Some(match &e.title {
-                Some(t) => t.replace("{property}", &property).replace("{variation}", &suffix),
+                Some(t) => t
+                    .replace("{property}", &property)
+                    .replace("{variation}", &suffix),
                 None => format!("{property}: {suffix}"),
             });
             row.json = json.clone();
@@ -238,9 +259,9 @@ pub(super) fn rows(
 
 /// A property allows a JSON type when its schema lists it (`integer` counts as `number`).
 fn allows(allowed: &[String], t: &str) -> bool {
-    allowed
-        .iter()
-        .any(|a| a == t || (t == "number" && a == "integer") || (t == "array" && a == "array[string]"))
+    allowed.iter().any(|a| {
+        a == t || (t == "number" && a == "integer") || (t == "array" && a == "array[string]")
+    })
 }
 
 /// The value a wrong-type row sends.
@@ -266,7 +287,9 @@ pub fn properties(schemas: &SchemaSet, name: &str) -> Result<Vec<(String, Vec<St
         return Err(format!("no schema `{name}` in schemas/{hint}"));
     };
     let Some(props) = doc.get("properties").and_then(Json::as_object) else {
-        return Err(format!("schema `{name}` has no `properties` to make rows from"));
+        return Err(format!(
+            "schema `{name}` has no `properties` to make rows from"
+        ));
     };
     let type_of = |v: &Json| -> &'static str {
         match v {
@@ -282,7 +305,10 @@ pub fn properties(schemas: &SchemaSet, name: &str) -> Result<Vec<(String, Vec<St
     for (p, s) in props {
         let mut allowed: Vec<String> = match s.get("type") {
             Some(Json::String(t)) => vec![t.clone()],
-            Some(Json::Array(ts)) => ts.iter().filter_map(|t| t.as_str().map(str::to_string)).collect(),
+            Some(Json::Array(ts)) => ts
+                .iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect(),
             _ => {
                 let values: Vec<&Json> = match (s.get("enum"), s.get("const")) {
                     (Some(Json::Array(v)), _) => v.iter().collect(),
@@ -317,9 +343,17 @@ pub(super) fn apply(base: &toml::Table, row: &Row) -> toml::Table {
     use toml::Value as T;
     let mut t = base.clone();
     t.remove("matrix");
-    let id = t.get("id").and_then(T::as_str).unwrap_or_default().to_string();
+    let id = t
+        .get("id")
+        .and_then(T::as_str)
+        .unwrap_or_default()
+        .to_string();
     t.insert("id".into(), T::String(format!("{id}[{}]", row.name)));
-    let title = t.get("title").and_then(T::as_str).unwrap_or_default().to_string();
+    let title = t
+        .get("title")
+        .and_then(T::as_str)
+        .unwrap_or_default()
+        .to_string();
     let title = match &row.title {
         Some(x) => x.clone(),
         None => format!("{title} [{}]", row.name),
@@ -348,7 +382,9 @@ pub(super) fn apply(base: &toml::Table, row: &Row) -> toml::Table {
         }
     }
     if !row.vars.is_empty() {
-        let vars = t.entry("vars").or_insert_with(|| T::Table(toml::Table::new()));
+        let vars = t
+            .entry("vars")
+            .or_insert_with(|| T::Table(toml::Table::new()));
         if let T::Table(v) = vars {
             for (k, x) in &row.vars {
                 v.insert(k.clone(), T::String(x.clone()));
@@ -365,7 +401,9 @@ pub(super) fn apply(base: &toml::Table, row: &Row) -> toml::Table {
                     .entry("expect")
                     .or_insert_with(|| T::Table(toml::Table::new()));
                 if let T::Table(e) = expect {
-                    let alts = e.entry("alternatives").or_insert_with(|| T::Array(Vec::new()));
+                    let alts = e
+                        .entry("alternatives")
+                        .or_insert_with(|| T::Array(Vec::new()));
                     if let T::Array(a) = alts {
                         a.extend(row.alternatives.iter().cloned());
                     }

@@ -14,7 +14,6 @@ pub(crate) const WORKMODE_INVALID: &str =
 const WORKMODE_INVALID_WRAPPED: &str =
     "Parameter 'workmode' is invalid: \"The specified value is not within\nvalid range\"";
 
-
 /// Reads and resolves parameters against the directory.
 pub(crate) struct Params<'a> {
     pub(crate) b: Behaviour,
@@ -70,7 +69,10 @@ impl Params<'_> {
                     .iter()
                     .map(|v| v.as_str().map(str::to_string).ok_or_else(invalid))
                     .collect::<Result<_, _>>()?;
-                let twice = names.iter().enumerate().any(|(i, n)| names[..i].contains(n));
+                let twice = names
+                    .iter()
+                    .enumerate()
+                    .any(|(i, n)| names[..i].contains(n));
                 if twice && self.b.varies(Variant::DuplicateChannelRefused) {
                     return Err(Reply::bad(
                         2,

@@ -51,7 +51,9 @@ impl ContactCenter {
         let login_code_param = params.opt_str(body, "loginCode")?;
         let login_password = params.opt_str(body, "agentLoginPassword")?;
         let queue = params.opt_str(body, "queue")?.filter(|q| !q.is_empty());
-        let dynamic_number = params.opt_str(body, "dynamicPhoneNumber")?.filter(|q| !q.is_empty());
+        let dynamic_number = params
+            .opt_str(body, "dynamicPhoneNumber")?
+            .filter(|q| !q.is_empty());
         if let Some(name) = channels.unknown.first() {
             if self.varies(Variant::UnknownChannelRefused) {
                 return Err(Reply::bad(
@@ -144,7 +146,8 @@ impl ContactCenter {
                 _ => 0,
             }
         }
-        if self.has(Fault::OverlongValue500) && body.values().map(longest).max().unwrap_or(0) > 4096 {
+        if self.has(Fault::OverlongValue500) && body.values().map(longest).max().unwrap_or(0) > 4096
+        {
             return Err(Reply::error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 1,
@@ -190,7 +193,8 @@ impl ContactCenter {
             if self.has(Fault::UnknownLoginCodeAccepted) {
                 return Ok(agent.login_code.clone());
             }
-            let message = format!("Parameter 'loginCode' is invalid: agent login '{code}' not found");
+            let message =
+                format!("Parameter 'loginCode' is invalid: agent login '{code}' not found");
             if self.varies(Variant::AsyncUnknownValue) {
                 rejected.get_or_insert(message);
                 return Ok(Some(code));
