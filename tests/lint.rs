@@ -255,14 +255,14 @@ fn a_matrix_row_error_names_the_file_line_and_row() {
     let r = lint_one(&text.replace("documented", "inferred"));
     assert_eq!(
         first_error(&r),
-        "cases/bad.toml:9:1: matrix[0].jsn: unknown key `jsn`; did you mean `json`?"
+        "error: cases/bad.toml:9:1: matrix[0].jsn: unknown key `jsn`; did you mean `json`?"
     );
     let text = format!(
         "{HEADER}\n[[matrix]]\nrow = \"good\"\n\n[[matrix]]\nrow = \"bad\"\njson = {{ queue = \"${{no_such_variable}}\" }}\n{GOOD_STEP}"
     );
     let r = lint_one(&text);
     let e = first_error(&r);
-    assert!(e.starts_with("cases/bad.toml:"), "{e}");
+    assert!(e.starts_with("error: cases/bad.toml:"), "{e}");
     assert!(e.contains("row `bad` (matrix[1])"), "{e}");
     assert!(e.contains("no_such_variable"), "{e}");
 }
