@@ -171,8 +171,13 @@ pub(super) fn build_cases(
         .map_err(|ps| ps.into_iter().map(|(f, m)| at(&f, m)).collect::<Vec<_>>())?;
     let mut cases = Vec::with_capacity(rows.len());
     for row in &rows {
+        // A field the template lacks (a missing `steps`, say) has no line of its own: the row's does.
         let in_row = |mut d: Diagnostic| {
             d.message = format!("row `{}` (matrix[{}]): {}", row.name, row.entry, d.message);
+            if d.line == 0 {
+                let offset = offset_of(text, &format!("matrix[{}]", row.entry));
+                d = Diagnostic::new(file, text, offset, &d.field, d.message);
+            }
             d
         };
         let case_table = super::matrix::apply(&table, row);

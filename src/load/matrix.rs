@@ -172,6 +172,10 @@ pub(super) fn rows(
                     problems.push((at("strings_of"), "a `strings_of` entry needs `row` (the suffix of its row names) and `value`".to_string()));
                     continue;
                 };
+                if !valid_row_name(row) {
+                    problems.push((at("row"), format!("`{row}` is not a valid row name: use letters, digits, `.`, `_` and `-`")));
+                    continue;
+                }
                 let value = value.repeat(e.repeat.unwrap_or(1));
                 match properties(schemas, schema) {
                     Err(m) => {
