@@ -199,3 +199,70 @@ fn a_bad_case_stops_the_run_before_any_request() {
     assert!(r.stderr.contains("nothing was run"));
     assert!(!r.stdout.contains("running"), "{}", r.stdout);
 }
+
+/// A property added to the request schema gets its wrong-type cases from `param-wrong-type.toml`
+/// (`wrong_types_of = "request"`), with no new case file.
+#[test]
+fn a_new_request_property_gets_its_wrong_type_cases() {
+    let dir = workspace_copy();
+    let path = dir.path().join("schemas/request.schema.json");
+    let mut schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let before = run(
+        &["list", "--wide", "param-wrong-type"],
+        dir.path(),
+        &[],
+        Duration::from_secs(30),
+    );
+    assert_eq!(before.code, 0, "{}", before.stderr);
+    assert!(!before.stdout.contains("skillLevel"), "{}", before.stdout);
+    schema["properties"]["skillLevel"] = serde_json::json!({ "type": "string" });
+    std::fs::write(&path, serde_json::to_string_pretty(&schema).unwrap()).unwrap();
+    let after = run(
+        &["list", "--wide", "param-wrong-type"],
+        dir.path(),
+        &[],
+        Duration::from_secs(30),
+    );
+    assert_eq!(after.code, 0, "{}", after.stderr);
+    for t in ["number", "boolean", "null", "array", "object"] {
+        assert!(
+            after
+                .stdout
+                .contains(&format!("param-wrong-type[skillLevel.{t}]")),
+            "{t}: {}",
+            after.stdout
+        );
+    }
+    assert!(
+        !after.stdout.contains("skillLevel.string"),
+        "{}",
+        after.stdout
+    );
+    let count = |s: &str| {
+        s.lines()
+            .filter(|l| l.starts_with("param-wrong-type["))
+            .count()
+    };
+    assert_eq!(count(&after.stdout), count(&before.stdout) + 5);
+}
+
+#[test]
+fn a_matrix_row_error_names_the_file_line_and_row() {
+    let text = format!(
+        "{HEADER}rationale = \"r\"\n\n[[matrix]]\nrow = \"a\"\njsn = {{ queue = \"q\" }}\n{GOOD_STEP}"
+    );
+    let r = lint_one(&text.replace("documented", "inferred"));
+    assert_eq!(
+        first_error(&r),
+        "error: cases/bad.toml:9:1: matrix[0].jsn: unknown key `jsn`; did you mean `json`?"
+    );
+    let text = format!(
+        "{HEADER}\n[[matrix]]\nrow = \"good\"\n\n[[matrix]]\nrow = \"bad\"\njson = {{ queue = \"${{no_such_variable}}\" }}\n{GOOD_STEP}"
+    );
+    let r = lint_one(&text);
+    let e = first_error(&r);
+    assert!(e.starts_with("error: cases/bad.toml:"), "{e}");
+    assert!(e.contains("row `bad` (matrix[1])"), "{e}");
+    assert!(e.contains("no_such_variable"), "{e}");
+}

@@ -99,6 +99,20 @@ faults! {
         "PUT /api/v2/me is handled like POST instead of HTTP 405.";
     InvalidWorkmodeMessageWrapped => "invalid-workmode-message-wrapped", "validation",
         "The invalid-workmode statusMessage carries the PDF's line break (\"...not within\\nvalid range\").";
+    UnknownQueueAccepted => "unknown-queue-accepted", "validation",
+        "A queue that does not exist is ignored (the login proceeds without it) instead of statusCode 2.";
+    UnknownLoginCodeAccepted => "unknown-login-code-accepted", "validation",
+        "A loginCode that does not exist falls back to the agent's own login code instead of statusCode 2.";
+    ForeignDevicePathAccepted => "foreign-device-path-accepted", "validation",
+        "A devicePath naming a device of another place logs in on that device instead of statusCode 2.";
+    WrongTypeIgnored => "wrong-type-ignored", "validation",
+        "An optional string parameter of another JSON type (place 5000, queue true, [..], {..}) is ignored as if absent instead of statusCode 2.";
+    OverlongValue500 => "overlong-value-500", "validation",
+        "A request with any string value longer than 4096 characters gets HTTP 500 with a Tomcat-style HTML error page.";
+    DevicePathSingleDeviceRefused => "device-path-single-device-refused", "validation",
+        "devicePath is refused (statusCode 2) on a place with a single device, though it names that device.";
+    UnknownParameterRefused => "unknown-parameter-refused", "validation",
+        "A parameter the table does not define is refused with HTTP 400 statusCode 2 instead of being ignored.";
     NotificationNoneSent => "notification-none-sent", "notifications",
         "No CometD notification is ever delivered: state changes (login, workmode, End) publish nothing.";
     NotificationWrongChannel => "notification-wrong-channel", "notifications",

@@ -85,6 +85,15 @@ variants! {
     AsyncDynamicNumber => "async-dynamic-number", "validation",
         "An existing dynamicPhoneNumber is accepted with {statusCode 0}; no login happens and an ErrorMessage is published on /v2/me/devices.",
         "page: 'SIP Server will reject the RequestAgentLogin' (a backend, so asynchronous); notes §3.2 [DOC D9]";
+    NullRefused => "null-refused", "validation",
+        "A parameter sent as JSON null is refused like any value of the wrong type (HTTP 400 {statusCode 2}), not read as absent.",
+        "spec silent: the table types each parameter and says nothing of null";
+    AsyncUnknownValue => "async-unknown-value", "validation",
+        "An unknown queue or loginCode is accepted with {statusCode 0}; no login happens and an ErrorMessage is published on /v2/me/devices.",
+        "notes §3.2: 0 means only 'accepted and forwarded to a backend', the outcome comes by CometD [DOC D9]";
+    DuplicateChannelRefused => "duplicate-channel-refused", "validation",
+        "A channels array naming a channel twice is refused as a whole: HTTP 400 {statusCode 2}; nothing is logged in.",
+        "spec silent: the table lists channel names, not how often each may appear";
     EndWithoutSessionError => "end-without-session-error", "session",
         "EndContactCenterSession while logged in on no channel answers HTTP 400 {statusCode 2} and changes nothing (the HTTP session stays).",
         "notes §2: End answers 0 for a live session [DOC D2]; End without one is undescribed (expectation audit row 1)";

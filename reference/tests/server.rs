@@ -1071,6 +1071,13 @@ async fn probe_transcript(s: &RunningServer) -> Vec<String> {
         json!({"operationName": "StartContactCenterSession", "channels": ["voice"], "place": "PLACE_MULTI_ACD", "devicePath": "/devices/acd-6102"}),
         json!({"operationName": "StartContactCenterSession", "channels": ["voice"], "place": "agent1", "loginCode": "agent1", "agentLoginPassword": "bad"}),
         json!({"operationName": "StartContactCenterSession", "channels": ["voice"], "dynamicPhoneNumber": "5000"}),
+        json!({"operationName": "StartContactCenterSession", "channels": ["voice"], "queue": "NO_SUCH_QUEUE_4711"}),
+        json!({"operationName": "StartContactCenterSession", "channels": ["voice"], "loginCode": "NO_SUCH_LOGIN_4711"}),
+        json!({"operationName": "StartContactCenterSession", "channels": ["voice"], "place": "SIP_5000", "devicePath": "/devices/ext-6201"}),
+        json!({"operationName": "StartContactCenterSession", "channels": ["voice"], "place": 5000}),
+        json!({"operationName": "StartContactCenterSession", "channels": ["voice"], "place": "A".repeat(5000)}),
+        json!({"operationName": "StartContactCenterSession", "channels": ["voice"], "place": "PLACE_agent14", "devicePath": "/devices/7014"}),
+        json!({"operationName": "StartContactCenterSession", "channels": ["voice"], "noSuchParameter": 1}),
     ];
     for (i, p) in probes.into_iter().enumerate() {
         let b = Agent::new(s, "agent14");
@@ -1167,11 +1174,20 @@ async fn every_fault_changes_exactly_its_behaviour() {
             Fault::EmptyChannelsAccepted => vec!["probe3"],
             Fault::NonArrayChannelsAccepted => vec!["probe4"],
             Fault::UnknownChannelAccepted => vec!["probe5"],
-            Fault::UnknownPlaceAccepted => vec!["probe8"],
+            // probe17's 5000-character place is unknown too.
+            Fault::UnknownPlaceAccepted => vec!["probe8", "probe17"],
             Fault::MultiAcdWithoutDevicePathAccepted => vec!["probe9"],
-            Fault::DevicePathIgnored => vec!["probe10"],
+            // probe15's foreign device ignored, SIP_5000's only device is used.
+            Fault::DevicePathIgnored => vec!["probe10", "probe15"],
             Fault::LoginCodePasswordNotChecked => vec!["probe11"],
             Fault::DynamicNumberCollisionAccepted => vec!["probe12"],
+            Fault::UnknownQueueAccepted => vec!["probe13"],
+            Fault::UnknownLoginCodeAccepted => vec!["probe14"],
+            Fault::ForeignDevicePathAccepted => vec!["probe15"],
+            Fault::WrongTypeIgnored => vec!["probe16"],
+            Fault::OverlongValue500 => vec!["probe17"],
+            Fault::DevicePathSingleDeviceRefused => vec!["probe18"],
+            Fault::UnknownParameterRefused => vec!["probe19"],
             Fault::AnonymousServed => vec!["anon", "cookie-after-end"],
             Fault::WrongPasswordAccepted => vec!["wrong-pw"],
             Fault::EndSessionKeepsSession => vec!["cookie-after-end"],

@@ -785,3 +785,71 @@ fn every_variant_of_the_catalogue_has_a_test_here() {
         );
     }
 }
+
+#[tokio::test]
+async fn null_refused() {
+    let (d, v) = pair(Variant::NullRefused, false).await;
+    let body = json!({"place": null});
+    assert_eq!(
+        Agent::new(&d, "agent1").start(body.clone()).await.status,
+        200
+    );
+    let a = Agent::new(&v, "agent1");
+    let refused = a.start(body).await;
+    assert_eq!(
+        (
+            refused.status.as_u16(),
+            refused.json()["statusCode"].clone()
+        ),
+        (400, json!(2))
+    );
+    assert_eq!(a.state().await, "LoggedOut");
+    let workmode = a.start(json!({"workmode": null})).await;
+    assert_eq!(workmode.status, 400);
+}
+
+#[tokio::test]
+async fn async_unknown_value() {
+    for body in [
+        json!({"queue": "NO_SUCH_QUEUE"}),
+        json!({"loginCode": "NO_SUCH_LOGIN"}),
+    ] {
+        let (d, v) = pair(Variant::AsyncUnknownValue, false).await;
+        let refused = Agent::new(&d, "agent3").start(body.clone()).await;
+        assert_eq!(
+            (
+                refused.status.as_u16(),
+                refused.json()["statusCode"].clone()
+            ),
+            (400, json!(2))
+        );
+        let mut rx = v.notifications().subscribe("agent3");
+        let a = Agent::new(&v, "agent3");
+        let accepted = a.start(body).await;
+        assert_eq!(accepted.json(), json!({"statusCode": 0}));
+        let messages = heard(&mut rx, 200).await;
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert_eq!(messages[0]["data"]["messageType"], "ErrorMessage");
+        assert_eq!(a.state().await, "LoggedOut", "no login happened");
+    }
+}
+
+#[tokio::test]
+async fn duplicate_channel_refused() {
+    let (d, v) = pair(Variant::DuplicateChannelRefused, false).await;
+    let twice = json!({"channels": ["voice", "voice"]});
+    assert_eq!(
+        Agent::new(&d, "agent1").start(twice.clone()).await.json(),
+        json!({"statusCode": 0})
+    );
+    let a = Agent::new(&v, "agent1");
+    let refused = a.start(twice).await;
+    assert_eq!(
+        (
+            refused.status.as_u16(),
+            refused.json()["statusCode"].clone()
+        ),
+        (400, json!(2))
+    );
+    assert_eq!(a.state().await, "LoggedOut");
+}

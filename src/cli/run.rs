@@ -259,6 +259,9 @@ pub async fn execute(
             sha256: c.sha256.clone(),
         })
         .collect();
+    // A matrix file holds several cases: list it once.
+    let mut listed = std::collections::BTreeSet::new();
+    inputs.retain(|i| listed.insert(i.path.clone()));
     inputs.extend(suite.schemas.files.iter().map(|s| InputFile {
         path: load::display_path(&s.path),
         sha256: s.sha256.clone(),

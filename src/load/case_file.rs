@@ -122,22 +122,112 @@ impl Problems<'_> {
     }
 }
 
-pub(super) fn build_case(
+/// The cases of one file: one, or one per row of its `[[matrix]]` (`load::matrix`).
+pub(super) fn build_cases(
     file: &Path,
     text: &str,
     sha256: String,
     ctx: &LoadContext,
+) -> Result<Vec<Case>, Vec<Diagnostic>> {
+    // Most files have no matrix: parse them once, straight into their shape.
+    if !text.contains("matrix") {
+        let raw: RawCase = super::parse_toml(file, text).map_err(|d| vec![d])?;
+        return build_case(file, text, sha256, ctx, raw, None).map(|c| vec![c]);
+    }
+    let mut table: toml::Table = super::parse_toml(file, text).map_err(|d| vec![d])?;
+    let Some(entries) = table.remove("matrix") else {
+        let raw: RawCase = super::parse_toml(file, text).map_err(|d| vec![d])?;
+        return build_case(file, text, sha256, ctx, raw, None).map(|c| vec![c]);
+    };
+    let at = |field: &str, message: String| {
+        Diagnostic::new(file, text, offset_of(text, field), field, message)
+    };
+    let toml::Value::Array(items) = entries else {
+        return Err(vec![at(
+            "matrix",
+            "`matrix` is a list of rows: write each as a `[[matrix]]` table".to_string(),
+        )]);
+    };
+    let mut errors = Vec::new();
+    let mut raw_rows = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        match serde_path_to_error::deserialize::<_, super::matrix::RawRow>(item) {
+            Ok(r) => raw_rows.push(r),
+            Err(e) => {
+                let path = e.path().to_string();
+                let field = if path == "." {
+                    format!("matrix[{i}]")
+                } else {
+                    format!("matrix[{i}].{path}")
+                };
+                errors.push(at(&field, super::friendly_message(e.inner().message())));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let rows = super::matrix::rows(&raw_rows, ctx.schemas)
+        .map_err(|ps| ps.into_iter().map(|(f, m)| at(&f, m)).collect::<Vec<_>>())?;
+    let mut cases = Vec::with_capacity(rows.len());
+    for row in &rows {
+        // A field the template lacks (a missing `steps`, say) has no line of its own: the row's does.
+        let in_row = |mut d: Diagnostic| {
+            d.message = format!("row `{}` (matrix[{}]): {}", row.name, row.entry, d.message);
+            if d.line == 0 {
+                let offset = offset_of(text, &format!("matrix[{}]", row.entry));
+                d = Diagnostic::new(file, text, offset, &d.field, d.message);
+            }
+            d
+        };
+        let case_table = super::matrix::apply(&table, row);
+        let raw: RawCase = match serde_path_to_error::deserialize(toml::Value::Table(case_table)) {
+            Ok(r) => r,
+            Err(e) => {
+                let path = e.path().to_string();
+                errors.push(in_row(at(
+                    &path,
+                    super::friendly_message(e.inner().message()),
+                )));
+                continue;
+            }
+        };
+        match build_case(file, text, sha256.clone(), ctx, raw, Some(row)) {
+            Ok(c) => cases.push(c),
+            Err(ds) => errors.extend(ds.into_iter().map(in_row)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(cases)
+    } else {
+        Err(errors)
+    }
+}
+
+fn build_case(
+    file: &Path,
+    text: &str,
+    sha256: String,
+    ctx: &LoadContext,
+    raw: RawCase,
+    row: Option<&super::matrix::Row>,
 ) -> Result<Case, Vec<Diagnostic>> {
-    let raw: RawCase = super::parse_toml(file, text).map_err(|d| vec![d])?;
     let mut p = Problems {
         file,
         text,
         list: Vec::new(),
     };
 
-    if raw.id.is_empty()
-        || !raw
+    // A matrix row's id is `base[row]`: the base is checked here, the row's name by the matrix.
+    let base_id = match row {
+        Some(r) => raw
             .id
+            .strip_suffix(&format!("[{}]", r.name))
+            .unwrap_or(&raw.id),
+        None => &raw.id,
+    };
+    if base_id.is_empty()
+        || !base_id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
     {
@@ -254,6 +344,15 @@ pub(super) fn build_case(
             }
             (Some(j), None) => {
                 let mut value = toml_to_json(j);
+                if let (Some(row), false, serde_json::Value::Object(body)) =
+                    (row, rs.always, &mut value)
+                {
+                    for (k, v) in &row.json {
+                        body.insert(k.clone(), v.clone());
+                    }
+                }
+                let deliberately_invalid = r.deliberately_invalid
+                    || (!rs.always && row.and_then(|r| r.deliberately_invalid) == Some(true));
                 let mut s = Vec::new();
                 if let Err((path, e)) = vars.interpolate_json(&mut value, &mut s) {
                     p.add(&format!("{}{path}", at("request.json")), e.to_string());
@@ -262,7 +361,7 @@ pub(super) fn build_case(
                 let masked = crate::secret::Redactor::new();
                 s.iter().for_each(|x| masked.add(x));
                 secrets.extend(s);
-                if !r.deliberately_invalid && ctx.schemas.contains("request") {
+                if !deliberately_invalid && ctx.schemas.contains("request") {
                     if let Some(v) = ctx.schemas.violations("request", &value).first() {
                         p.add(
                             &at("request.json"),

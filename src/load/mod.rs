@@ -5,6 +5,7 @@ pub mod case_file;
 pub mod diagnostic;
 pub mod duration;
 pub mod locate;
+pub mod matrix;
 pub mod names;
 pub mod profile;
 #[cfg(test)]
@@ -86,17 +87,19 @@ impl Suite {
             schemas: &self.schemas,
             redactor: &self.redactor,
         };
-        let case = case_file::build_case(&outline.file, &text, sha256, &ctx).map_err(|d| {
+        let cases = case_file::build_cases(&outline.file, &text, sha256, &ctx).map_err(|d| {
             let first = d.first().map(ToString::to_string).unwrap_or_default();
             format!("case file {file} no longer loads: {first}")
         })?;
-        if case.id != outline.id {
-            return Err(format!(
-                "case file {file} now holds case `{}`, not `{}`",
-                case.id, outline.id
-            ));
+        let held: Vec<String> = cases.iter().map(|c| format!("`{}`", c.id)).collect();
+        match cases.into_iter().find(|c| c.id == outline.id) {
+            Some(case) => Ok(Cow::Owned(case)),
+            None => Err(format!(
+                "case file {file} now holds {}, not `{}`",
+                held.join(", "),
+                outline.id
+            )),
         }
-        Ok(Cow::Owned(case))
     }
 
     /// Drops the full cases kept at load time, so that [`Suite::case`] rebuilds each from its file,
@@ -215,7 +218,7 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
     let mut cases = Vec::with_capacity(files.len());
     for loaded in load_cases(&files, keep, &ctx) {
         match loaded {
-            Ok(outline) => cases.push(outline),
+            Ok(outlines) => cases.extend(outlines),
             Err(d) => errors.extend(d),
         }
     }
@@ -282,15 +285,15 @@ pub(crate) fn parse_variables(
     }
 }
 
-/// A case file's bytes, built into a case (the same path for the suite's load and a rebuild).
+/// A case file's bytes, built into its cases (the same path for the suite's load and a rebuild).
 pub(crate) fn case_from_bytes(
     path: &Path,
     bytes: Vec<u8>,
     ctx: &LoadContext,
-) -> Result<Case, Vec<Diagnostic>> {
+) -> Result<Vec<Case>, Vec<Diagnostic>> {
     let sha256 = sha256_hex(&bytes);
     let text = diagnostic::utf8_text(path, bytes).map_err(|d| vec![d])?;
-    case_file::build_case(path, &text, sha256, ctx)
+    case_file::build_cases(path, &text, sha256, ctx)
 }
 
 /// Reads and builds every case file, in file order, on up to one thread per core: loading is most
@@ -300,18 +303,23 @@ fn load_cases(
     files: &[PathBuf],
     keep: bool,
     ctx: &LoadContext,
-) -> Vec<Result<CaseOutline, Vec<Diagnostic>>> {
-    let one = |path: &PathBuf| -> Result<CaseOutline, Vec<Diagnostic>> {
+) -> Vec<Result<Vec<CaseOutline>, Vec<Diagnostic>>> {
+    let one = |path: &PathBuf| -> Result<Vec<CaseOutline>, Vec<Diagnostic>> {
         let bytes = std::fs::read(path)
             .map_err(|e| vec![Diagnostic::file(path, format!("cannot read: {e}"))])?;
-        let case = case_from_bytes(path, bytes, ctx)?;
-        Ok(if keep {
-            let mut outline = CaseOutline::of(&case);
-            outline.kept = Some(Box::new(case));
-            outline
-        } else {
-            CaseOutline::slim(&case)
-        })
+        let cases = case_from_bytes(path, bytes, ctx)?;
+        Ok(cases
+            .into_iter()
+            .map(|case| {
+                if keep {
+                    let mut outline = CaseOutline::of(&case);
+                    outline.kept = Some(Box::new(case));
+                    outline
+                } else {
+                    CaseOutline::slim(&case)
+                }
+            })
+            .collect())
     };
     // Threads cost more than they save on a small suite.
     const PER_THREAD: usize = 64;
@@ -383,7 +391,7 @@ fn toml_diag(file: &Path, text: &str, field: &str, e: &toml::de::Error) -> Diagn
 
 /// serde's "unknown field `mach`, expected one of `a`, `b`" becomes "unknown key `mach`; did you mean
 /// `match`?", since the list of every key is noise when one of them is clearly meant.
-fn friendly_message(message: &str) -> String {
+pub(crate) fn friendly_message(message: &str) -> String {
     let message = message.trim();
     if let Some(rest) = message.strip_prefix("unknown field `") {
         if let Some((key, expected)) = rest.split_once('`') {

@@ -9,6 +9,9 @@ use super::diagnostic::Diagnostic;
 /// Compiled schemas by name (`success` for `schemas/success.schema.json`).
 pub struct SchemaSet {
     validators: BTreeMap<String, jsonschema::Validator>,
+    /// Each schema's document, for what reads a schema rather than validates with it (the matrix's
+    /// generators, `load::matrix`).
+    documents: BTreeMap<String, serde_json::Value>,
     /// Name, file and SHA-256 of every schema, for reports.
     pub files: Vec<SchemaFile>,
 }
@@ -123,6 +126,7 @@ impl SchemaSet {
 
         let mut validators = BTreeMap::new();
         let mut files = Vec::new();
+        let mut docs = BTreeMap::new();
         for (name, path, sha256, _, value) in documents {
             match jsonschema::options()
                 .with_draft(jsonschema::Draft::Draft202012)
@@ -137,10 +141,15 @@ impl SchemaSet {
                     format!("schema does not compile: {e}"),
                 )),
             }
+            docs.insert(name.clone(), value);
             files.push(SchemaFile { name, path, sha256 });
         }
         if errors.is_empty() {
-            Ok(SchemaSet { validators, files })
+            Ok(SchemaSet {
+                validators,
+                documents: docs,
+                files,
+            })
         } else {
             Err(errors)
         }
@@ -148,6 +157,11 @@ impl SchemaSet {
 
     pub fn contains(&self, name: &str) -> bool {
         self.validators.contains_key(name)
+    }
+
+    /// The document of schema `name`, as its file holds it.
+    pub fn document(&self, name: &str) -> Option<&serde_json::Value> {
+        self.documents.get(name)
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {

@@ -107,6 +107,79 @@ pub trait Covering {
     fn spec(&self) -> &[String];
     fn status(&self) -> CaseStatus;
     fn provenance(&self) -> Provenance;
+    /// Its tags: `wrong-type`, `wrong-value` (or `negative`) say which coverage kind it gives.
+    fn tags(&self) -> &[String];
+}
+
+/// What a case shows about a parameter: that a good value works, that a wrong value is refused, or
+/// that a value of the wrong JSON type is refused. Read from the case's tags: `wrong-type`; then
+/// `wrong-value` or `negative`; anything else is `positive`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoverageKind {
+    Positive,
+    WrongValue,
+    WrongType,
+}
+
+impl CoverageKind {
+    pub const ALL: [CoverageKind; 3] = [
+        CoverageKind::Positive,
+        CoverageKind::WrongValue,
+        CoverageKind::WrongType,
+    ];
+
+    pub fn of(tags: &[String]) -> CoverageKind {
+        let has = |t: &str| tags.iter().any(|x| x == t);
+        if has("wrong-type") {
+            CoverageKind::WrongType
+        } else if has("wrong-value") || has("negative") {
+            CoverageKind::WrongValue
+        } else {
+            CoverageKind::Positive
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CoverageKind::Positive => "positive",
+            CoverageKind::WrongValue => "wrong value",
+            CoverageKind::WrongType => "wrong type",
+        }
+    }
+}
+
+/// How many cases of one kind cover an element, and how many of them are documented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KindCount {
+    pub cases: usize,
+    pub documented: usize,
+}
+
+impl KindCount {
+    /// `3 (1 documented)`, `2 (inferred)`, or `none`.
+    pub fn describe(self) -> String {
+        match (self.cases, self.documented) {
+            (0, _) => "none".to_string(),
+            (n, 0) => format!("{n} (none documented)"),
+            (n, d) => format!("{n} ({d} documented)"),
+        }
+    }
+}
+
+impl<C: Covering> Trace<'_, C> {
+    /// The element's cases counted per coverage kind, in [`CoverageKind::ALL`] order.
+    pub fn kinds(&self) -> [KindCount; 3] {
+        let mut out = [KindCount::default(); 3];
+        for c in &self.cases {
+            let k = CoverageKind::of(c.tags());
+            let i = CoverageKind::ALL.iter().position(|x| *x == k).unwrap_or(0);
+            out[i].cases += 1;
+            if c.provenance() == Provenance::Documented {
+                out[i].documented += 1;
+            }
+        }
+        out
+    }
 }
 
 /// One row of the traceability matrix.

@@ -345,6 +345,24 @@ Each case is marked with the basis of its expectation: \
     }
     h.push_str("</tbody></table></section>\n");
 
+    h.push_str("<section id=\"parameters\"><h2>Parameter coverage</h2>\
+<p>Per row of the parameter table: the cases that send a good value (positive), a wrong value, and a value of the wrong JSON type, and how many of them are documented (the others are observed or inferred: a miss is a warning).</p>\
+<table id=\"param-coverage\"><thead><tr><th>Parameter</th><th>Positive</th><th>Wrong value</th><th>Wrong type</th></tr></thead><tbody>\n");
+    for t in trace.iter().filter(|t| t.kind == "parameter") {
+        let k = t.kinds();
+        let _ = writeln!(
+            h,
+            "<tr data-element=\"{}\"><td><code>{}</code></td><td data-kind=\"positive\">{}</td><td data-kind=\"wrong-value\">{}</td><td data-kind=\"wrong-type\">{}</td></tr>",
+            attr(&t.element),
+            esc(&t.element),
+            esc(&k[0].describe()),
+            esc(&k[1].describe()),
+            esc(&k[2].describe())
+        );
+        h.emit()?;
+    }
+    h.push_str("</tbody></table></section>\n");
+
     let _ = writeln!(
         h,
         "<section id=\"cases\"><h2>Cases ({})</h2><p class=\"muted\">Failures first. Click a case to see its checks, diffs and HTTP exchanges (secrets are shown as ***).</p>",

@@ -19,6 +19,8 @@ pub struct CaseEntry {
     pub id: String,
     pub title: String,
     pub spec: Vec<String>,
+    /// The case's tags: the traceability matrix reads its coverage kind from them.
+    pub tags: Vec<String>,
     pub provenance: Provenance,
     pub verdict: Verdict,
     /// The verdict refined by the baseline.
@@ -40,6 +42,7 @@ impl Index {
             id: c.id.clone(),
             title: c.title.clone(),
             spec: c.spec.clone(),
+            tags: c.tags.clone(),
             provenance: c.provenance,
             verdict: c.verdict,
             status: CaseStatus::of(c.verdict, None),
@@ -103,5 +106,9 @@ impl Covering for CaseEntry {
 
     fn provenance(&self) -> Provenance {
         self.provenance
+    }
+
+    fn tags(&self) -> &[String] {
+        &self.tags
     }
 }

@@ -77,6 +77,28 @@ fn render(index: &Index, m: &mut Sink) -> io::Result<()> {
         .collect();
     let _ = writeln!(m, "**Samples:** {}\n", samples.join(" · "));
 
+    let params: Vec<String> = traceability(&index.cases)
+        .iter()
+        .filter(|t| t.kind == "parameter")
+        .map(|t| {
+            let k = t.kinds();
+            format!(
+                "| `{}` | {} | {} | {} |",
+                t.element,
+                k[0].describe(),
+                k[1].describe(),
+                k[2].describe()
+            )
+        })
+        .collect();
+    if !params.is_empty() {
+        m.push_str("**Parameter coverage** (cases per kind; how many documented):\n\n| parameter | positive | wrong value | wrong type |\n|---|---|---|---|\n");
+        for row in params {
+            let _ = writeln!(m, "{row}");
+        }
+        m.push('\n');
+    }
+
     case_list(m, index, CaseStatus::Fail, "### Failures", 200);
     case_list(
         m,

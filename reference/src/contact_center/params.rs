@@ -14,18 +14,6 @@ pub(crate) const WORKMODE_INVALID: &str =
 const WORKMODE_INVALID_WRAPPED: &str =
     "Parameter 'workmode' is invalid: \"The specified value is not within\nvalid range\"";
 
-/// An optional string parameter: absent or null is `None`; any other non-string is invalid.
-pub(crate) fn opt_str(body: &Map<String, Value>, name: &str) -> Result<Option<String>, Reply> {
-    match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(Reply::bad(
-            2,
-            format!("Parameter '{name}' is invalid: \"Expected a string value\""),
-        )),
-    }
-}
-
 /// Reads and resolves parameters against the directory.
 pub(crate) struct Params<'a> {
     pub(crate) b: Behaviour,
@@ -33,6 +21,29 @@ pub(crate) struct Params<'a> {
 }
 
 impl Params<'_> {
+    /// An optional string parameter: absent or null is `None` (null is invalid with `null-refused`);
+    /// any other non-string is invalid (ignored with the fault `wrong-type-ignored`).
+    pub(crate) fn opt_str(
+        &self,
+        body: &Map<String, Value>,
+        name: &str,
+    ) -> Result<Option<String>, Reply> {
+        let invalid = || {
+            Reply::bad(
+                2,
+                format!("Parameter '{name}' is invalid: \"Expected a string value\""),
+            )
+        };
+        match body.get(name) {
+            None => Ok(None),
+            Some(Value::Null) if self.b.varies(Variant::NullRefused) => Err(invalid()),
+            Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) if self.b.has(Fault::WrongTypeIgnored) => Ok(None),
+            Some(_) => Err(invalid()),
+        }
+    }
+
     pub(crate) fn parse_channels(&self, body: &Map<String, Value>) -> Result<Vec<String>, Reply> {
         let invalid = || {
             Reply::bad(
@@ -53,10 +64,23 @@ impl Params<'_> {
                     Err(invalid())
                 }
             }
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| v.as_str().map(str::to_string).ok_or_else(invalid))
-                .collect(),
+            Some(Value::Array(items)) => {
+                let names: Vec<String> = items
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_string).ok_or_else(invalid))
+                    .collect::<Result<_, _>>()?;
+                let twice = names
+                    .iter()
+                    .enumerate()
+                    .any(|(i, n)| names[..i].contains(n));
+                if twice && self.b.varies(Variant::DuplicateChannelRefused) {
+                    return Err(Reply::bad(
+                        2,
+                        "Parameter 'channels' is invalid: \"A channel is named twice\"",
+                    ));
+                }
+                Ok(names)
+            }
             Some(Value::String(s)) if self.b.has(Fault::NonArrayChannelsAccepted) => {
                 Ok(vec![s.clone()])
             }
@@ -70,6 +94,9 @@ impl Params<'_> {
     ) -> Result<Option<&'static str>, Reply> {
         const MODES: [&str; 2] = ["ManualIn", "AutoIn"];
         let given = match body.get("workmode") {
+            Some(Value::Null) if self.b.varies(Variant::NullRefused) => {
+                return Err(Reply::bad(2, WORKMODE_INVALID))
+            }
             None | Some(Value::Null) => return Ok(None),
             Some(v) => v,
         };
@@ -142,7 +169,19 @@ impl Params<'_> {
                     6,
                     format!("Device '{path}' not found"),
                 )),
-                Some((p, d)) if p.name == place.name || p.name == agent.default_place => Ok(d.clone()),
+                Some((p, d))
+                    if p.name == place.name
+                        || p.name == agent.default_place
+                        || self.b.has(Fault::ForeignDevicePathAccepted) =>
+                {
+                    if place.devices.len() == 1 && self.b.has(Fault::DevicePathSingleDeviceRefused) {
+                        return Err(Reply::bad(
+                            2,
+                            format!("Parameter 'devicePath' is invalid: place '{}' has a single device", place.name),
+                        ));
+                    }
+                    Ok(d.clone())
+                }
                 Some(_) => Err(Reply::bad(
                     2,
                     format!(

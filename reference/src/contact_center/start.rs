@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use serde_json::{json, Map, Value};
 
-use super::params::{opt_str, Params};
+use super::params::Params;
 use super::{lock, AgentState, ChannelResult, ContactCenter, VoiceLogin, INTERACTION_SERVER_DOWN};
 use crate::directory::{Agent, Device};
 use crate::fault::Fault;
@@ -43,14 +43,17 @@ impl ContactCenter {
             b: self.b,
             dir: &self.dir,
         };
+        self.check_extremes(body)?;
         let channels = self.split(params.parse_channels(body)?);
         let workmode = params.parse_workmode(body)?;
-        let place_param = opt_str(body, "place")?;
-        let device_path = opt_str(body, "devicePath")?;
-        let login_code_param = opt_str(body, "loginCode")?;
-        let login_password = opt_str(body, "agentLoginPassword")?;
-        let queue = opt_str(body, "queue")?.filter(|q| !q.is_empty());
-        let dynamic_number = opt_str(body, "dynamicPhoneNumber")?.filter(|q| !q.is_empty());
+        let place_param = params.opt_str(body, "place")?;
+        let device_path = params.opt_str(body, "devicePath")?;
+        let login_code_param = params.opt_str(body, "loginCode")?;
+        let login_password = params.opt_str(body, "agentLoginPassword")?;
+        let queue = params.opt_str(body, "queue")?.filter(|q| !q.is_empty());
+        let dynamic_number = params
+            .opt_str(body, "dynamicPhoneNumber")?
+            .filter(|q| !q.is_empty());
         if let Some(name) = channels.unknown.first() {
             if self.varies(Variant::UnknownChannelRefused) {
                 return Err(Reply::bad(
@@ -116,6 +119,44 @@ impl ContactCenter {
         self.answer(results)
     }
 
+    /// The faults about the request as a whole: a parameter the table does not define
+    /// (`unknown-parameter-refused`), a very long string (`overlong-value-500`).
+    fn check_extremes(&self, body: &Map<String, Value>) -> Result<(), Reply> {
+        const TABLE: [&str; 9] = [
+            "operationName",
+            "channels",
+            "place",
+            "loginCode",
+            "agentLoginPassword",
+            "queue",
+            "devicePath",
+            "workmode",
+            "dynamicPhoneNumber",
+        ];
+        if self.has(Fault::UnknownParameterRefused) {
+            if let Some(k) = body.keys().find(|k| !TABLE.contains(&k.as_str())) {
+                return Err(Reply::bad(2, format!("Parameter '{k}' is not supported")));
+            }
+        }
+        fn longest(v: &Value) -> usize {
+            match v {
+                Value::String(s) => s.len(),
+                Value::Array(a) => a.iter().map(longest).max().unwrap_or(0),
+                Value::Object(o) => o.values().map(longest).max().unwrap_or(0),
+                _ => 0,
+            }
+        }
+        if self.has(Fault::OverlongValue500) && body.values().map(longest).max().unwrap_or(0) > 4096
+        {
+            return Err(Reply::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                1,
+                "java.lang.IllegalArgumentException: value too long for column",
+            ));
+        }
+        Ok(())
+    }
+
     fn split(&self, requested: Vec<String>) -> Channels {
         let mut c = Channels {
             voice: false,
@@ -149,10 +190,16 @@ impl ContactCenter {
             return Ok(agent.login_code.clone());
         };
         let Some(lc) = self.dir.login_codes.get(&code) else {
-            return Err(Reply::bad(
-                2,
-                format!("Parameter 'loginCode' is invalid: agent login '{code}' not found"),
-            ));
+            if self.has(Fault::UnknownLoginCodeAccepted) {
+                return Ok(agent.login_code.clone());
+            }
+            let message =
+                format!("Parameter 'loginCode' is invalid: agent login '{code}' not found");
+            if self.varies(Variant::AsyncUnknownValue) {
+                rejected.get_or_insert(message);
+                return Ok(Some(code));
+            }
+            return Err(Reply::bad(2, message));
         };
         if let Some(expected) = &lc.password {
             let ok = password == Some(expected.0.as_str());
@@ -178,11 +225,12 @@ impl ContactCenter {
         rejected: &mut Option<String>,
     ) -> Result<(), Reply> {
         if let Some(q) = queue {
-            if !self.dir.queues.contains(q) {
-                return Err(Reply::bad(
-                    2,
-                    format!("Parameter 'queue' is invalid: queue '{q}' not found"),
-                ));
+            if !self.dir.queues.contains(q) && !self.has(Fault::UnknownQueueAccepted) {
+                let message = format!("Parameter 'queue' is invalid: queue '{q}' not found");
+                if !self.varies(Variant::AsyncUnknownValue) {
+                    return Err(Reply::bad(2, message));
+                }
+                rejected.get_or_insert(message);
             }
         }
         if let Some(number) = dynamic_number {
