@@ -150,7 +150,7 @@ fn a_name_selects_as_cargo_test_does_and_samples_not_tested_are_never_a_bare_pas
         .collect();
     assert_ne!(text, without, "the profile names multimedia_down_agent");
     std::fs::write(&profile, without).unwrap();
-    let r = gws(d, &["run", "S4", "--report-dir", "out"]);
+    let r = gws(d, &["run", "S4", "--report-dir", "out", "--force"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let rep = report(d);
     let s4 = rep["summary"]["samples"]

@@ -4,6 +4,7 @@
 mod out;
 
 mod against;
+mod args_check;
 mod embedded;
 mod list;
 mod mutants;
@@ -155,9 +156,13 @@ pub struct RunArgs {
     /// Cases run at once (serial groups never overlap). Default: the number of cores.
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// Where to write the reports. Default: reports/<run-id>.
+    /// Where to write the reports. Default: reports/<run-id>. A folder that is not empty is
+    /// refused unless --force.
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
+    /// Write the reports into a --report-dir that is not empty.
+    #[arg(long)]
+    pub force: bool,
     /// Show every check of passing cases too.
     #[arg(long, short)]
     pub verbose: bool,

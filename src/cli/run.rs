@@ -111,6 +111,17 @@ pub fn list(input: &InputArgs, filter: &FilterArgs, wide: bool) -> u8 {
 
 pub async fn run(args: RunArgs) -> u8 {
     let stop = embedded::StopSignal::install();
+    let checked = (args.target.as_deref().map(super::args_check::target))
+        .transpose()
+        .and_then(|_| {
+            let dir = args.report_dir.as_deref();
+            dir.map(|d| super::args_check::report_dir(d, args.force))
+                .transpose()
+        });
+    if let Err(e) = checked {
+        eprintln!("error: {e}");
+        return exit::ERROR;
+    }
     let target_given = args.target.clone();
     let secrets = Secrets::generate();
     let env = environment(&secrets, target_given.is_some(), &args.input);
