@@ -164,3 +164,36 @@ fn a_report_dir_in_use_is_refused_unless_forced() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(d.join("out/report.json").exists());
 }
+
+#[test]
+fn lint_refuses_a_citation_that_names_no_section_of_the_spec_notes() {
+    let dir = support::workspace_copy();
+    let d = dir.path();
+    let ok = gws(d, &["lint"]);
+    assert_eq!(
+        ok.code, 0,
+        "every shipped citation resolves:\n{}",
+        ok.stderr
+    );
+    let case = d.join("cases/s4-partial-success.toml");
+    let text = std::fs::read_to_string(&case).unwrap();
+    let cited = "Sample 4 request; gws-notes.md §1.3";
+    assert!(text.contains(cited), "the case cites {cited}");
+    std::fs::write(
+        &case,
+        text.replace(cited, "Sample 4 request; gws-notes.md §1.33"),
+    )
+    .unwrap();
+    let r = gws(d, &["lint"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let line = r
+        .stderr
+        .lines()
+        .find(|l| l.contains("§1.33"))
+        .unwrap_or_else(|| panic!("{}", r.stderr));
+    assert!(
+        line.starts_with("error: cases/s4-partial-success.toml:11:")
+            && line.contains(": source: cites `§1.33`, which is no heading of spec/notes.md; did you mean `§1.3`?"),
+        "{line}"
+    );
+}

@@ -2,6 +2,7 @@
 //! variable, so that later stages never see a half-valid case.
 
 pub mod case_file;
+pub mod citations;
 pub mod diagnostic;
 pub mod locate;
 pub mod names;
@@ -365,7 +366,14 @@ pub(crate) fn case_from_bytes(
 ) -> Result<Case, Vec<Diagnostic>> {
     let sha256 = sha256_hex(&bytes);
     let text = diagnostic::utf8_text(path, bytes).map_err(|d| vec![d])?;
-    case_file::build_case(path, &text, sha256, ctx)
+    let case = case_file::build_case(path, &text, sha256, ctx)?;
+    // Every citation of the spec must lead somewhere (spec/notes.md, spec/page.md).
+    let unresolved = citations::check(path, &text, case.source.as_deref().unwrap_or_default());
+    if unresolved.is_empty() {
+        Ok(case)
+    } else {
+        Err(unresolved)
+    }
 }
 
 /// Reads and builds every case file, in file order, on up to one thread per core: loading is most
