@@ -57,6 +57,13 @@ fn in_an_empty_folder_run_passes_the_whole_suite_built_into_the_binary() {
         );
     }
 
+    // The HTML report quotes each cited section of spec/ inline: it stays one self-contained file.
+    let html = std::fs::read_to_string(d.join("out/report.html")).unwrap();
+    assert!(
+        html.contains("<details class=\"cited\"><summary>§3.3 HTTP status codes"),
+        "the sections a case cites are quoted in the HTML report"
+    );
+
     // With no suite in the folder, verify checks the report against the binary's copy.
     let v = gws(d, &["verify", "out/report.json"]);
     assert_eq!(v.code, 0, "{}\n{}", v.stdout, v.stderr);

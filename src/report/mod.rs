@@ -2,6 +2,7 @@
 //! report format another; the runner knows none of them.
 
 pub mod baseline;
+pub mod cited;
 pub mod console;
 pub mod coverage;
 pub mod format;
