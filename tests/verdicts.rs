@@ -53,7 +53,7 @@ fn provenance_decides_between_failure_and_warning_and_strict_fails_warnings() {
     let dir = workspace_copy();
     let d = dir.path();
     std::fs::write(d.join("cases/zz-unmet.toml"), unmet_case("inferred")).unwrap();
-    let args = ["run", "zz-unmet", "--report-dir", "out"];
+    let args = ["run", "zz-unmet", "--report-dir", "out", "--force"];
 
     let warned = gws(d, &args);
     assert_eq!(warned.code, 0, "a warning alone passes\n{}", warned.stdout);
