@@ -88,7 +88,13 @@ fn json_strings(v: &Value, f: &mut dyn FnMut(&str)) {
 fn check_password(dir: &Path, pw: &str) -> Value {
     let env = [("GWS_PASSWORD", pw), ("GWS_AGENT_LOGIN_PASSWORD", pw)];
     let out = format!("out-{}", pw.len());
-    let r = run_in(dir, &["run", "-v", "--report-dir", &out], &env, LIMIT);
+    // Passwords of one length share a folder: each run replaces the last one's reports.
+    let r = run_in(
+        dir,
+        &["run", "-v", "--report-dir", &out, "--force"],
+        &env,
+        LIMIT,
+    );
     // Hiding a secret changes no verdict: the clean server passes every case.
     assert_eq!(r.code, Some(0), "password {pw:?}: {}", r.describe());
     let report = validate_report(&dir.join(&out).join("report.json"));

@@ -949,7 +949,12 @@ fn a_report_that_cannot_be_written_is_an_error_naming_the_file() {
     let dir = suite.path();
     // A non-empty folder where report.html should go: the rename over it fails.
     std::fs::create_dir_all(dir.join("out/report.html/x")).unwrap();
-    let r = run_in(dir, &["run", "-q", "--report-dir", "out"], &[], LIMIT);
+    let r = run_in(
+        dir,
+        &["run", "-q", "--report-dir", "out", "--force"],
+        &[],
+        LIMIT,
+    );
     assert_eq!(r.code, Some(2), "{}", r.describe());
     assert!(
         r.stderr.contains("out/report.html: cannot write"),

@@ -156,6 +156,8 @@ fn run_suite_through(proxy: &TestServer, report: &str) -> Run {
             "profiles/reference.toml",
             "--report-dir",
             &dir,
+            // The folder is kept for inspection and reused by the next test run.
+            "--force",
         ],
         &root(),
         &env(),

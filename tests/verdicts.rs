@@ -53,7 +53,7 @@ fn provenance_decides_between_failure_and_warning_and_strict_fails_warnings() {
     let dir = workspace_copy();
     let d = dir.path();
     std::fs::write(d.join("cases/zz-unmet.toml"), unmet_case("inferred")).unwrap();
-    let args = ["run", "zz-unmet", "--report-dir", "out"];
+    let args = ["run", "zz-unmet", "--report-dir", "out", "--force"];
 
     let warned = gws(d, &args);
     assert_eq!(warned.code, 0, "a warning alone passes\n{}", warned.stdout);
@@ -150,7 +150,7 @@ fn a_name_selects_as_cargo_test_does_and_samples_not_tested_are_never_a_bare_pas
         .collect();
     assert_ne!(text, without, "the profile names multimedia_down_agent");
     std::fs::write(&profile, without).unwrap();
-    let r = gws(d, &["run", "S4", "--report-dir", "out"]);
+    let r = gws(d, &["run", "S4", "--report-dir", "out", "--force"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let rep = report(d);
     let s4 = rep["summary"]["samples"]

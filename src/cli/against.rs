@@ -44,16 +44,7 @@ pub struct Setup {
 
 /// The suite with the reference profile (or `--profile`), passwords filled from `secrets`.
 pub fn load_suite(input: &InputArgs, secrets: &Secrets) -> Result<Suite, u8> {
-    let sources = gws_conform::load::Sources {
-        cases_dir: input.cases.clone(),
-        schemas_dir: input.schemas.clone(),
-        profile: Some(
-            input
-                .profile
-                .clone()
-                .unwrap_or_else(|| embedded::REFERENCE_PROFILE.into()),
-        ),
-    };
+    let sources = input.suite_sources(true);
     load_or_report(&sources, &secrets.env())
 }
 

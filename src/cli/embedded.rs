@@ -9,9 +9,6 @@ use gws_reference::{Directory, Fault, RunningServer, ServerConfig, Variant};
 
 use super::{exit, ServeArgs};
 
-/// The profile the embedded server is tested with.
-pub const REFERENCE_PROFILE: &str = "profiles/reference.toml";
-
 /// Environment variables the reference profile and cases read their secrets from.
 pub const PASSWORD_VAR: &str = "GWS_PASSWORD";
 pub const LOGIN_CODE_PASSWORD_VAR: &str = "GWS_AGENT_LOGIN_PASSWORD";

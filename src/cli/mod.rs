@@ -4,11 +4,13 @@
 mod out;
 
 mod against;
+mod args_check;
 mod embedded;
 mod list;
 mod mutants;
 mod report;
 mod run;
+mod suite;
 mod variants;
 
 use std::path::PathBuf;
@@ -65,18 +67,23 @@ enum Command {
     Verify(report::VerifyArgs),
     /// Merge the report.json files of a partitioned run's shards into one report.
     Merge(report::MergeArgs),
+    /// The suite built into the binary: `suite export DIR` writes it out to edit.
+    Suite(suite::SuiteArgs),
 }
 
 #[derive(Args, Clone)]
 pub struct InputArgs {
-    /// Folder of case files.
-    #[arg(long, default_value = "cases")]
-    pub cases: PathBuf,
-    /// Folder of JSON Schemas.
-    #[arg(long, default_value = "schemas")]
-    pub schemas: PathBuf,
-    /// Target profile (TOML). Default: profiles/reference.toml for the embedded server; with
-    /// --target, credentials from GWS_USERNAME and GWS_PASSWORD.
+    /// Folder of case files. Default: ./cases if the working directory has one, else the suite
+    /// built into this binary.
+    #[arg(long)]
+    pub cases: Option<PathBuf>,
+    /// Folder of JSON Schemas. Default: ./schemas if the working directory has one, else the
+    /// schemas built into this binary.
+    #[arg(long)]
+    pub schemas: Option<PathBuf>,
+    /// Target profile (TOML). Default: profiles/reference.toml for the embedded server (the working
+    /// directory's, else the built-in one); with --target, credentials from GWS_USERNAME and
+    /// GWS_PASSWORD.
     #[arg(long)]
     pub profile: Option<PathBuf>,
 }
@@ -152,9 +159,13 @@ pub struct RunArgs {
     /// Cases run at once (serial groups never overlap). Default: every serial group at once, at most 64.
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// Where to write the reports. Default: reports/<run-id>.
+    /// Where to write the reports. Default: reports/<run-id>. A folder that is not empty is
+    /// refused unless --force.
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
+    /// Write the reports into a --report-dir that is not empty.
+    #[arg(long)]
+    pub force: bool,
     /// Show every check of passing cases too.
     #[arg(long, short)]
     pub verbose: bool,
@@ -279,6 +290,7 @@ pub fn main() -> ExitCode {
             Command::Report(args) => report::report(&args),
             Command::Verify(args) => report::verify(&args),
             Command::Merge(args) => report::merge(&args),
+            Command::Suite(args) => suite::suite(&args),
         }
     });
     ExitCode::from(code)

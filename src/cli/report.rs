@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use gws_conform::load::source::HARNESS_VERSION;
 use gws_conform::report::merge::merge as merge_reports;
 use gws_conform::report::render::{render_from, Output};
-use gws_conform::report::verify::{verify as verify_report, FileStatus};
+use gws_conform::report::verify::{verify as verify_report, FileStatus, Root};
 use gws_conform::report::{write_atomic, Format, Report, ReportError};
 
 use super::exit;
@@ -28,9 +29,11 @@ pub struct ReportArgs {
 pub struct VerifyArgs {
     /// A report.json written by `run` or `merge`.
     pub report: PathBuf,
-    /// Resolve the report's relative paths against this folder.
-    #[arg(long, default_value = ".")]
-    pub root: PathBuf,
+    /// Check against the files in this folder (the report's relative paths are resolved against
+    /// it). Default: the suite built into this binary when the run used it, else the working
+    /// directory.
+    #[arg(long)]
+    pub root: Option<PathBuf>,
     /// List the files that match too.
     #[arg(long, short)]
     pub verbose: bool,
@@ -95,7 +98,13 @@ pub fn verify(args: &VerifyArgs) -> u8 {
             return exit::ERROR;
         }
     };
-    let checks = verify_report(&report, &args.root);
+    let root = Root::for_report(&report, args.root.as_deref());
+    if root == Root::Embedded {
+        outln!(
+            "checking against the suite built into gws-conform {HARNESS_VERSION} (--root DIR checks a folder)"
+        );
+    }
+    let checks = verify_report(&report, &root);
     let bad: Vec<_> = checks
         .iter()
         .filter(|c| c.status != FileStatus::Same)

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use gws_conform::execute::{preflight, Transport};
-use gws_conform::load::{self, Env, InputFile, Sources, Suite};
+use gws_conform::load::{self, Env, InputFile, Suite, SuiteSources};
 use gws_conform::plan;
 use gws_conform::report::baseline::Baseline;
 use gws_conform::report::console::Console;
@@ -16,22 +16,10 @@ use gws_conform::runner::{self, Halt};
 use super::embedded::{self, Secrets};
 use super::{exit, FilterArgs, InputArgs, RunArgs};
 
-fn sources(input: &InputArgs, embedded: bool) -> Sources {
-    let default_profile = PathBuf::from(embedded::REFERENCE_PROFILE);
-    Sources {
-        cases_dir: input.cases.clone(),
-        schemas_dir: input.schemas.clone(),
-        profile: input
-            .profile
-            .clone()
-            .or_else(|| (embedded && default_profile.exists()).then_some(default_profile)),
-    }
-}
-
 /// Loads the suite, printing every problem (file:line:col: field: message) on failure, and every
 /// warning (same form) when it loads.
-pub fn load_or_report(sources: &Sources, env: &Env) -> Result<Suite, u8> {
-    let loaded = load::load_suite(sources, env);
+pub fn load_or_report(sources: &SuiteSources, env: &Env) -> Result<Suite, u8> {
+    let loaded = load::load_suite_from(sources, env);
     if let Ok(suite) = &loaded {
         for w in &suite.profile.warnings {
             eprintln!("warning: {w}");
@@ -76,7 +64,8 @@ fn print_warnings(suite: &Suite) {
 
 pub fn lint(input: &InputArgs) -> u8 {
     let env = environment(&Secrets::generate(), false, input);
-    match load_or_report(&sources(input, input.profile.is_none()), &env) {
+    let sources = input.suite_sources(input.profile.is_none());
+    match load_or_report(&sources, &env) {
         Ok(suite) => {
             print_warnings(&suite);
             // Against a real target these cases are skipped, not refused: a misspelt name must not
@@ -90,9 +79,10 @@ pub fn lint(input: &InputArgs) -> u8 {
                 );
             }
             outln!(
-                "ok: {} cases and {} schemas load cleanly",
+                "ok: {} cases and {} schemas load cleanly ({})",
                 suite.cases.len(),
-                suite.schemas.files.len()
+                suite.schemas.files.len(),
+                super::suite::describe(&sources)
             );
             exit::PASS
         }
@@ -102,7 +92,7 @@ pub fn lint(input: &InputArgs) -> u8 {
 
 pub fn list(input: &InputArgs, filter: &FilterArgs, wide: bool) -> u8 {
     let env = environment(&Secrets::generate(), false, input);
-    let suite = match load_or_report(&sources(input, input.profile.is_none()), &env) {
+    let suite = match load_or_report(&input.suite_sources(input.profile.is_none()), &env) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -121,10 +111,21 @@ pub fn list(input: &InputArgs, filter: &FilterArgs, wide: bool) -> u8 {
 
 pub async fn run(args: RunArgs) -> u8 {
     let stop = embedded::StopSignal::install();
+    let checked = (args.target.as_deref().map(super::args_check::target))
+        .transpose()
+        .and_then(|_| {
+            let dir = args.report_dir.as_deref();
+            dir.map(|d| super::args_check::report_dir(d, args.force))
+                .transpose()
+        });
+    if let Err(e) = checked {
+        eprintln!("error: {e}");
+        return exit::ERROR;
+    }
     let target_given = args.target.clone();
     let secrets = Secrets::generate();
     let env = environment(&secrets, target_given.is_some(), &args.input);
-    let srcs = sources(&args.input, target_given.is_none());
+    let srcs = args.input.suite_sources(target_given.is_none());
     let mut suite = match load_or_report(&srcs, &env) {
         Ok(s) => s,
         Err(code) => return code,
@@ -285,6 +286,7 @@ pub async fn execute(
         },
         profile: suite.profile.redacted_summary(),
         inputs,
+        suite: Some(suite.origin.clone()),
         selection: SelectionInfo {
             partition: selection.partition.map(|p| p.to_string()),
             filters: options.filters.clone(),

@@ -2,6 +2,7 @@
 //! variable, so that later stages never see a half-valid case.
 
 pub mod case_file;
+pub mod citations;
 pub mod diagnostic;
 pub mod duration;
 pub mod locate;
@@ -11,6 +12,7 @@ pub mod profile;
 #[cfg(test)]
 mod robust;
 pub mod schemas;
+pub mod source;
 pub mod vars;
 
 use std::borrow::Cow;
@@ -23,6 +25,7 @@ use sha2::Digest;
 pub use diagnostic::{Diagnostic, LoadErrors};
 pub use profile::{Agent, Profile};
 pub use schemas::{SchemaSet, SchemaViolation};
+pub use source::{Dir, Origin, SuiteOrigin};
 pub use vars::Env;
 
 use crate::model::{Case, CaseOutline};
@@ -51,7 +54,10 @@ pub struct Suite {
     pub warnings: Vec<Diagnostic>,
     /// `cases/variables.toml`, hashed like every other input.
     pub inputs: Vec<InputFile>,
+    /// Where the case files and schemas came from (a folder, or the embedded suite).
+    pub origin: SuiteOrigin,
     /// What rebuilding a case from its file needs, besides the profile, schemas and redactor.
+    cases_dir: Dir,
     env: Env,
     defaults: BTreeMap<String, String>,
 }
@@ -69,7 +75,9 @@ impl Suite {
             return Ok(Cow::Borrowed(case));
         }
         let file = display_path(&outline.file);
-        let bytes = std::fs::read(&outline.file)
+        let bytes = self
+            .cases_dir
+            .read(&outline.file)
             .map_err(|e| format!("cannot re-read case file {file}: {e}"))?;
         let sha256 = sha256_hex(&bytes);
         if sha256 != outline.sha256 {
@@ -123,7 +131,7 @@ pub struct InputFile {
     pub sha256: String,
 }
 
-/// Where to find the inputs.
+/// Where to find the inputs, as folders on disk (see [`SuiteSources`] for the embedded suite).
 #[derive(Debug, Clone)]
 pub struct Sources {
     pub cases_dir: PathBuf,
@@ -141,6 +149,47 @@ impl Default for Sources {
     }
 }
 
+/// Where to find the inputs: each folder on disk or embedded in the binary.
+#[derive(Debug, Clone)]
+pub struct SuiteSources {
+    pub cases: Dir,
+    pub schemas: Dir,
+    /// None: credentials from the environment (`Profile::from_environment`).
+    pub profile: Option<ProfileSource>,
+}
+
+/// Where the profile comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileSource {
+    File(PathBuf),
+    /// `profiles/reference.toml` as built into the binary.
+    Embedded,
+}
+
+/// The repository path of the reference profile (on disk, and in the embedded suite).
+pub const REFERENCE_PROFILE: &str = "profiles/reference.toml";
+
+impl SuiteSources {
+    /// The suite built into the binary, with the reference profile.
+    pub fn embedded() -> SuiteSources {
+        SuiteSources {
+            cases: Dir::Embedded("cases"),
+            schemas: Dir::Embedded("schemas"),
+            profile: Some(ProfileSource::Embedded),
+        }
+    }
+}
+
+impl From<&Sources> for SuiteSources {
+    fn from(s: &Sources) -> SuiteSources {
+        SuiteSources {
+            cases: Dir::Folder(s.cases_dir.clone()),
+            schemas: Dir::Folder(s.schemas_dir.clone()),
+            profile: s.profile.clone().map(ProfileSource::File),
+        }
+    }
+}
+
 pub(crate) struct LoadContext<'a> {
     pub env: &'a Env,
     pub defaults: &'a BTreeMap<String, String>,
@@ -152,16 +201,39 @@ pub(crate) struct LoadContext<'a> {
 /// The name of the file of variable defaults in the cases folder.
 pub const VARIABLES_FILE: &str = "variables.toml";
 
-/// Loads the whole suite, reporting every problem found rather than the first.
+/// Loads the whole suite from folders on disk, reporting every problem found rather than the first.
 pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
+    load_suite_from(&SuiteSources::from(sources), env)
+}
+
+/// The profile and the bytes it was read from (None for the environment's).
+fn load_profile(
+    source: Option<&ProfileSource>,
+    env: &Env,
+    redactor: &Redactor,
+) -> Result<(Profile, Option<Vec<u8>>), Vec<Diagnostic>> {
+    let (path, bytes) = match source {
+        None => return Profile::from_environment(env, redactor).map(|p| (p, None)),
+        Some(ProfileSource::File(p)) => (p.clone(), std::fs::read(p)),
+        Some(ProfileSource::Embedded) => (
+            PathBuf::from(REFERENCE_PROFILE),
+            Dir::Embedded("profiles").read(Path::new(REFERENCE_PROFILE)),
+        ),
+    };
+    let bytes =
+        bytes.map_err(|e| vec![Diagnostic::file(&path, format!("cannot read profile: {e}"))])?;
+    let text = diagnostic::utf8_text(&path, bytes.clone()).map_err(|d| vec![d])?;
+    Profile::parse(&path, &text, env, redactor).map(|p| (p, Some(bytes)))
+}
+
+/// Loads the whole suite, each folder from disk or the binary, reporting every problem found rather
+/// than the first.
+pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadErrors> {
     let redactor = Redactor::new();
     let mut errors = Vec::new();
 
-    let schemas = SchemaSet::load(&sources.schemas_dir);
-    let profile = match &sources.profile {
-        Some(p) => Profile::load(p, env, &redactor),
-        None => Profile::from_environment(env, &redactor),
-    };
+    let schemas = SchemaSet::load_from(&sources.schemas);
+    let profile = load_profile(sources.profile.as_ref(), env, &redactor);
     let (schemas, profile) = match (schemas, profile) {
         (Ok(s), Ok(p)) => (s, p),
         (s, p) => {
@@ -171,9 +243,10 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
         }
     };
 
+    let (profile, profile_bytes) = profile;
     let mut inputs = Vec::new();
-    let vars_path = sources.cases_dir.join(VARIABLES_FILE);
-    let defaults: BTreeMap<String, String> = match std::fs::read(&vars_path) {
+    let vars_path = sources.cases.join(VARIABLES_FILE);
+    let defaults: BTreeMap<String, String> = match sources.cases.read(&vars_path) {
         Ok(bytes) => {
             inputs.push(InputFile {
                 path: display_path(&vars_path),
@@ -189,13 +262,11 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
             BTreeMap::new()
         }
     };
-    if let Some(p) = &profile.file {
-        if let Ok(bytes) = std::fs::read(p) {
-            inputs.push(InputFile {
-                path: display_path(p),
-                sha256: sha256_hex(&bytes),
-            });
-        }
+    if let (Some(p), Some(bytes)) = (&profile.file, &profile_bytes) {
+        inputs.push(InputFile {
+            path: display_path(p),
+            sha256: sha256_hex(bytes),
+        });
     }
     // The CA the run trusts is an input of its verdicts too: hashed as it was read.
     if let (Some(p), Some(sha256)) = (&profile.ca_file, &profile.ca_file_sha256) {
@@ -213,10 +284,10 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
         schemas: &schemas,
         redactor: &redactor,
     };
-    let files = case_files(&sources.cases_dir).map_err(|d| LoadErrors(vec![d]))?;
+    let files = case_files(&sources.cases).map_err(|d| LoadErrors(vec![d]))?;
     let keep = files.len() < KEEP_CASES_BELOW;
     let mut cases = Vec::with_capacity(files.len());
-    for loaded in load_cases(&files, keep, &ctx) {
+    for loaded in load_cases(&sources.cases, &files, keep, &ctx) {
         match loaded {
             Ok(outlines) => cases.extend(outlines),
             Err(d) => errors.extend(d),
@@ -226,7 +297,8 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
     let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
     for c in &cases {
         if let Some(first) = seen.insert(&c.id, &c.file) {
-            let text = std::fs::read_to_string(&c.file).unwrap_or_default();
+            let bytes = sources.cases.read(&c.file).unwrap_or_default();
+            let text = String::from_utf8_lossy(&bytes);
             errors.push(Diagnostic::new(
                 &c.file,
                 &text,
@@ -240,7 +312,7 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
     errors.extend(names::check_capabilities(&profile, &cases));
     if cases.is_empty() && errors.is_empty() {
         errors.push(Diagnostic::file(
-            &sources.cases_dir,
+            &sources.cases.path(),
             "no case files (*.toml) found",
         ));
     }
@@ -256,6 +328,11 @@ pub fn load_suite(sources: &Sources, env: &Env) -> Result<Suite, LoadErrors> {
         redactor,
         warnings,
         inputs,
+        origin: SuiteOrigin {
+            cases: Origin::of(&sources.cases),
+            schemas: Origin::of(&sources.schemas),
+        },
+        cases_dir: sources.cases.clone(),
         env,
         defaults,
     })
@@ -293,19 +370,31 @@ pub(crate) fn case_from_bytes(
 ) -> Result<Vec<Case>, Vec<Diagnostic>> {
     let sha256 = sha256_hex(&bytes);
     let text = diagnostic::utf8_text(path, bytes).map_err(|d| vec![d])?;
-    case_file::build_cases(path, &text, sha256, ctx)
+    let cases = case_file::build_cases(path, &text, sha256, ctx)?;
+    // Every citation of the spec must lead somewhere (spec/notes.md, spec/page.md).
+    let unresolved: Vec<Diagnostic> = cases
+        .iter()
+        .flat_map(|c| citations::check(path, &text, c.source.as_deref().unwrap_or_default()))
+        .collect();
+    if unresolved.is_empty() {
+        Ok(cases)
+    } else {
+        Err(unresolved)
+    }
 }
 
 /// Reads and builds every case file, in file order, on up to one thread per core: loading is most
 /// of a large suite's start-up (read, hash, parse, lint, check the request against its schema), and
 /// each file is independent of the others.
 fn load_cases(
+    dir: &Dir,
     files: &[PathBuf],
     keep: bool,
     ctx: &LoadContext,
 ) -> Vec<Result<Vec<CaseOutline>, Vec<Diagnostic>>> {
     let one = |path: &PathBuf| -> Result<Vec<CaseOutline>, Vec<Diagnostic>> {
-        let bytes = std::fs::read(path)
+        let bytes = dir
+            .read(path)
             .map_err(|e| vec![Diagnostic::file(path, format!("cannot read: {e}"))])?;
         let cases = case_from_bytes(path, bytes, ctx)?;
         Ok(cases
@@ -348,16 +437,14 @@ fn load_cases(
 }
 
 /// Every `*.toml` in the folder except the variables file, sorted so that runs are reproducible.
-fn case_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Diagnostic::file(dir, format!("cannot read case folder: {e}")))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+fn case_files(dir: &Dir) -> Result<Vec<PathBuf>, Diagnostic> {
+    let files = dir
+        .files(".toml")
+        .map_err(|e| Diagnostic::file(&dir.path(), format!("cannot read case folder: {e}")))?;
+    Ok(files
+        .into_iter()
         .filter(|p| p.file_name().is_some_and(|n| n != VARIABLES_FILE))
-        .collect();
-    files.sort();
-    Ok(files)
+        .collect())
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

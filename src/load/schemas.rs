@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::diagnostic::Diagnostic;
+use super::source::Dir;
 
 /// Compiled schemas by name (`success` for `schemas/success.schema.json`).
 pub struct SchemaSet {
@@ -38,11 +39,18 @@ pub struct SchemaViolation {
 }
 
 impl SchemaSet {
+    /// The schemas of a folder on disk.
     pub fn load(dir: &Path) -> Result<SchemaSet, Vec<Diagnostic>> {
+        Self::load_from(&Dir::Folder(dir.to_path_buf()))
+    }
+
+    /// The schemas of a folder on disk or of the embedded suite.
+    pub fn load_from(source: &Dir) -> Result<SchemaSet, Vec<Diagnostic>> {
+        let dir = &source.path();
         let mut errors = Vec::new();
         let mut documents = Vec::new();
-        let entries = match std::fs::read_dir(dir) {
-            Ok(e) => e,
+        let paths: Vec<PathBuf> = match source.files(".json") {
+            Ok(p) => p,
             Err(e) => {
                 return Err(vec![Diagnostic::file(
                     dir,
@@ -50,13 +58,8 @@ impl SchemaSet {
                 )])
             }
         };
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        paths.sort();
         for path in paths {
-            let bytes = match std::fs::read(&path) {
+            let bytes = match source.read(&path) {
                 Ok(b) => b,
                 Err(e) => {
                     errors.push(Diagnostic::file(&path, format!("cannot read: {e}")));

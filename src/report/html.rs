@@ -496,6 +496,9 @@ fn case_html(h: &mut String, st: CaseStatus, known: Option<&KnownOutcome>, c: &C
         let _ = write!(h, "<dt>{k}</dt><dd>{}</dd>", esc(&v));
     }
     h.push_str("</dl>");
+    if let Some(s) = &c.source {
+        h.push_str(&super::cited::sections_html(s));
+    }
     for step in &c.steps {
         step_html(h, step);
     }

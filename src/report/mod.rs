@@ -2,6 +2,7 @@
 //! report format another; the runner knows none of them.
 
 pub mod baseline;
+pub mod cited;
 pub mod console;
 pub mod coverage;
 pub mod format;
@@ -41,6 +42,11 @@ pub struct RunInfo {
     pub profile: serde_json::Value,
     /// Every case file, schema and other input the verdicts rest on, with its SHA-256.
     pub inputs: Vec<InputFile>,
+    /// Where the case files and schemas were read from: the suite built into the harness (which
+    /// `verify` then checks against by default) or a folder. Absent in reports of older harnesses
+    /// and of runs that write no report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite: Option<crate::load::SuiteOrigin>,
     pub selection: SelectionInfo,
     pub planned: usize,
     pub jobs: usize,
@@ -71,6 +77,7 @@ impl RunInfo {
             },
             profile: profile.redacted_summary(),
             inputs: Vec::new(),
+            suite: None,
             selection: SelectionInfo::default(),
             planned,
             jobs,

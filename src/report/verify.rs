@@ -1,14 +1,16 @@
-//! `verify`: was this report produced from the files in this working tree?
+//! `verify`: was this report produced from these files?
 //!
 //! Recomputes the SHA-256 of every input the report lists (case files, `variables.toml`, schemas,
 //! the profile) and of its baseline, and looks for case files and schemas that the report does not
-//! list (a case added since the run). Paths in a report are as the run saw them: relative ones are
-//! resolved against `root` (the working directory by default).
+//! list (a case added since the run). The files are those of a [`Root`]: the suite built into this
+//! binary (the default for a report whose run used it), or a folder, against which the report's
+//! relative paths are resolved.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::json::Report;
+use crate::load::source::{self, Dir, Origin};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileStatus {
@@ -47,16 +49,90 @@ impl std::fmt::Display for FileCheck {
     }
 }
 
-/// Checks every input of the report against the files under `root`.
-pub fn verify(report: &Report, root: &Path) -> Vec<FileCheck> {
-    let resolve = |p: &str| -> PathBuf {
-        let path = Path::new(p);
-        if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            root.join(path)
+/// What a report is checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Root {
+    /// The suite built into this binary; inputs outside it (a `--profile`, a baseline) are read
+    /// from the working directory.
+    Embedded,
+    /// A folder: the report's relative paths are resolved against it.
+    Folder(PathBuf),
+}
+
+impl Root {
+    /// The folder given (`--root`), else the embedded suite when the run read its cases or schemas
+    /// from it, else the working directory.
+    pub fn for_report(report: &Report, given: Option<&Path>) -> Root {
+        let embedded = |o: &Origin| matches!(o, Origin::Embedded { .. });
+        match (given, &report.run.suite) {
+            (Some(dir), _) => Root::Folder(dir.to_path_buf()),
+            (None, Some(s)) if embedded(&s.cases) || embedded(&s.schemas) => Root::Embedded,
+            (None, _) => Root::Folder(PathBuf::from(".")),
         }
-    };
+    }
+
+    /// Whether the embedded suite answers for this path.
+    fn embeds(&self, path: &str) -> bool {
+        *self == Root::Embedded
+            && (source::embedded_file(path).is_some()
+                || EMBEDDED_FOLDERS
+                    .iter()
+                    .any(|f| path.starts_with(&format!("{f}/"))))
+    }
+
+    fn resolve(&self, p: &str) -> PathBuf {
+        match self {
+            Root::Folder(root) if Path::new(p).is_relative() => root.join(p),
+            _ => PathBuf::from(p),
+        }
+    }
+
+    fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        if self.embeds(path) {
+            source::embedded_file(path)
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!(
+                            "not in the suite built into gws-conform {}",
+                            source::HARNESS_VERSION
+                        ),
+                    )
+                })
+        } else {
+            std::fs::read(self.resolve(path))
+        }
+    }
+
+    /// The names in `folder` that end with `.ext`, or None when the folder cannot be read.
+    fn list(&self, folder: &str, ext: &str) -> Option<Vec<String>> {
+        let ending = format!(".{ext}");
+        let names: Vec<String> = if self.embeds(&format!("{folder}/")) {
+            let dir = Dir::Embedded(EMBEDDED_FOLDERS.iter().find(|f| **f == folder)?);
+            dir.files(&ending)
+                .ok()?
+                .iter()
+                .filter_map(|p| Some(p.file_name()?.to_str()?.to_string()))
+                .collect()
+        } else {
+            let dir = self.resolve(if folder.is_empty() { "." } else { folder });
+            std::fs::read_dir(dir)
+                .ok()?
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| n.ends_with(&ending))
+                .collect()
+        };
+        Some(names)
+    }
+}
+
+/// The folders of the embedded suite whose files a report lists.
+const EMBEDDED_FOLDERS: &[&str] = &["cases", "schemas", "profiles"];
+
+/// Checks every input of the report against the files of `root`.
+pub fn verify(report: &Report, root: &Root) -> Vec<FileCheck> {
     let mut recorded: Vec<(String, String)> = report
         .run
         .inputs
@@ -69,7 +145,7 @@ pub fn verify(report: &Report, root: &Path) -> Vec<FileCheck> {
     let mut checks: Vec<FileCheck> = recorded
         .iter()
         .map(|(path, sha)| {
-            let status = match std::fs::read(resolve(path)) {
+            let status = match root.read(path) {
                 Ok(bytes) => {
                     let actual = crate::load::sha256_hex(&bytes);
                     if actual == *sha {
@@ -106,14 +182,11 @@ pub fn verify(report: &Report, root: &Path) -> Vec<FileCheck> {
         }
     }
     for (folder, ext) in folders {
-        let Ok(entries) = std::fs::read_dir(resolve(if folder.is_empty() { "." } else { &folder }))
-        else {
+        let Some(names) = root.list(&folder, ext) else {
             continue;
         };
-        let mut added: Vec<String> = entries
-            .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| n.ends_with(&format!(".{ext}")))
+        let mut added: Vec<String> = names
+            .into_iter()
             .map(|n| {
                 if folder.is_empty() {
                     n
