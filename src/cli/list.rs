@@ -6,10 +6,10 @@ use gws_conform::plan::Plan;
 
 /// The narrow table's width, and the widest each column may grow before it is cut.
 const WIDTH: usize = 100;
-const MAX_ID: usize = 32;
+const MAX_ID: usize = 40;
 const MAX_ROLE: usize = 8;
 const MAX_SPEC: usize = 14;
-const MAX_TAGS: usize = 12;
+const MAX_TAGS: usize = 10;
 
 pub fn print(plan: &Plan, wide: bool) {
     let rows: Vec<[String; 6]> = plan
