@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use super::{csrf, error_chain, Transport};
+use super::{csrf, error_chain, header_pairs, Transport};
 use crate::load::{Agent, Profile};
 use crate::plan::Plan;
 use crate::record::preflight::{Preflight, PreflightOutcome, Probe};
@@ -195,14 +195,7 @@ async fn probe(
     let outcome = async {
         let mut resp = request.send().await?;
         let status = resp.status().as_u16();
-        let headers: Vec<(String, String)> = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
-                (k.as_str().to_string(), v)
-            })
-            .collect();
+        let headers = header_pairs(resp.headers());
         let token = csrf::offered(&headers).is_some()
             || headers
                 .iter()

@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use super::{
-    basic, csrf, error_chain, lock_cookies, AgentSession, Exchange, ExchangeError, RequestRecord,
-    ResponseRecord,
+    basic, csrf, error_chain, header_pairs, lock_cookies, AgentSession, Exchange, ExchangeError,
+    RequestRecord, ResponseRecord,
 };
 use crate::model::{AuthMode, Body, Request};
 
@@ -187,14 +187,7 @@ impl AgentSession<'_> {
             .await
             .map_err(|e| self.classify(e, target, true))?;
         let status = resp.status().as_u16();
-        let headers: Vec<(String, String)> = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
-                (k.as_str().to_string(), v)
-            })
-            .collect();
+        let headers = header_pairs(resp.headers());
         {
             let mut store = lock_cookies(&self.cookies);
             let before = store.session();
