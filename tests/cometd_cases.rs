@@ -121,7 +121,7 @@ async fn a_case_waits_no_longer_than_its_absence_window() {
     assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.reason);
     let first = &r.steps[0];
     assert!(
-        first.duration_ms < 500,
+        first.duration_ms < 1500,
         "the positive 3000 ms window ended when met: {} ms",
         first.duration_ms
     );

@@ -887,7 +887,7 @@ fn sigterm_still_writes_every_report_marked_incomplete() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("run interrupted"), "{stdout}");
+    assert!(stdout.contains("run stopped early"), "{stdout}");
     let report = validate_report(&dir.join("out/report.json"));
     assert_eq!(report["summary"]["complete"], false);
     assert_eq!(report["summary"]["ok"], false);
@@ -916,7 +916,7 @@ fn sigterm_still_writes_every_report_marked_incomplete() {
     assert!(
         tap.contains(&format!("1..{}\n", case_count(dir)))
             && tap.contains("# SKIP not run: the run was stopped before this case ran")
-            && tap.contains("Bail out! run interrupted"),
+            && tap.contains("Bail out! run stopped early"),
         "{tap}"
     );
     let html = std::fs::read_to_string(dir.join("out/report.html")).unwrap();

@@ -365,7 +365,7 @@ fn an_unreachable_target_is_exit_2_and_still_writes_the_report() {
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(
         r.stdout.contains(&format!(
-            "error: the target could not be reached: could not connect to {target}/"
+            "error: the target could not be tested: could not connect to {target}/"
         )),
         "{}",
         r.stdout

@@ -182,7 +182,7 @@ fn without_the_ca_the_target_is_refused_for_its_certificate() {
     let (r, json, _) = run_https(None, None, &["s1-basic-voice"]);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(
-        r.stdout.contains("error: the target could not be reached")
+        r.stdout.contains("error: the target could not be tested")
             && r.stdout.to_lowercase().contains("certificate"),
         "{}",
         r.stdout

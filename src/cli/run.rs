@@ -385,7 +385,7 @@ pub async fn execute(
     }
     // The console said it on standard output; a quiet run says it here (the preflight already has).
     if let (true, Some(u), None) = (options.quiet, &outcome.unreachable, found.blocking_reason()) {
-        eprintln!("error: the target could not be reached: {u}");
+        eprintln!("error: the target could not be tested: {u}");
     }
     if let Some(Halt::Deadline(d)) = &outcome.halt {
         eprintln!(

@@ -82,7 +82,7 @@ pub async fn run(transport: &Transport, users: &[ProbeUser<'_>], redactor: &Reda
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
         .and_then(|v| v.get("version")?.as_str().map(|s| redactor.redact(s)));
     if version_probe.status.is_none() {
-        // Worded to follow "the target could not be reached: ", as every report frames it.
+        // Worded to follow "the target could not be tested: ", as every report frames it.
         let reason = version_probe
             .error
             .clone()

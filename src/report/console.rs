@@ -197,10 +197,10 @@ impl<W: Write + Send> Listener for Console<W> {
                     }
                 }
                 if let Some(u) = unreachable {
-                    self.line(&format!("\nerror: the target could not be reached: {u}"));
+                    self.line(&format!("\nerror: the target could not be tested: {u}"));
                 }
                 if *interrupted {
-                    self.line("\nrun interrupted: the results cover the cases that finished");
+                    self.line("\nrun stopped early (interrupted, or its deadline passed): the results cover the cases that finished");
                 }
                 let failed = tally.failed.saturating_sub(tolerated.len());
                 let verdict = if failed == 0 && unreachable.is_none() && !interrupted {

@@ -94,9 +94,9 @@ fn opening(report: &ReportHead) -> String {
     let ran = t.total - t.not_run;
     if !s.complete {
         match &s.unreachable {
-            Some(u) => format!("The target {target} could not be reached ({u}); no verdict."),
+            Some(u) => format!("The target {target} could not be tested ({u}); no verdict."),
             None => format!(
-                "The run was interrupted after {ran} of {} planned cases; the verdict covers only those.",
+                "The run stopped early (interrupted, or its deadline passed) after {ran} of {} planned cases; the verdict covers only those, and each case not run says why.",
                 report.run.planned
             ),
         }

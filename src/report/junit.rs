@@ -183,9 +183,9 @@ impl Writer for Junit {
         let s = &r.summary;
         if !s.complete {
             let why = match &s.unreachable {
-                Some(u) => format!("the target could not be reached: {u}"),
+                Some(u) => format!("the target could not be tested: {u}"),
                 None => format!(
-                    "run interrupted after {} of {} planned cases: the report covers those that finished",
+                    "run stopped early (interrupted, or its deadline passed) after {} of {} planned cases: the report covers those that finished",
                     s.tally.total - s.tally.not_run, r.run.planned
                 ),
             };

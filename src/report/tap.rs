@@ -112,9 +112,9 @@ impl Writer for Tap {
         let _ = writeln!(t, "# {word}: {}", one_line(&line));
         if !s.complete {
             let why = match &s.unreachable {
-                Some(u) => format!("the target could not be reached: {}", one_line(u)),
+                Some(u) => format!("the target could not be tested: {}", one_line(u)),
                 None => format!(
-                    "run interrupted after {} of {} planned cases",
+                    "run stopped early after {} of {} planned cases",
                     s.tally.total - s.tally.not_run,
                     r.run.planned
                 ),
