@@ -612,4 +612,24 @@ mod tests {
             err.1
         );
     }
+
+    #[test]
+    fn a_matcher_beside_other_keys_is_refused() {
+        // Read as members named `$type` and `$not`, this table would fail every integer.
+        let err = parse_expected(
+            &json!({"statusCode": {"$type": "integer", "$not": {"$one_of": [0, 7]}}}),
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(err.0, ".statusCode");
+        assert!(
+            err.1.contains("`$not` is beside `$type`")
+                || err.1.contains("`$type` is beside `$not`"),
+            "{}",
+            err.1
+        );
+        let err = parse_expected(&json!({"a": {"$any": true, "b": 1}}), false).unwrap_err();
+        assert!(err.1.contains("`$any` is beside `b`"), "{}", err.1);
+        assert!(parse_expected(&json!({"a": {"$not": {"$one_of": [0, 7]}}}), false).is_ok());
+    }
 }

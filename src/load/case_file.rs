@@ -818,6 +818,24 @@ pub(crate) fn parse_expected(
             }
         }
         J::Object(map) => {
+            // Keys starting with `$` are matchers. Beside other keys they would be read as members
+            // named `$type`, ... and fail every real body: refuse them, naming them.
+            let mut dollars = map.keys().filter(|k| k.starts_with('$'));
+            if let Some(first) = dollars.next() {
+                let others: Vec<&String> = map.keys().filter(|k| *k != first).collect();
+                return Err((
+                    String::new(),
+                    format!(
+                        "a matcher table holds exactly one matcher: `{first}` is beside {}; nest them \
+                         (e.g. `{{ \"$not\" = {{ \"$one_of\" = [0, 7] }} }}`) or keep one",
+                        others
+                            .iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
             let mut members = Vec::new();
             for (k, x) in map {
                 members.push((
