@@ -3,7 +3,11 @@
 //! then `cargo test --workspace ARGS...`. On a machine already set up, the set-up takes seconds: the
 //! scripts install only what is missing, and `npm ci` restores the pinned peers.
 //!
+//! `cargo xtask readme [--check]`: see `readme.rs`.
+//!
 //! Plain std, no dependencies: the task must build before anything else is installed.
+
+mod readme;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -13,9 +17,19 @@ fn main() -> ExitCode {
     match args.next().as_deref() {
         Some("test") => test(args.collect()),
         Some("setup") => code(setup(&root())),
+        Some("readme") => {
+            match readme::readme(&root(), args.next().as_deref() == Some("--check")) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("xtask: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         _ => {
             eprintln!("usage: cargo xtask test [ARGS passed to cargo test --workspace]");
             eprintln!("       cargo xtask setup   (only install what the tests need)");
+            eprintln!("       cargo xtask readme [--check]   (README's kill matrix and variants table, from mutants and variants)");
             ExitCode::from(2)
         }
     }
