@@ -2,6 +2,7 @@
 //! variable, so that later stages never see a half-valid case.
 
 pub mod case_file;
+pub mod catalogue;
 pub mod citations;
 pub mod diagnostic;
 pub mod duration;
