@@ -6,8 +6,10 @@ mod out;
 mod against;
 mod args_check;
 mod embedded;
+mod init;
 mod list;
 mod mutants;
+mod profile_text;
 mod report;
 mod run;
 mod suite;
@@ -69,6 +71,8 @@ enum Command {
     Merge(report::MergeArgs),
     /// The suite built into the binary: `suite export DIR` writes it out to edit.
     Suite(suite::SuiteArgs),
+    /// Probe a target and write a commented profile for it.
+    Init(init::InitArgs),
 }
 
 #[derive(Args, Clone)]
@@ -291,6 +295,7 @@ pub fn main() -> ExitCode {
             Command::Verify(args) => report::verify(&args),
             Command::Merge(args) => report::merge(&args),
             Command::Suite(args) => suite::suite(&args),
+            Command::Init(args) => init::init(args).await,
         }
     });
     ExitCode::from(code)

@@ -5,6 +5,10 @@
 //! and the README's "Roles and capabilities" table is generated from it (`tests/catalogue.rs` fails
 //! when the README is out of date, or when a case uses a role or a capability described nowhere).
 
+use std::collections::BTreeMap;
+
+use crate::model::CaseOutline;
+
 /// An agent role of the cases (`agent = "..."` in a case file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RoleInfo {
@@ -98,17 +102,44 @@ pub fn capability(name: &str) -> Option<&'static CapabilityInfo> {
     CAPABILITIES.iter().find(|c| c.name == name)
 }
 
+/// How many of `cases` use each role and require each capability.
+pub fn counts(cases: &[CaseOutline]) -> Counts {
+    let mut counts = Counts::default();
+    for c in cases {
+        *counts.roles.entry(c.agent_role.clone()).or_default() += 1;
+        for r in &c.requires {
+            *counts.capabilities.entry(r.clone()).or_default() += 1;
+        }
+    }
+    counts
+}
+
+/// Cases per role and per capability (see [`counts`]).
+#[derive(Debug, Clone, Default)]
+pub struct Counts {
+    pub roles: BTreeMap<String, usize>,
+    pub capabilities: BTreeMap<String, usize>,
+}
+
+impl Counts {
+    pub fn role(&self, name: &str) -> usize {
+        self.roles.get(name).copied().unwrap_or(0)
+    }
+    pub fn capability(&self, name: &str) -> usize {
+        self.capabilities.get(name).copied().unwrap_or(0)
+    }
+}
+
 /// Escapes `|` so that a text stays in its Markdown table cell.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|")
 }
 
 /// The README's "Roles and capabilities" tables, generated from [`ROLES`] and [`CAPABILITIES`],
-/// with the number of cases of each (`cases_of_role`, `cases_of_capability`).
-pub fn reference_table(
-    cases_of_role: &dyn Fn(&str) -> usize,
-    cases_of_capability: &dyn Fn(&str) -> usize,
-) -> String {
+/// with the number of cases of each.
+pub fn reference_table(counts: &Counts) -> String {
+    let cases_of_role = |r: &str| counts.role(r);
+    let cases_of_capability = |c: &str| counts.capability(c);
     let mut out = String::from(
         "| role | reference user | cases | what it is for | what its lab user must be |\n|---|---|---|---|---|\n",
     );
