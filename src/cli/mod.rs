@@ -5,6 +5,7 @@ mod out;
 
 mod against;
 mod args_check;
+mod doctor;
 mod embedded;
 mod init;
 mod list;
@@ -73,6 +74,8 @@ enum Command {
     Suite(suite::SuiteArgs),
     /// Probe a target and write a commented profile for it.
     Init(init::InitArgs),
+    /// Check a profile against its target without running a case: a checklist with fixes.
+    Doctor(doctor::DoctorArgs),
 }
 
 #[derive(Args, Clone)]
@@ -296,6 +299,7 @@ pub fn main() -> ExitCode {
             Command::Merge(args) => report::merge(&args),
             Command::Suite(args) => suite::suite(&args),
             Command::Init(args) => init::init(args).await,
+            Command::Doctor(args) => doctor::doctor(args).await,
         }
     });
     ExitCode::from(code)
