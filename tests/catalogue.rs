@@ -35,18 +35,37 @@ fn every_role_and_capability_is_described_and_every_description_is_used() {
     let described: BTreeSet<&str> = ROLES.iter().map(|r| r.name).collect();
     let used: BTreeSet<&str> = suite.cases.iter().map(|c| c.agent_role.as_str()).collect();
     let undescribed: Vec<&&str> = used.difference(&described).collect();
-    assert!(undescribed.is_empty(), "roles used by cases but not described in src/load/catalogue.rs ROLES: {undescribed:?}");
+    assert!(
+        undescribed.is_empty(),
+        "roles used by cases but not described in src/load/catalogue.rs ROLES: {undescribed:?}"
+    );
     let unused: Vec<&&str> = described.difference(&used).collect();
-    assert!(unused.is_empty(), "roles described in src/load/catalogue.rs but used by no case: {unused:?}");
+    assert!(
+        unused.is_empty(),
+        "roles described in src/load/catalogue.rs but used by no case: {unused:?}"
+    );
     let caps: BTreeSet<&str> = CAPABILITIES.iter().map(|c| c.name).collect();
     let mut named: BTreeSet<&str> = DOCUMENTED_CAPABILITIES.iter().copied().collect();
-    named.extend(suite.cases.iter().flat_map(|c| c.requires.iter().map(String::as_str)));
+    named.extend(
+        suite
+            .cases
+            .iter()
+            .flat_map(|c| c.requires.iter().map(String::as_str)),
+    );
     let missing: Vec<&&str> = named.difference(&caps).collect();
-    assert!(missing.is_empty(), "capabilities not described in src/load/catalogue.rs CAPABILITIES: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "capabilities not described in src/load/catalogue.rs CAPABILITIES: {missing:?}"
+    );
     // The reference profile maps each role to agent{slot}.
     for r in ROLES {
         let (_, agent) = suite.profile.agent(r.name).unwrap();
-        assert_eq!(agent.username, format!("agent{}", r.slot), "role {}", r.name);
+        assert_eq!(
+            agent.username,
+            format!("agent{}", r.slot),
+            "role {}",
+            r.name
+        );
     }
 }
 
@@ -55,7 +74,9 @@ fn the_readme_table_is_generated_from_the_catalogue() {
     let table = catalogue::reference_table(&catalogue::counts(&suite().cases));
     let path = root().join("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
-    let (before, rest) = readme.split_once(START).expect("README.md has the roles-and-capabilities start marker");
+    let (before, rest) = readme
+        .split_once(START)
+        .expect("README.md has the roles-and-capabilities start marker");
     let (current, after) = rest.split_once(END).expect("README.md has the end marker");
     if current == table {
         return;

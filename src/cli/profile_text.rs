@@ -240,6 +240,16 @@ pub fn summary(d: &Draft, skipped: &[(String, Vec<String>)], output: Option<&Pat
             r.found
         ));
     }
+    if let Some(reason) = f.preflight.blocking_reason() {
+        out.push(format!(
+            "warning: {reason}: fix the users or the password, then run init again"
+        ));
+    }
+    if f.preflight.record.probes.len() == 1 {
+        out.push(format!(
+            "warning: {PASSWORD_VAR} is not set: no credentials were probed, so csrf, cometd and user_resource stay off; export it and run init again"
+        ));
+    }
     for c in CAPABILITIES {
         let dec = &d.decisions[c.name];
         out.push(format!(

@@ -198,8 +198,11 @@ async fn get_json(
 }
 
 async fn user_resource(transport: &Transport, agent: &Agent, redactor: &Redactor) -> Evidence {
-    let with = get_json(transport, ME_PATH, Some(agent), redactor).await;
-    let without = get_json(transport, ME_PATH, None, redactor).await;
+    let (with, without) = futures_util::future::join(
+        get_json(transport, ME_PATH, Some(agent), redactor),
+        get_json(transport, ME_PATH, None, redactor),
+    )
+    .await;
     let user_ok = matches!(&with, Ok((s, v)) if (200..300).contains(s) && v.get("user").is_some_and(Value::is_object));
     let denied_ok =
         matches!(&without, Ok((_, v)) if v.get("statusCode").and_then(Value::as_i64) == Some(20));
