@@ -137,3 +137,56 @@ fn a_failed_case_names_its_role_and_user_on_the_console() {
     );
     assert!(!r.stdout.contains(PW));
 }
+
+/// Accepts connections and never answers; the connections stay open until the test ends.
+fn silent_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn a_target_that_never_answers_ends_init_and_doctor_in_bounded_time() {
+    let url = silent_server();
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let args = ["init", "--target", &url, "--timeout-ms", "500"];
+    let r = run(&args, dir.path(), &env(PW), LIMIT);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("the target {url}/ could not be reached")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("no complete answer within 500 ms"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    let text = std::fs::read_to_string(root().join("profiles/reference.toml"))
+        .unwrap()
+        .replace("timeout_ms = 5000", "timeout_ms = 500");
+    let p = dir.path().join("p.toml");
+    std::fs::write(&p, text).unwrap();
+    let started = Instant::now();
+    let r = doctor(&url, p.to_str().unwrap(), PW);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("could not be reached"), "{}", r.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+}
