@@ -409,7 +409,10 @@ fn variables(suite: &Suite, facts: &TargetFacts) -> Vec<Item> {
         if !suite.profile.agents.contains_key(role) && role != load::names::DEFAULT_ROLE {
             out.push(item(
                 Mark::Warn,
-                format!("role `{role}` is used by cases but not defined: they log in as `default`"),
+                format!(
+                    "role `{role}` ({}) is used by cases but not defined: they log in as `default`",
+                    catalogue::role(role).map_or("not in the catalogue", |r| r.purpose)
+                ),
                 Some(format!("add [agents.{role}]")),
             ));
         }

@@ -277,3 +277,36 @@ fn reference_lab_conflict(
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_names_follow_the_pattern() {
+        assert_eq!(user_names("agent", 3), ["agent1", "agent2", "agent3"]);
+        assert_eq!(user_names("lab_{n}_x", 2), ["lab_1_x", "lab_2_x"]);
+        assert_eq!(user_names("jdoe", 1), ["jdoe"]);
+        assert_eq!(user_names("a{n}", 1), ["a1"]);
+    }
+
+    #[test]
+    fn sixteen_agents_are_the_reference_mapping_and_four_share_by_slot() {
+        let full = assign(&user_names("agent", 16));
+        assert_eq!(full["sample4"], "agent4");
+        assert_eq!(full["notify5"], "agent16");
+        let four = assign(&user_names("agent", 4));
+        for role in ["sample4", "params", "auth", "notify5"] {
+            assert_eq!(four[role], "agent4", "{role}");
+        }
+        assert_eq!(
+            reference_lab_conflict("multimedia_down_agent", &user_names("agent", 4), &four),
+            None
+        );
+        let two = assign(&user_names("agent", 2));
+        assert!(
+            reference_lab_conflict("multimedia_down_agent", &user_names("agent", 2), &two)
+                .is_some_and(|w| w.contains("role `sample4` gets `agent2`"))
+        );
+    }
+}

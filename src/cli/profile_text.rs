@@ -72,12 +72,17 @@ fn host_of(target: &str) -> String {
         .unwrap_or_else(|| "target".into())
 }
 
+/// A TOML basic string (quotes, backslashes and control characters escaped).
+fn quoted(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
 /// The profile's text.
 pub fn render(d: &Draft) -> String {
     let mut t = String::new();
     header(&mut t, d);
-    let _ = writeln!(t, "name = \"{}\"", host_of(&d.target));
-    let _ = writeln!(t, "target = \"{}\"", d.target);
+    let _ = writeln!(t, "name = {}", quoted(&host_of(&d.target)));
+    let _ = writeln!(t, "target = {}", quoted(&d.target));
     let csrf = &d.facts.csrf;
     let csrf_on = csrf.detected != Some(false);
     let _ = writeln!(
@@ -110,7 +115,9 @@ fn header(t: &mut String, d: &Draft) {
     let _ = writeln!(
         t,
         "# Target profile written by `gws-conform init --target {} --username {} --agents {}`.",
-        d.target, d.username, d.agents
+        quoted(&d.target),
+        quoted(&d.username),
+        d.agents
     );
     let _ = writeln!(
         t,
@@ -212,7 +219,7 @@ fn agents(t: &mut String, d: &Draft) {
             );
         }
         let _ = writeln!(t, "[agents.{}]", r.name);
-        let _ = writeln!(t, "username = \"{}\"", d.roles[r.name]);
+        let _ = writeln!(t, "username = {}", quoted(&d.roles[r.name]));
         let _ = writeln!(t, "password = \"${{env:{PASSWORD_VAR}}}\"");
     }
 }
