@@ -280,22 +280,7 @@ pub fn summary(d: &Draft, skipped: &[(String, Vec<String>)], output: Option<&Pat
         users.len()
     ));
     out.push(format!("passwords: export {PASSWORD_VAR} (every agent) and {LOGIN_CODE_PASSWORD_VAR} (Sample 3's switch password)"));
-    if !skipped.is_empty() {
-        let mut by_cap: BTreeMap<&str, usize> = BTreeMap::new();
-        for (_, caps) in skipped {
-            for c in caps {
-                *by_cap.entry(c.as_str()).or_default() += 1;
-            }
-        }
-        let list: Vec<String> = by_cap.iter().map(|(c, n)| format!("{c} ({n})")).collect();
-        out.push(format!(
-            "{} case(s) will be skipped until these capabilities are enabled: {}",
-            skipped.len(),
-            list.join(", ")
-        ));
-    } else {
-        out.push("no case will be skipped for a missing capability".into());
-    }
+    out.push(skipped_line(skipped));
     let file = output.map_or("PROFILE".to_string(), |o| o.display().to_string());
     if let Some(o) = output {
         out.push(format!("wrote {}", o.display()));
@@ -304,4 +289,21 @@ pub fn summary(d: &Draft, skipped: &[(String, Vec<String>)], output: Option<&Pat
         "next: gws-conform doctor --profile {file}, then gws-conform run --profile {file}"
     ));
     out
+}
+
+/// How many cases a disabled capability will skip, per capability.
+fn skipped_line(skipped: &[(String, Vec<String>)]) -> String {
+    if skipped.is_empty() {
+        return "no case will be skipped for a missing capability".into();
+    }
+    let mut by_cap: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in skipped.iter().flat_map(|(_, caps)| caps) {
+        *by_cap.entry(c.as_str()).or_default() += 1;
+    }
+    let list: Vec<String> = by_cap.iter().map(|(c, n)| format!("{c} ({n})")).collect();
+    format!(
+        "{} case(s) will be skipped until these capabilities are enabled: {}",
+        skipped.len(),
+        list.join(", ")
+    )
 }
