@@ -392,6 +392,24 @@ fn variables(suite: &Suite, facts: &TargetFacts) -> Vec<Item> {
             Some(format!("set {} in [vars] to your lab's content", missing.join(", "))),
         ));
     }
+    if !facts.says_reference {
+        let core: Vec<&str> = suite
+            .variable_defaults()
+            .keys()
+            .map(String::as_str)
+            .filter(|v| {
+                catalogue::is_lab_variable(v) && catalogue::capability_of_variable(v).is_none()
+            })
+            .filter(|v| !suite.profile.vars.contains_key(*v))
+            .collect();
+        if !core.is_empty() {
+            out.push(item(
+                Mark::Warn,
+                format!("[vars] leaves {} lab variable(s) at the reference lab's values (cases/variables.toml): {}", core.len(), core.join(", ")),
+                Some("set each to your lab's place, login code, queue or device (init writes them commented out with the reference values)".into()),
+            ));
+        }
+    }
     let mut unset: BTreeMap<&str, usize> = BTreeMap::new();
     for case in &suite.cases {
         for v in &case.needs_env {

@@ -16,7 +16,7 @@ use clap::Args;
 use gws_conform::execute::preflight::ProbeUser;
 use gws_conform::execute::probe::{self, TargetFacts};
 use gws_conform::execute::Transport;
-use gws_conform::load::catalogue::{self, Counts, Discovery, ROLES};
+use gws_conform::load::catalogue::{self, Discovery, ROLES};
 use gws_conform::load::{Agent, Env, Profile};
 use gws_conform::secret::{Redactor, Secret};
 
@@ -70,24 +70,24 @@ pub fn assign(users: &[String]) -> BTreeMap<&'static str, String> {
         .collect()
 }
 
-/// The cases of the suite (embedded, or ./cases), counted per role and capability, and how many
-/// name an unset environment variable.
-fn suite_counts() -> Result<(Counts, Vec<gws_conform::model::CaseOutline>), u8> {
+/// The suite (embedded, or ./cases): its cases are counted per role and capability, and its
+/// variable defaults are the reference lab's values.
+fn load_suite() -> Result<gws_conform::load::Suite, u8> {
     let input = super::InputArgs {
         cases: None,
         schemas: None,
         profile: None,
     };
     let env = Env::from_process().unset_skips_case();
-    let suite = super::run::load_or_report(&input.suite_sources(false), &env)?;
-    Ok((catalogue::counts(&suite.cases), suite.cases))
+    super::run::load_or_report(&input.suite_sources(false), &env)
 }
 
 pub async fn init(args: InitArgs) -> u8 {
-    let (counts, cases) = match suite_counts() {
-        Ok(c) => c,
+    let suite = match load_suite() {
+        Ok(s) => s,
         Err(code) => return code,
     };
+    let counts = catalogue::counts(&suite.cases);
     if args.print_reference_table {
         outln!("{}", catalogue::reference_table(&counts));
         return exit::PASS;
@@ -132,9 +132,10 @@ pub async fn init(args: InitArgs) -> u8 {
         decisions: decide(&facts, &users, &assign(&users)),
         facts: &facts,
         counts: &counts,
+        defaults: suite.variable_defaults(),
     };
     let text = profile_text::render(&draft);
-    let skipped = profile_text::skipped_cases(&draft, &cases);
+    let skipped = profile_text::skipped_cases(&draft, &suite.cases);
     let summary = profile_text::summary(&draft, &skipped, args.output.as_deref());
     match &args.output {
         Some(o) => {

@@ -29,6 +29,8 @@ pub struct Draft<'a> {
     pub decisions: BTreeMap<&'static str, Decision>,
     pub facts: &'a TargetFacts,
     pub counts: &'a Counts,
+    /// The case variables' defaults (`cases/variables.toml`): the reference lab's values.
+    pub defaults: &'a BTreeMap<String, String>,
 }
 
 impl Draft<'_> {
@@ -168,21 +170,29 @@ fn capabilities(t: &mut String, d: &Draft) {
 }
 
 fn vars(t: &mut String, d: &Draft) {
-    let _ = writeln!(t, "\n# Case variables naming the lab's content (defaults: cases/variables.toml, the reference lab's).");
+    let _ = writeln!(t, "\n# Case variables naming the lab's content. Their defaults (cases/variables.toml) are the reference");
+    let _ = writeln!(
+        t,
+        "# lab's: the published samples' values and the reference directory's places and numbers."
+    );
     let _ = writeln!(t, "[vars]");
-    let mut seen = std::collections::BTreeSet::new();
-    for c in CAPABILITIES.iter().filter(|c| !c.vars.is_empty()) {
-        for v in c.vars.iter().filter(|v| seen.insert(**v)) {
-            if d.facts.says_reference {
-                let _ = writeln!(
-                    t,
-                    "# {v}: the reference lab's default applies (for {})",
-                    c.name
-                );
-            } else {
-                let _ = writeln!(t, "# {v} = \"...\"   # for {}: your lab's value", c.name);
-            }
-        }
+    if d.facts.says_reference {
+        let _ = writeln!(t, "# The target says it is the reference server: the defaults name its lab, nothing to set.");
+        return;
+    }
+    let _ = writeln!(t, "# Set each one to your lab's content (a case using a value the lab lacks fails or is refused):");
+    for (name, value) in d
+        .defaults
+        .iter()
+        .filter(|(n, _)| catalogue::is_lab_variable(n))
+    {
+        let used = catalogue::capability_of_variable(name)
+            .map_or(String::new(), |c| format!(" (for `{}`)", c.name));
+        let _ = writeln!(
+            t,
+            "# {name} = {}   # the reference lab's value{used}",
+            quoted(value)
+        );
     }
 }
 

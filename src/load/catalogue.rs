@@ -92,6 +92,17 @@ pub const CAPABILITIES: &[CapabilityInfo] = &[
     CapabilityInfo { name: "dynamic_phone_number", meaning: "SIP Server accepts ${dynamic_phone_number}", discovery: Discovery::Lab("SIP Server configured for dynamic phone numbers and a free number; set ${dynamic_phone_number}"), vars: &["dynamic_phone_number"] },
 ];
 
+/// Whether a case variable names lab content (a place, a login code, a number): its default is the
+/// reference lab's and a real lab must set its own. `unknown_*` values name what no lab holds.
+pub fn is_lab_variable(name: &str) -> bool {
+    !name.starts_with("unknown_")
+}
+
+/// The capability whose cases use a variable, if one does.
+pub fn capability_of_variable(name: &str) -> Option<&'static CapabilityInfo> {
+    CAPABILITIES.iter().find(|c| c.vars.contains(&name))
+}
+
 /// The description of a role, if the catalogue has one.
 pub fn role(name: &str) -> Option<&'static RoleInfo> {
     ROLES.iter().find(|r| r.name == name)
