@@ -231,7 +231,10 @@ fn a_server_that_is_not_the_reference_gets_lab_capabilities_commented_out() {
     assert!(text.contains("  \"cometd\","), "{text}");
     assert!(!text.contains("reference lab has it"), "{text}");
     // The lab's variables, with the reference lab's values to replace.
-    assert!(text.contains("# place = \"SIP_5000\"   # the reference lab's value"), "{text}");
+    assert!(
+        text.contains("# place = \"SIP_5000\"   # the reference lab's value"),
+        "{text}"
+    );
     assert!(
         r.stdout
             .contains("will be skipped until these capabilities are enabled"),
