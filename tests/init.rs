@@ -111,6 +111,21 @@ fn a_profile_from_init_runs_clean_against_serve_with_16_and_with_4_agents() {
         "{text}"
     );
     assert!(text.contains("Safe: the planner serialises"), "{text}");
+    // doctor: shared users are fine; a notification role sharing one is a warning, not a failure.
+    let p4 = dir.path().join("p4.toml");
+    let r = run(
+        &["doctor", "--profile", p4.to_str().unwrap()],
+        dir.path(),
+        &env(),
+        LIMIT,
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("warn  user `agent4` is shared by roles auth, notify5, params, sample4"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]

@@ -251,7 +251,8 @@ fn transport_item(suite: &Suite, facts: &TargetFacts) -> Item {
         return item(
             if wants { Mark::Warn } else { Mark::Ok },
             format!(
-                "CometD transport ({choice:?}): not checked: {}",
+                "CometD transport (transport = \"{}\"): not checked: {}",
+                transport_name(choice),
                 facts.cometd.how
             ),
             wants
@@ -274,9 +275,18 @@ fn transport_item(suite: &Suite, facts: &TargetFacts) -> Item {
         ),
         _ => item(
             Mark::Ok,
-            format!("CometD transport {choice:?}: the target offers {list}; WebSocket: {}", facts.websocket.how),
+            format!("CometD transport = \"{}\": the target offers {list}; WebSocket: {}", transport_name(choice), facts.websocket.how),
             None,
         ),
+    }
+}
+
+/// The profile's spelling of a transport.
+fn transport_name(t: CometdTransport) -> &'static str {
+    match t {
+        CometdTransport::Auto => "auto",
+        CometdTransport::LongPolling => "long-polling",
+        CometdTransport::Websocket => "websocket",
     }
 }
 
