@@ -44,6 +44,10 @@ pub struct InitArgs {
     /// Per-probe timeout, written to the profile as `timeout_ms`.
     #[arg(long, default_value_t = 5000)]
     pub timeout_ms: u64,
+    /// PEM CA certificate(s) trusted besides the system's, for an HTTPS target with a private CA;
+    /// written to the profile as `ca_file` (absolute).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
     /// Print the README's "Roles and capabilities" tables (from the catalogue) and exit.
     #[arg(long)]
     pub print_reference_table: bool,
@@ -126,6 +130,7 @@ pub async fn init(args: InitArgs) -> u8 {
     let draft = Draft {
         target: target.clone(),
         timeout_ms: args.timeout_ms,
+        ca_file: ca_file_written(&args),
         username: args.username.clone(),
         agents: args.agents,
         roles,
@@ -169,6 +174,23 @@ async fn probe(
     // The harness copes with either CSRF setting when it fetches tokens; `true` lets the CometD probe
     // send the session's token if the target wants one there.
     profile.csrf = true;
+    if let Some(ca) = ca_file_written(args) {
+        // Read and checked as a profile's `ca_file` is, so a bad file is said the same way.
+        let text = format!("ca_file = {}\n", toml::Value::String(ca));
+        let trusted = Profile::parse(
+            std::path::Path::new("--ca-file"),
+            &text,
+            &Env::empty(),
+            &redactor,
+        )
+        .map_err(|d| {
+            d.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
+        profile.ca_certificates = trusted.ca_certificates;
+    }
     let password = std::env::var(PASSWORD_VAR).ok();
     let mut agents: BTreeMap<String, (Vec<String>, Agent)> = BTreeMap::new();
     if let Some(pw) = &password {
@@ -195,6 +217,14 @@ async fn probe(
     probe::probe_target(&transport, &probe_users, &redactor)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// `--ca-file` as the profile will name it: absolute, since a profile resolves a relative `ca_file`
+/// against its own folder.
+fn ca_file_written(args: &InitArgs) -> Option<String> {
+    let f = args.ca_file.as_ref()?;
+    let absolute = std::path::absolute(f).unwrap_or_else(|_| f.clone());
+    Some(absolute.display().to_string())
 }
 
 /// Whether each capability goes in enabled, and why, in words that never claim more than the

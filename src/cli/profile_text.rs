@@ -22,6 +22,8 @@ pub struct Decision {
 pub struct Draft<'a> {
     pub target: String,
     pub timeout_ms: u64,
+    /// `ca_file` for an HTTPS target with a private CA (`--ca-file`).
+    pub ca_file: Option<String>,
     pub username: String,
     pub agents: usize,
     /// Each role's user name.
@@ -100,6 +102,10 @@ pub fn render(d: &Draft) -> String {
     let _ = writeln!(t, "csrf = {csrf_on}");
     let _ = writeln!(t, "timeout_ms = {}", d.timeout_ms);
     let _ = writeln!(t, "max_body_bytes = 1048576");
+    if let Some(ca) = &d.ca_file {
+        let _ = writeln!(t, "# PEM CA(s) trusted besides the system's (init --ca-file), for the REST calls and wss://");
+        let _ = writeln!(t, "ca_file = {}", quoted(ca));
+    }
     transport(&mut t, d);
     capabilities(&mut t, d);
     vars(&mut t, d);
