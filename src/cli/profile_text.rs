@@ -164,7 +164,12 @@ fn capabilities(t: &mut String, d: &Draft) {
     for c in CAPABILITIES {
         let n = d.counts.capability(c.name);
         let dec = &d.decisions[c.name];
-        let _ = writeln!(t, "  # {}: {}; unlocks {n} case(s).", c.name, c.meaning);
+        let _ = writeln!(t, "  # {}: {}.", c.name, c.meaning);
+        let _ = writeln!(
+            t,
+            "  #   unlocks {n} case(s): {}",
+            d.counts.unlocked(c.name, 4)
+        );
         let _ = writeln!(t, "  #   {}", dec.note);
         if dec.enabled {
             let _ = writeln!(t, "  \"{}\",", c.name);

@@ -120,6 +120,11 @@ pub fn counts(cases: &[CaseOutline]) -> Counts {
         *counts.roles.entry(c.agent_role.clone()).or_default() += 1;
         for r in &c.requires {
             *counts.capabilities.entry(r.clone()).or_default() += 1;
+            counts
+                .unlocks
+                .entry(r.clone())
+                .or_default()
+                .push(c.id.clone());
         }
     }
     counts
@@ -130,6 +135,8 @@ pub fn counts(cases: &[CaseOutline]) -> Counts {
 pub struct Counts {
     pub roles: BTreeMap<String, usize>,
     pub capabilities: BTreeMap<String, usize>,
+    /// The ids of the cases that require each capability, in case order.
+    pub unlocks: BTreeMap<String, Vec<String>>,
 }
 
 impl Counts {
@@ -138,6 +145,19 @@ impl Counts {
     }
     pub fn capability(&self, name: &str) -> usize {
         self.capabilities.get(name).copied().unwrap_or(0)
+    }
+    /// The cases a capability unlocks, named: the first `max` ids, then how many more.
+    pub fn unlocked(&self, name: &str, max: usize) -> String {
+        let ids = self
+            .unlocks
+            .get(name)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let mut shown = ids.iter().take(max).cloned().collect::<Vec<_>>().join(", ");
+        if ids.len() > max {
+            shown.push_str(&format!(", +{} more", ids.len() - max));
+        }
+        shown
     }
 }
 
