@@ -141,7 +141,22 @@ pub async fn init(args: InitArgs) -> u8 {
     };
     let text = profile_text::render(&draft);
     let skipped = profile_text::skipped_cases(&draft, &suite.cases);
-    let summary = profile_text::summary(&draft, &skipped, args.output.as_deref());
+    let mut summary = profile_text::summary(&draft, &skipped, args.output.as_deref());
+    let unset: Vec<&gws_conform::model::CaseOutline> = suite
+        .cases
+        .iter()
+        .filter(|c| !c.needs_env.is_empty())
+        .collect();
+    if let Some(first) = unset.first() {
+        summary.insert(
+            summary.len() - 1,
+            format!(
+                "{} case(s) will be skipped until {} is set",
+                unset.len(),
+                first.needs_env.join(", ")
+            ),
+        );
+    }
     match &args.output {
         Some(o) => {
             if let Err(e) = std::fs::write(o, &text) {
