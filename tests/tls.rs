@@ -270,3 +270,51 @@ fn the_websocket_trusts_exactly_what_its_tls_settings_trust() {
         let _ = client.disconnect().await;
     });
 }
+
+/// `init --ca-file` probes an https target with a private CA (wss:// included) and writes the CA into
+/// the profile, which then runs; without it, init names the certificate problem and exits 2.
+#[test]
+fn init_trusts_a_private_ca_with_ca_file_and_writes_it_to_the_profile() {
+    let (_rt, addr) = https_reference();
+    let dir = tempfile::tempdir().unwrap();
+    let target = format!("https://127.0.0.1:{}", addr.port());
+    let r = run(&["init", "--target", &target], dir.path(), &env(), LIMIT);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        r.stderr
+    );
+    let ca = fixture("ca.pem");
+    let p = dir.path().join("p.toml");
+    let args = [
+        "init",
+        "--target",
+        &target,
+        "--ca-file",
+        ca.to_str().unwrap(),
+        "-o",
+        p.to_str().unwrap(),
+    ];
+    let r = run(&args, dir.path(), &env(), LIMIT);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("WebSocket: the WebSocket upgrade worked"),
+        "{}",
+        r.stdout
+    );
+    let text = std::fs::read_to_string(&p).unwrap();
+    assert!(text.contains("ca_file = "), "{text}");
+    let run_args = [
+        "run",
+        "s1-basic-voice",
+        "--target",
+        &target,
+        "--profile",
+        p.to_str().unwrap(),
+        "--report-dir",
+        "r",
+    ];
+    let r = run(&run_args, dir.path(), &env(), LIMIT);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}

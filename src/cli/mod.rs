@@ -5,9 +5,12 @@ mod out;
 
 mod against;
 mod args_check;
+mod doctor;
 mod embedded;
+mod init;
 mod list;
 mod mutants;
+mod profile_text;
 mod report;
 mod run;
 mod suite;
@@ -69,6 +72,10 @@ enum Command {
     Merge(report::MergeArgs),
     /// The suite built into the binary: `suite export DIR` writes it out to edit.
     Suite(suite::SuiteArgs),
+    /// Probe a target and write a commented profile for it.
+    Init(init::InitArgs),
+    /// Check a profile against its target without running a case: a checklist with fixes.
+    Doctor(doctor::DoctorArgs),
 }
 
 #[derive(Args, Clone)]
@@ -291,6 +298,8 @@ pub fn main() -> ExitCode {
             Command::Verify(args) => report::verify(&args),
             Command::Merge(args) => report::merge(&args),
             Command::Suite(args) => suite::suite(&args),
+            Command::Init(args) => init::init(args).await,
+            Command::Doctor(args) => doctor::doctor(args).await,
         }
     });
     ExitCode::from(code)

@@ -231,6 +231,8 @@ struct State {
     subscriptions: BTreeSet<String>,
     /// Whether the server offered `websocket` in its last handshake reply.
     websocket_offered: bool,
+    /// The `supportedConnectionTypes` of the last handshake reply.
+    offered: Vec<String>,
 }
 
 struct WsLink {
@@ -273,6 +275,7 @@ impl CometdClient {
                 advice: Advice::default(),
                 subscriptions: BTreeSet::new(),
                 websocket_offered: false,
+                offered: Vec::new(),
             }),
             ws: Mutex::new(None),
             events: tx,
@@ -301,6 +304,11 @@ impl CometdClient {
     /// `websocket` or `long-polling`.
     pub fn connection_type(&self) -> &'static str {
         self.inner.connection_type()
+    }
+
+    /// The connection types the server offered in its handshake reply (`supportedConnectionTypes`).
+    pub fn offered_connection_types(&self) -> Vec<String> {
+        lock(&self.inner.state).offered.clone()
     }
 
     /// The server's latest advice.
@@ -581,6 +589,7 @@ impl Inner {
         s.advice.update(reply.get("advice"));
         s.client_id = Some(client_id);
         s.websocket_offered = websocket_offered;
+        s.offered = offered.iter().map(|t| t.to_string()).collect();
         Ok(())
     }
 

@@ -8,6 +8,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod liveness;
 pub mod preflight;
+pub mod probe;
 mod wire;
 
 use std::sync::{Arc, Mutex};

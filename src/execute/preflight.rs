@@ -165,7 +165,7 @@ fn hints(csrf_on: bool, probes: &[Probe]) -> Vec<String> {
 /// One GET within the transport's timeout (which covers the whole body), with Basic credentials
 /// when `agent` is given and no cookies. Returns the probe and the body (capped at the profile's
 /// `max_body_bytes`) when it came whole.
-async fn probe(
+pub(super) async fn probe(
     transport: &Transport,
     path: &str,
     agent: Option<&Agent>,

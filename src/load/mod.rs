@@ -2,6 +2,7 @@
 //! variable, so that later stages never see a half-valid case.
 
 pub mod case_file;
+pub mod catalogue;
 pub mod citations;
 pub mod diagnostic;
 pub mod duration;
@@ -67,6 +68,11 @@ pub struct Suite {
 pub const KEEP_CASES_BELOW: usize = 2_000;
 
 impl Suite {
+    /// The defaults of the case variables (`cases/variables.toml`: the reference lab's values).
+    pub fn variable_defaults(&self) -> &BTreeMap<String, String> {
+        &self.defaults
+    }
+
     /// The full case for an outline: the one kept at load time, or rebuilt from its file, which must
     /// not have changed since the suite was loaded. Secrets found while rebuilding go to the suite's
     /// redactor, as they did at load time.

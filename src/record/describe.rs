@@ -66,6 +66,12 @@ pub fn describe_failure(f: &CaseResult) -> String {
     if let Some(src) = &f.source {
         s.push_str(&format!("spec: {src}\n"));
     }
+    if let Some(a) = &f.agent {
+        match &a.user {
+            Some(u) => s.push_str(&format!("agent: role `{}`, user `{u}`\n", a.role)),
+            None => s.push_str(&format!("agent: role `{}` (no credentials)\n", a.role)),
+        }
+    }
     for step in &f.steps {
         if !step.ran {
             s.push_str(&format!(

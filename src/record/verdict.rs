@@ -98,6 +98,18 @@ pub struct CaseResult {
     pub reason: Option<String>,
     pub steps: Vec<StepResult>,
     pub duration_ms: u64,
+    /// The agent role the case logs in as and its user name (masked like any profile value; the
+    /// password never appears), so that a failure says whose session it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<CaseAgent>,
+}
+
+/// The agent of a case: its role and, when the profile has credentials for it, the user name.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CaseAgent {
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 impl CaseResult {

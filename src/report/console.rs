@@ -279,4 +279,34 @@ mod tests {
         assert!(!described(DESCRIBED_FAILURES), "{text}");
         assert!(text.contains(&format!("    case-{:04}\n", n - 1)), "{text}");
     }
+
+    #[test]
+    fn a_failure_names_the_role_and_the_user_of_the_case() {
+        let mut result = failed_case(1);
+        result.agent = Some(crate::record::CaseAgent {
+            role: "sample4".into(),
+            user: Some("agent4".into()),
+        });
+        let mut out = Vec::new();
+        {
+            let mut console = Console::new(&mut out, false);
+            let mut tally = Tally::default();
+            tally.add(result.verdict);
+            console.on_event(&Event::CaseFinished {
+                index: 0,
+                total: 1,
+                result: &result,
+            });
+            console.on_event(&Event::RunFinished {
+                tally: &tally,
+                interrupted: false,
+                unreachable: None,
+            });
+        }
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("agent: role `sample4`, user `agent4`"),
+            "{text}"
+        );
+    }
 }

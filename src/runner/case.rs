@@ -29,6 +29,19 @@ pub(super) fn blank_result(header: &CaseHeader, verdict: Verdict) -> CaseResult 
         reason: None,
         steps: Vec::new(),
         duration_ms: 0,
+        agent: None,
+    }
+}
+
+/// The case's role and its user, as the report may show them (the user name masked like any
+/// profile value).
+pub(super) fn case_agent(suite: &Suite, header: &CaseHeader) -> crate::record::CaseAgent {
+    crate::record::CaseAgent {
+        role: header.agent_role.clone(),
+        user: suite
+            .profile
+            .agent(&header.agent_role)
+            .map(|(_, a)| suite.redactor.redact(&a.username)),
     }
 }
 
@@ -47,6 +60,7 @@ pub(super) async fn run_case(
         Err(_) => &case.header,
     };
     let mut result = blank_result(header, Verdict::Pass);
+    result.agent = Some(case_agent(suite, header));
     let mut reach = Reach::default();
     if let Some(reason) = skip {
         result.verdict = Verdict::Skip;

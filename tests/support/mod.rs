@@ -243,3 +243,45 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// `gws-conform serve` on an ephemeral 127.0.0.1 port, stopped when dropped.
+pub struct Served {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl Served {
+    /// Starts `serve --addr 127.0.0.1:0 EXTRA...` with these passwords; waits for its URL.
+    pub fn start(extra: &[&str], password: &str, login_code_password: &str) -> Served {
+        use std::io::BufRead;
+        let mut child = Command::new(BIN)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(extra)
+            .env("GWS_PASSWORD", password)
+            .env("GWS_AGENT_LOGIN_PASSWORD", login_code_password)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve");
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        out.read_line(&mut line).expect("serve prints its URL");
+        // Keep draining: a closed pipe would kill the server at its next line of output.
+        thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        let url = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+        Served { child, url }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,449 @@
+//! `doctor`: the preflight and every check possible without running a case, as a checklist with a
+//! suggested fix per item. Exit 0 when nothing failed, 1 on a failure, 2 on a usage error, a profile
+//! that does not load, or a target that cannot be reached. No secret is printed: every line passes
+//! through the suite's redactor.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use gws_conform::execute::preflight::{ProbeUser, ME_PATH};
+use gws_conform::execute::probe::{self, TargetFacts};
+use gws_conform::execute::Transport;
+use gws_conform::load::catalogue::{self, Discovery};
+use gws_conform::load::{self, Env, Suite, Transport as CometdTransport};
+use gws_conform::secret::Redactor;
+
+use super::exit;
+
+#[derive(Args)]
+pub struct DoctorArgs {
+    /// The profile to check.
+    #[arg(long)]
+    pub profile: PathBuf,
+    /// The server to check it against. Default: the profile's `target`.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Folder of case files (default: ./cases if present, else the built-in suite).
+    #[arg(long)]
+    pub cases: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Mark {
+    Ok,
+    Warn,
+    Fail,
+}
+
+/// One line of the checklist.
+pub struct Item {
+    pub mark: Mark,
+    pub what: String,
+    pub fix: Option<String>,
+}
+
+fn item(mark: Mark, what: impl Into<String>, fix: Option<String>) -> Item {
+    Item {
+        mark,
+        what: what.into(),
+        fix,
+    }
+}
+
+pub async fn doctor(args: DoctorArgs) -> u8 {
+    let input = super::InputArgs {
+        cases: args.cases.clone(),
+        schemas: None,
+        profile: Some(args.profile.clone()),
+    };
+    let env = Env::from_process().unset_skips_case();
+    let suite = match super::run::load_or_report(&input.suite_sources(false), &env) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let Some(target) = args.target.clone().or_else(|| suite.profile.target.clone()) else {
+        eprintln!(
+            "error: {} names no target: give --target URL",
+            args.profile.display()
+        );
+        return exit::ERROR;
+    };
+    if let Err(e) = super::args_check::target(&target) {
+        eprintln!("error: {e}");
+        return exit::ERROR;
+    }
+    let transport = match Transport::new(&target, &suite.profile) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    };
+    let users = probe_users(&suite);
+    let facts = match probe::probe_target(&transport, &users, &suite.redactor).await {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {}", suite.redactor.redact(&e.to_string()));
+            return exit::ERROR;
+        }
+    };
+    let env_names = password_variables(&args.profile);
+    let mut items = vec![target_item(&facts)];
+    items.extend(credentials(&facts, &env_names));
+    items.push(csrf(&suite, &facts));
+    items.push(transport_item(&suite, &facts));
+    items.extend(capabilities(&suite, &facts));
+    items.extend(shared_users(&suite));
+    items.extend(variables(&suite, &facts));
+    print(&args, &target, &items, &suite.redactor);
+    if items.iter().any(|i| i.mark == Mark::Fail) {
+        exit::FAIL
+    } else {
+        exit::PASS
+    }
+}
+
+fn print(args: &DoctorArgs, target: &str, items: &[Item], redactor: &Redactor) {
+    outln!(
+        "doctor: profile {} against {}",
+        args.profile.display(),
+        redactor.redact(target)
+    );
+    for i in items {
+        let mark = match i.mark {
+            Mark::Ok => "ok  ",
+            Mark::Warn => "warn",
+            Mark::Fail => "FAIL",
+        };
+        outln!("{mark}  {}", redactor.redact(&i.what));
+        if let Some(f) = &i.fix {
+            outln!("      fix: {}", redactor.redact(f));
+        }
+    }
+    let count = |m: Mark| items.iter().filter(|i| i.mark == m).count();
+    outln!(
+        "\n{} ok, {} warning(s), {} failed",
+        count(Mark::Ok),
+        count(Mark::Warn),
+        count(Mark::Fail)
+    );
+}
+
+/// One probe user per distinct user name of the profile's roles.
+fn probe_users(suite: &Suite) -> Vec<ProbeUser<'_>> {
+    let mut by_user: BTreeMap<&str, ProbeUser> = BTreeMap::new();
+    for (role, agent) in &suite.profile.agents {
+        by_user
+            .entry(agent.username.as_str())
+            .or_insert_with(|| ProbeUser {
+                roles: Vec::new(),
+                agent,
+            })
+            .roles
+            .push(role.clone());
+    }
+    by_user.into_values().collect()
+}
+
+/// The environment variable each role's password is read from (`agents.ROLE.password`).
+fn password_variables(profile: &std::path::Path) -> BTreeMap<String, String> {
+    let table: toml::Table = std::fs::read_to_string(profile)
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_default();
+    let agents = table.get("agents").and_then(|a| a.as_table());
+    agents
+        .into_iter()
+        .flatten()
+        .filter_map(|(role, a)| {
+            let pw = a.get("password")?.as_str()?;
+            let name = pw.strip_prefix("${env:")?.strip_suffix('}')?;
+            Some((role.clone(), name.to_string()))
+        })
+        .collect()
+}
+
+fn target_item(facts: &TargetFacts) -> Item {
+    match &facts.preflight.server_version {
+        Some(v) => item(Mark::Ok, format!("target answers: version `{v}`"), None),
+        None => item(
+            Mark::Warn,
+            format!("target answers, but {}", facts.diagnostics.how),
+            Some("cases that require `diagnostics` will fail: leave it out of capabilities".into()),
+        ),
+    }
+}
+
+fn credentials(facts: &TargetFacts, env_names: &BTreeMap<String, String>) -> Vec<Item> {
+    let probes = facts.preflight.record.probes.iter().skip(1);
+    probes
+        .filter(|p| p.request.ends_with(ME_PATH))
+        .map(|p| {
+            let roles: Vec<String> = p.roles.iter().map(|r| format!("`{r}`")).collect();
+            let who = format!(
+                "credentials of role {} (user `{}`)",
+                roles.join(", "),
+                p.user.as_deref().unwrap_or_default()
+            );
+            let vars: Vec<String> = p
+                .roles
+                .iter()
+                .filter_map(|r| env_names.get(r).map(|v| format!("${v}")))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            match p.status {
+                Some(s) if (200..300).contains(&s) => {
+                    item(Mark::Ok, format!("{who}: accepted"), None)
+                }
+                Some(s @ (401 | 403)) => item(
+                    Mark::Fail,
+                    format!("{who}: rejected ({s} on GET {ME_PATH})"),
+                    Some(format!(
+                        "check the user name in [agents.{}] and the password in {}",
+                        p.roles.first().cloned().unwrap_or_default(),
+                        if vars.is_empty() {
+                            "the environment".into()
+                        } else {
+                            vars.join(", ")
+                        }
+                    )),
+                ),
+                _ => item(
+                    Mark::Warn,
+                    format!("{who}: {}", p.error.as_deref().unwrap_or(&p.found)),
+                    Some("check that the target is a GWS server and that the user exists".into()),
+                ),
+            }
+        })
+        .collect()
+}
+
+fn csrf(suite: &Suite, facts: &TargetFacts) -> Item {
+    let on = suite.profile.csrf;
+    match (on, facts.csrf.detected) {
+        (false, Some(true)) => item(
+            Mark::Fail,
+            format!("CSRF: the profile says csrf = false, but {}: every POST would be refused", facts.csrf.how),
+            Some("set csrf = true in the profile".into()),
+        ),
+        (true, Some(false)) => item(
+            Mark::Warn,
+            format!("CSRF: the profile says csrf = true, but {}", facts.csrf.how),
+            Some("if the target does not use CSRF tokens, set csrf = false (and drop the `csrf` capability)".into()),
+        ),
+        (_, Some(_)) => item(Mark::Ok, format!("CSRF: csrf = {on} agrees with the target ({})", facts.csrf.how), None),
+        (_, None) => item(
+            Mark::Warn,
+            format!("CSRF: csrf = {on}, not checked: {}", facts.csrf.how),
+            Some("fix the credentials above, then run doctor again".into()),
+        ),
+    }
+}
+
+fn transport_item(suite: &Suite, facts: &TargetFacts) -> Item {
+    let choice = suite.profile.transport;
+    let offered = facts.transports.clone();
+    let Some(offered) = offered else {
+        let wants = suite.profile.capabilities.contains("cometd");
+        return item(
+            if wants { Mark::Warn } else { Mark::Ok },
+            format!(
+                "CometD transport (transport = \"{}\"): not checked: {}",
+                transport_name(choice),
+                facts.cometd.how
+            ),
+            wants
+                .then(|| "without a working handshake, the `cometd` cases cannot pass".to_string()),
+        );
+    };
+    let list = offered.join(", ");
+    let ws = facts.websocket.detected == Some(true);
+    let lp = offered.iter().any(|t| t == "long-polling");
+    match choice {
+        CometdTransport::Websocket if !ws => item(
+            Mark::Fail,
+            format!("CometD transport: the profile says transport = \"websocket\", but the target offers {list} ({})", facts.websocket.how),
+            Some("set transport = \"auto\" (or \"long-polling\")".into()),
+        ),
+        CometdTransport::LongPolling if !lp => item(
+            Mark::Fail,
+            format!("CometD transport: the profile says transport = \"long-polling\", but the target offers only {list}"),
+            Some("set transport = \"auto\" (or \"websocket\")".into()),
+        ),
+        _ => item(
+            Mark::Ok,
+            format!("CometD transport = \"{}\": the target offers {list}; WebSocket: {}", transport_name(choice), facts.websocket.how),
+            None,
+        ),
+    }
+}
+
+/// The profile's spelling of a transport.
+fn transport_name(t: CometdTransport) -> &'static str {
+    match t {
+        CometdTransport::Auto => "auto",
+        CometdTransport::LongPolling => "long-polling",
+        CometdTransport::Websocket => "websocket",
+    }
+}
+
+fn capabilities(suite: &Suite, facts: &TargetFacts) -> Vec<Item> {
+    let counts = catalogue::counts(&suite.cases);
+    let claimed = &suite.profile.capabilities;
+    let mut out = Vec::new();
+    for c in catalogue::CAPABILITIES {
+        let n = counts.capability(c.name);
+        let has = claimed.contains(c.name);
+        let evidence = facts.capability(c.name);
+        let i = match (has, evidence.and_then(|e| e.detected)) {
+            (true, Some(false)) => item(
+                Mark::Fail,
+                format!(
+                    "capability `{}` is claimed, but the probe found it absent: {}",
+                    c.name,
+                    evidence.map(|e| e.how.as_str()).unwrap_or_default()
+                ),
+                Some(format!(
+                    "remove `{}` from capabilities (its {n} case(s) would fail), or fix the target",
+                    c.name
+                )),
+            ),
+            (true, Some(true)) => item(
+                Mark::Ok,
+                format!("capability `{}`: claimed and detected", c.name),
+                None,
+            ),
+            (false, Some(true)) => item(
+                Mark::Warn,
+                format!(
+                    "capability `{}` is detected but not claimed: {n} case(s) will be skipped",
+                    c.name
+                ),
+                Some(format!("add \"{}\" to capabilities", c.name)),
+            ),
+            (true, None) => match c.discovery {
+                Discovery::Probed(_) => item(
+                    Mark::Warn,
+                    format!(
+                        "capability `{}`: claimed, not checked ({})",
+                        c.name,
+                        evidence.map(|e| e.how.as_str()).unwrap_or("not probed")
+                    ),
+                    None,
+                ),
+                _ => item(
+                    Mark::Ok,
+                    format!(
+                        "capability `{}`: claimed (cannot be probed; the lab must provide it)",
+                        c.name
+                    ),
+                    None,
+                ),
+            },
+            (false, _) => continue,
+        };
+        out.push(i);
+    }
+    out
+}
+
+fn shared_users(suite: &Suite) -> Vec<Item> {
+    let mut by_user: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (role, a) in &suite.profile.agents {
+        by_user
+            .entry(a.username.as_str())
+            .or_default()
+            .push(role.as_str());
+    }
+    let mut out = Vec::new();
+    for (user, roles) in by_user.iter().filter(|(_, r)| r.len() > 1) {
+        let notify: Vec<&&str> = roles
+            .iter()
+            .filter(|r| catalogue::is_notify_role(r))
+            .collect();
+        let what = format!(
+            "user `{user}` is shared by roles {}: their cases run one at a time (serialised)",
+            roles.join(", ")
+        );
+        out.push(if notify.is_empty() {
+            item(Mark::Ok, what, None)
+        } else {
+            item(
+                Mark::Warn,
+                format!("{what}; notification role(s) {} share it: safe (no other case of that user runs meanwhile), but the run is slower", notify.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")),
+                Some("give each notification role a user of its own for a faster run (init --agents 16)".into()),
+            )
+        });
+    }
+    out
+}
+
+fn variables(suite: &Suite, facts: &TargetFacts) -> Vec<Item> {
+    let mut out = Vec::new();
+    for c in catalogue::CAPABILITIES
+        .iter()
+        .filter(|c| suite.profile.capabilities.contains(c.name))
+    {
+        let missing: Vec<&str> = c
+            .vars
+            .iter()
+            .copied()
+            .filter(|v| !suite.profile.vars.contains_key(*v))
+            .collect();
+        if missing.is_empty() || facts.says_reference {
+            continue;
+        }
+        out.push(item(
+            Mark::Warn,
+            format!("capability `{}` is claimed, but [vars] does not set {}: the reference lab's values (cases/variables.toml) apply", c.name, missing.join(", ")),
+            Some(format!("set {} in [vars] to your lab's content", missing.join(", "))),
+        ));
+    }
+    if !facts.says_reference {
+        let core: Vec<&str> = suite
+            .variable_defaults()
+            .keys()
+            .map(String::as_str)
+            .filter(|v| {
+                catalogue::is_lab_variable(v) && catalogue::capability_of_variable(v).is_none()
+            })
+            .filter(|v| !suite.profile.vars.contains_key(*v))
+            .collect();
+        if !core.is_empty() {
+            out.push(item(
+                Mark::Warn,
+                format!("[vars] leaves {} lab variable(s) at the reference lab's values (cases/variables.toml): {}", core.len(), core.join(", ")),
+                Some("set each to your lab's place, login code, queue or device (init writes them commented out with the reference values)".into()),
+            ));
+        }
+    }
+    let mut unset: BTreeMap<&str, usize> = BTreeMap::new();
+    for case in &suite.cases {
+        for v in &case.needs_env {
+            *unset.entry(v.as_str()).or_default() += 1;
+        }
+    }
+    for (v, n) in unset {
+        out.push(item(
+            Mark::Warn,
+            format!("environment variable {v} is not set: {n} case(s) will be skipped"),
+            Some(format!("export {v}")),
+        ));
+    }
+    for role in catalogue::counts(&suite.cases).roles.keys() {
+        if !suite.profile.agents.contains_key(role) && role != load::names::DEFAULT_ROLE {
+            out.push(item(
+                Mark::Warn,
+                format!(
+                    "role `{role}` ({}) is used by cases but not defined: they log in as `default`",
+                    catalogue::role(role).map_or("not in the catalogue", |r| r.purpose)
+                ),
+                Some(format!("add [agents.{role}]")),
+            ));
+        }
+    }
+    out
+}

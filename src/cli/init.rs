@@ -1,0 +1,358 @@
+//! `init`: probe a target and write a commented profile for it.
+//!
+//! Users: `--username NAME --agents N` gives N users. A NAME holding `{n}` has it replaced by 1..N
+//! (`lab_{n}` → lab_1..lab_N); else the number is appended (`agent` → agent1..agentN), except with
+//! `--agents 1`, where NAME is the one user as written. Roles get users by their reference slot
+//! (`catalogue::ROLES`): role slot s gets user `(s - 1) % N + 1`, so `--agents 16` is the reference
+//! lab's mapping, and fewer agents share users. Sharing is safe because the planner serialises the
+//! cases of one user name (a case's default group is `agent:<user>`), so no two cases of one user
+//! ever run at once, notification roles included.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use gws_conform::execute::preflight::ProbeUser;
+use gws_conform::execute::probe::{self, TargetFacts};
+use gws_conform::execute::Transport;
+use gws_conform::load::catalogue::{self, Discovery, ROLES};
+use gws_conform::load::{Agent, Env, Profile};
+use gws_conform::secret::{Redactor, Secret};
+
+use super::embedded::PASSWORD_VAR;
+use super::exit;
+use super::profile_text::{self, Decision, Draft};
+
+#[derive(Args)]
+pub struct InitArgs {
+    /// Base URL of the server to probe, e.g. http://127.0.0.1:8090.
+    #[arg(long, required_unless_present = "print_reference_table")]
+    pub target: Option<String>,
+    /// User names: `agent` gives agent1..agentN, `lab_{n}` gives lab_1..lab_N (see --agents).
+    #[arg(long, default_value = "agent")]
+    pub username: String,
+    /// How many distinct users the roles get (1..=16; fewer than the roles share users, serialised).
+    #[arg(long, default_value_t = ROLES.len())]
+    pub agents: usize,
+    /// Write the profile to FILE (refused if it exists, unless --force). Default: standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite an existing -o FILE.
+    #[arg(long)]
+    pub force: bool,
+    /// Per-probe timeout, written to the profile as `timeout_ms`.
+    #[arg(long, default_value_t = 5000)]
+    pub timeout_ms: u64,
+    /// PEM CA certificate(s) trusted besides the system's, for an HTTPS target with a private CA;
+    /// written to the profile as `ca_file` (absolute).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Print the README's "Roles and capabilities" tables (from the catalogue) and exit.
+    #[arg(long)]
+    pub print_reference_table: bool,
+}
+
+/// The user names of `--username` and `--agents`.
+pub fn user_names(pattern: &str, agents: usize) -> Vec<String> {
+    if pattern.contains("{n}") {
+        return (1..=agents)
+            .map(|n| pattern.replace("{n}", &n.to_string()))
+            .collect();
+    }
+    if agents == 1 {
+        return vec![pattern.to_string()];
+    }
+    (1..=agents).map(|n| format!("{pattern}{n}")).collect()
+}
+
+/// Each role's user: role slot s gets user `(s - 1) % N + 1` (0-based index here).
+pub fn assign(users: &[String]) -> BTreeMap<&'static str, String> {
+    ROLES
+        .iter()
+        .map(|r| (r.name, users[(r.slot - 1) % users.len()].clone()))
+        .collect()
+}
+
+/// The suite (embedded, or ./cases): its cases are counted per role and capability, and its
+/// variable defaults are the reference lab's values.
+fn load_suite() -> Result<gws_conform::load::Suite, u8> {
+    let input = super::InputArgs {
+        cases: None,
+        schemas: None,
+        profile: None,
+    };
+    let env = Env::from_process().unset_skips_case();
+    super::run::load_or_report(&input.suite_sources(false), &env)
+}
+
+pub async fn init(args: InitArgs) -> u8 {
+    let suite = match load_suite() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let counts = catalogue::counts(&suite.cases);
+    if args.print_reference_table {
+        outln!("{}", catalogue::reference_table(&counts));
+        return exit::PASS;
+    }
+    let target = args.target.clone().unwrap_or_default();
+    if let Err(e) = super::args_check::target(&target) {
+        eprintln!("error: {e}");
+        return exit::ERROR;
+    }
+    if !(1..=ROLES.len()).contains(&args.agents) {
+        eprintln!(
+            "error: --agents {}: give 1 to {} (one user per role at most)",
+            args.agents,
+            ROLES.len()
+        );
+        return exit::ERROR;
+    }
+    if let Some(o) = &args.output {
+        if o.exists() && !args.force {
+            eprintln!(
+                "error: {} exists; choose another file, or give --force to overwrite it",
+                o.display()
+            );
+            return exit::ERROR;
+        }
+    }
+    let users = user_names(&args.username, args.agents);
+    let roles = assign(&users);
+    let facts = match probe(&target, &args, &roles).await {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    };
+    let draft = Draft {
+        target: target.clone(),
+        timeout_ms: args.timeout_ms,
+        ca_file: ca_file_written(&args),
+        username: args.username.clone(),
+        agents: args.agents,
+        roles,
+        decisions: decide(&facts, &users, &assign(&users)),
+        facts: &facts,
+        counts: &counts,
+        defaults: suite.variable_defaults(),
+    };
+    let text = profile_text::render(&draft);
+    let skipped = profile_text::skipped_cases(&draft, &suite.cases);
+    let mut summary = profile_text::summary(&draft, &skipped, args.output.as_deref());
+    let unset: Vec<&gws_conform::model::CaseOutline> = suite
+        .cases
+        .iter()
+        .filter(|c| !c.needs_env.is_empty())
+        .collect();
+    if let Some(first) = unset.first() {
+        summary.insert(
+            summary.len() - 1,
+            format!(
+                "{} case(s) will be skipped until {} is set",
+                unset.len(),
+                first.needs_env.join(", ")
+            ),
+        );
+    }
+    match &args.output {
+        Some(o) => {
+            if let Err(e) = std::fs::write(o, &text) {
+                eprintln!("error: cannot write {}: {e}", o.display());
+                return exit::ERROR;
+            }
+            for l in summary {
+                outln!("{l}");
+            }
+        }
+        None => {
+            outln!("{text}");
+            for l in summary {
+                eprintln!("{l}");
+            }
+        }
+    }
+    exit::PASS
+}
+
+/// Probes the target with the users' credentials when GWS_PASSWORD is set.
+async fn probe(
+    target: &str,
+    args: &InitArgs,
+    roles: &BTreeMap<&'static str, String>,
+) -> Result<TargetFacts, String> {
+    let redactor = Redactor::new();
+    let mut profile = Profile::from_environment(&Env::empty(), &redactor).map_err(|_| "profile")?;
+    profile.timeout = std::time::Duration::from_millis(args.timeout_ms);
+    // The harness copes with either CSRF setting when it fetches tokens; `true` lets the CometD probe
+    // send the session's token if the target wants one there.
+    profile.csrf = true;
+    if let Some(ca) = ca_file_written(args) {
+        // Read and checked as a profile's `ca_file` is, so a bad file is said the same way.
+        let text = format!("ca_file = {}\n", toml::Value::String(ca));
+        let trusted = Profile::parse(
+            std::path::Path::new("--ca-file"),
+            &text,
+            &Env::empty(),
+            &redactor,
+        )
+        .map_err(|d| {
+            d.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
+        profile.ca_certificates = trusted.ca_certificates;
+    }
+    let password = std::env::var(PASSWORD_VAR).ok();
+    let mut agents: BTreeMap<String, (Vec<String>, Agent)> = BTreeMap::new();
+    if let Some(pw) = &password {
+        redactor.add(pw);
+        for (role, user) in roles {
+            let entry = agents.entry(user.clone()).or_insert_with(|| {
+                let agent = Agent {
+                    username: user.clone(),
+                    password: Secret::new(pw),
+                };
+                (Vec::new(), agent)
+            });
+            entry.0.push(role.to_string());
+        }
+    }
+    let probe_users: Vec<ProbeUser> = agents
+        .values()
+        .map(|(roles, agent)| ProbeUser {
+            roles: roles.clone(),
+            agent,
+        })
+        .collect();
+    let transport = Transport::new(target, &profile)?;
+    probe::probe_target(&transport, &probe_users, &redactor)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// `--ca-file` as the profile will name it: absolute, since a profile resolves a relative `ca_file`
+/// against its own folder.
+fn ca_file_written(args: &InitArgs) -> Option<String> {
+    let f = args.ca_file.as_ref()?;
+    let absolute = std::path::absolute(f).unwrap_or_else(|_| f.clone());
+    Some(absolute.display().to_string())
+}
+
+/// Whether each capability goes in enabled, and why, in words that never claim more than the
+/// probes found.
+fn decide(
+    facts: &TargetFacts,
+    users: &[String],
+    roles: &BTreeMap<&'static str, String>,
+) -> BTreeMap<&'static str, Decision> {
+    let version = facts.preflight.server_version.clone().unwrap_or_default();
+    let reference = facts.says_reference;
+    let from_reference = format!(
+        "not probed: the reference lab has it (the target's version `{version}` says it is gws-conform's reference server)"
+    );
+    let mut out = BTreeMap::new();
+    for c in catalogue::CAPABILITIES {
+        let decision = match (c.discovery, facts.capability(c.name)) {
+            (Discovery::Probed(_), Some(e)) => Decision {
+                enabled: e.detected == Some(true),
+                note: match e.detected {
+                    Some(true) => format!("probed: detected ({})", e.how),
+                    Some(false) => format!("probed: absent ({})", e.how),
+                    None => e.how.clone(),
+                },
+            },
+            (_, _) if reference => match reference_lab_conflict(c.name, users, roles) {
+                None => Decision {
+                    enabled: true,
+                    note: from_reference.clone(),
+                },
+                Some(why) => Decision {
+                    enabled: false,
+                    note: format!("not enabled on the reference server: {why}"),
+                },
+            },
+            (Discovery::NotProbed(why), _) => Decision {
+                enabled: false,
+                note: format!("not probed ({why}): enable it if the target supports it"),
+            },
+            (Discovery::Lab(needs), _) => Decision {
+                enabled: false,
+                note: format!("lab content, not discoverable through the API: {needs}"),
+            },
+            (Discovery::Probed(_), None) => Decision {
+                enabled: false,
+                note: "not probed".into(),
+            },
+        };
+        out.insert(c.name, decision);
+    }
+    out
+}
+
+/// Why the reference lab's content does not fit this user mapping, for the capabilities that
+/// depend on which agent a role gets (the reference lab's agent4 has its multimedia out of service).
+fn reference_lab_conflict(
+    capability: &str,
+    users: &[String],
+    roles: &BTreeMap<&'static str, String>,
+) -> Option<String> {
+    let user = |r: &str| roles.get(r).cloned().unwrap_or_default();
+    let standard = users.iter().all(|u| {
+        u.strip_prefix("agent")
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| (1..=16).contains(&n))
+    });
+    if !standard {
+        return matches!(capability, "multimedia_down_agent" | "multimedia_agent").then(|| {
+            "the users are not the reference lab's agent1..agent16, so which one has multimedia out of service is unknown".to_string()
+        });
+    }
+    match capability {
+        "multimedia_down_agent" if user("sample4") != "agent4" => Some(format!(
+            "role `sample4` gets `{}`, not agent4 (the reference lab's agent with multimedia out of service)",
+            user("sample4")
+        )),
+        "multimedia_agent" => ["multimedia", "notify4"]
+            .iter()
+            .find(|r| user(r) == "agent4")
+            .map(|r| format!("role `{r}` gets agent4, whose multimedia is out of service in the reference lab")),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_names_follow_the_pattern() {
+        assert_eq!(user_names("agent", 3), ["agent1", "agent2", "agent3"]);
+        assert_eq!(user_names("lab_{n}_x", 2), ["lab_1_x", "lab_2_x"]);
+        assert_eq!(user_names("jdoe", 1), ["jdoe"]);
+        assert_eq!(user_names("a{n}", 1), ["a1"]);
+    }
+
+    #[test]
+    fn sixteen_agents_are_the_reference_mapping_and_four_share_by_slot() {
+        let full = assign(&user_names("agent", 16));
+        assert_eq!(full["sample4"], "agent4");
+        assert_eq!(full["notify5"], "agent16");
+        let four = assign(&user_names("agent", 4));
+        for role in ["sample4", "params", "auth", "notify5"] {
+            assert_eq!(four[role], "agent4", "{role}");
+        }
+        assert_eq!(
+            reference_lab_conflict("multimedia_down_agent", &user_names("agent", 4), &four),
+            None
+        );
+        let two = assign(&user_names("agent", 2));
+        assert!(
+            reference_lab_conflict("multimedia_down_agent", &user_names("agent", 2), &two)
+                .is_some_and(|w| w.contains("role `sample4` gets `agent2`"))
+        );
+    }
+}

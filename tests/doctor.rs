@@ -1,0 +1,192 @@
+//! `gws-conform doctor`: the real binary against `gws-conform serve` on 127.0.0.1, and `run`'s
+//! console naming the role and user of a failed case.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{root, run, Served};
+
+const PW: &str = "doctor-test-pw-1";
+const LC: &str = "doctor-test-lc-1";
+const LIMIT: Duration = Duration::from_secs(120);
+
+fn env(pw: &'static str) -> [(&'static str, &'static str); 2] {
+    [("GWS_PASSWORD", pw), ("GWS_AGENT_LOGIN_PASSWORD", LC)]
+}
+
+fn doctor(url: &str, profile: &str, pw: &'static str) -> support::Run {
+    let args = ["doctor", "--profile", profile, "--target", url];
+    run(&args, &root(), &env(pw), LIMIT)
+}
+
+#[test]
+fn a_good_profile_passes_and_a_wrong_password_fails_naming_role_and_user() {
+    let server = Served::start(&[], PW, LC);
+    let r = doctor(&server.url, "profiles/reference.toml", PW);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("0 failed"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("ok    credentials of role `sample4` (user `agent4`): accepted"),
+        "{}",
+        r.stdout
+    );
+    let wrong = "doctor-wrong-pw-2";
+    let r = doctor(&server.url, "profiles/reference.toml", wrong);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(
+            "FAIL  credentials of role `auth` (user `agent12`): rejected (403 on GET /api/v2/me)"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(
+            "fix: check the user name in [agents.auth] and the password in $GWS_PASSWORD"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains(wrong) && !r.stderr.contains(wrong));
+}
+
+#[test]
+fn csrf_off_in_the_profile_against_a_csrf_server_fails_with_the_fix() {
+    let server = Served::start(&[], PW, LC);
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("profiles/reference.toml"))
+        .unwrap()
+        .replace("csrf = true", "csrf = false");
+    let p = dir.path().join("nocsrf.toml");
+    std::fs::write(&p, text).unwrap();
+    let r = doctor(&server.url, p.to_str().unwrap(), PW);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("FAIL  CSRF: the profile says csrf = false, but an authenticated GET /api/v2/me answered X-CSRF-TOKEN"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("fix: set csrf = true in the profile"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn websocket_demanded_from_a_long_polling_server_and_a_capability_probed_absent_fail() {
+    let server = Served::start(&["--variant", "long-polling-only", "--no-csrf"], PW, LC);
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("profiles/reference.toml"))
+        .unwrap()
+        .replace("transport = \"auto\"", "transport = \"websocket\"");
+    let p = dir.path().join("ws.toml");
+    std::fs::write(&p, text).unwrap();
+    let r = doctor(&server.url, p.to_str().unwrap(), PW);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("FAIL  CometD transport: the profile says transport = \"websocket\", but the target offers long-polling"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("FAIL  capability `csrf` is claimed, but the probe found it absent"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn an_unreachable_target_is_exit_2_quickly() {
+    let started = Instant::now();
+    let r = doctor("http://127.0.0.1:1", "profiles/reference.toml", PW);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("http://127.0.0.1:1/ could not be reached"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_failed_case_names_its_role_and_user_on_the_console() {
+    let server = Served::start(&["--fault", "status-code-as-string"], PW, LC);
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("r");
+    let args = [
+        "run",
+        "s1-basic-voice",
+        "--target",
+        &server.url,
+        "--profile",
+        "profiles/reference.toml",
+        "--report-dir",
+        reports.to_str().unwrap(),
+    ];
+    let r = run(&args, &root(), &env(PW), LIMIT);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("agent: role `default`, user `agent1`"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains(PW));
+}
+
+/// Accepts connections and never answers; the connections stay open until the test ends.
+fn silent_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn a_target_that_never_answers_ends_init_and_doctor_in_bounded_time() {
+    let url = silent_server();
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let args = ["init", "--target", &url, "--timeout-ms", "500"];
+    let r = run(&args, dir.path(), &env(PW), LIMIT);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("the target {url}/ could not be reached")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("no complete answer within 500 ms"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    let text = std::fs::read_to_string(root().join("profiles/reference.toml"))
+        .unwrap()
+        .replace("timeout_ms = 5000", "timeout_ms = 500");
+    let p = dir.path().join("p.toml");
+    std::fs::write(&p, text).unwrap();
+    let started = Instant::now();
+    let r = doctor(&url, p.to_str().unwrap(), PW);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("could not be reached"), "{}", r.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -1,0 +1,292 @@
+//! `gws-conform init`: the real binary against `gws-conform serve` on 127.0.0.1. The profile it
+//! writes lints clean and runs the suite with zero failures and no skip for a capability serve has,
+//! with one user per role and with four shared users; it never claims a probe found what it did not.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use gws_conform::load::{load_suite, Env, Sources};
+use gws_conform::plan::{self, Selection};
+use support::{root, run, Served};
+
+const PW: &str = "init-test-pw-1";
+const LC: &str = "init-test-lc-1";
+const LIMIT: Duration = Duration::from_secs(120);
+
+fn env() -> [(&'static str, &'static str); 2] {
+    [("GWS_PASSWORD", PW), ("GWS_AGENT_LOGIN_PASSWORD", LC)]
+}
+
+/// The ids of the report's cases with a verdict.
+fn verdicts(report: &Path, verdict: &str) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(report.join("report.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["verdict"] == verdict)
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// init, lint and run with the profile; returns the report folder.
+fn init_lint_run(server: &Served, dir: &Path, agents: &str) -> std::path::PathBuf {
+    let p = dir.join(format!("p{agents}.toml"));
+    let p = p.to_str().unwrap();
+    let r = run(
+        &["init", "--target", &server.url, "--agents", agents, "-o", p],
+        dir,
+        &env(),
+        LIMIT,
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("export GWS_PASSWORD"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("no case will be skipped for a missing capability"),
+        "{}",
+        r.stdout
+    );
+    let text = std::fs::read_to_string(p).unwrap();
+    assert!(
+        text.contains("password = \"${env:GWS_PASSWORD}\""),
+        "{text}"
+    );
+    assert!(!text.contains(PW), "the password must never be written");
+    let lint = run(&["lint", "--profile", p], dir, &env(), LIMIT);
+    assert_eq!(lint.code, 0, "{}", lint.stderr);
+    assert!(!lint.stderr.contains("warning"), "{}", lint.stderr);
+    let reports = dir.join(format!("r{agents}"));
+    let args = [
+        "run",
+        "--target",
+        &server.url,
+        "--profile",
+        p,
+        "--report-dir",
+        reports.to_str().unwrap(),
+        "-q",
+    ];
+    let r = run(&args, dir, &env(), LIMIT);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(verdicts(&reports, "fail").is_empty());
+    assert!(
+        verdicts(&reports, "skip").is_empty(),
+        "{:?}",
+        verdicts(&reports, "skip")
+    );
+    reports
+}
+
+#[test]
+fn a_profile_from_init_runs_clean_against_serve_with_16_and_with_4_agents() {
+    let server = Served::start(&[], PW, LC);
+    let dir = tempfile::tempdir().unwrap();
+    let full = init_lint_run(&server, dir.path(), "16");
+    let shared = init_lint_run(&server, dir.path(), "4");
+    // Warnings only where the reference profile has them too.
+    let reference = dir.path().join("ref");
+    let args = [
+        "run",
+        "--target",
+        &server.url,
+        "--profile",
+        "profiles/reference.toml",
+        "--report-dir",
+        reference.to_str().unwrap(),
+        "-q",
+    ];
+    let r = run(&args, &root(), &env(), LIMIT);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let allowed = verdicts(&reference, "warn");
+    assert!(verdicts(&full, "warn").is_subset(&allowed));
+    assert!(verdicts(&shared, "warn").is_subset(&allowed));
+    let text = std::fs::read_to_string(dir.path().join("p4.toml")).unwrap();
+    assert!(
+        text.contains("#   agent4: sample4, params, auth, notify5"),
+        "{text}"
+    );
+    assert!(text.contains("Safe: the planner serialises"), "{text}");
+    // doctor: shared users are fine; a notification role sharing one is a warning, not a failure.
+    let p4 = dir.path().join("p4.toml");
+    let r = run(
+        &["doctor", "--profile", p4.to_str().unwrap()],
+        dir.path(),
+        &env(),
+        LIMIT,
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("warn  user `agent4` is shared by roles auth, notify5, params, sample4"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn roles_sharing_a_user_share_one_serial_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.toml");
+    let mut text = String::new();
+    for (role, user) in [
+        ("default", "a1"),
+        ("sample5", "a1"),
+        ("notify", "a1"),
+        ("auth", "a2"),
+    ] {
+        text.push_str(&format!(
+            "[agents.{role}]\nusername = \"{user}\"\npassword = \"${{env:PW}}\"\n"
+        ));
+    }
+    std::fs::write(&profile, text).unwrap();
+    let sources = Sources {
+        cases_dir: root().join("cases"),
+        schemas_dir: root().join("schemas"),
+        profile: Some(profile),
+    };
+    let env = Env::empty()
+        .with("PW", "x")
+        .with("GWS_AGENT_LOGIN_PASSWORD", "y");
+    let suite = load_suite(&sources, &env).unwrap();
+    let plan = plan::plan(&suite.cases, &Selection::default(), &suite.profile);
+    let group_of = |role: &str| -> BTreeSet<usize> {
+        plan.groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.iter().any(|&i| plan.cases[i].case.agent_role == role))
+            .map(|(n, _)| n)
+            .collect()
+    };
+    let shared = group_of("default");
+    assert_eq!(shared.len(), 1, "one user, one serial group");
+    assert_eq!(group_of("sample5"), shared);
+    assert_eq!(group_of("notify"), shared);
+    assert_ne!(group_of("auth"), shared);
+}
+
+#[test]
+fn init_says_what_it_could_not_probe_and_refuses_to_overwrite() {
+    let server = Served::start(&[], PW, LC);
+    let dir = tempfile::tempdir().unwrap();
+    // No GWS_PASSWORD: only the version is probed; the profile goes to standard output.
+    let r = run(&["init", "--target", &server.url], dir.path(), &[], LIMIT);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let profile: toml::Table = r.stdout.parse().expect("standard output is the profile");
+    let caps: Vec<&str> = profile["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c.as_str())
+        .collect();
+    assert!(caps.contains(&"diagnostics"), "{caps:?}");
+    for unprobed in ["csrf", "cometd", "user_resource"] {
+        assert!(
+            !caps.contains(&unprobed),
+            "{unprobed} was not probed: {caps:?}"
+        );
+    }
+    assert!(
+        r.stdout.contains("not probed: no credentials given"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stderr.contains("will be skipped until"), "{}", r.stderr);
+    // -o refuses an existing file unless --force.
+    let p = dir.path().join("p.toml");
+    std::fs::write(&p, "keep me").unwrap();
+    let args = ["init", "--target", &server.url, "-o", p.to_str().unwrap()];
+    let r = run(&args, dir.path(), &env(), LIMIT);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("exists") && r.stderr.contains("--force"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), "keep me");
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    assert_eq!(run(&forced, dir.path(), &env(), LIMIT).code, 0);
+    assert!(std::fs::read_to_string(&p)
+        .unwrap()
+        .contains("[agents.default]"));
+}
+
+#[test]
+fn a_server_that_is_not_the_reference_gets_lab_capabilities_commented_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let directory = dir.path().join("lab.toml");
+    let mut text = String::from("version = \"8.5.200.99-lab\"\n");
+    for n in 1..=2 {
+        text.push_str(&format!("[[agents]]\nusername = \"lab_{n}\"\npassword = \"{PW}\"\ndefault_place = \"P{n}\"\n[[places]]\nname = \"P{n}\"\ndevices = [{{ id = \"70{n}\", kind = \"extension\" }}]\n"));
+    }
+    std::fs::write(&directory, text).unwrap();
+    let server = Served::start(&["--directory", directory.to_str().unwrap()], PW, LC);
+    let args = [
+        "init",
+        "--target",
+        &server.url,
+        "--username",
+        "lab_{n}",
+        "--agents",
+        "2",
+        "-o",
+        "p.toml",
+    ];
+    let r = run(&args, dir.path(), &env(), LIMIT);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(dir.path().join("p.toml")).unwrap();
+    assert!(text.contains("username = \"lab_2\""), "{text}");
+    assert!(text.contains("  # \"multi_acd_place\","), "{text}");
+    assert!(text.contains("  # \"end_session\","), "{text}");
+    assert!(text.contains("  \"cometd\","), "{text}");
+    assert!(!text.contains("reference lab has it"), "{text}");
+    // The lab's variables, with the reference lab's values to replace.
+    assert!(
+        text.contains("# place = \"SIP_5000\"   # the reference lab's value"),
+        "{text}"
+    );
+    assert!(
+        r.stdout
+            .contains("will be skipped until these capabilities are enabled"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn an_unreachable_target_is_exit_2_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let r = run(
+        &[
+            "init",
+            "--target",
+            "http://127.0.0.1:1",
+            "--timeout-ms",
+            "1000",
+        ],
+        dir.path(),
+        &env(),
+        LIMIT,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("http://127.0.0.1:1/ could not be reached"),
+        "{}",
+        r.stderr
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn the_readme_table_is_printed_from_the_catalogue() {
+    let r = run(&["init", "--print-reference-table"], &root(), &[], LIMIT);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("| `notify5` | agent16 |"), "{}", r.stdout);
+}
