@@ -89,8 +89,7 @@ fn replace_section(
     let table: Vec<&str> = output.lines().filter(|l| l.starts_with('|')).collect();
     let tally = output
         .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('|'))
-        .next_back()
+        .rfind(|l| !l.trim().is_empty() && !l.starts_with('|'))
         .ok_or_else(|| format!("no tally line after `{heading}`'s table"))?;
     if table.is_empty() {
         return Err(format!("no table in the output for `{heading}`"));
