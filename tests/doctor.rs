@@ -136,6 +136,11 @@ fn a_failed_case_names_its_role_and_user_on_the_console() {
         r.stdout
     );
     assert!(!r.stdout.contains(PW));
+    let html = std::fs::read_to_string(reports.join("report.html")).unwrap();
+    assert!(
+        html.contains("<dt>Agent</dt><dd>role default, user agent1</dd>"),
+        "the HTML case names its agent too"
+    );
 }
 
 /// Accepts connections and never answers; the connections stay open until the test ends.

@@ -490,6 +490,13 @@ fn case_html(h: &mut String, st: CaseStatus, known: Option<&KnownOutcome>, c: &C
     if !c.tags.is_empty() {
         meta.push(("Tags", c.tags.join(", ")));
     }
+    if let Some(a) = &c.agent {
+        let who = match &a.user {
+            Some(u) => format!("role {}, user {u}", a.role),
+            None => format!("role {} (no credentials)", a.role),
+        };
+        meta.push(("Agent", who));
+    }
     meta.push(("File", format!("{} (sha256 {})", c.file, c.sha256)));
     meta.push(("Duration", format!("{} ms", c.duration_ms)));
     for (k, v) in meta {
