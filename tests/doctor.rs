@@ -53,7 +53,7 @@ fn a_good_profile_passes_and_a_wrong_password_fails_naming_role_and_user() {
 }
 
 #[test]
-fn csrf_off_in_the_profile_against_a_csrf_server_fails_with_the_fix() {
+fn csrf_off_in_the_profile_against_a_csrf_server_warns_with_the_fix() {
     let server = Served::start(&[], PW, LC);
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(root().join("profiles/reference.toml"))
@@ -62,9 +62,10 @@ fn csrf_off_in_the_profile_against_a_csrf_server_fails_with_the_fix() {
     let p = dir.path().join("nocsrf.toml");
     std::fs::write(&p, text).unwrap();
     let r = doctor(&server.url, p.to_str().unwrap(), PW);
-    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    // run sends the tokens it sees (tests/targets.rs), so the mismatch is a warning.
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(
-        r.stdout.contains("FAIL  CSRF: the profile says csrf = false, but an authenticated GET /api/v2/me answered X-CSRF-TOKEN"),
+        r.stdout.contains("warn  CSRF: the profile says csrf = false, but an authenticated GET /api/v2/me answered X-CSRF-TOKEN"),
         "{}",
         r.stdout
     );

@@ -459,9 +459,10 @@ fn a_target_that_rejects_the_credentials_runs_no_case_and_names_the_user() {
     );
     assert_none_ran(&o, "the target rejected the credentials");
     assert!(
-        o.run
-            .stderr
-            .contains("hint: the target issues CSRF tokens; set csrf = true in the profile"),
+        o.run.stderr.contains(&format!(
+            "hint: {}",
+            gws_conform::execute::preflight::HINT_CSRF_ON
+        )),
         "{}",
         o.said()
     );
@@ -473,7 +474,7 @@ fn a_target_that_rejects_the_credentials_runs_no_case_and_names_the_user() {
     assert_eq!(pre["probes"][1]["user"], "agent1");
     assert_eq!(
         pre["hints"][0],
-        "the target issues CSRF tokens; set csrf = true in the profile"
+        gws_conform::execute::preflight::HINT_CSRF_ON
     );
     // The HTML page says it too, in a section of its own.
     let html = std::fs::read_to_string(o.dir.path().join("report/report.html")).expect("html");

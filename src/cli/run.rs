@@ -250,6 +250,11 @@ pub async fn execute(
     let plan = plan::plan(&suite.cases, selection, &suite.profile);
     let jobs = options.jobs.unwrap_or_else(|| plan.default_jobs());
     let found = run_preflight(&transport, &plan, &suite).await;
+    let transport = if found.send_csrf {
+        transport.sending_csrf()
+    } else {
+        transport
+    };
     let started = std::time::SystemTime::now();
     let started_at = gws_conform::report::utc_timestamp(started);
     let mut inputs: Vec<InputFile> = suite

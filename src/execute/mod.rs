@@ -144,6 +144,13 @@ impl Transport {
         self.timeout
     }
 
+    /// This transport, sending CSRF tokens whatever the profile says: for a target the preflight
+    /// saw issue them (`preflight::Found::send_csrf`).
+    pub fn sending_csrf(mut self) -> Transport {
+        self.csrf = true;
+        self
+    }
+
     pub fn base(&self) -> &url::Url {
         &self.base
     }

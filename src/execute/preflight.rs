@@ -23,7 +23,7 @@ pub const VERSION_PATH: &str = "/api/v2/diagnostics/version";
 pub const ME_PATH: &str = "/api/v2/me";
 
 /// Said when a GET answer carries a CSRF token and the profile does not send one.
-pub const HINT_CSRF_ON: &str = "the target issues CSRF tokens; set csrf = true in the profile";
+pub const HINT_CSRF_ON: &str = "the target issues CSRF tokens and the profile says csrf = false: this run sends them, as a client must; set csrf = true in the profile to say so";
 /// Said when the profile expects CSRF tokens and no successful GET answer carried one.
 pub const HINT_CSRF_OFF: &str = "the profile says csrf = true but no GET answer carried X-CSRF-TOKEN; if the target does not use CSRF tokens, set csrf = false in the profile";
 
@@ -61,6 +61,9 @@ pub fn users<'p>(plan: &Plan<'_>, profile: &'p Profile) -> Vec<ProbeUser<'p>> {
 pub struct Found {
     pub record: Preflight,
     pub server_version: Option<String>,
+    /// The profile says `csrf = false` but the target issues tokens: the run must send them, or
+    /// every unsafe request would be refused for a reason that is the profile's, not the server's.
+    pub send_csrf: bool,
 }
 
 impl Found {
@@ -95,6 +98,7 @@ pub async fn run(transport: &Transport, users: &[ProbeUser<'_>], redactor: &Reda
                 hints: Vec::new(),
             },
             server_version,
+            send_csrf: false,
         };
     }
     let user_probes = futures_util::future::join_all(users.iter().map(|u| async move {
@@ -121,9 +125,25 @@ pub async fn run(transport: &Transport, users: &[ProbeUser<'_>], redactor: &Reda
         })
         .collect();
     let mut probes = vec![version_probe];
+    let all_404 = !user_probes.is_empty() && user_probes.iter().all(|p| p.status == Some(404));
     probes.extend(user_probes);
     let hints = hints(transport.csrf, &probes);
-    let (outcome, reason) = if rejected.is_empty() {
+    let send_csrf = hints.iter().any(|h| h == HINT_CSRF_ON);
+    // Some routers answer 404 to a method they lack: only a POST (StartContactCenterSession's own
+    // method) that finds nothing either says the API is elsewhere.
+    let confirmed_404 = match (all_404, users.first()) {
+        (true, Some(user)) => {
+            let p = post_probe(transport, send_csrf, user.agent, redactor).await;
+            let absent = p.status == Some(404);
+            probes.push(p);
+            absent
+        }
+        _ => false,
+    };
+    let no_api = confirmed_404.then(|| no_api(transport.base(), users.len()));
+    let (outcome, reason) = if let Some(reason) = no_api {
+        (PreflightOutcome::NoApi, Some(redactor.redact(&reason)))
+    } else if rejected.is_empty() {
         (PreflightOutcome::Ok, None)
     } else {
         (
@@ -142,7 +162,66 @@ pub async fn run(transport: &Transport, users: &[ProbeUser<'_>], redactor: &Reda
             hints,
         },
         server_version,
+        send_csrf,
     }
+}
+
+/// `POST /api/v2/me` with the body `{}` (no operation: any GWS refuses it without a change of
+/// state), as a case sends it: in a session of its own, with a CSRF token when the target issues
+/// them, so that a CSRF filter in front of the router cannot answer for it.
+async fn post_probe(
+    transport: &Transport,
+    send_csrf: bool,
+    agent: &Agent,
+    redactor: &Redactor,
+) -> Probe {
+    let transport = if send_csrf {
+        transport.clone().sending_csrf()
+    } else {
+        transport.clone()
+    };
+    let started = Instant::now();
+    let mut session = super::AgentSession::new(&transport, Some(agent), redactor);
+    let request = crate::model::Request {
+        method: "POST".into(),
+        path: ME_PATH.into(),
+        auth: crate::model::AuthMode::Basic,
+        headers: Vec::new(),
+        body: Some(crate::model::Body::Json(serde_json::json!({}))),
+        csrf: true,
+        follow_redirects: false,
+    };
+    let last = session.send(&request).await.pop();
+    let status = last
+        .as_ref()
+        .and_then(|(_, r)| r.as_ref())
+        .map(|r| r.status);
+    Probe {
+        request: format!("POST {ME_PATH}"),
+        roles: Vec::new(),
+        user: Some(redactor.redact(&agent.username)),
+        status,
+        error: None,
+        csrf_token: false,
+        found: status.map_or("no answer".to_string(), |s| format!("answered {s}")),
+        duration_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+/// Why the API is not under `base`: every user's `GET /api/v2/me` and a `POST /api/v2/me` answered
+/// 404. A GWS answers that resource (or refuses the credentials, the method or the body): 404 on
+/// both means the requests go somewhere else. The version probe decides nothing (a deployment may
+/// not expose diagnostics, or guard them).
+fn no_api(base: &url::Url, users: usize) -> String {
+    let path = base.path().trim_end_matches('/');
+    let hint = if path.ends_with("/api/v2") || path.ends_with("/api") {
+        format!("; give the URL without `{path}`: the harness adds /api/v2/... itself")
+    } else {
+        "; is the target's URL right? The harness adds /api/v2/... to it".to_string()
+    };
+    format!(
+        "every probe of the API answered 404 (GET {ME_PATH} for {users} user(s), then POST {ME_PATH}): the GWS API is not under {base}{hint}"
+    )
 }
 
 /// The advice the answers give about the profile's `csrf`.

@@ -108,7 +108,10 @@ pub async fn probe_target(
     redactor: &Redactor,
 ) -> Result<TargetFacts, ProbeError> {
     let found = preflight::run(transport, users, redactor).await;
-    if found.record.outcome == PreflightOutcome::Unreachable {
+    if matches!(
+        found.record.outcome,
+        PreflightOutcome::Unreachable | PreflightOutcome::NoApi
+    ) {
         return Err(ProbeError::Unreachable {
             target: transport.base().to_string(),
             detail: found.blocking_reason().unwrap_or("no answer").to_string(),

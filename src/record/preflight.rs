@@ -26,6 +26,9 @@ pub enum PreflightOutcome {
     Unreachable,
     /// A role's user was refused (401 or 403) on `GET /api/v2/me`.
     CredentialsRejected,
+    /// Every probe answered 404: the target answers, but the GWS API is not under its URL (a base
+    /// URL with a typo, or one that already ends in `/api/v2`). Every case would "pass" a refusal.
+    NoApi,
 }
 
 /// One probe and what it found.

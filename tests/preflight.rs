@@ -1,0 +1,125 @@
+//! What `run`'s preflight concludes about a target that answers, but not as the profile says: the
+//! real binary against `gws-conform serve` on 127.0.0.1.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{root, run, Served};
+
+const PW: &str = "preflight-test-pw-1";
+const LC: &str = "preflight-test-lc-1";
+const LIMIT: Duration = Duration::from_secs(120);
+
+fn run_with(url: &str, profile: &str, extra: &[&str]) -> (support::Run, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("r");
+    let mut args = vec![
+        "run",
+        "--target",
+        url,
+        "--profile",
+        profile,
+        "--report-dir",
+        reports.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let env = [("GWS_PASSWORD", PW), ("GWS_AGENT_LOGIN_PASSWORD", LC)];
+    let r = run(&args, &root(), &env, LIMIT);
+    let report = std::fs::read_to_string(reports.join("report.json"))
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or_else(|e| panic!("report.json: {e}\n{}{}", r.stdout, r.stderr));
+    (r, report)
+}
+
+/// A base URL the API is not under: every probe answers 404, and without this rule every negative
+/// case "passed" on 404 refusals (45 of 45 wrong-type cases, exit 0).
+#[test]
+fn a_target_url_the_api_is_not_under_runs_no_case() {
+    let server = Served::start(&[], PW, LC);
+    for (url, says) in [
+        (
+            format!("{}/typo/", server.url),
+            "is the target's URL right?",
+        ),
+        (
+            format!("{}/api/v2", server.url),
+            "give the URL without `/api/v2`",
+        ),
+    ] {
+        let (r, report) = run_with(&url, "profiles/reference.toml", &["--tag", "wrong-type"]);
+        assert_eq!(r.code, 2, "{url}: {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("every probe of the API answered 404") && r.stderr.contains(says),
+            "{url}: {}",
+            r.stderr
+        );
+        assert_eq!(report["run"]["preflight"]["outcome"], "no-api");
+        assert_eq!(report["summary"]["tally"]["passed"], 0, "{url}");
+    }
+}
+
+/// `csrf = false` against a server that issues tokens: the run sends them (as any client must) and
+/// says so, instead of failing every POST on the profile's mistake.
+#[test]
+fn csrf_off_in_the_profile_against_a_csrf_server_sends_the_tokens_it_sees() {
+    let server = Served::start(&[], PW, LC);
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("profiles/reference.toml"))
+        .unwrap()
+        .replace("csrf = true", "csrf = false");
+    let p = dir.path().join("nocsrf.toml");
+    std::fs::write(&p, text).unwrap();
+    let (r, report) = run_with(&server.url, p.to_str().unwrap(), &["--spec", "S1"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("this run sends them, as a client must"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(report["summary"]["tally"]["failed"], 0);
+    assert!(report["summary"]["tally"]["passed"].as_u64() > Some(0));
+}
+
+/// The allowance the POST confirmation exists for: a router that answers 404 to a method it lacks
+/// (GET /api/v2/me) but serves StartContactCenterSession. Its cases run.
+#[test]
+fn a_target_that_only_lacks_get_me_is_tested() {
+    use std::sync::Arc;
+    use support::{response, TestServer};
+    let server = TestServer::start(Arc::new(|req| {
+        let json = [("Content-Type", "application/json")];
+        Some(match (req.method.as_str(), req.path.as_str()) {
+            ("GET", "/api/v2/diagnostics/version") => {
+                response("200 OK", &json, br#"{"version":"8.5"}"#)
+            }
+            ("POST", "/api/v2/me") => response("200 OK", &json, br#"{"statusCode":0}"#),
+            _ => response(
+                "404 Not Found",
+                &json,
+                br#"{"statusCode":6,"statusMessage":"Not found"}"#,
+            ),
+        })
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("p.toml");
+    std::fs::write(
+        &p,
+        "name = \"get-less\"\ncsrf = false\ntimeout_ms = 2000\n[agents.default]\nusername = \"agent1\"\npassword = \"${env:GWS_PASSWORD}\"\n",
+    )
+    .unwrap();
+    let (r, report) = run_with(&server.url(), p.to_str().unwrap(), &["s1-basic-voice"]);
+    assert_eq!(
+        report["run"]["preflight"]["outcome"], "ok",
+        "{}{}",
+        r.stdout, r.stderr
+    );
+    let probes = report["run"]["preflight"]["probes"].as_array().unwrap();
+    assert!(
+        probes
+            .iter()
+            .any(|p| p["request"] == "POST /api/v2/me" && p["status"] == 200),
+        "{probes:?}"
+    );
+    assert_eq!(report["summary"]["tally"]["not_run"], 0, "{}", r.stdout);
+}
