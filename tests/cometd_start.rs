@@ -107,7 +107,10 @@ async fn subscriptions_travel_beside_the_first_connect() {
     let mut subscribed = fake.subscribed.lock().unwrap().clone();
     subscribed.sort();
     assert_eq!(subscribed, ["/v2/me/channels", "/v2/me/devices"]);
-    assert_eq!(client.subscriptions(), ["/v2/me/channels", "/v2/me/devices"]);
+    assert_eq!(
+        client.subscriptions(),
+        ["/v2/me/channels", "/v2/me/devices"]
+    );
     // Already subscribed: nothing more is sent.
     client.subscribe(&channels).await.unwrap();
     assert_eq!(fake.subscribed.lock().unwrap().len(), 2);
@@ -119,6 +122,9 @@ async fn subscriptions_travel_beside_the_first_connect() {
 async fn the_fake_refuses_a_subscription_after_the_first_connect() {
     let (cfg, fake) = fake().await;
     let refused = CometdClient::start(reqwest::Client::new(), cfg, auth()).await;
-    assert!(refused.is_err(), "the first connect came without a subscription");
+    assert!(
+        refused.is_err(),
+        "the first connect came without a subscription"
+    );
     assert!(fake.subscribed.lock().unwrap().is_empty());
 }

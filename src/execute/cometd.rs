@@ -308,10 +308,8 @@ impl CometdClient {
                 .await
                 .and_then(|r| inner.expect_success(r, "/meta/connect"))
         };
-        let (reply, subscribed) = tokio::join!(
-            first_connect,
-            inner.subscription("/meta/subscribe", &fresh)
-        );
+        let (reply, subscribed) =
+            tokio::join!(first_connect, inner.subscription("/meta/subscribe", &fresh));
         let reply = reply?;
         inner.update_advice(reply.get("advice"));
         subscribed?;
