@@ -405,7 +405,7 @@ fn two_runs_against_one_server_give_the_same_report_but_for_times() {
 }
 
 /// Blanks what may differ between two runs of the same inputs: the run's id and timestamps, every
-/// duration (`duration_ms`, a notification's `at_ms`, "N ms" quoted in a check), the Date header
+/// duration (`duration_ms`, `cometd_ms`, `wait_ms`, a notification's `at_ms`, "N ms" quoted in a check), the Date header
 /// of responses, and unsolicited CometD messages (with the notes about them).
 fn normalize(v: &mut serde_json::Value) {
     use serde_json::Value;
@@ -423,7 +423,14 @@ fn normalize(v: &mut serde_json::Value) {
             for (k, x) in map.iter_mut() {
                 if matches!(
                     k.as_str(),
-                    "run_id" | "started_at" | "finished_at" | "duration_ms" | "at_ms" | "today"
+                    "run_id"
+                        | "started_at"
+                        | "finished_at"
+                        | "duration_ms"
+                        | "cometd_ms"
+                        | "wait_ms"
+                        | "at_ms"
+                        | "today"
                 ) {
                     *x = Value::Null;
                 } else {

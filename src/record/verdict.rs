@@ -58,6 +58,15 @@ pub struct StepResult {
     pub ran: bool,
     pub passed: bool,
     pub duration_ms: u64,
+    /// For a step that listened on CometD: how long it spent starting the case's CometD session
+    /// (handshake, transport) and subscribing, before its request went out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cometd_ms: Option<u64>,
+    /// For a step with notification expectations: how long it waited for them after its answer
+    /// (an absence waits its whole window). With the exchanges' `duration_ms`, what a latency
+    /// bench adds up along a serial group (benches/latency.sh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_ms: Option<u64>,
     /// The CometD messages the step received, when it had notification expectations.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notifications: Vec<NotificationRecord>,
@@ -90,6 +99,10 @@ pub struct CaseResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rationale: Option<String>,
     pub tags: Vec<String>,
+    /// The serial group the case ran in (cases of one group never overlap): `agent:<user>` unless
+    /// the case names a `group`. Absent in reports of earlier versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     pub file: String,
     pub sha256: String,
     pub verdict: Verdict,

@@ -23,6 +23,7 @@ pub(super) fn blank_result(header: &CaseHeader, verdict: Verdict) -> CaseResult 
         provenance: header.provenance,
         rationale: header.rationale.clone(),
         tags: header.tags.clone(),
+        group: None,
         file: crate::load::display_path(&header.file),
         sha256: header.sha256.clone(),
         verdict,
@@ -118,6 +119,8 @@ async fn run_steps(
                 ran: false,
                 passed: false,
                 duration_ms: 0,
+                cometd_ms: None,
+                wait_ms: None,
                 notifications: Vec::new(),
                 notes: Vec::new(),
             });
@@ -181,22 +184,28 @@ async fn run_step(
     let mut sent = Vec::new();
     let mut records = Vec::new();
     let mut notes = Vec::new();
+    let mut cometd_ms = None;
     if listens {
-        if cometd.is_none() {
-            // Authenticate over REST first, as the documented flow does [gws-notes §5.1].
-            sent.extend(session.open_session().await);
-            *cometd = Some(CaseCometd::start(transport, session).await);
+        let setup = Instant::now();
+        // Subscribe (to every answer's channels) before the request, so that messages racing
+        // ahead of its answer are kept.
+        let all: Vec<_> = answers
+            .iter()
+            .flat_map(|a| a.notifications.iter().cloned())
+            .collect();
+        let channels = notify::channels(&all);
+        match cometd.as_mut() {
+            Some(c) => c.subscribe(&channels).await,
+            None => {
+                // Authenticate over REST first, as the documented flow does [gws-notes §5.1].
+                sent.extend(session.open_session().await);
+                *cometd = Some(CaseCometd::start(transport, session, &channels).await);
+            }
         }
         if let Some(c) = cometd.as_mut() {
-            // Subscribe (to every answer's channels) before the request, so that messages racing
-            // ahead of its answer are kept.
-            let all: Vec<_> = answers
-                .iter()
-                .flat_map(|a| a.notifications.iter().cloned())
-                .collect();
-            c.subscribe(&notify::channels(&all)).await;
             c.drain(&mut records, &mut notes, Instant::now());
         }
+        cometd_ms = Some(setup.elapsed().as_millis() as u64);
     }
     // The window opens when the request goes out.
     let opened = Instant::now();
@@ -227,11 +236,14 @@ async fn run_step(
     let (expectations, groups, levels) = answers::expectations(&answers, &watched, weights);
     let mut session_check = None;
     let mut notified = None;
+    let mut wait_ms = None;
     match cometd.as_mut() {
         Some(c) if !expectations.is_empty() => {
             let watch_levels = levels.clone();
             let mut watch = Watch::grouped(&expectations, groups, opened).with_levels(levels);
+            let waiting = Instant::now();
             c.listen(&mut watch).await;
+            wait_ms = Some(waiting.elapsed().as_millis() as u64);
             if let Some(e) = c.take_new_failure() {
                 let mut check = notify::session_failed(&c.endpoint, &redactor.redact(&e));
                 // It weighs what the notifications it serves weigh.
@@ -259,6 +271,8 @@ async fn run_step(
         checks,
         ran: true,
         duration_ms: step_started.elapsed().as_millis() as u64,
+        cometd_ms,
+        wait_ms,
         notifications: records,
         // Notes quote what servers sent: masked as free text (see crate::secret).
         notes: notes.iter().map(|n| redactor.redact(n)).collect(),

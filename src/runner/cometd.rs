@@ -24,7 +24,12 @@ pub(super) struct CaseCometd {
 }
 
 impl CaseCometd {
-    pub(super) async fn start(transport: &Transport, session: &AgentSession<'_>) -> CaseCometd {
+    /// Starts the session, subscribed to `channels` (see [`CometdClient::start_subscribed`]).
+    pub(super) async fn start(
+        transport: &Transport,
+        session: &AgentSession<'_>,
+        channels: &[String],
+    ) -> CaseCometd {
         let cfg = transport.cometd_config();
         let endpoint = cfg.endpoint.to_string();
         let mut c = CaseCometd {
@@ -35,7 +40,14 @@ impl CaseCometd {
             failure_reported: false,
             notes: Vec::new(),
         };
-        match CometdClient::start(transport.http_client(), cfg, session.bayeux_auth()).await {
+        let started = CometdClient::start_subscribed(
+            transport.http_client(),
+            cfg,
+            session.bayeux_auth(),
+            channels,
+        )
+        .await;
+        match started {
             Ok((client, events)) => {
                 c.notes.push(format!(
                     "CometD session at {} over {}",

@@ -146,8 +146,10 @@ async fn run_watching(
                         return;
                     }
                     let planned = &plan.cases[i];
-                    let (result, reach) =
+                    let (mut result, reach) =
                         run_case(suite, planned.case, planned.skip.as_deref(), transport).await;
+                    // Derived from a user name (outside data): masked as free text.
+                    result.group = Some(suite.redactor.redact(&planned.case.group));
                     turns.finish(i);
                     let _ = tx.send((i, result, reach));
                 }

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Latency mode: how close a run comes to its critical path when every round trip costs RTT.
+#
+#   benches/latency.sh                                  # RTT 20 and 100 ms, 3 interleaved rounds
+#   LAT_RTTS="20" LAT_ROUNDS=1 LAT_CASES=500 benches/latency.sh
+#
+# Starts reference servers (`gws-conform serve`) on 127.0.0.1, each behind benches/delay_proxy.py (a
+# TCP proxy adding RTT/2 each way to every chunk, one RTT per new connection), and runs with default
+# settings:
+#   suite      the whole embedded suite: gws-conform run --target PROXY --profile profiles/reference.toml
+#   accepting  the same, against a server with the conforming variants that take the suite's
+#              "accept and notify nothing" alternatives (its absence windows then fall on the longest
+#              serial group: the absence-window study of RESULTS.md)
+#   corpus     benches/gen_corpus.py's LAT_CASES cases over 16 serial groups (csrf = false), with
+#              gws-conform, and with Hurl 8.0.1 running the same requests as one file per serial group
+#              with --jobs 16
+# For each run it prints the wall time (process start to exit) beside the critical path computed from
+# the run's own report (benches/critical_path.py: the longest serial group's exchanges and
+# notification waits; for Hurl, the longest file's curl totals), and the ratio.
+#
+# Bounded: each run is killed after LAT_RUN_SECONDS (default 300), the proxies exit by themselves after
+# 1 h, the whole takes about 5 min at the defaults. Loopback only. Installs Hurl 8.0.1 (cargo install
+# hurl@8.0.1 --locked, about 2 min the first time) when missing, as benches/compare.sh does.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+RTTS=${LAT_RTTS:-"20 100"}
+ROUNDS=${LAT_ROUNDS:-3}
+CASES=${LAT_CASES:-1000}
+RUN_SECONDS=${LAT_RUN_SECONDS:-300}
+GROUPS_N=16 # gen_corpus.py's agents: one serial group each
+ACCEPTING="--variant empty-channels-noop --variant async-switch-password --variant async-unknown-value --variant async-dynamic-number"
+
+say() { echo "latency.sh: $*" >&2; }
+
+# --- tools --------------------------------------------------------------------------------------------
+HURL=${HURL:-$(command -v hurl || echo "$HOME/.cargo/bin/hurl")}
+HAVE_HURL=1
+if [ ! -x "$HURL" ] || [[ "$("$HURL" --version 2>/dev/null || true)" != "hurl 8.0.1"* ]]; then
+    say "Hurl 8.0.1 not found: installing it (apt-get install -y libclang-dev libcurl4-openssl-dev && cargo install hurl@8.0.1 --locked; about 2 min)"
+    if { DEBIAN_FRONTEND=noninteractive apt-get install -y libclang-dev libcurl4-openssl-dev >/dev/null 2>&1 ||
+        { apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y libclang-dev libcurl4-openssl-dev >/dev/null 2>&1; }; } &&
+        cargo install hurl@8.0.1 --locked >&2; then
+        HURL="$HOME/.cargo/bin/hurl"
+    else
+        say "CANNOT INSTALL Hurl 8.0.1: the Hurl rows are left out"
+        HAVE_HURL=0
+    fi
+fi
+
+say "building the release binary"
+cargo build --release --quiet
+BIN="$ROOT/target/release/gws-conform"
+
+WORK=$(mktemp -d /tmp/gws-latency.XXXXXX)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+GWS_PASSWORD="lat-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
+GWS_AGENT_LOGIN_PASSWORD="switch-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
+export GWS_PASSWORD GWS_AGENT_LOGIN_PASSWORD
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+        sleep 0.05
+    done
+    say "nothing listens on port $1"; exit 2
+}
+
+# serve NAME ARGS...: a reference server; its port in $WORK/port-NAME.
+serve() {
+    local name=$1 port
+    shift
+    port=$(free_port)
+    # shellcheck disable=SC2068
+    "$BIN" serve --addr "127.0.0.1:$port" $@ >"$WORK/server-$name.log" 2>&1 &
+    PIDS+=($!)
+    wait_port "$port"
+    echo "$port" >"$WORK/port-$name"
+}
+# proxy NAME RTT: a delay proxy in front of server NAME; its port in $WORK/port-NAME-RTT. (Not called
+# as $(proxy ...): a subshell would lose the pid and run the EXIT trap.)
+proxy() {
+    local port
+    port=$(free_port)
+    python3 "$ROOT/benches/delay_proxy.py" "$port" "$(cat "$WORK/port-$1")" "$2" --max-seconds 3600 &
+    PIDS+=($!)
+    wait_port "$port"
+    echo "$port" >"$WORK/port-$1-$2"
+}
+
+serve suite
+serve accepting $ACCEPTING
+serve corpus --no-csrf
+
+now() { date +%s.%N; }
+
+# timed KEY RTT KIND REPORT CMD...: runs CMD (bounded), then appends one JSON line to $WORK/runs.
+timed() {
+    local key=$1 rtt=$2 kind=$3 report=$4 rc=0 t0 t1
+    shift 4
+    t0=$(now)
+    timeout "$RUN_SECONDS" "$@" >"$WORK/out.txt" 2>&1 || rc=$?
+    t1=$(now)
+    if [ "$rc" -ne 0 ]; then say "$key (RTT $rtt ms) exited $rc:"; tail -3 "$WORK/out.txt" >&2; fi
+    local cp='{}'
+    if [ -f "$report" ]; then cp=$(python3 "$ROOT/benches/critical_path.py" "$kind" "$report" "$rtt"); fi
+    python3 -c 'import json,sys; print(json.dumps({"key": sys.argv[1], "rtt": float(sys.argv[2]), "wall_ms": (float(sys.argv[4]) - float(sys.argv[3])) * 1000, "rc": int(sys.argv[5]), "cp": json.loads(sys.argv[6])}))' \
+        "$key" "$rtt" "$t0" "$t1" "$rc" "$cp" >>"$WORK/runs"
+}
+
+declare -A PROXY
+for rtt in $RTTS; do
+    for s in suite accepting corpus; do
+        proxy "$s" "$rtt"
+        PROXY[$s-$rtt]=$(cat "$WORK/port-$s-$rtt")
+    done
+    python3 "$ROOT/benches/gen_corpus.py" "$CASES" "$WORK/corpus-$rtt" "http://127.0.0.1:${PROXY[corpus-$rtt]}" "$GROUPS_N"
+done
+say "servers and proxies up; $ROUNDS round(s) of RTT $RTTS ms"
+
+n=0
+for r in $(seq "$ROUNDS"); do
+    for rtt in $RTTS; do
+        say "round $r/$ROUNDS, RTT $rtt ms"
+        for s in suite accepting; do
+            n=$((n + 1))
+            timed "$s/gws-conform" "$rtt" gws "$WORK/r$n/report.json" \
+                "$BIN" run -q --target "http://127.0.0.1:${PROXY[$s-$rtt]}" --profile profiles/reference.toml \
+                --report-dir "$WORK/r$n"
+        done
+        C="$WORK/corpus-$rtt"
+        n=$((n + 1))
+        timed "corpus/gws-conform" "$rtt" gws "$WORK/r$n/report.json" \
+            "$BIN" run -q --target "http://127.0.0.1:${PROXY[corpus-$rtt]}" --profile "$C/profile.toml" \
+            --cases "$C/cases" --report-dir "$WORK/r$n"
+        if [ "$HAVE_HURL" = 1 ]; then
+            n=$((n + 1))
+            timed "corpus/Hurl 8.0.1" "$rtt" hurl "$WORK/r$n/report.json" \
+                "$HURL" --test --jobs "$GROUPS_N" --report-json "$WORK/r$n" "$C"/hurl/split/*.hurl
+        fi
+        rm -rf "$WORK"/r*/
+    done
+done
+
+python3 "$ROOT/benches/latency_table.py" "$WORK/runs"

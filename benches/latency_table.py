@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Prints benches/latency.sh's table from its runs file (one JSON line per run)."""
+
+import collections
+import json
+import statistics
+import sys
+
+
+def main():
+    runs = [json.loads(line) for line in open(sys.argv[1])]
+    by = collections.OrderedDict()
+    for r in runs:
+        by.setdefault((r["rtt"], r["key"]), []).append(r)
+    print()
+    print("| RTT | workload / tool | runs | wall s (median) | critical path s | wall / critical"
+          " (median, min-max) | longest group: cases, exchanges (added) | its floor s | "
+          "its CometD set-up s | its absence windows s | all absence windows s |")
+    print("|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|")
+    for (rtt, key), rs in by.items():
+        ok = [r for r in rs if r["cp"].get("critical_ms")]
+        failed = sum(1 for r in rs if r["rc"] != 0)
+        wall = statistics.median(r["wall_ms"] for r in rs) / 1000
+        if not ok:
+            print(f"| {rtt:.0f} ms | {key} | {len(rs)} | {wall:.2f} | n/a | n/a | | | | | |")
+            continue
+        ratios = sorted(r["wall_ms"] / r["cp"]["critical_ms"] for r in ok)
+        crit = statistics.median(r["cp"]["critical_ms"] for r in ok) / 1000
+        # The breakdown of the run whose ratio is the median.
+        mid = sorted(ok, key=lambda r: r["wall_ms"] / r["cp"]["critical_ms"])[len(ok) // 2]
+        top = mid["cp"]["longest"]
+        cases = top.get("cases", top.get("exchanges"))
+        added = top.get("added_exchanges")
+        exch = f"{cases}, {top['exchanges']}" + (f" ({added})" if added is not None else "")
+        sec = lambda v: "" if v is None else f"{v / 1000:.2f}"  # noqa: E731
+        note = f" ({failed} exited non-zero)" if failed else ""
+        print(f"| {rtt:.0f} ms | {key}{note} | {len(rs)} | {wall:.2f} | {crit:.2f} | "
+              f"**{statistics.median(ratios):.2f}x** ({ratios[0]:.2f}-{ratios[-1]:.2f}) | {exch} | "
+              f"{sec(top.get('floor_ms'))} | {sec(top.get('cometd_ms'))} | {sec(top.get('absence_ms'))} | "
+              f"{sec(mid['cp'].get('absence_ms_all'))} |")
+
+
+if __name__ == "__main__":
+    main()
