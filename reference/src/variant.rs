@@ -150,6 +150,17 @@ variants! {
         "spec silent: notes §5.1 fixes no CometD settings (a deployment configures them; CometD's defaults are 0 and 30 s)";
 }
 
+impl Variant {
+    /// The profile capabilities a deployment like this lacks, and must not claim: the cases that
+    /// need them are skipped, never passed on a 404 (`gws-conform variants` drops them).
+    pub fn lacks(&self) -> &'static [&'static str] {
+        match self {
+            Variant::NoAgentState => &["agent_state"],
+            _ => &[],
+        }
+    }
+}
+
 impl fmt::Display for Variant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
