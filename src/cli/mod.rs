@@ -276,10 +276,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime_for(&cli.command) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -303,4 +300,32 @@ pub fn main() -> ExitCode {
         }
     });
     ExitCode::from(code)
+}
+
+/// The async runtime a command runs on. A run against a target of its own (no embedded server in
+/// this process) runs on one thread: its work between two answers is short, and a single thread
+/// saves the wake-up of another thread for every request and every answer (a worker thread drives
+/// each connection otherwise). Measured side by side on 1,000 bench cases at `--jobs 2`: CPU 0.79x,
+/// wall 0.82x (benches/RESULTS.md, third session). Everything that serves (the embedded reference
+/// server, `serve`, `mutants`, `variants`) keeps the multi-threaded runtime.
+fn runtime_for(command: &Command) -> std::io::Result<tokio::runtime::Runtime> {
+    let external = match command {
+        Command::Run(a) => {
+            a.target.is_some()
+                || a.input
+                    .profile
+                    .as_deref()
+                    .is_some_and(gws_conform::load::Profile::names_target)
+        }
+        _ => false,
+    };
+    if external {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    }
 }

@@ -257,17 +257,19 @@ pub async fn execute(
     };
     let started = std::time::SystemTime::now();
     let started_at = gws_conform::report::utc_timestamp(started);
+    // A matrix file holds several cases: list it once. (The set borrows the suite's paths: a copy
+    // of each would be held for as long as the list is built, a peak that grows with the suite.)
+    let mut listed = std::collections::BTreeSet::new();
     let mut inputs: Vec<InputFile> = suite
         .cases
         .iter()
+        .filter(|c| listed.insert(c.file.as_path()))
         .map(|c| InputFile {
             path: load::display_path(&c.file),
             sha256: c.sha256.clone(),
         })
         .collect();
-    // A matrix file holds several cases: list it once.
-    let mut listed = std::collections::BTreeSet::new();
-    inputs.retain(|i| listed.insert(i.path.clone()));
+    drop(listed);
     inputs.extend(suite.schemas.files.iter().map(|s| InputFile {
         path: load::display_path(&s.path),
         sha256: s.sha256.clone(),

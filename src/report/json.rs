@@ -450,6 +450,16 @@ impl JsonReport {
         }
     }
 
+    /// Serialises into the file as `write` writes: the first error stops the report.
+    fn write_json(&mut self, f: impl FnOnce(&mut AtomicFile) -> Result<(), serde_json::Error>) {
+        if let Some(out) = &mut self.out {
+            if let Err(e) = f(out) {
+                self.error = Some(format!("{}: {e}", out.partial_path().display()));
+                self.out = None;
+            }
+        }
+    }
+
     fn finish(&mut self) {
         let Some(out) = self.out.take() else {
             return;
@@ -466,30 +476,29 @@ impl Listener for JsonReport {
         match event {
             Event::RunStarted { info } => {
                 self.started = std::time::Instant::now();
-                let run = serde_json::to_string_pretty(info).unwrap_or_default();
-                let baseline = match &self.baseline {
-                    Some(b) => format!(
-                        "\n\"baseline\": {},",
-                        serde_json::to_string_pretty(b).unwrap_or_default()
-                    ),
-                    None => String::new(),
-                };
-                self.write(&format!(
-                    "{{\n\"format\": {FORMAT:?},\n\"run\": {run},{baseline}\n\"cases\": ["
-                ));
+                // Serialised straight into the file: as one string (and a copy of it), the run's
+                // description held a large suite's inputs list twice, the run's memory peak.
+                self.write(&format!("{{\n\"format\": {FORMAT:?},\n\"run\": "));
+                self.write_json(|w| serde_json::to_writer_pretty(w, info));
+                self.write(",");
+                if let Some(b) = self.baseline.take() {
+                    self.write("\n\"baseline\": ");
+                    self.write_json(|w| serde_json::to_writer_pretty(w, &b));
+                    self.write(",");
+                    self.baseline = Some(b);
+                }
+                self.write("\n\"cases\": [");
             }
             Event::CaseFinished { result, .. } => {
                 if let Some(k) = self.baseline.as_ref().and_then(|b| b.judge(result)) {
                     self.known.push(k);
                 }
                 self.coverage.add(result);
-                let v = serde_json::to_value(result).unwrap_or_default();
                 let sep = if self.first_case { "\n" } else { ",\n" };
                 self.first_case = false;
-                self.write(&format!(
-                    "{sep}{}",
-                    serde_json::to_string(&v).unwrap_or_default()
-                ));
+                self.write(sep);
+                // Straight into the file, with no `Value` (and no string) in between.
+                self.write_json(|w| serde_json::to_writer(w, *result));
             }
             Event::RunFinished {
                 tally,
