@@ -290,3 +290,28 @@ fn the_readme_table_is_printed_from_the_catalogue() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("| `notify5` | agent16 |"), "{}", r.stdout);
 }
+
+/// A password that is part of every user name ("agent" in agent1..agent16) masks the names in the
+/// probes' records; the probe still knows which users were accepted, so nothing is left unprobed.
+#[test]
+fn a_password_inside_the_user_names_still_finds_the_accepted_users() {
+    const WEAK: &str = "agent";
+    let server = Served::start(&[], WEAK, LC);
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(
+        &["init", "--target", &server.url, "-o", "p.toml"],
+        dir.path(),
+        &[("GWS_PASSWORD", WEAK), ("GWS_AGENT_LOGIN_PASSWORD", LC)],
+        LIMIT,
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        !r.stdout.contains("no credentials were accepted"),
+        "{}",
+        r.stdout
+    );
+    let text = std::fs::read_to_string(dir.path().join("p.toml")).unwrap();
+    for detected in ["  \"csrf\",", "  \"cometd\",", "  \"user_resource\","] {
+        assert!(text.contains(detected), "{detected} missing:\n{text}");
+    }
+}

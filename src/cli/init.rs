@@ -29,7 +29,7 @@ pub struct InitArgs {
     /// Base URL of the server to probe, e.g. http://127.0.0.1:8090.
     #[arg(long, required_unless_present = "print_reference_table")]
     pub target: Option<String>,
-    /// User names: `agent` gives agent1..agentN, `lab_{n}` gives lab_1..lab_N (see --agents).
+    /// User names: `agent` gives agent1..agentN; a name holding the placeholder `n` in braces puts the number there (`lab_` + that placeholder gives lab_1..lab_N; see --agents and the README).
     #[arg(long, default_value = "agent")]
     pub username: String,
     /// How many distinct users the roles get (1..=16; fewer than the roles share users, serialised).

@@ -176,7 +176,7 @@ pub struct RunArgs {
     /// Show every check of passing cases too.
     #[arg(long, short)]
     pub verbose: bool,
-    /// Print nothing but the final line (for scripts).
+    /// Print only where the reports went and the final counts (for scripts).
     #[arg(long, short)]
     pub quiet: bool,
     /// Known failures (TOML: `[[known]]` entries with `case`, `reason`, `expires = YYYY-MM-DD`):

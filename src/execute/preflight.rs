@@ -148,10 +148,7 @@ pub async fn run(transport: &Transport, users: &[ProbeUser<'_>], redactor: &Reda
     } else {
         (
             PreflightOutcome::CredentialsRejected,
-            Some(format!(
-                "the target rejected the credentials of {} on GET {ME_PATH}",
-                rejected.join("; ")
-            )),
+            Some(rejected_reason(&rejected, users.len())),
         )
     };
     Found {
@@ -163,6 +160,22 @@ pub async fn run(transport: &Transport, users: &[ProbeUser<'_>], redactor: &Reda
         },
         server_version,
         send_csrf,
+    }
+}
+
+/// One line however many users were refused: every case not run repeats it, so sixteen users'
+/// roles in full (about 1 KB) would drown the reports. Each probe stays in `run.preflight`.
+fn rejected_reason(rejected: &[String], users: usize) -> String {
+    match rejected {
+        [one] => format!("the target rejected the credentials of {one} on GET {ME_PATH}"),
+        [first, second] => {
+            format!("the target rejected the credentials of {first}; {second} on GET {ME_PATH}")
+        }
+        [first, ..] => format!(
+            "the target rejected the credentials of {} of {users} users on GET {ME_PATH}, the first {first} (each probe is in the report's preflight)",
+            rejected.len()
+        ),
+        [] => String::new(),
     }
 }
 

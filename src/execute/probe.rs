@@ -85,17 +85,20 @@ impl TargetFacts {
 
     /// The first user the target accepted, if any.
     fn accepted<'u>(&self, users: &[ProbeUser<'u>]) -> Option<&'u Agent> {
-        let ok = |name: &str| {
-            self.preflight.record.probes.iter().any(|p| {
-                p.request.ends_with(ME_PATH)
-                    && p.user.as_deref() == Some(name)
-                    && p.status.is_some_and(|s| (200..300).contains(&s))
-            })
-        };
+        // By position: the preflight probes the users in order, one GET each. Not by name: the
+        // recorded names are masked, and a password that is part of a user name ("agent" in
+        // "agent1") masks them all, which made every user look refused.
+        let user_probes = self
+            .preflight
+            .record
+            .probes
+            .iter()
+            .filter(|p| p.request == format!("GET {ME_PATH}") && p.user.is_some());
         users
             .iter()
-            .find(|u| ok(&u.agent.username))
-            .map(|u| u.agent)
+            .zip(user_probes)
+            .find(|(_, p)| p.status.is_some_and(|s| (200..300).contains(&s)))
+            .map(|(u, _)| u.agent)
     }
 }
 

@@ -160,6 +160,12 @@ impl Profile {
         let mut warnings = Vec::new();
         let mut weak_seen: Vec<String> = Vec::new();
         let mut agents = BTreeMap::new();
+        let mut unset_seen: Vec<String> = Vec::new();
+        let raw_passwords: Vec<String> = raw
+            .agents
+            .values()
+            .map(|a| a.password.trim().to_string())
+            .collect();
         for (role, agent) in raw.agents {
             let field = format!("agents.{role}.password");
             let p = agent.password.trim().to_string();
@@ -187,6 +193,19 @@ impl Profile {
                             password: Secret::new(done.text),
                         },
                     );
+                }
+                // Once per variable: sixteen roles reading one unset variable are one mistake.
+                Err(e @ super::vars::VarError::EnvUnset(_)) => {
+                    if !unset_seen.contains(&p) {
+                        let readers = raw_passwords.iter().filter(|q| **q == p).count();
+                        let also = if readers > 1 {
+                            format!(" ({readers} roles read their password from it)")
+                        } else {
+                            String::new()
+                        };
+                        errors.push(diag(path, text, &field, format!("{e}{also}")));
+                        unset_seen.push(p);
+                    }
                 }
                 Err(e) => errors.push(diag(path, text, &field, e.to_string())),
             }
@@ -360,6 +379,27 @@ mod tests {
             e[0].to_string().contains("ca_file: cannot read "),
             "{}",
             e[0]
+        );
+    }
+
+    #[test]
+    fn one_unset_variable_read_by_many_roles_is_one_error() {
+        let r = Redactor::new();
+        let text = "name = \"x\"\n[agents.a]\nusername = \"u1\"\npassword = \"${env:GWS_NOT_SET_X}\"\n[agents.b]\nusername = \"u2\"\npassword = \"${env:GWS_NOT_SET_X}\"\n[agents.c]\nusername = \"u3\"\npassword = \"${env:GWS_NOT_SET_Y}\"\n";
+        let e = Profile::parse(Path::new("p.toml"), text, &Env::empty(), &r).unwrap_err();
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            e[0].to_string().contains("`GWS_NOT_SET_X` is not set")
+                && e[0]
+                    .to_string()
+                    .ends_with("(2 roles read their password from it)"),
+            "{}",
+            e[0]
+        );
+        assert!(
+            e[1].to_string().ends_with("`${env:GWS_NOT_SET_Y}`)"),
+            "{}",
+            e[1]
         );
     }
 

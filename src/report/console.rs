@@ -203,7 +203,10 @@ impl<W: Write + Send> Listener for Console<W> {
                     self.line("\nrun stopped early (interrupted, or its deadline passed): the results cover the cases that finished");
                 }
                 let failed = tally.failed.saturating_sub(tolerated.len());
-                let verdict = if failed == 0 && unreachable.is_none() && !interrupted {
+                // A run that could not finish has no verdict; "FAILED" beside "0 failed" misled.
+                let verdict = if unreachable.is_some() || *interrupted {
+                    "INCOMPLETE"
+                } else if failed == 0 {
                     "ok"
                 } else {
                     "FAILED"
