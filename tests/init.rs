@@ -137,8 +137,9 @@ fn a_profile_from_init_runs_clean_against_serve_with_one_user_per_role_16_and_4_
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(
-        r.stdout
-            .contains("warn  user `agent4` is shared by roles auth, notify5, params, params5, sample4"),
+        r.stdout.contains(
+            "warn  user `agent4` is shared by roles auth, notify5, params, params5, sample4"
+        ),
         "{}",
         r.stdout
     );
