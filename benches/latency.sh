@@ -3,6 +3,13 @@
 #
 #   benches/latency.sh                                  # RTT 20 and 100 ms, 3 interleaved rounds
 #   LAT_RTTS="20" LAT_ROUNDS=1 LAT_CASES=500 benches/latency.sh
+#   LAT_WORKLOADS=suite LAT_BASELINE_BIN=/tmp/old/gws-conform LAT_BASELINE_SRC=/tmp/old benches/latency.sh
+#
+# LAT_WORKLOADS: the rows to run (default "suite accepting corpus"). LAT_BASELINE_BIN: a second binary
+# (an earlier version, built apart) run right after this one on the same proxy in every round of
+# `suite` and `accepting`, from LAT_BASELINE_SRC (a folder holding that version's cases/, schemas/ and
+# profiles/, e.g. `git archive COMMIT cases schemas profiles | tar -x -C DIR`); the table then adds
+# each pair's wall-time ratio (this binary / baseline). LAT_RUNS_OUT: keep the runs file (JSON lines).
 #
 # Starts reference servers (`gws-conform serve`) on 127.0.0.1, each behind benches/delay_proxy.py (a
 # TCP proxy adding RTT/2 each way to every chunk, one RTT per new connection), and runs with default
@@ -30,11 +37,21 @@ ROUNDS=${LAT_ROUNDS:-3}
 CASES=${LAT_CASES:-1000}
 RUN_SECONDS=${LAT_RUN_SECONDS:-300}
 GROUPS_N=16 # gen_corpus.py's agents: one serial group each
+WORKLOADS=${LAT_WORKLOADS:-"suite accepting corpus"}
+BASE_BIN=${LAT_BASELINE_BIN:-}
+BASE_SRC=${LAT_BASELINE_SRC:-}
+if [ -n "$BASE_BIN" ] && { [ ! -x "$BASE_BIN" ] || [ ! -d "$BASE_SRC/cases" ] || [ ! -f "$BASE_SRC/profiles/reference.toml" ]; }; then
+    echo "latency.sh: LAT_BASELINE_BIN needs an executable, and LAT_BASELINE_SRC a folder with its cases/ and profiles/reference.toml" >&2
+    exit 2
+fi
+has() { [[ " $WORKLOADS " == *" $1 "* ]]; }
 ACCEPTING="--variant empty-channels-noop --variant async-switch-password --variant async-unknown-value --variant async-dynamic-number"
 
 say() { echo "latency.sh: $*" >&2; }
 
 # --- tools --------------------------------------------------------------------------------------------
+HAVE_HURL=0
+if has corpus; then
 HURL=${HURL:-$(command -v hurl || echo "$HOME/.cargo/bin/hurl")}
 HAVE_HURL=1
 if [ ! -x "$HURL" ] || [[ "$("$HURL" --version 2>/dev/null || true)" != "hurl 8.0.1"* ]]; then
@@ -48,6 +65,7 @@ if [ ! -x "$HURL" ] || [[ "$("$HURL" --version 2>/dev/null || true)" != "hurl 8.
         HAVE_HURL=0
     fi
 fi
+fi
 
 say "building the release binary"
 cargo build --release --quiet
@@ -58,6 +76,7 @@ PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    if [ -n "${LAT_RUNS_OUT:-}" ] && [ -f "$WORK/runs" ]; then cp "$WORK/runs" "$LAT_RUNS_OUT"; fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -97,9 +116,14 @@ proxy() {
     echo "$port" >"$WORK/port-$1-$2"
 }
 
-serve suite
-serve accepting $ACCEPTING
-serve corpus --no-csrf
+for s in $WORKLOADS; do
+    case $s in
+    suite) serve suite ;;
+    accepting) serve accepting $ACCEPTING ;;
+    corpus) serve corpus --no-csrf ;;
+    *) say "unknown workload $s (suite, accepting, corpus)"; exit 2 ;;
+    esac
+done
 
 now() { date +%s.%N; }
 
@@ -119,11 +143,13 @@ timed() {
 
 declare -A PROXY
 for rtt in $RTTS; do
-    for s in suite accepting corpus; do
+    for s in $WORKLOADS; do
         proxy "$s" "$rtt"
         PROXY[$s-$rtt]=$(cat "$WORK/port-$s-$rtt")
     done
-    python3 "$ROOT/benches/gen_corpus.py" "$CASES" "$WORK/corpus-$rtt" "http://127.0.0.1:${PROXY[corpus-$rtt]}" "$GROUPS_N"
+    if has corpus; then
+        python3 "$ROOT/benches/gen_corpus.py" "$CASES" "$WORK/corpus-$rtt" "http://127.0.0.1:${PROXY[corpus-$rtt]}" "$GROUPS_N"
+    fi
 done
 say "servers and proxies up; $ROUNDS round(s) of RTT $RTTS ms"
 
@@ -132,11 +158,25 @@ for r in $(seq "$ROUNDS"); do
     for rtt in $RTTS; do
         say "round $r/$ROUNDS, RTT $rtt ms"
         for s in suite accepting; do
+            has "$s" || continue
             n=$((n + 1))
             timed "$s/gws-conform" "$rtt" gws "$WORK/r$n/report.json" \
                 "$BIN" run -q --target "http://127.0.0.1:${PROXY[$s-$rtt]}" --profile profiles/reference.toml \
                 --report-dir "$WORK/r$n"
+            if [ -n "$BASE_BIN" ]; then
+                # From the baseline's own folder: its cases and profile (not this version's).
+                n=$((n + 1))
+                cd "$BASE_SRC"
+                timed "$s/gws-conform (baseline)" "$rtt" gws "$WORK/r$n/report.json" \
+                    "$BASE_BIN" run -q --target "http://127.0.0.1:${PROXY[$s-$rtt]}" \
+                    --profile profiles/reference.toml --report-dir "$WORK/r$n"
+                cd "$ROOT"
+            fi
         done
+        if ! has corpus; then
+            rm -rf "$WORK"/r*/
+            continue
+        fi
         C="$WORK/corpus-$rtt"
         n=$((n + 1))
         timed "corpus/gws-conform" "$rtt" gws "$WORK/r$n/report.json" \

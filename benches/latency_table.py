@@ -38,6 +38,34 @@ def main():
               f"**{statistics.median(ratios):.2f}x** ({ratios[0]:.2f}-{ratios[-1]:.2f}) | {exch} | "
               f"{sec(top.get('floor_ms'))} | {sec(top.get('cometd_ms'))} | {sec(top.get('absence_ms'))} | "
               f"{sec(mid['cp'].get('absence_ms_all'))} |")
+    pairs(runs)
+
+
+def pairs(runs):
+    """With a baseline (LAT_BASELINE_BIN): each run beside the baseline's run that followed it."""
+    base = collections.OrderedDict()
+    for r in runs:
+        if r["key"].endswith(" (baseline)"):
+            base.setdefault((r["rtt"], r["key"][: -len(" (baseline)")]), []).append(r)
+    if not base:
+        return
+    print()
+    print("| RTT | workload | pairs | wall before, median | wall after, median | after / before (median,"
+          " min-max) | critical path before | after | wall / critical before | after |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for (rtt, key), before in base.items():
+        after = [r for r in runs if r["rtt"] == rtt and r["key"] == key]
+        ps = list(zip(after, before))
+        if not ps:
+            continue
+        ratios = sorted(a["wall_ms"] / b["wall_ms"] for a, b in ps)
+        med = lambda rs, f: statistics.median(f(r) for r in rs)  # noqa: E731
+        crit = lambda r: r["cp"].get("critical_ms") or float("nan")  # noqa: E731
+        print(f"| {rtt:.0f} ms | {key} | {len(ps)} | {med(before, lambda r: r['wall_ms']) / 1000:.2f} s | "
+              f"{med(after, lambda r: r['wall_ms']) / 1000:.2f} s | **{statistics.median(ratios):.3f}x** "
+              f"({ratios[0]:.3f}-{ratios[-1]:.3f}) | {med(before, crit) / 1000:.2f} s | "
+              f"{med(after, crit) / 1000:.2f} s | {med(before, lambda r: r['wall_ms'] / crit(r)):.2f}x | "
+              f"{med(after, lambda r: r['wall_ms'] / crit(r)):.2f}x |")
 
 
 if __name__ == "__main__":

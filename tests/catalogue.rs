@@ -87,3 +87,18 @@ fn the_readme_table_is_generated_from_the_catalogue() {
     }
     panic!("README.md's \"Roles and capabilities\" tables are out of date with src/load/catalogue.rs and the cases; regenerate them with `UPDATE_README=1 cargo test --test catalogue` (or paste `gws-conform init --print-reference-table`)");
 }
+
+#[test]
+fn the_reference_directory_has_one_agent_per_role() {
+    // profiles/reference.toml gives each role agent{slot}; `gws-conform serve` must know every one, and
+    // hold no agent that no role uses (init's default, one user per role, is the reference mapping).
+    let directory = gws_reference::Directory::builtin("pw", "lc");
+    let expected: BTreeSet<String> = ROLES.iter().map(|r| format!("agent{}", r.slot)).collect();
+    let held: BTreeSet<String> = directory
+        .agent_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(held, expected);
+    assert_eq!(gws_reference::directory::BUILTIN_AGENTS, ROLES.len());
+}

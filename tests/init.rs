@@ -1,6 +1,7 @@
 //! `gws-conform init`: the real binary against `gws-conform serve` on 127.0.0.1. The profile it
 //! writes lints clean and runs the suite with zero failures and no skip for a capability serve has,
-//! with one user per role and with four shared users; it never claims a probe found what it did not.
+//! with one user per role (the default), with 16 users (the parameter roles beyond slot 16 share
+//! users) and with four shared users; it never claims a probe found what it did not.
 
 mod support;
 
@@ -33,16 +34,16 @@ fn verdicts(report: &Path, verdict: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// init, lint and run with the profile; returns the report folder.
+/// init (`--agents N`, or its default for "default"), lint and run with the profile; returns the
+/// report folder.
 fn init_lint_run(server: &Served, dir: &Path, agents: &str) -> std::path::PathBuf {
     let p = dir.join(format!("p{agents}.toml"));
     let p = p.to_str().unwrap();
-    let r = run(
-        &["init", "--target", &server.url, "--agents", agents, "-o", p],
-        dir,
-        &env(),
-        LIMIT,
-    );
+    let mut args = vec!["init", "--target", &server.url, "-o", p];
+    if agents != "default" {
+        args.extend(["--agents", agents]);
+    }
+    let r = run(&args, dir, &env(), LIMIT);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("export GWS_PASSWORD"), "{}", r.stdout);
     assert!(
@@ -83,11 +84,25 @@ fn init_lint_run(server: &Served, dir: &Path, agents: &str) -> std::path::PathBu
 }
 
 #[test]
-fn a_profile_from_init_runs_clean_against_serve_with_16_and_with_4_agents() {
+fn a_profile_from_init_runs_clean_against_serve_with_one_user_per_role_16_and_4_agents() {
     let server = Served::start(&[], PW, LC);
     let dir = tempfile::tempdir().unwrap();
-    let full = init_lint_run(&server, dir.path(), "16");
+    let full = init_lint_run(&server, dir.path(), "default");
+    let sixteen = init_lint_run(&server, dir.path(), "16");
     let shared = init_lint_run(&server, dir.path(), "4");
+    // The default gives each role the reference profile's user.
+    let text = std::fs::read_to_string(dir.path().join("pdefault.toml")).unwrap();
+    let reference = std::fs::read_to_string(root().join("profiles/reference.toml")).unwrap();
+    let users = |t: &str| -> BTreeSet<String> {
+        let p: toml::Table = t.parse().unwrap();
+        p["agents"]
+            .as_table()
+            .unwrap()
+            .iter()
+            .map(|(role, a)| format!("{role}={}", a["username"].as_str().unwrap()))
+            .collect()
+    };
+    assert_eq!(users(&text), users(&reference));
     // Warnings only where the reference profile has them too.
     let reference = dir.path().join("ref");
     let args = [
@@ -104,10 +119,11 @@ fn a_profile_from_init_runs_clean_against_serve_with_16_and_with_4_agents() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let allowed = verdicts(&reference, "warn");
     assert!(verdicts(&full, "warn").is_subset(&allowed));
+    assert!(verdicts(&sixteen, "warn").is_subset(&allowed));
     assert!(verdicts(&shared, "warn").is_subset(&allowed));
     let text = std::fs::read_to_string(dir.path().join("p4.toml")).unwrap();
     assert!(
-        text.contains("#   agent4: sample4, params, auth, notify5"),
+        text.contains("#   agent4: sample4, params, params5, auth, notify5"),
         "{text}"
     );
     assert!(text.contains("Safe: the planner serialises"), "{text}");
@@ -121,8 +137,9 @@ fn a_profile_from_init_runs_clean_against_serve_with_16_and_with_4_agents() {
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(
-        r.stdout
-            .contains("warn  user `agent4` is shared by roles auth, notify5, params, sample4"),
+        r.stdout.contains(
+            "warn  user `agent4` is shared by roles auth, notify5, params, params5, sample4"
+        ),
         "{}",
         r.stdout
     );

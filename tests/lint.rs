@@ -266,3 +266,29 @@ fn a_matrix_row_error_names_the_file_line_and_row() {
     assert!(e.contains("row `bad` (matrix[1])"), "{e}");
     assert!(e.contains("no_such_variable"), "{e}");
 }
+
+#[test]
+fn a_matrix_entry_may_name_its_rows_role() {
+    // param-wrong-type's entries and param-unusual-string's `empty` entry name their own roles (so the
+    // rows run as several users, in parallel); the other rows keep the template's `agent`.
+    let r = run(
+        &["list", "--wide", "param-wrong-type", "param-unusual-string"],
+        &root(),
+        &[],
+        Duration::from_secs(30),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let role = |id: &str| -> String {
+        r.stdout
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .find(|w| w.first() == Some(&id))
+            .map(|w| w[2].to_string())
+            .unwrap_or_else(|| panic!("{id} not listed: {}", r.stdout))
+    };
+    assert_eq!(role("param-wrong-type[place.number]"), "params5");
+    assert_eq!(role("param-wrong-type[place.array]"), "params6");
+    assert_eq!(role("param-wrong-type[place.null]"), "params4");
+    assert_eq!(role("param-unusual-string[place.empty]"), "params4");
+    assert_eq!(role("param-unusual-string[place.overlong]"), "params3");
+}

@@ -107,9 +107,32 @@ pub enum DirectoryError {
     },
 }
 
-const NUMBER_WORDS: [&str; 16] = [
-    "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven",
-    "Twelve", "Thirteen", "Fourteen", "Fifteen", "Sixteen",
+/// How many agents the built-in directory holds: `agent1` … `agent21`, one per agent role of the
+/// suite (gws-conform's `profiles/reference.toml` gives each role one).
+pub const BUILTIN_AGENTS: usize = NUMBER_WORDS.len();
+
+const NUMBER_WORDS: [&str; 21] = [
+    "One",
+    "Two",
+    "Three",
+    "Four",
+    "Five",
+    "Six",
+    "Seven",
+    "Eight",
+    "Nine",
+    "Ten",
+    "Eleven",
+    "Twelve",
+    "Thirteen",
+    "Fourteen",
+    "Fifteen",
+    "Sixteen",
+    "Seventeen",
+    "Eighteen",
+    "Nineteen",
+    "Twenty",
+    "Twenty-One",
 ];
 
 fn device(id: &str, number: &str, kind: DeviceKind) -> Device {
@@ -586,10 +609,14 @@ password = "secret"
             "PLACE_MULTI_EXT",
             "PLACE_EXT_ACD",
             "PLACE_agent16",
+            "PLACE_agent21",
         ] {
             assert!(d.place(name).is_some(), "{name}");
         }
-        assert_eq!(d.agents.len(), 16);
+        assert_eq!(d.agents.len(), 21);
+        assert_eq!(BUILTIN_AGENTS, 21);
+        assert_eq!(d.place("PLACE_agent21").unwrap().devices[0].id, "7021");
+        assert!(d.agent("agent21").unwrap().multimedia_in_service);
         assert!(d.login_codes.contains_key("8000"));
         assert!(d.login_codes.contains_key("agent1"));
         assert!(d.queues.contains("9000"));

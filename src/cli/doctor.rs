@@ -375,7 +375,7 @@ fn shared_users(suite: &Suite) -> Vec<Item> {
             item(
                 Mark::Warn,
                 format!("{what}; notification role(s) {} share it: safe (no other case of that user runs meanwhile), but the run is slower", notify.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")),
-                Some("give each notification role a user of its own for a faster run (init --agents 16)".into()),
+                Some(format!("give each notification role a user of its own for a faster run (init --agents {})", catalogue::ROLES.len())),
             )
         });
     }

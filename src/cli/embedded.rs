@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use gws_conform::load::diagnostic::did_you_mean;
 use gws_conform::load::Env;
+use gws_reference::directory::BUILTIN_AGENTS;
 use gws_reference::{Directory, Fault, RunningServer, ServerConfig, Variant};
 
 use super::{exit, ServeArgs};
@@ -157,9 +158,9 @@ pub async fn serve(args: ServeArgs) -> u8 {
     outln!("reference GWS server listening on {}", server.url());
     if args.directory.is_none() {
         if std::env::var_os(PASSWORD_VAR).is_none() {
-            outln!("agents agent1..agent16; their password was generated: export {PASSWORD_VAR} before starting to choose it");
+            outln!("agents agent1..agent{BUILTIN_AGENTS}; their password was generated: export {PASSWORD_VAR} before starting to choose it");
         } else {
-            outln!("agents agent1..agent16; password from ${PASSWORD_VAR}");
+            outln!("agents agent1..agent{BUILTIN_AGENTS}; password from ${PASSWORD_VAR}");
         }
     }
     if let Some(f) = fault {

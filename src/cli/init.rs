@@ -3,10 +3,12 @@
 //! Users: `--username NAME --agents N` gives N users. A NAME holding `{n}` has it replaced by 1..N
 //! (`lab_{n}` → lab_1..lab_N); else the number is appended (`agent` → agent1..agentN), except with
 //! `--agents 1`, where NAME is the one user as written. Roles get users by their reference slot
-//! (`catalogue::ROLES`): role slot s gets user `(s - 1) % N + 1`, so `--agents 16` is the reference
-//! lab's mapping, and fewer agents share users. Sharing is safe because the planner serialises the
-//! cases of one user name (a case's default group is `agent:<user>`), so no two cases of one user
-//! ever run at once, notification roles included.
+//! (`catalogue::ROLES`): role slot s gets user `(s - 1) % N + 1`, so `--agents` at its default (one
+//! user per role: 21) is the reference lab's mapping, and fewer agents share users (with 16, the
+//! parameter-validation roles `params2`..`params6` share the users of `default` and the sample
+//! roles). The reference lab's users are `agent1`..`agent21` (`directory::BUILTIN_AGENTS`). Sharing
+//! is safe because the planner serialises the cases of one user name (a case's default group is
+//! `agent:<user>`), so no two cases of one user ever run at once, notification roles included.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,6 +21,7 @@ use gws_conform::execute::Transport;
 use gws_conform::load::catalogue::{self, Discovery, ROLES};
 use gws_conform::load::{Agent, Env, Profile};
 use gws_conform::secret::{Redactor, Secret};
+use gws_reference::directory::BUILTIN_AGENTS;
 
 use super::embedded::PASSWORD_VAR;
 use super::exit;
@@ -32,7 +35,8 @@ pub struct InitArgs {
     /// User names: `agent` gives agent1..agentN; a name holding the placeholder `n` in braces puts the number there (`lab_` + that placeholder gives lab_1..lab_N; see --agents and the README).
     #[arg(long, default_value = "agent")]
     pub username: String,
-    /// How many distinct users the roles get (1..=16; fewer than the roles share users, serialised).
+    /// How many distinct users the roles get (1 to the number of roles, the default: one user per
+    /// role; fewer share users, serialised).
     #[arg(long, default_value_t = ROLES.len())]
     pub agents: usize,
     /// Write the profile to FILE (refused if it exists, unless --force). Default: standard output.
@@ -304,11 +308,11 @@ fn reference_lab_conflict(
     let standard = users.iter().all(|u| {
         u.strip_prefix("agent")
             .and_then(|n| n.parse::<usize>().ok())
-            .is_some_and(|n| (1..=16).contains(&n))
+            .is_some_and(|n| (1..=BUILTIN_AGENTS).contains(&n))
     });
     if !standard {
         return matches!(capability, "multimedia_down_agent" | "multimedia_agent").then(|| {
-            "the users are not the reference lab's agent1..agent16, so which one has multimedia out of service is unknown".to_string()
+            format!("the users are not the reference lab's agent1..agent{BUILTIN_AGENTS}, so which one has multimedia out of service is unknown")
         });
     }
     match capability {
@@ -337,10 +341,23 @@ mod tests {
     }
 
     #[test]
-    fn sixteen_agents_are_the_reference_mapping_and_four_share_by_slot() {
-        let full = assign(&user_names("agent", 16));
-        assert_eq!(full["sample4"], "agent4");
-        assert_eq!(full["notify5"], "agent16");
+    fn one_user_per_role_is_the_reference_mapping_and_fewer_share_by_slot() {
+        assert_eq!(ROLES.len(), BUILTIN_AGENTS, "one reference agent per role");
+        let full = assign(&user_names("agent", ROLES.len()));
+        for r in ROLES {
+            assert_eq!(full[r.name], format!("agent{}", r.slot), "{}", r.name);
+        }
+        // 16 users: the parameter roles beyond slot 16 share the sample roles' users, and no
+        // notification role shares one.
+        let sixteen = assign(&user_names("agent", 16));
+        assert_eq!(sixteen["notify5"], "agent16");
+        assert_eq!(sixteen["params2"], "agent1");
+        assert_eq!(sixteen["params6"], "agent5");
+        assert!(ROLES.iter().filter(|r| r.is_notify()).all(|n| ROLES
+            .iter()
+            .filter(|r| sixteen[r.name] == sixteen[n.name])
+            .count()
+            == 1));
         let four = assign(&user_names("agent", 4));
         for role in ["sample4", "params", "auth", "notify5"] {
             assert_eq!(four[role], "agent4", "{role}");

@@ -102,8 +102,40 @@ pub const ROLES: &[RoleInfo] = &[
     RoleInfo {
         name: "params",
         slot: 8,
-        purpose: "parameter validation: missing, wrong-type, unknown and unusual values, malformed bodies",
+        purpose: "parameter validation: channels and operationName missing or malformed, malformed bodies, values the table allows that no sample sends",
         lab_user: Some("the agent whose default place is ${single_device_place}, or one no concurrently running case logs in there"),
+    },
+    // The parameter-validation cases of the matrix files, spread over users of their own so that they
+    // run beside each other (one role held 92 of the 132 cases, and the suite waited on it).
+    RoleInfo {
+        name: "params2",
+        slot: 17,
+        purpose: "parameter validation: values that name nothing (an unknown queue, login code, place, device or workmode)",
+        lab_user: None,
+    },
+    RoleInfo {
+        name: "params3",
+        slot: 18,
+        purpose: "parameter validation: 64 KiB and non-ASCII strings in each parameter",
+        lab_user: None,
+    },
+    RoleInfo {
+        name: "params4",
+        slot: 19,
+        purpose: "parameter validation: the empty string and JSON null in each parameter (a server may read them as absent)",
+        lab_user: None,
+    },
+    RoleInfo {
+        name: "params5",
+        slot: 20,
+        purpose: "parameter validation: a JSON number or boolean in each parameter",
+        lab_user: None,
+    },
+    RoleInfo {
+        name: "params6",
+        slot: 21,
+        purpose: "parameter validation: a JSON array, object or string where each parameter's type is another",
+        lab_user: None,
     },
     RoleInfo {
         name: "lifecycle",

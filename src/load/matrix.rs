@@ -39,6 +39,7 @@ pub(super) struct RawRow {
     source: Option<String>,
     provenance: Option<String>,
     rationale: Option<String>,
+    agent: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
     #[serde(default)]
@@ -63,6 +64,9 @@ pub struct Row {
     source: Option<String>,
     provenance: Option<String>,
     rationale: Option<String>,
+    /// The agent role its case runs as, instead of the template's (spreads a large file's cases
+    /// over several users, so they run in parallel).
+    agent: Option<String>,
     tags: Vec<String>,
     requires: Vec<String>,
     vars: BTreeMap<String, String>,
@@ -96,6 +100,7 @@ pub(super) fn rows(
             source: e.source.clone(),
             provenance: e.provenance.clone(),
             rationale: e.rationale.clone(),
+            agent: e.agent.clone(),
             tags: e.tags.clone(),
             requires: e.requires.clone(),
             vars: e.vars.clone(),
@@ -341,7 +346,7 @@ pub fn properties(schemas: &SchemaSet, name: &str) -> Result<Vec<(String, Vec<St
 }
 
 /// The case table of one row: the file's table without `matrix`, with the row's changes. The id
-/// becomes `base[row]`; `tags` and `requires` are added to the case's; `vars` merged over the case's;
+/// becomes `base[row]`; `agent` replaces the template's; `tags` and `requires` are added to the case's; `vars` merged over the case's;
 /// `alternatives` added to every decided step's expectation.
 pub(super) fn apply(base: &toml::Table, row: &Row) -> toml::Table {
     use toml::Value as T;
@@ -372,6 +377,7 @@ pub(super) fn apply(base: &toml::Table, row: &Row) -> toml::Table {
     set("source", &row.source.clone().map(T::String));
     set("provenance", &row.provenance.clone().map(T::String));
     set("rationale", &row.rationale.clone().map(T::String));
+    set("agent", &row.agent.clone().map(T::String));
     for (key, extra) in [("tags", &row.tags), ("requires", &row.requires)] {
         if extra.is_empty() {
             continue;
