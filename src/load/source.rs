@@ -64,14 +64,17 @@ impl Dir {
     /// reproducible.
     pub fn files(&self, ending: &str) -> io::Result<Vec<PathBuf>> {
         let mut files: Vec<PathBuf> = match self {
+            // The name first, then the directory entry's own type (no stat per file on the usual
+            // file systems); a symbolic link is followed, as `Path::is_file` does.
             Dir::Folder(d) => std::fs::read_dir(d)?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file())
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.ends_with(ending))
+                .filter_map(Result::ok)
+                .filter(|e| e.file_name().to_str().is_some_and(|n| n.ends_with(ending)))
+                .filter(|e| match e.file_type() {
+                    Ok(t) if t.is_symlink() => e.path().is_file(),
+                    Ok(t) => t.is_file(),
+                    Err(_) => false,
                 })
+                .map(|e| e.path())
                 .collect(),
             Dir::Embedded(d) => embedded_files()
                 .iter()
