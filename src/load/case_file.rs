@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::diagnostic::{did_you_mean, Diagnostic};
 use super::locate::offset_of;
+use super::toml_json::toml_to_json;
 use super::vars::Variables;
 use super::LoadContext;
 use crate::model::*;
@@ -724,25 +725,6 @@ fn parse_status(v: &toml::Value) -> Result<Vec<StatusPattern>, String> {
             Err("an empty list accepts nothing; leave `status` out to accept any".to_string())
         }
         other => one(other).map(|s| vec![s]),
-    }
-}
-
-pub(crate) fn toml_to_json(v: &toml::Value) -> serde_json::Value {
-    use serde_json::Value as J;
-    match v {
-        toml::Value::String(s) => J::String(s.clone()),
-        toml::Value::Integer(i) => J::from(*i),
-        toml::Value::Float(f) => serde_json::Number::from_f64(*f)
-            .map(J::Number)
-            .unwrap_or(J::Null),
-        toml::Value::Boolean(b) => J::Bool(*b),
-        toml::Value::Datetime(d) => J::String(d.to_string()),
-        toml::Value::Array(a) => J::Array(a.iter().map(toml_to_json).collect()),
-        toml::Value::Table(t) => J::Object(
-            t.iter()
-                .map(|(k, v)| (k.clone(), toml_to_json(v)))
-                .collect(),
-        ),
     }
 }
 

@@ -111,7 +111,7 @@ pub(super) fn rows(
         let json = match &e.json {
             None => Map::new(),
             Some(toml::Value::Table(_)) => {
-                match super::case_file::toml_to_json(e.json.as_ref().unwrap()) {
+                match super::toml_json::toml_to_json(e.json.as_ref().unwrap()) {
                     Json::Object(m) => m,
                     _ => Map::new(),
                 }

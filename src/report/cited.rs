@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use crate::load::citations::{citations, resolve};
 
-use super::html::esc;
+use super::markup::esc;
 
 /// One `<details>` per section the source cites (each once, in citation order); empty when it cites
 /// none. A citation that resolves to nothing is left out: `lint` refuses such a case, and a report of

@@ -13,6 +13,7 @@ use super::coverage::{traceability, ElementStatus};
 use super::format::{Sink, Spool, Writer};
 use super::headline::{headline, verdict_class};
 use super::index::Index;
+use super::markup::esc;
 use super::status::CaseStatus;
 use crate::execute::Exchange;
 use crate::record::{CaseResult, KnownOutcome, KnownStatus, Level, StepResult};
@@ -705,43 +706,6 @@ fn prov(p: &str) -> String {
     format!("<span class=\"prov {p}\" title=\"provenance: {p}\">{p}</span>")
 }
 
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
-    // Runs of plain text are copied whole: the page is mostly escaped exchanges.
-    let mut plain = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let entity = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#39;",
-            _ => continue,
-        };
-        out.push_str(&s[plain..i]);
-        out.push_str(entity);
-        plain = i + 1;
-    }
-    out.push_str(&s[plain..]);
-    out
-}
-
 fn attr(s: &str) -> String {
     esc(s)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(
-            esc("<script>\"x\" & 'y'"),
-            "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;"
-        );
-        assert_eq!(esc("é<ü>€"), "é&lt;ü&gt;€");
-        assert_eq!(esc("plain"), "plain");
-        assert_eq!(esc(""), "");
-    }
 }

@@ -12,6 +12,7 @@ pub mod index;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod markup;
 pub mod merge;
 pub mod output;
 pub mod render;
