@@ -23,14 +23,8 @@ if [ "$WRK_SECONDS" -gt 30 ]; then WRK_SECONDS=30; fi
 say() { echo "compare.sh: $*" >&2; }
 
 # --- tools --------------------------------------------------------------------------------------------
-apt_install() {
-    if command -v apt-get >/dev/null 2>&1; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" >/dev/null 2>&1 ||
-            { apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" >/dev/null 2>&1; }
-    else
-        return 1
-    fi
-}
+# shellcheck source=benches/tools.sh
+. "$ROOT/benches/tools.sh"
 if [ ! -x /usr/bin/time ]; then
     say "installing GNU time (apt-get install -y time)"
     apt_install time || { say "cannot install GNU time: peak RSS is needed; giving up"; exit 2; }
@@ -40,18 +34,7 @@ if ! command -v wrk >/dev/null 2>&1; then
     say "installing wrk (apt-get install -y wrk)"
     apt_install wrk || { say "CANNOT INSTALL wrk: the wrk rows are left out"; HAVE_WRK=0; }
 fi
-HURL=${HURL:-$(command -v hurl || echo "$HOME/.cargo/bin/hurl")}
-HAVE_HURL=1
-# The version is read whole: `| grep -q` under pipefail can SIGPIPE the writer and read as a mismatch.
-if [ ! -x "$HURL" ] || [[ "$("$HURL" --version 2>/dev/null || true)" != "hurl 8.0.1"* ]]; then
-    say "Hurl 8.0.1 not found: installing it (apt-get install -y libclang-dev libcurl4-openssl-dev && cargo install hurl@8.0.1 --locked; about 2 min)"
-    if apt_install libclang-dev libcurl4-openssl-dev && cargo install hurl@8.0.1 --locked >&2; then
-        HURL="$HOME/.cargo/bin/hurl"
-    else
-        say "CANNOT INSTALL Hurl 8.0.1: the Hurl rows are left out"
-        HAVE_HURL=0
-    fi
-fi
+find_hurl
 
 # --- the harness and the server -----------------------------------------------------------------------
 say "building the release binary"

@@ -50,21 +50,11 @@ ACCEPTING="--variant empty-channels-noop --variant async-switch-password --varia
 say() { echo "latency.sh: $*" >&2; }
 
 # --- tools --------------------------------------------------------------------------------------------
+# shellcheck source=benches/tools.sh
+. "$ROOT/benches/tools.sh"
 HAVE_HURL=0
 if has corpus; then
-HURL=${HURL:-$(command -v hurl || echo "$HOME/.cargo/bin/hurl")}
-HAVE_HURL=1
-if [ ! -x "$HURL" ] || [[ "$("$HURL" --version 2>/dev/null || true)" != "hurl 8.0.1"* ]]; then
-    say "Hurl 8.0.1 not found: installing it (apt-get install -y libclang-dev libcurl4-openssl-dev && cargo install hurl@8.0.1 --locked; about 2 min)"
-    if { DEBIAN_FRONTEND=noninteractive apt-get install -y libclang-dev libcurl4-openssl-dev >/dev/null 2>&1 ||
-        { apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y libclang-dev libcurl4-openssl-dev >/dev/null 2>&1; }; } &&
-        cargo install hurl@8.0.1 --locked >&2; then
-        HURL="$HOME/.cargo/bin/hurl"
-    else
-        say "CANNOT INSTALL Hurl 8.0.1: the Hurl rows are left out"
-        HAVE_HURL=0
-    fi
-fi
+    find_hurl
 fi
 
 say "building the release binary"

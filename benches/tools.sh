@@ -1,0 +1,29 @@
+# Sourced by benches/compare.sh and benches/latency.sh (which define `say`): installs what a bench needs
+# when it is missing, and says so plainly when it cannot.
+
+# apt_install PKG...: quietly, with one `apt-get update` retry; fails where there is no apt-get.
+apt_install() {
+    if command -v apt-get >/dev/null 2>&1; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" >/dev/null 2>&1 ||
+            { apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" >/dev/null 2>&1; }
+    else
+        return 1
+    fi
+}
+
+# find_hurl: sets HURL to a Hurl 8.0.1 binary (installing it when missing) and HAVE_HURL to 1, or
+# HAVE_HURL to 0 with a loud line when it cannot.
+find_hurl() {
+    HURL=${HURL:-$(command -v hurl || echo "$HOME/.cargo/bin/hurl")}
+    HAVE_HURL=1
+    # The version is read whole: `| grep -q` under pipefail can SIGPIPE the writer and read as a mismatch.
+    if [ ! -x "$HURL" ] || [[ "$("$HURL" --version 2>/dev/null || true)" != "hurl 8.0.1"* ]]; then
+        say "Hurl 8.0.1 not found: installing it (apt-get install -y libclang-dev libcurl4-openssl-dev && cargo install hurl@8.0.1 --locked; about 2 min)"
+        if apt_install libclang-dev libcurl4-openssl-dev && cargo install hurl@8.0.1 --locked >&2; then
+            HURL="$HOME/.cargo/bin/hurl"
+        else
+            say "CANNOT INSTALL Hurl 8.0.1: the Hurl rows are left out"
+            HAVE_HURL=0
+        fi
+    fi
+}
