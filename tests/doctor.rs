@@ -56,11 +56,7 @@ fn a_good_profile_passes_and_a_wrong_password_fails_naming_role_and_user() {
 fn csrf_off_in_the_profile_against_a_csrf_server_warns_with_the_fix() {
     let server = Served::start(&[], PW, LC);
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(root().join("profiles/reference.toml"))
-        .unwrap()
-        .replace("csrf = true", "csrf = false");
-    let p = dir.path().join("nocsrf.toml");
-    std::fs::write(&p, text).unwrap();
+    let p = support::reference_profile_without_csrf(dir.path());
     let r = doctor(&server.url, p.to_str().unwrap(), PW);
     // run sends the tokens it sees (tests/targets.rs), so the mismatch is a warning.
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);

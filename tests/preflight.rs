@@ -65,11 +65,7 @@ fn a_target_url_the_api_is_not_under_runs_no_case() {
 fn csrf_off_in_the_profile_against_a_csrf_server_sends_the_tokens_it_sees() {
     let server = Served::start(&[], PW, LC);
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(root().join("profiles/reference.toml"))
-        .unwrap()
-        .replace("csrf = true", "csrf = false");
-    let p = dir.path().join("nocsrf.toml");
-    std::fs::write(&p, text).unwrap();
+    let p = support::reference_profile_without_csrf(dir.path());
     let (r, report) = run_with(&server.url, p.to_str().unwrap(), &["--spec", "S1"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(
@@ -119,6 +115,52 @@ fn a_target_that_only_lacks_get_me_is_tested() {
         probes
             .iter()
             .any(|p| p["request"] == "POST /api/v2/me" && p["status"] == 200),
+        "{probes:?}"
+    );
+    assert_eq!(report["summary"]["tally"]["not_run"], 0, "{}", r.stdout);
+}
+
+/// A server that lacks `GET /api/v2/me` (404) and refuses a body without `operationName` with 404
+/// and a GWS error body unlike what a path it does not have gets: `operation-name-missing` accepts
+/// any 4xx, so this is the API answering, not its absence, and the run goes ahead. Under a rule
+/// that looked at the status alone it was refused as `no-api`.
+#[test]
+fn a_404_with_a_gws_error_body_is_the_api_answering() {
+    use std::sync::Arc;
+    use support::{response, TestServer};
+    let server = TestServer::start(Arc::new(|req| {
+        let json = [("Content-Type", "application/json")];
+        let has_operation = String::from_utf8_lossy(&req.body).contains("operationName");
+        Some(match (req.method.as_str(), req.path.as_str()) {
+            ("POST", "/api/v2/me") if has_operation => {
+                response("200 OK", &json, br#"{"statusCode":0}"#)
+            }
+            ("POST", "/api/v2/me") => response(
+                "404 Not Found",
+                &json,
+                br#"{"statusCode":1,"statusMessage":"operationName is required"}"#,
+            ),
+            _ => response("404 Not Found", &[("Content-Type", "text/html")], b"<h1>404</h1>"),
+        })
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("p.toml");
+    std::fs::write(
+        &p,
+        "name = \"get-less\"\ncsrf = false\ntimeout_ms = 2000\n[agents.default]\nusername = \"agent1\"\npassword = \"${env:GWS_PASSWORD}\"\n",
+    )
+    .unwrap();
+    let (r, report) = run_with(&server.url(), p.to_str().unwrap(), &["s1-basic-voice"]);
+    assert_eq!(
+        report["run"]["preflight"]["outcome"], "ok",
+        "{}{}",
+        r.stdout, r.stderr
+    );
+    let probes = report["run"]["preflight"]["probes"].as_array().unwrap();
+    assert!(
+        probes.iter().any(|p| p["request"] == "POST /api/v2/me"
+            && p["status"] == 404
+            && p["found"] == "answered 404 with a GWS error body of its own"),
         "{probes:?}"
     );
     assert_eq!(report["summary"]["tally"]["not_run"], 0, "{}", r.stdout);

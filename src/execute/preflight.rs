@@ -21,6 +21,8 @@ use crate::secret::Redactor;
 
 pub const VERSION_PATH: &str = "/api/v2/diagnostics/version";
 pub const ME_PATH: &str = "/api/v2/me";
+/// A path no GWS serves: what it answers is what the target says of a path it does not have.
+const NO_SUCH_PATH: &str = "/api/v2/gws-conform-no-such-resource";
 
 /// Said when a GET answer carries a CSRF token and the profile does not send one.
 pub const HINT_CSRF_ON: &str = "the target issues CSRF tokens and the profile says csrf = false: this run sends them, as a client must; set csrf = true in the profile to say so";
@@ -127,14 +129,13 @@ pub async fn run(transport: &Transport, users: &[ProbeUser<'_>], redactor: &Reda
     let mut probes = vec![version_probe];
     let all_404 = !user_probes.is_empty() && user_probes.iter().all(|p| p.status == Some(404));
     probes.extend(user_probes);
+    let send_csrf = issues_tokens_unasked(transport.csrf, &probes);
     let hints = hints(transport.csrf, &probes);
-    let send_csrf = hints.iter().any(|h| h == HINT_CSRF_ON);
     // Some routers answer 404 to a method they lack: only a POST (StartContactCenterSession's own
     // method) that finds nothing either says the API is elsewhere.
     let confirmed_404 = match (all_404, users.first()) {
         (true, Some(user)) => {
-            let p = post_probe(transport, send_csrf, user.agent, redactor).await;
-            let absent = p.status == Some(404);
+            let (p, absent) = post_probe(transport, send_csrf, user.agent, redactor).await;
             probes.push(p);
             absent
         }
@@ -181,13 +182,16 @@ fn rejected_reason(rejected: &[String], users: usize) -> String {
 
 /// `POST /api/v2/me` with the body `{}` (no operation: any GWS refuses it without a change of
 /// state), as a case sends it: in a session of its own, with a CSRF token when the target issues
-/// them, so that a CSRF filter in front of the router cannot answer for it.
+/// them, so that a CSRF filter in front of the router cannot answer for it. Returns the probe and
+/// whether the API is absent: a 404 that is not a GWS error body, or that is the very answer a path
+/// that cannot exist gets. A server may refuse a body without `operationName` with 404 and an error
+/// body of its own (`operation-name-missing` accepts any 4xx): that is the API answering.
 async fn post_probe(
     transport: &Transport,
     send_csrf: bool,
     agent: &Agent,
     redactor: &Redactor,
-) -> Probe {
+) -> (Probe, bool) {
     let transport = if send_csrf {
         transport.clone().sending_csrf()
     } else {
@@ -195,34 +199,60 @@ async fn post_probe(
     };
     let started = Instant::now();
     let mut session = super::AgentSession::new(&transport, Some(agent), redactor);
-    let request = crate::model::Request {
-        method: "POST".into(),
-        path: ME_PATH.into(),
-        auth: crate::model::AuthMode::Basic,
-        headers: Vec::new(),
-        body: Some(crate::model::Body::Json(serde_json::json!({}))),
-        csrf: true,
-        follow_redirects: false,
+    let mut answer = async |path: &str| {
+        let request = crate::model::Request {
+            method: "POST".into(),
+            path: path.into(),
+            auth: crate::model::AuthMode::Basic,
+            headers: Vec::new(),
+            body: Some(crate::model::Body::Json(serde_json::json!({}))),
+            csrf: true,
+            follow_redirects: false,
+        };
+        let last = session.send(&request).await.pop();
+        last.and_then(|(_, r)| r)
+            .map(|r| (r.status, r.body_text.unwrap_or_default()))
     };
-    let last = session.send(&request).await.pop();
-    let status = last
-        .as_ref()
-        .and_then(|(_, r)| r.as_ref())
-        .map(|r| r.status);
-    Probe {
-        request: format!("POST {ME_PATH}"),
-        roles: Vec::new(),
-        user: Some(redactor.redact(&agent.username)),
-        status,
-        error: None,
-        csrf_token: false,
-        found: status.map_or("no answer".to_string(), |s| format!("answered {s}")),
-        duration_ms: started.elapsed().as_millis() as u64,
-    }
+    let me = answer(ME_PATH).await;
+    let (found, absent) = match &me {
+        None => ("no answer".to_string(), false),
+        Some((404, body)) if is_gws_error_body(body) => {
+            let elsewhere = answer(NO_SUCH_PATH).await;
+            if elsewhere.as_ref() == me.as_ref() {
+                let f = format!("answered 404 with the body POST {NO_SUCH_PATH} gets");
+                (f, true)
+            } else {
+                ("answered 404 with a GWS error body of its own".to_string(), false)
+            }
+        }
+        Some((404, _)) => ("answered 404 without a GWS error body".to_string(), true),
+        Some((status, _)) => (format!("answered {status}"), false),
+    };
+    let mut probe = Probe::new(format!("POST {ME_PATH}"));
+    probe.user = Some(redactor.redact(&agent.username));
+    probe.status = me.map(|(s, _)| s);
+    probe.found = found;
+    probe.duration_ms = started.elapsed().as_millis() as u64;
+    (probe, absent)
+}
+
+/// A JSON object whose `statusCode` is an integer: how every GWS answer says what became of the
+/// request (gws-notes.md §3), and what no router or proxy in front of it writes for a path it
+/// does not serve.
+fn is_gws_error_body(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| v.get("statusCode").map(serde_json::Value::is_i64))
+        .unwrap_or(false)
+}
+
+/// Some answer carried a CSRF token and the profile does not send one: the run must, as a client does.
+fn issues_tokens_unasked(csrf_on: bool, probes: &[Probe]) -> bool {
+    !csrf_on && probes.iter().any(|p| p.status.is_some() && p.csrf_token)
 }
 
 /// Why the API is not under `base`: every user's `GET /api/v2/me` and a `POST /api/v2/me` answered
-/// 404. A GWS answers that resource (or refuses the credentials, the method or the body): 404 on
+/// 404, the POST as a path that does not exist is answered. A GWS answers that resource (or refuses the credentials, the method or the body): 404 on
 /// both means the requests go somewhere else. The version probe decides nothing (a deployment may
 /// not expose diagnostics, or guard them).
 fn no_api(base: &url::Url, users: usize) -> String {
@@ -245,7 +275,7 @@ fn hints(csrf_on: bool, probes: &[Probe]) -> Vec<String> {
         .iter()
         .filter(|p| p.status.is_some_and(|s| (200..300).contains(&s)))
         .count();
-    if any_token && !csrf_on {
+    if issues_tokens_unasked(csrf_on, probes) {
         vec![HINT_CSRF_ON.to_string()]
     } else if csrf_on && successes > 0 && !any_token {
         vec![HINT_CSRF_OFF.to_string()]
@@ -274,16 +304,7 @@ pub(super) async fn probe(
             super::basic(&a.username, a.password.expose()),
         );
     }
-    let mut probe = Probe {
-        request: format!("GET {path}"),
-        roles: Vec::new(),
-        user: None,
-        status: None,
-        error: None,
-        csrf_token: false,
-        found: String::new(),
-        duration_ms: 0,
-    };
+    let mut probe = Probe::new(format!("GET {path}"));
     let outcome = async {
         let mut resp = request.send().await?;
         let status = resp.status().as_u16();
@@ -338,16 +359,20 @@ mod tests {
     use super::*;
 
     fn answered(status: u16, csrf_token: bool) -> Probe {
-        Probe {
-            request: format!("GET {ME_PATH}"),
-            roles: Vec::new(),
-            user: None,
-            status: Some(status),
-            error: None,
-            csrf_token,
-            found: format!("answered {status}"),
-            duration_ms: 0,
-        }
+        let mut p = Probe::new(format!("GET {ME_PATH}"));
+        p.status = Some(status);
+        p.csrf_token = csrf_token;
+        p.found = format!("answered {status}");
+        p
+    }
+
+    #[test]
+    fn only_a_json_object_with_an_integer_status_code_is_a_gws_error_body() {
+        assert!(is_gws_error_body(r#"{"statusCode":1,"statusMessage":"x"}"#));
+        assert!(!is_gws_error_body(r#"{"statusCode":"1"}"#));
+        assert!(!is_gws_error_body(r#"{"status":404,"error":"Not Found"}"#));
+        assert!(!is_gws_error_body("<html>404</html>"));
+        assert!(!is_gws_error_body(""));
     }
 
     #[test]

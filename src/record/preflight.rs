@@ -54,3 +54,19 @@ pub struct Probe {
     pub found: String,
     pub duration_ms: u64,
 }
+
+impl Probe {
+    /// A probe of `request` (`GET /api/v2/me`) that has found nothing yet.
+    pub fn new(request: String) -> Self {
+        Probe {
+            request,
+            roles: Vec::new(),
+            user: None,
+            status: None,
+            error: None,
+            csrf_token: false,
+            found: String::new(),
+            duration_ms: 0,
+        }
+    }
+}

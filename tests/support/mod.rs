@@ -285,3 +285,14 @@ impl Drop for Served {
         let _ = self.child.wait();
     }
 }
+
+/// The reference profile with `csrf = false`, written into `dir` (the profile's mistake that the
+/// run and `doctor` must both handle against a server that issues tokens).
+pub fn reference_profile_without_csrf(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("profiles/reference.toml"))
+        .expect("profiles/reference.toml")
+        .replace("csrf = true", "csrf = false");
+    let p = dir.join("nocsrf.toml");
+    std::fs::write(&p, text).expect("write nocsrf.toml");
+    p
+}
