@@ -140,7 +140,11 @@ fn a_404_with_a_gws_error_body_is_the_api_answering() {
                 &json,
                 br#"{"statusCode":1,"statusMessage":"operationName is required"}"#,
             ),
-            _ => response("404 Not Found", &[("Content-Type", "text/html")], b"<h1>404</h1>"),
+            _ => response(
+                "404 Not Found",
+                &[("Content-Type", "text/html")],
+                b"<h1>404</h1>",
+            ),
         })
     }));
     let dir = tempfile::tempdir().unwrap();
@@ -164,4 +168,38 @@ fn a_404_with_a_gws_error_body_is_the_api_answering() {
         "{probes:?}"
     );
     assert_eq!(report["summary"]["tally"]["not_run"], 0, "{}", r.stdout);
+}
+
+/// `transport = "websocket"` against a long-polling-only server (a conforming Bayeux server): the
+/// notification cases are skipped with the reason, not failed; the others run and pass.
+#[test]
+fn websocket_demanded_from_a_long_polling_server_skips_the_notification_cases() {
+    let server = Served::start(&["--variant", "long-polling-only"], PW, LC);
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("profiles/reference.toml"))
+        .unwrap()
+        .replace("transport = \"auto\"", "transport = \"websocket\"");
+    let p = dir.path().join("ws.toml");
+    std::fs::write(&p, text).unwrap();
+    let (r, report) = run_with(&server.url, p.to_str().unwrap(), &["--spec", "S1"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("the profile demands WebSocket"),
+        "{}",
+        r.stderr
+    );
+    let tally = &report["summary"]["tally"];
+    assert_eq!(tally["failed"], 0, "{}", r.stdout);
+    assert!(tally["passed"].as_u64() > Some(0), "{}", r.stdout);
+    let cases = report["cases"].as_array().unwrap();
+    let skipped: Vec<&serde_json::Value> = cases
+        .iter()
+        .filter(|c| {
+            c["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("the profile demands WebSocket"))
+        })
+        .collect();
+    assert!(!skipped.is_empty(), "{}", r.stdout);
+    assert!(skipped.iter().all(|c| c["verdict"] == "skip"));
 }

@@ -247,9 +247,12 @@ pub async fn execute(
             return exit::ERROR;
         }
     };
-    let plan = plan::plan(&suite.cases, selection, &suite.profile);
+    let mut plan = plan::plan(&suite.cases, selection, &suite.profile);
     let jobs = options.jobs.unwrap_or_else(|| plan.default_jobs());
-    let found = run_preflight(&transport, &plan, &suite).await;
+    let mut found = run_preflight(&transport, &plan, &suite).await;
+    if found.blocking_reason().is_none() {
+        skip_if_websocket_unoffered(&transport, &mut plan, &suite, &mut found).await;
+    }
     let transport = if found.send_csrf {
         transport.sending_csrf()
     } else {
@@ -436,6 +439,39 @@ fn stop_or_deadline(
             _ = stop.wait() => Halt::Interrupted,
             _ = tokio::time::sleep_until(until) => Halt::Deadline(text),
         }
+    }
+}
+
+/// With `transport = "websocket"` forced and a target whose handshake offers no WebSocket, the cases
+/// that listen for notifications cannot be tested as the profile asks: they are skipped with the
+/// reason (a long-polling-only Bayeux server is conforming), not failed one by one.
+async fn skip_if_websocket_unoffered(
+    transport: &Transport,
+    plan: &mut plan::Plan<'_>,
+    suite: &Suite,
+    found: &mut preflight::Found,
+) {
+    let listens = |p: &plan::PlannedCase<'_>| {
+        p.skip.is_none() && p.case.requires.iter().any(|r| r == "cometd")
+    };
+    let Some(agent) = plan
+        .cases
+        .iter()
+        .filter(|p| listens(p))
+        .find_map(|p| suite.profile.agent(&p.case.agent_role).map(|(_, a)| a))
+    else {
+        return;
+    };
+    let Some((probe, reason)) =
+        preflight::websocket_unoffered(transport, agent, &suite.redactor).await
+    else {
+        return;
+    };
+    eprintln!("hint: {reason}");
+    found.record.probes.push(probe);
+    found.record.hints.push(reason.clone());
+    for p in plan.cases.iter_mut().filter(|p| listens(p)) {
+        p.skip = Some(reason.clone());
     }
 }
 

@@ -222,7 +222,10 @@ async fn post_probe(
                 let f = format!("answered 404 with the body POST {NO_SUCH_PATH} gets");
                 (f, true)
             } else {
-                ("answered 404 with a GWS error body of its own".to_string(), false)
+                (
+                    "answered 404 with a GWS error body of its own".to_string(),
+                    false,
+                )
             }
         }
         Some((404, _)) => ("answered 404 without a GWS error body".to_string(), true),
@@ -234,6 +237,55 @@ async fn post_probe(
     probe.found = found;
     probe.duration_ms = started.elapsed().as_millis() as u64;
     (probe, absent)
+}
+
+/// With `transport = "websocket"` in the profile, one Bayeux handshake as `agent` says whether the
+/// target offers WebSocket at all. A Bayeux server need only offer long-polling, so a target that
+/// does not is no failure of its own: the notification cases cannot be tested as the profile asks,
+/// and the returned reason is why they are skipped. `None` when the profile does not force
+/// WebSocket, when the target offers it, or when the handshake failed for another reason (that is
+/// for the cases to judge). Bounded by four of the transport's timeouts.
+pub async fn websocket_unoffered(
+    transport: &Transport,
+    agent: &Agent,
+    redactor: &Redactor,
+) -> Option<(Probe, String)> {
+    let mut config = transport.cometd_config();
+    if config.transport != crate::load::Transport::Websocket {
+        return None;
+    }
+    config.transport = crate::load::Transport::Auto;
+    let started = Instant::now();
+    let limit = transport.timeout() * 4 + std::time::Duration::from_secs(1);
+    let offered = tokio::time::timeout(limit, async {
+        let mut session = super::AgentSession::new(transport, Some(agent), redactor);
+        session.open_session().await;
+        let (client, _events) = super::cometd::CometdClient::start(
+            transport.http_client(),
+            config,
+            session.bayeux_auth(),
+        )
+        .await
+        .ok()?;
+        let offered = client.offered_connection_types();
+        let _ = client.disconnect().await;
+        Some(offered)
+    })
+    .await
+    .ok()
+    .flatten()?;
+    if offered.iter().any(|t| t == "websocket") {
+        return None;
+    }
+    let mut probe = Probe::new(format!("Bayeux handshake at {}", super::NOTIFICATIONS_PATH));
+    probe.user = Some(redactor.redact(&agent.username));
+    probe.found = format!("offers {} and no websocket", offered.join(", "));
+    probe.duration_ms = started.elapsed().as_millis() as u64;
+    let reason = format!(
+        "the profile demands WebSocket (transport = \"websocket\"), but the target's Bayeux handshake offers only {}: a Bayeux server need only offer long-polling; set transport = \"auto\" to test its notifications",
+        offered.join(", ")
+    );
+    Some((probe, redactor.redact(&reason)))
 }
 
 /// A JSON object whose `statusCode` is an integer: how every GWS answer says what became of the
