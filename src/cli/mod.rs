@@ -164,7 +164,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Cases run at once (serial groups never overlap). Default: every serial group at once, at most 64.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Where to write the reports. Default: reports/<run-id>. A folder that is not empty is
     /// refused unless --force.
@@ -204,10 +204,31 @@ struct ListArgs {
     wide: bool,
 }
 
+/// At least one case (or variant, or fault) at a time: 0 would run nothing and wait forever.
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e}")),
+    }
+}
+
+/// An address to listen on, where `localhost` means 127.0.0.1 (the name would otherwise be
+/// refused by `SocketAddr`'s parser, though it is what most people type).
+fn parse_listen_addr(text: &str) -> Result<std::net::SocketAddr, String> {
+    let resolved = match text.strip_prefix("localhost:") {
+        Some(port) => format!("127.0.0.1:{port}"),
+        None => text.to_string(),
+    };
+    resolved
+        .parse()
+        .map_err(|e| format!("{e}: give an IP address and port, e.g. 127.0.0.1:8090"))
+}
+
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8090")]
+    /// Address to listen on: a loopback address and port (`localhost:PORT` is 127.0.0.1:PORT).
+    #[arg(long, default_value = "127.0.0.1:8090", value_parser = parse_listen_addr)]
     pub addr: std::net::SocketAddr,
     /// Directory of agents, places and devices (TOML). Default: the built-in one.
     #[arg(long)]
@@ -234,7 +255,7 @@ pub struct VariantsArgs {
     #[arg(long)]
     pub list: bool,
     /// Variants run at once.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Give the reason of every failing case.
     #[arg(long, short)]
@@ -249,7 +270,7 @@ pub struct MutantsArgs {
     #[arg(long)]
     pub list: bool,
     /// Faults run at once.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// List every case that caught each fault.
     #[arg(long, short)]
@@ -327,5 +348,29 @@ fn runtime_for(command: &Command) -> std::io::Result<tokio::runtime::Runtime> {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_must_be_at_least_one() {
+        assert!(parse_jobs("0").is_err());
+        assert_eq!(parse_jobs("3"), Ok(3));
+        assert!(parse_jobs("x").is_err());
+    }
+
+    #[test]
+    fn localhost_listens_on_127_0_0_1() {
+        assert_eq!(
+            parse_listen_addr("localhost:8091"),
+            Ok("127.0.0.1:8091".parse().unwrap())
+        );
+        assert!(parse_listen_addr("[::1]:8091").is_ok());
+        assert!(parse_listen_addr("example.com:80")
+            .unwrap_err()
+            .contains("give an IP address and port"));
     }
 }

@@ -56,7 +56,16 @@ pub fn users<'p>(plan: &Plan<'_>, profile: &'p Profile) -> Vec<ProbeUser<'p>> {
             entry.roles.push(role.clone());
         }
     }
-    by_user.into_values().collect()
+    let mut users: Vec<ProbeUser<'p>> = by_user.into_values().collect();
+    users.sort_by(|a, b| natural_key(&a.agent.username).cmp(&natural_key(&b.agent.username)));
+    users
+}
+
+/// Sorts `agent2` before `agent10`: the text and the number its trailing digits make.
+fn natural_key(name: &str) -> (&str, u128, &str) {
+    let stem = name.trim_end_matches(|c: char| c.is_ascii_digit());
+    let digits = &name[stem.len()..];
+    (stem, digits.parse().unwrap_or(0), digits)
 }
 
 /// What the preflight found, and the server's version when it said.
@@ -416,6 +425,13 @@ mod tests {
         p.csrf_token = csrf_token;
         p.found = format!("answered {status}");
         p
+    }
+
+    #[test]
+    fn user_names_sort_by_their_number() {
+        let mut names = ["agent10", "agent2", "agent1", "bob", "agent"];
+        names.sort_by_key(|n| natural_key(n));
+        assert_eq!(names, ["agent", "agent1", "agent2", "agent10", "bob"]);
     }
 
     #[test]
