@@ -504,6 +504,22 @@ fn verify_names_a_changed_missing_or_added_file() {
         r.describe()
     );
     assert!(r.stdout.contains("differs: 3 of"), "{}", r.describe());
+    assert!(!r.stdout.contains("hint:"), "{}", r.describe());
+
+    // From another folder, every file is missing: the hint names the way out.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let r = run_in(
+        elsewhere.path(),
+        &["verify", &dir.join("out/report.json").to_string_lossy()],
+        &[],
+        LIMIT,
+    );
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+    assert!(
+        r.stdout.contains("hint: none of its files is here") && r.stdout.contains("--root FOLDER"),
+        "{}",
+        r.describe()
+    );
 
     // --root resolves the report's relative paths elsewhere: the pristine repository.
     let r = run_in(

@@ -130,6 +130,16 @@ pub fn verify(args: &VerifyArgs) -> u8 {
             args.report.display(),
             report.run.run_id
         );
+        // Every file missing is a folder mix-up far more often than a tampered report.
+        if bad.len() == checks.len()
+            && bad
+                .iter()
+                .all(|c| matches!(c.status, FileStatus::Missing(_)))
+        {
+            outln!(
+                "hint: none of its files is here: run verify in the folder the run started in, or give --root FOLDER"
+            );
+        }
         exit::FAIL
     }
 }
