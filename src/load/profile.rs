@@ -195,7 +195,7 @@ impl Profile {
                     );
                 }
                 // Once per variable: sixteen roles reading one unset variable are one mistake.
-                Err(e @ super::vars::VarError::EnvUnset(_)) => {
+                Err(e @ super::vars::VarError::EnvUnset(..)) => {
                     if !unset_seen.contains(&p) {
                         let readers = raw_passwords.iter().filter(|q| **q == p).count();
                         let also = if readers > 1 {

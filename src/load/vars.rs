@@ -39,6 +39,21 @@ impl Env {
         Env::default()
     }
 
+    /// A set variable whose name is one or two edits from `name` (a typo, or a letter swapped): only
+    /// names are compared and said, never values. Stricter than the suite's other did-you-means,
+    /// since environments hold many names that share a prefix (`GWS_USERNAME`, `GWS_PASSWORD`).
+    pub fn near_name(&self, name: &str) -> Option<&str> {
+        if name.len() < 4 {
+            return None;
+        }
+        self.values
+            .keys()
+            .map(|k| (strsim::damerau_levenshtein(name, k), k.as_str()))
+            .filter(|(d, _)| *d <= 2)
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, k)| k)
+    }
+
     pub fn with(mut self, name: &str, value: &str) -> Self {
         self.values.insert(name.to_string(), value.to_string());
         self
@@ -53,8 +68,8 @@ impl Env {
 pub enum VarError {
     #[error("undefined variable `${{{0}}}`{1}")]
     Undefined(String, String),
-    #[error("environment variable `{0}` is not set (referenced as `${{env:{0}}}`)")]
-    EnvUnset(String),
+    #[error("environment variable `{0}` is not set (referenced as `${{env:{0}}}`){1}")]
+    EnvUnset(String, String),
     #[error("unclosed `${{` in `{0}`")]
     Unclosed(String),
 }
@@ -158,7 +173,14 @@ impl<'e> Variables<'e> {
                         unset.borrow_mut().insert(env_name.to_string());
                         out.push_str(&rest[start..start + 2 + end + 1]);
                     }
-                    (None, None) => return Err(VarError::EnvUnset(env_name.to_string())),
+                    (None, None) => {
+                        let hint = self
+                            .env
+                            .near_name(env_name)
+                            .map(|n| format!("; did you mean `${{env:{n}}}`, which is set?"))
+                            .unwrap_or_default();
+                        return Err(VarError::EnvUnset(env_name.to_string(), hint));
+                    }
                 }
             } else {
                 let value = self.get(name).ok_or_else(|| {
@@ -222,7 +244,7 @@ mod tests {
         let mut v = vars(&env);
         assert_eq!(
             v.interpolate("pw=${env:NOPE}").err(),
-            Some(VarError::EnvUnset("NOPE".into()))
+            Some(VarError::EnvUnset("NOPE".into(), String::new()))
         );
         v.defer_unset_env();
         let done = v.interpolate("${place}/${env:NOPE}/${env:ALSO}").unwrap();
@@ -254,6 +276,18 @@ mod tests {
             e.to_string(),
             "environment variable `NOPE_X` is not set (referenced as `${env:NOPE_X}`)"
         );
+        let env = Env::empty()
+            .with("GWS_PASSWORD", "s3cret-value")
+            .with("GWS_USERNAME", "agent1");
+        let v = vars(&env);
+        let e = v.interpolate("${env:GWS_PASSWROD}").err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "environment variable `GWS_PASSWROD` is not set (referenced as `${env:GWS_PASSWROD}`); did you mean `${env:GWS_PASSWORD}`, which is set?"
+        );
+        // Names sharing a prefix are not near: no hint.
+        let e = v.interpolate("${env:GWS_TOKEN}").err().unwrap();
+        assert!(!e.to_string().contains("did you mean"), "{e}");
         let e = v.interpolate("a ${place").err().unwrap();
         assert_eq!(e.to_string(), "unclosed `${` in `a ${place`");
     }
