@@ -143,6 +143,13 @@ fn a_profile_from_init_runs_clean_against_serve_with_one_user_per_role_16_and_4_
         "{}",
         r.stdout
     );
+    assert!(
+        r.stdout
+            .contains("role `auth` sends it deliberately wrong passwords"),
+        "{}",
+        r.stdout
+    );
+    assert!(text.contains("give `auth` a user of its own"), "{text}");
 }
 
 #[test]

@@ -369,7 +369,15 @@ fn shared_users(suite: &Suite) -> Vec<Item> {
             "user `{user}` is shared by roles {}: their cases run one at a time (serialised)",
             roles.join(", ")
         );
-        out.push(if notify.is_empty() {
+        out.push(if roles.contains(&"auth") {
+            // A wrong password is a failed login on the server's books: where a lockout policy
+            // counts them, the user of every other role sharing it could be locked out mid-run.
+            item(
+                Mark::Warn,
+                format!("{what}; role `auth` sends it deliberately wrong passwords: a lockout policy on the target would lock it for the other roles too"),
+                Some("give role `auth` a user of its own, one no lockout policy protects".to_string()),
+            )
+        } else if notify.is_empty() {
             item(Mark::Ok, what, None)
         } else {
             item(

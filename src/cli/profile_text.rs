@@ -226,6 +226,13 @@ fn agents(t: &mut String, d: &Draft) {
         let _ = writeln!(t, "# Safe: the planner serialises the cases of one user name (their serial group is `agent:<user>`),");
         let _ = writeln!(t, "# so no two cases of a shared user run at once; a notification role's agent is therefore used by no");
         let _ = writeln!(t, "# other case while its CometD windows are open. The run takes longer, not differently.");
+        if shared.iter().any(|(_, roles)| roles.contains(&"auth")) {
+            let _ = writeln!(t, "# But role `auth` sends its user deliberately wrong passwords: if the target locks accounts");
+            let _ = writeln!(
+                t,
+                "# after failed logins, give `auth` a user of its own (`doctor` warns about this)."
+            );
+        }
     }
     for r in ROLES {
         let n = d.counts.role(r.name);
