@@ -274,6 +274,12 @@ fn a_server_that_is_not_the_reference_gets_lab_capabilities_commented_out() {
         text.contains("# place = \"SIP_5000\"   # the reference lab's value"),
         "{text}"
     );
+    // Each with what cases/variables.toml says of it, once per paragraph, in the file's order.
+    assert!(
+        text.contains("#\n# Sample 2\n# login_code = \"8000\""),
+        "{text}"
+    );
+    assert_eq!(text.matches("# Sample 2\n").count(), 1, "{text}");
     assert!(
         r.stdout
             .contains("will be skipped until these capabilities are enabled"),

@@ -142,6 +142,7 @@ pub async fn init(args: InitArgs) -> u8 {
         facts: &facts,
         counts: &counts,
         defaults: suite.variable_defaults(),
+        meanings: suite.variable_meanings(),
     };
     let text = profile_text::render(&draft);
     let skipped = profile_text::skipped_cases(&draft, &suite.cases);

@@ -33,6 +33,8 @@ pub struct Draft<'a> {
     pub counts: &'a Counts,
     /// The case variables' defaults (`cases/variables.toml`): the reference lab's values.
     pub defaults: &'a BTreeMap<String, String>,
+    /// What `cases/variables.toml` says of each variable (its paragraph's number and comment).
+    pub meanings: &'a BTreeMap<String, (usize, String)>,
 }
 
 impl Draft<'_> {
@@ -192,11 +194,24 @@ fn vars(t: &mut String, d: &Draft) {
         return;
     }
     let _ = writeln!(t, "# Set each one to your lab's content (a case using a value the lab lacks fails or is refused):");
-    for (name, value) in d
+    // In the file's order, a paragraph's comment once above its variables.
+    let mut lab: Vec<(&String, &String)> = d
         .defaults
         .iter()
         .filter(|(n, _)| catalogue::is_lab_variable(n))
-    {
+        .collect();
+    lab.sort_by_key(|(n, _)| d.meanings.get(*n).map_or(usize::MAX, |(p, _)| *p));
+    let mut said = None;
+    for (name, value) in lab {
+        let meaning = d.meanings.get(name).map(|(_, m)| m);
+        if meaning.is_some() && meaning != said {
+            let _ = writeln!(
+                t,
+                "#\n# {}",
+                meaning.map(String::as_str).unwrap_or_default()
+            );
+            said = meaning;
+        }
         let used = catalogue::capability_of_variable(name)
             .map_or(String::new(), |c| format!(" (for `{}`)", c.name));
         let _ = writeln!(

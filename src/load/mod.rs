@@ -62,6 +62,8 @@ pub struct Suite {
     cases_dir: Dir,
     env: Env,
     defaults: BTreeMap<String, String>,
+    /// What `cases/variables.toml` says of each variable: its paragraph's number and comment.
+    meanings: BTreeMap<String, (usize, String)>,
 }
 
 /// Suites with fewer cases keep every parsed case in memory; larger ones keep an outline per case and
@@ -72,6 +74,12 @@ impl Suite {
     /// The defaults of the case variables (`cases/variables.toml`: the reference lab's values).
     pub fn variable_defaults(&self) -> &BTreeMap<String, String> {
         &self.defaults
+    }
+
+    /// What `cases/variables.toml` says of each variable (the comment above its paragraph), so
+    /// that a profile written for a lab can tell its operator what each value must name.
+    pub fn variable_meanings(&self) -> &BTreeMap<String, (usize, String)> {
+        &self.meanings
     }
 
     /// The full case for an outline: the one kept at load time, or rebuilt from its file, which must
@@ -253,12 +261,14 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
     let (profile, profile_bytes) = profile;
     let mut inputs = Vec::new();
     let vars_path = sources.cases.join(VARIABLES_FILE);
+    let mut meanings = BTreeMap::new();
     let defaults: BTreeMap<String, String> = match sources.cases.read(&vars_path) {
         Ok(bytes) => {
             inputs.push(InputFile {
                 path: display_path(&vars_path),
                 sha256: sha256_hex(&bytes),
             });
+            meanings = vars::paragraph_comments(&String::from_utf8_lossy(&bytes));
             let (v, problems) = parse_variables(&vars_path, bytes);
             errors.extend(problems);
             v
@@ -342,6 +352,7 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
         cases_dir: sources.cases.clone(),
         env,
         defaults,
+        meanings,
     })
 }
 

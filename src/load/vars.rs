@@ -228,6 +228,31 @@ impl<'e> Variables<'e> {
     }
 }
 
+/// The comment of each `name = value` line's paragraph (lines between blank lines) in a variables
+/// file, its `#` lines joined, with the paragraph's number (to list them in the file's order): a
+/// file that explains its values a paragraph at a time (`# Sample 2` above `place`, `login_code`
+/// and `queue`) explains each of them.
+pub fn paragraph_comments(text: &str) -> BTreeMap<String, (usize, String)> {
+    let mut out = BTreeMap::new();
+    for (n, paragraph) in text.split("\n\n").enumerate() {
+        let comment: Vec<&str> = paragraph
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix('#'))
+            .map(str::trim)
+            .collect();
+        if comment.is_empty() {
+            continue;
+        }
+        let comment = comment.join(" ");
+        for line in paragraph.lines().map(str::trim) {
+            if let Some((name, _)) = line.split_once('=').filter(|_| !line.starts_with('#')) {
+                out.insert(name.trim().to_string(), (n, comment.clone()));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +276,16 @@ mod tests {
         assert_eq!(done.text, "SIP_5000/${env:NOPE}/${env:ALSO}");
         assert!(done.secrets.is_empty());
         assert_eq!(v.unset_env(), ["ALSO", "NOPE"]);
+    }
+
+    #[test]
+    fn each_variable_gets_its_paragraphs_comment() {
+        let text = "# Header\n# more\n\n# Sample 2\nplace = \"P\"\nqueue = \"Q\"\n\nbare = \"x\"\n";
+        let m = paragraph_comments(text);
+        assert_eq!(m["place"], (1, "Sample 2".to_string()));
+        assert_eq!(m["queue"], (1, "Sample 2".to_string()));
+        assert!(!m.contains_key("bare"));
+        assert_eq!(m.len(), 2);
     }
 
     #[test]
