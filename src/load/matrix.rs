@@ -121,6 +121,23 @@ pub(super) fn rows(
                 Map::new()
             }
         };
+        // A generator's schema properties, less the entry's `exclude`; a schema that cannot give
+        // rows is a problem at the generator's field.
+        let included =
+            |schema: &str, field: &str, problems: &mut Vec<(String, String)>| match properties(
+                schemas, schema,
+            ) {
+                Ok(props) => Some(
+                    props
+                        .into_iter()
+                        .filter(|(p, _)| !e.exclude.contains(p))
+                        .collect::<Vec<_>>(),
+                ),
+                Err(m) => {
+                    problems.push((at(field), m));
+                    None
+                }
+            };
         let generated = match (&e.wrong_types_of, &e.strings_of) {
             (Some(_), Some(_)) => {
                 problems.push((
@@ -154,23 +171,19 @@ pub(super) fn rows(
                             .collect()
                     }
                 };
-                match properties(schemas, schema) {
-                    Err(m) => {
-                        problems.push((at("wrong_types_of"), m));
-                        continue;
-                    }
-                    Ok(props) => props
-                        .into_iter()
-                        .filter(|(p, _)| !e.exclude.contains(p))
-                        .flat_map(|(p, allowed)| {
-                            types
-                                .iter()
-                                .filter(|t| !allows(&allowed, t))
-                                .map(|t| (p.clone(), t.to_string(), sample_of(t)))
-                                .collect::<Vec<_>>()
-                        })
-                        .collect::<Vec<_>>(),
-                }
+                let Some(props) = included(schema, "wrong_types_of", &mut problems) else {
+                    continue;
+                };
+                props
+                    .into_iter()
+                    .flat_map(|(p, allowed)| {
+                        types
+                            .iter()
+                            .filter(|t| !allows(&allowed, t))
+                            .map(|t| (p.clone(), t.to_string(), sample_of(t)))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect::<Vec<_>>()
             }
             (None, Some(schema)) => {
                 let (Some(row), Some(value)) = (&e.row, &e.value) else {
@@ -182,25 +195,21 @@ pub(super) fn rows(
                     continue;
                 }
                 let value = value.repeat(e.repeat.unwrap_or(1));
-                match properties(schemas, schema) {
-                    Err(m) => {
-                        problems.push((at("strings_of"), m));
-                        continue;
-                    }
-                    Ok(props) => props
-                        .into_iter()
-                        .filter(|(p, _)| !e.exclude.contains(p))
-                        .filter_map(|(p, allowed)| {
-                            if allowed.iter().any(|t| t == "string") {
-                                Some((p, row.clone(), Json::String(value.clone())))
-                            } else if allowed.iter().any(|t| t == "array[string]") {
-                                Some((p, row.clone(), json!([value.clone()])))
-                            } else {
-                                None
-                            }
-                        })
-                        .collect(),
-                }
+                let Some(props) = included(schema, "strings_of", &mut problems) else {
+                    continue;
+                };
+                props
+                    .into_iter()
+                    .filter_map(|(p, allowed)| {
+                        if allowed.iter().any(|t| t == "string") {
+                            Some((p, row.clone(), Json::String(value.clone())))
+                        } else if allowed.iter().any(|t| t == "array[string]") {
+                            Some((p, row.clone(), json!([value.clone()])))
+                        } else {
+                            None
+                        }
+                    })
+                    .collect()
             }
             (None, None) => {
                 let Some(name) = &e.row else {
