@@ -11,19 +11,25 @@
 //! Every wait is bounded. A server that misbehaves yields a [`CometdError`] naming the endpoint, the
 //! Bayeux channel and what went wrong; it never hangs the run or panics it.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::SharedCookies;
 use crate::load::Transport as TransportChoice;
-use crate::secret::Secret;
+
+mod advice;
+mod auth;
+mod http;
+mod websocket;
+
+pub use advice::{Advice, Reconnect};
+pub use auth::BayeuxAuth;
+use websocket::WsLink;
 
 /// Consecutive failed `/meta/connect` exchanges after which the client gives up.
 const MAX_CONNECT_FAILURES: u32 = 3;
@@ -74,103 +80,6 @@ pub enum CometdError {
     WebsocketClosed { target: String, channel: String },
     #[error("{target}: the client was already disconnected")]
     Closed { target: String },
-}
-
-/// What the server advises about reconnecting (Bayeux §5.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reconnect {
-    Retry,
-    Handshake,
-    None,
-}
-
-/// The server's current advice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Advice {
-    pub reconnect: Reconnect,
-    /// Wait this long before the next `/meta/connect`.
-    pub interval: Duration,
-    /// How long the server may hold a `/meta/connect`.
-    pub timeout: Duration,
-}
-
-impl Default for Advice {
-    fn default() -> Self {
-        Advice {
-            reconnect: Reconnect::Retry,
-            interval: Duration::ZERO,
-            timeout: Duration::from_secs(30),
-        }
-    }
-}
-
-impl Advice {
-    /// Takes in the fields present in an `advice` object; absent or malformed fields keep their value.
-    pub fn update(&mut self, advice: Option<&Value>) {
-        let Some(a) = advice.and_then(Value::as_object) else {
-            return;
-        };
-        match a.get("reconnect").and_then(Value::as_str) {
-            Some("retry") => self.reconnect = Reconnect::Retry,
-            Some("handshake") => self.reconnect = Reconnect::Handshake,
-            Some("none") => self.reconnect = Reconnect::None,
-            _ => {}
-        }
-        let ms = |k: &str| {
-            a.get(k)
-                .and_then(Value::as_u64)
-                .map(|n| Duration::from_millis(n).min(MAX_ADVICE))
-        };
-        if let Some(i) = ms("interval") {
-            self.interval = i;
-        }
-        if let Some(t) = ms("timeout") {
-            self.timeout = t;
-        }
-    }
-}
-
-/// The agent's credentials as the CometD requests carry them.
-#[derive(Clone)]
-pub struct BayeuxAuth {
-    /// `Authorization: Basic ...`, sent on every request as the Genesys .NET client does.
-    pub basic: Option<Secret>,
-    /// The agent session's cookie store, shared with the REST calls.
-    pub cookies: SharedCookies,
-    /// A CSRF header and token fixed for the client's life, sent on every POST. The token of the
-    /// session's current cookie, when the store holds one, is sent instead: an agent session keeps
-    /// its token there (see [`super::AgentSession::bayeux_auth`]), so it follows session changes.
-    pub csrf: Option<(String, Secret)>,
-}
-
-impl BayeuxAuth {
-    fn headers(&self, path: &str, post: bool) -> Vec<(String, String)> {
-        let mut h = Vec::new();
-        if let Some(b) = &self.basic {
-            h.push(("Authorization".to_string(), b.expose().to_string()));
-        }
-        let store = lock(&self.cookies);
-        if let Some(c) = store.header_for(path) {
-            h.push(("Cookie".to_string(), c));
-        }
-        if post {
-            let token = store
-                .csrf()
-                .map(|t| (t.header.clone(), t.value.clone()))
-                .or_else(|| self.csrf.clone());
-            if let Some((name, token)) = token {
-                h.push((name, token.expose().to_string()));
-            }
-        }
-        h
-    }
-
-    fn absorb<'h>(&self, set_cookies: impl Iterator<Item = &'h [u8]>) {
-        let mut store = lock(&self.cookies);
-        for v in set_cookies {
-            store.absorb(&String::from_utf8_lossy(v));
-        }
-    }
 }
 
 /// Where and how to talk Bayeux.
@@ -233,21 +142,6 @@ struct State {
     websocket_offered: bool,
     /// The `supportedConnectionTypes` of the last handshake reply.
     offered: Vec<String>,
-}
-
-struct WsLink {
-    out: mpsc::UnboundedSender<String>,
-    pending: Arc<Mutex<HashMap<String, oneshot::Sender<Value>>>>,
-    alive: Arc<AtomicBool>,
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl Drop for WsLink {
-    fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
-    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -698,275 +592,6 @@ impl Inner {
             Some(link) => self.exchange_ws(&link, msgs, wait).await,
             None => self.exchange_http(msgs, wait).await,
         }
-    }
-
-    async fn exchange_http(
-        &self,
-        msgs: Vec<Value>,
-        wait: Duration,
-    ) -> Result<Vec<Value>, CometdError> {
-        let channel = first_channel(&msgs);
-        let ids = ids_of(&msgs);
-        let mut req = self
-            .http
-            .post(self.cfg.endpoint.clone())
-            .timeout(wait)
-            .header("Content-Type", "application/json;charset=UTF-8")
-            .header("Accept", "application/json");
-        for (k, v) in self.auth.headers(self.cfg.endpoint.path(), true) {
-            req = req.header(k, v);
-        }
-        let body = serde_json::to_vec(&msgs).unwrap_or_default();
-        let classify = |e: reqwest::Error| {
-            if e.is_timeout() {
-                CometdError::Timeout {
-                    target: self.target.clone(),
-                    channel: channel.clone(),
-                    timeout: wait,
-                }
-            } else if e.is_connect() {
-                CometdError::Connect {
-                    target: self.target.clone(),
-                    channel: channel.clone(),
-                    detail: super::error_chain(&e),
-                }
-            } else {
-                self.protocol(&channel, super::error_chain(&e))
-            }
-        };
-        let mut resp = req.body(body).send().await.map_err(classify)?;
-        self.auth.absorb(
-            resp.headers()
-                .get_all(reqwest::header::SET_COOKIE)
-                .iter()
-                .map(|v| v.as_bytes()),
-        );
-        let status = resp.status().as_u16();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
-            if bytes.len() + chunk.len() > self.cfg.max_body_bytes {
-                return Err(self.protocol(
-                    &channel,
-                    format!(
-                        "the answer is over the {}-byte cap",
-                        self.cfg.max_body_bytes
-                    ),
-                ));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        let text = String::from_utf8_lossy(&bytes);
-        if !(200..300).contains(&status) {
-            return Err(CometdError::Http {
-                target: self.target.clone(),
-                channel,
-                status,
-                preview: preview(&text),
-            });
-        }
-        let value: Value = serde_json::from_str(&text).map_err(|e| {
-            self.protocol(
-                &channel,
-                format!("the answer is not JSON ({e}): {:?}", preview(&text)),
-            )
-        })?;
-        let messages = match value {
-            Value::Array(a) => a,
-            Value::Object(_) => vec![value],
-            other => {
-                return Err(self.protocol(
-                    &channel,
-                    format!(
-                        "the answer is not a Bayeux message array: {}",
-                        preview(&other.to_string())
-                    ),
-                ))
-            }
-        };
-        let mut replies: HashMap<String, Value> = HashMap::new();
-        for m in messages {
-            if let Some(id) = route(m, &self.events) {
-                replies.insert(id.0, id.1);
-            }
-        }
-        ids.iter()
-            .map(|id| {
-                replies.remove(id).ok_or_else(|| {
-                    self.protocol(
-                        &channel,
-                        format!("the answer holds no reply to message id {id}"),
-                    )
-                })
-            })
-            .collect()
-    }
-
-    async fn exchange_ws(
-        &self,
-        link: &WsLink,
-        msgs: Vec<Value>,
-        wait: Duration,
-    ) -> Result<Vec<Value>, CometdError> {
-        let channel = first_channel(&msgs);
-        let ids = ids_of(&msgs);
-        let closed = || CometdError::WebsocketClosed {
-            target: self.target.clone(),
-            channel: channel.clone(),
-        };
-        let mut waits = Vec::new();
-        {
-            let mut pending = lock(&link.pending);
-            for id in &ids {
-                let (tx, rx) = oneshot::channel();
-                pending.insert(id.clone(), tx);
-                waits.push(rx);
-            }
-        }
-        if !link.alive.load(Ordering::SeqCst) {
-            return Err(closed());
-        }
-        let text = Value::Array(msgs).to_string();
-        link.out.send(text).map_err(|_| closed())?;
-        let deadline = tokio::time::Instant::now() + wait;
-        let mut replies = Vec::new();
-        for rx in waits {
-            match tokio::time::timeout_at(deadline, rx).await {
-                Ok(Ok(v)) => replies.push(v),
-                Ok(Err(_)) => return Err(closed()),
-                Err(_) => {
-                    let mut pending = lock(&link.pending);
-                    for id in &ids {
-                        pending.remove(id);
-                    }
-                    return Err(CometdError::Timeout {
-                        target: self.target.clone(),
-                        channel,
-                        timeout: wait,
-                    });
-                }
-            }
-        }
-        Ok(replies)
-    }
-
-    /// Opens the WebSocket with the session's credentials and cookies; the error is a short reason.
-    async fn open_websocket(self: &Inner) -> Result<WsLink, String> {
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-        use tokio_tungstenite::tungstenite::Message;
-
-        let mut url = self.cfg.endpoint.clone();
-        let connector = match (url.scheme(), &self.cfg.tls) {
-            ("http", _) => {
-                url.set_scheme("ws").map_err(|_| "bad URL".to_string())?;
-                None
-            }
-            ("https", Some(tls)) => {
-                url.set_scheme("wss").map_err(|_| "bad URL".to_string())?;
-                Some(tokio_tungstenite::Connector::Rustls(tls.clone()))
-            }
-            ("https", None) => return Err("no TLS settings for a wss:// connection".to_string()),
-            (other, _) => return Err(format!("no WebSocket for a `{other}` endpoint")),
-        };
-        let mut request = url
-            .as_str()
-            .into_client_request()
-            .map_err(|e| e.to_string())?;
-        for (k, v) in self.auth.headers(self.cfg.endpoint.path(), false) {
-            let (Ok(name), Ok(value)) = (
-                reqwest::header::HeaderName::from_bytes(k.as_bytes()),
-                reqwest::header::HeaderValue::from_str(&v),
-            ) else {
-                continue;
-            };
-            request.headers_mut().insert(name, value);
-        }
-        let config = WebSocketConfig::default()
-            .max_message_size(Some(self.cfg.max_body_bytes))
-            .max_frame_size(Some(self.cfg.max_body_bytes));
-        let (stream, response) = tokio::time::timeout(
-            self.cfg.request_timeout,
-            tokio_tungstenite::connect_async_tls_with_config(
-                request,
-                Some(config),
-                true,
-                connector,
-            ),
-        )
-        .await
-        .map_err(|_| {
-            format!(
-                "no upgrade within {} ms",
-                self.cfg.request_timeout.as_millis()
-            )
-        })?
-        .map_err(|e| super::error_chain(&e))?;
-        self.auth.absorb(
-            response
-                .headers()
-                .get_all("set-cookie")
-                .iter()
-                .map(|v| v.as_bytes()),
-        );
-        let (mut sink, mut source) = stream.split();
-        let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
-        let pending: Arc<Mutex<HashMap<String, oneshot::Sender<Value>>>> = Arc::default();
-        let alive = Arc::new(AtomicBool::new(true));
-
-        let writer_alive = alive.clone();
-        let writer = tokio::spawn(async move {
-            while let Some(text) = out_rx.recv().await {
-                if sink.send(Message::text(text)).await.is_err() {
-                    break;
-                }
-            }
-            writer_alive.store(false, Ordering::SeqCst);
-            let _ = sink.close().await;
-        });
-
-        let (reader_pending, reader_alive, events, target) = (
-            pending.clone(),
-            alive.clone(),
-            self.events.clone(),
-            self.target.clone(),
-        );
-        let reader = tokio::spawn(async move {
-            while let Some(frame) = source.next().await {
-                let text = match frame {
-                    Ok(Message::Text(t)) => t.as_str().to_string(),
-                    Ok(Message::Close(_)) | Err(_) => break,
-                    Ok(_) => continue,
-                };
-                let messages = match serde_json::from_str::<Value>(&text) {
-                    Ok(Value::Array(a)) => a,
-                    Ok(v @ Value::Object(_)) => vec![v],
-                    _ => {
-                        let _ = events.send(ClientEvent::Note(format!(
-                            "{target}: ignored a WebSocket frame that is not Bayeux JSON: {:?}",
-                            preview(&text)
-                        )));
-                        continue;
-                    }
-                };
-                for m in messages {
-                    if let Some((id, reply)) = route(m, &events) {
-                        if let Some(tx) = lock(&reader_pending).remove(&id) {
-                            let _ = tx.send(reply);
-                        }
-                    }
-                }
-            }
-            reader_alive.store(false, Ordering::SeqCst);
-            // Dropping the senders wakes every waiter with "closed".
-            lock(&reader_pending).clear();
-        });
-
-        Ok(WsLink {
-            out: out_tx,
-            pending,
-            alive,
-            tasks: vec![writer, reader],
-        })
     }
 }
 

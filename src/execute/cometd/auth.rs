@@ -1,0 +1,49 @@
+//! The agent's credentials as every CometD request carries them: Basic, the session's cookies
+//! (shared with the REST calls) and the CSRF token on POSTs.
+
+use super::lock;
+use crate::execute::SharedCookies;
+use crate::secret::Secret;
+
+/// The agent's credentials as the CometD requests carry them.
+#[derive(Clone)]
+pub struct BayeuxAuth {
+    /// `Authorization: Basic ...`, sent on every request as the Genesys .NET client does.
+    pub basic: Option<Secret>,
+    /// The agent session's cookie store, shared with the REST calls.
+    pub cookies: SharedCookies,
+    /// A CSRF header and token fixed for the client's life, sent on every POST. The token of the
+    /// session's current cookie, when the store holds one, is sent instead: an agent session keeps
+    /// its token there (see [`super::AgentSession::bayeux_auth`]), so it follows session changes.
+    pub csrf: Option<(String, Secret)>,
+}
+
+impl BayeuxAuth {
+    pub(super) fn headers(&self, path: &str, post: bool) -> Vec<(String, String)> {
+        let mut h = Vec::new();
+        if let Some(b) = &self.basic {
+            h.push(("Authorization".to_string(), b.expose().to_string()));
+        }
+        let store = lock(&self.cookies);
+        if let Some(c) = store.header_for(path) {
+            h.push(("Cookie".to_string(), c));
+        }
+        if post {
+            let token = store
+                .csrf()
+                .map(|t| (t.header.clone(), t.value.clone()))
+                .or_else(|| self.csrf.clone());
+            if let Some((name, token)) = token {
+                h.push((name, token.expose().to_string()));
+            }
+        }
+        h
+    }
+
+    pub(super) fn absorb<'h>(&self, set_cookies: impl Iterator<Item = &'h [u8]>) {
+        let mut store = lock(&self.cookies);
+        for v in set_cookies {
+            store.absorb(&String::from_utf8_lossy(v));
+        }
+    }
+}
