@@ -12,7 +12,7 @@ use gws_conform::runner;
 use gws_reference::{Fault, Variant};
 
 use super::embedded::{self, Secrets};
-use super::run::load_or_report;
+use super::suite::load_or_report;
 use super::InputArgs;
 
 /// Each case's verdict and reason, by id.

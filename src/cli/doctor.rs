@@ -59,7 +59,7 @@ pub async fn doctor(args: DoctorArgs) -> u8 {
         profile: Some(args.profile.clone()),
     };
     let env = Env::from_process().unset_skips_case();
-    let suite = match super::run::load_or_report(&input.suite_sources(false), &env) {
+    let suite = match super::suite::load_or_report(&input.suite_sources(false), &env) {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -87,7 +87,7 @@ fn load_suite() -> Result<gws_conform::load::Suite, u8> {
         profile: None,
     };
     let env = Env::from_process().unset_skips_case();
-    super::run::load_or_report(&input.suite_sources(false), &env)
+    super::suite::load_or_report(&input.suite_sources(false), &env)
 }
 
 pub async fn init(args: InitArgs) -> u8 {

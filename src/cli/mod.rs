@@ -8,6 +8,7 @@ mod args_check;
 mod doctor;
 mod embedded;
 mod init;
+mod lint;
 mod list;
 mod mutants;
 mod profile_text;
@@ -307,8 +308,8 @@ pub fn main() -> ExitCode {
     let code = runtime.block_on(async {
         match cli.command {
             Command::Run(args) => run::run(args).await,
-            Command::List(args) => run::list(&args.input, &args.filter, args.wide),
-            Command::Lint(args) => run::lint(&args),
+            Command::List(args) => lint::list(&args.input, &args.filter, args.wide),
+            Command::Lint(args) => lint::lint(&args),
             Command::Serve(args) => embedded::serve(args).await,
             Command::Mutants(args) => mutants::mutants(args).await,
             Command::Variants(args) => variants::variants(args).await,

@@ -1,9 +1,10 @@
-//! `run`, `list` and `lint`.
+//! `run`: load, plan, probe the target, run the cases while the console and report.json listen,
+//! then render the other formats from report.json and decide the exit code.
 
 use std::path::PathBuf;
 
 use gws_conform::execute::{preflight, Transport};
-use gws_conform::load::{self, Env, InputFile, Suite, SuiteSources};
+use gws_conform::load::{self, InputFile, Suite};
 use gws_conform::plan;
 use gws_conform::report::baseline::Baseline;
 use gws_conform::report::console::Console;
@@ -14,100 +15,8 @@ use gws_conform::report::{
 use gws_conform::runner::{self, Halt};
 
 use super::embedded::{self, Secrets};
-use super::{exit, FilterArgs, InputArgs, RunArgs};
-
-/// Loads the suite, printing every problem (file:line:col: field: message) on failure, and every
-/// warning (same form) when it loads.
-pub fn load_or_report(sources: &SuiteSources, env: &Env) -> Result<Suite, u8> {
-    let loaded = load::load_suite_from(sources, env);
-    if let Ok(suite) = &loaded {
-        for w in &suite.profile.warnings {
-            eprintln!("warning: {w}");
-        }
-    }
-    loaded.map_err(|errors| {
-        for d in &errors.0 {
-            eprintln!("error: {d}");
-        }
-        eprintln!(
-            "error: {} problem(s) found; nothing was run",
-            errors.0.len()
-        );
-        exit::ERROR
-    })
-}
-
-/// The environment `${env:...}` resolves against, the same for `run`, `lint` and `list`. A run on the
-/// embedded server fills unset passwords with the ones it generates for that server. A real target
-/// (`--target`, or a profile that names one) gets the process's environment alone: a generated
-/// password sent to it would only turn every case into a 403. There an unset variable in the profile
-/// is a load error, and a case file that names one is skipped with the reason.
-fn environment(secrets: &Secrets, target_given: bool, input: &InputArgs) -> Env {
-    let external = target_given
-        || input
-            .profile
-            .as_deref()
-            .is_some_and(gws_conform::load::Profile::names_target);
-    if external {
-        Env::from_process().unset_skips_case()
-    } else {
-        secrets.env()
-    }
-}
-
-/// Prints the suite's warnings (roles), for `lint` and `list`.
-fn print_warnings(suite: &Suite) {
-    for w in &suite.warnings {
-        eprintln!("warning: {w}");
-    }
-}
-
-pub fn lint(input: &InputArgs) -> u8 {
-    let env = environment(&Secrets::generate(), false, input);
-    let sources = input.suite_sources(input.profile.is_none());
-    match load_or_report(&sources, &env) {
-        Ok(suite) => {
-            print_warnings(&suite);
-            // Against a real target these cases are skipped, not refused: a misspelt name must not
-            // pass unnoticed.
-            for c in suite.cases.iter().filter(|c| !c.needs_env.is_empty()) {
-                eprintln!(
-                    "warning: {}: case `{}` names unset environment variables ({}); against this target it will be skipped",
-                    load::display_path(&c.file),
-                    c.id,
-                    c.needs_env.join(", ")
-                );
-            }
-            outln!(
-                "ok: {} cases and {} schemas load cleanly ({})",
-                suite.cases.len(),
-                suite.schemas.files.len(),
-                super::suite::describe(&sources)
-            );
-            exit::PASS
-        }
-        Err(code) => code,
-    }
-}
-
-pub fn list(input: &InputArgs, filter: &FilterArgs, wide: bool) -> u8 {
-    let env = environment(&Secrets::generate(), false, input);
-    let suite = match load_or_report(&input.suite_sources(input.profile.is_none()), &env) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    print_warnings(&suite);
-    let selection = match filter.selection() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
-    };
-    let p = plan::plan(&suite.cases, &selection, &suite.profile);
-    super::list::print(&p, wide);
-    exit::PASS
-}
+use super::suite::{environment, load_or_report};
+use super::{exit, RunArgs};
 
 pub async fn run(args: RunArgs) -> u8 {
     let stop = embedded::StopSignal::install();

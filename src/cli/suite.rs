@@ -13,6 +13,9 @@ use clap::{Args, Subcommand};
 use gws_conform::load::source::{embedded_files, HARNESS_VERSION};
 use gws_conform::load::{Dir, ProfileSource, SuiteSources, REFERENCE_PROFILE};
 
+use gws_conform::load::{Env, Suite};
+
+use super::embedded::Secrets;
 use super::{exit, InputArgs};
 
 /// A folder of the suite: the flag's, else the working directory's, else the embedded one.
@@ -118,4 +121,43 @@ fn export(dir: &Path, force: bool) -> Result<usize, String> {
         std::fs::write(&to, bytes).map_err(|e| format!("cannot write {}: {e}", to.display()))?;
     }
     Ok(embedded_files().len())
+}
+
+/// Loads the suite, printing every problem (file:line:col: field: message) on failure, and every
+/// warning (same form) when it loads.
+pub fn load_or_report(sources: &SuiteSources, env: &Env) -> Result<Suite, u8> {
+    let loaded = gws_conform::load::load_suite_from(sources, env);
+    if let Ok(suite) = &loaded {
+        for w in &suite.profile.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    loaded.map_err(|errors| {
+        for d in &errors.0 {
+            eprintln!("error: {d}");
+        }
+        eprintln!(
+            "error: {} problem(s) found; nothing was run",
+            errors.0.len()
+        );
+        exit::ERROR
+    })
+}
+
+/// The environment `${env:...}` resolves against, the same for `run`, `lint` and `list`. A run on the
+/// embedded server fills unset passwords with the ones it generates for that server. A real target
+/// (`--target`, or a profile that names one) gets the process's environment alone: a generated
+/// password sent to it would only turn every case into a 403. There an unset variable in the profile
+/// is a load error, and a case file that names one is skipped with the reason.
+pub fn environment(secrets: &Secrets, target_given: bool, input: &InputArgs) -> Env {
+    let external = target_given
+        || input
+            .profile
+            .as_deref()
+            .is_some_and(gws_conform::load::Profile::names_target);
+    if external {
+        Env::from_process().unset_skips_case()
+    } else {
+        secrets.env()
+    }
 }
