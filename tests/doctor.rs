@@ -76,11 +76,12 @@ fn csrf_off_in_the_profile_against_a_csrf_server_warns_with_the_fix() {
 fn websocket_demanded_from_a_long_polling_server_and_a_capability_probed_absent_fail() {
     let server = Served::start(&["--variant", "long-polling-only", "--no-csrf"], PW, LC);
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(root().join("profiles/reference.toml"))
-        .unwrap()
-        .replace("transport = \"auto\"", "transport = \"websocket\"");
-    let p = dir.path().join("ws.toml");
-    std::fs::write(&p, text).unwrap();
+    let p = support::reference_profile_edited(
+        dir.path(),
+        "ws.toml",
+        "transport = \"auto\"",
+        "transport = \"websocket\"",
+    );
     let r = doctor(&server.url, p.to_str().unwrap(), PW);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("FAIL  CometD transport: the profile says transport = \"websocket\", but the target offers long-polling"), "{}", r.stdout);
@@ -177,11 +178,12 @@ fn a_target_that_never_answers_ends_init_and_doctor_in_bounded_time() {
         "{:?}",
         started.elapsed()
     );
-    let text = std::fs::read_to_string(root().join("profiles/reference.toml"))
-        .unwrap()
-        .replace("timeout_ms = 5000", "timeout_ms = 500");
-    let p = dir.path().join("p.toml");
-    std::fs::write(&p, text).unwrap();
+    let p = support::reference_profile_edited(
+        dir.path(),
+        "p.toml",
+        "timeout_ms = 5000",
+        "timeout_ms = 500",
+    );
     let started = Instant::now();
     let r = doctor(&url, p.to_str().unwrap(), PW);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);

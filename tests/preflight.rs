@@ -32,6 +32,24 @@ fn run_with(url: &str, profile: &str, extra: &[&str]) -> (support::Run, serde_js
     (r, report)
 }
 
+/// `s1-basic-voice` as `agent1` (csrf off) against a hand-made server the preflight must let through.
+fn run_tested(url: &str) -> (support::Run, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("p.toml");
+    std::fs::write(
+        &p,
+        "name = \"get-less\"\ncsrf = false\ntimeout_ms = 2000\n[agents.default]\nusername = \"agent1\"\npassword = \"${env:GWS_PASSWORD}\"\n",
+    )
+    .unwrap();
+    let (r, report) = run_with(url, p.to_str().unwrap(), &["s1-basic-voice"]);
+    assert_eq!(
+        report["run"]["preflight"]["outcome"], "ok",
+        "{}{}",
+        r.stdout, r.stderr
+    );
+    (r, report)
+}
+
 /// A base URL the API is not under: every probe answers 404, and without this rule every negative
 /// case "passed" on 404 refusals (45 of 45 wrong-type cases, exit 0).
 #[test]
@@ -97,19 +115,7 @@ fn a_target_that_only_lacks_get_me_is_tested() {
             ),
         })
     }));
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("p.toml");
-    std::fs::write(
-        &p,
-        "name = \"get-less\"\ncsrf = false\ntimeout_ms = 2000\n[agents.default]\nusername = \"agent1\"\npassword = \"${env:GWS_PASSWORD}\"\n",
-    )
-    .unwrap();
-    let (r, report) = run_with(&server.url(), p.to_str().unwrap(), &["s1-basic-voice"]);
-    assert_eq!(
-        report["run"]["preflight"]["outcome"], "ok",
-        "{}{}",
-        r.stdout, r.stderr
-    );
+    let (r, report) = run_tested(&server.url());
     let probes = report["run"]["preflight"]["probes"].as_array().unwrap();
     assert!(
         probes
@@ -147,19 +153,7 @@ fn a_404_with_a_gws_error_body_is_the_api_answering() {
             ),
         })
     }));
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("p.toml");
-    std::fs::write(
-        &p,
-        "name = \"get-less\"\ncsrf = false\ntimeout_ms = 2000\n[agents.default]\nusername = \"agent1\"\npassword = \"${env:GWS_PASSWORD}\"\n",
-    )
-    .unwrap();
-    let (r, report) = run_with(&server.url(), p.to_str().unwrap(), &["s1-basic-voice"]);
-    assert_eq!(
-        report["run"]["preflight"]["outcome"], "ok",
-        "{}{}",
-        r.stdout, r.stderr
-    );
+    let (r, report) = run_tested(&server.url());
     let probes = report["run"]["preflight"]["probes"].as_array().unwrap();
     assert!(
         probes.iter().any(|p| p["request"] == "POST /api/v2/me"
@@ -176,11 +170,12 @@ fn a_404_with_a_gws_error_body_is_the_api_answering() {
 fn websocket_demanded_from_a_long_polling_server_skips_the_notification_cases() {
     let server = Served::start(&["--variant", "long-polling-only"], PW, LC);
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(root().join("profiles/reference.toml"))
-        .unwrap()
-        .replace("transport = \"auto\"", "transport = \"websocket\"");
-    let p = dir.path().join("ws.toml");
-    std::fs::write(&p, text).unwrap();
+    let p = support::reference_profile_edited(
+        dir.path(),
+        "ws.toml",
+        "transport = \"auto\"",
+        "transport = \"websocket\"",
+    );
     let (r, report) = run_with(&server.url, p.to_str().unwrap(), &["--spec", "S1"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(

@@ -289,10 +289,18 @@ impl Drop for Served {
 /// The reference profile with `csrf = false`, written into `dir` (the profile's mistake that the
 /// run and `doctor` must both handle against a server that issues tokens).
 pub fn reference_profile_without_csrf(dir: &Path) -> PathBuf {
+    reference_profile_edited(dir, "nocsrf.toml", "csrf = true", "csrf = false")
+}
+
+/// The reference profile with `from` replaced by `to`, written into `dir` as `name`.
+pub fn reference_profile_edited(dir: &Path, name: &str, from: &str, to: &str) -> PathBuf {
     let text = std::fs::read_to_string(root().join("profiles/reference.toml"))
-        .expect("profiles/reference.toml")
-        .replace("csrf = true", "csrf = false");
-    let p = dir.join("nocsrf.toml");
-    std::fs::write(&p, text).expect("write nocsrf.toml");
+        .expect("profiles/reference.toml");
+    assert!(
+        text.contains(from),
+        "profiles/reference.toml has no `{from}`"
+    );
+    let p = dir.join(name);
+    std::fs::write(&p, text.replace(from, to)).expect("write the edited profile");
     p
 }
