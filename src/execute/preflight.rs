@@ -2,11 +2,13 @@
 //! target that cannot be tested is said to be so in one line instead of in one failure per case.
 //!
 //! 1. `GET /api/v2/diagnostics/version` without credentials. No answer at all (refused, dropped, or
-//!    not complete within `timeout_ms`) makes the target unreachable, and nothing else is sent: the
-//!    whole preflight then takes at most one `timeout_ms`.
+//!    not complete within `timeout_ms`) makes the target unreachable.
 //! 2. One `GET /api/v2/me` with Basic credentials per distinct user of the roles the runnable cases
-//!    send credentials for, all at once (so at most one more `timeout_ms`). A 401 or 403 means the
-//!    target refuses the profile's credentials: every case would fail on it, so none runs.
+//!    send credentials for. A 401 or 403 means the target refuses the profile's credentials: every
+//!    case would fail on it, so none runs.
+//!
+//! Both go out at once, so the two take one round of round trips and at most one `timeout_ms`;
+//! when the target is unreachable the user probes' answers are not judged.
 //!
 //! The answers also say whether the target issues CSRF tokens, which the profile must agree with.
 
@@ -90,7 +92,19 @@ impl Found {
 /// Runs the probes. Everything that came from outside (errors, versions, user names) is masked with
 /// `redactor`.
 pub async fn run(transport: &Transport, users: &[ProbeUser<'_>], redactor: &Redactor) -> Found {
-    let (version_probe, body) = probe(transport, VERSION_PATH, None, redactor).await;
+    // All at once: on a remote target each round of probes costs round trips that no case
+    // overlaps, and an unreachable target still costs at most one `timeout_ms`.
+    let user_probes = futures_util::future::join_all(users.iter().map(|u| async move {
+        let (mut p, _) = probe(transport, ME_PATH, Some(u.agent), redactor).await;
+        p.roles = u.roles.clone();
+        p.user = Some(redactor.redact(&u.agent.username));
+        if matches!(p.status, Some(401 | 403)) {
+            p.found = format!("the credentials were rejected ({})", p.found);
+        }
+        p
+    }));
+    let ((version_probe, body), user_probes) =
+        tokio::join!(probe(transport, VERSION_PATH, None, redactor), user_probes);
     let server_version = body
         .as_deref()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
@@ -112,16 +126,6 @@ pub async fn run(transport: &Transport, users: &[ProbeUser<'_>], redactor: &Reda
             send_csrf: false,
         };
     }
-    let user_probes = futures_util::future::join_all(users.iter().map(|u| async move {
-        let (mut p, _) = probe(transport, ME_PATH, Some(u.agent), redactor).await;
-        p.roles = u.roles.clone();
-        p.user = Some(redactor.redact(&u.agent.username));
-        if matches!(p.status, Some(401 | 403)) {
-            p.found = format!("the credentials were rejected ({})", p.found);
-        }
-        p
-    }))
-    .await;
     let rejected: Vec<String> = user_probes
         .iter()
         .filter(|p| matches!(p.status, Some(401 | 403)))
