@@ -5,7 +5,8 @@ use std::io::Write;
 use super::baseline::BaselineInfo;
 use super::{Event, Listener};
 use crate::record::describe::describe_failure;
-use crate::record::{KnownOutcome, KnownStatus, Verdict};
+use crate::record::{CaseResult, KnownOutcome, KnownStatus, Tally, Verdict};
+use crate::report::RunInfo;
 
 /// How many failures the end-of-run summary describes in full; the rest are listed by id (every
 /// detail is in the reports), so a run where everything fails does not hold every result.
@@ -55,183 +56,193 @@ impl<W: Write + Send> Console<W> {
 impl<W: Write + Send> Listener for Console<W> {
     fn on_event(&mut self, event: &Event) {
         match event {
-            Event::RunStarted { info } => {
-                self.started = std::time::Instant::now();
-                let what = if info.target.embedded {
-                    format!("{} (the embedded reference server)", info.target.url)
-                } else {
-                    info.target.url.clone()
-                };
-                self.line(&format!("\nrunning {} cases against {what}", info.planned));
-                if let Some(v) = &info.target.server_version {
-                    self.line(&format!("server version: {v}"));
-                }
-                if let Some(p) = &info.selection.partition {
-                    self.line(&format!("partition: {p}"));
-                }
-            }
+            Event::RunStarted { info } => self.run_started(info),
             Event::CaseFinished {
                 index,
                 total,
                 result,
-            } => {
-                let known = self.baseline.as_ref().and_then(|b| b.judge(result));
-                let status = match (result.verdict, known.as_ref().map(|k| k.status)) {
-                    (Verdict::Pass, Some(KnownStatus::Fixed)) => {
-                        "ok (a known failure that passes: remove it from the baseline)".to_string()
-                    }
-                    (Verdict::Pass, _) => "ok".to_string(),
-                    (Verdict::Fail, Some(KnownStatus::Known)) => format!(
-                        "known failure (tolerated until {})",
-                        known
-                            .as_ref()
-                            .map(|k| k.expires.as_str())
-                            .unwrap_or_default()
-                    ),
-                    (Verdict::Fail, Some(KnownStatus::Expired)) => format!(
-                        "FAILED (its known-failure entry expired on {})",
-                        known
-                            .as_ref()
-                            .map(|k| k.expires.as_str())
-                            .unwrap_or_default()
-                    ),
-                    (Verdict::Fail, _) => "FAILED".to_string(),
-                    (Verdict::Warn, _) => format!(
-                        "warning: {}",
-                        result.reason.as_deref().unwrap_or("needs review")
-                    ),
-                    (Verdict::Skip, _) => {
-                        format!("skipped: {}", result.reason.as_deref().unwrap_or(""))
-                    }
-                    (Verdict::NotRun, _) => {
-                        format!("not run: {}", result.reason.as_deref().unwrap_or(""))
-                    }
-                };
-                let excused = known.as_ref().map(|k| k.status) == Some(KnownStatus::Known);
-                if let Some(k) = known {
-                    self.known.push(k);
-                }
-                let width = total.to_string().len();
-                self.line(&format!(
-                    "[{:>width$}/{total}] case {} [{}] ... {status}",
-                    index + 1,
-                    result.id,
-                    result.provenance.as_str()
-                ));
-                if self.verbose && result.verdict == Verdict::Pass {
-                    for s in &result.steps {
-                        for c in &s.checks {
-                            self.line(&format!("        {}: {}: {}", s.name, c.name, c.actual));
-                        }
-                    }
-                }
-                if result.verdict == Verdict::Warn {
-                    self.warned.push(format!(
-                        "{}: {}",
-                        result.id,
-                        result.reason.as_deref().unwrap_or_default()
-                    ));
-                }
-                if result.verdict == Verdict::Fail && !excused {
-                    if self.failures.len() < DESCRIBED_FAILURES {
-                        self.failures.push(describe_failure(result));
-                    }
-                    self.failed.push(result.id.clone());
-                }
-            }
+            } => self.case_finished(*index, *total, result),
             Event::RunFinished {
                 tally,
                 interrupted,
                 unreachable,
                 ..
-            } => {
-                let failures = std::mem::take(&mut self.failures);
-                let failed = std::mem::take(&mut self.failed);
-                if !failures.is_empty() {
-                    self.line("\nfailures:");
-                    for f in &failures {
-                        for l in f.lines() {
-                            self.line(l);
-                        }
-                    }
-                    if failed.len() > failures.len() {
-                        self.line(&format!(
-                            "\n... and {} more failures, described in the reports",
-                            failed.len() - failures.len()
-                        ));
-                    }
-                    self.line("\nfailures:");
-                    for id in &failed {
-                        self.line(&format!("    {id}"));
-                    }
-                }
-                let warned = std::mem::take(&mut self.warned);
-                if !warned.is_empty() {
-                    self.line("\nwarnings (needs review: an inferred expectation was not met; they fail only under --strict):");
-                    for w in &warned {
-                        self.line(&format!("    {w}"));
-                    }
-                }
-                let known = std::mem::take(&mut self.known);
-                let tolerated: Vec<&KnownOutcome> = known
-                    .iter()
-                    .filter(|k| k.status == KnownStatus::Known)
-                    .collect();
-                if !tolerated.is_empty() {
-                    self.line("\nknown failures (tolerated by the baseline):");
-                    for k in &tolerated {
-                        self.line(&format!(
-                            "    {}: {} (until {})",
-                            k.case, k.reason, k.expires
-                        ));
-                    }
-                }
-                let fixed: Vec<&KnownOutcome> = known
-                    .iter()
-                    .filter(|k| k.status == KnownStatus::Fixed)
-                    .collect();
-                if !fixed.is_empty() {
-                    self.line("\nknown failures that now pass (remove them from the baseline):");
-                    for k in &fixed {
-                        self.line(&format!("    {}: {}", k.case, k.reason));
-                    }
-                }
-                if let Some(u) = unreachable {
-                    self.line(&format!("\nerror: the target could not be tested: {u}"));
-                }
-                if *interrupted {
-                    self.line("\nrun stopped early (interrupted, or its deadline passed): the results cover the cases that finished");
-                }
-                let failed = tally.failed.saturating_sub(tolerated.len());
-                // A run that could not finish has no verdict; "FAILED" beside "0 failed" misled.
-                let verdict = if unreachable.is_some() || *interrupted {
-                    "INCOMPLETE"
-                } else if failed == 0 {
-                    "ok"
-                } else {
-                    "FAILED"
-                };
-                let known_part = if tolerated.is_empty() {
-                    String::new()
-                } else {
-                    format!("{} known failures; ", tolerated.len())
-                };
-                let not_run = if tally.not_run > 0 {
-                    format!("{} not run; ", tally.not_run)
-                } else {
-                    String::new()
-                };
-                self.line(&format!(
-                    "\ncase result: {verdict}. {} passed; {} warnings; {failed} failed; {} skipped; {not_run}{known_part}finished in {:.2}s\n",
-                    tally.passed,
-                    tally.warned,
-                    tally.skipped,
-                    self.started.elapsed().as_secs_f64()
-                ));
-                let _ = self.out.flush();
-            }
+            } => self.run_finished(tally, *interrupted, *unreachable),
             _ => {}
         }
+    }
+}
+
+impl<W: Write + Send> Console<W> {
+    fn run_started(&mut self, info: &RunInfo) {
+        self.started = std::time::Instant::now();
+        let what = if info.target.embedded {
+            format!("{} (the embedded reference server)", info.target.url)
+        } else {
+            info.target.url.clone()
+        };
+        self.line(&format!("\nrunning {} cases against {what}", info.planned));
+        if let Some(v) = &info.target.server_version {
+            self.line(&format!("server version: {v}"));
+        }
+        if let Some(p) = &info.selection.partition {
+            self.line(&format!("partition: {p}"));
+        }
+    }
+
+    /// One line per case as it finishes; failures and warnings kept for the end.
+    fn case_finished(&mut self, index: usize, total: usize, result: &CaseResult) {
+        let known = self.baseline.as_ref().and_then(|b| b.judge(result));
+        let status = match (result.verdict, known.as_ref().map(|k| k.status)) {
+            (Verdict::Pass, Some(KnownStatus::Fixed)) => {
+                "ok (a known failure that passes: remove it from the baseline)".to_string()
+            }
+            (Verdict::Pass, _) => "ok".to_string(),
+            (Verdict::Fail, Some(KnownStatus::Known)) => format!(
+                "known failure (tolerated until {})",
+                known
+                    .as_ref()
+                    .map(|k| k.expires.as_str())
+                    .unwrap_or_default()
+            ),
+            (Verdict::Fail, Some(KnownStatus::Expired)) => format!(
+                "FAILED (its known-failure entry expired on {})",
+                known
+                    .as_ref()
+                    .map(|k| k.expires.as_str())
+                    .unwrap_or_default()
+            ),
+            (Verdict::Fail, _) => "FAILED".to_string(),
+            (Verdict::Warn, _) => format!(
+                "warning: {}",
+                result.reason.as_deref().unwrap_or("needs review")
+            ),
+            (Verdict::Skip, _) => {
+                format!("skipped: {}", result.reason.as_deref().unwrap_or(""))
+            }
+            (Verdict::NotRun, _) => {
+                format!("not run: {}", result.reason.as_deref().unwrap_or(""))
+            }
+        };
+        let excused = known.as_ref().map(|k| k.status) == Some(KnownStatus::Known);
+        if let Some(k) = known {
+            self.known.push(k);
+        }
+        let width = total.to_string().len();
+        self.line(&format!(
+            "[{:>width$}/{total}] case {} [{}] ... {status}",
+            index + 1,
+            result.id,
+            result.provenance.as_str()
+        ));
+        if self.verbose && result.verdict == Verdict::Pass {
+            for s in &result.steps {
+                for c in &s.checks {
+                    self.line(&format!("        {}: {}: {}", s.name, c.name, c.actual));
+                }
+            }
+        }
+        if result.verdict == Verdict::Warn {
+            self.warned.push(format!(
+                "{}: {}",
+                result.id,
+                result.reason.as_deref().unwrap_or_default()
+            ));
+        }
+        if result.verdict == Verdict::Fail && !excused {
+            if self.failures.len() < DESCRIBED_FAILURES {
+                self.failures.push(describe_failure(result));
+            }
+            self.failed.push(result.id.clone());
+        }
+    }
+
+    /// What failed, what needs review, the baseline's verdicts, and the one-line result.
+    fn run_finished(&mut self, tally: &Tally, interrupted: bool, unreachable: Option<&str>) {
+        let failures = std::mem::take(&mut self.failures);
+        let failed = std::mem::take(&mut self.failed);
+        if !failures.is_empty() {
+            self.line("\nfailures:");
+            for f in &failures {
+                for l in f.lines() {
+                    self.line(l);
+                }
+            }
+            if failed.len() > failures.len() {
+                self.line(&format!(
+                    "\n... and {} more failures, described in the reports",
+                    failed.len() - failures.len()
+                ));
+            }
+            self.line("\nfailures:");
+            for id in &failed {
+                self.line(&format!("    {id}"));
+            }
+        }
+        let warned = std::mem::take(&mut self.warned);
+        if !warned.is_empty() {
+            self.line("\nwarnings (needs review: an inferred expectation was not met; they fail only under --strict):");
+            for w in &warned {
+                self.line(&format!("    {w}"));
+            }
+        }
+        let known = std::mem::take(&mut self.known);
+        let tolerated: Vec<&KnownOutcome> = known
+            .iter()
+            .filter(|k| k.status == KnownStatus::Known)
+            .collect();
+        if !tolerated.is_empty() {
+            self.line("\nknown failures (tolerated by the baseline):");
+            for k in &tolerated {
+                self.line(&format!(
+                    "    {}: {} (until {})",
+                    k.case, k.reason, k.expires
+                ));
+            }
+        }
+        let fixed: Vec<&KnownOutcome> = known
+            .iter()
+            .filter(|k| k.status == KnownStatus::Fixed)
+            .collect();
+        if !fixed.is_empty() {
+            self.line("\nknown failures that now pass (remove them from the baseline):");
+            for k in &fixed {
+                self.line(&format!("    {}: {}", k.case, k.reason));
+            }
+        }
+        if let Some(u) = unreachable {
+            self.line(&format!("\nerror: the target could not be tested: {u}"));
+        }
+        if interrupted {
+            self.line("\nrun stopped early (interrupted, or its deadline passed): the results cover the cases that finished");
+        }
+        let failed = tally.failed.saturating_sub(tolerated.len());
+        // A run that could not finish has no verdict; "FAILED" beside "0 failed" misled.
+        let verdict = if unreachable.is_some() || interrupted {
+            "INCOMPLETE"
+        } else if failed == 0 {
+            "ok"
+        } else {
+            "FAILED"
+        };
+        let known_part = if tolerated.is_empty() {
+            String::new()
+        } else {
+            format!("{} known failures; ", tolerated.len())
+        };
+        let not_run = if tally.not_run > 0 {
+            format!("{} not run; ", tally.not_run)
+        } else {
+            String::new()
+        };
+        self.line(&format!(
+            "\ncase result: {verdict}. {} passed; {} warnings; {failed} failed; {} skipped; {not_run}{known_part}finished in {:.2}s\n",
+            tally.passed,
+            tally.warned,
+            tally.skipped,
+            self.started.elapsed().as_secs_f64()
+        ));
+        let _ = self.out.flush();
     }
 }
 
