@@ -60,6 +60,7 @@ impl Watch<'_> {
         out
     }
 
+    /// The expectation's own check: met, absent, or in order, within its window.
     fn main_check(
         &self,
         e: &NotificationExpectation,
@@ -68,143 +69,124 @@ impl Watch<'_> {
         redact: &Redactor,
         failure: Option<&str>,
     ) -> Check {
-        let w = e.within.as_millis();
-        let what = |body: &Option<Expected>| {
-            if body.is_some() {
-                "matching the body"
-            } else {
-                "of any content"
-            }
-        };
-        let expected = match &e.kind {
-            NotificationKind::AtLeast { body, count: 1 } => {
-                format!("a message {} on {} within {w} ms", what(body), e.channel)
-            }
-            NotificationKind::AtLeast { body, count } => {
-                format!(
-                    "{count} messages {} on {} within {w} ms",
-                    what(body),
-                    e.channel
-                )
-            }
-            NotificationKind::Absent { body } => {
-                format!("no message {} on {} within {w} ms", what(body), e.channel)
-            }
-            NotificationKind::Sequence(items) => format!(
-                "{} messages on {} in order within {w} ms",
-                items.len(),
-                e.channel
-            ),
-        };
-        let name = format!("notification:{label}");
-        let others = p.others.len();
-        let others_text = match others {
-            0 => "no other message on the channel".to_string(),
-            1 => "1 other message on the channel".to_string(),
-            n => format!("{n} other messages on the channel"),
+        let said = Said {
+            name: format!("notification:{label}"),
+            expected: expected_text(e),
+            within_ms: e.within.as_millis(),
+            others: match p.others.len() {
+                0 => "no other message on the channel".to_string(),
+                1 => "1 other message on the channel".to_string(),
+                n => format!("{n} other messages on the channel"),
+            },
+            failure: failure.map(|f| redact.redact(f)),
         };
         match &e.kind {
-            NotificationKind::Absent { .. } => {
-                if let Some(t) = p.violated_at {
-                    let mut c = Check::new(
-                        name,
-                        false,
-                        expected,
-                        format!("a matching message arrived after {} ms", t.as_millis()),
-                    );
-                    if let Some(&k) = p.matched.first() {
-                        let mut m = self.seen[k].message.clone();
-                        redact.redact_json(&mut m);
-                        c.mismatches.push(Mismatch {
-                            path: "$".into(),
-                            message: format!("unwanted message: {}", clip(&m.to_string())),
-                        });
-                    }
-                    return c;
-                }
-                if let Some(f) = failure {
-                    return Check::new(
-                        name,
-                        false,
-                        expected,
-                        format!(
-                            "cannot tell: the CometD session failed: {}",
-                            redact.redact(f)
-                        ),
-                    );
-                }
-                Check::new(
-                    name,
-                    true,
-                    expected,
-                    format!("none in {w} ms ({others_text})"),
-                )
-            }
+            NotificationKind::Absent { .. } => self.absent_check(said, p, redact),
             NotificationKind::AtLeast { body, count } => {
-                if let Some(t) = p.met_at {
-                    let actual = if *count == 1 {
-                        format!("matched after {} ms", t.as_millis())
-                    } else {
-                        format!("{count} matched, the last after {} ms", t.as_millis())
-                    };
-                    return Check::new(name, true, expected, actual);
-                }
-                let mut actual = if *count == 1 {
-                    format!("none within {w} ms ({others_text})")
-                } else {
-                    format!(
-                        "{} of {count} within {w} ms ({others_text})",
-                        p.matched.len()
-                    )
-                };
-                if let Some(f) = failure {
-                    let f = redact.redact(f);
-                    actual = format!("{actual}; the CometD session failed: {f}");
-                }
-                let mut c = Check::new(name, false, expected, actual);
-                if let Some(b) = body {
-                    self.closest(&mut c, b, &p.others, redact);
-                }
-                c
+                self.at_least_check(said, p, body.as_ref(), *count, redact)
             }
-            NotificationKind::Sequence(items) => {
-                if let Some(t) = p.met_at {
-                    return Check::new(
-                        name,
-                        true,
-                        expected,
-                        format!(
-                            "all {} in order, the last after {} ms",
-                            items.len(),
-                            t.as_millis()
-                        ),
-                    );
-                }
-                let pos = p.matched.len();
-                let mut actual = format!(
-                    "{pos} of {} in order within {w} ms; message {} of the sequence never came ({others_text})",
-                    items.len(),
-                    pos + 1
-                );
-                if let Some(f) = failure {
-                    let f = redact.redact(f);
-                    actual = format!("{actual}; the CometD session failed: {f}");
-                }
-                let mut c = Check::new(name, false, expected, actual);
-                // The closest candidates for the missing element are the others after the last match.
-                let after = p.matched.last().copied();
-                let candidates: Vec<usize> = p
-                    .others
-                    .iter()
-                    .copied()
-                    .filter(|&k| after.is_none_or(|a| k > a))
-                    .collect();
-                if let Some(b) = items.get(pos) {
-                    self.closest(&mut c, b, &candidates, redact);
-                }
-                c
-            }
+            NotificationKind::Sequence(items) => self.sequence_check(said, p, items, redact),
         }
+    }
+
+    fn absent_check(&self, said: Said, p: &Progress, redact: &Redactor) -> Check {
+        if let Some(t) = p.violated_at {
+            let mut c = Check::new(
+                said.name,
+                false,
+                said.expected,
+                format!("a matching message arrived after {} ms", t.as_millis()),
+            );
+            if let Some(&k) = p.matched.first() {
+                let mut m = self.seen[k].message.clone();
+                redact.redact_json(&mut m);
+                c.mismatches.push(Mismatch {
+                    path: "$".into(),
+                    message: format!("unwanted message: {}", clip(&m.to_string())),
+                });
+            }
+            return c;
+        }
+        // A dead session cannot show an absence.
+        if let Some(f) = said.failure {
+            return Check::new(
+                said.name,
+                false,
+                said.expected,
+                format!("cannot tell: the CometD session failed: {f}"),
+            );
+        }
+        let actual = format!("none in {} ms ({})", said.within_ms, said.others);
+        Check::new(said.name, true, said.expected, actual)
+    }
+
+    fn at_least_check(
+        &self,
+        said: Said,
+        p: &Progress,
+        body: Option<&Expected>,
+        count: usize,
+        redact: &Redactor,
+    ) -> Check {
+        if let Some(t) = p.met_at {
+            let actual = if count == 1 {
+                format!("matched after {} ms", t.as_millis())
+            } else {
+                format!("{count} matched, the last after {} ms", t.as_millis())
+            };
+            return Check::new(said.name, true, said.expected, actual);
+        }
+        let (w, others) = (said.within_ms, &said.others);
+        let actual = if count == 1 {
+            format!("none within {w} ms ({others})")
+        } else {
+            format!("{} of {count} within {w} ms ({others})", p.matched.len())
+        };
+        let actual = said.failure_added(actual);
+        let mut c = Check::new(said.name, false, said.expected, actual);
+        if let Some(b) = body {
+            self.closest(&mut c, b, &p.others, redact);
+        }
+        c
+    }
+
+    fn sequence_check(
+        &self,
+        said: Said,
+        p: &Progress,
+        items: &[Expected],
+        redact: &Redactor,
+    ) -> Check {
+        if let Some(t) = p.met_at {
+            let actual = format!(
+                "all {} in order, the last after {} ms",
+                items.len(),
+                t.as_millis()
+            );
+            return Check::new(said.name, true, said.expected, actual);
+        }
+        let pos = p.matched.len();
+        let actual = format!(
+            "{pos} of {} in order within {} ms; message {} of the sequence never came ({})",
+            items.len(),
+            said.within_ms,
+            pos + 1,
+            said.others
+        );
+        let actual = said.failure_added(actual);
+        let mut c = Check::new(said.name, false, said.expected, actual);
+        // The closest candidates for the missing element are the others after the last match.
+        let after = p.matched.last().copied();
+        let candidates: Vec<usize> = p
+            .others
+            .iter()
+            .copied()
+            .filter(|&k| after.is_none_or(|a| k > a))
+            .collect();
+        if let Some(b) = items.get(pos) {
+            self.closest(&mut c, b, &candidates, redact);
+        }
+        c
     }
 
     /// Adds to a failed check the differences between `body` and the nearest of `candidates`.
@@ -309,6 +291,58 @@ impl Watch<'_> {
                 c
             }
         }
+    }
+}
+
+/// What every form of a main check says the same way.
+struct Said {
+    name: String,
+    expected: String,
+    within_ms: u128,
+    /// How many other messages came on the channel, in words.
+    others: String,
+    /// Why the CometD session broke down (masked), if it did.
+    failure: Option<String>,
+}
+
+impl Said {
+    fn failure_added(&self, actual: String) -> String {
+        match &self.failure {
+            Some(f) => format!("{actual}; the CometD session failed: {f}"),
+            None => actual,
+        }
+    }
+}
+
+/// What an expectation asks for, in words.
+fn expected_text(e: &NotificationExpectation) -> String {
+    let w = e.within.as_millis();
+    let what = |body: &Option<Expected>| {
+        if body.is_some() {
+            "matching the body"
+        } else {
+            "of any content"
+        }
+    };
+    match &e.kind {
+        NotificationKind::AtLeast { body, count: 1 } => {
+            format!("a message {} on {} within {w} ms", what(body), e.channel)
+        }
+        NotificationKind::AtLeast { body, count } => {
+            format!(
+                "{count} messages {} on {} within {w} ms",
+                what(body),
+                e.channel
+            )
+        }
+        NotificationKind::Absent { body } => {
+            format!("no message {} on {} within {w} ms", what(body), e.channel)
+        }
+        NotificationKind::Sequence(items) => format!(
+            "{} messages on {} in order within {w} ms",
+            items.len(),
+            e.channel
+        ),
     }
 }
 
