@@ -31,6 +31,23 @@ const FALSE_FAILURES_ERRORS_200: &[&str] = &[
     "place-multi-ext-without-device-path",
 ];
 
+/// Cases that fail against a conforming server that answers the first `/meta/connect` of a Bayeux
+/// session with `402::Unknown client` and `advice.reconnect = "handshake"` (as a cluster node that did
+/// not see the handshake would), each a finding reported to the lead (remove an id once fixed): the
+/// harness's CometD client follows that advice in its connect loop, but takes it as a broken session
+/// on the first connect (`CometdClient::start_subscribed`), where a Bayeux client must handshake again
+/// (gws-notes.md §5.1 step 6: "On /meta/connect failure with advice.reconnect == \"handshake\",
+/// handshake again").
+const FALSE_FAILURES_REHANDSHAKE: &[&str] = &[
+    "notify-device-schema",
+    "notify-login-sequence",
+    "notify-s1-login-dsc",
+    "notify-s1-twice",
+    "notify-s4-multimedia",
+    "notify-workmode",
+    "notify-workmode-manual-in",
+];
+
 /// The independent lab's content (tests/peers/independent_gws.py), not the reference lab's.
 const VARS: &str = r#"[vars]
 place = "SIP_5000"
@@ -171,15 +188,12 @@ fn the_whole_suite_passes_against_an_independent_server() {
     );
 }
 
-/// Two more choices the sources allow: HTTP 200 for every error but statusCode 4 and 20 (gws-notes
-/// §3.3: no mapping is documented), and notifications 300 ms after the answer (§3.2: the outcome
-/// arrives asynchronously). Inferred expectations may warn; nothing may fail, once the cases of
-/// FALSE_FAILURES_ERRORS_200 are left out.
-#[test]
-fn no_failure_when_errors_are_http_200_and_notifications_come_late() {
+/// The suite without the case files `left_out` (a copy of cases/), against the server in `modes`:
+/// inferred expectations may warn; nothing may fail.
+fn no_failure_without(modes: &str, left_out: &[&str], min_passed: u64) {
     let cases = tempfile::tempdir().unwrap();
     copy_dir(&root().join("cases"), cases.path());
-    for id in FALSE_FAILURES_ERRORS_200 {
+    for id in left_out {
         let f = cases.path().join(format!("{id}.toml"));
         assert!(
             f.is_file(),
@@ -187,14 +201,28 @@ fn no_failure_when_errors_are_http_200_and_notifications_come_late() {
         );
         std::fs::remove_file(f).unwrap();
     }
-    let server = Independent::start("default,errors-200,delay");
+    let server = Independent::start(modes);
     let (r, tally) = run_against(&server, Some(cases.path()));
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert_eq!(tally["failed"], 0, "{tally}\n{}", r.stdout);
-    assert_eq!(tally["not_run"], 0, "{tally}\n{}", r.stdout);
+    assert_eq!(r.code, 0, "{modes}: {}{}", r.stdout, r.stderr);
+    assert_eq!(tally["failed"], 0, "{modes}: {tally}\n{}", r.stdout);
+    assert_eq!(tally["not_run"], 0, "{modes}: {tally}\n{}", r.stdout);
     assert!(
-        tally["passed"].as_u64() >= Some(60),
-        "{tally}\n{}",
+        tally["passed"].as_u64() >= Some(min_passed),
+        "{modes}: {tally}\n{}",
         r.stdout
     );
+}
+
+/// Two more choices the sources allow: HTTP 200 for every error but statusCode 4 and 20 (gws-notes
+/// §3.3: no mapping is documented), and notifications 300 ms after the answer (§3.2: the outcome
+/// arrives asynchronously). Inferred expectations warn (the HTTP statuses they infer).
+#[test]
+fn no_failure_when_errors_are_http_200_and_notifications_come_late() {
+    no_failure_without("default,errors-200,delay", FALSE_FAILURES_ERRORS_200, 60);
+}
+
+/// A Bayeux server that asks for a new handshake on the first `/meta/connect` of each HTTP session.
+#[test]
+fn no_failure_when_the_first_connect_asks_for_a_new_handshake() {
+    no_failure_without("default,rehandshake", FALSE_FAILURES_REHANDSHAKE, 110);
 }

@@ -53,8 +53,10 @@ INTERVAL = 0
 #   end-error          EndContactCenterSession without a session is an error (statusCode 2)
 #   empty-invalid      an empty string parameter is invalid (not read as absent)
 #   csrf-strict-rotate only the latest GET's CSRF token is valid
-#   delay              notifications go out 300 ms after the HTTP answer (not before it)
+#   delay, delay=S     notifications go out 300 ms (S seconds) after the HTTP answer (not before it)
 #   errors-200         errors other than 4 and 20 are answered with HTTP 200
+#   csrf-header-name   X-CSRF-HEADER names another header than X-CSRF-TOKEN
+#   rehandshake        the first /meta/connect of each HTTP session gets 402 and reconnect=handshake
 # $INDEP_GWS_MODES (comma-separated) replaces the default set; "default" names the default set, so
 # INDEP_GWS_MODES=default,delay adds one.
 DEFAULT_MODES = {"exclusive", "csrf-first", "cometd-csrf", "reply-first", "connect-only", "interval", "longhold",
@@ -62,6 +64,15 @@ DEFAULT_MODES = {"exclusive", "csrf-first", "cometd-csrf", "reply-first", "conne
 MODES = set(filter(None, os.environ.get("INDEP_GWS_MODES", "default").split(",")))
 if "default" in MODES:
     MODES |= DEFAULT_MODES
+DELAY_S = 0.3
+for m in list(MODES):
+    if m.startswith("delay="):  # delay=SECONDS
+        DELAY_S = float(m.split("=", 1)[1])
+        MODES.add("delay")
+# notes §4.3: X-CSRF-HEADER is "the name of the header to send back", and "Clients read the header name
+# dynamically: headers[headers["X-CSRF-HEADER"]] [OBS G3]". Mode csrf-header-name names another header
+# (the documented default is X-CSRF-TOKEN).
+CSRF_HEADER = "X-GWS-CSRF" if "csrf-header-name" in MODES else "X-CSRF-TOKEN"
 if "interval" in MODES:
     # notes §5.1: the client follows the server's advice (step 6); the interval is the server's to set.
     INTERVAL = 400
@@ -165,10 +176,12 @@ class BayeuxClient:
         self.queue = []
         self.cond = threading.Condition()
         self.connected_once = False
+        self.drop_at_connect = False
         self.last_seen = time.time()
 
 
 CLIENTS = {}
+HANDSHAKES = {}
 MSG_ID = [0]
 
 
@@ -206,7 +219,7 @@ def publish(user, channel, data):
         # notes §3.2: "statusCode 0 means only accepted and forwarded to a backend. The real outcome
         # arrives by CometD": here, 300 ms after the answer.
         with DELAY_COND:
-            DELAYED.append((time.time() + 0.3, (user, channel, data)))
+            DELAYED.append((time.time() + DELAY_S, (user, channel, data)))
             DELAY_COND.notify_all()
         return
     publish_now(user, channel, data)
@@ -423,13 +436,13 @@ class Handler(BaseHTTPRequestHandler):
                     SESSIONS[sid]["tokens"] = set()
                 SESSIONS[sid].setdefault("tokens", set()).add(tok)
                 SESSIONS[sid]["csrf"] = tok
-        return [("X-CSRF-HEADER", "X-CSRF-TOKEN"), ("X-CSRF-TOKEN", tok)]
+        return [("X-CSRF-HEADER", CSRF_HEADER), (CSRF_HEADER, tok)]
 
     def check_csrf(self, sid):
         # notes §4.3: PUT, POST and DELETE need the token; missing or unmatched gives HTTP 403 with content
         # "Missing or invalid Csrf token" (plain content, not necessarily the statusCode JSON [DOC D6]).
         # Our choice: the plain-text body, exactly as documented.
-        tok = self.headers.get("X-CSRF-TOKEN")
+        tok = self.headers.get(CSRF_HEADER)
         with STATE_LOCK:
             good = sid in SESSIONS and tok is not None and tok in SESSIONS[sid].get("tokens", ())
         if not good:
@@ -830,6 +843,11 @@ class Handler(BaseHTTPRequestHandler):
                 c = BayeuxClient(user)
                 with STATE_LOCK:
                     CLIENTS[c.id] = c
+                    # Mode rehandshake: the first handshake of each HTTP session is forgotten before its
+                    # first /meta/connect, as a cluster node that did not see it would (the next one is kept).
+                    key = self.cookies().get(SESSION_COOKIE) or ("basic:" + user)
+                    c.drop_at_connect = "rehandshake" in MODES and key not in HANDSHAKES
+                    HANDSHAKES[key] = HANDSHAKES.get(key, 0) + 1
                 r.update(successful=True, clientId=c.id, version="1.0", minimumVersion="1.0",
                          supportedConnectionTypes=["long-polling", "callback-polling"],
                          advice={"reconnect": "retry", "interval": INTERVAL, "timeout": CONNECT_TIMEOUT_MS})
@@ -844,10 +862,18 @@ class Handler(BaseHTTPRequestHandler):
             r["clientId"] = c.id
             if ch == "/meta/connect":
                 r["successful"] = True
-                if not c.connected_once:
+                if c.drop_at_connect:
+                    # Mode rehandshake: the server forgets the client (as after a node restart) and asks
+                    # for a new handshake; notes §5.1 step 6: "On /meta/connect failure with
+                    # advice.reconnect == "handshake", handshake again [OBS G3]".
+                    with STATE_LOCK:
+                        CLIENTS.pop(c.id, None)
+                    r.update(successful=False, error="402::Unknown client",
+                             advice={"reconnect": "handshake", "interval": 0})
+                elif not c.connected_once:
                     # Bayeux: the first connect returns at once, with the advice.
                     c.connected_once = True
-                    r["advice"] = {"reconnect": "retry", "interval": 0, "timeout": CONNECT_TIMEOUT_MS}
+                    r["advice"] = {"reconnect": "retry", "interval": INTERVAL, "timeout": CONNECT_TIMEOUT_MS}
                 else:
                     hold = c
                 replies.append(r)
