@@ -56,6 +56,7 @@ INTERVAL = 0
 #   delay, delay=S     notifications go out 300 ms (S seconds) after the HTTP answer (not before it)
 #   errors-200         errors other than 4 and 20 are answered with HTTP 200
 #   csrf-header-name   X-CSRF-HEADER names another header than X-CSRF-TOKEN
+#   session-rotate     StartContactCenterSession moves the HTTP session to a new id (new cookie, new token)
 #   rehandshake        the first /meta/connect of each HTTP session gets 402 and reconnect=handshake
 # $INDEP_GWS_MODES (comma-separated) replaces the default set; "default" names the default set, so
 # INDEP_GWS_MODES=default,delay adds one.
@@ -500,6 +501,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_error_body(ApiError(6, "Resource not found"))
 
     def do_POST(self):
+        self.rotate_sid = None
         path = self.route()
         if path.startswith("/api/v2/notifications"):
             return self.bayeux()
@@ -533,6 +535,11 @@ class Handler(BaseHTTPRequestHandler):
                     return self.agent_ready(user, op, extra)
                 raise ApiError(2, "Operation '%s' is not valid here" % (op,))
             if op == "StartContactCenterSession":
+                # Mode session-rotate: when the contact center session starts (an answer of success),
+                # the HTTP session moves to a new id (new cookie, no CSRF token yet), as
+                # session-fixation protection does on a change of privilege. notes §4.2 only asks
+                # clients to keep a cookie store; §4.3 ties the token to the session.
+                self.rotate_sid = sid if "session-rotate" in MODES else None
                 return self.start(user, body, extra)
             if op == "EndContactCenterSession":
                 return self.end(user, sid, extra)
@@ -598,6 +605,14 @@ class Handler(BaseHTTPRequestHandler):
         with STATE_LOCK:
             REFERENCE_ID[0] += 1
             ref = REFERENCE_ID[0]
+        if getattr(self, "rotate_sid", None):
+            with STATE_LOCK:
+                old = SESSIONS.pop(self.rotate_sid, None)
+                nsid = uuid.uuid4().hex + uuid.uuid4().hex[:8]
+                SESSIONS[nsid] = {"user": old["user"] if old else None, "csrf": None}
+            self.rotate_sid = None
+            extra = [h for h in extra if h[0] != "Set-Cookie"]
+            extra.append(("Set-Cookie", "%s=%s; Path=%s; HttpOnly; SameSite=Lax" % (SESSION_COOKIE, nsid, COOKIE_PATH)))
         body = {"referenceId": ref}
         if more:
             body.update(more)
