@@ -1,0 +1,228 @@
+//! The real binary against an independent implementation of the operation: a Python server written
+//! from the published page and gws-notes.md alone (`tests/peers/independent_gws.py`), which makes its
+//! own choices wherever the sources are silent (its own lab content, session cookie name, CSRF token
+//! on every GET, CSRF before authentication and on CometD, 207 for partial success, a referenceId on
+//! success, exclusive devices, long-polling only with a 30 s hold, ...). A conforming server must get
+//! no failure: a failure here is a verdict that rests on what our reference server happens to do.
+
+mod support;
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{copy_dir, root, run};
+
+const PASSWORD: &str = "independent-test-pw-1";
+const LOGIN_CODE_PASSWORD: &str = "independent-test-lc-1";
+const LIMIT: Duration = Duration::from_secs(240);
+
+/// Cases that fail against a conforming server in the stricter mode below, each a finding reported
+/// to the lead (remove an id once its case is fixed):
+/// - both demand an HTTP 4xx/5xx at the `documented` level, while the page only says the operation
+///   "fails" and gws-notes.md §3.3 says no doc page maps statusCodes to HTTP statuses (1, 2, 10 are
+///   "probably 400" [INF]); the independent server with `errors-200` answers HTTP 200 with
+///   `{"statusMessage": ..., "statusCode": 1}`.
+const FALSE_FAILURES_ERRORS_200: &[&str] = &[
+    "place-multi-acd-without-device-path",
+    "place-multi-ext-without-device-path",
+];
+
+/// Cases that fail against a conforming server that answers the first `/meta/connect` of a Bayeux
+/// session with `402::Unknown client` and `advice.reconnect = "handshake"` (as a cluster node that did
+/// not see the handshake would), each a finding reported to the lead (remove an id once fixed): the
+/// harness's CometD client follows that advice in its connect loop, but takes it as a broken session
+/// on the first connect (`CometdClient::start_subscribed`), where a Bayeux client must handshake again
+/// (gws-notes.md §5.1 step 6: "On /meta/connect failure with advice.reconnect == \"handshake\",
+/// handshake again").
+const FALSE_FAILURES_REHANDSHAKE: &[&str] = &[
+    "notify-device-schema",
+    "notify-login-sequence",
+    "notify-s1-login-dsc",
+    "notify-s1-twice",
+    "notify-s4-multimedia",
+    "notify-workmode",
+    "notify-workmode-manual-in",
+];
+
+/// The independent lab's content (tests/peers/independent_gws.py), not the reference lab's.
+const VARS: &str = r#"[vars]
+place = "SIP_5000"
+login_code = "8000"
+queue = "9000"
+s3_place = "agent1"
+s3_login_code = "agent1"
+s5_place = "agent1@pizza.com"
+password_login_code = "agent1"
+dynamic_phone_number = "+442079460123"
+existing_phone_number = "6501"
+ext_and_acd_place = "Lab.ExtPlusACD"
+foreign_device_path = "/devices/ext-x-6501"
+multi_acd_device_path = "/devices/acd-x-6402"
+multi_acd_place = "Lab.TwoACD"
+multi_ext_device_path = "/devices/ext-x-6502"
+multi_ext_place = "Lab.TwoExt"
+multimedia_channel = "email"
+single_device_path = "/devices/dn-7208-ws"
+single_device_place = "WS-08"
+"#;
+
+/// `python3 tests/peers/independent_gws.py 0` on 127.0.0.1, killed when dropped.
+struct Independent {
+    child: Child,
+    url: String,
+}
+
+impl Independent {
+    fn start(modes: &str) -> Independent {
+        let python = Command::new("python3")
+            .arg("--version")
+            .output()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "python3 is required to run the independent GWS server and was not found: {e}"
+                )
+            });
+        assert!(
+            python.status.success(),
+            "python3 --version failed: {}",
+            String::from_utf8_lossy(&python.stderr)
+        );
+        let mut child = Command::new("python3")
+            .arg(root().join("tests/peers/independent_gws.py"))
+            .arg("0")
+            .env("GWS_PASSWORD", PASSWORD)
+            .env("GWS_AGENT_LOGIN_PASSWORD", LOGIN_CODE_PASSWORD)
+            .env("INDEP_GWS_MODES", modes)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start python3 tests/peers/independent_gws.py");
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        let read = out.read_line(&mut line);
+        // Keep draining, so that the server never blocks on a full pipe.
+        thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        let server = Independent {
+            child,
+            url: line.trim().to_string(),
+        };
+        // On a bad first line, `server` is dropped (and the child killed) by the panic.
+        assert!(
+            read.is_ok() && server.url.starts_with("http://127.0.0.1:"),
+            "the independent server did not print its URL: {line:?}"
+        );
+        server
+    }
+}
+
+impl Drop for Independent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The reference profile (every capability, passwords from `${env:...}`) with the independent lab's
+/// `[vars]`.
+fn profile(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("profiles/reference.toml"))
+        .expect("profiles/reference.toml")
+        .replace("name = \"reference\"", "name = \"independent\"")
+        .replace("[vars]\n", VARS);
+    assert!(
+        text.contains("multi_acd_place = \"Lab.TwoACD\""),
+        "[vars] not replaced"
+    );
+    assert!(text.contains("password = \"${env:GWS_PASSWORD}\""));
+    let p = dir.join("independent.toml");
+    std::fs::write(&p, text).expect("write the profile");
+    p
+}
+
+/// Runs the suite (or the cases in `cases`) against the server; returns the exit's run and tally.
+fn run_against(server: &Independent, cases: Option<&Path>) -> (support::Run, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile(dir.path());
+    let reports = dir.path().join("r");
+    let mut args = vec![
+        "run",
+        "--target",
+        &server.url,
+        "--profile",
+        profile.to_str().unwrap(),
+        "--report-dir",
+        reports.to_str().unwrap(),
+    ];
+    if let Some(c) = cases {
+        args.extend(["--cases", c.to_str().unwrap()]);
+    }
+    let env = [
+        ("GWS_PASSWORD", PASSWORD),
+        ("GWS_AGENT_LOGIN_PASSWORD", LOGIN_CODE_PASSWORD),
+    ];
+    let r = run(&args, &root(), &env, LIMIT);
+    let report: Value = std::fs::read_to_string(reports.join("report.json"))
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or_else(|e| panic!("report.json: {e}\n{}{}", r.stdout, r.stderr));
+    let tally = report["summary"]["tally"].clone();
+    (r, tally)
+}
+
+/// The independent server with its default choices: the whole suite, every capability, no failure.
+#[test]
+fn the_whole_suite_passes_against_an_independent_server() {
+    let server = Independent::start("default");
+    let (r, tally) = run_against(&server, None);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(tally["failed"], 0, "{tally}\n{}", r.stdout);
+    assert_eq!(tally["skipped"], 0, "{tally}\n{}", r.stdout);
+    assert_eq!(tally["not_run"], 0, "{tally}\n{}", r.stdout);
+    assert!(
+        tally["passed"].as_u64() >= Some(120),
+        "{tally}\n{}",
+        r.stdout
+    );
+}
+
+/// The suite without the case files `left_out` (a copy of cases/), against the server in `modes`:
+/// inferred expectations may warn; nothing may fail.
+fn no_failure_without(modes: &str, left_out: &[&str], min_passed: u64) {
+    let cases = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("cases"), cases.path());
+    for id in left_out {
+        let f = cases.path().join(format!("{id}.toml"));
+        assert!(
+            f.is_file(),
+            "{id}: no such case file (renamed? update the list)"
+        );
+        std::fs::remove_file(f).unwrap();
+    }
+    let server = Independent::start(modes);
+    let (r, tally) = run_against(&server, Some(cases.path()));
+    assert_eq!(r.code, 0, "{modes}: {}{}", r.stdout, r.stderr);
+    assert_eq!(tally["failed"], 0, "{modes}: {tally}\n{}", r.stdout);
+    assert_eq!(tally["not_run"], 0, "{modes}: {tally}\n{}", r.stdout);
+    assert!(
+        tally["passed"].as_u64() >= Some(min_passed),
+        "{modes}: {tally}\n{}",
+        r.stdout
+    );
+}
+
+/// Two more choices the sources allow: HTTP 200 for every error but statusCode 4 and 20 (gws-notes
+/// §3.3: no mapping is documented), and notifications 300 ms after the answer (§3.2: the outcome
+/// arrives asynchronously). Inferred expectations warn (the HTTP statuses they infer).
+#[test]
+fn no_failure_when_errors_are_http_200_and_notifications_come_late() {
+    no_failure_without("default,errors-200,delay", FALSE_FAILURES_ERRORS_200, 60);
+}
+
+/// A Bayeux server that asks for a new handshake on the first `/meta/connect` of each HTTP session.
+#[test]
+fn no_failure_when_the_first_connect_asks_for_a_new_handshake() {
+    no_failure_without("default,rehandshake", FALSE_FAILURES_REHANDSHAKE, 110);
+}
