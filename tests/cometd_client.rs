@@ -205,6 +205,8 @@ enum Mode {
     NoClientId,
     LongPollingOnly,
     Rehandshake,
+    /// The first `/meta/connect` of the first client id is refused, advising a new handshake.
+    RehandshakeFirst,
     ReconnectNone,
     Interval,
     Cookie,
@@ -282,6 +284,9 @@ async fn fake_handler(State(f): State<Arc<Fake>>, headers: HeaderMap, body: Stri
                 f.connects.lock().unwrap().push(Instant::now());
                 let n = f.handshakes.load(Ordering::SeqCst);
                 match f.mode {
+                    Mode::RehandshakeFirst if first && n == 1 => {
+                        json!({"id": id, "channel": channel, "successful": false, "error": "402::Unknown client", "advice": {"reconnect": "handshake", "interval": 0}})
+                    }
                     Mode::Rehandshake if !first && n == 1 => {
                         json!({"id": id, "channel": channel, "successful": false, "error": "402::unknown_client", "advice": {"reconnect": "handshake", "interval": 0}})
                     }
@@ -438,6 +443,33 @@ async fn reconnect_handshake_handshakes_and_subscribes_again() {
         subs,
         vec![("c1".into(), "/x".into()), ("c2".into(), "/x".into())]
     );
+}
+
+/// A refusal of the very first `/meta/connect` that advises a new handshake (a cluster node that did
+/// not see the handshake) is followed, not taken as a broken session: the client handshakes again and
+/// subscribes with its new client id.
+#[tokio::test]
+async fn a_first_connect_refused_with_reconnect_handshake_handshakes_again() {
+    let (endpoint, f) = fake(Mode::RehandshakeFirst).await;
+    let (auth, _) = auth(Some("agent1"));
+    let (c, mut rx) = CometdClient::start_subscribed(
+        reqwest::Client::new(),
+        config(&endpoint, Transport::Auto, 1000),
+        auth,
+        &["/x".into()],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the client gave up: {e}"));
+    assert_eq!(f.handshakes.load(Ordering::SeqCst), 2);
+    let subs = f.subscribes.lock().unwrap().clone();
+    assert_eq!(subs.last(), Some(&("c2".to_string(), "/x".to_string())));
+    let mut noted = false;
+    while let Ok(e) = rx.try_recv() {
+        noted |=
+            matches!(&e, ClientEvent::Note(n) if n.contains("first /meta/connect was refused"));
+    }
+    assert!(noted, "the re-handshake is noted");
+    assert_eq!(c.subscriptions(), ["/x"]);
 }
 
 #[tokio::test]

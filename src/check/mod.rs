@@ -38,137 +38,171 @@ pub fn check_answer(
     schemas: &SchemaSet,
     redact: &Redactor,
 ) -> Vec<Check> {
-    let mut checks = Vec::new();
-
-    if !expect.status.is_empty() {
-        let ok = expect.status.iter().any(|p| p.matches(response.status));
-        let want = expect
-            .status
-            .iter()
-            .map(|p| p.to_string())
-            .collect::<Vec<_>>()
-            .join(" or ");
-        checks.push(Check::new("status", ok, want, response.status.to_string()));
-    }
-
     let wants_json = expect.schema.is_some() || expect.body.is_some();
+    let mut checks: Vec<Check> = [
+        status_check(expect, response),
+        content_type_check(expect, response, wants_json),
+        text_check(expect, response, redact),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !wants_json {
+        return checks;
+    }
+    let json = match json_of(response, redact) {
+        Ok(v) => v,
+        Err(c) => {
+            checks.push(*c);
+            return checks;
+        }
+    };
+    if let Some(name) = &expect.schema {
+        checks.push(schema_check(name, &json, schemas, redact));
+    }
+    if let Some(expected) = &expect.body {
+        checks.push(body_check(expect, expected, &json, redact));
+    }
+    checks
+}
+
+fn status_check(expect: &Expectation, response: &ResponseRecord) -> Option<Check> {
+    if expect.status.is_empty() {
+        return None;
+    }
+    let ok = expect.status.iter().any(|p| p.matches(response.status));
+    let want = expect
+        .status
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(" or ");
+    Some(Check::new("status", ok, want, response.status.to_string()))
+}
+
+fn content_type_check(
+    expect: &Expectation,
+    response: &ResponseRecord,
+    wants_json: bool,
+) -> Option<Check> {
     let actual_ct = response.content_type.clone().unwrap_or_default();
     match expect.content_type.as_deref() {
-        Some("*") => {}
+        Some("*") => None,
         Some(want) => {
             let ok = media_type(&actual_ct) == media_type(want);
-            checks.push(Check::new(
+            Some(Check::new(
                 "content-type",
                 ok,
                 media_type(want),
                 describe_ct(&actual_ct),
-            ));
+            ))
         }
         // A JSON expectation implies a JSON answer: real clients reject any other type [gws-notes §3.3].
         None if wants_json => {
             let ok = is_json_media(&media_type(&actual_ct));
-            checks.push(Check::new(
+            Some(Check::new(
                 "content-type",
                 ok,
                 "application/json",
                 describe_ct(&actual_ct),
-            ));
+            ))
         }
-        None => {}
+        None => None,
     }
+}
 
-    if let Some(want) = &expect.text {
-        let got = response.body_text.as_deref().map(str::trim_end);
-        let ok = got == Some(want.trim_end());
-        checks.push(Check::new(
-            "text",
-            ok,
-            format!("{:?}", want.trim_end()),
-            redact.redact(
-                &got.map_or("a body that is not valid UTF-8".to_string(), |g| {
-                    format!("{:?}", g.chars().take(200).collect::<String>())
-                }),
-            ),
-        ));
-    }
-    if !wants_json {
-        return checks;
-    }
-    let json = match &response.body_text {
-        None => {
-            checks.push(Check::new(
-                "json",
-                false,
-                "a JSON body",
-                "a body that is not valid UTF-8",
-            ));
-            return checks;
-        }
-        Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(v) => v,
-            Err(e) => {
-                let preview: String = text.chars().take(120).collect();
-                checks.push(Check::new(
-                    "json",
-                    false,
-                    "a JSON body",
-                    redact.redact(&format!("not JSON ({e}): {preview:?}")),
-                ));
-                return checks;
-            }
-        },
+fn text_check(expect: &Expectation, response: &ResponseRecord, redact: &Redactor) -> Option<Check> {
+    let want = expect.text.as_ref()?;
+    let got = response.body_text.as_deref().map(str::trim_end);
+    let ok = got == Some(want.trim_end());
+    Some(Check::new(
+        "text",
+        ok,
+        format!("{:?}", want.trim_end()),
+        redact.redact(
+            &got.map_or("a body that is not valid UTF-8".to_string(), |g| {
+                format!("{:?}", g.chars().take(200).collect::<String>())
+            }),
+        ),
+    ))
+}
+
+/// The body as JSON, or the failed `json` check that says why it is not.
+fn json_of(response: &ResponseRecord, redact: &Redactor) -> Result<serde_json::Value, Box<Check>> {
+    let Some(text) = &response.body_text else {
+        return Err(Box::new(Check::new(
+            "json",
+            false,
+            "a JSON body",
+            "a body that is not valid UTF-8",
+        )));
     };
+    serde_json::from_str::<serde_json::Value>(text).map_err(|e| {
+        let preview: String = text.chars().take(120).collect();
+        Box::new(Check::new(
+            "json",
+            false,
+            "a JSON body",
+            redact.redact(&format!("not JSON ({e}): {preview:?}")),
+        ))
+    })
+}
 
-    if let Some(name) = &expect.schema {
-        let violations = schemas.violations(name, &json);
-        let mut c = Check::new(
-            format!("schema:{name}"),
-            violations.is_empty(),
-            format!("conforms to schemas/{name}.schema.json"),
-            if violations.is_empty() {
-                "conforms".to_string()
-            } else {
-                format!("{} violation(s)", violations.len())
-            },
-        );
-        c.mismatches = violations
-            .into_iter()
-            .map(|v| Mismatch {
-                path: pointer_to_path(&v.instance_path),
-                message: redact.redact(&v.message),
-            })
-            .collect();
-        checks.push(c);
-    }
+fn schema_check(
+    name: &str,
+    json: &serde_json::Value,
+    schemas: &SchemaSet,
+    redact: &Redactor,
+) -> Check {
+    let violations = schemas.violations(name, json);
+    let mut c = Check::new(
+        format!("schema:{name}"),
+        violations.is_empty(),
+        format!("conforms to schemas/{name}.schema.json"),
+        if violations.is_empty() {
+            "conforms".to_string()
+        } else {
+            format!("{} violation(s)", violations.len())
+        },
+    );
+    c.mismatches = violations
+        .into_iter()
+        .map(|v| Mismatch {
+            path: pointer_to_path(&v.instance_path),
+            message: redact.redact(&v.message),
+        })
+        .collect();
+    c
+}
 
-    if let Some(expected) = &expect.body {
-        let cmp =
-            body::compare_body_shown(expected, &json, expect.match_mode, &expect.ignore, redact);
-        let ok = cmp.mismatches.is_empty();
-        let mut c = Check::new(
-            "body",
-            ok,
-            format!(
-                "{} match",
-                if expect.match_mode == crate::model::MatchMode::Exact {
-                    "exact"
-                } else {
-                    "subset"
-                }
-            ),
-            if ok {
-                "matches".to_string()
-            } else {
-                format!("{} difference(s)", cmp.mismatches.len())
-            },
-        );
-        c.mismatches = cmp.mismatches;
-        if !ok {
-            c.diff = Some(cmp.diff);
-        }
-        checks.push(c);
+fn body_check(
+    expect: &Expectation,
+    expected: &crate::model::Expected,
+    json: &serde_json::Value,
+    redact: &Redactor,
+) -> Check {
+    let cmp = body::compare_body_shown(expected, json, expect.match_mode, &expect.ignore, redact);
+    let ok = cmp.mismatches.is_empty();
+    let mode = if expect.match_mode == crate::model::MatchMode::Exact {
+        "exact"
+    } else {
+        "subset"
+    };
+    let mut c = Check::new(
+        "body",
+        ok,
+        format!("{mode} match"),
+        if ok {
+            "matches".to_string()
+        } else {
+            format!("{} difference(s)", cmp.mismatches.len())
+        },
+    );
+    c.mismatches = cmp.mismatches;
+    if !ok {
+        c.diff = Some(cmp.diff);
     }
-    checks
+    c
 }
 
 fn describe_ct(ct: &str) -> String {

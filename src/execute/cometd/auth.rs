@@ -1,8 +1,10 @@
 //! The agent's credentials as every CometD request carries them: Basic, the session's cookies
 //! (shared with the REST calls) and the CSRF token on POSTs.
 
+use std::time::Duration;
+
 use super::lock;
-use crate::execute::SharedCookies;
+use crate::execute::{csrf, header_pairs, SharedCookies};
 use crate::secret::Secret;
 
 /// The agent's credentials as the CometD requests carry them.
@@ -45,5 +47,42 @@ impl BayeuxAuth {
         for v in set_cookies {
             store.absorb(&String::from_utf8_lossy(v));
         }
+    }
+
+    /// When the session changed since its CSRF token was issued (a new session cookie, as a server
+    /// that rotates the session id at login sends), fetches the new session's token the way the
+    /// REST calls do: `GET /api/v2/me` (`me`) with the session's credentials and cookies. Without
+    /// it every CometD POST would go out without a token and be refused for the client's lapse.
+    /// Returns a note when it fetched one; a failed fetch is left for the POST to show.
+    pub(super) async fn refresh_stale_csrf(
+        &self,
+        http: &reqwest::Client,
+        me: url::Url,
+        timeout: Duration,
+    ) -> Option<String> {
+        if !lock(&self.cookies).csrf_is_stale() {
+            return None;
+        }
+        let path = me.path().to_string();
+        let mut req = http
+            .get(me)
+            .timeout(timeout)
+            .header("Accept", "application/json");
+        for (k, v) in self.headers(&path, false) {
+            req = req.header(k, v);
+        }
+        let resp = req.send().await.ok()?;
+        self.absorb(
+            resp.headers()
+                .get_all("set-cookie")
+                .iter()
+                .map(|v| v.as_bytes()),
+        );
+        let (header, token) = csrf::offered(&header_pairs(resp.headers()))?;
+        let mut store = lock(&self.cookies);
+        let session = store.session();
+        store
+            .keep_csrf(&header, &token, session)
+            .then(|| format!("the session changed: fetched its CSRF token with GET {path} for the CometD requests"))
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{first_channel, ids_of, preview, route, CometdError, Inner};
+use super::{first_channel, ids_of, preview, route, ClientEvent, CometdError, Inner};
 use crate::execute::error_chain;
 
 impl Inner {
@@ -16,6 +16,15 @@ impl Inner {
     ) -> Result<Vec<Value>, CometdError> {
         let channel = first_channel(&msgs);
         let ids = ids_of(&msgs);
+        if let Ok(me) = self.cfg.endpoint.join("me") {
+            let fetched = self
+                .auth
+                .refresh_stale_csrf(&self.http, me, self.cfg.request_timeout)
+                .await;
+            if let Some(note) = fetched {
+                self.emit(ClientEvent::Note(note));
+            }
+        }
         let mut req = self
             .http
             .post(self.cfg.endpoint.clone())

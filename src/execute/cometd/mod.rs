@@ -195,21 +195,40 @@ impl CometdClient {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        // The first connect asks for an immediate reply (advice timeout 0), as CometD clients do.
-        let first_connect = async {
-            inner
-                .exchange(
-                    vec![inner.connect_message(Some(0))],
-                    inner.cfg.request_timeout,
-                )
-                .await
-                .and_then(|r| inner.expect_success(r, "/meta/connect"))
-        };
-        let (reply, subscribed) =
-            tokio::join!(first_connect, inner.subscription("/meta/subscribe", &fresh));
-        let reply = reply?;
-        inner.update_advice(reply.get("advice"));
-        subscribed?;
+        // The first connect asks for an immediate reply (advice timeout 0), as CometD clients do; the
+        // subscriptions travel beside it. A refusal advising `reconnect: handshake` (a cluster node
+        // that did not see the handshake answers so) is followed once, as the connect loop follows
+        // it later (Bayeux §5.2; gws-notes.md §5.1 step 6): handshake again, connect and subscribe.
+        let mut handshakes_left = 1;
+        loop {
+            let first_connect = async {
+                inner
+                    .exchange(
+                        vec![inner.connect_message(Some(0))],
+                        inner.cfg.request_timeout,
+                    )
+                    .await
+                    .and_then(|r| inner.one_reply(r, "/meta/connect"))
+            };
+            let (reply, subscribed) =
+                tokio::join!(first_connect, inner.subscription("/meta/subscribe", &fresh));
+            let reply = reply?;
+            inner.update_advice(reply.get("advice"));
+            let refused = reply.get("successful") == Some(&Value::Bool(false));
+            let advised = lock(&inner.state).advice.reconnect == Reconnect::Handshake;
+            if refused && advised && handshakes_left > 0 {
+                handshakes_left -= 1;
+                inner.emit(ClientEvent::Note(format!(
+                    "the first /meta/connect was refused ({}); advice reconnect=handshake: handshaking again",
+                    error_text(&reply)
+                )));
+                inner.handshake().await?;
+                continue;
+            }
+            inner.expect_success(vec![reply], "/meta/connect")?;
+            subscribed?;
+            break;
+        }
         lock(&inner.state).subscriptions.extend(fresh);
         let connect_loop = tokio::spawn(connect_loop(inner.clone()));
         Ok((
