@@ -140,7 +140,11 @@ fn a_404_with_a_gws_error_body_is_the_api_answering() {
                 &json,
                 br#"{"statusCode":1,"statusMessage":"operationName is required"}"#,
             ),
-            _ => response("404 Not Found", &[("Content-Type", "text/html")], b"<h1>404</h1>"),
+            _ => response(
+                "404 Not Found",
+                &[("Content-Type", "text/html")],
+                b"<h1>404</h1>",
+            ),
         })
     }));
     let dir = tempfile::tempdir().unwrap();
