@@ -70,12 +70,12 @@ pub fn lint(input: &InputArgs) -> u8 {
             print_warnings(&suite);
             // Against a real target these cases are skipped, not refused: a misspelt name must not
             // pass unnoticed.
-            for c in suite.cases.iter().filter(|c| !c.needs_env.is_empty()) {
+            for c in suite.cases.iter().filter(|c| !c.needs_env().is_empty()) {
                 eprintln!(
                     "warning: {}: case `{}` names unset environment variables ({}); against this target it will be skipped",
                     load::display_path(&c.file),
                     c.id,
-                    c.needs_env.join(", ")
+                    c.needs_env().join(", ")
                 );
             }
             outln!(
@@ -174,7 +174,7 @@ pub async fn run(args: RunArgs) -> u8 {
         }
     };
     if let Some(b) = &baseline {
-        let errors = b.check_cases(suite.cases.iter().map(|c| c.id.as_str()));
+        let errors = b.check_cases(suite.cases.iter().map(|c| &*c.id));
         if !errors.is_empty() {
             for e in &errors {
                 eprintln!("error: {e}");
@@ -263,10 +263,10 @@ pub async fn execute(
     let mut inputs: Vec<InputFile> = suite
         .cases
         .iter()
-        .filter(|c| listed.insert(c.file.as_path()))
+        .filter(|c| listed.insert(&*c.file))
         .map(|c| InputFile {
             path: load::display_path(&c.file),
-            sha256: c.sha256.clone(),
+            sha256: c.sha256.hex(),
         })
         .collect();
     drop(listed);

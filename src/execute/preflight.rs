@@ -52,8 +52,8 @@ pub fn users<'p>(plan: &Plan<'_>, profile: &'p Profile) -> Vec<ProbeUser<'p>> {
                 roles: Vec::new(),
                 agent,
             });
-        if !entry.roles.contains(role) {
-            entry.roles.push(role.clone());
+        if !entry.roles.iter().any(|r| **r == **role) {
+            entry.roles.push(role.to_string());
         }
     }
     by_user.into_values().collect()
@@ -222,7 +222,10 @@ async fn post_probe(
                 let f = format!("answered 404 with the body POST {NO_SUCH_PATH} gets");
                 (f, true)
             } else {
-                ("answered 404 with a GWS error body of its own".to_string(), false)
+                (
+                    "answered 404 with a GWS error body of its own".to_string(),
+                    false,
+                )
             }
         }
         Some((404, _)) => ("answered 404 without a GWS error body".to_string(), true),
