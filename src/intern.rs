@@ -1,7 +1,8 @@
 //! Sharing what most cases of a suite repeat: their spec and tag lists, requirements, role and serial
-//! group. A large suite keeps a header per case for the whole run; handed out by one interner during
-//! load, 10,000 cases that name the same spec element hold one list between them, not 10,000 copies.
-//! A leaf module: it imports no stage.
+//! group. A large suite keeps a header per case for the whole run (and the report's index an entry per
+//! case while the formats are rendered); handed out by one interner, 10,000 cases that name the same
+//! spec element hold one list between them, not 10,000 copies. A leaf module: loading and reporting
+//! both use it, and it uses neither.
 
 use std::collections::HashSet;
 use std::hash::Hash;
