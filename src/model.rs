@@ -479,6 +479,15 @@ mod tests {
         assert!(JsonPath::parse("$.a[x]").is_err());
     }
 
+    /// A large suite keeps a header per case all run: a field that grows it grows every run's memory
+    /// by that much per case (see benches/RESULTS.md, "Fourth session").
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_header_stays_compact() {
+        assert_eq!(std::mem::size_of::<CaseHeader>(), 176);
+        assert_eq!(std::mem::size_of::<CaseOutline>(), 192);
+    }
+
     #[test]
     fn status_patterns() {
         assert!(StatusPattern::Class(4).matches(403));
