@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod execute;
+pub mod intern;
 pub mod load;
 pub mod model;
 pub mod plan;

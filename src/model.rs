@@ -2,7 +2,8 @@
 //!
 //! The loader builds these; the planner, executor and checker only read them.
 
-use std::path::PathBuf;
+use std::path::Path;
+use std::sync::Arc;
 
 use regex::Regex;
 use serde::Serialize;
@@ -32,27 +33,90 @@ impl Provenance {
 
 /// What identifies a case and its place in the spec: everything but its steps. A [`Case`] and a
 /// [`CaseOutline`] both carry one, and both deref to it.
+///
+/// A large suite keeps one header per case for the whole run (in its outline), so the header is
+/// compact: what most cases share (spec, tags, requirements, role, serial group) is handed out
+/// interned by the loader, one allocation for the whole suite; a value that never grows is a boxed
+/// string; the file's hash is its 32 bytes; the texts only some cases have sit behind one pointer.
 #[derive(Debug, Clone)]
 pub struct CaseHeader {
-    pub id: String,
-    pub title: String,
-    pub spec: Vec<String>,
-    pub source: Option<String>,
+    pub id: Box<str>,
+    pub title: Box<str>,
+    pub spec: Arc<[String]>,
     pub provenance: Provenance,
-    pub rationale: Option<String>,
-    pub tags: Vec<String>,
+    pub tags: Arc<[String]>,
     /// The agent role named by the case (`default` when it names none).
-    pub agent_role: String,
+    pub agent_role: Arc<str>,
     /// The serial group: cases of one group never run at the same time.
-    pub group: String,
-    pub requires: Vec<String>,
-    /// Where the case came from, relative to the working directory as given.
-    pub file: PathBuf,
-    /// SHA-256 of the file's bytes (when it was loaded), hex.
-    pub sha256: String,
+    pub group: Arc<str>,
+    pub requires: Arc<[String]>,
+    /// Where the case came from, relative to the working directory as given (shared by the cases of
+    /// one matrix file).
+    pub file: Arc<Path>,
+    /// SHA-256 of the file's bytes (when it was loaded).
+    pub sha256: Sha256,
+    /// `source`, `rationale` and missing variables: None when the case has none of them.
+    pub notes: Option<Box<CaseNotes>>,
+}
+
+/// The parts of a header most cases of a large suite leave empty, or that only reports show.
+#[derive(Debug, Clone, Default)]
+pub struct CaseNotes {
+    pub source: Option<String>,
+    pub rationale: Option<String>,
     /// Environment variables the case names that are not set, when the run skips such cases
     /// (against a real target) instead of refusing to load them.
     pub needs_env: Vec<String>,
+}
+
+impl CaseNotes {
+    /// The notes, boxed, or None when they hold nothing (the usual case: no pointer's target to keep).
+    pub fn boxed(self) -> Option<Box<CaseNotes>> {
+        let empty = self.source.is_none() && self.rationale.is_none() && self.needs_env.is_empty();
+        (!empty).then(|| Box::new(self))
+    }
+}
+
+impl CaseHeader {
+    pub fn source(&self) -> Option<&str> {
+        self.notes.as_ref().and_then(|n| n.source.as_deref())
+    }
+
+    pub fn rationale(&self) -> Option<&str> {
+        self.notes.as_ref().and_then(|n| n.rationale.as_deref())
+    }
+
+    /// Environment variables the case names that are not set (see [`CaseNotes::needs_env`]).
+    pub fn needs_env(&self) -> &[String] {
+        self.notes.as_ref().map_or(&[], |n| &n.needs_env)
+    }
+}
+
+/// A SHA-256 digest, kept as its bytes: written as lowercase hex (64 characters) wherever it is shown.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Sha256(pub [u8; 32]);
+
+impl Sha256 {
+    pub fn of(bytes: &[u8]) -> Sha256 {
+        use sha2::Digest;
+        Sha256(sha2::Sha256::digest(bytes).into())
+    }
+
+    pub fn hex(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl std::fmt::Display for Sha256 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl std::fmt::Debug for Sha256 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sha256({self})")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -105,8 +169,13 @@ impl CaseOutline {
     /// The outline without the texts only reports show (see [`CaseOutline`]).
     pub fn slim(case: &Case) -> CaseOutline {
         let mut outline = CaseOutline::of(case);
-        outline.header.source = None;
-        outline.header.rationale = None;
+        outline.header.notes = outline.header.notes.take().and_then(|n| {
+            CaseNotes {
+                needs_env: n.needs_env,
+                ..CaseNotes::default()
+            }
+            .boxed()
+        });
         outline
     }
 }
@@ -408,6 +477,15 @@ mod tests {
         );
         assert!(JsonPath::parse("a.b").is_err());
         assert!(JsonPath::parse("$.a[x]").is_err());
+    }
+
+    /// A large suite keeps a header per case all run: a field that grows it grows every run's memory
+    /// by that much per case (see benches/RESULTS.md, "Fourth session").
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_header_stays_compact() {
+        assert_eq!(std::mem::size_of::<CaseHeader>(), 176);
+        assert_eq!(std::mem::size_of::<CaseOutline>(), 192);
     }
 
     #[test]

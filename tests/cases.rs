@@ -72,7 +72,7 @@ fn main() {
         .map(|i| {
             let case = &suite.cases[i];
             let name = format!("{}/{}", case.spec.join("+"), case.id);
-            let lock = locks.entry(case.group.clone()).or_default().clone();
+            let lock = locks.entry(case.group.to_string()).or_default().clone();
             let (suite, transport, info, runtime) = (
                 suite.clone(),
                 transport.clone(),

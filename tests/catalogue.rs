@@ -33,7 +33,7 @@ fn suite() -> Suite {
 fn every_role_and_capability_is_described_and_every_description_is_used() {
     let suite = suite();
     let described: BTreeSet<&str> = ROLES.iter().map(|r| r.name).collect();
-    let used: BTreeSet<&str> = suite.cases.iter().map(|c| c.agent_role.as_str()).collect();
+    let used: BTreeSet<&str> = suite.cases.iter().map(|c| &*c.agent_role).collect();
     let undescribed: Vec<&&str> = used.difference(&described).collect();
     assert!(
         undescribed.is_empty(),

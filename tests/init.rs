@@ -182,7 +182,7 @@ fn roles_sharing_a_user_share_one_serial_group() {
         plan.groups
             .iter()
             .enumerate()
-            .filter(|(_, g)| g.iter().any(|&i| plan.cases[i].case.agent_role == role))
+            .filter(|(_, g)| g.iter().any(|&i| *plan.cases[i].case.agent_role == *role))
             .map(|(n, _)| n)
             .collect()
     };

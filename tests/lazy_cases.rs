@@ -170,7 +170,7 @@ fn a_large_suite_reports_the_texts_its_slim_outlines_leave_out() {
     }
     let suite = load(dir.path());
     assert!(!suite.keeps_cases());
-    assert!(suite.cases.iter().all(|c| c.rationale.is_none()));
+    assert!(suite.cases.iter().all(|c| c.rationale().is_none()));
     let results = run(&suite);
     assert_eq!(results.len(), n);
     for (i, r) in results.iter().enumerate() {

@@ -431,7 +431,7 @@ fn variables(suite: &Suite, facts: &TargetFacts) -> Vec<Item> {
     }
     let mut unset: BTreeMap<&str, usize> = BTreeMap::new();
     for case in &suite.cases {
-        for v in &case.needs_env {
+        for v in case.needs_env() {
             *unset.entry(v.as_str()).or_default() += 1;
         }
     }

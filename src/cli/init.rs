@@ -150,7 +150,7 @@ pub async fn init(args: InitArgs) -> u8 {
     let unset: Vec<&gws_conform::model::CaseOutline> = suite
         .cases
         .iter()
-        .filter(|c| !c.needs_env.is_empty())
+        .filter(|c| !c.needs_env().is_empty())
         .collect();
     if let Some(first) = unset.first() {
         summary.insert(
@@ -158,7 +158,7 @@ pub async fn init(args: InitArgs) -> u8 {
             format!(
                 "{} case(s) will be skipped until {} is set",
                 unset.len(),
-                first.needs_env.join(", ")
+                first.needs_env().join(", ")
             ),
         );
     }

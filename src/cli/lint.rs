@@ -23,12 +23,12 @@ pub fn lint(input: &InputArgs) -> u8 {
             print_warnings(&suite);
             // Against a real target these cases are skipped, not refused: a misspelt name must not
             // pass unnoticed.
-            for c in suite.cases.iter().filter(|c| !c.needs_env.is_empty()) {
+            for c in suite.cases.iter().filter(|c| !c.needs_env().is_empty()) {
                 eprintln!(
                     "warning: {}: case `{}` names unset environment variables ({}); against this target it will be skipped",
                     load::display_path(&c.file),
                     c.id,
-                    c.needs_env.join(", ")
+                    c.needs_env().join(", ")
                 );
             }
             outln!(

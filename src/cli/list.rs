@@ -18,17 +18,17 @@ pub fn print(plan: &Plan, wide: bool) {
         .map(|c| {
             let last = match &c.skip {
                 Some(why) => format!("(skipped: {why})"),
-                None => c.case.title.clone(),
+                None => c.case.title.to_string(),
             };
             [
-                c.case.id.clone(),
+                c.case.id.to_string(),
                 if wide {
                     c.case.provenance.as_str().to_string()
                 } else {
                     // doc / obs / inf: the narrow table keeps its room for the title.
                     c.case.provenance.as_str()[..3].to_string()
                 },
-                c.case.agent_role.clone(),
+                c.case.agent_role.to_string(),
                 c.case.spec.join(","),
                 c.case.tags.join(","),
                 last,

@@ -66,7 +66,7 @@ pub fn skipped_cases(draft: &Draft, cases: &[CaseOutline]) -> Vec<(String, Vec<S
                 .filter(|r| !draft.enabled(r))
                 .cloned()
                 .collect();
-            (!missing.is_empty()).then(|| (c.id.clone(), missing))
+            (!missing.is_empty()).then(|| (c.id.to_string(), missing))
         })
         .collect()
 }

@@ -83,7 +83,7 @@ pub async fn run(args: RunArgs) -> u8 {
         }
     };
     if let Some(b) = &baseline {
-        let errors = b.check_cases(suite.cases.iter().map(|c| c.id.as_str()));
+        let errors = b.check_cases(suite.cases.iter().map(|c| &*c.id));
         if !errors.is_empty() {
             for e in &errors {
                 eprintln!("error: {e}");
@@ -175,10 +175,10 @@ pub async fn execute(
     let mut inputs: Vec<InputFile> = suite
         .cases
         .iter()
-        .filter(|c| listed.insert(c.file.as_path()))
+        .filter(|c| listed.insert(&*c.file))
         .map(|c| InputFile {
             path: load::display_path(&c.file),
-            sha256: c.sha256.clone(),
+            sha256: c.sha256.hex(),
         })
         .collect();
     drop(listed);

@@ -54,8 +54,8 @@ pub fn users<'p>(plan: &Plan<'_>, profile: &'p Profile) -> Vec<ProbeUser<'p>> {
                 roles: Vec::new(),
                 agent,
             });
-        if !entry.roles.contains(role) {
-            entry.roles.push(role.clone());
+        if !entry.roles.iter().any(|r| **r == **role) {
+            entry.roles.push(role.to_string());
         }
     }
     let mut users: Vec<ProbeUser<'p>> = by_user.into_values().collect();

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -127,18 +128,24 @@ impl Problems<'_> {
 pub(super) fn build_cases(
     file: &Path,
     text: &str,
-    sha256: String,
+    sha256: Sha256,
     ctx: &LoadContext,
 ) -> Result<Vec<Case>, Vec<Diagnostic>> {
+    // The cases of one file share its path.
+    let file_at: Arc<Path> = Arc::from(file);
+    let origin = FileOrigin {
+        file: &file_at,
+        sha256,
+    };
     // Most files have no matrix: parse them once, straight into their shape.
     if !text.contains("matrix") {
         let raw: RawCase = super::parse_toml(file, text).map_err(|d| vec![d])?;
-        return build_case(file, text, sha256, ctx, raw, None).map(|c| vec![c]);
+        return build_case(&origin, text, ctx, raw, None).map(|c| vec![c]);
     }
     let mut table: toml::Table = super::parse_toml(file, text).map_err(|d| vec![d])?;
     let Some(entries) = table.remove("matrix") else {
         let raw: RawCase = super::parse_toml(file, text).map_err(|d| vec![d])?;
-        return build_case(file, text, sha256, ctx, raw, None).map(|c| vec![c]);
+        return build_case(&origin, text, ctx, raw, None).map(|c| vec![c]);
     };
     let at = |field: &str, message: String| {
         Diagnostic::new(file, text, offset_of(text, field), field, message)
@@ -193,7 +200,7 @@ pub(super) fn build_cases(
                 continue;
             }
         };
-        match build_case(file, text, sha256.clone(), ctx, raw, Some(row)) {
+        match build_case(&origin, text, ctx, raw, Some(row)) {
             Ok(c) => cases.push(c),
             Err(ds) => errors.extend(ds.into_iter().map(in_row)),
         }
@@ -205,14 +212,20 @@ pub(super) fn build_cases(
     }
 }
 
+/// The file a case comes from, as its header keeps it.
+struct FileOrigin<'a> {
+    file: &'a Arc<Path>,
+    sha256: Sha256,
+}
+
 fn build_case(
-    file: &Path,
+    origin: &FileOrigin,
     text: &str,
-    sha256: String,
     ctx: &LoadContext,
     raw: RawCase,
     row: Option<&super::matrix::Row>,
 ) -> Result<Case, Vec<Diagnostic>> {
+    let file: &Path = origin.file;
     let mut p = Problems {
         file,
         text,
@@ -417,29 +430,32 @@ fn build_case(
     for s in secrets {
         ctx.redactor.add(&s);
     }
-    let agent_role = raw.agent.clone().unwrap_or_else(|| "default".to_string());
-    let group = raw
-        .group
-        .clone()
-        .unwrap_or_else(|| match ctx.profile.agent(&agent_role) {
+    let agent_role = ctx.interner.str(raw.agent.as_deref().unwrap_or("default"));
+    let group = match &raw.group {
+        Some(g) => ctx.interner.str(g),
+        None => ctx.interner.str(&match ctx.profile.agent(&agent_role) {
             Some((_, a)) => format!("agent:{}", a.username),
             None => format!("role:{agent_role}"),
-        });
+        }),
+    };
     Ok(Case {
         header: CaseHeader {
-            id: raw.id,
-            title: raw.title,
-            spec,
-            source: raw.source,
+            id: raw.id.into_boxed_str(),
+            title: raw.title.into_boxed_str(),
+            spec: ctx.interner.list(&spec),
             provenance: raw.provenance,
-            rationale: raw.rationale,
-            tags: raw.tags,
+            tags: ctx.interner.list(&raw.tags),
             agent_role,
             group,
-            requires: raw.requires,
-            file: file.to_path_buf(),
-            sha256,
-            needs_env: vars.unset_env(),
+            requires: ctx.interner.list(&raw.requires),
+            file: Arc::clone(origin.file),
+            sha256: origin.sha256,
+            notes: CaseNotes {
+                source: raw.source,
+                rationale: raw.rationale,
+                needs_env: vars.unset_env(),
+            }
+            .boxed(),
         },
         steps,
     })

@@ -299,14 +299,14 @@ pub fn capability(name: &str) -> Option<&'static CapabilityInfo> {
 pub fn counts(cases: &[CaseOutline]) -> Counts {
     let mut counts = Counts::default();
     for c in cases {
-        *counts.roles.entry(c.agent_role.clone()).or_default() += 1;
-        for r in &c.requires {
+        *counts.roles.entry(c.agent_role.to_string()).or_default() += 1;
+        for r in c.requires.iter() {
             *counts.capabilities.entry(r.clone()).or_default() += 1;
             counts
                 .unlocks
                 .entry(r.clone())
                 .or_default()
-                .push(c.id.clone());
+                .push(c.id.to_string());
         }
     }
     counts

@@ -22,7 +22,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
-use sha2::Digest;
 
 pub use diagnostic::{Diagnostic, LoadErrors};
 pub use profile::{Agent, Profile};
@@ -30,7 +29,7 @@ pub use schemas::{SchemaSet, SchemaViolation};
 pub use source::{Dir, Origin, SuiteOrigin};
 pub use vars::Env;
 
-use crate::model::{Case, CaseOutline};
+use crate::model::{Case, CaseOutline, Sha256};
 use crate::secret::Redactor;
 
 /// How CometD messages travel (used by the notifications stage).
@@ -64,6 +63,8 @@ pub struct Suite {
     defaults: BTreeMap<String, String>,
     /// What `cases/variables.toml` says of each variable: its paragraph's number and comment.
     meanings: BTreeMap<String, (usize, String)>,
+    /// What the suite's cases share (see [`crate::intern`]); a case rebuilt from its file shares it too.
+    interner: crate::intern::Interner,
 }
 
 /// Suites with fewer cases keep every parsed case in memory; larger ones keep an outline per case and
@@ -94,7 +95,7 @@ impl Suite {
             .cases_dir
             .read(&outline.file)
             .map_err(|e| format!("cannot re-read case file {file}: {e}"))?;
-        let sha256 = sha256_hex(&bytes);
+        let sha256 = Sha256::of(&bytes);
         if sha256 != outline.sha256 {
             return Err(format!(
                 "case file {file} changed since the suite was loaded (SHA-256 was {}, is now {sha256}); load the suite again",
@@ -109,6 +110,7 @@ impl Suite {
             profile: &self.profile,
             schemas: &self.schemas,
             redactor: &self.redactor,
+            interner: &self.interner,
         };
         let cases = case_file::build_cases(&outline.file, &text, sha256, &ctx).map_err(|d| {
             let first = d.first().map(ToString::to_string).unwrap_or_default();
@@ -211,6 +213,7 @@ pub(crate) struct LoadContext<'a> {
     pub profile: &'a Profile,
     pub schemas: &'a SchemaSet,
     pub redactor: &'a Redactor,
+    pub interner: &'a crate::intern::Interner,
 }
 
 /// The name of the file of variable defaults in the cases folder.
@@ -294,12 +297,14 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
     }
 
     let env = env.clone();
+    let interner = crate::intern::Interner::default();
     let ctx = LoadContext {
         env: &env,
         defaults: &defaults,
         profile: &profile,
         schemas: &schemas,
         redactor: &redactor,
+        interner: &interner,
     };
     let files = case_files(&sources.cases).map_err(|d| LoadErrors(vec![d]))?;
     let keep = files.len() < KEEP_CASES_BELOW;
@@ -311,6 +316,8 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
         }
     }
 
+    // Matrix files hold several cases each: the list ends at its exact size, as it is kept all run.
+    cases.shrink_to_fit();
     let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
     for c in &cases {
         if let Some(first) = seen.insert(&c.id, &c.file) {
@@ -353,6 +360,7 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
         env,
         defaults,
         meanings,
+        interner,
     })
 }
 
@@ -386,13 +394,13 @@ pub(crate) fn case_from_bytes(
     bytes: Vec<u8>,
     ctx: &LoadContext,
 ) -> Result<Vec<Case>, Vec<Diagnostic>> {
-    let sha256 = sha256_hex(&bytes);
+    let sha256 = Sha256::of(&bytes);
     let text = diagnostic::utf8_text(path, bytes).map_err(|d| vec![d])?;
     let cases = case_file::build_cases(path, &text, sha256, ctx)?;
     // Every citation of the spec must lead somewhere (spec/notes.md, spec/page.md).
     let unresolved: Vec<Diagnostic> = cases
         .iter()
-        .flat_map(|c| citations::check(path, &text, c.source.as_deref().unwrap_or_default()))
+        .flat_map(|c| citations::check(path, &text, c.source().unwrap_or_default()))
         .collect();
     if unresolved.is_empty() {
         Ok(cases)
@@ -466,8 +474,7 @@ fn case_files(dir: &Dir) -> Result<Vec<PathBuf>, Diagnostic> {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = sha2::Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::of(bytes).hex()
 }
 
 pub fn display_path(p: &Path) -> String {

@@ -162,7 +162,7 @@ pub fn role_warnings(profile: &Profile, cases: &[CaseOutline]) -> Vec<Diagnostic
     };
     let mut by_role: BTreeMap<&str, Vec<&CaseOutline>> = BTreeMap::new();
     for c in cases {
-        by_role.entry(c.agent_role.as_str()).or_default().push(c);
+        by_role.entry(&*c.agent_role).or_default().push(c);
     }
     let mut out = Vec::new();
     for role in profile.agents.keys() {

@@ -162,6 +162,7 @@ fn mutated_inputs_load_or_end_in_located_diagnostics() {
         profile: &profile,
         schemas: &schemas,
         redactor: &redactor,
+        interner: &crate::intern::Interner::default(),
     };
 
     let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("cases"))

@@ -121,13 +121,13 @@ impl Selection {
                 .iter()
                 .any(|c| Selection::names(c).any(|n| n.contains(i.as_str())))
             {
-                let hint = near(i, &mut cases.iter().map(|c| c.id.clone()));
+                let hint = near(i, &mut cases.iter().map(|c| c.id.to_string()));
                 out.push(describe_miss("name", i, hint));
             }
         }
         for t in &self.tags {
             if !cases.iter().any(|c| c.tags.contains(t)) {
-                let hint = near(t, &mut cases.iter().flat_map(|c| c.tags.clone()));
+                let hint = near(t, &mut cases.iter().flat_map(|c| c.tags.iter().cloned()));
                 out.push(describe_miss("tag", t, hint));
             }
         }
@@ -136,7 +136,7 @@ impl Selection {
                 .iter()
                 .any(|c| c.spec.iter().any(|e| spec_matches(s, e)))
             {
-                let hint = near(s, &mut cases.iter().flat_map(|c| c.spec.clone()));
+                let hint = near(s, &mut cases.iter().flat_map(|c| c.spec.iter().cloned()));
                 out.push(describe_miss("spec element", s, hint));
             }
         }
@@ -202,7 +202,7 @@ pub fn plan<'s>(cases: &'s [CaseOutline], selection: &Selection, profile: &Profi
     planned.shrink_to_fit();
     let mut by_group: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, p) in planned.iter().enumerate() {
-        by_group.entry(p.case.group.as_str()).or_default().push(i);
+        by_group.entry(&*p.case.group).or_default().push(i);
     }
     let mut groups: Vec<Vec<usize>> = by_group.into_values().collect();
     // Start the longest groups first, so that the run's length is not set by a long group started last.
@@ -273,20 +273,17 @@ impl Turns {
 }
 
 fn skip_reason(case: &CaseOutline, profile: &Profile) -> Option<String> {
-    if !case.needs_env.is_empty() {
+    let needs_env = case.needs_env();
+    if !needs_env.is_empty() {
         return Some(format!(
             "needs the environment variable{} {}, which {} not set",
-            if case.needs_env.len() == 1 { "" } else { "s" },
-            case.needs_env
+            if needs_env.len() == 1 { "" } else { "s" },
+            needs_env
                 .iter()
                 .map(|v| format!("`{v}`"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            if case.needs_env.len() == 1 {
-                "is"
-            } else {
-                "are"
-            }
+            if needs_env.len() == 1 { "is" } else { "are" }
         ));
     }
     let missing: Vec<&str> = case

@@ -4,29 +4,35 @@
 //! the whole report in memory.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use super::coverage::Covering;
 use super::json::{Report, ReportHead, Streamed, Summary};
 use super::status::CaseStatus;
 use super::ReportError;
+use crate::intern::Interner;
 use crate::model::Provenance;
 use crate::record::describe::first_failure;
 use crate::record::{CaseResult, Verdict};
 
 /// What the summary parts of the formats need to know about one case.
+///
+/// The index is held while every format is rendered, one entry per case: the entries are compact
+/// (boxed strings; spec and tag lists shared between the cases that have the same ones, which in a
+/// large suite is most of them), so that a 10,000-case report's index stays near 1 MiB.
 #[derive(Debug, Clone)]
 pub struct CaseEntry {
-    pub id: String,
-    pub title: String,
-    pub spec: Vec<String>,
+    pub id: Box<str>,
+    pub title: Box<str>,
+    pub spec: Arc<[String]>,
     /// The case's tags: the traceability matrix reads its coverage kind from them.
-    pub tags: Vec<String>,
+    pub tags: Arc<[String]>,
     pub provenance: Provenance,
     pub verdict: Verdict,
     /// The verdict refined by the baseline.
     pub status: CaseStatus,
     /// [`first_failure`], for failed cases.
-    pub first_failure: Option<String>,
+    pub first_failure: Option<Box<str>>,
 }
 
 /// A report without its cases' details: its head and a [`CaseEntry`] per case, in report order.
@@ -37,12 +43,12 @@ pub struct Index {
 }
 
 impl Index {
-    fn entry(c: &CaseResult) -> CaseEntry {
+    fn entry(c: &CaseResult, shared: &Interner) -> CaseEntry {
         CaseEntry {
-            id: c.id.clone(),
-            title: c.title.clone(),
-            spec: c.spec.clone(),
-            tags: c.tags.clone(),
+            id: c.id.as_str().into(),
+            title: c.title.as_str().into(),
+            spec: shared.list(&c.spec),
+            tags: shared.list(&c.tags),
             provenance: c.provenance,
             verdict: c.verdict,
             status: CaseStatus::of(c.verdict, None),
@@ -51,7 +57,8 @@ impl Index {
                 // A warning's reason says what was tried.
                 Verdict::Warn => c.reason.clone().or_else(|| first_failure(c)),
                 _ => None,
-            },
+            }
+            .map(String::into_boxed_str),
         }
     }
 
@@ -65,23 +72,30 @@ impl Index {
     }
 
     pub fn of_report(report: &Report) -> Index {
+        let shared = Interner::default();
         Index::new(
             report.head(),
-            report.cases.iter().map(Index::entry).collect(),
+            report
+                .cases
+                .iter()
+                .map(|c| Index::entry(c, &shared))
+                .collect(),
         )
     }
 
     /// Reads a report.json case by case (see [`super::json::stream`]).
     pub fn read(path: &Path) -> Result<Index, ReportError> {
         let mut cases = Vec::new();
+        let shared = Interner::default();
         let head = super::json::stream::<std::convert::Infallible>(path, &mut |c| {
-            cases.push(Index::entry(c));
+            cases.push(Index::entry(c, &shared));
             Ok(())
         })
         .map_err(|e| match e {
             Streamed::Report(e) => e,
             Streamed::Case(never) => match never {},
         })?;
+        cases.shrink_to_fit();
         Ok(Index::new(head, cases))
     }
 

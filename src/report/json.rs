@@ -514,7 +514,9 @@ impl Listener for JsonReport {
                     super::utc_timestamp(std::time::SystemTime::now()),
                     self.started.elapsed().as_millis() as u64,
                 )
-                .with_samples(&self.coverage);
+                // The coverage holds an entry per case that covers a sample (most cases of a large
+                // suite): freed now, before the formats are rendered, so that the index reuses it.
+                .with_samples(&std::mem::take(&mut self.coverage));
                 let s = serde_json::to_string_pretty(&summary).unwrap_or_default();
                 self.write(&format!("\n],\n\"summary\": {s}\n}}\n"));
                 self.finish();

@@ -112,7 +112,7 @@ fn drive(index: &Index, source: &Source, jobs: &mut [Job]) -> Result<(), ReportE
     if jobs.iter().any(Job::wants_cases) {
         let mut n = 0;
         let mut each = |c: &CaseResult| {
-            if index.cases.get(n).is_none_or(|e| e.id != c.id) {
+            if index.cases.get(n).is_none_or(|e| *e.id != *c.id) {
                 return Err(());
             }
             for j in jobs.iter_mut() {

@@ -16,16 +16,16 @@ use crate::secret::Redactor;
 /// A result with the case's header and no steps yet.
 pub(super) fn blank_result(header: &CaseHeader, verdict: Verdict) -> CaseResult {
     CaseResult {
-        id: header.id.clone(),
-        title: header.title.clone(),
-        spec: header.spec.clone(),
-        source: header.source.clone(),
+        id: header.id.to_string(),
+        title: header.title.to_string(),
+        spec: header.spec.to_vec(),
+        source: header.source().map(str::to_string),
         provenance: header.provenance,
-        rationale: header.rationale.clone(),
-        tags: header.tags.clone(),
+        rationale: header.rationale().map(str::to_string),
+        tags: header.tags.to_vec(),
         group: None,
         file: crate::load::display_path(&header.file),
-        sha256: header.sha256.clone(),
+        sha256: header.sha256.hex(),
         verdict,
         reason: None,
         steps: Vec::new(),
@@ -38,7 +38,7 @@ pub(super) fn blank_result(header: &CaseHeader, verdict: Verdict) -> CaseResult 
 /// profile value).
 pub(super) fn case_agent(suite: &Suite, header: &CaseHeader) -> crate::record::CaseAgent {
     crate::record::CaseAgent {
-        role: header.agent_role.clone(),
+        role: header.agent_role.to_string(),
         user: suite
             .profile
             .agent(&header.agent_role)

@@ -1,0 +1,62 @@
+//! Sharing what most cases of a suite repeat: their spec and tag lists, requirements, role and serial
+//! group. A large suite keeps a header per case for the whole run (and the report's index an entry per
+//! case while the formats are rendered); handed out by one interner, 10,000 cases that name the same
+//! spec element hold one list between them, not 10,000 copies. A leaf module: loading and reporting
+//! both use it, and it uses neither.
+
+use std::collections::HashSet;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+
+/// Hands out one shared allocation per distinct value. Shared by the loading threads (and by a case
+/// rebuilt from its file when it runs); a value is looked up under a lock, which costs far less than
+/// the parse that produced it.
+#[derive(Debug, Default)]
+pub struct Interner {
+    strs: Mutex<HashSet<Arc<str>>>,
+    lists: Mutex<HashSet<Arc<[String]>>>,
+}
+
+impl Interner {
+    pub fn str(&self, value: &str) -> Arc<str> {
+        intern(&self.strs, value, |v| Arc::from(v))
+    }
+
+    pub fn list(&self, value: &[String]) -> Arc<[String]> {
+        intern(&self.lists, value, |v| Arc::from(v.to_vec()))
+    }
+}
+
+fn intern<T: ?Sized + Eq + Hash>(
+    set: &Mutex<HashSet<Arc<T>>>,
+    value: &T,
+    make: impl FnOnce(&T) -> Arc<T>,
+) -> Arc<T> {
+    // A poisoned lock only means another loading thread panicked, which stops the load anyway; the
+    // set itself is never left half-updated.
+    let mut set = set
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(shared) = set.get(value) {
+        return Arc::clone(shared);
+    }
+    let shared = make(value);
+    set.insert(Arc::clone(&shared));
+    shared
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_values_share_one_allocation() {
+        let i = Interner::default();
+        let a = i.list(&["S1".to_string()]);
+        let b = i.list(&["S1".to_string()]);
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &i.list(&["S5".to_string()])));
+        assert!(Arc::ptr_eq(&i.str("agent:agent1"), &i.str("agent:agent1")));
+        assert_eq!(&*i.list(&[]), &[] as &[String]);
+    }
+}
