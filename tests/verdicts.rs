@@ -121,6 +121,42 @@ fn a_selection_that_matches_nothing_is_an_error_with_suggestions() {
     }
 }
 
+/// `--skip` leaves out the cases whose name contains it (as `cargo test -- --skip`); a value that
+/// matches no case is an error with the nearest id, never a silent no-op.
+#[test]
+fn skip_leaves_cases_out_and_a_skip_that_matches_nothing_is_an_error() {
+    let dir = workspace_copy();
+    let d = dir.path();
+    let r = gws(
+        d,
+        &["run", "S4", "--skip", "partial", "--report-dir", "out"],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let rep = report(d);
+    let ids: Vec<&str> = rep["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(!ids.is_empty());
+    assert!(ids.iter().all(|i| !i.contains("partial")), "{ids:?}");
+    assert!(rep["run"]["selection"]["filters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f == "skip~partial"));
+    let r = gws(d, &["run", "--skip", "s4-partial-sucess"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "--skip: no case has the name `s4-partial-sucess`; did you mean `s4-partial-success`?"
+        ),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn a_name_selects_as_cargo_test_does_and_samples_not_tested_are_never_a_bare_pass() {
     let dir = workspace_copy();

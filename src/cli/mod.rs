@@ -111,6 +111,10 @@ pub struct FilterArgs {
     /// Only cases checking these spec elements (`S4`, `param.workmode`, `param.*`).
     #[arg(long = "spec")]
     pub spec: Vec<String>,
+    /// Leave out cases whose name contains this, as `cargo test -- --skip` does (repeatable); one
+    /// that matches no case is an error, so that a typo does not pass unnoticed.
+    #[arg(long = "skip", value_name = "NAME")]
+    pub skip: Vec<String>,
     /// Run one shard: `hash:K/N` (stable by case id).
     #[arg(long)]
     pub partition: Option<String>,
@@ -138,6 +142,7 @@ impl FilterArgs {
                 })
                 .collect(),
             spec: self.spec.clone(),
+            skip: self.skip.clone(),
             partition: self
                 .partition
                 .as_deref()
@@ -150,6 +155,7 @@ impl FilterArgs {
         let mut v: Vec<String> = self.ids.iter().map(|i| format!("id~{i}")).collect();
         v.extend(self.tags.iter().map(|t| format!("tag={t}")));
         v.extend(self.spec.iter().map(|s| format!("spec={s}")));
+        v.extend(self.skip.iter().map(|s| format!("skip~{s}")));
         v
     }
 }

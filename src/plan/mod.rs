@@ -17,6 +17,8 @@ pub struct Selection {
     pub provenance: Vec<Provenance>,
     /// Spec elements, exact (`S4`) or as a prefix ending in `.` or `*` (`param.`, `param.*`).
     pub spec: Vec<String>,
+    /// Substrings of a case's names that leave it out (`--skip`).
+    pub skip: Vec<String>,
     pub partition: Option<Partition>,
 }
 
@@ -79,7 +81,28 @@ impl Selection {
                     .spec
                     .iter()
                     .any(|s| case.spec.iter().any(|c| spec_matches(s, c))))
+            && !self
+                .skip
+                .iter()
+                .any(|k| Selection::names(case).any(|n| n.contains(k.as_str())))
             && self.partition.is_none_or(|p| p.contains(&case.id))
+    }
+
+    /// Each `--skip` value that matches no case, with the nearest case id.
+    pub fn unmatched_skips(&self, cases: &[CaseOutline]) -> Vec<String> {
+        self.skip
+            .iter()
+            .filter(|k| {
+                !cases
+                    .iter()
+                    .any(|c| Selection::names(c).any(|n| n.contains(k.as_str())))
+            })
+            .map(|k| {
+                let ids = cases.iter().map(|c| &*c.id);
+                let hint = crate::load::diagnostic::did_you_mean(k, ids).map(str::to_string);
+                describe_miss("name", k, hint).replace("no case has", "--skip: no case has")
+            })
+            .collect()
     }
 }
 
@@ -96,6 +119,7 @@ impl Selection {
             && self.tags.is_empty()
             && self.provenance.is_empty()
             && self.spec.is_empty()
+            && self.skip.is_empty()
     }
 
     /// For a selection that matched nothing: each filter value that matches no case, with the
