@@ -174,58 +174,11 @@ pub async fn execute(
     } else {
         transport
     };
-    let started = std::time::SystemTime::now();
-    let started_at = gws_conform::report::utc_timestamp(started);
-    // A matrix file holds several cases: list it once. (The set borrows the suite's paths: a copy
-    // of each would be held for as long as the list is built, a peak that grows with the suite.)
-    let mut listed = std::collections::BTreeSet::new();
-    let mut inputs: Vec<InputFile> = suite
-        .cases
-        .iter()
-        .filter(|c| listed.insert(&*c.file))
-        .map(|c| InputFile {
-            path: load::display_path(&c.file),
-            sha256: c.sha256.hex(),
-        })
-        .collect();
-    drop(listed);
-    inputs.extend(suite.schemas.files.iter().map(|s| InputFile {
-        path: load::display_path(&s.path),
-        sha256: s.sha256.clone(),
-    }));
-    inputs.extend(suite.inputs.iter().cloned());
-    let run_id = format!(
-        "{}-{}",
-        started_at.replace([':', '-'], ""),
-        &load::sha256_hex(format!("{started:?}{}", std::process::id()).as_bytes())[..8]
-    );
-    let info = RunInfo {
-        run_id: run_id.clone(),
-        harness_version: env!("CARGO_PKG_VERSION").to_string(),
-        started_at,
-        target: TargetInfo {
-            // A profile value (it may carry user:password@).
-            url: suite.redactor.redact(&options.url),
-            embedded: options.embedded,
-            // What the server said is outside data (masked by the preflight).
-            server_version: found.server_version.clone(),
-        },
-        profile: suite.profile.redacted_summary(),
-        inputs,
-        suite: Some(suite.origin.clone()),
-        selection: SelectionInfo {
-            partition: selection.partition.map(|p| p.to_string()),
-            filters: options.filters.clone(),
-        },
-        planned: plan.cases.len(),
-        jobs,
-        preflight: Some(found.record.clone()),
-    };
-
+    let info = describe_run(&suite, selection, options, plan.cases.len(), jobs, &found);
     let report_dir = options
         .report_dir
         .clone()
-        .unwrap_or_else(|| PathBuf::from("reports").join(&run_id));
+        .unwrap_or_else(|| PathBuf::from("reports").join(&info.run_id));
     let report_path = report_dir.join("report.json");
     // The run's UTC date decides which baseline entries have expired.
     let baseline = options
@@ -255,11 +208,84 @@ pub async fn execute(
     drop(plan);
     suite.cases = Vec::new();
 
-    // The formats that need the whole run are rendered from the finished report.json, as
-    // `gws-conform report` renders them: no listener keeps a copy of every case during the run.
-    let rendered = Format::ALL
-        .map(|f| report_dir.join(f.file_name()).display().to_string())
-        .join(", ");
+    let (summary, write_errors) = render_formats(&json, &report_path, &report_dir);
+    outln!("report: {}", report_path.display());
+    if !options.quiet {
+        outln!("also: {}", rendered_names(&report_dir));
+    }
+    for e in &write_errors {
+        eprintln!("error: {e}");
+    }
+    conclude(&outcome, options.quiet, &found, &write_errors, summary)
+}
+
+/// The run's description as every report opens with it: its id and start, the target, the profile
+/// (redacted), every input file with its hash, the selection and the preflight.
+fn describe_run(
+    suite: &Suite,
+    selection: &plan::Selection,
+    options: &RunOptions,
+    planned: usize,
+    jobs: usize,
+    found: &preflight::Found,
+) -> RunInfo {
+    let started = std::time::SystemTime::now();
+    let started_at = gws_conform::report::utc_timestamp(started);
+    // A matrix file holds several cases: list it once. (The set borrows the suite's paths: a copy
+    // of each would be held for as long as the list is built, a peak that grows with the suite.)
+    let mut listed = std::collections::BTreeSet::new();
+    let mut inputs: Vec<InputFile> = suite
+        .cases
+        .iter()
+        .filter(|c| listed.insert(&*c.file))
+        .map(|c| InputFile {
+            path: load::display_path(&c.file),
+            sha256: c.sha256.hex(),
+        })
+        .collect();
+    drop(listed);
+    inputs.extend(suite.schemas.files.iter().map(|s| InputFile {
+        path: load::display_path(&s.path),
+        sha256: s.sha256.clone(),
+    }));
+    inputs.extend(suite.inputs.iter().cloned());
+    let run_id = format!(
+        "{}-{}",
+        started_at.replace([':', '-'], ""),
+        &load::sha256_hex(format!("{started:?}{}", std::process::id()).as_bytes())[..8]
+    );
+    RunInfo {
+        run_id: run_id.clone(),
+        harness_version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at,
+        target: TargetInfo {
+            // A profile value (it may carry user:password@).
+            url: suite.redactor.redact(&options.url),
+            embedded: options.embedded,
+            // What the server said is outside data (masked by the preflight).
+            server_version: found.server_version.clone(),
+        },
+        profile: suite.profile.redacted_summary(),
+        inputs,
+        suite: Some(suite.origin.clone()),
+        selection: SelectionInfo {
+            partition: selection.partition.map(|p| p.to_string()),
+            filters: options.filters.clone(),
+        },
+        planned,
+        jobs,
+        preflight: Some(found.record.clone()),
+    }
+}
+
+/// The formats that need the whole run, rendered from the finished report.json as `gws-conform
+/// report` renders them: no listener keeps a copy of every case during the run. Returns the summary
+/// (none when there is no report to render from) and every write error.
+fn render_formats(
+    json: &JsonReport,
+    report_path: &std::path::Path,
+    report_dir: &std::path::Path,
+) -> (Option<gws_conform::report::Summary>, Vec<String>) {
     let mut write_errors: Vec<String> = Vec::new();
     // Rendered while report.json is read case by case, so the report is never held whole.
     let summary = match json.error() {
@@ -267,7 +293,7 @@ pub async fn execute(
             write_errors.push(format!("cannot write the report: {e}"));
             None
         }
-        None => match write_formats_from(&report_path, &report_dir) {
+        None => match write_formats_from(report_path, report_dir) {
             Ok((summary, errors)) => {
                 write_errors.extend(errors.iter().map(ToString::to_string));
                 Some(summary)
@@ -280,18 +306,30 @@ pub async fn execute(
     };
     if summary.is_none() {
         write_errors.push(format!(
-            "not written: {rendered}: there is no report.json to render them from"
+            "not written: {}: there is no report.json to render them from",
+            rendered_names(report_dir)
         ));
     }
-    outln!("report: {}", report_path.display());
-    if !options.quiet {
-        outln!("also: {rendered}");
-    }
-    for e in &write_errors {
-        eprintln!("error: {e}");
-    }
+    (summary, write_errors)
+}
+
+/// The files of the formats rendered from report.json, for the messages that name them.
+fn rendered_names(report_dir: &std::path::Path) -> String {
+    Format::ALL
+        .map(|f| report_dir.join(f.file_name()).display().to_string())
+        .join(", ")
+}
+
+/// The run's last words on standard output and error, and its exit code.
+fn conclude(
+    outcome: &runner::RunOutcome,
+    quiet: bool,
+    found: &preflight::Found,
+    write_errors: &[String],
+    summary: Option<gws_conform::report::Summary>,
+) -> u8 {
     let t = &outcome.tally;
-    if options.quiet {
+    if quiet {
         outln!(
             "{} passed; {} warnings; {} failed; {} skipped",
             t.passed,
@@ -310,7 +348,7 @@ pub async fn execute(
         );
     }
     // The console said it on standard output; a quiet run says it here (the preflight already has).
-    if let (true, Some(u), None) = (options.quiet, &outcome.unreachable, found.blocking_reason()) {
+    if let (true, Some(u), None) = (quiet, &outcome.unreachable, found.blocking_reason()) {
         eprintln!("error: the target could not be tested: {u}");
     }
     if let Some(Halt::Deadline(d)) = &outcome.halt {
@@ -322,7 +360,7 @@ pub async fn execute(
     match &outcome.halt {
         Some(Halt::Deadline(_)) => exit::DEADLINE,
         Some(Halt::Interrupted) => exit::INTERRUPTED,
-        None => exit_code(&outcome, &write_errors, no_verdict, summary),
+        None => exit_code(outcome, write_errors, no_verdict, summary),
     }
 }
 
