@@ -61,7 +61,7 @@ fn csrf_off_in_the_profile_against_a_csrf_server_warns_with_the_fix() {
     // run sends the tokens it sees (tests/targets.rs), so the mismatch is a warning.
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(
-        r.stdout.contains("warn  CSRF: the profile says csrf = false, but an authenticated GET /api/v2/me answered X-CSRF-TOKEN"),
+        r.stdout.contains("warn  CSRF: the profile says csrf = false, but an authenticated GET /api/v2/me answered a CSRF token"),
         "{}",
         r.stdout
     );

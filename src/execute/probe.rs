@@ -171,14 +171,14 @@ fn csrf_evidence(found: &Found) -> Evidence {
     for p in accepted {
         if p.csrf_token {
             return Evidence::yes(format!(
-                "an authenticated GET {ME_PATH} answered X-CSRF-TOKEN"
+                "an authenticated GET {ME_PATH} answered a CSRF token"
             ));
         }
         any = true;
     }
     if any {
         Evidence::no(format!(
-            "no authenticated GET {ME_PATH} answer carried X-CSRF-TOKEN"
+            "no authenticated GET {ME_PATH} answer carried a CSRF token (X-CSRF-TOKEN, or the header X-CSRF-HEADER names)"
         ))
     } else {
         Evidence::unknown("not probed: no credentials were accepted")
