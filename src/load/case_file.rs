@@ -232,6 +232,70 @@ fn build_case(
         list: Vec::new(),
     };
 
+    let spec = check_identity(&mut p, &raw, row);
+    for name in super::vars::nested_references(&raw.vars) {
+        p.add(&format!("vars.{name}"), super::vars::NESTED_VARIABLE);
+    }
+    let mut vars = Variables::new(ctx.env);
+    if ctx.env.skips_cases_with_unset() {
+        vars.defer_unset_env();
+    }
+    vars.layer(ctx.defaults);
+    vars.layer(&raw.vars);
+    vars.layer(&ctx.profile.vars);
+    vars.set("case_id", &raw.id);
+
+    let mut secrets = Vec::new();
+    let steps = raw
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, rs)| build_step(i, rs, row, &mut p, &vars, &mut secrets, ctx))
+        .collect();
+    if !p.list.is_empty() {
+        return Err(p.list);
+    }
+    for s in secrets {
+        ctx.redactor.add(&s);
+    }
+    let agent_role = ctx.interner.str(raw.agent.as_deref().unwrap_or("default"));
+    let group = match &raw.group {
+        Some(g) => ctx.interner.str(g),
+        None => ctx.interner.str(&match ctx.profile.agent(&agent_role) {
+            Some((_, a)) => format!("agent:{}", a.username),
+            None => format!("role:{agent_role}"),
+        }),
+    };
+    Ok(Case {
+        header: CaseHeader {
+            id: raw.id.into_boxed_str(),
+            title: raw.title.into_boxed_str(),
+            spec: ctx.interner.list(&spec),
+            provenance: raw.provenance,
+            tags: ctx.interner.list(&raw.tags),
+            agent_role,
+            group,
+            requires: ctx.interner.list(&raw.requires),
+            file: Arc::clone(origin.file),
+            sha256: origin.sha256,
+            notes: CaseNotes {
+                source: raw.source,
+                rationale: raw.rationale,
+                needs_env: vars.unset_env(),
+            }
+            .boxed(),
+        },
+        steps,
+    })
+}
+
+/// The checks of what identifies a case (id, spec, provenance and its rationale, steps); returns the
+/// spec elements.
+fn check_identity(
+    p: &mut Problems,
+    raw: &RawCase,
+    row: Option<&super::matrix::Row>,
+) -> Vec<String> {
     // A matrix row's id is `base[row]`: the base is checked here, the row's name by the matrix.
     let base_id = match row {
         Some(r) => raw
@@ -279,19 +343,19 @@ fn build_case(
         p.add("steps", "a case needs at least one step");
     }
 
-    for name in super::vars::nested_references(&raw.vars) {
-        p.add(&format!("vars.{name}"), super::vars::NESTED_VARIABLE);
-    }
-    let mut vars = Variables::new(ctx.env);
-    if ctx.env.skips_cases_with_unset() {
-        vars.defer_unset_env();
-    }
-    vars.layer(ctx.defaults);
-    vars.layer(&raw.vars);
-    vars.layer(&ctx.profile.vars);
-    vars.set("case_id", &raw.id);
+    spec
+}
 
-    let mut secrets = Vec::new();
+/// One `[[steps]]` table, its values substituted (secrets collected); problems are added to `p`.
+fn build_step(
+    i: usize,
+    rs: &RawStep,
+    row: Option<&super::matrix::Row>,
+    p: &mut Problems,
+    vars: &Variables,
+    secrets: &mut Vec<String>,
+    ctx: &LoadContext,
+) -> Step {
     let sub = |p: &mut Problems, secrets: &mut Vec<String>, field: &str, s: &str| -> String {
         match vars.interpolate(s) {
             Ok(done) => {
@@ -305,160 +369,106 @@ fn build_case(
         }
     };
 
-    let mut steps = Vec::new();
-    for (i, rs) in raw.steps.iter().enumerate() {
-        let at = |f: &str| format!("steps[{i}].{f}");
-        let mut notifications = Vec::new();
-        for (j, rn) in rs.notifications.iter().enumerate() {
-            let field = at(&format!("notifications[{j}]"));
-            if let Some(n) = build_notification(&mut p, &field, rn, &vars, &mut secrets, ctx) {
-                notifications.push(n);
-            }
+    let at = |f: &str| format!("steps[{i}].{f}");
+    let mut notifications = Vec::new();
+    for (j, rn) in rs.notifications.iter().enumerate() {
+        let field = at(&format!("notifications[{j}]"));
+        if let Some(n) = build_notification(p, &field, rn, vars, secrets, ctx) {
+            notifications.push(n);
         }
-        let r = &rs.request;
-        let method = r
-            .method
-            .clone()
-            .unwrap_or_else(|| "POST".to_string())
-            .to_ascii_uppercase();
-        if !method.chars().all(|c| c.is_ascii_uppercase()) || method.is_empty() {
-            p.add(
-                &at("request.method"),
-                format!("`{method}` is not an HTTP method"),
-            );
-        }
-        let path = sub(
-            &mut p,
-            &mut secrets,
+    }
+    let r = &rs.request;
+    let method = r
+        .method
+        .clone()
+        .unwrap_or_else(|| "POST".to_string())
+        .to_ascii_uppercase();
+    if !method.chars().all(|c| c.is_ascii_uppercase()) || method.is_empty() {
+        p.add(
+            &at("request.method"),
+            format!("`{method}` is not an HTTP method"),
+        );
+    }
+    let path = sub(
+        p,
+        secrets,
+        &at("request.path"),
+        r.path.as_deref().unwrap_or("/api/v2/me"),
+    );
+    if !path.starts_with('/') {
+        p.add(
             &at("request.path"),
-            r.path.as_deref().unwrap_or("/api/v2/me"),
+            format!("`{path}` must start with `/`: requests only ever go to the target's origin"),
         );
-        if !path.starts_with('/') {
-            p.add(
-                &at("request.path"),
-                format!(
-                    "`{path}` must start with `/`: requests only ever go to the target's origin"
-                ),
-            );
+    }
+    let mut headers = Vec::new();
+    for (k, v) in &r.headers {
+        let v = sub(p, secrets, &at(&format!("request.headers.{k}")), v);
+        headers.push((k.clone(), v));
+    }
+    let body = match (&r.json, &r.raw) {
+        (Some(_), Some(_)) => {
+            p.add(&at("request.raw"), "give either `json` or `raw`, not both");
+            None
         }
-        let mut headers = Vec::new();
-        for (k, v) in &r.headers {
-            let v = sub(
-                &mut p,
-                &mut secrets,
-                &at(&format!("request.headers.{k}")),
-                v,
-            );
-            headers.push((k.clone(), v));
-        }
-        let body = match (&r.json, &r.raw) {
-            (Some(_), Some(_)) => {
-                p.add(&at("request.raw"), "give either `json` or `raw`, not both");
-                None
+        (Some(j), None) => {
+            let mut value = toml_to_json(j);
+            if let (Some(row), false, serde_json::Value::Object(body)) =
+                (row, rs.always, &mut value)
+            {
+                for (k, v) in &row.json {
+                    body.insert(k.clone(), v.clone());
+                }
             }
-            (Some(j), None) => {
-                let mut value = toml_to_json(j);
-                if let (Some(row), false, serde_json::Value::Object(body)) =
-                    (row, rs.always, &mut value)
-                {
-                    for (k, v) in &row.json {
-                        body.insert(k.clone(), v.clone());
-                    }
-                }
-                let deliberately_invalid = r.deliberately_invalid
-                    || (!rs.always && row.and_then(|r| r.deliberately_invalid) == Some(true));
-                let mut s = Vec::new();
-                if let Err((path, e)) = vars.interpolate_json(&mut value, &mut s) {
-                    p.add(&format!("{}{path}", at("request.json")), e.to_string());
-                }
-                // A schema's message may quote a value that came from ${env:...}: outside data.
-                let masked = crate::secret::Redactor::new();
-                s.iter().for_each(|x| masked.add(x));
-                secrets.extend(s);
-                if !deliberately_invalid && ctx.schemas.contains("request") {
-                    if let Some(v) = ctx.schemas.violations("request", &value).first() {
-                        p.add(
-                            &at("request.json"),
-                            format!(
-                                "the body breaks schemas/request.schema.json at `{}`: {}; if that is the point of the case, set `deliberately_invalid = true`",
-                                v.instance_path, masked.redact(&v.message)
-                            ),
-                        );
-                    }
-                }
-                Some(Body::Json(value))
+            let deliberately_invalid = r.deliberately_invalid
+                || (!rs.always && row.and_then(|r| r.deliberately_invalid) == Some(true));
+            let mut s = Vec::new();
+            if let Err((path, e)) = vars.interpolate_json(&mut value, &mut s) {
+                p.add(&format!("{}{path}", at("request.json")), e.to_string());
             }
-            (None, Some(raw_text)) => Some(Body::Raw {
-                text: sub(&mut p, &mut secrets, &at("request.raw"), raw_text),
-                content_type: r.content_type.clone(),
-            }),
-            (None, None) => None,
-        };
-        if r.content_type.is_some() && r.raw.is_none() {
-            p.add(&at("request.content_type"), "`content_type` applies to `raw` bodies only; json bodies are always sent as application/json");
+            // A schema's message may quote a value that came from ${env:...}: outside data.
+            let masked = crate::secret::Redactor::new();
+            s.iter().for_each(|x| masked.add(x));
+            secrets.extend(s);
+            if !deliberately_invalid && ctx.schemas.contains("request") {
+                if let Some(v) = ctx.schemas.violations("request", &value).first() {
+                    p.add(
+                        &at("request.json"),
+                        format!(
+                            "the body breaks schemas/request.schema.json at `{}`: {}; if that is the point of the case, set `deliberately_invalid = true`",
+                            v.instance_path, masked.redact(&v.message)
+                        ),
+                    );
+                }
+            }
+            Some(Body::Json(value))
         }
-
-        let expect = build_expectation(
-            &rs.expect,
-            &at("expect"),
-            true,
-            &mut p,
-            &vars,
-            &mut secrets,
-            ctx,
-        );
-        steps.push(Step {
-            name: rs.name.clone().unwrap_or_else(|| format!("step {}", i + 1)),
-            always: rs.always,
-            request: Request {
-                method,
-                path,
-                auth: r.auth.unwrap_or(AuthMode::Basic),
-                headers,
-                body,
-                csrf: r.csrf.unwrap_or(true),
-                follow_redirects: r.follow_redirects,
-            },
-            expect,
-            notifications,
-        });
-    }
-
-    if !p.list.is_empty() {
-        return Err(p.list);
-    }
-    for s in secrets {
-        ctx.redactor.add(&s);
-    }
-    let agent_role = ctx.interner.str(raw.agent.as_deref().unwrap_or("default"));
-    let group = match &raw.group {
-        Some(g) => ctx.interner.str(g),
-        None => ctx.interner.str(&match ctx.profile.agent(&agent_role) {
-            Some((_, a)) => format!("agent:{}", a.username),
-            None => format!("role:{agent_role}"),
+        (None, Some(raw_text)) => Some(Body::Raw {
+            text: sub(p, secrets, &at("request.raw"), raw_text),
+            content_type: r.content_type.clone(),
         }),
+        (None, None) => None,
     };
-    Ok(Case {
-        header: CaseHeader {
-            id: raw.id.into_boxed_str(),
-            title: raw.title.into_boxed_str(),
-            spec: ctx.interner.list(&spec),
-            provenance: raw.provenance,
-            tags: ctx.interner.list(&raw.tags),
-            agent_role,
-            group,
-            requires: ctx.interner.list(&raw.requires),
-            file: Arc::clone(origin.file),
-            sha256: origin.sha256,
-            notes: CaseNotes {
-                source: raw.source,
-                rationale: raw.rationale,
-                needs_env: vars.unset_env(),
-            }
-            .boxed(),
+    if r.content_type.is_some() && r.raw.is_none() {
+        p.add(&at("request.content_type"), "`content_type` applies to `raw` bodies only; json bodies are always sent as application/json");
+    }
+
+    let expect = build_expectation(&rs.expect, &at("expect"), true, p, vars, secrets, ctx);
+    Step {
+        name: rs.name.clone().unwrap_or_else(|| format!("step {}", i + 1)),
+        always: rs.always,
+        request: Request {
+            method,
+            path,
+            auth: r.auth.unwrap_or(AuthMode::Basic),
+            headers,
+            body,
+            csrf: r.csrf.unwrap_or(true),
+            follow_redirects: r.follow_redirects,
         },
-        steps,
-    })
+        expect,
+        notifications,
+    }
 }
 
 /// One `[[steps.notifications]]` table. Problems are added to `p`; `None` when there were any.
