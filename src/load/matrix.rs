@@ -92,7 +92,7 @@ pub(super) fn rows(
     let mut out: Vec<Row> = Vec::new();
     let mut problems = Vec::new();
     for (i, e) in entries.iter().enumerate() {
-        let at = |k: &str| format!("matrix[{i}].{k}");
+        let at = |k: &str| at(i, k);
         let base = Row {
             entry: i,
             title: e.title.clone(),
@@ -121,23 +121,6 @@ pub(super) fn rows(
                 Map::new()
             }
         };
-        // A generator's schema properties, less the entry's `exclude`; a schema that cannot give
-        // rows is a problem at the generator's field.
-        let included =
-            |schema: &str, field: &str, problems: &mut Vec<(String, String)>| match properties(
-                schemas, schema,
-            ) {
-                Ok(props) => Some(
-                    props
-                        .into_iter()
-                        .filter(|(p, _)| !e.exclude.contains(p))
-                        .collect::<Vec<_>>(),
-                ),
-                Err(m) => {
-                    problems.push((at(field), m));
-                    None
-                }
-            };
         let generated = match (&e.wrong_types_of, &e.strings_of) {
             (Some(_), Some(_)) => {
                 problems.push((
@@ -147,69 +130,16 @@ pub(super) fn rows(
                 continue;
             }
             (Some(schema), None) => {
-                if e.row.is_some() || e.value.is_some() || e.repeat.is_some() {
-                    problems.push((at("wrong_types_of"), "a `wrong_types_of` entry names its rows `<property>.<type>` and sends a value of each type: leave out `row`, `value` and `repeat`".to_string()));
-                }
-                let types = match &e.types {
-                    None => JSON_TYPES.to_vec(),
-                    Some(t) => {
-                        for x in t {
-                            if !JSON_TYPES.contains(&x.as_str()) {
-                                problems.push((
-                                    at("types"),
-                                    format!(
-                                        "`{x}` is not a JSON type; use {}",
-                                        JSON_TYPES.join(", ")
-                                    ),
-                                ));
-                            }
-                        }
-                        JSON_TYPES
-                            .iter()
-                            .copied()
-                            .filter(|j| t.iter().any(|x| x == j))
-                            .collect()
-                    }
-                };
-                let Some(props) = included(schema, "wrong_types_of", &mut problems) else {
+                let Some(generated) = wrong_type_rows(e, schema, i, schemas, &mut problems) else {
                     continue;
                 };
-                props
-                    .into_iter()
-                    .flat_map(|(p, allowed)| {
-                        types
-                            .iter()
-                            .filter(|t| !allows(&allowed, t))
-                            .map(|t| (p.clone(), t.to_string(), sample_of(t)))
-                            .collect::<Vec<_>>()
-                    })
-                    .collect::<Vec<_>>()
+                generated
             }
             (None, Some(schema)) => {
-                let (Some(row), Some(value)) = (&e.row, &e.value) else {
-                    problems.push((at("strings_of"), "a `strings_of` entry needs `row` (the suffix of its row names) and `value`".to_string()));
+                let Some(generated) = string_rows(e, schema, i, schemas, &mut problems) else {
                     continue;
                 };
-                if !valid_row_name(row) {
-                    problems.push((at("row"), format!("`{row}` is not a valid row name: use letters, digits, `.`, `_` and `-`")));
-                    continue;
-                }
-                let value = value.repeat(e.repeat.unwrap_or(1));
-                let Some(props) = included(schema, "strings_of", &mut problems) else {
-                    continue;
-                };
-                props
-                    .into_iter()
-                    .filter_map(|(p, allowed)| {
-                        if allowed.iter().any(|t| t == "string") {
-                            Some((p, row.clone(), Json::String(value.clone())))
-                        } else if allowed.iter().any(|t| t == "array[string]") {
-                            Some((p, row.clone(), json!([value.clone()])))
-                        } else {
-                            None
-                        }
-                    })
-                    .collect()
+                generated
             }
             (None, None) => {
                 let Some(name) = &e.row else {
@@ -273,6 +203,121 @@ pub(super) fn rows(
     } else {
         Err(problems)
     }
+}
+
+type Generated = Vec<(String, String, Json)>;
+
+fn at(i: usize, k: &str) -> String {
+    format!("matrix[{i}].{k}")
+}
+
+/// A generator's schema properties, less the entry's `exclude`; a schema that cannot give rows is a
+/// problem at the generator's field.
+fn included(
+    e: &RawRow,
+    schema: &str,
+    field: &str,
+    i: usize,
+    schemas: &SchemaSet,
+    problems: &mut Vec<(String, String)>,
+) -> Option<Vec<(String, Vec<String>)>> {
+    match properties(schemas, schema) {
+        Ok(props) => Some(
+            props
+                .into_iter()
+                .filter(|(p, _)| !e.exclude.contains(p))
+                .collect(),
+        ),
+        Err(m) => {
+            problems.push((at(i, field), m));
+            None
+        }
+    }
+}
+
+/// `wrong_types_of`: a row `<property>.<type>` per property and per JSON type it does not allow.
+fn wrong_type_rows(
+    e: &RawRow,
+    schema: &str,
+    i: usize,
+    schemas: &SchemaSet,
+    problems: &mut Vec<(String, String)>,
+) -> Option<Generated> {
+    if e.row.is_some() || e.value.is_some() || e.repeat.is_some() {
+        problems.push((at(i, "wrong_types_of"), "a `wrong_types_of` entry names its rows `<property>.<type>` and sends a value of each type: leave out `row`, `value` and `repeat`".to_string()));
+    }
+    let types = match &e.types {
+        None => JSON_TYPES.to_vec(),
+        Some(t) => {
+            for x in t {
+                if !JSON_TYPES.contains(&x.as_str()) {
+                    problems.push((
+                        at(i, "types"),
+                        format!("`{x}` is not a JSON type; use {}", JSON_TYPES.join(", ")),
+                    ));
+                }
+            }
+            JSON_TYPES
+                .iter()
+                .copied()
+                .filter(|j| t.iter().any(|x| x == j))
+                .collect()
+        }
+    };
+    let props = included(e, schema, "wrong_types_of", i, schemas, problems)?;
+    Some(
+        props
+            .into_iter()
+            .flat_map(|(p, allowed)| {
+                types
+                    .iter()
+                    .filter(|t| !allows(&allowed, t))
+                    .map(|t| (p.clone(), t.to_string(), sample_of(t)))
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// `strings_of`: a row `<property>.<row>` per string (or string-list) property, sending `value`.
+fn string_rows(
+    e: &RawRow,
+    schema: &str,
+    i: usize,
+    schemas: &SchemaSet,
+    problems: &mut Vec<(String, String)>,
+) -> Option<Generated> {
+    let (Some(row), Some(value)) = (&e.row, &e.value) else {
+        problems.push((
+            at(i, "strings_of"),
+            "a `strings_of` entry needs `row` (the suffix of its row names) and `value`"
+                .to_string(),
+        ));
+        return None;
+    };
+    if !valid_row_name(row) {
+        problems.push((
+            at(i, "row"),
+            format!("`{row}` is not a valid row name: use letters, digits, `.`, `_` and `-`"),
+        ));
+        return None;
+    }
+    let value = value.repeat(e.repeat.unwrap_or(1));
+    let props = included(e, schema, "strings_of", i, schemas, problems)?;
+    Some(
+        props
+            .into_iter()
+            .filter_map(|(p, allowed)| {
+                if allowed.iter().any(|t| t == "string") {
+                    Some((p, row.clone(), Json::String(value.clone())))
+                } else if allowed.iter().any(|t| t == "array[string]") {
+                    Some((p, row.clone(), json!([value.clone()])))
+                } else {
+                    None
+                }
+            })
+            .collect(),
+    )
 }
 
 /// A property allows a JSON type when its schema lists it (`integer` counts as `number`).
