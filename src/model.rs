@@ -204,6 +204,10 @@ pub struct NotificationExpectation {
     pub exclusive: bool,
     /// Overrides the case's provenance for this expectation (what a failure of it weighs).
     pub provenance: Option<Provenance>,
+    /// Once met, the step keeps listening until the channel has been quiet this long (never past
+    /// `within`), so that the rest of what its request caused is heard in this step and not blamed
+    /// on the next one.
+    pub settle: Option<std::time::Duration>,
 }
 
 /// How a notification expectation is met. Bodies are matched as subsets against the whole Bayeux

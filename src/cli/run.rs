@@ -166,14 +166,16 @@ pub async fn execute(
     let mut plan = plan::plan(&suite.cases, selection, &suite.profile);
     let jobs = options.jobs.unwrap_or_else(|| plan.default_jobs());
     let mut found = run_preflight(&transport, &plan, &suite).await;
-    if found.blocking_reason().is_none() {
-        skip_if_websocket_unoffered(&transport, &mut plan, &suite, &mut found).await;
-    }
     let transport = if found.send_csrf {
         transport.sending_csrf()
     } else {
         transport
     };
+    // With the tokens the run will send: a target that wants them on CometD refuses a handshake
+    // without them, which must not pass for "no WebSocket offered" or hide it.
+    if found.blocking_reason().is_none() {
+        skip_if_websocket_unoffered(&transport, &mut plan, &suite, &mut found).await;
+    }
     let info = describe_run(&suite, selection, options, plan.cases.len(), jobs, &found);
     let report_dir = options
         .report_dir

@@ -240,8 +240,14 @@ impl<'a> AgentSession<'a> {
         ]
     }
 
+    /// The current session's token, a secret from here on: the CometD client may have fetched it
+    /// (after a session change), and no REST answer of this session has carried it.
     fn current_token(&self) -> SentToken {
-        lock_cookies(&self.cookies).csrf().cloned()
+        let token = lock_cookies(&self.cookies).csrf().cloned();
+        if let Some(t) = &token {
+            self.redactor.add(t.value.expose());
+        }
+        token
     }
 
     /// Sends one step's request, fetching a CSRF token first when the target wants one and the current

@@ -61,6 +61,7 @@ struct RawNotification {
     #[serde(default)]
     exclusive: bool,
     provenance: Option<Provenance>,
+    settle_ms: Option<i64>,
 }
 
 /// The longest notification window a case may ask for.
@@ -605,6 +606,21 @@ fn build_notification(
         };
         NotificationKind::AtLeast { body, count }
     };
+    let settle = match rn.settle_ms {
+        None => None,
+        Some(_) if rn.absent => {
+            conflict(p, "settle_ms", "absent", "an absence waits its whole window anyway");
+            None
+        }
+        Some(ms) if ms < 1 || ms as u128 > within.as_millis() => {
+            p.add(
+                &f("settle_ms"),
+                format!("{ms} is outside 1..=within_ms ({} ms)", within.as_millis()),
+            );
+            None
+        }
+        Some(ms) => Some(std::time::Duration::from_millis(ms as u64)),
+    };
     (p.list.len() == before).then_some(NotificationExpectation {
         channel,
         within,
@@ -612,6 +628,7 @@ fn build_notification(
         kind,
         exclusive: rn.exclusive,
         provenance: rn.provenance,
+        settle,
     })
 }
 

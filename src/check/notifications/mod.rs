@@ -223,13 +223,37 @@ impl<'a> Watch<'a> {
         };
         for g in &self.groups {
             match self.group_state(g, now) {
-                GroupState::Passed => return None,
+                GroupState::Passed => return self.settling_until(g, now),
                 GroupState::Pending => return open_until(g),
                 GroupState::Failed => continue,
             }
         }
         // Every answer failed: the first is the one reported, so every check it shows is final.
         self.groups.first().and_then(open_until)
+    }
+}
+
+impl Watch<'_> {
+    /// For an answer that holds: until when its met expectations with a `settle` keep listening,
+    /// each until its channel has been quiet that long (or its window closes); `None` when none is
+    /// still settling.
+    fn settling_until(&self, g: &Range<usize>, now: Instant) -> Option<Instant> {
+        g.clone()
+            .filter_map(|i| {
+                let e = &self.expectations[i];
+                let settle = e.settle?;
+                let met = self.progress[i].met_at?;
+                let last = self
+                    .seen
+                    .iter()
+                    .filter(|s| s.channel == e.channel)
+                    .map(|s| s.at)
+                    .max()
+                    .map_or(met, |at| at.max(met));
+                let until = self.opened + (last + settle).min(e.within);
+                (until > now).then_some(until)
+            })
+            .max()
     }
 }
 

@@ -26,6 +26,7 @@ fn exp(kind: NotificationKind) -> NotificationExpectation {
         kind,
         exclusive: false,
         provenance: None,
+        settle: None,
     }
 }
 
@@ -83,6 +84,31 @@ fn a_positive_wait_ends_when_met_and_passes() {
     assert_eq!(o.checks[0].actual, "matched after 20 ms");
     assert!(o.notes.is_empty());
     assert_eq!(o.records[0].matched, vec![0]);
+}
+
+/// With `settle`, a met expectation keeps the step listening until its channel has been quiet that
+/// long (never past the window): what the request caused after the first match is heard here, not
+/// blamed on the next step.
+#[test]
+fn a_settling_wait_ends_when_the_channel_goes_quiet() {
+    let mut e = exp(NotificationKind::AtLeast {
+        body: Some(state_is("LoggedIn")),
+        count: 1,
+    });
+    e.settle = Some(Duration::from_millis(200));
+    let e = [e];
+    let t0 = Instant::now();
+    let mut w = Watch::new(&e, t0);
+    w.offer(DEVICES, dsc("LoggedIn"), ms(t0, 20));
+    assert_eq!(w.deadline(ms(t0, 21)), Some(ms(t0, 220)), "met: settle");
+    w.offer(DEVICES, dsc("LoggedIn"), ms(t0, 150));
+    assert_eq!(w.deadline(ms(t0, 151)), Some(ms(t0, 350)), "a later message restarts it");
+    assert_eq!(w.deadline(ms(t0, 350)), None, "quiet for 200 ms: done");
+    w.offer(DEVICES, dsc("NotReady"), ms(t0, 900));
+    assert_eq!(w.deadline(ms(t0, 901)), Some(ms(t0, 1000)), "never past the window");
+    let o = judge(w);
+    assert!(o.checks[0].passed, "{:?}", o.checks);
+    assert_eq!(o.checks[0].actual, "matched after 20 ms");
 }
 
 #[test]
