@@ -99,12 +99,24 @@ impl Drop for Independent {
 }
 
 /// The reference profile (every capability, passwords from `${env:...}`) with the independent lab's
-/// `[vars]`.
-fn profile(dir: &Path) -> PathBuf {
-    let text = std::fs::read_to_string(root().join("profiles/reference.toml"))
+/// `[vars]`, less the capabilities in `without` (a server that does not offer them).
+fn profile(dir: &Path, without: &[&str]) -> PathBuf {
+    let mut text = std::fs::read_to_string(root().join("profiles/reference.toml"))
         .expect("profiles/reference.toml")
         .replace("name = \"reference\"", "name = \"independent\"")
         .replace("[vars]\n", VARS);
+    for cap in without {
+        let entry = format!("\"{cap}\",");
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with(&entry))
+            .collect();
+        assert!(
+            kept.len() < text.lines().count(),
+            "capability {cap} not in the profile"
+        );
+        text = kept.join("\n") + "\n";
+    }
     assert!(
         text.contains("multi_acd_place = \"Lab.TwoACD\""),
         "[vars] not replaced"
@@ -117,8 +129,17 @@ fn profile(dir: &Path) -> PathBuf {
 
 /// Runs the suite (or the cases in `cases`) against the server; returns the exit's run and tally.
 fn run_against(server: &Independent, cases: Option<&Path>) -> (support::Run, Value) {
+    run_without(server, cases, &[])
+}
+
+/// [`run_against`] with a profile that does not claim the capabilities in `without`.
+fn run_without(
+    server: &Independent,
+    cases: Option<&Path>,
+    without: &[&str],
+) -> (support::Run, Value) {
     let dir = tempfile::tempdir().unwrap();
-    let profile = profile(dir.path());
+    let profile = profile(dir.path(), without);
     let reports = dir.path().join("r");
     let mut args = vec![
         "run",
@@ -162,8 +183,14 @@ fn the_whole_suite_passes_against_an_independent_server() {
 
 /// The whole suite against the server in `modes`: inferred expectations may warn; nothing may fail.
 fn no_failure_in(modes: &str, min_passed: u64) {
+    no_failure_without(modes, &[], min_passed);
+}
+
+/// [`no_failure_in`] with a profile that does not claim the capabilities in `without`: their cases
+/// are skipped, and nothing else may fail.
+fn no_failure_without(modes: &str, without: &[&str], min_passed: u64) {
     let server = Independent::start(modes);
-    let (r, tally) = run_against(&server, None);
+    let (r, tally) = run_without(&server, None, without);
     assert_eq!(r.code, 0, "{modes}: {}{}", r.stdout, r.stderr);
     assert_eq!(tally["failed"], 0, "{modes}: {tally}\n{}", r.stdout);
     assert_eq!(tally["not_run"], 0, "{modes}: {tally}\n{}", r.stdout);
@@ -199,4 +226,68 @@ fn no_failure_when_the_first_connect_asks_for_a_new_handshake() {
 #[test]
 fn no_failure_when_the_session_id_rotates_at_start() {
     no_failure_in("default,session-rotate", 110);
+}
+
+/// Wire and encoding choices the sources leave to the server: `Connection: close` after every answer,
+/// no compression, every answer chunked (RFC 9112 §6.1, §9.6), `Content-Type: application/json` with
+/// no charset (gws-notes §3.3 asks only for JSON), compact JSON with members in reverse order and
+/// every ASCII letter of a string escaped as `\u00XX` (RFC 8259 §4, §7), extra members on every
+/// success body, user and device (§3.2 forbids them for errors only; §2, §5.3: real servers add some),
+/// a top-level statusMessage on a partial success (§3.2: "When statusCode != 0, the response carries
+/// statusMessage"), and the CSRF refusal's documented text written as a line, CRLF after it (§4.3).
+#[test]
+fn no_failure_with_other_wire_and_json_choices() {
+    no_failure_in(
+        "default,conn-close,no-gzip,chunked-all,ctype-bare,json-style,extra-fields,partial-message,\
+         csrf-text-newline",
+        120,
+    );
+}
+
+/// Cookie and CometD choices: session cookie at Path=/ with Max-Age, Expires and SameSite=Strict,
+/// re-set on every answer, beside a load balancer's cookie (§4.2: a cookie store); `charset=UTF-8`
+/// without a space; Bayeux replies with `ext` and more advice, data messages without `id` (Bayeux 1.0
+/// §5.1), a BAYEUX_BROWSER cookie on the handshake (CometD 3, §5.1 D11), a 5 s hold, data messages in
+/// any reply and before the meta replies; a DeviceStateChangeMessage for the device assignment before
+/// the LoggedIn one (§1.1, 8.5.0 algorithm step 3) and the post-login state notified twice (§5.3 "one
+/// or more DSC").
+#[test]
+fn no_failure_with_other_cookie_and_cometd_choices() {
+    no_failure_in(
+        "default,cookies,ctype-upper,bayeux-extra,bayeux-cookie,shorthold,-connect-only,-reply-first,\
+         dsc-assign,dsc-repeat",
+        120,
+    );
+}
+
+/// Session and validation choices: CometD authenticated by the session cookie alone (§4.2, the iOS
+/// sample), Bayeux clients ended with the HTTP session by EndContactCenterSession (§2), a 1 s advised
+/// interval, 401 with WWW-Authenticate for a wrong password (§3.3 maps no status), End without a session
+/// answered with success, an unknown channel name refusing the whole request (§10 Q5), and numbers or
+/// booleans read as text where a string is expected (Jackson's default; the wrong-type cases warn).
+#[test]
+fn no_failure_with_cookie_only_cometd_and_lenient_validation() {
+    no_failure_in(
+        "default,cometd-cookie-only,end-drops-cometd,interval=1000,auth-401,-end-error,\
+         unknown-channel-invalid,coerce",
+        120,
+    );
+}
+
+/// A server without the operations the profile then does not claim: no diagnostics/version (404) and
+/// no Ready/NotReady (404), with every GWS error but 20 answered HTTP 500 (§3.3: no mapping is
+/// documented; the inferred 4xx expectations warn); then CSRF protection off (§4.3: enabled per node),
+/// diagnostics behind credentials, and every error HTTP 422.
+#[test]
+fn no_failure_without_diagnostics_agent_state_or_csrf() {
+    no_failure_without(
+        "default,no-diagnostics,no-agent-state,errors-status=500",
+        &["diagnostics", "agent_state"],
+        60,
+    );
+    no_failure_without(
+        "default,no-csrf,-cometd-csrf,-csrf-first,diag-auth,errors-status=422",
+        &["csrf", "diagnostics"],
+        120,
+    );
 }

@@ -58,15 +58,61 @@ INTERVAL = 0
 #   csrf-header-name   X-CSRF-HEADER names another header than X-CSRF-TOKEN
 #   session-rotate     StartContactCenterSession moves the HTTP session to a new id (new cookie, new token)
 #   rehandshake        the first /meta/connect of each HTTP session gets 402 and reconnect=handshake
+# Second round (transport, encoding and wire-format choices; each is commented where it acts):
+#   conn-close         every answer says Connection: close and the connection is closed after it
+#   no-gzip            answers are never compressed (identity), even when the client accepts gzip
+#   chunked-all        every answer, REST too, goes out with Transfer-Encoding: chunked
+#   ctype-bare         Content-Type: application/json (no charset)
+#   ctype-upper        Content-Type: application/json;charset=UTF-8 (no space, upper-case charset)
+#   json-style         compact JSON, members in reverse order, every ASCII letter of a string as \u00XX
+#   extra-fields       extra members on every success body, user, device and notification data
+#   partial-message    a partial success (7) also carries a top-level statusMessage
+#   cookies            Path=/, Max-Age, Expires, SameSite=Strict; a second (load-balancer) cookie; the
+#                      session cookie is re-set, same value, on every authenticated answer
+#   bayeux-extra       ext on every Bayeux reply, advice on every /meta/connect reply, data messages
+#                      without id, handshake reply with extra members
+#   shorthold          advice.timeout 5 s (a /meta/connect is held at most 5 s)
+#   dsc-assign         a DeviceStateChangeMessage for the device assignment (userState still LoggedOut)
+#                      before the LoggedIn one
+#   dsc-repeat         the post-login state is notified twice (a second DSC with the same userState)
+#   unknown-channel-invalid  a channel name the server does not know refuses the whole request (code 2)
+#   coerce             a JSON number or boolean where a string is expected is read as its text (Jackson's
+#                      default scalar coercion)
+#   auth-401           a wrong password gets HTTP 401 with WWW-Authenticate (no credentials stays 403)
+#   no-diagnostics     GET /api/v2/diagnostics/version does not exist (404, code 6)
+#   diag-auth          GET /api/v2/diagnostics/version needs credentials (401, code 20)
+#   no-agent-state     Ready/NotReady are not implemented (404 on /api/v2/me/channels/voice, code 2 on /me)
+#   no-csrf            CSRF protection off (no X-CSRF-* headers, no check)
+#   csrf-text-newline  the CSRF refusal's plain-text content ends with CRLF
+#   errors-status=N    every error but 20 and the CSRF refusal is answered with HTTP N
+#   interval=MS        advice.interval is MS milliseconds
+#   cometd-cookie-only the Bayeux endpoint authenticates by the HTTP session cookie only (Basic ignored)
+#   end-drops-cometd   EndContactCenterSession also ends the Bayeux clients of the HTTP session it ends
+#   bayeux-cookie      the handshake sets a BAYEUX_BROWSER cookie (as the CometD 3 server does)
+#   accepted-202       a success of a POST operation is HTTP 202 Accepted (exploratory, not in
+#                      tests/independent.rs: notes §3.3 saw 200; param-accepted demands exactly 200)
+#   dsc-loggedin-twice a login is notified LoggedIn, then 500 ms later a second DSC for a device change
+#                      (DND set Off) while the agent is still LoggedIn, then NotReady/Ready (not in
+#                      tests/independent.rs: notify-s1-twice fails on it, a finding for the lead)
 # $INDEP_GWS_MODES (comma-separated) replaces the default set; "default" names the default set, so
-# INDEP_GWS_MODES=default,delay adds one.
+# INDEP_GWS_MODES=default,delay adds one; "-name" removes a mode (default,-end-error).
 DEFAULT_MODES = {"exclusive", "csrf-first", "cometd-csrf", "reply-first", "connect-only", "interval", "longhold",
                  "end-error", "empty-invalid"}
 MODES = set(filter(None, os.environ.get("INDEP_GWS_MODES", "default").split(",")))
 if "default" in MODES:
     MODES |= DEFAULT_MODES
+for m in [m for m in MODES if m.startswith("-")]:
+    MODES.discard(m)
+    MODES.discard(m[1:])
 DELAY_S = 0.3
+ERRORS_STATUS = None
 for m in list(MODES):
+    if m.startswith("errors-status="):
+        ERRORS_STATUS = int(m.split("=", 1)[1])
+    if m.startswith("interval="):
+        # Bayeux 1.0 §5.2: the server advises the interval; notes §5.1 step 6: the client follows advice.
+        INTERVAL_OVERRIDE = int(m.split("=", 1)[1])
+        MODES.add("interval")
     if m.startswith("delay="):  # delay=SECONDS
         DELAY_S = float(m.split("=", 1)[1])
         MODES.add("delay")
@@ -76,9 +122,13 @@ for m in list(MODES):
 CSRF_HEADER = "X-GWS-CSRF" if "csrf-header-name" in MODES else "X-CSRF-TOKEN"
 if "interval" in MODES:
     # notes §5.1: the client follows the server's advice (step 6); the interval is the server's to set.
-    INTERVAL = 400
+    INTERVAL = globals().get("INTERVAL_OVERRIDE", 400)
 if "longhold" in MODES:
     CONNECT_TIMEOUT_MS = 30000  # the CometD server default
+if "shorthold" in MODES:
+    # Bayeux 1.0 §5.2: advice.timeout is the server's choice; notes §5 name no value. 5 s is a common
+    # setting behind proxies that cut idle connections.
+    CONNECT_TIMEOUT_MS = 5000
 
 USERSTATE_READY = {"id": "9430250E-0A1B-421F-B372-F29E69366DED", "displayName": "Ready", "state": "Ready"}
 USERSTATE_NOT_READY = {
@@ -181,6 +231,15 @@ class BayeuxClient:
         self.last_seen = time.time()
 
 
+def session_cookie(sid):
+    if "cookies" in MODES:
+        # Mode cookies: attributes a container may set (RFC 6265 §4.1); no line of the sources fixes them.
+        # No Secure: this server speaks plain HTTP, where a Secure cookie would never come back.
+        return ("%s=%s; Path=/; Max-Age=3600; Expires=%s; HttpOnly; SameSite=Strict"
+                % (SESSION_COOKIE, sid, time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 3600))))
+    return "%s=%s; Path=%s; HttpOnly; SameSite=Lax" % (SESSION_COOKIE, sid, COOKIE_PATH)
+
+
 CLIENTS = {}
 HANDSHAKES = {}
 MSG_ID = [0]
@@ -212,17 +271,24 @@ def delayed_publisher():
                 DELAY_COND.wait(at - now)
                 continue
             DELAYED.pop(0)
-        publish_now(*args)
+        user, channel, data, still = args
+        if still is None or still():
+            publish_now(user, channel, data)
+
+
+def publish_later(user, channel, data, delay_s, still=None):
+    """Publishes after delay_s; `still` (a callable) must still hold then, or nothing is sent."""
+    with DELAY_COND:
+        DELAYED.append((time.time() + delay_s, (user, channel, data, still)))
+        DELAYED.sort(key=lambda e: e[0])
+        DELAY_COND.notify_all()
 
 
 def publish(user, channel, data):
     if "delay" in MODES:
         # notes §3.2: "statusCode 0 means only accepted and forwarded to a backend. The real outcome
         # arrives by CometD": here, 300 ms after the answer.
-        with DELAY_COND:
-            DELAYED.append((time.time() + DELAY_S, (user, channel, data)))
-            DELAY_COND.notify_all()
-        return
+        return publish_later(user, channel, data, DELAY_S)
     publish_now(user, channel, data)
 
 
@@ -235,7 +301,13 @@ def publish_now(user, channel, data):
         if any(channel_matches(p, channel) for p in c.subs):
             with c.cond:
                 # Key order data first, channel last, as in the doc's example (notes §5.3).
-                c.queue.append({"data": data, "id": str(mid), "channel": channel})
+                msg = {"data": data, "id": str(mid), "channel": channel}
+                if "bayeux-extra" in MODES:
+                    # Bayeux 1.0 §5.1: a published message's id is optional; ext is for extensions.
+                    msg = {"data": data, "channel": channel, "ext": {"gws": {"node": "n2", "seq": mid}}}
+                if "extra-fields" in MODES:
+                    msg["data"] = dict(data, eventSequence=mid)
+                c.queue.append(msg)
                 c.cond.notify_all()
 
 
@@ -264,6 +336,7 @@ def device_resource(base, user, dev, state):
         "dynamicPhoneNumber": st["dyn"],
         "uri": base + "/api/v2" + dev.path,
         "path": dev.path,
+        **({"forwardTo": "", "dndState": "Off", "callCapacity": 1} if "extra-fields" in MODES else {}),
     }
 
 
@@ -289,6 +362,34 @@ def error_notification(base, user, dev, text):
 # HTTP
 
 
+def styled_json(obj):
+    """Mode json-style: the same JSON value written differently. RFC 8259 §4: object members are
+    unordered; §7: any character may be escaped as \\uXXXX. Compact separators (no whitespace)."""
+    if isinstance(obj, dict):
+        return "{" + ",".join(styled_json(k) + ":" + styled_json(v) for k, v in reversed(list(obj.items()))) + "}"
+    if isinstance(obj, list):
+        return "[" + ",".join(styled_json(v) for v in obj) + "]"
+    if isinstance(obj, str):
+        out = []
+        for ch in obj:
+            if ch.isascii() and ch.isalpha():
+                out.append("\\u%04x" % ord(ch))
+            else:
+                out.append(json.dumps(ch, ensure_ascii=True)[1:-1])
+        return '"' + "".join(out) + '"'
+    return json.dumps(obj)
+
+
+def content_type_json():
+    # notes §3.3: the .NET client wants application/json; media type parameters and their case are the
+    # server's (RFC 9110 §8.3.1: the type, subtype and charset value are case-insensitive).
+    if "ctype-bare" in MODES:
+        return "application/json"
+    if "ctype-upper" in MODES:
+        return "application/json;charset=UTF-8"
+    return "application/json; charset=utf-8"
+
+
 class ApiError(Exception):
     def __init__(self, code, message, http=None):
         super().__init__(message)
@@ -302,6 +403,10 @@ def http_for(code):
         # notes §3.3: "No doc page gives a mapping"; only 20 -> 403 and 4 -> 500 are observed. The page's
         # error sample (Sample 5) shows a body and no HTTP status.
         return 200
+    if ERRORS_STATUS is not None and code != 20:
+        # Mode errors-status=N: notes §3.3 "No doc page gives a mapping"; one exception mapper for every
+        # GWS error (e.g. 500, or 422 for all validation) is as defensible as the INF table below.
+        return ERRORS_STATUS
     # notes §3.3: 20 -> 403 [OBS]; 4 -> 500 [OBS]; 1, 2, 10 "probably 400"; 3, 5 "probably 403"; 6
     # "probably 404" [INF].
     return {1: 400, 2: 400, 10: 400, 3: 403, 5: 403, 20: 403, 6: 404, 4: 500, 16: 409, 19: 409}.get(code, 400)
@@ -323,6 +428,11 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- plumbing -------------------------------------------------------------------------------
 
+    def parse_request(self):
+        # One handler serves every request of a keep-alive connection: per-request state starts afresh.
+        self.cookie_refresh = None
+        return super().parse_request()
+
     def base(self):
         host = self.headers.get("Host") or "127.0.0.1"
         return "http://" + host
@@ -338,7 +448,8 @@ class Handler(BaseHTTPRequestHandler):
         # only JSON with a statusCode, not an identity encoding.
         accept = self.headers.get("Accept-Encoding") or ""
         enc = None
-        if body and "gzip" in accept.lower():
+        # Mode no-gzip: identity is always acceptable (RFC 9110 §12.5.3).
+        if body and "gzip" in accept.lower() and "no-gzip" not in MODES:
             body = gzip.compress(body)
             enc = "gzip"
         self.send_response(status)
@@ -349,6 +460,24 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         for k, v in extra:
             self.send_header(k, v)
+        if "cookies" in MODES:
+            # Mode cookies: a load balancer's affinity cookie beside the session's (notes §4.2: clients
+            # keep a cookie store, so every cookie they are given goes back), and the session cookie re-set
+            # with the same value on every authenticated answer (as containers that refresh Max-Age do).
+            self.send_header("Set-Cookie", "GWSLB=node-2; Path=/; HttpOnly")
+            sid = getattr(self, "cookie_refresh", None)
+            if sid and not any(k == "Set-Cookie" and v.startswith(SESSION_COOKIE + "=") for k, v in extra):
+                with STATE_LOCK:
+                    live = sid in SESSIONS
+                if live:
+                    self.send_header("Set-Cookie", session_cookie(sid))
+        if "conn-close" in MODES:
+            # Mode conn-close: HTTP/1.1 lets either side close after any answer (RFC 9112 §9.6).
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        if "chunked-all" in MODES:
+            # Mode chunked-all: RFC 9112 §6.1 lets an HTTP/1.1 server chunk any answer.
+            chunked = self.command != "HEAD"
         if chunked:
             # CometD answers go out chunked (HTTP/1.1 allows it for any response).
             self.send_header("Transfer-Encoding", "chunked")
@@ -368,10 +497,15 @@ class Handler(BaseHTTPRequestHandler):
     def send_json(self, status, obj, extra=(), chunked=False):
         # notes §3.3: the .NET client rejects a Content-Type that is not application/json; a charset
         # parameter keeps it application/json.
-        body = json.dumps(obj, indent=1, ensure_ascii=True).encode()
-        self.send_bytes(status, body, "application/json; charset=utf-8", extra, chunked)
+        if "json-style" in MODES:
+            body = styled_json(obj).encode()
+        else:
+            body = json.dumps(obj, indent=1, ensure_ascii=True).encode()
+        self.send_bytes(status, body, content_type_json(), extra, chunked)
 
     def send_error_body(self, err, extra=()):
+        if err.http == 401:
+            extra = list(extra) + [("WWW-Authenticate", 'Basic realm="GWS"')]
         # notes §3.2: "When statusCode != 0, the response carries statusMessage, and for errors no other
         # attributes." Key order is ours: statusMessage first.
         self.send_json(err.http, {"statusMessage": err.message, "statusCode": err.code}, extra)
@@ -412,16 +546,22 @@ class Handler(BaseHTTPRequestHandler):
         with STATE_LOCK:
             sess = SESSIONS.get(sid) if sid else None
             if basic is False:
+                if "auth-401" in MODES:
+                    # Mode auth-401: credentials that were sent and refused get 401 (RFC 9110 §15.5.2), with
+                    # the documented body; notes §3.3 map no HTTP status to 20 but the anonymous 403 [OBS].
+                    raise ApiError(20, "Access denied", 401)
                 raise ApiError(20, "Access denied")
             if basic is None:
                 if sess is None:
                     raise ApiError(20, "Access denied")
+                self.cookie_refresh = sid
                 return sess["user"], sid, None
             if sess is not None and sess["user"] == basic:
+                self.cookie_refresh = sid
                 return basic, sid, None
             sid = uuid.uuid4().hex + uuid.uuid4().hex[:8]
             SESSIONS[sid] = {"user": basic, "csrf": None}
-            cookie = "%s=%s; Path=%s; HttpOnly; SameSite=Lax" % (SESSION_COOKIE, sid, COOKIE_PATH)
+            cookie = session_cookie(sid)
             return basic, sid, cookie
 
     def issue_csrf(self, sid):
@@ -430,6 +570,9 @@ class Handler(BaseHTTPRequestHandler):
         # token on every GET (the notes say what a GET returns, not that two GETs return the same token);
         # every token the session was given stays valid as long as the session ("shares its lifetime").
         # Mode csrf-strict-rotate: only the latest token is valid.
+        if "no-csrf" in MODES:
+            # Mode no-csrf: notes §4.3 "Enabled per node by enableCsrfProtection: true": off here.
+            return []
         tok = str(uuid.uuid4())
         with STATE_LOCK:
             if sid in SESSIONS:
@@ -443,11 +586,15 @@ class Handler(BaseHTTPRequestHandler):
         # notes §4.3: PUT, POST and DELETE need the token; missing or unmatched gives HTTP 403 with content
         # "Missing or invalid Csrf token" (plain content, not necessarily the statusCode JSON [DOC D6]).
         # Our choice: the plain-text body, exactly as documented.
+        if "no-csrf" in MODES:
+            return True
         tok = self.headers.get(CSRF_HEADER)
         with STATE_LOCK:
             good = sid in SESSIONS and tok is not None and tok in SESSIONS[sid].get("tokens", ())
         if not good:
-            self.send_bytes(403, b"Missing or invalid Csrf token", "text/plain; charset=utf-8")
+            # Mode csrf-text-newline: the documented content, written as a line (println).
+            text = b"Missing or invalid Csrf token" + (b"\r\n" if "csrf-text-newline" in MODES else b"")
+            self.send_bytes(403, text, "text/plain; charset=utf-8")
             return False
         return True
 
@@ -460,6 +607,14 @@ class Handler(BaseHTTPRequestHandler):
         path = self.route()
         try:
             if path == "/api/v2/diagnostics/version":
+                if "no-diagnostics" in MODES:
+                    # Mode no-diagnostics: the version resource is not part of this operation's page; a
+                    # deployment may not expose it (notes §6: a missing feature's resources answer 404).
+                    raise ApiError(6, "Resource not found")
+                if "diag-auth" in MODES:
+                    # Mode diag-auth: diagnostics behind authentication (a hardened deployment).
+                    if not self.basic_user():
+                        raise ApiError(20, "Access denied", 401)
                 # notes §2: unprotected.
                 return self.send_json(200, {"version": VERSION, "statusCode": 0})
             if path in ("/api/v2/me", "/api/v2/me/devices", "/api/v2/features"):
@@ -530,6 +685,10 @@ class Handler(BaseHTTPRequestHandler):
             op = body.get("operationName")
             if op is None:
                 raise ApiError(1, "Parameter 'operationName' is missing")
+            if path == "/api/v2/me/channels/voice" and "no-agent-state" in MODES:
+                # Mode no-agent-state: this server implements Start/EndContactCenterSession only; notes §6:
+                # "relevant resources return 404".
+                raise ApiError(6, "Resource not found")
             if path == "/api/v2/me/channels/voice":
                 if op in ("Ready", "NotReady"):
                     return self.agent_ready(user, op, extra)
@@ -543,7 +702,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.start(user, body, extra)
             if op == "EndContactCenterSession":
                 return self.end(user, sid, extra)
-            if op in ("Ready", "NotReady"):
+            if op in ("Ready", "NotReady") and "no-agent-state" not in MODES:
                 # notes §2: Ready/NotReady on /api/v2/me [OBS G1, G4].
                 return self.agent_ready(user, op, extra)
             # notes §6: a missing feature or operation gives an "invalid operation" error; code 2.
@@ -594,6 +753,11 @@ class Handler(BaseHTTPRequestHandler):
                 if chans:
                     userobj["channels"] = chans
                     userobj["channelStates"] = chans
+        if "extra-fields" in MODES:
+            # notes §2: real 8.5.2 returns more than the documented fields; any extra is allowed.
+            userobj.update(agentLogins=[{"loginCode": u["login_code"], "switchName": "SIP_Switch"}],
+                           defaultPlace=u["place"], settings={"locale": "en-US"})
+            return {"user": userobj, "statusCode": 0, "serverTimestamp": int(time.time() * 1000)}
         return {"user": userobj, "statusCode": 0}
 
     # ---- operations -----------------------------------------------------------------------------
@@ -612,18 +776,33 @@ class Handler(BaseHTTPRequestHandler):
                 SESSIONS[nsid] = {"user": old["user"] if old else None, "csrf": None}
             self.rotate_sid = None
             extra = [h for h in extra if h[0] != "Set-Cookie"]
-            extra.append(("Set-Cookie", "%s=%s; Path=%s; HttpOnly; SameSite=Lax" % (SESSION_COOKIE, nsid, COOKIE_PATH)))
+            extra.append(("Set-Cookie", session_cookie(nsid)))
         body = {"referenceId": ref}
+        if "extra-fields" in MODES:
+            # notes §3.2 forbids other attributes "for errors" only; success may carry more (D21, D24).
+            body.update(requestId=str(uuid.uuid4()), serverTimestamp=int(time.time() * 1000))
         if more:
             body.update(more)
+        if "partial-message" in MODES and body.get("statusCode") == 7:
+            # notes §3.2 [DOC D4]: "When statusCode != 0, the response carries statusMessage".
+            body["statusMessage"] = "Partial success: %d of %d channels failed" % (
+                len(body["failed"]), len(body["failed"]) + len(body["succeeded"]))
         body["statusCode"] = 0 if not more or "statusCode" not in more else more["statusCode"]
         status = 207 if body["statusCode"] == 7 else 200
+        if status == 200 and "accepted-202" in MODES:
+            # Mode accepted-202: notes §3.2 "statusCode 0 means only accepted and forwarded to a backend"
+            # (RFC 9110 §15.3.3, 202 Accepted); notes §3.3 observed 200, so this mode is exploratory.
+            status = 202
         self.send_json(status, body, extra)
 
     def optional_string(self, body, name):
         v = body.get(name)
         if v is None:
             return None  # JSON null reads as absent (page: every such parameter is "optional")
+        if "coerce" in MODES and isinstance(v, (int, float)) and not isinstance(v, bool):
+            v = json.dumps(v)  # Mode coerce: Jackson reads a JSON number as its text for a String field
+        elif "coerce" in MODES and isinstance(v, bool):
+            v = "true" if v else "false"
         if not isinstance(v, str):
             raise invalid(name, "A string is expected")
         if v == "":
@@ -650,6 +829,10 @@ class Handler(BaseHTTPRequestHandler):
                 raise invalid("channels", "Channel names are strings")
             if c not in names:
                 names.append(c)  # a repeated name counts once
+            if "unknown-channel-invalid" in MODES and c != "voice" and c not in MULTIMEDIA_CHANNELS:
+                # Mode unknown-channel-invalid: page, "Valid channel names are voice and any valid
+                # multimedia channel": another name is an invalid parameter, refused like Sample 5's workmode.
+                raise invalid("channels", "Channel '%s' is not valid" % c)
         place = self.optional_string(body, "place")
         login_code = self.optional_string(body, "loginCode")
         alp = body.get("agentLoginPassword")
@@ -779,12 +962,39 @@ class Handler(BaseHTTPRequestHandler):
         # notes §2 step 4: first a LoggedIn userState with no id or displayName, then the state the
         # workmode gives: AutoIn -> Ready, ManualIn or none -> NotReady (notes §5.3 "LoggedIn, then
         # NotReady or Ready depending on the switch/workmode").
+        if "dsc-assign" in MODES:
+            # Mode dsc-assign: notes §1.1, 8.5.0 algorithm step 3 "Assign all of the place's devices to the
+            # current user" happens before step 5's RequestAgentLogin; the assignment is a device change
+            # (notes §5.2: /v2/me/devices), notified with the agent still logged out.
+            publish(user, "/v2/me/devices", dsc(base, user, dev, USERSTATE_OFFLINE))
         st["state"] = {"state": "LoggedIn"}
         publish(user, "/v2/me/devices", dsc(base, user, dev, st["state"]))
         st["state"] = USERSTATE_READY if wm == "AutoIn" else USERSTATE_NOT_READY
         if wm:
             st["state"] = dict(st["state"], workMode=wm)
+        if "dsc-loggedin-twice" in MODES:
+            # Mode dsc-loggedin-twice: notes §5.2, /v2/me/devices carries "agent state, DND, forwarding";
+            # §5.3 "one or more DSC ... LoggedIn, then NotReady or Ready". The switch confirms DND Off
+            # 500 ms after the login, while the agent is still LoggedIn: that DSC carries the current
+            # userState, LoggedIn, again; the post-login state follows 300 ms later. Both belong to the
+            # first login; a second Start while logged in still publishes nothing (Sample 1).
+            again = dsc(base, user, dev, {"state": "LoggedIn"})
+            again["devices"][0]["capabilities"] = ["ForwardCallsOn", "DoNotDisturbOn"]
+            again["devices"][0]["doNotDisturb"] = "Off"
+            # A logout in between cancels them (a switch reports no device change of a logged-out agent).
+            login = object()
+            st["login"] = login
+
+            def still():
+                return st.get("login") is login and st["voice"]
+            publish_later(user, "/v2/me/devices", again, 0.5, still)
+            publish_later(user, "/v2/me/devices", dsc(base, user, dev, st["state"]), 0.8, still)
+            return
         publish(user, "/v2/me/devices", dsc(base, user, dev, st["state"]))
+        if "dsc-repeat" in MODES:
+            # Mode dsc-repeat: notes §5.3 "one or more DSC": the state is notified again (as a T-Server
+            # EventAgentNotReady after EventAgentLogin would be), same userState.
+            publish(user, "/v2/me/devices", dsc(base, user, dev, st["state"]))
 
     def end(self, user, sid, extra):
         st = agent_state(user)
@@ -805,7 +1015,17 @@ class Handler(BaseHTTPRequestHandler):
         # notes §2: EndContactCenterSession "also invalidates the HTTP session". We also expire the cookie.
         with STATE_LOCK:
             SESSIONS.pop(sid, None)
-        gone = "%s=; Path=%s; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT" % (SESSION_COOKIE, COOKIE_PATH)
+            dropped = [c for c in CLIENTS.values() if getattr(c, "sid", None) == sid] if "end-drops-cometd" in MODES else []
+            for c in dropped:
+                # Mode end-drops-cometd: notes §2 "[End] also invalidates the HTTP session"; a Bayeux client
+                # bound to that session ends with it (its next /meta/connect gets 402, reconnect=handshake).
+                CLIENTS.pop(c.id, None)
+        for c in dropped:
+            with c.cond:
+                c.cond.notify_all()
+        gone = "%s=; Path=%s; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT" % (
+            SESSION_COOKIE, "/" if "cookies" in MODES else COOKIE_PATH)
+        self.cookie_refresh = None
         self.ok([h for h in extra if h[0] != "Set-Cookie"] + [("Set-Cookie", gone)])
 
     def agent_ready(self, user, op, extra):
@@ -848,14 +1068,28 @@ class Handler(BaseHTTPRequestHandler):
             if ch == "/meta/handshake":
                 # CometD has no documented CSRF need (notes §4.3 "Unresolved"): we do not require it.
                 try:
-                    user, _sid, cookie = self.authenticate()
+                    if "cometd-cookie-only" in MODES:
+                        # Mode cometd-cookie-only: notes §4.2, the iOS sample: the GET /me "retrieve[s] a
+                        # cookie that will be used by CometD for authorization"; Basic is not looked at here.
+                        with STATE_LOCK:
+                            sess = SESSIONS.get(self.cookies().get(SESSION_COOKIE) or "")
+                        if sess is None:
+                            raise ApiError(20, "Access denied")
+                        user, _sid, cookie = sess["user"], self.cookies().get(SESSION_COOKIE), None
+                    else:
+                        user, _sid, cookie = self.authenticate()
                 except ApiError:
                     r.update(error="403::Access denied", advice={"reconnect": "none"})
                     replies.append(r)
                     continue
                 if cookie:
-                    cookie_hdr = [("Set-Cookie", cookie)]
+                    cookie_hdr.append(("Set-Cookie", cookie))
                 c = BayeuxClient(user)
+                c.sid = _sid
+                if "bayeux-cookie" in MODES:
+                    # Mode bayeux-cookie: the CometD 3 server sets BAYEUX_BROWSER on the handshake (its
+                    # multiple-clients detection); notes §5.1: GWS 8.5.2 uses CometD 3 [DOC D11].
+                    cookie_hdr.append(("Set-Cookie", "BAYEUX_BROWSER=%s; Path=/; HttpOnly" % uuid.uuid4().hex[:16]))
                 with STATE_LOCK:
                     CLIENTS[c.id] = c
                     # Mode rehandshake: the first handshake of each HTTP session is forgotten before its
@@ -866,6 +1100,10 @@ class Handler(BaseHTTPRequestHandler):
                 r.update(successful=True, clientId=c.id, version="1.0", minimumVersion="1.0",
                          supportedConnectionTypes=["long-polling", "callback-polling"],
                          advice={"reconnect": "retry", "interval": INTERVAL, "timeout": CONNECT_TIMEOUT_MS})
+                if "bayeux-extra" in MODES:
+                    # Bayeux 1.0 §5.1: ext and further advice members are the server's; CometD 3 servers
+                    # answer "reestablish" and "ext": {"ack": true} when the ack extension is on.
+                    r.update(reestablish=False, ext={"ack": True}, advice=dict(r["advice"], maxInterval=10000))
                 replies.append(r)
                 continue
             c = CLIENTS.get(m.get("clientId"))
@@ -930,6 +1168,11 @@ class Handler(BaseHTTPRequestHandler):
                     with c.cond:
                         delivered, c.queue = delivered + c.queue, []
                     break
+        if "bayeux-extra" in MODES:
+            for r in replies:
+                r.setdefault("ext", {})["gws"] = {"node": "n2"}
+                if r.get("channel") == "/meta/connect" and r.get("successful") and "advice" not in r:
+                    r["advice"] = {"reconnect": "retry", "interval": INTERVAL, "timeout": CONNECT_TIMEOUT_MS}
         # notes §5.3 gives the message form, not the order of messages in one Bayeux answer: mode
         # reply-first puts the meta replies before the data messages.
         out = replies + delivered if "reply-first" in MODES else delivered + replies
@@ -943,8 +1186,7 @@ class Server(ThreadingHTTPServer):
 
 def main():
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    if "delay" in MODES:
-        threading.Thread(target=delayed_publisher, daemon=True).start()
+    threading.Thread(target=delayed_publisher, daemon=True).start()
     srv = Server(("127.0.0.1", port), Handler)
     print("http://127.0.0.1:%d" % srv.server_address[1], flush=True)
     try:
