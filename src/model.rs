@@ -134,6 +134,8 @@ pub struct CaseOutline {
     pub header: CaseHeader,
     /// Some step sends the agent's credentials (`basic` or `wrong-password`).
     pub needs_credentials: bool,
+    /// Some step, or some answer it allows, listens on CometD.
+    pub listens: bool,
     /// The full case, kept when the suite is small (see `load::KEEP_CASES_BELOW`).
     pub(crate) kept: Option<Box<Case>>,
 }
@@ -162,6 +164,13 @@ impl CaseOutline {
                 .steps
                 .iter()
                 .any(|s| matches!(s.request.auth, AuthMode::Basic | AuthMode::WrongPassword)),
+            listens: case.steps.iter().any(|s| {
+                !s.notifications.is_empty()
+                    || s.expect
+                        .alternatives
+                        .iter()
+                        .any(|a| !a.notifications.is_empty())
+            }),
             kept: None,
         }
     }

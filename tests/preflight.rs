@@ -176,7 +176,7 @@ fn websocket_demanded_from_a_long_polling_server_skips_the_notification_cases() 
         "transport = \"auto\"",
         "transport = \"websocket\"",
     );
-    let (r, report) = run_with(&server.url, p.to_str().unwrap(), &["--spec", "S1"]);
+    let (r, report) = run_with(&server.url, p.to_str().unwrap(), &[]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(
         r.stderr.contains("the profile demands WebSocket"),
@@ -197,4 +197,69 @@ fn websocket_demanded_from_a_long_polling_server_skips_the_notification_cases() 
         .collect();
     assert!(!skipped.is_empty(), "{}", r.stdout);
     assert!(skipped.iter().all(|c| c["verdict"] == "skip"));
+    // Those that require `cometd`, and those with an answer that listens (an alternative's
+    // notifications), which would otherwise end "cannot tell".
+    for id in ["notify-s1-login-dsc", "s6-dynamic-phone-number-existing"] {
+        assert!(skipped.iter().any(|c| c["id"] == id), "{id}: {}", r.stdout);
+    }
+    assert_eq!(tally["warned"], 0, "{}", r.stdout);
+}
+
+/// No API behind the URL, but every 404 is a GWS-shaped body that names the path: the statusCode
+/// is what a path that cannot exist gets, so the API is absent (a byte comparison took the differing
+/// messages for the API answering, and 95 negative cases "passed").
+#[test]
+fn a_404_naming_its_path_is_still_no_api() {
+    use std::sync::Arc;
+    use support::{response, TestServer};
+    let server = TestServer::start(Arc::new(|req| {
+        let body = format!(
+            r#"{{"statusCode":6,"statusMessage":"Resource not found: {}"}}"#,
+            req.path
+        );
+        Some(response(
+            "404 Not Found",
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        ))
+    }));
+    let (r, report) = run_with(
+        &server.url(),
+        "profiles/reference.toml",
+        &["--tag", "negative"],
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert_eq!(report["run"]["preflight"]["outcome"], "no-api");
+    assert_eq!(report["summary"]["tally"]["passed"], 0);
+}
+
+/// The same, with `csrf = false` in the profile against a server that wants the token on CometD too:
+/// the WebSocket check is made with the tokens the run sends, so its handshake is not refused for
+/// the profile's mistake and the notification cases are skipped, not failed.
+#[test]
+fn the_websocket_check_sends_the_tokens_the_run_sends() {
+    let server = Served::start(
+        &["--variant", "long-polling-only", "--variant", "cometd-csrf"],
+        PW,
+        LC,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let p = support::reference_profile_edited(
+        dir.path(),
+        "ws.toml",
+        "transport = \"auto\"",
+        "transport = \"websocket\"",
+    );
+    let text = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("csrf = true", "csrf = false");
+    std::fs::write(&p, text).unwrap();
+    let (r, report) = run_with(&server.url, p.to_str().unwrap(), &["notify-s1-login-dsc"]);
+    assert_eq!(
+        r.code, 2,
+        "all skipped: no verdict\n{}{}",
+        r.stdout, r.stderr
+    );
+    assert_eq!(report["summary"]["tally"]["failed"], 0, "{}", r.stdout);
+    assert_eq!(report["summary"]["tally"]["skipped"], 1, "{}", r.stdout);
 }

@@ -57,6 +57,13 @@ pub fn list(input: &InputArgs, filter: &FilterArgs, wide: bool) -> u8 {
             return exit::ERROR;
         }
     };
+    let unmatched = selection.unmatched_skips(&suite.cases);
+    if !unmatched.is_empty() {
+        for u in &unmatched {
+            eprintln!("error: {u}");
+        }
+        return exit::ERROR;
+    }
     let p = plan::plan(&suite.cases, &selection, &suite.profile);
     super::list::print(&p, wide);
     exit::PASS

@@ -234,7 +234,7 @@ fn parse_listen_addr(text: &str) -> Result<std::net::SocketAddr, String> {
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Address to listen on: a loopback address and port (`localhost:PORT` is 127.0.0.1:PORT).
+    /// Address to listen on: an IP address and port (`localhost:PORT` is read as 127.0.0.1:PORT).
     #[arg(long, default_value = "127.0.0.1:8090", value_parser = parse_listen_addr)]
     pub addr: std::net::SocketAddr,
     /// Directory of agents, places and devices (TOML). Default: the built-in one.

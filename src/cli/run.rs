@@ -408,7 +408,7 @@ async fn skip_if_websocket_unoffered(
     found: &mut preflight::Found,
 ) {
     let listens = |p: &plan::PlannedCase<'_>| {
-        p.skip.is_none() && p.case.requires.iter().any(|r| r == "cometd")
+        p.skip.is_none() && (p.case.listens || p.case.requires.iter().any(|r| r == "cometd"))
     };
     let Some(agent) = plan
         .cases

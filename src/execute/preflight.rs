@@ -196,8 +196,8 @@ fn rejected_reason(rejected: &[String], users: usize) -> String {
 /// `POST /api/v2/me` with the body `{}` (no operation: any GWS refuses it without a change of
 /// state), as a case sends it: in a session of its own, with a CSRF token when the target issues
 /// them, so that a CSRF filter in front of the router cannot answer for it. Returns the probe and
-/// whether the API is absent: a 404 that is not a GWS error body, or that is the very answer a path
-/// that cannot exist gets. A server may refuse a body without `operationName` with 404 and an error
+/// whether the API is absent: a 404 that is not a GWS error body, or whose statusCode is the one a
+/// path that cannot exist gets (the message may differ: it may name the path or a request id). A server may refuse a body without `operationName` with 404 and an error
 /// body of its own (`operation-name-missing` accepts any 4xx): that is the API answering.
 async fn post_probe(
     transport: &Transport,
@@ -230,9 +230,11 @@ async fn post_probe(
     let (found, absent) = match &me {
         None => ("no answer".to_string(), false),
         Some((404, body)) if is_gws_error_body(body) => {
+            // Status and statusCode, not the bytes: a 404 may name the path or a request id.
             let elsewhere = answer(NO_SUCH_PATH).await;
-            if elsewhere.as_ref() == me.as_ref() {
-                let f = format!("answered 404 with the body POST {NO_SUCH_PATH} gets");
+            let said = |a: &Option<(u16, String)>| a.as_ref().map(|(s, b)| (*s, status_code(b)));
+            if said(&elsewhere) == said(&me) {
+                let f = format!("answered 404 with the statusCode POST {NO_SUCH_PATH} gets");
                 (f, true)
             } else {
                 (
@@ -269,7 +271,9 @@ pub async fn websocket_unoffered(
     }
     config.transport = crate::load::Transport::Auto;
     let started = Instant::now();
-    let limit = transport.timeout() * 4 + std::time::Duration::from_secs(1);
+    // GET /api/v2/me, a handshake (perhaps again, as advised), the first connect, a token fetch
+    // after a session change, the goodbye: six exchanges at most.
+    let limit = transport.timeout() * 6 + std::time::Duration::from_secs(1);
     let offered = tokio::time::timeout(limit, async {
         let mut session = super::AgentSession::new(transport, Some(agent), redactor);
         session.open_session().await;
@@ -305,10 +309,15 @@ pub async fn websocket_unoffered(
 /// request (gws-notes.md §3), and what no router or proxy in front of it writes for a path it
 /// does not serve.
 fn is_gws_error_body(text: &str) -> bool {
+    status_code(text).is_some()
+}
+
+/// The integer `statusCode` of a JSON object body.
+fn status_code(text: &str) -> Option<i64> {
     serde_json::from_str::<serde_json::Value>(text)
-        .ok()
-        .and_then(|v| v.get("statusCode").map(serde_json::Value::is_i64))
-        .unwrap_or(false)
+        .ok()?
+        .get("statusCode")?
+        .as_i64()
 }
 
 /// Some answer carried a CSRF token and the profile does not send one: the run must, as a client does.

@@ -609,7 +609,12 @@ fn build_notification(
     let settle = match rn.settle_ms {
         None => None,
         Some(_) if rn.absent => {
-            conflict(p, "settle_ms", "absent", "an absence waits its whole window anyway");
+            conflict(
+                p,
+                "settle_ms",
+                "absent",
+                "an absence waits its whole window anyway",
+            );
             None
         }
         Some(ms) if ms < 1 || ms as u128 > within.as_millis() => {

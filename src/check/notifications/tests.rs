@@ -102,10 +102,18 @@ fn a_settling_wait_ends_when_the_channel_goes_quiet() {
     w.offer(DEVICES, dsc("LoggedIn"), ms(t0, 20));
     assert_eq!(w.deadline(ms(t0, 21)), Some(ms(t0, 220)), "met: settle");
     w.offer(DEVICES, dsc("LoggedIn"), ms(t0, 150));
-    assert_eq!(w.deadline(ms(t0, 151)), Some(ms(t0, 350)), "a later message restarts it");
+    assert_eq!(
+        w.deadline(ms(t0, 151)),
+        Some(ms(t0, 350)),
+        "a later message restarts it"
+    );
     assert_eq!(w.deadline(ms(t0, 350)), None, "quiet for 200 ms: done");
     w.offer(DEVICES, dsc("NotReady"), ms(t0, 900));
-    assert_eq!(w.deadline(ms(t0, 901)), Some(ms(t0, 1000)), "never past the window");
+    assert_eq!(
+        w.deadline(ms(t0, 901)),
+        Some(ms(t0, 1000)),
+        "never past the window"
+    );
     let o = judge(w);
     assert!(o.checks[0].passed, "{:?}", o.checks);
     assert_eq!(o.checks[0].actual, "matched after 20 ms");
