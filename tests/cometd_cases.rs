@@ -314,6 +314,17 @@ fn bad_notification_tables_are_load_errors_with_line_and_field() {
     let e = load_error("channel = \"/v2/me/devices\"\nwithin_ms = 10\ncount = 0\n");
     assert!(e.contains("0 is not a count"), "{e}");
     let e =
+        load_error("channel = \"/v2/me/devices\"\nwithin_ms = 10\nabsent = true\nsettle_ms = 5\n");
+    assert!(
+        e.contains("`settle_ms` cannot be combined with `absent`"),
+        "{e}"
+    );
+    let e = load_error("channel = \"/v2/me/devices\"\nwithin_ms = 10\nsettle_ms = 11\n");
+    assert!(
+        e.contains("settle_ms: 11 is outside 1..=within_ms (10 ms)"),
+        "{e}"
+    );
+    let e =
         load_error("channel = \"/v2/me/devices\"\nwithin_ms = 10\nbody = { data = \"${nope}\" }\n");
     assert!(e.contains("undefined variable `${nope}`"), "{e}");
 }

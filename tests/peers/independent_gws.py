@@ -92,8 +92,8 @@ INTERVAL = 0
 #   accepted-202       a success of a POST operation is HTTP 202 Accepted (exploratory, not in
 #                      tests/independent.rs: notes §3.3 saw 200; param-accepted demands exactly 200)
 #   dsc-loggedin-twice a login is notified LoggedIn, then 500 ms later a second DSC for a device change
-#                      (DND set Off) while the agent is still LoggedIn, then NotReady/Ready (not in
-#                      tests/independent.rs: notify-s1-twice fails on it, a finding for the lead)
+#                      (DND set Off) while the agent is still LoggedIn, then NotReady/Ready (notify-s1-twice
+#                      blamed the second message on its second Start until its first step settled)
 # $INDEP_GWS_MODES (comma-separated) replaces the default set; "default" names the default set, so
 # INDEP_GWS_MODES=default,delay adds one; "-name" removes a mode (default,-end-error).
 DEFAULT_MODES = {"exclusive", "csrf-first", "cometd-csrf", "reply-first", "connect-only", "interval", "longhold",
