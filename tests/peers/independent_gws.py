@@ -89,8 +89,8 @@ INTERVAL = 0
 #   cometd-cookie-only the Bayeux endpoint authenticates by the HTTP session cookie only (Basic ignored)
 #   end-drops-cometd   EndContactCenterSession also ends the Bayeux clients of the HTTP session it ends
 #   bayeux-cookie      the handshake sets a BAYEUX_BROWSER cookie (as the CometD 3 server does)
-#   accepted-202       a success of a POST operation is HTTP 202 Accepted (exploratory, not in
-#                      tests/independent.rs: notes §3.3 saw 200; param-accepted demands exactly 200)
+#   accepted-202       a success of a POST operation is HTTP 202 Accepted (notes §3.3 saw 200, maps none;
+#                      param-accepted demanded exactly 200 until it took any 2xx as the other cases do)
 #   dsc-loggedin-twice a login is notified LoggedIn, then 500 ms later a second DSC for a device change
 #                      (DND set Off) while the agent is still LoggedIn, then NotReady/Ready (notify-s1-twice
 #                      blamed the second message on its second Start until its first step settled)
