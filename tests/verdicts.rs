@@ -146,6 +146,8 @@ fn skip_leaves_cases_out_and_a_skip_that_matches_nothing_is_an_error() {
         .unwrap()
         .iter()
         .any(|f| f == "skip~partial"));
+    let r = gws(d, &["list", "--skip", "s4-partial-sucess"]);
+    assert_eq!(r.code, 2, "list too: {}", r.stderr);
     let r = gws(d, &["run", "--skip", "s4-partial-sucess"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(

@@ -50,20 +50,10 @@ pub fn list(input: &InputArgs, filter: &FilterArgs, wide: bool) -> u8 {
         Err(code) => return code,
     };
     print_warnings(&suite);
-    let selection = match filter.selection() {
+    let selection = match super::suite::selection_or_report(filter, &suite.cases) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
+        Err(code) => return code,
     };
-    let unmatched = selection.unmatched_skips(&suite.cases);
-    if !unmatched.is_empty() {
-        for u in &unmatched {
-            eprintln!("error: {u}");
-        }
-        return exit::ERROR;
-    }
     let p = plan::plan(&suite.cases, &selection, &suite.profile);
     super::list::print(&p, wide);
     exit::PASS

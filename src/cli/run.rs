@@ -50,20 +50,10 @@ pub async fn run(args: RunArgs) -> u8 {
         );
         return exit::ERROR;
     }
-    let selection = match args.filter.selection() {
+    let selection = match super::suite::selection_or_report(&args.filter, &suite.cases) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
+        Err(code) => return code,
     };
-    let unmatched = selection.unmatched_skips(&suite.cases);
-    if !unmatched.is_empty() {
-        for u in &unmatched {
-            eprintln!("error: {u}");
-        }
-        return exit::ERROR;
-    }
     // A run that selects nothing has tested nothing: never a pass (as nextest fails a run with no
     // tests). The filters are judged before the partition: a shard that happens to hold none of the
     // selected cases is a normal shard (an empty report that `merge` needs), not a typo.

@@ -161,3 +161,24 @@ pub fn environment(secrets: &Secrets, target_given: bool, input: &InputArgs) -> 
         secrets.env()
     }
 }
+
+/// The selection the filters ask for, or the exit code after saying what is wrong with them: a bad
+/// partition, or a `--skip` that matches no case (a typo must not pass unnoticed).
+pub fn selection_or_report(
+    filter: &super::FilterArgs,
+    cases: &[gws_conform::model::CaseOutline],
+) -> Result<gws_conform::plan::Selection, u8> {
+    let selection = filter.selection().map_err(|e| {
+        eprintln!("error: {e}");
+        exit::ERROR
+    })?;
+    let unmatched = selection.unmatched_skips(cases);
+    for u in &unmatched {
+        eprintln!("error: {u}");
+    }
+    if unmatched.is_empty() {
+        Ok(selection)
+    } else {
+        Err(exit::ERROR)
+    }
+}
