@@ -48,6 +48,7 @@ fn auth(user: Option<&str>) -> (BayeuxAuth, SharedCookies) {
             basic: user.map(basic),
             cookies: cookies.clone(),
             csrf: None,
+            redactor: None,
         },
         cookies,
     )

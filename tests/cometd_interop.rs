@@ -114,6 +114,7 @@ fn client_parts(
             basic: Some(Secret::new(auth)),
             cookies: cookies.clone(),
             csrf: None,
+            redactor: None,
         },
         cookies,
     )

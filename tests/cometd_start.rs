@@ -93,6 +93,7 @@ fn auth() -> BayeuxAuth {
         basic: None,
         cookies: SharedCookies::default(),
         csrf: None,
+        redactor: None,
     }
 }
 

@@ -129,12 +129,18 @@ async fn a_new_session_cookie_from_a_cometd_long_poll_gets_a_fresh_token_before_
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let next = session.send(&post("EndContactCenterSession")).await;
-    assert_eq!(
-        trail(&next),
-        steps(&[("GET", 200), ("POST", 200)]),
-        "the token is fetched again before the POST"
-    );
-    assert_eq!(notes(&next), vec![Some(REFETCH_NOTE), None]);
+    // The new session's token is fetched before the POST: by this REST step, or already by the
+    // CometD client, whose next /meta/connect (a POST too) needed it first.
+    if trail(&next).len() == 2 {
+        assert_eq!(trail(&next), steps(&[("GET", 200), ("POST", 200)]));
+        assert_eq!(notes(&next), vec![Some(REFETCH_NOTE), None]);
+    } else {
+        assert_eq!(
+            trail(&next),
+            steps(&[("POST", 200)]),
+            "the CometD client fetched the token"
+        );
+    }
     let posts = server.posts();
     assert!(posts.iter().all(|p| p.status == 200), "{posts:?}");
     assert_eq!(posts.len(), 4);
@@ -422,7 +428,13 @@ async fn a_token_that_crossed_a_session_change_is_not_taken_for_the_new_session(
     let (got, ()) = tokio::join!(session.send(&read), meanwhile);
     assert_eq!(trail(&got), steps(&[("GET", 200)]));
     let sent = session.send(&post("StartContactCenterSession")).await;
-    assert_eq!(trail(&sent), steps(&[("GET", 200), ("POST", 200)]));
+    // A token of the new session, fetched by this step or by the CometD client before it; either
+    // way the POST is accepted.
+    let t = trail(&sent);
+    assert!(
+        t == steps(&[("GET", 200), ("POST", 200)]) || t == steps(&[("POST", 200)]),
+        "{t:?}"
+    );
     drop(cometd);
 }
 
@@ -520,6 +532,7 @@ async fn a_cometd_client_sends_its_fixed_token_unless_the_session_has_one() {
         basic: Some(Secret::new(format!("Basic {basic}"))),
         cookies,
         csrf: Some(("X-CSRF-TOKEN".into(), Secret::new("fixed-token"))),
+        redactor: None,
     };
     let start = |a| CometdClient::start(transport.http_client(), transport.cometd_config(), a);
     let (first, _e1) = start(auth(SharedCookies::default())).await.unwrap();

@@ -252,6 +252,7 @@ fn the_websocket_trusts_exactly_what_its_tls_settings_trust() {
             basic: Some(Secret::new(format!("Basic {basic}"))),
             cookies: SharedCookies::default(),
             csrf: None,
+            redactor: None,
         };
         CometdClient::start(http.clone(), cfg, auth)
     };

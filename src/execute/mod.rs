@@ -215,6 +215,7 @@ impl<'a> AgentSession<'a> {
                 .map(|a| Secret::new(basic(&a.username, a.password.expose()))),
             cookies: self.cookies.clone(),
             csrf: None,
+            redactor: Some(self.redactor.clone()),
         }
     }
 

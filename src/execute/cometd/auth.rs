@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::lock;
 use crate::execute::{csrf, header_pairs, SharedCookies};
-use crate::secret::Secret;
+use crate::secret::{Redactor, Secret};
 
 /// The agent's credentials as the CometD requests carry them.
 #[derive(Clone)]
@@ -18,6 +18,9 @@ pub struct BayeuxAuth {
     /// session's current cookie, when the store holds one, is sent instead: an agent session keeps
     /// its token there (see [`super::AgentSession::bayeux_auth`]), so it follows session changes.
     pub csrf: Option<(String, Secret)>,
+    /// The case's redactor: what the client fetches itself (a CSRF token after a session change,
+    /// the cookies that came with it) is a secret of the case from the moment it arrives.
+    pub redactor: Option<Redactor>,
 }
 
 impl BayeuxAuth {
@@ -78,7 +81,16 @@ impl BayeuxAuth {
                 .iter()
                 .map(|v| v.as_bytes()),
         );
-        let (header, token) = csrf::offered(&header_pairs(resp.headers()))?;
+        let offered = csrf::offered(&header_pairs(resp.headers()));
+        if let Some(r) = &self.redactor {
+            for v in lock(&self.cookies).values() {
+                r.add(v);
+            }
+            if let Some((_, token)) = &offered {
+                r.add(token);
+            }
+        }
+        let (header, token) = offered?;
         let mut store = lock(&self.cookies);
         let session = store.session();
         store
