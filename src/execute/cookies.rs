@@ -11,7 +11,7 @@
 //! browser, not the session. A change is a new value or the cookie's removal (expiry). Counting too
 //! many changes costs one extra token fetch; counting too few sends a token the server has forgotten.
 
-use crate::secret::Secret;
+use crate::secret::{Redactor, Secret};
 
 #[derive(Debug, Default, Clone)]
 pub struct CookieStore {
@@ -117,6 +117,51 @@ impl CookieStore {
             session,
         });
         true
+    }
+
+    /// Takes in one answer's headers, for the REST calls and the CometD client alike: its cookies
+    /// (only when it came from the target's own origin: the store has no domains), every cookie value
+    /// and any CSRF token as secrets from the moment they arrive, and, when `keep_token`, the token as
+    /// that of the session it belongs to: the one this answer set, or else `sent_under`, the one the
+    /// request carried. Returns whether a token was kept.
+    pub fn take_in(
+        &mut self,
+        headers: &[(String, String)],
+        own_origin: bool,
+        keep_token: bool,
+        sent_under: Option<u64>,
+        redactor: &Redactor,
+    ) -> bool {
+        let before = self.session;
+        if own_origin {
+            for (_, v) in headers.iter().filter(|(k, _)| k == "set-cookie") {
+                self.absorb(v);
+            }
+        }
+        for v in self.values() {
+            redactor.add(v);
+        }
+        // A token is a secret whichever header carries it.
+        let offered = super::csrf::offered(headers);
+        for (k, v) in headers {
+            if k.eq_ignore_ascii_case("x-csrf-token") {
+                redactor.add(v);
+            }
+        }
+        if let Some((_, token)) = &offered {
+            redactor.add(token);
+        }
+        // The newest token of the current session wins: some servers rotate it on every GET.
+        let issued_under = if self.session != before {
+            Some(self.session)
+        } else {
+            sent_under
+        };
+        // (A foreign answer sets no cookie here and was sent none: it has no session at all.)
+        match (keep_token, issued_under, offered) {
+            (true, Some(under), Some((header, token))) => self.keep_csrf(&header, &token, under),
+            _ => false,
+        }
     }
 
     /// The CSRF token of the current session, if the client has one.

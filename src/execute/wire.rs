@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use super::{
-    basic, csrf, error_chain, header_pairs, lock_cookies, AgentSession, Exchange, ExchangeError,
+    basic, error_chain, header_pairs, lock_cookies, AgentSession, Exchange, ExchangeError,
     RequestRecord, ResponseRecord,
 };
 use crate::model::{AuthMode, Body, Request};
@@ -188,44 +188,14 @@ impl AgentSession<'_> {
             .map_err(|e| self.classify(e, target, true))?;
         let status = resp.status().as_u16();
         let headers = header_pairs(resp.headers());
-        {
-            let mut store = lock_cookies(&self.cookies);
-            let before = store.session();
-            if own_origin {
-                for (_, v) in headers.iter().filter(|(k, _)| k == "set-cookie") {
-                    store.absorb(v);
-                }
-            }
-            for v in store.values() {
-                self.redactor.add(v);
-            }
-            // A CSRF token is a secret from the moment it arrives, before this very answer is
-            // recorded, whichever header carries it.
-            let offered = csrf::offered(&headers);
-            for (k, v) in &headers {
-                if k.eq_ignore_ascii_case("x-csrf-token") {
-                    self.redactor.add(v);
-                }
-            }
-            if let Some((_, token)) = &offered {
-                self.redactor.add(token);
-            }
-            // The token belongs to the session this answer set, or else to the one the request
-            // carried. The newest token of the current session wins: some servers rotate it on
-            // every GET.
-            let session = store.session();
-            let issued_under = if session != before {
-                Some(session)
-            } else {
-                sent_under
-            };
-            // (A foreign answer sets no cookie here and was sent none: it has no session at all.)
-            if let (true, Some(under), Some((header, token))) =
-                (self.transport.csrf, issued_under, offered)
-            {
-                store.keep_csrf(&header, &token, under);
-            }
-        }
+        // Before this very answer is recorded: its cookies and token are secrets already.
+        lock_cookies(&self.cookies).take_in(
+            &headers,
+            own_origin,
+            self.transport.csrf,
+            sent_under,
+            self.redactor,
+        );
         let content_type = resp
             .headers()
             .get(reqwest::header::CONTENT_TYPE)

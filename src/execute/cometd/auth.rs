@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::lock;
-use crate::execute::{csrf, header_pairs, SharedCookies};
+use crate::execute::{header_pairs, SharedCookies};
 use crate::secret::{Redactor, Secret};
 
 /// The agent's credentials as the CometD requests carry them.
@@ -74,27 +74,17 @@ impl BayeuxAuth {
         for (k, v) in self.headers(&path, false) {
             req = req.header(k, v);
         }
+        let sent_under = lock(&self.cookies).session();
         let resp = req.send().await.ok()?;
-        self.absorb(
-            resp.headers()
-                .get_all("set-cookie")
-                .iter()
-                .map(|v| v.as_bytes()),
+        let headers = header_pairs(resp.headers());
+        let quiet = Redactor::new();
+        let kept = lock(&self.cookies).take_in(
+            &headers,
+            true,
+            true,
+            Some(sent_under),
+            self.redactor.as_ref().unwrap_or(&quiet),
         );
-        let offered = csrf::offered(&header_pairs(resp.headers()));
-        if let Some(r) = &self.redactor {
-            for v in lock(&self.cookies).values() {
-                r.add(v);
-            }
-            if let Some((_, token)) = &offered {
-                r.add(token);
-            }
-        }
-        let (header, token) = offered?;
-        let mut store = lock(&self.cookies);
-        let session = store.session();
-        store
-            .keep_csrf(&header, &token, session)
-            .then(|| format!("the session changed: fetched its CSRF token with GET {path} for the CometD requests"))
+        kept.then(|| format!("the session changed: fetched its CSRF token with GET {path} for the CometD requests"))
     }
 }
