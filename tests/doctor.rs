@@ -76,12 +76,7 @@ fn csrf_off_in_the_profile_against_a_csrf_server_warns_with_the_fix() {
 fn websocket_demanded_from_a_long_polling_server_and_a_capability_probed_absent_fail() {
     let server = Served::start(&["--variant", "long-polling-only", "--no-csrf"], PW, LC);
     let dir = tempfile::tempdir().unwrap();
-    let p = support::reference_profile_edited(
-        dir.path(),
-        "ws.toml",
-        "transport = \"auto\"",
-        "transport = \"websocket\"",
-    );
+    let p = support::reference_profile_edited(dir.path(), "ws.toml", &[support::WEBSOCKET_ONLY]);
     let r = doctor(&server.url, p.to_str().unwrap(), PW);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("FAIL  CometD transport: the profile says transport = \"websocket\", but the target offers long-polling"), "{}", r.stdout);
@@ -181,8 +176,7 @@ fn a_target_that_never_answers_ends_init_and_doctor_in_bounded_time() {
     let p = support::reference_profile_edited(
         dir.path(),
         "p.toml",
-        "timeout_ms = 5000",
-        "timeout_ms = 500",
+        &[("timeout_ms = 5000", "timeout_ms = 500")],
     );
     let started = Instant::now();
     let r = doctor(&url, p.to_str().unwrap(), PW);

@@ -170,12 +170,7 @@ fn a_404_with_a_gws_error_body_is_the_api_answering() {
 fn websocket_demanded_from_a_long_polling_server_skips_the_notification_cases() {
     let server = Served::start(&["--variant", "long-polling-only"], PW, LC);
     let dir = tempfile::tempdir().unwrap();
-    let p = support::reference_profile_edited(
-        dir.path(),
-        "ws.toml",
-        "transport = \"auto\"",
-        "transport = \"websocket\"",
-    );
+    let p = support::reference_profile_edited(dir.path(), "ws.toml", &[support::WEBSOCKET_ONLY]);
     let (r, report) = run_with(&server.url, p.to_str().unwrap(), &[]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(
@@ -247,13 +242,8 @@ fn the_websocket_check_sends_the_tokens_the_run_sends() {
     let p = support::reference_profile_edited(
         dir.path(),
         "ws.toml",
-        "transport = \"auto\"",
-        "transport = \"websocket\"",
+        &[support::WEBSOCKET_ONLY, support::CSRF_OFF],
     );
-    let text = std::fs::read_to_string(&p)
-        .unwrap()
-        .replace("csrf = true", "csrf = false");
-    std::fs::write(&p, text).unwrap();
     let (r, report) = run_with(&server.url, p.to_str().unwrap(), &["notify-s1-login-dsc"]);
     assert_eq!(
         r.code, 2,

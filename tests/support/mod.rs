@@ -289,18 +289,26 @@ impl Drop for Served {
 /// The reference profile with `csrf = false`, written into `dir` (the profile's mistake that the
 /// run and `doctor` must both handle against a server that issues tokens).
 pub fn reference_profile_without_csrf(dir: &Path) -> PathBuf {
-    reference_profile_edited(dir, "nocsrf.toml", "csrf = true", "csrf = false")
+    reference_profile_edited(dir, "nocsrf.toml", &[CSRF_OFF])
 }
 
-/// The reference profile with `from` replaced by `to`, written into `dir` as `name`.
-pub fn reference_profile_edited(dir: &Path, name: &str, from: &str, to: &str) -> PathBuf {
-    let text = std::fs::read_to_string(root().join("profiles/reference.toml"))
+/// The edit that turns the reference profile's CSRF off.
+pub const CSRF_OFF: (&str, &str) = ("csrf = true", "csrf = false");
+/// The edit that makes the reference profile demand WebSocket for CometD.
+pub const WEBSOCKET_ONLY: (&str, &str) = ("transport = \"auto\"", "transport = \"websocket\"");
+
+/// The reference profile with each `(from, to)` edit made, written into `dir` as `name`.
+pub fn reference_profile_edited(dir: &Path, name: &str, edits: &[(&str, &str)]) -> PathBuf {
+    let mut text = std::fs::read_to_string(root().join("profiles/reference.toml"))
         .expect("profiles/reference.toml");
-    assert!(
-        text.contains(from),
-        "profiles/reference.toml has no `{from}`"
-    );
+    for (from, to) in edits {
+        assert!(
+            text.contains(from),
+            "profiles/reference.toml has no `{from}`"
+        );
+        text = text.replace(from, to);
+    }
     let p = dir.join(name);
-    std::fs::write(&p, text.replace(from, to)).expect("write the edited profile");
+    std::fs::write(&p, text).expect("write the edited profile");
     p
 }
