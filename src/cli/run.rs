@@ -9,6 +9,7 @@ use gws_conform::plan;
 use gws_conform::report::baseline::Baseline;
 use gws_conform::report::console::Console;
 use gws_conform::report::json::JsonReport;
+use gws_conform::report::tally::{counts_line, result_line};
 use gws_conform::report::{
     write_formats_from, Format, Listener, RunInfo, SelectionInfo, TargetInfo,
 };
@@ -39,6 +40,22 @@ pub async fn run(args: RunArgs) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if let Some(path) = &args.failed_from {
+        match super::rerun::failed_ids(path, suite.cases.iter().map(|c| &*c.id)) {
+            Ok(ids) if ids.is_empty() => {
+                outln!(
+                    "nothing to rerun: {} has no failed or warned case",
+                    path.display()
+                );
+                return exit::PASS;
+            }
+            Ok(ids) => suite.cases.retain(|c| ids.contains(&*c.id)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::ERROR;
+            }
+        }
+    }
     suite.profile.strict |= args.strict;
     if let Some(d) = &args.deadline {
         suite.profile.deadline = d.clone();
@@ -113,7 +130,11 @@ pub async fn run(args: RunArgs) -> u8 {
         report_dir: args.report_dir.clone(),
         verbose: args.verbose,
         quiet: args.quiet,
-        filters: args.filter.describe(),
+        filters: {
+            let mut f = args.filter.describe();
+            f.extend(args.failed_from.iter().map(|p| format!("failed-from={}", p.display())));
+            f
+        },
         baseline,
     };
     let code = execute(suite, &selection, &options, stop).await;
@@ -321,14 +342,18 @@ fn conclude(
     summary: Option<gws_conform::report::Summary>,
 ) -> u8 {
     let t = &outcome.tally;
-    if quiet {
-        outln!(
-            "{} passed; {} warnings; {} failed; {} skipped",
-            t.passed,
-            t.warned,
-            t.failed,
-            t.skipped
-        );
+    // One line from report.json's tally, the counts every report shows, with or without -q.
+    let gap = if quiet { "" } else { "\n" };
+    match &summary {
+        Some(s) => outln!(
+            "{gap}{}; finished in {:.2}s",
+            result_line(s),
+            s.duration_ms as f64 / 1000.0
+        ),
+        None => outln!(
+            "{gap}case result: no report (see the errors). {}",
+            counts_line(t)
+        ),
     }
     let ran = t.passed + t.warned + t.failed;
     // Every selected case skipped is no verdict; an empty shard selected nothing to run.

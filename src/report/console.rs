@@ -5,7 +5,7 @@ use std::io::Write;
 use super::baseline::BaselineInfo;
 use super::{Event, Listener};
 use crate::record::describe::describe_failure;
-use crate::record::{CaseResult, KnownOutcome, KnownStatus, Tally, Verdict};
+use crate::record::{CaseResult, KnownOutcome, KnownStatus, Verdict};
 use crate::report::RunInfo;
 
 /// How many failures the end-of-run summary describes in full; the rest are listed by id (every
@@ -20,7 +20,6 @@ pub struct Console<W: Write + Send> {
     failed: Vec<String>,
     /// `id: reason` of every case that warned, listed at the end (a line each: they are few).
     warned: Vec<String>,
-    started: std::time::Instant,
     verbose: bool,
     baseline: Option<BaselineInfo>,
     known: Vec<KnownOutcome>,
@@ -35,7 +34,6 @@ impl<W: Write + Send> Console<W> {
             failures: Vec::new(),
             failed: Vec::new(),
             warned: Vec::new(),
-            started: std::time::Instant::now(),
             verbose,
             baseline: None,
             known: Vec::new(),
@@ -63,11 +61,10 @@ impl<W: Write + Send> Listener for Console<W> {
                 result,
             } => self.case_finished(*index, *total, result),
             Event::RunFinished {
-                tally,
                 interrupted,
                 unreachable,
                 ..
-            } => self.run_finished(tally, *interrupted, *unreachable),
+            } => self.run_finished(*interrupted, *unreachable),
             _ => {}
         }
     }
@@ -75,7 +72,6 @@ impl<W: Write + Send> Listener for Console<W> {
 
 impl<W: Write + Send> Console<W> {
     fn run_started(&mut self, info: &RunInfo) {
-        self.started = std::time::Instant::now();
         let what = if info.target.embedded {
             format!("{} (the embedded reference server)", info.target.url)
         } else {
@@ -157,8 +153,10 @@ impl<W: Write + Send> Console<W> {
         }
     }
 
-    /// What failed, what needs review, the baseline's verdicts, and the one-line result.
-    fn run_finished(&mut self, tally: &Tally, interrupted: bool, unreachable: Option<&str>) {
+    /// What failed, what needs review and the baseline's verdicts. The one-line result is printed
+    /// by `run` from report.json's summary (`report::tally::result_line`), as `-q` prints it, so
+    /// that the console counts what every report counts.
+    fn run_finished(&mut self, interrupted: bool, unreachable: Option<&str>) {
         let failures = std::mem::take(&mut self.failures);
         let failed = std::mem::take(&mut self.failed);
         if !failures.is_empty() {
@@ -216,32 +214,6 @@ impl<W: Write + Send> Console<W> {
         if interrupted {
             self.line("\nrun stopped early (interrupted, or its deadline passed): the results cover the cases that finished");
         }
-        let failed = tally.failed.saturating_sub(tolerated.len());
-        // A run that could not finish has no verdict; "FAILED" beside "0 failed" misled.
-        let verdict = if unreachable.is_some() || interrupted {
-            "INCOMPLETE"
-        } else if failed == 0 {
-            "ok"
-        } else {
-            "FAILED"
-        };
-        let known_part = if tolerated.is_empty() {
-            String::new()
-        } else {
-            format!("{} known failures; ", tolerated.len())
-        };
-        let not_run = if tally.not_run > 0 {
-            format!("{} not run; ", tally.not_run)
-        } else {
-            String::new()
-        };
-        self.line(&format!(
-            "\ncase result: {verdict}. {} passed; {} warnings; {failed} failed; {} skipped; {not_run}{known_part}finished in {:.2}s\n",
-            tally.passed,
-            tally.warned,
-            tally.skipped,
-            self.started.elapsed().as_secs_f64()
-        ));
         let _ = self.out.flush();
     }
 }

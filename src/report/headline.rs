@@ -147,8 +147,20 @@ fn caveats(s: &Summary, untested: &[&SampleOutcome]) -> Vec<String> {
             t.skipped
         ));
     }
-    if t.not_run > 0 {
-        extra.push(format!("{} not run", t.not_run));
+    if t.errors > 0 {
+        extra.push(format!(
+            "{} error(s) (setup): a step that only serves the case went wrong, so it could not be tested",
+            t.errors
+        ));
+    }
+    if t.expired > 0 {
+        extra.push(format!(
+            "{} of the failures were known failures whose baseline entry expired",
+            t.expired
+        ));
+    }
+    for (why, n) in &t.not_run_why {
+        extra.push(format!("{n} not run: {why}"));
     }
     for u in untested {
         extra.push(format!(

@@ -15,6 +15,7 @@ use super::baseline::BaselineInfo;
 use super::coverage::{Coverage, ElementStatus, SampleOutcome};
 use super::output::AtomicFile;
 use super::status::CaseStatus;
+use super::tally::Counter;
 use super::{Event, Listener, ReportError, RunInfo};
 use crate::record::{CaseResult, KnownOutcome, KnownStatus, Tally};
 
@@ -44,6 +45,12 @@ pub struct MergedPart {
     pub partition: Option<String>,
     pub cases: usize,
     pub complete: bool,
+    /// The shard's profile: its file, or its name when it had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// SHA-256 of the shard's profile file (of its redacted summary when it had no file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -86,7 +93,7 @@ impl Summary {
             finished_at,
             duration_ms,
         };
-        summary.ok = summary.complete && summary.unexcused_failures() == 0;
+        summary.ok = super::tally::Outcome::of(&summary) == super::tally::Outcome::Ok;
         summary
     }
 
@@ -95,11 +102,9 @@ impl Summary {
         self.known.iter().find(|k| k.case == id)
     }
 
-    /// Failures no unexpired baseline entry excuses.
+    /// Failures no unexpired baseline entry excuses (the tally counts the excused ones apart).
     pub fn unexcused_failures(&self) -> usize {
-        self.tally
-            .failed
-            .saturating_sub(self.count_known(KnownStatus::Known))
+        self.tally.failed
     }
 
     /// The baseline outcomes of one status.
@@ -412,7 +417,7 @@ pub struct JsonReport {
     started: std::time::Instant,
     error: Option<String>,
     baseline: Option<BaselineInfo>,
-    known: Vec<KnownOutcome>,
+    counter: Counter,
     coverage: Coverage,
 }
 
@@ -425,7 +430,7 @@ impl JsonReport {
             started: std::time::Instant::now(),
             error: None,
             baseline: None,
-            known: Vec::new(),
+            counter: Counter::default(),
             coverage: Coverage::new(),
         })
     }
@@ -490,9 +495,7 @@ impl Listener for JsonReport {
                 self.write("\n\"cases\": [");
             }
             Event::CaseFinished { result, .. } => {
-                if let Some(k) = self.baseline.as_ref().and_then(|b| b.judge(result)) {
-                    self.known.push(k);
-                }
+                self.counter.add(result, self.baseline.as_ref());
                 self.coverage.add(result);
                 let sep = if self.first_case { "\n" } else { ",\n" };
                 self.first_case = false;
@@ -501,16 +504,18 @@ impl Listener for JsonReport {
                 self.write_json(|w| serde_json::to_writer(w, *result));
             }
             Event::RunFinished {
-                tally,
                 interrupted,
                 unreachable,
                 ..
             } => {
+                // The report's own count of the cases it wrote, judged against the baseline: the
+                // one tally every output shows.
+                let Counter { tally, known } = std::mem::take(&mut self.counter);
                 let summary = Summary::new(
-                    (*tally).clone(),
+                    tally,
                     *interrupted,
                     unreachable.map(str::to_string),
-                    std::mem::take(&mut self.known),
+                    known,
                     super::utc_timestamp(std::time::SystemTime::now()),
                     self.started.elapsed().as_millis() as u64,
                 )

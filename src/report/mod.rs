@@ -4,6 +4,7 @@
 pub mod baseline;
 pub mod cited;
 pub mod console;
+pub mod compare;
 pub mod coverage;
 pub mod format;
 pub mod headline;
@@ -17,6 +18,7 @@ pub mod merge;
 pub mod output;
 pub mod render;
 pub mod status;
+pub mod tally;
 pub mod tap;
 pub mod verify;
 
