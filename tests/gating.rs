@@ -47,7 +47,12 @@ fn assert_one_tally(out: &Path, stdout: &str) -> serde_json::Value {
         .find(|l| l.starts_with("case result: "))
         .unwrap_or_else(|| panic!("no result line in\n{stdout}"));
     for expected in [
-        format!("{} passed; {} warnings; {} failed", n("passed"), n("warned"), n("failed")),
+        format!(
+            "{} passed; {} warnings; {} failed",
+            n("passed"),
+            n("warned"),
+            n("failed")
+        ),
         format!(
             "{} known failures; {} errors (setup); {} skipped; {} not run",
             n("known"),
@@ -56,7 +61,10 @@ fn assert_one_tally(out: &Path, stdout: &str) -> serde_json::Value {
             n("not_run")
         ),
     ] {
-        assert!(line.contains(&expected), "`{expected}` not in `{line}`\n{t}");
+        assert!(
+            line.contains(&expected),
+            "`{expected}` not in `{line}`\n{t}"
+        );
     }
 
     // summary.md's table row.
@@ -94,31 +102,44 @@ fn assert_one_tally(out: &Path, stdout: &str) -> serde_json::Value {
     // JUnit: failures are the failed cases, errors the setup errors (plus one for an incomplete
     // run), skipped what was not tested (skipped, not run, tolerated).
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
-    let suite = junit
+    let attr = |line: &str, name: &str| line.split(&format!(" {name}=\"")).nth(1).map_or(0, num);
+    let top = junit
         .lines()
-        .find(|l| l.trim_start().starts_with("<testsuite "))
+        .find(|l| l.starts_with("<testsuites "))
         .unwrap();
-    let attr = |name: &str| num(suite.split(&format!(" {name}=\"")).nth(1).unwrap());
+    let suites: Vec<&str> = junit
+        .lines()
+        .filter(|l| l.trim_start().starts_with("<testsuite "))
+        .collect();
+    let sum = |name: &str| suites.iter().map(|l| attr(l, name)).sum::<usize>();
     let incomplete = usize::from(report["summary"]["complete"] == false);
-    assert_eq!(attr("failures"), n("failed"), "{suite}");
-    assert_eq!(attr("errors"), n("errors") + incomplete, "{suite}");
+    assert_eq!(attr(top, "failures"), n("failed"), "{top}");
+    assert_eq!(attr(top, "errors"), n("errors") + incomplete, "{top}");
+    assert_eq!(attr(top, "tests"), n("total") + incomplete, "{top}");
+    assert_eq!(sum("failures"), n("failed"), "JUnit suites' failures");
     assert_eq!(
-        attr("skipped"),
-        n("skipped") + n("not_run") + n("known"),
-        "{suite}"
+        sum("errors"),
+        n("errors") + incomplete,
+        "JUnit suites' errors"
     );
-    let counts = line
+    assert_eq!(
+        sum("skipped"),
+        n("skipped") + n("not_run") + n("known"),
+        "JUnit suites' skipped"
+    );
+    let mut counts = line
         .split_once(". ")
         .map(|(_, c)| c)
         .unwrap()
         .split("; finished")
         .next()
         .unwrap();
-    let counts = counts.split("; 1 known failures now pass").next().unwrap();
-    let counts = counts.split(" known failures now pass").next().unwrap();
+    if let Some(fixed) = counts.find(" known failures now pass") {
+        counts = &counts[..counts[..fixed].rfind("; ").unwrap()];
+    }
     assert!(
-        junit.contains(&format!("<property name=\"tally\" value=\"{}", &counts[..20])),
-        "JUnit's tally property\n{suite}"
+        junit.contains(&format!("<property name=\"tally\" value=\"{counts}\"/>")),
+        "JUnit's tally property is not `{counts}`\n{junit}"
     );
 
     // TAP: its failing points, and the same result line as a comment.
@@ -144,17 +165,17 @@ fn with_a_baseline_q_and_every_format_count_a_tolerated_failure_as_known_not_fai
         "[[known]]\ncase = \"zz-deliberately-failing\"\nreason = \"fixture: fails on purpose\"\nexpires = 2999-12-31\n",
     )
     .unwrap();
-    for (args, out) in [
-        (vec!["-q"], "quiet"),
-        (vec![], "loud"),
-    ] {
+    for (args, out) in [(vec!["-q"], "quiet"), (vec![], "loud")] {
         let mut all = vec!["run", "--baseline", "known.toml", "--report-dir", out];
         all.extend(args);
         let r = run_in(dir, &all, &[], LIMIT);
         assert_eq!(r.code, Some(0), "{}", r.describe());
         let report = assert_one_tally(&dir.join(out), &r.stdout);
         let t = &report["summary"]["tally"];
-        assert_eq!((t["failed"].as_u64(), t["known"].as_u64()), (Some(0), Some(1)));
+        assert_eq!(
+            (t["failed"].as_u64(), t["known"].as_u64()),
+            (Some(0), Some(1))
+        );
         assert!(r.stdout.contains("case result: ok. "), "{}", r.describe());
     }
 
@@ -166,16 +187,27 @@ fn with_a_baseline_q_and_every_format_count_a_tolerated_failure_as_known_not_fai
     .unwrap();
     let r = run_in(
         dir,
-        &["run", "-q", "--baseline", "expired.toml", "--report-dir", "expired"],
+        &[
+            "run",
+            "-q",
+            "--baseline",
+            "expired.toml",
+            "--report-dir",
+            "expired",
+        ],
         &[],
         LIMIT,
     );
     assert_eq!(r.code, Some(1), "{}", r.describe());
     let report = assert_one_tally(&dir.join("expired"), &r.stdout);
     let t = &report["summary"]["tally"];
-    assert_eq!((t["failed"].as_u64(), t["expired"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (t["failed"].as_u64(), t["expired"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert!(
-        r.stdout.contains("case result: FAILED. ") && r.stdout.contains("1 failed (1 known failure expired)"),
+        r.stdout.contains("case result: FAILED. ")
+            && r.stdout.contains("1 failed (1 known failure expired)"),
         "{}",
         r.describe()
     );
@@ -246,8 +278,18 @@ fn after_a_deadline_q_counts_the_cases_not_run_and_says_why() {
     let r = run_in(
         dir,
         &[
-            "run", "-q", "--target", &url, "--profile", "slow.toml", "--jobs", "1",
-            "--deadline", "3s", "--report-dir", "out",
+            "run",
+            "-q",
+            "--target",
+            &url,
+            "--profile",
+            "slow.toml",
+            "--jobs",
+            "1",
+            "--deadline",
+            "3s",
+            "--report-dir",
+            "out",
         ],
         &[("GWS_PASSWORD", "slow-pw-123")],
         LIMIT,
@@ -258,7 +300,9 @@ fn after_a_deadline_q_counts_the_cases_not_run_and_says_why() {
     assert!(not_run > 0, "{}", r.describe());
     assert!(
         r.stdout.contains("case result: INCOMPLETE. ")
-            && r.stdout.contains(&format!("{not_run} not run (the run's deadline passed (3s)")),
+            && r.stdout.contains(&format!(
+                "{not_run} not run (the run's deadline passed (3s)"
+            )),
         "{}",
         r.describe()
     );
@@ -273,7 +317,23 @@ fn verdict_map(report: &serde_json::Value) -> BTreeMap<String, String> {
 fn merge_writes_every_format_over_shards_with_profiles_of_their_own_and_exits_by_the_verdict() {
     let suite = temp_suite(true);
     let dir = suite.path();
-    let r = run_in(dir, &["run", "-q", "--report-dir", "full"], &[], LIMIT);
+    let env = [
+        ("GWS_PASSWORD", "merge-pw-1"),
+        ("GWS_AGENT_LOGIN_PASSWORD", "merge-lc-1"),
+    ];
+    // One server for every run: a target is part of what shards must share.
+    let (mut server, url) = serve(&[], &env);
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "-q", "--target", &url];
+        args.extend(extra);
+        run_in(dir, &args, &env, LIMIT)
+    };
+    let r = run(&[
+        "--profile",
+        "profiles/reference.toml",
+        "--report-dir",
+        "full",
+    ]);
     assert_eq!(r.code, Some(1), "{}", r.describe());
     let full = read_json(&dir.join("full/report.json"));
     let reference = std::fs::read_to_string(dir.join("profiles/reference.toml")).unwrap();
@@ -287,24 +347,41 @@ fn merge_writes_every_format_over_shards_with_profiles_of_their_own_and_exits_by
         )
         .unwrap();
         let out = format!("shard{k}");
-        let r = run_in(
-            dir,
-            &[
-                "run", "-q", "--profile", &profile, "--partition", &format!("hash:{k}/3"),
-                "--report-dir", &out,
-            ],
-            &[],
-            LIMIT,
-        );
+        let part = format!("hash:{k}/3");
+        let r = run(&[
+            "--profile",
+            &profile,
+            "--partition",
+            &part,
+            "--report-dir",
+            &out,
+        ]);
         assert!(matches!(r.code, Some(0 | 1)), "{}", r.describe());
         shards.push(format!("{out}/report.json"));
     }
+    let _ = server.kill();
+    let _ = server.wait();
     let mut args = vec!["merge", "--report-dir", "merged"];
     args.extend(shards.iter().map(String::as_str));
     let r = run_in(dir, &args, &[], LIMIT);
-    assert_eq!(r.code, Some(1), "a shard failed: merge exits 1\n{}", r.describe());
-    for f in ["report.json", "report.html", "junit.xml", "summary.md", "report.tap"] {
-        assert!(dir.join("merged").join(f).is_file(), "{f}\n{}", r.describe());
+    assert_eq!(
+        r.code,
+        Some(1),
+        "a shard failed: merge exits 1\n{}",
+        r.describe()
+    );
+    for f in [
+        "report.json",
+        "report.html",
+        "junit.xml",
+        "summary.md",
+        "report.tap",
+    ] {
+        assert!(
+            dir.join("merged").join(f).is_file(),
+            "{f}\n{}",
+            r.describe()
+        );
     }
     let merged = assert_one_tally(&dir.join("merged"), &r.stdout);
     assert_eq!(verdict_map(&merged), verdict_map(&full));
@@ -314,7 +391,12 @@ fn merge_writes_every_format_over_shards_with_profiles_of_their_own_and_exits_by
         .iter()
         .map(|p| p["profile_sha256"].as_str().unwrap())
         .collect();
-    assert_eq!(digests.len(), 3, "each shard's profile recorded: {}", merged["merged_from"]);
+    assert_eq!(
+        digests.len(),
+        3,
+        "each shard's profile recorded: {}",
+        merged["merged_from"]
+    );
 
     // Another target is refused, saying so.
     let mut other = read_json(&dir.join(&shards[2]));
@@ -322,7 +404,14 @@ fn merge_writes_every_format_over_shards_with_profiles_of_their_own_and_exits_by
     std::fs::write(dir.join("other.json"), other.to_string()).unwrap();
     let r = run_in(
         dir,
-        &["merge", &shards[0], &shards[1], "other.json", "-o", "m.json"],
+        &[
+            "merge",
+            &shards[0],
+            &shards[1],
+            "other.json",
+            "-o",
+            "m.json",
+        ],
         &[],
         LIMIT,
     );
@@ -368,8 +457,14 @@ fn compare_lists_exactly_the_cases_a_fault_changed_and_exits_1() {
         let r = run_in(
             dir,
             &[
-                "run", "-q", "--target", &url, "--profile", "profiles/reference.toml",
-                "--report-dir", out,
+                "run",
+                "-q",
+                "--target",
+                &url,
+                "--profile",
+                "profiles/reference.toml",
+                "--report-dir",
+                out,
             ],
             &env,
             LIMIT,
@@ -389,7 +484,13 @@ fn compare_lists_exactly_the_cases_a_fault_changed_and_exits_1() {
 
     let r = run_in(
         dir,
-        &["compare", "clean/report.json", "faulty/report.json", "--format", "json"],
+        &[
+            "compare",
+            "clean/report.json",
+            "faulty/report.json",
+            "--format",
+            "json",
+        ],
         &[],
         LIMIT,
     );
@@ -410,24 +511,51 @@ fn compare_lists_exactly_the_cases_a_fault_changed_and_exits_1() {
     for format in ["text", "markdown"] {
         let r = run_in(
             dir,
-            &["compare", "clean/report.json", "faulty/report.json", "--format", format],
+            &[
+                "compare",
+                "clean/report.json",
+                "faulty/report.json",
+                "--format",
+                format,
+            ],
             &[],
             LIMIT,
         );
         assert_eq!(r.code, Some(1), "{}", r.describe());
-        assert!(changed.iter().all(|id| r.stdout.contains(id.as_str())), "{}", r.stdout);
+        assert!(
+            changed.iter().all(|id| r.stdout.contains(id.as_str())),
+            "{}",
+            r.stdout
+        );
     }
     // The other way round nothing regresses: every change is a fix.
-    let r = run_in(dir, &["compare", "faulty/report.json", "clean/report.json"], &[], LIMIT);
+    let r = run_in(
+        dir,
+        &["compare", "faulty/report.json", "clean/report.json"],
+        &[],
+        LIMIT,
+    );
     assert_eq!(r.code, Some(0), "{}", r.describe());
-    assert!(r.stdout.contains(&format!("{} case", changed.len())), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(&format!("{} case", changed.len())),
+        "{}",
+        r.stdout
+    );
 
     // Another suite is refused unless allowed, naming what differs.
     let mut other = runs[1].clone();
     other["run"]["inputs"][0]["sha256"] = serde_json::json!("0000");
-    let first = other["run"]["inputs"][0]["path"].as_str().unwrap().to_string();
+    let first = other["run"]["inputs"][0]["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
     std::fs::write(dir.join("other.json"), other.to_string()).unwrap();
-    let r = run_in(dir, &["compare", "clean/report.json", "other.json"], &[], LIMIT);
+    let r = run_in(
+        dir,
+        &["compare", "clean/report.json", "other.json"],
+        &[],
+        LIMIT,
+    );
     assert_eq!(r.code, Some(2), "{}", r.describe());
     assert!(
         r.stderr.contains(&format!("{first} differs")) && r.stderr.contains("--allow-suite-change"),
@@ -436,7 +564,12 @@ fn compare_lists_exactly_the_cases_a_fault_changed_and_exits_1() {
     );
     let r = run_in(
         dir,
-        &["compare", "clean/report.json", "other.json", "--allow-suite-change"],
+        &[
+            "compare",
+            "clean/report.json",
+            "other.json",
+            "--allow-suite-change",
+        ],
         &[],
         LIMIT,
     );
@@ -459,30 +592,64 @@ fn baseline_write_tolerates_what_failed_and_failed_from_reruns_only_that() {
 
     let r = run_in(
         dir,
-        &["baseline", "write", "first/report.json", "--expires", "2999-12-31", "-o", "known.toml"],
+        &[
+            "baseline",
+            "write",
+            "first/report.json",
+            "--expires",
+            "2999-12-31",
+            "-o",
+            "known.toml",
+        ],
         &[],
         LIMIT,
     );
     assert_eq!(r.code, Some(0), "{}", r.describe());
     let r = run_in(
         dir,
-        &["run", "-q", "--baseline", "known.toml", "--report-dir", "second"],
+        &[
+            "run",
+            "-q",
+            "--baseline",
+            "known.toml",
+            "--report-dir",
+            "second",
+        ],
         &[],
         LIMIT,
     );
-    assert_eq!(r.code, Some(0), "the written baseline tolerates the failure\n{}", r.describe());
-    assert!(r.stdout.contains("0 failed; 1 known failures"), "{}", r.describe());
+    assert_eq!(
+        r.code,
+        Some(0),
+        "the written baseline tolerates the failure\n{}",
+        r.describe()
+    );
+    assert!(
+        r.stdout.contains("0 failed; 1 known failures"),
+        "{}",
+        r.describe()
+    );
 
     // --failed-from: exactly the failed and warned cases run again.
     let r = run_in(
         dir,
-        &["run", "-q", "--failed-from", "first/report.json", "--report-dir", "again"],
+        &[
+            "run",
+            "-q",
+            "--failed-from",
+            "first/report.json",
+            "--report-dir",
+            "again",
+        ],
         &[],
         LIMIT,
     );
     assert_eq!(r.code, Some(1), "{}", r.describe());
     let again = read_json(&dir.join("again/report.json"));
-    assert_eq!(verdicts(&again).into_keys().collect::<BTreeSet<_>>(), failed);
+    assert_eq!(
+        verdicts(&again).into_keys().collect::<BTreeSet<_>>(),
+        failed
+    );
 
     // A baseline entry without `expires` says which entry and what to write.
     std::fs::write(
@@ -494,7 +661,8 @@ fn baseline_write_tolerates_what_failed_and_failed_from_reruns_only_that() {
     assert_eq!(r.code, Some(2), "{}", r.describe());
     assert!(
         r.stderr.contains("bad.toml:")
-            && r.stderr.contains("entry 1 (case `zz-deliberately-failing`) has no `expires`")
+            && r.stderr
+                .contains("entry 1 (case `zz-deliberately-failing`) has no `expires`")
             && r.stderr.contains("expires = 2027-01-31"),
         "{}",
         r.describe()

@@ -59,7 +59,14 @@ fn junitparser_reads_back_every_verdict() {
     let xml = dir.path().join("junit.xml");
     let r = run_in(
         dir.path(),
-        &["report", "report.json", "--format", "junit", "-o", "junit.xml"],
+        &[
+            "report",
+            "report.json",
+            "--format",
+            "junit",
+            "-o",
+            "junit.xml",
+        ],
         &[],
         Duration::from_secs(60),
     );
@@ -94,8 +101,14 @@ fn junitparser_reads_back_every_verdict() {
     assert_eq!(result("a-pass"), "passed");
     // A warning passes (as the exit code does) but says so where CI lists names, and why.
     assert_eq!(result("b-warn"), "passed");
-    assert!(find("b-warn")["name"].as_str().unwrap().contains("[WARN: needs review]"));
-    assert!(find("b-warn")["system_out"].as_str().unwrap().starts_with("WARNING"));
+    assert!(find("b-warn")["name"]
+        .as_str()
+        .unwrap()
+        .contains("[WARN: needs review]"));
+    assert!(find("b-warn")["system_out"]
+        .as_str()
+        .unwrap()
+        .starts_with("WARNING"));
     assert_eq!(result("c-fail"), "failure");
     assert_eq!(result("d-skip"), "skipped");
     assert_eq!(result("f-not-run"), "skipped");

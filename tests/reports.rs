@@ -610,7 +610,12 @@ fn four_merged_shards_give_the_verdicts_of_one_unsharded_run() {
         &[],
         LIMIT,
     );
-    assert_eq!(r.code, Some(1), "report exits by the verdict it renders\n{}", r.describe());
+    assert_eq!(
+        r.code,
+        Some(1),
+        "report exits by the verdict it renders\n{}",
+        r.describe()
+    );
     validate_junit(&dir.join("merged/junit.xml"));
 
     // A missing shard, a shard twice, and a shard of other inputs are refused.

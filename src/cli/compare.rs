@@ -58,7 +58,10 @@ pub fn compare(args: &CompareArgs) -> u8 {
         FailOnArg::Fail => FailOn::Fail,
         FailOnArg::Warn => FailOn::Warn,
     };
-    let (old_name, new_name) = (args.old.display().to_string(), args.new.display().to_string());
+    let (old_name, new_name) = (
+        args.old.display().to_string(),
+        args.new.display().to_string(),
+    );
     let comparison = match compare_reports(
         (&old_name, &old),
         (&new_name, &new),

@@ -8,8 +8,8 @@ use clap::Args;
 use gws_conform::load::source::HARNESS_VERSION;
 use gws_conform::report::merge::merge as merge_reports;
 use gws_conform::report::render::{render_from, Output};
-use gws_conform::report::verify::{verify as verify_report, FileStatus, Root};
 use gws_conform::report::tally::{result_line, Outcome};
+use gws_conform::report::verify::{verify as verify_report, FileStatus, Root};
 use gws_conform::report::{write_atomic, write_formats, Format, Report, ReportError, Summary};
 
 use super::exit;
@@ -203,11 +203,7 @@ pub fn merge(args: &MergeArgs) -> u8 {
     for e in &errors {
         eprintln!("error: {e}");
     }
-    outln!(
-        "merged {} reports into {}",
-        parts.len(),
-        written.join(", ")
-    );
+    outln!("merged {} reports into {}", parts.len(), written.join(", "));
     for p in &merged.merged_from {
         outln!(
             "  {}: {} cases, profile {} (sha256 {}){}",
@@ -237,7 +233,13 @@ pub fn exit_for(summary: &Summary) -> u8 {
         Outcome::Errors => exit::UNTESTED,
         Outcome::Incomplete if summary.unreachable.is_some() => exit::UNTESTED,
         // Stopped early: by its deadline when a case not run says so, else interrupted.
-        Outcome::Incomplete if summary.tally.not_run_why.keys().any(|w| w.contains("deadline")) => {
+        Outcome::Incomplete
+            if summary
+                .tally
+                .not_run_why
+                .keys()
+                .any(|w| w.contains("deadline")) =>
+        {
             exit::DEADLINE
         }
         Outcome::Incomplete => exit::INTERRUPTED,

@@ -132,7 +132,11 @@ pub async fn run(args: RunArgs) -> u8 {
         quiet: args.quiet,
         filters: {
             let mut f = args.filter.describe();
-            f.extend(args.failed_from.iter().map(|p| format!("failed-from={}", p.display())));
+            f.extend(
+                args.failed_from
+                    .iter()
+                    .map(|p| format!("failed-from={}", p.display())),
+            );
             f
         },
         baseline,

@@ -81,9 +81,18 @@ struct RawEntry {
 
 /// What each field of an entry means, for the message when it is missing.
 const FIELD_HELP: [(&str, &str); 3] = [
-    ("case", "the id of the case expected to fail, e.g. case = \"s4-partial-success\""),
-    ("reason", "why the failure is tolerated, e.g. reason = \"ticket GWS-123\""),
-    ("expires", "the last day (UTC) the failure is tolerated, e.g. expires = 2027-01-31"),
+    (
+        "case",
+        "the id of the case expected to fail, e.g. case = \"s4-partial-success\"",
+    ),
+    (
+        "reason",
+        "why the failure is tolerated, e.g. reason = \"ticket GWS-123\"",
+    ),
+    (
+        "expires",
+        "the last day (UTC) the failure is tolerated, e.g. expires = 2027-01-31",
+    ),
 ];
 
 impl Baseline {
@@ -121,8 +130,7 @@ impl Baseline {
             let at = spanned.span().start;
             let e = spanned.into_inner();
             let present = [e.case.is_some(), e.reason.is_some(), e.expires.is_some()];
-            if let Some(((field, help), _)) =
-                FIELD_HELP.iter().zip(present).find(|(_, here)| !here)
+            if let Some(((field, help), _)) = FIELD_HELP.iter().zip(present).find(|(_, here)| !here)
             {
                 let which = e
                     .case

@@ -76,7 +76,10 @@ pub struct SuiteChanged {
 /// How the two reports' suites differ: files only in one, or with other contents. The profile's own
 /// files are not the suite (see `merge::suite_files`).
 pub fn suite_differences(old: &Report, new: &Report) -> Vec<String> {
-    let (a, b) = (super::merge::suite_files(old), super::merge::suite_files(new));
+    let (a, b) = (
+        super::merge::suite_files(old),
+        super::merge::suite_files(new),
+    );
     let mut out = Vec::new();
     for (path, sha) in &a {
         match b.get(path) {
@@ -228,7 +231,12 @@ impl Comparison {
         for d in &self.suite_changes {
             let _ = writeln!(t, "suite changed: {d}");
         }
-        let width = self.changes.iter().map(|c| c.change.len()).max().unwrap_or(0);
+        let width = self
+            .changes
+            .iter()
+            .map(|c| c.change.len())
+            .max()
+            .unwrap_or(0);
         for c in &self.changes {
             let mark = if c.regression { "REGRESSION " } else { "" };
             let reason = c

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::json::{MergedPart, Report, Summary};
-use crate::plan::Partition;
 use super::tally::Counter;
+use crate::plan::Partition;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {

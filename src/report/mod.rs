@@ -3,8 +3,8 @@
 
 pub mod baseline;
 pub mod cited;
-pub mod console;
 pub mod compare;
+pub mod console;
 pub mod coverage;
 pub mod format;
 pub mod headline;

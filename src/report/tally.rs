@@ -85,7 +85,10 @@ pub fn counts_line(t: &Tally) -> String {
             t.not_run,
             t.not_run_why.keys().next().map_or("", String::as_str)
         ),
-        n => format!("{} not run ({n} reasons, each given with its case)", t.not_run),
+        n => format!(
+            "{} not run ({n} reasons, each given with its case)",
+            t.not_run
+        ),
     };
     format!(
         "{} passed; {} warnings; {failed}; {} known failures; {} errors (setup); {} skipped; {not_run}",
