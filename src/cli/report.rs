@@ -224,24 +224,12 @@ pub fn merge(args: &MergeArgs) -> u8 {
 }
 
 /// The exit code of a command that writes (or reads) a verdict: as `run` exits for the same
-/// summary, so that `merge` and `report` gate a pipeline as one run would.
+/// summary when it was not stopped, so that `merge` and `report` gate a pipeline as one run would.
 pub fn exit_for(summary: &Summary) -> u8 {
     match Outcome::of(summary) {
-        Outcome::Ok => exit::PASS,
-        Outcome::Failed => exit::FAIL,
+        Outcome::Failed { .. } => exit::FAIL,
+        Outcome::Incomplete | Outcome::Errors => exit::UNTESTED,
         Outcome::NoVerdict => exit::ERROR,
-        Outcome::Errors => exit::UNTESTED,
-        Outcome::Incomplete if summary.unreachable.is_some() => exit::UNTESTED,
-        // Stopped early: by its deadline when a case not run says so, else interrupted.
-        Outcome::Incomplete
-            if summary
-                .tally
-                .not_run_why
-                .keys()
-                .any(|w| w.contains("deadline")) =>
-        {
-            exit::DEADLINE
-        }
-        Outcome::Incomplete => exit::INTERRUPTED,
+        Outcome::Ok => exit::PASS,
     }
 }

@@ -27,13 +27,14 @@ impl Counter {
     }
 }
 
-/// What a run (or a merged or re-rendered report) concluded, in the order the exit code weighs it.
+/// What a run (or a merged or re-rendered report) concluded, in the order the exit code weighs it
+/// (a failure first, even in a run that stopped early; then a target not tested in full).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Stopped early (interrupted, deadline) or the target could not be tested: no verdict.
-    Incomplete,
     /// At least one failure no unexpired baseline entry excuses.
-    Failed,
+    Failed { complete: bool },
+    /// Stopped early (interrupted, deadline) or the target could not be tested, with no failure.
+    Incomplete,
     /// No failure, but setup errors: some cases could not be tested.
     Errors,
     /// Nothing ran to a verdict: every selected case was skipped.
@@ -45,10 +46,12 @@ pub enum Outcome {
 impl Outcome {
     pub fn of(s: &Summary) -> Outcome {
         let t = &s.tally;
-        if !s.complete {
+        if t.failed > 0 {
+            Outcome::Failed {
+                complete: s.complete,
+            }
+        } else if !s.complete {
             Outcome::Incomplete
-        } else if t.failed > 0 {
-            Outcome::Failed
         } else if t.errors > 0 {
             Outcome::Errors
         } else if t.ran() == 0 && t.total > 0 {
@@ -61,8 +64,9 @@ impl Outcome {
     /// The word the console's last line opens with.
     pub fn word(self) -> &'static str {
         match self {
+            Outcome::Failed { complete: true } => "FAILED",
+            Outcome::Failed { complete: false } => "FAILED (incomplete)",
             Outcome::Incomplete => "INCOMPLETE",
-            Outcome::Failed => "FAILED",
             Outcome::Errors => "ERROR (setup)",
             Outcome::NoVerdict => "NO VERDICT",
             Outcome::Ok => "ok",
