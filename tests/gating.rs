@@ -674,3 +674,93 @@ fn baseline_write_tolerates_what_failed_and_failed_from_reruns_only_that() {
         r.describe()
     );
 }
+
+/// `run --message-format json | head -3`: the first events arrive while the first case is still
+/// running (the target holds every case's request for 30 s), not replayed after it.
+#[test]
+fn json_events_arrive_as_they_happen() {
+    let suite = temp_suite(false);
+    let dir = suite.path();
+    std::fs::write(
+        dir.join("slow.toml"),
+        "name = \"slow\"\ncsrf = false\ntimeout_ms = 60000\n\n[agents.default]\nusername = \"agent1\"\npassword = \"${env:GWS_PASSWORD}\"\n",
+    )
+    .unwrap();
+    // The preflight's requests are answered; every case's request is then held.
+    let url = slow_server(8);
+    let mut child = Command::new(BIN)
+        .args([
+            "run",
+            "--target",
+            &url,
+            "--profile",
+            "slow.toml",
+            "--jobs",
+            "1",
+            "--message-format",
+            "json",
+            "--report-dir",
+            "out",
+        ])
+        .current_dir(dir)
+        .env("GWS_PASSWORD", "slow-pw-123")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut first = Vec::new();
+    for _ in 0..3 {
+        match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(l) => first.push(serde_json::from_str::<serde_json::Value>(&l).expect("JSON line")),
+            Err(e) => {
+                let _ = child.kill();
+                panic!("only {} event(s) within 20 s ({e}): {first:?}", first.len());
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let kinds: Vec<(String, String)> = first
+        .iter()
+        .map(|v| {
+            (
+                v["type"].as_str().unwrap().into(),
+                v["event"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(kinds[0], ("run".into(), "started".into()), "{first:?}");
+    assert_eq!(kinds[1], ("case".into(), "started".into()), "{first:?}");
+    assert_eq!(first[0]["planned"], first[1]["total"], "{first:?}");
+}
+
+/// Without a terminal the console prints plain lines: no escape sequences, no carriage returns.
+#[test]
+fn without_a_terminal_the_console_writes_no_control_characters() {
+    let suite = temp_suite(true);
+    let r = run_in(suite.path(), &["run", "--report-dir", "out"], &[], LIMIT);
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+    for (name, bytes) in [("stdout", &r.stdout_bytes), ("stderr", &r.stderr_bytes)] {
+        let bad: Vec<u8> = bytes
+            .iter()
+            .copied()
+            .filter(|b| *b < 0x20 && *b != b'\n' && *b != b'\t')
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "{name} has control characters {bad:?}\n{}",
+            r.describe()
+        );
+    }
+    assert!(r.stdout.contains("[  1/"), "{}", r.describe());
+}

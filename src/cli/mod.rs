@@ -204,6 +204,11 @@ pub struct RunArgs {
     /// `strict = true` in a profile does the same.
     #[arg(long)]
     pub strict: bool,
+    /// `human`: the console (with live progress when standard output is a terminal); `json`: the
+    /// run's events as JSON lines on standard output as they happen (run, case and step started or
+    /// finished; the run's tally last), every other line on standard error.
+    #[arg(long, value_enum, default_value = "human")]
+    pub message_format: MessageFormat,
     /// Rerun only the cases that failed or warned in this report.json (with the other filters, if
     /// any, applied too).
     #[arg(long, value_name = "REPORT")]
@@ -212,6 +217,12 @@ pub struct RunArgs {
     /// 124. Overrides `deadline` in the profile; default 30m.
     #[arg(long, value_name = "DURATION")]
     pub deadline: Option<gws_conform::load::duration::WrittenDuration>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MessageFormat {
+    Human,
+    Json,
 }
 
 #[derive(Args)]

@@ -23,6 +23,8 @@ pub struct Console<W: Write + Send> {
     verbose: bool,
     baseline: Option<BaselineInfo>,
     known: Vec<KnownOutcome>,
+    /// Cases finished so far: cases finish in any order, and each line counts them.
+    done: usize,
 }
 
 impl<W: Write + Send> Console<W> {
@@ -37,6 +39,7 @@ impl<W: Write + Send> Console<W> {
             verbose,
             baseline: None,
             known: Vec::new(),
+            done: 0,
         }
     }
 
@@ -55,11 +58,10 @@ impl<W: Write + Send> Listener for Console<W> {
     fn on_event(&mut self, event: &Event) {
         match event {
             Event::RunStarted { info } => self.run_started(info),
-            Event::CaseFinished {
-                index,
-                total,
-                result,
-            } => self.case_finished(*index, *total, result),
+            Event::CaseFinished { total, result, .. } => {
+                self.done += 1;
+                self.case_finished(self.done, *total, result)
+            }
             Event::RunFinished {
                 interrupted,
                 unreachable,
@@ -86,8 +88,9 @@ impl<W: Write + Send> Console<W> {
         }
     }
 
-    /// One line per case as it finishes; failures and warnings kept for the end.
-    fn case_finished(&mut self, index: usize, total: usize, result: &CaseResult) {
+    /// One line per case as it finishes (`done` of `total` so far); failures and warnings kept for
+    /// the end.
+    fn case_finished(&mut self, done: usize, total: usize, result: &CaseResult) {
         let known = self.baseline.as_ref().and_then(|b| b.judge(result));
         let status = match (result.verdict, known.as_ref().map(|k| k.status)) {
             (Verdict::Pass, Some(KnownStatus::Fixed)) => {
@@ -126,8 +129,7 @@ impl<W: Write + Send> Console<W> {
         }
         let width = total.to_string().len();
         self.line(&format!(
-            "[{:>width$}/{total}] case {} [{}] ... {status}",
-            index + 1,
+            "[{done:>width$}/{total}] case {} [{}] ... {status}",
             result.id,
             result.provenance.as_str()
         ));

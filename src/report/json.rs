@@ -419,6 +419,9 @@ pub struct JsonReport {
     baseline: Option<BaselineInfo>,
     counter: Counter,
     coverage: Coverage,
+    /// The index of the next case to write, and the cases that finished before it.
+    next: usize,
+    pending: std::collections::BTreeMap<usize, CaseResult>,
 }
 
 impl JsonReport {
@@ -431,6 +434,8 @@ impl JsonReport {
             error: None,
             baseline: None,
             counter: Counter::default(),
+            next: 0,
+            pending: std::collections::BTreeMap::new(),
             coverage: Coverage::new(),
         })
     }
@@ -465,6 +470,16 @@ impl JsonReport {
         }
     }
 
+    fn write_case(&mut self, result: &CaseResult) {
+        self.counter.add(result, self.baseline.as_ref());
+        self.coverage.add(result);
+        let sep = if self.first_case { "\n" } else { ",\n" };
+        self.first_case = false;
+        self.write(sep);
+        // Straight into the file, with no `Value` (and no string) in between.
+        self.write_json(|w| serde_json::to_writer(w, result));
+    }
+
     fn finish(&mut self) {
         let Some(out) = self.out.take() else {
             return;
@@ -494,20 +509,29 @@ impl Listener for JsonReport {
                 }
                 self.write("\n\"cases\": [");
             }
-            Event::CaseFinished { result, .. } => {
-                self.counter.add(result, self.baseline.as_ref());
-                self.coverage.add(result);
-                let sep = if self.first_case { "\n" } else { ",\n" };
-                self.first_case = false;
-                self.write(sep);
-                // Straight into the file, with no `Value` (and no string) in between.
-                self.write_json(|w| serde_json::to_writer(w, *result));
+            Event::CaseFinished { index, result, .. } => {
+                // Cases finish in any order; the report lists them in case order. One that comes
+                // early waits (as a copy) until those before it are written.
+                if *index == self.next {
+                    self.write_case(result);
+                    self.next += 1;
+                    while let Some(r) = self.pending.remove(&self.next) {
+                        self.write_case(&r);
+                        self.next += 1;
+                    }
+                } else {
+                    self.pending.insert(*index, (*result).clone());
+                }
             }
             Event::RunFinished {
                 interrupted,
                 unreachable,
                 ..
             } => {
+                // Every case has been reported by now; any left waiting are written in order.
+                for (_, r) in std::mem::take(&mut self.pending) {
+                    self.write_case(&r);
+                }
                 // The report's own count of the cases it wrote, judged against the baseline: the
                 // one tally every output shows.
                 let Counter { tally, known } = std::mem::take(&mut self.counter);
