@@ -174,52 +174,14 @@ async fn run_watching(
         drop(tx);
     };
 
-    let mut tally = Tally::default();
-    let mut reach = Reach::default();
     let mut halt = None;
     let mut lost = None;
-    let total = plan.cases.len();
-    // Which cases have been reported finished: the rest are reported not run if the run stops.
-    let mut finished = vec![false; total];
-    let mut hear = |live: Live, listeners: &mut [Box<dyn Listener + '_>]| {
-        let id = |i: usize| &*plan.cases[i].case.id;
-        match live {
-            Live::Started(index) => emit(
-                listeners,
-                &Event::CaseStarted {
-                    index,
-                    total,
-                    id: id(index),
-                },
-            ),
-            Live::Step(index, step) => emit(
-                listeners,
-                &Event::StepFinished {
-                    index,
-                    case_id: id(index),
-                    step: &step,
-                },
-            ),
-            Live::Finished(index, result, r) => {
-                reach.merge(r);
-                tally.add(result.verdict);
-                finished[index] = true;
-                emit(
-                    listeners,
-                    &Event::CaseFinished {
-                        index,
-                        total,
-                        result: &result,
-                    },
-                );
-            }
-        }
-    };
+    let mut heard = live::Heard::new(plan);
     {
         // Each event is passed on as it comes: listeners see cases start, step and finish live.
         let consumer = async {
             while let Some(live) = rx.recv().await {
-                hear(live, listeners);
+                heard.pass_on(live, listeners);
             }
         };
         let both = futures_util::future::join(producer, consumer);
@@ -239,7 +201,7 @@ async fn run_watching(
     }
     // Results already sent when the run stopped are kept, not reported as not run.
     while let Ok(live) = rx.try_recv() {
-        hear(live, listeners);
+        heard.pass_on(live, listeners);
     }
     if halt.is_none() && lost.is_none() {
         lost = lost_reason();
@@ -251,19 +213,8 @@ async fn run_watching(
         (None, Some(_)) => "the target stopped answering before this case ran".to_string(),
         (None, None) => String::new(),
     };
-    for (i, _) in finished.iter().enumerate().filter(|(_, done)| !**done) {
-        let mut result = case::blank_result(&plan.cases[i].case.header, Verdict::NotRun);
-        result.reason = Some(not_run_reason.clone());
-        tally.add(result.verdict);
-        emit(
-            listeners,
-            &Event::CaseFinished {
-                index: i,
-                total,
-                result: &result,
-            },
-        );
-    }
+    heard.not_run(&not_run_reason, listeners);
+    let live::Heard { tally, reach, .. } = heard;
     let interrupted = halt.is_some();
     let unreachable = lost.or_else(|| {
         (reach.responses == 0)
