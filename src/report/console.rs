@@ -24,6 +24,9 @@ pub struct Console<W: Write + Send> {
     verbose: bool,
     baseline: Option<BaselineInfo>,
     known: Vec<KnownOutcome>,
+    /// The reason the last case that did not run gave: a reason shared by the cases that follow is
+    /// printed once, then counted.
+    last_reason: Option<(String, usize)>,
 }
 
 impl<W: Write + Send> Console<W> {
@@ -39,6 +42,7 @@ impl<W: Write + Send> Console<W> {
             verbose,
             baseline: None,
             known: Vec::new(),
+            last_reason: None,
         }
     }
 
@@ -117,13 +121,12 @@ impl<W: Write + Send> Console<W> {
                 "warning: {}",
                 result.reason.as_deref().unwrap_or("needs review")
             ),
-            (Verdict::Skip, _) => {
-                format!("skipped: {}", result.reason.as_deref().unwrap_or(""))
-            }
-            (Verdict::NotRun, _) => {
-                format!("not run: {}", result.reason.as_deref().unwrap_or(""))
-            }
+            (Verdict::Skip, _) => self.reason_once("skipped", result),
+            (Verdict::NotRun, _) => self.reason_once("not run", result),
         };
+        if !matches!(result.verdict, Verdict::Skip | Verdict::NotRun) {
+            self.close_reason();
+        }
         let excused = known.as_ref().map(|k| k.status) == Some(KnownStatus::Known);
         if let Some(k) = known {
             self.known.push(k);
@@ -148,6 +151,10 @@ impl<W: Write + Send> Console<W> {
                 result.id,
                 result.reason.as_deref().unwrap_or_default()
             ));
+            // A warning tells the whole story too (what was sent, got, expected).
+            if self.failures.len() < DESCRIBED_FAILURES {
+                self.failures.push(describe_failure(result));
+            }
         }
         if result.verdict == Verdict::Fail && !excused {
             if self.failures.len() < DESCRIBED_FAILURES {
@@ -157,12 +164,37 @@ impl<W: Write + Send> Console<W> {
         }
     }
 
+    /// `skipped: REASON` the first time; for the cases right after it with the same reason, a
+    /// pointer to it, and their count once they end.
+    fn reason_once(&mut self, word: &str, result: &CaseResult) -> String {
+        let reason = format!("{word}: {}", result.reason.as_deref().unwrap_or(""));
+        if let Some((last, n)) = &mut self.last_reason {
+            if *last == reason {
+                *n += 1;
+                return format!("{word} (the same reason as above)");
+            }
+        }
+        self.close_reason();
+        self.last_reason = Some((reason.clone(), 1));
+        reason
+    }
+
+    /// Says how many cases in a row shared the last reason, when more than one did.
+    fn close_reason(&mut self) {
+        if let Some((reason, n)) = self.last_reason.take() {
+            if n > 1 {
+                self.line(&format!("        ({n} cases in a row: {reason})"));
+            }
+        }
+    }
+
     /// What failed, what needs review, the baseline's verdicts, and the one-line result.
     fn run_finished(&mut self, tally: &Tally, interrupted: bool, unreachable: Option<&str>) {
+        self.close_reason();
         let failures = std::mem::take(&mut self.failures);
         let failed = std::mem::take(&mut self.failed);
         if !failures.is_empty() {
-            self.line("\nfailures:");
+            self.line("\nfailures and warnings:");
             for f in &failures {
                 for l in f.lines() {
                     self.line(l);
@@ -174,9 +206,11 @@ impl<W: Write + Send> Console<W> {
                     failed.len() - failures.len()
                 ));
             }
-            self.line("\nfailures:");
-            for id in &failed {
-                self.line(&format!("    {id}"));
+            if !failed.is_empty() {
+                self.line("\nfailures:");
+                for id in &failed {
+                    self.line(&format!("    {id}"));
+                }
             }
         }
         let warned = std::mem::take(&mut self.warned);

@@ -31,7 +31,7 @@ pub struct CaseEntry {
     pub verdict: Verdict,
     /// The verdict refined by the baseline.
     pub status: CaseStatus,
-    /// [`first_failure`], for failed cases.
+    /// [`first_failure`] for failed cases; why, for a warning and for a case that did not run.
     pub first_failure: Option<Box<str>>,
 }
 
@@ -56,6 +56,8 @@ impl Index {
                 Verdict::Fail => first_failure(c),
                 // A warning's reason says what was tried.
                 Verdict::Warn => c.reason.clone().or_else(|| first_failure(c)),
+                // Why it did not run, for the lists of cases that did not.
+                Verdict::Skip | Verdict::NotRun => c.reason.clone(),
                 _ => None,
             }
             .map(String::into_boxed_str),
