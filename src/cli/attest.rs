@@ -7,7 +7,8 @@ use clap::Args;
 
 use gws_conform::report::attest::{self, dsse, Envelope};
 use gws_conform::report::rederive::rederive;
-use gws_conform::report::{write_atomic, Report};
+use gws_conform::report::render::{render_from, Output};
+use gws_conform::report::{write_atomic, Format, Report};
 
 use super::exit;
 
@@ -92,6 +93,20 @@ pub fn attest(args: &AttestArgs) -> u8 {
     match sign_report(&args.report, &key) {
         Ok(path) => {
             outln!("attestation: {}", path.display());
+            // The HTML beside the report shows the attestation: rendered again to say so.
+            let html = path.with_file_name(Format::Html.file_name());
+            if html.is_file() {
+                let out = vec![(Format::Html, Output::File(html.clone()))];
+                match render_from(&args.report, out) {
+                    Ok((_, r)) if r.iter().all(Result::is_ok) => {
+                        outln!("html: {} (shows the attestation)", html.display())
+                    }
+                    Ok((_, r)) => r.iter().filter_map(|r| r.as_ref().err()).for_each(|e| {
+                        eprintln!("error: {e}");
+                    }),
+                    Err(e) => eprintln!("error: {e}"),
+                }
+            }
             exit::PASS
         }
         Err(e) => {

@@ -40,6 +40,9 @@ pub struct CaseEntry {
 pub struct Index {
     pub head: ReportHead,
     pub cases: Vec<CaseEntry>,
+    /// The signed attestation beside report.json, when the report was read from a file that has
+    /// one (`run --sign`, `attest`).
+    pub attestation: Option<super::attest::Seen>,
 }
 
 impl Index {
@@ -70,7 +73,11 @@ impl Index {
         for c in &mut cases {
             c.status = CaseStatus::of(c.verdict, head.summary.known_for(&c.id));
         }
-        Index { head, cases }
+        Index {
+            head,
+            cases,
+            attestation: None,
+        }
     }
 
     pub fn of_report(report: &Report) -> Index {
@@ -98,7 +105,9 @@ impl Index {
             Streamed::Case(never) => match never {},
         })?;
         cases.shrink_to_fit();
-        Ok(Index::new(head, cases))
+        let mut index = Index::new(head, cases);
+        index.attestation = super::attest::Seen::beside(path);
+        Ok(index)
     }
 
     pub fn summary(&self) -> &Summary {

@@ -166,3 +166,58 @@ fn short(v: &Value) -> String {
         t
     }
 }
+
+/// An attestation found beside a report, as the HTML shows it: who signed (key ids), what (the
+/// subjects' digests), and whether its report.json subject is this file. Reading it checks no
+/// signature: that needs the signer's public key (`verify --attestation FILE --key PUB`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub file: String,
+    pub key_ids: Vec<String>,
+    pub result: String,
+    pub subjects: Vec<(String, String)>,
+    /// The report.json subject's digest is that of the report file read.
+    pub report_matches: bool,
+    /// Why the file could not be read as an attestation, if it could not.
+    pub problem: Option<String>,
+}
+
+impl Seen {
+    /// The attestation beside `report_json`, if there is one.
+    pub fn beside(report_json: &std::path::Path) -> Option<Seen> {
+        let path = report_json.parent()?.join(FILE_NAME);
+        let text = std::fs::read_to_string(&path).ok()?;
+        let report_sha = std::fs::read(report_json)
+            .map(|b| crate::load::sha256_hex(&b))
+            .unwrap_or_default();
+        let mut seen = Seen {
+            file: FILE_NAME.to_string(),
+            key_ids: Vec::new(),
+            result: String::new(),
+            subjects: Vec::new(),
+            report_matches: false,
+            problem: None,
+        };
+        let statement = Envelope::parse(&text).and_then(|e| {
+            seen.key_ids = e.signatures.iter().map(|s| s.keyid.clone()).collect();
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &e.payload)
+                .map_err(|err| dsse::DsseError::Envelope(err.to_string()))
+        });
+        match statement.map(|p| serde_json::from_slice::<Value>(&p)) {
+            Ok(Ok(s)) => {
+                seen.result = s["predicate"]["result"].as_str().unwrap_or("").to_string();
+                for sub in s["subject"].as_array().into_iter().flatten() {
+                    let name = sub["name"].as_str().unwrap_or("").to_string();
+                    let sha = sub["digest"]["sha256"].as_str().unwrap_or("").to_string();
+                    if name == "report.json" {
+                        seen.report_matches = sha == report_sha;
+                    }
+                    seen.subjects.push((name, sha));
+                }
+            }
+            Ok(Err(e)) => seen.problem = Some(format!("the statement is not JSON: {e}")),
+            Err(e) => seen.problem = Some(e.to_string()),
+        }
+        Some(seen)
+    }
+}
