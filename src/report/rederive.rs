@@ -177,3 +177,73 @@ pub fn schema_violations(report: &serde_json::Value, schema: &serde_json::Value)
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Provenance;
+    use crate::record::{Check, Level, StepResult};
+
+    fn case(verdict: Verdict, checks: Vec<Check>) -> CaseResult {
+        CaseResult {
+            id: "c".into(),
+            title: String::new(),
+            spec: vec![],
+            source: None,
+            provenance: Provenance::Documented,
+            rationale: None,
+            tags: vec![],
+            group: None,
+            file: "cases/c.toml".into(),
+            sha256: String::new(),
+            verdict,
+            reason: None,
+            steps: (!checks.is_empty())
+                .then(|| StepResult {
+                    name: "s".into(),
+                    exchanges: vec![],
+                    passed: checks.iter().all(|c| c.passed),
+                    checks,
+                    ran: true,
+                    duration_ms: 0,
+                    cometd_ms: None,
+                    wait_ms: None,
+                    notifications: vec![],
+                    notes: vec![],
+                })
+                .into_iter()
+                .collect(),
+            duration_ms: 0,
+            agent: None,
+        }
+    }
+
+    fn missed(level: Level) -> Check {
+        let mut c = Check::exchange_failed("x");
+        c.name = "status".into();
+        c.level = level;
+        c
+    }
+
+    #[test]
+    fn a_verdict_is_judged_by_its_checks_and_strict() {
+        let warned = || vec![missed(Level::Warning)];
+        assert_eq!(case_verdict(0, &case(Verdict::Warn, warned()), false), None);
+        let d = case_verdict(3, &case(Verdict::Warn, warned()), true).unwrap();
+        assert_eq!(d.field, "cases[3].verdict");
+        assert!(d.to_string().contains("give \"fail\""), "{d}");
+        assert!(d.to_string().contains("under --strict"), "{d}");
+        let d = case_verdict(0, &case(Verdict::Pass, vec![missed(Level::Failure)]), false);
+        assert!(d
+            .unwrap()
+            .to_string()
+            .contains("check `status` failed at level failure"));
+        // Nothing passes without a step; a skip needs none.
+        assert!(case_verdict(0, &case(Verdict::Pass, vec![]), false).is_some());
+        assert_eq!(case_verdict(0, &case(Verdict::Skip, vec![]), false), None);
+        assert_eq!(
+            case_verdict(0, &case(Verdict::Fail, vec![]), false).map(|d| d.field),
+            Some("cases[0].verdict".into())
+        );
+    }
+}
