@@ -131,6 +131,9 @@ fn edit_json(from: &Path, to: &Path, edit: impl FnOnce(&mut serde_json::Value)) 
     std::fs::write(to, serde_json::to_string_pretty(&v).unwrap()).unwrap();
 }
 
+/// An edit of report.json.
+type Forgery = dyn Fn(&mut serde_json::Value);
+
 #[test]
 fn verify_rederives_the_result_and_names_each_forged_field() {
     let dir = tempfile::tempdir().unwrap();
@@ -162,7 +165,7 @@ fn verify_rederives_the_result_and_names_each_forged_field() {
         "the fault is caught"
     );
     let forged = dir.path().join("forged.json");
-    let forgeries: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, Vec<String>)> = vec![
+    let forgeries: Vec<(&str, Box<Forgery>, Vec<String>)> = vec![
         (
             "the issue's forgery: a failing case set to pass, its checks left failed",
             Box::new(move |v| v["cases"][index]["verdict"] = "pass".into()),

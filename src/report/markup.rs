@@ -26,7 +26,7 @@ pub fn esc(s: &str) -> String {
 /// the notes' sentences write member names) shown as `<code>`.
 pub fn esc_code(s: &str) -> String {
     let pieces: Vec<&str> = s.split('`').collect();
-    if pieces.len() < 3 || pieces.len() % 2 == 0 {
+    if pieces.len() < 3 || pieces.len().is_multiple_of(2) {
         return esc(s);
     }
     pieces
