@@ -128,6 +128,11 @@ impl<W: Write + Send> Console<W> {
             self.close_reason();
         }
         let excused = known.as_ref().map(|k| k.status) == Some(KnownStatus::Known);
+        let expired = known
+            .as_ref()
+            .filter(|k| k.status == KnownStatus::Expired)
+            .map(|k| format!(" (its known-failure entry expired on {})", k.expires))
+            .unwrap_or_default();
         if let Some(k) = known {
             self.known.push(k);
         }
@@ -160,7 +165,7 @@ impl<W: Write + Send> Console<W> {
             if self.failures.len() < DESCRIBED_FAILURES {
                 self.failures.push(describe_failure(result));
             }
-            self.failed.push(result.id.clone());
+            self.failed.push(format!("{}{expired}", result.id));
         }
     }
 
