@@ -223,20 +223,30 @@ fn not_run(m: &mut Sink, index: &Index) {
 /// (text between backticks, when they pair up) is kept as written: Markdown shows it literally.
 fn md(s: &str) -> String {
     let pieces: Vec<&str> = s.split('`').collect();
-    if pieces.len() >= 3 && pieces.len() % 2 == 1 {
-        return pieces
-            .iter()
-            .enumerate()
-            .map(|(k, p)| {
-                if k % 2 == 1 && !p.is_empty() {
-                    format!("`{}`", p.replace(['\n', '\r'], " "))
-                } else {
-                    md_text(p)
-                }
-            })
-            .collect();
+    // An odd number of backticks (a span cut short): the last one is text, escaped.
+    let paired = if pieces.len().is_multiple_of(2) {
+        pieces.len() - 1
+    } else {
+        pieces.len()
+    };
+    let mut out: String = pieces[..paired]
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            if k % 2 == 1 && !p.is_empty() {
+                format!("`{}`", p.replace(['\n', '\r'], " "))
+            } else if k % 2 == 1 {
+                "\\`\\`".to_string()
+            } else {
+                md_text(p)
+            }
+        })
+        .collect();
+    if paired < pieces.len() {
+        out.push_str("\\`");
+        out.push_str(&md_text(pieces[paired]));
     }
-    md_text(s)
+    out
 }
 
 fn md_text(s: &str) -> String {
@@ -264,5 +274,18 @@ fn truncate(s: &str, max: usize) -> String {
         let mut t: String = s.chars().take(max).collect();
         t.push('…');
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::md;
+
+    #[test]
+    fn code_spans_are_kept_and_the_rest_escaped() {
+        assert_eq!(md("`notify-s4` failed: a|b"), "`notify-s4` failed: a\\|b");
+        // A span cut short by truncation: its backtick is text.
+        assert_eq!(md("`a` and `b…"), "`a` and \\`b…");
+        assert_eq!(md("no *span*"), "no \\*span\\*");
     }
 }
