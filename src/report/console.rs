@@ -362,4 +362,41 @@ mod tests {
             "{text}"
         );
     }
+
+    #[test]
+    fn a_reason_shared_by_cases_in_a_row_is_printed_once_with_its_count() {
+        let mut out = Vec::new();
+        {
+            let mut console = Console::new(&mut out, false);
+            for i in 0..4 {
+                let mut result = failed_case(i);
+                result.verdict = Verdict::NotRun;
+                result.reason = Some("the target answered 401 to every login".into());
+                console.on_event(&Event::CaseFinished {
+                    index: i,
+                    total: 4,
+                    result: &result,
+                });
+            }
+            let mut tally = Tally::default();
+            tally.not_run = 4;
+            tally.total = 4;
+            console.on_event(&Event::RunFinished {
+                tally: &tally,
+                interrupted: false,
+                unreachable: None,
+            });
+        }
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.matches("401 to every login").count(), 2, "{text}");
+        assert_eq!(
+            text.matches("not run (the same reason as above)").count(),
+            3,
+            "{text}"
+        );
+        assert!(
+            text.contains("(4 cases in a row: not run: the target answered 401"),
+            "{text}"
+        );
+    }
 }
