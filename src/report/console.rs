@@ -378,9 +378,11 @@ mod tests {
                     result: &result,
                 });
             }
-            let mut tally = Tally::default();
-            tally.not_run = 4;
-            tally.total = 4;
+            let tally = Tally {
+                not_run: 4,
+                total: 4,
+                ..Tally::default()
+            };
             console.on_event(&Event::RunFinished {
                 tally: &tally,
                 interrupted: false,
