@@ -28,15 +28,17 @@ pub const SUITE_SUBJECT: &str = "gws-conform-suite.sha256sum";
 pub fn suite_manifest(report: &Report) -> String {
     let profile = profile_path(report);
     let ca = report.run.profile.get("ca_file").and_then(Value::as_str);
-    let mut lines: Vec<String> = report
+    let mut inputs: Vec<&crate::load::InputFile> = report
         .run
         .inputs
         .iter()
         .filter(|i| Some(i.path.as_str()) != profile.as_deref() && Some(i.path.as_str()) != ca)
-        .map(|i| format!("{}  {}\n", i.sha256, i.path))
         .collect();
-    lines.sort_by(|a, b| a[66..].cmp(&b[66..]));
-    lines.concat()
+    inputs.sort_by(|a, b| a.path.cmp(&b.path));
+    inputs
+        .iter()
+        .map(|i| format!("{}  {}\n", i.sha256, i.path))
+        .collect()
 }
 
 fn profile_path(report: &Report) -> Option<String> {
@@ -219,5 +221,19 @@ impl Seen {
             Err(e) => seen.problem = Some(e.to_string()),
         }
         Some(seen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_target_url_carries_no_credentials() {
+        assert_eq!(
+            public_url("https://user:secret@gws.example:8443/base?token=x#f"),
+            "https://gws.example:8443/base"
+        );
+        assert_eq!(public_url("not a url"), "not a url");
     }
 }
