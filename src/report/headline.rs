@@ -162,12 +162,15 @@ fn caveats(s: &Summary, untested: &[&SampleOutcome]) -> Vec<String> {
     for (why, n) in &t.not_run_why {
         extra.push(format!("{n} not run: {why}"));
     }
+    // Counts only: the cases that did not run are named, each reason once, where the reports list
+    // them (a preflight reason shared by every case was repeated here once per sample).
     for u in untested {
         extra.push(format!(
-            "{} {}: {}",
+            "{} {}: {} of {} case(s) did not run",
             u.element,
             u.status.label(),
-            u.reason.as_deref().unwrap_or_default()
+            u.cases - u.ran,
+            u.cases
         ));
     }
     extra

@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use super::baseline::BaselineInfo;
 use super::coverage::{Coverage, ElementStatus, SampleOutcome};
+use super::judge::Judgement;
 use super::output::AtomicFile;
 use super::status::CaseStatus;
-use super::tally::Counter;
 use super::{Event, Listener, ReportError, RunInfo};
 use crate::record::{CaseResult, KnownOutcome, KnownStatus, Tally};
 
@@ -417,8 +417,7 @@ pub struct JsonReport {
     started: std::time::Instant,
     error: Option<String>,
     baseline: Option<BaselineInfo>,
-    counter: Counter,
-    coverage: Coverage,
+    judgement: Judgement,
     /// The index of the next case to write, and the cases that finished before it.
     next: usize,
     pending: std::collections::BTreeMap<usize, CaseResult>,
@@ -433,15 +432,15 @@ impl JsonReport {
             started: std::time::Instant::now(),
             error: None,
             baseline: None,
-            counter: Counter::default(),
+            judgement: Judgement::default(),
             next: 0,
             pending: std::collections::BTreeMap::new(),
-            coverage: Coverage::new(),
         })
     }
 
     /// Judges the run's failures against a known-failures baseline, and records it.
     pub fn with_baseline(mut self, baseline: Option<BaselineInfo>) -> Self {
+        self.judgement = Judgement::new(baseline.clone());
         self.baseline = baseline;
         self
     }
@@ -471,8 +470,7 @@ impl JsonReport {
     }
 
     fn write_case(&mut self, result: &CaseResult) {
-        self.counter.add(result, self.baseline.as_ref());
-        self.coverage.add(result);
+        self.judgement.add(result);
         let sep = if self.first_case { "\n" } else { ",\n" };
         self.first_case = false;
         self.write(sep);
@@ -532,20 +530,17 @@ impl Listener for JsonReport {
                 for (_, r) in std::mem::take(&mut self.pending) {
                     self.write_case(&r);
                 }
-                // The report's own count of the cases it wrote, judged against the baseline: the
-                // one tally every output shows.
-                let Counter { tally, known } = std::mem::take(&mut self.counter);
-                let summary = Summary::new(
-                    tally,
-                    *interrupted,
-                    unreachable.map(str::to_string),
-                    known,
-                    super::utc_timestamp(std::time::SystemTime::now()),
-                    self.started.elapsed().as_millis() as u64,
-                )
                 // The coverage holds an entry per case that covers a sample (most cases of a large
                 // suite): freed now, before the formats are rendered, so that the index reuses it.
-                .with_samples(&std::mem::take(&mut self.coverage));
+                // The report's own count of the cases it wrote, judged against the baseline: the
+                // one tally every output shows.
+                let summary = std::mem::take(&mut self.judgement).summary(
+                    None,
+                    *interrupted,
+                    unreachable.map(str::to_string),
+                    super::utc_timestamp(std::time::SystemTime::now()),
+                    self.started.elapsed().as_millis() as u64,
+                );
                 let s = serde_json::to_string_pretty(&summary).unwrap_or_default();
                 self.write(&format!("\n],\n\"summary\": {s}\n}}\n"));
                 self.finish();

@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::json::{MergedPart, Report, Summary};
-use super::tally::Counter;
+use super::json::{MergedPart, Report};
+use super::judge::Judgement;
 use crate::plan::Partition;
 
 #[derive(Debug, thiserror::Error)]
@@ -102,21 +102,17 @@ pub fn merge(parts: &[(PathBuf, Report)]) -> Result<Report, MergeError> {
     cases.sort_by(|a, b| a.id.cmp(&b.id));
 
     // Counted again from the cases, as one run counts them (a shard's tally knows only its part).
-    let mut counter = Counter::default();
-    for c in &cases {
-        counter.add(c, first.baseline.as_ref());
-    }
-    let Counter { tally, known } = counter;
+    let mut judgement = Judgement::new(first.baseline.clone());
+    cases.iter().for_each(|c| judgement.add(c));
     let complete = parts.iter().all(|(_, r)| r.summary.complete);
     let unreachable = parts
         .iter()
         .find_map(|(_, r)| r.summary.unreachable.clone());
     // An incomplete shard that could reach its target was interrupted.
-    let summary = Summary::new(
-        tally,
+    let summary = judgement.summary(
+        None,
         !complete && unreachable.is_none(),
         unreachable,
-        known,
         parts
             .iter()
             .map(|(_, r)| r.summary.finished_at.clone())
@@ -127,12 +123,7 @@ pub fn merge(parts: &[(PathBuf, Report)]) -> Result<Report, MergeError> {
             .map(|(_, r)| r.summary.duration_ms)
             .max()
             .unwrap_or_default(),
-    )
-    .with_samples(&{
-        let mut coverage = super::coverage::Coverage::new();
-        cases.iter().for_each(|c| coverage.add(c));
-        coverage
-    });
+    );
 
     let mut run = first.run.clone();
     let mut ids: Vec<&str> = parts.iter().map(|(_, r)| r.run.run_id.as_str()).collect();

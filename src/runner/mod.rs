@@ -4,6 +4,7 @@
 mod answers;
 mod case;
 mod cometd;
+mod expectation_words;
 mod live;
 
 use futures_util::StreamExt;
