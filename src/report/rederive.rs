@@ -8,7 +8,7 @@
 use super::headline::headline;
 use super::json::{Report, ReportHead};
 use super::judge::Judgement;
-use crate::record::{CaseResult, Verdict};
+use crate::record::{CaseResult, Tally, Verdict};
 
 /// One place where the report's result does not follow from what it records.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +49,132 @@ pub fn rederive(report: &Report) -> Vec<Disagreement> {
         .enumerate()
         .filter_map(|(i, c)| case_verdict(i, c, strict))
         .collect();
+    for (i, c) in report.cases.iter().enumerate() {
+        out.extend(case_shape(i, c));
+    }
+    out.extend(run_shape(report));
     out.extend(summary(report));
+    out
+}
+
+/// What the runner always keeps of a case (see `runner::case`): a step that did not run made no
+/// exchange and no check; a case skipped or not run has no steps and says why. Without these, a
+/// failure could be forged into a skip by marking its steps not run.
+fn case_shape(index: usize, case: &CaseResult) -> Vec<Disagreement> {
+    let mut out = Vec::new();
+    let mut disagree = |field: String, recorded: String, derived: &str| {
+        out.push(Disagreement {
+            case: Some(case.id.clone()),
+            field,
+            recorded,
+            derived: derived.to_string(),
+        })
+    };
+    for (j, step) in case.steps.iter().enumerate().filter(|(_, s)| !s.ran) {
+        if !step.exchanges.is_empty() || !step.checks.is_empty() {
+            disagree(
+                format!("cases[{index}].steps[{j}]"),
+                format!(
+                    "not run with {} exchange(s) and {} check(s)",
+                    step.exchanges.len(),
+                    step.checks.len()
+                ),
+                "a step that did not run makes no exchange and no check",
+            );
+        }
+    }
+    if matches!(case.verdict, Verdict::Skip | Verdict::NotRun) {
+        if !case.steps.is_empty() {
+            disagree(
+                format!("cases[{index}].steps"),
+                format!("{} step(s)", case.steps.len()),
+                &format!(
+                    "a case recorded \"{}\" never started, so it has no steps",
+                    case.verdict.as_str()
+                ),
+            );
+        }
+        if case.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+            disagree(
+                format!("cases[{index}].reason"),
+                "absent".into(),
+                &format!(
+                    "a case recorded \"{}\" always says why",
+                    case.verdict.as_str()
+                ),
+            );
+        }
+    }
+    out
+}
+
+/// The run as a whole: every planned case is in the report, and a run with a case not run is not
+/// complete.
+fn run_shape(report: &Report) -> Vec<Disagreement> {
+    let mut out = Vec::new();
+    let mut disagree = |field: &str, recorded: String, derived: String| {
+        out.push(Disagreement {
+            case: None,
+            field: field.to_string(),
+            recorded,
+            derived,
+        })
+    };
+    let cases = report.cases.len();
+    if report.run.planned != cases {
+        disagree(
+            "run.planned",
+            report.run.planned.to_string(),
+            format!("the report holds {cases} case(s), one for every case planned"),
+        );
+    }
+    if !report.merged_from.is_empty() {
+        let shards: usize = report.merged_from.iter().map(|m| m.cases).sum();
+        if shards != cases {
+            disagree(
+                "merged_from[].cases",
+                format!("{shards} in all"),
+                format!("the merged report holds {cases} case(s), every case of every shard"),
+            );
+        }
+    }
+    // The run's UTC date judges the baseline's expiry (`run` takes it from `started_at`); a merged
+    // report's shards ran between its start and its finish.
+    if let Some(b) = &report.baseline {
+        let started = report.run.started_at.get(..10).unwrap_or_default();
+        let finished = report.summary.finished_at.get(..10).unwrap_or_default();
+        let fits = if report.merged_from.is_empty() {
+            b.today == started
+        } else {
+            started <= b.today.as_str() && b.today.as_str() <= finished
+        };
+        if !fits {
+            disagree(
+                "baseline.today",
+                format!("{:?}", b.today),
+                format!(
+                    "the run started on {started}{}, the day its baseline is judged on",
+                    if report.merged_from.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" and finished on {finished}")
+                    }
+                ),
+            );
+        }
+    }
+    let not_run = report
+        .cases
+        .iter()
+        .filter(|c| c.verdict == Verdict::NotRun)
+        .count();
+    if report.summary.complete && not_run > 0 {
+        disagree(
+            "summary.complete",
+            "true".into(),
+            format!("{not_run} case(s) did not run, so the run is not complete"),
+        );
+    }
     out
 }
 
@@ -119,32 +244,81 @@ fn summary(report: &Report) -> Vec<Disagreement> {
             });
         }
     };
-    let (rt, dt) = (&recorded.tally, &derived.tally);
-    for (name, r, d) in [
-        ("total", rt.total, dt.total),
-        ("passed", rt.passed, dt.passed),
-        ("warned", rt.warned, dt.warned),
-        ("failed", rt.failed, dt.failed),
-        ("skipped", rt.skipped, dt.skipped),
-        ("not_run", rt.not_run, dt.not_run),
-    ] {
-        field(&format!("tally.{name}"), r.to_string(), d.to_string());
-    }
-    for d in &derived.known {
-        let r = recorded.known_for(&d.case).map(|k| k.status.as_str());
+    if recorded.tally != derived.tally {
         field(
-            &format!("known[{}].status", d.case),
-            format!("{:?}", r.unwrap_or("absent")),
-            format!("{:?}", d.status.as_str()),
+            "tally",
+            tally_text(&recorded.tally),
+            tally_text(&derived.tally),
         );
     }
-    for d in &derived.samples {
-        let r = recorded.samples.iter().find(|s| s.element == d.element);
-        field(
-            &format!("samples[{}].status", d.element),
-            format!("{:?}", r.map(|s| s.status.word()).unwrap_or("absent")),
-            format!("{:?}", d.status.word()),
-        );
+    field(
+        "complete",
+        recorded.complete.to_string(),
+        derived.complete.to_string(),
+    );
+    // Every baseline outcome and sample, both ways: one the report adds is as wrong as one it
+    // changes.
+    let known_ids = recorded.known.iter().chain(&derived.known).map(|k| &k.case);
+    for id in known_ids.collect::<std::collections::BTreeSet<_>>() {
+        let text = |s: &super::json::Summary| {
+            let all: Vec<String> = s
+                .known
+                .iter()
+                .filter(|k| &k.case == id)
+                .map(|k| format!("{:?} (expires {})", k.status.as_str(), k.expires))
+                .collect();
+            if all.is_empty() {
+                "absent".to_string()
+            } else {
+                all.join(" and ")
+            }
+        };
+        field(&format!("known[{id}]"), text(recorded), text(&derived));
+    }
+    let elements = recorded.samples.iter().chain(&derived.samples).map(|s| &s.element);
+    for element in elements.collect::<std::collections::BTreeSet<_>>() {
+        let text = |s: &super::json::Summary| {
+            let all: Vec<String> = s
+                .samples
+                .iter()
+                .filter(|o| &o.element == element)
+                .map(|o| {
+                    format!(
+                        "{:?} ({} of {} case(s) ran{})",
+                        o.status.word(),
+                        o.ran,
+                        o.cases,
+                        o.reason
+                            .as_deref()
+                            .map(|r| format!("; {r}"))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            if all.is_empty() {
+                "absent".to_string()
+            } else {
+                all.join(" and ")
+            }
+        };
+        let (r, d) = (text(recorded), text(&derived));
+        // The status first, as the field most read; the whole outcome is compared.
+        let status = |s: &super::json::Summary| {
+            s.samples
+                .iter()
+                .find(|o| &o.element == element)
+                .map(|o| format!("{:?}", o.status.word()))
+                .unwrap_or_else(|| "absent".into())
+        };
+        if status(recorded) != status(&derived) {
+            field(
+                &format!("samples[{element}].status"),
+                status(recorded),
+                status(&derived),
+            );
+        } else {
+            field(&format!("samples[{element}]"), r, d);
+        }
     }
     field("ok", recorded.ok.to_string(), derived.ok.to_string());
     let head = report.head();
@@ -152,10 +326,19 @@ fn summary(report: &Report) -> Vec<Disagreement> {
         summary: derived,
         ..report.head()
     };
-    let (rw, _) = headline(&head);
-    let (dw, _) = headline(&derived_head);
-    field("headline", format!("{rw:?}"), format!("{dw:?}"));
+    let (rw, rs) = headline(&head);
+    let (dw, ds) = headline(&derived_head);
+    field(
+        "headline",
+        format!("{:?}", format!("{rw}: {rs}")),
+        format!("{:?}", format!("{dw}: {ds}")),
+    );
     out
+}
+
+/// The whole tally, every count named (a count added later is shown without a change here).
+fn tally_text(t: &Tally) -> String {
+    serde_json::to_string(t).unwrap_or_default()
 }
 
 /// Where report.json breaks the project's own `schemas/report.schema.json`, in sentences.
