@@ -21,25 +21,7 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 /// The Sample 4 cases against a server whose partial success answers 200 with statusCode 0, signed
 /// with `key`: (report dir, run output).
 fn faulty_run(dir: &Path, key: &Path) -> (PathBuf, support::Run) {
-    let server = Served::start(&["--fault", "partial-success-as-zero"], PW, LC);
-    let reports = dir.join("reports");
-    let r = run(
-        &[
-            "run",
-            "--target",
-            &server.url,
-            "--profile",
-            "profiles/reference.toml",
-            "--report-dir",
-            reports.to_str().unwrap(),
-            "--sign",
-            key.to_str().unwrap(),
-            "S4",
-        ],
-        &root(),
-        &[("GWS_PASSWORD", PW), ("GWS_AGENT_LOGIN_PASSWORD", LC)],
-        LIMIT,
-    );
+    let (reports, r) = s4_run(dir, &["--sign", key.to_str().unwrap()]);
     assert_eq!(
         r.code, 1,
         "the fault fails the run\n{}{}",
@@ -51,6 +33,59 @@ fn faulty_run(dir: &Path, key: &Path) -> (PathBuf, support::Run) {
         r.stdout
     );
     (reports, r)
+}
+
+/// The Sample 4 cases against the partial-success fault, with `extra` arguments.
+fn s4_run(dir: &Path, extra: &[&str]) -> (PathBuf, support::Run) {
+    let server = Served::start(&["--fault", "partial-success-as-zero"], PW, LC);
+    let reports = dir.join("reports");
+    let mut args = vec![
+        "run",
+        "--target",
+        &server.url,
+        "--profile",
+        "profiles/reference.toml",
+        "--report-dir",
+        reports.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args.push("S4");
+    let r = run(
+        &args,
+        &root(),
+        &[("GWS_PASSWORD", PW), ("GWS_AGENT_LOGIN_PASSWORD", LC)],
+        LIMIT,
+    );
+    (reports, r)
+}
+
+/// Each forgery of `report` is refused by `verify` (exit 1, never a panic) with every text named.
+fn assert_refused(report: &Path, forged: &Path, forgeries: Vec<(&str, Box<Forgery>, Vec<String>)>) {
+    for (what, forge, says) in forgeries {
+        edit_json(report, forged, forge);
+        let r = verify(forged, &[]);
+        assert_eq!(r.code, 1, "{what}\n{}{}", r.stdout, r.stderr);
+        for s in says {
+            assert!(r.stdout.contains(&s), "{what}: `{s}` not in\n{}", r.stdout);
+        }
+    }
+}
+
+/// The index of case `id` in report.json.
+fn case_index(v: &serde_json::Value, id: &str) -> usize {
+    v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["id"] == id)
+        .unwrap()
+}
+
+/// Moves one case's count in the tally from `from` to `to`.
+fn move_count(v: &mut serde_json::Value, from: &str, to: &str) {
+    let t = &mut v["summary"]["tally"];
+    t[from] = (t[from].as_u64().unwrap() - 1).into();
+    t[to] = (t[to].as_u64().unwrap_or(0) + 1).into();
 }
 
 fn verify(report: &Path, extra: &[&str]) -> support::Run {
@@ -180,7 +215,11 @@ fn verify_rederives_the_result_and_names_each_forged_field() {
                 let n = v["summary"]["tally"]["failed"].as_u64().unwrap();
                 v["summary"]["tally"]["failed"] = (n + 1).into();
             }),
-            vec!["`summary.tally.failed` is".into()],
+            vec![
+                "`summary.tally` is {\"total\"".into(),
+                // The word stays FAIL: only the sentence tells.
+                "`summary.headline` is \"FAIL: The target".into(),
+            ],
         ),
         (
             "a sample's status",
@@ -204,14 +243,164 @@ fn verify_rederives_the_result_and_names_each_forged_field() {
             vec!["`/summary/finished_at` breaks schemas/report.schema.json: `finished_at` must match the pattern".into()],
         ),
     ];
-    for (what, forge, says) in forgeries {
-        edit_json(&report, &forged, forge);
-        let r = verify(&forged, &[]);
-        assert_eq!(r.code, 1, "{what}\n{}{}", r.stdout, r.stderr);
-        for s in says {
-            assert!(r.stdout.contains(&s), "{what}: `{s}` not in\n{}", r.stdout);
-        }
-    }
+    assert_refused(&report, &forged, forgeries);
+}
+
+#[test]
+fn verify_refuses_a_failure_forged_into_a_skip_and_counts_that_do_not_add_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (reports, r) = s4_run(dir.path(), &[]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let report = reports.join("report.json");
+    let ok = verify(&report, &[]);
+    assert_eq!(ok.code, 0, "{}{}", ok.stdout, ok.stderr);
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let i = case_index(&value, "s4-partial-success");
+    let forged = dir.path().join("forged.json");
+    let forgeries: Vec<(&str, Box<Forgery>, Vec<String>)> = vec![
+        (
+            "a failure made a skip: a reason, its steps marked not run, the tally moved",
+            Box::new(move |v| {
+                let c = &mut v["cases"][i];
+                c["verdict"] = "skip".into();
+                c["reason"] = "the target profile lacks a capability".into();
+                for s in c["steps"].as_array_mut().unwrap() {
+                    s["ran"] = false.into();
+                }
+                move_count(v, "failed", "skipped");
+            }),
+            vec![
+                "case `s4-partial-success`".into(),
+                format!("`cases[{i}].steps[0]` is not run with"),
+                format!("`cases[{i}].steps` is"),
+            ],
+        ),
+        (
+            "a failure made a skip without a reason",
+            Box::new(move |v| {
+                let c = &mut v["cases"][i];
+                c["verdict"] = "skip".into();
+                c.as_object_mut().unwrap().remove("reason");
+                c["steps"] = serde_json::json!([]);
+                move_count(v, "failed", "skipped");
+            }),
+            vec![format!("`cases[{i}].reason` is absent")],
+        ),
+        (
+            "a case made not run in a complete run",
+            Box::new(move |v| {
+                let c = &mut v["cases"][i];
+                c["verdict"] = "not-run".into();
+                c["reason"] = "the run was stopped before this case ran".into();
+                c["steps"] = serde_json::json!([]);
+                move_count(v, "failed", "not_run");
+            }),
+            vec!["`summary.complete` is true in the report, but 1 case(s) did not run".into()],
+        ),
+        (
+            "a case deleted, the tally adjusted",
+            Box::new(move |v| {
+                v["cases"].as_array_mut().unwrap().remove(i);
+                let t = &mut v["summary"]["tally"];
+                t["failed"] = (t["failed"].as_u64().unwrap() - 1).into();
+                t["total"] = (t["total"].as_u64().unwrap() - 1).into();
+            }),
+            vec!["`run.planned` is".into()],
+        ),
+        (
+            "a sample that ran more cases than it has (a debug build panicked)",
+            Box::new(|v| {
+                for s in v["summary"]["samples"].as_array_mut().unwrap() {
+                    s["ran"] = (s["cases"].as_u64().unwrap() + 5).into();
+                }
+            }),
+            vec!["`summary.samples[S4]` is".into()],
+        ),
+        (
+            "more cases not run than there are",
+            Box::new(|v| v["summary"]["tally"]["not_run"] = 1000.into()),
+            vec!["`summary.tally` is".into()],
+        ),
+        (
+            "a baseline outcome the run never had",
+            Box::new(|v| {
+                v["summary"]["known"] = serde_json::json!([{
+                    "case": "s4-partial-success", "reason": "r",
+                    "expires": "2099-01-01", "status": "known"
+                }]);
+            }),
+            vec!["`summary.known[s4-partial-success]` is \"known\" (expires 2099-01-01) in the report, but the cases give absent".into()],
+        ),
+        (
+            "a sample the cases do not give",
+            Box::new(|v| {
+                let samples = v["summary"]["samples"].as_array_mut().unwrap();
+                let mut extra = samples[0].clone();
+                extra["element"] = "S9".into();
+                samples.push(extra);
+            }),
+            vec!["`summary.samples[S9].status` is".into(), "but the cases give absent".into()],
+        ),
+    ];
+    assert_refused(&report, &forged, forgeries);
+}
+
+#[test]
+fn verify_compares_the_baseline_with_its_file_and_the_run_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("known.toml");
+    std::fs::write(
+        &baseline,
+        "[[known]]\ncase = \"s4-partial-success\"\nreason = \"ticket 1\"\nexpires = 2020-01-01\n",
+    )
+    .unwrap();
+    let (reports, r) = s4_run(dir.path(), &["--baseline", baseline.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "the entry has expired\n{}{}", r.stdout, r.stderr);
+    let report = reports.join("report.json");
+    let ok = verify(&report, &[]);
+    assert_eq!(ok.code, 0, "{}{}", ok.stdout, ok.stderr);
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(value["summary"]["known"][0]["status"], "expired");
+    let forged = dir.path().join("forged.json");
+    let excused = |v: &mut serde_json::Value| {
+        v["summary"]["known"][0]["status"] = "known".into();
+        v["summary"]["known"][0]["expires"] = "2099-01-01".into();
+        v["summary"]["ok"] = true.into();
+    };
+    let forgeries: Vec<(&str, Box<Forgery>, Vec<String>)> = vec![
+        (
+            "the entry's expiry moved in the report, the file kept",
+            Box::new(move |v| {
+                v["baseline"]["entries"][0]["expires"] = "2099-01-01".into();
+                excused(v);
+            }),
+            vec!["`baseline.entries[s4-partial-success]` is expires 2099-01-01".into()],
+        ),
+        (
+            "an entry the file does not have",
+            Box::new(|v| {
+                let mut extra = v["baseline"]["entries"][0].clone();
+                extra["case"] = "s4-other".into();
+                v["baseline"]["entries"].as_array_mut().unwrap().push(extra);
+            }),
+            vec![
+                "`baseline.entries[s4-other]` is expires 2020-01-01".into(),
+                "but absent in".into(),
+            ],
+        ),
+        (
+            "the day it was judged on moved back",
+            Box::new(move |v| {
+                v["baseline"]["today"] = "2019-12-31".into();
+                excused(v);
+                v["summary"]["known"][0]["expires"] = "2020-01-01".into();
+            }),
+            vec!["`baseline.today` is \"2019-12-31\" in the report, but the run started on".into()],
+        ),
+    ];
+    assert_refused(&report, &forged, forgeries);
 }
 
 #[test]

@@ -275,7 +275,11 @@ fn summary(report: &Report) -> Vec<Disagreement> {
         };
         field(&format!("known[{id}]"), text(recorded), text(&derived));
     }
-    let elements = recorded.samples.iter().chain(&derived.samples).map(|s| &s.element);
+    let elements = recorded
+        .samples
+        .iter()
+        .chain(&derived.samples)
+        .map(|s| &s.element);
     for element in elements.collect::<std::collections::BTreeSet<_>>() {
         let text = |s: &super::json::Summary| {
             let all: Vec<String> = s
