@@ -560,3 +560,61 @@ fn the_signed_attestation_interoperates_and_every_tampering_is_refused() {
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(r.stdout.contains("the envelope names key"), "{}", r.stdout);
 }
+
+#[test]
+fn the_html_does_not_vouch_for_a_signature_and_a_stale_attestation_is_not_this_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, _) = keygen(dir.path(), "k.pem");
+    let (reports, _) = faulty_run(dir.path(), &key);
+    let html = || std::fs::read_to_string(reports.join("report.html")).unwrap();
+    let page = html();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap())
+            .unwrap();
+    let first_run = report["run"]["run_id"].as_str().unwrap().to_string();
+    // The key id is the envelope's claim: the page checks no signature and says so.
+    assert!(page.contains("data-signed=\"unchecked\""), "{page}");
+    assert!(page.contains("signature not checked here"), "{page}");
+    assert!(!page.contains("data-signed=\"yes\""), "{page}");
+    assert!(
+        page.contains(&format!("data-run=\"{first_run}\"")),
+        "{page}"
+    );
+    let saved = dir.path().join("saved.intoto.jsonl");
+    std::fs::copy(reports.join("attestation.intoto.jsonl"), &saved).unwrap();
+
+    // Run again into the same folder without --sign: the earlier attestation goes.
+    let (_, r) = s4_run(dir.path(), &["--force"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        !reports.join("attestation.intoto.jsonl").exists(),
+        "an earlier run's attestation is removed"
+    );
+    assert!(html().contains("data-signed=\"no\""), "{}", html());
+
+    // Put back by hand, the page says whose run it attests.
+    std::fs::copy(&saved, reports.join("attestation.intoto.jsonl")).unwrap();
+    let out = reports.join("again.html");
+    let report_json = reports.join("report.json");
+    let r = run(
+        &[
+            "report",
+            report_json.to_str().unwrap(),
+            "--format",
+            "html",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &root(),
+        &[],
+        LIMIT,
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let page = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        page.contains(&format!(
+            "It attests run <code>{first_run}</code>, not this report"
+        )),
+        "{page}"
+    );
+}
