@@ -618,3 +618,78 @@ fn the_html_does_not_vouch_for_a_signature_and_a_stale_attestation_is_not_this_r
         "{page}"
     );
 }
+
+#[test]
+fn keygen_force_leaves_no_readable_key_and_bad_inputs_exit_2() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let key = d.join("k.pem");
+    std::fs::write(&key, "old").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = run(
+        &["keygen", "-o", key.to_str().unwrap()],
+        &root(),
+        &[],
+        LIMIT,
+    );
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    let r = run(
+        &["keygen", "-o", key.to_str().unwrap(), "--force"],
+        &root(),
+        &[],
+        LIMIT,
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the private key is its owner's alone");
+
+    // `attest` with a report that cannot be read or parsed: bad input.
+    let not_json = d.join("report.json");
+    std::fs::write(&not_json, "not json").unwrap();
+    for report in [d.join("absent.json"), not_json.clone()] {
+        let r = run(
+            &[
+                "attest",
+                report.to_str().unwrap(),
+                "--key",
+                key.to_str().unwrap(),
+            ],
+            &root(),
+            &[],
+            LIMIT,
+        );
+        assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    }
+
+    // `verify --attestation` with a key or an envelope that cannot be read: bad input.
+    let (reports, _) = s4_run(d, &[]);
+    let report = reports.join("report.json");
+    let public = PathBuf::from(format!("{}.pub", key.display()));
+    let absent = d.join("absent.jsonl");
+    let r = verify(
+        &report,
+        &[
+            "--attestation",
+            absent.to_str().unwrap(),
+            "--key",
+            public.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("absent.jsonl: cannot read"),
+        "{}",
+        r.stderr
+    );
+    let r = verify(
+        &report,
+        &[
+            "--attestation",
+            absent.to_str().unwrap(),
+            "--key",
+            d.join("absent.pub").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+}

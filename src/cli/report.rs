@@ -127,7 +127,13 @@ pub fn verify(args: &VerifyArgs) -> u8 {
     let baseline_ok = verify_baseline(args, &report);
     let attestation_ok = match (&args.attestation, &args.key) {
         (Some(att), Some(key)) => {
-            let problems = super::attest::check_attestation(att, key, &report, &bytes);
+            let problems = match super::attest::check_attestation(att, key, &report, &bytes) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::ERROR;
+                }
+            };
             for p in &problems {
                 outln!("ATTESTATION  {p}");
             }

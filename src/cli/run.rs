@@ -234,7 +234,7 @@ pub async fn execute(
         }
     }
     let (summary, mut write_errors) = render_formats(&json, &report_path, &report_dir);
-    write_errors.extend(sign_error);
+    write_errors.extend(sign_error.map(|e| e.to_string()));
     outln!("report: {}", report_path.display());
     if !options.quiet {
         outln!("also: {}", rendered_names(&report_dir));
