@@ -257,6 +257,16 @@ fn verify_refuses_a_failure_forged_into_a_skip_and_counts_that_do_not_add_up() {
     let value: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let i = case_index(&value, "s4-partial-success");
+    // summary.md shows what the failing step sent and got back (issue 19: every format).
+    let summary = std::fs::read_to_string(reports.join("summary.md")).unwrap();
+    for says in [
+        "request and response of step",
+        "request: POST /api/v2/me",
+        "body: {\"channels\":[\"voice\",\"chat\"]",
+        "response: HTTP 200",
+    ] {
+        assert!(summary.contains(says), "`{says}` not in\n{summary}");
+    }
     let forged = dir.path().join("forged.json");
     let forgeries: Vec<(&str, Box<Forgery>, Vec<String>)> = vec![
         (
