@@ -15,7 +15,7 @@ use crate::record::{CaseResult, KnownStatus};
 const MAX_LISTED: usize = 20;
 
 /// The whole summary, from the index, with what each failure or warning listed sent and got back
-/// (collected as the cases stream past: at most [`MAX_LISTED`] of each, each cut short).
+/// (collected as the cases stream past: at most [`MAX_LISTED`] of each, in brief).
 #[derive(Default)]
 pub struct Markdown {
     /// Per case listed, by id: its failing step's request and response.
@@ -48,19 +48,14 @@ impl Writer for Markdown {
     }
 }
 
-/// Exchange text longer than this is cut (report.json and report.html have it whole).
-const EXCHANGE_CHARS: usize = 1500;
+/// A body longer than this is cut (report.json and report.html have it whole, with the headers).
+const BODY_CHARS: usize = 600;
 
 /// The request and response of the case's first failing step, as a collapsed block under its line.
 fn exchange_block(case: &CaseResult) -> Option<String> {
     let (step, _) = case.failures().next()?;
-    let text = crate::record::describe::exchange(step.exchanges.last()?);
-    // Its lines are indented for the console's account of a step: the block needs none.
-    let text: Vec<&str> = text
-        .lines()
-        .map(|l| l.strip_prefix("    ").unwrap_or(l))
-        .collect();
-    let text = truncate(text.join("\n").trim_end(), EXCHANGE_CHARS);
+    let text = crate::record::describe::exchange_brief(step.exchanges.last()?, BODY_CHARS);
+    let text = text.trim_end();
     // A fence longer than any run of backticks in the text.
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
