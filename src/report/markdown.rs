@@ -118,6 +118,30 @@ fn render(index: &Index, exchanges: &[(String, String)], m: &mut Sink) -> io::Re
         .collect();
     let _ = writeln!(m, "**Samples:** {}\n", samples.join(" · "));
 
+    parameter_table(m, index);
+    case_list(m, index, exchanges, CaseStatus::Fail, "### Failures", 200);
+    case_list(
+        m,
+        index,
+        exchanges,
+        CaseStatus::Warn,
+        "### 🟡 Warnings (needs review: an inferred expectation was not met)",
+        300,
+    );
+    not_run(m, index);
+    baseline_lists(m, s);
+    let _ = writeln!(
+        m,
+        "<sub>gws-conform {} · run {} · {} input files hashed (SHA-256) · full details in report.html and report.json</sub>",
+        r.run.harness_version,
+        md(&r.run.run_id),
+        r.run.inputs.len()
+    );
+    m.emit()
+}
+
+/// How many cases cover each parameter, per kind (positive, wrong value, wrong type).
+fn parameter_table(m: &mut Sink, index: &Index) {
     let params: Vec<String> = traceability(&index.cases)
         .iter()
         .filter(|t| t.kind == "parameter")
@@ -139,17 +163,11 @@ fn render(index: &Index, exchanges: &[(String, String)], m: &mut Sink) -> io::Re
         }
         m.push('\n');
     }
+}
 
-    case_list(m, index, exchanges, CaseStatus::Fail, "### Failures", 200);
-    case_list(
-        m,
-        index,
-        exchanges,
-        CaseStatus::Warn,
-        "### 🟡 Warnings (needs review: an inferred expectation was not met)",
-        300,
-    );
-    not_run(m, index);
+/// The baseline's entries that expired, that excused a failure, and that now pass, each under its
+/// heading; nothing for an empty list.
+fn baseline_lists(m: &mut Sink, s: &super::json::Summary) {
     let expired: Vec<_> = s.known_with(KnownStatus::Expired).collect();
     if !expired.is_empty() {
         m.push_str(
@@ -184,14 +202,6 @@ fn render(index: &Index, exchanges: &[(String, String)], m: &mut Sink) -> io::Re
         }
         m.push('\n');
     }
-    let _ = writeln!(
-        m,
-        "<sub>gws-conform {} · run {} · {} input files hashed (SHA-256) · full details in report.html and report.json</sub>",
-        r.run.harness_version,
-        md(&r.run.run_id),
-        r.run.inputs.len()
-    );
-    m.emit()
 }
 
 /// The cases of one status under a heading, each with its first failure cut to `chars`, at most
