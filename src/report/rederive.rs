@@ -6,7 +6,9 @@
 //! is no second copy here to drift.
 
 use super::headline::headline;
-use super::json::{Report, ReportHead};
+use std::collections::BTreeSet;
+
+use super::json::{Report, ReportHead, Summary};
 use super::judge::Judgement;
 use crate::record::{CaseResult, Tally, Verdict};
 
@@ -234,97 +236,21 @@ fn summary(report: &Report) -> Vec<Disagreement> {
         recorded.duration_ms,
     );
     let mut out = Vec::new();
-    let mut field = |name: &str, r: String, d: String| {
-        if r != d {
-            out.push(Disagreement {
-                case: None,
-                field: format!("summary.{name}"),
-                recorded: r,
-                derived: format!("the cases give {d}"),
-            });
-        }
-    };
     if recorded.tally != derived.tally {
-        field(
+        out.extend(field(
             "tally",
             tally_text(&recorded.tally),
             tally_text(&derived.tally),
-        );
+        ));
     }
-    field(
+    out.extend(field(
         "complete",
         recorded.complete.to_string(),
         derived.complete.to_string(),
-    );
-    // Every baseline outcome and sample, both ways: one the report adds is as wrong as one it
-    // changes.
-    let known_ids = recorded.known.iter().chain(&derived.known).map(|k| &k.case);
-    for id in known_ids.collect::<std::collections::BTreeSet<_>>() {
-        let text = |s: &super::json::Summary| {
-            let all: Vec<String> = s
-                .known
-                .iter()
-                .filter(|k| &k.case == id)
-                .map(|k| format!("{:?} (expires {})", k.status.as_str(), k.expires))
-                .collect();
-            if all.is_empty() {
-                "absent".to_string()
-            } else {
-                all.join(" and ")
-            }
-        };
-        field(&format!("known[{id}]"), text(recorded), text(&derived));
-    }
-    let elements = recorded
-        .samples
-        .iter()
-        .chain(&derived.samples)
-        .map(|s| &s.element);
-    for element in elements.collect::<std::collections::BTreeSet<_>>() {
-        let text = |s: &super::json::Summary| {
-            let all: Vec<String> = s
-                .samples
-                .iter()
-                .filter(|o| &o.element == element)
-                .map(|o| {
-                    format!(
-                        "{:?} ({} of {} case(s) ran{})",
-                        o.status.word(),
-                        o.ran,
-                        o.cases,
-                        o.reason
-                            .as_deref()
-                            .map(|r| format!("; {r}"))
-                            .unwrap_or_default()
-                    )
-                })
-                .collect();
-            if all.is_empty() {
-                "absent".to_string()
-            } else {
-                all.join(" and ")
-            }
-        };
-        let (r, d) = (text(recorded), text(&derived));
-        // The status first, as the field most read; the whole outcome is compared.
-        let status = |s: &super::json::Summary| {
-            s.samples
-                .iter()
-                .find(|o| &o.element == element)
-                .map(|o| format!("{:?}", o.status.word()))
-                .unwrap_or_else(|| "absent".into())
-        };
-        if status(recorded) != status(&derived) {
-            field(
-                &format!("samples[{element}].status"),
-                status(recorded),
-                status(&derived),
-            );
-        } else {
-            field(&format!("samples[{element}]"), r, d);
-        }
-    }
-    field("ok", recorded.ok.to_string(), derived.ok.to_string());
+    ));
+    out.extend(known_outcomes(recorded, &derived));
+    out.extend(samples(recorded, &derived));
+    out.extend(field("ok", recorded.ok.to_string(), derived.ok.to_string()));
     let head = report.head();
     let derived_head = ReportHead {
         summary: derived,
@@ -332,12 +258,96 @@ fn summary(report: &Report) -> Vec<Disagreement> {
     };
     let (rw, rs) = headline(&head);
     let (dw, ds) = headline(&derived_head);
-    field(
+    out.extend(field(
         "headline",
         format!("{:?}", format!("{rw}: {rs}")),
         format!("{:?}", format!("{dw}: {ds}")),
-    );
+    ));
     out
+}
+
+/// A summary field whose recorded text `r` differs from the one the cases give, `d`.
+fn field(name: &str, r: String, d: String) -> Option<Disagreement> {
+    (r != d).then(|| Disagreement {
+        case: None,
+        field: format!("summary.{name}"),
+        recorded: r,
+        derived: format!("the cases give {d}"),
+    })
+}
+
+/// The entries of `items` that `matches`, each as `text` gives it, or "absent".
+fn listed<T>(items: &[T], matches: impl Fn(&T) -> bool, text: impl Fn(&T) -> String) -> String {
+    let all: Vec<String> = items.iter().filter(|i| matches(i)).map(text).collect();
+    if all.is_empty() {
+        "absent".to_string()
+    } else {
+        all.join(" and ")
+    }
+}
+
+/// Every baseline outcome, both ways: one the report adds is as wrong as one it changes.
+fn known_outcomes(recorded: &Summary, derived: &Summary) -> Vec<Disagreement> {
+    let ids = recorded.known.iter().chain(&derived.known).map(|k| &k.case);
+    let ids: BTreeSet<&String> = ids.collect();
+    ids.into_iter()
+        .filter_map(|id| {
+            let text = |s: &Summary| {
+                listed(
+                    &s.known,
+                    |k| &k.case == id,
+                    |k| format!("{:?} (expires {})", k.status.as_str(), k.expires),
+                )
+            };
+            field(&format!("known[{id}]"), text(recorded), text(derived))
+        })
+        .collect()
+}
+
+/// Every sample's whole outcome, both ways; its status named first, as the field most read.
+fn samples(recorded: &Summary, derived: &Summary) -> Vec<Disagreement> {
+    let elements = recorded.samples.iter().chain(&derived.samples);
+    let elements: BTreeSet<&String> = elements.map(|s| &s.element).collect();
+    elements
+        .into_iter()
+        .filter_map(|element| {
+            let text = |s: &Summary| {
+                listed(
+                    &s.samples,
+                    |o| &o.element == element,
+                    |o| {
+                        let why = o.reason.as_deref().map(|r| format!("; {r}"));
+                        format!(
+                            "{:?} ({} of {} case(s) ran{})",
+                            o.status.word(),
+                            o.ran,
+                            o.cases,
+                            why.unwrap_or_default()
+                        )
+                    },
+                )
+            };
+            let status = |s: &Summary| {
+                s.samples
+                    .iter()
+                    .find(|o| &o.element == element)
+                    .map(|o| format!("{:?}", o.status.word()))
+                    .unwrap_or_else(|| "absent".into())
+            };
+            field(
+                &format!("samples[{element}].status"),
+                status(recorded),
+                status(derived),
+            )
+            .or_else(|| {
+                field(
+                    &format!("samples[{element}]"),
+                    text(recorded),
+                    text(derived),
+                )
+            })
+        })
+        .collect()
 }
 
 /// The whole tally, every count named (a count added later is shown without a change here).
@@ -410,6 +420,32 @@ mod tests {
         c.name = "status".into();
         c.level = level;
         c
+    }
+
+    #[test]
+    fn a_skip_has_no_steps_and_a_step_not_run_nothing_in_it() {
+        // What the runner writes: a skip with a reason and no steps; a failure whose later step
+        // did not run.
+        let mut skip = case(Verdict::Skip, vec![]);
+        skip.reason = Some("the profile lacks a capability".into());
+        assert_eq!(case_shape(0, &skip), vec![]);
+        let mut failed = case(Verdict::Fail, vec![missed(Level::Failure)]);
+        let mut later = failed.steps[0].clone();
+        (later.ran, later.checks) = (false, vec![]);
+        failed.steps.push(later);
+        assert_eq!(case_shape(0, &failed), vec![]);
+        // The failure forged into a skip: its steps marked not run, their checks kept.
+        let mut forged = failed.clone();
+        forged.verdict = Verdict::Skip;
+        forged.reason = Some("r".into());
+        forged.steps.iter_mut().for_each(|s| s.ran = false);
+        let fields: Vec<String> = case_shape(2, &forged)
+            .into_iter()
+            .map(|d| d.field)
+            .collect();
+        assert_eq!(fields, ["cases[2].steps[0]", "cases[2].steps"]);
+        skip.reason = None;
+        assert_eq!(case_shape(1, &skip)[0].field, "cases[1].reason");
     }
 
     #[test]
