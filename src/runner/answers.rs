@@ -117,6 +117,21 @@ pub(super) fn expectations(
     (all, groups, levels)
 }
 
+/// The windows as the profile's `notification_window_ms` scales them: the cases' `within_ms` are
+/// written for the default window, and a slow lab waits proportionally longer (absences too).
+pub(super) fn scaled(
+    mut all: Vec<NotificationExpectation>,
+    window: std::time::Duration,
+) -> Vec<NotificationExpectation> {
+    let default = crate::load::profile::DEFAULT_NOTIFICATION_WINDOW.as_millis();
+    for e in &mut all {
+        let ms = (e.within.as_millis() * window.as_millis() / default).max(1);
+        e.within = std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX));
+        e.settle = e.settle.map(|s| s.min(e.within));
+    }
+    all
+}
+
 /// The step's checks: the first answer that holds, or why none did. `session` is the CometD
 /// session's failure, if it broke: it counts only when no answer holds (an answer that needs no
 /// CometD stands without it).
