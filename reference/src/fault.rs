@@ -135,6 +135,28 @@ faults! {
         "Every CometD notification is published 5 s late, past the windows a client waits.";
 }
 
+impl Fault {
+    /// For a fault the suite can only flag by a warning: the source that leaves the behaviour open
+    /// (so that a conforming server could show it too). The README's kill matrix prints it.
+    pub fn left_open(&self) -> Option<&'static str> {
+        Some(match self {
+            Fault::WorkmodeCaseInsensitive => "page: 'Valid values are ManualIn and AutoIn' says nothing of case",
+            Fault::MissingChannelsAccepted => "page: whether channels is required is not stated; notes §3.3: the error is [INF]",
+            Fault::EmptyChannelsAccepted | Fault::UnknownChannelAccepted => "notes §10 Q5: whether GWS refuses an unknown channel name or an empty array is open",
+            Fault::NonArrayChannelsAccepted => "page: 'An array of channels'; what a single string gets is not stated",
+            Fault::MissingOperationAccepted | Fault::UnknownOperationAccepted => "page and notes: what a missing or unknown operationName gets is not stated (§6: the invalid-operation error's form is not documented)",
+            Fault::UnknownPlaceAccepted => "page: what an unknown place gets is not stated",
+            Fault::LoginCodePasswordNotChecked => "page: the password goes to RequestAgentLogin; that the switch refuses the login without it is the lab's (password_login_code), not a documented rule",
+            Fault::MalformedJson500 | Fault::OverlongValue500 => "notes §3.3: no page maps errors to HTTP statuses, JSON on errors is [INF]",
+            Fault::WrongMethodAccepted => "page: 'HTTP method POST'; what another method gets is not stated",
+            Fault::UnknownQueueAccepted | Fault::UnknownLoginCodeAccepted | Fault::ForeignDevicePathAccepted => "page: the parameter names a Configuration Server object; what an unknown one gets is not stated",
+            Fault::WrongTypeIgnored => "page: the table types each parameter; what another JSON type gets is not stated",
+            Fault::UnknownParameterRefused => "notes §1.1: unknown keys are 'probably accepted' [INF]",
+            _ => return None,
+        })
+    }
+}
+
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
