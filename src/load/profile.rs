@@ -487,4 +487,27 @@ mod tests {
             p.warnings[0]
         );
     }
+
+    #[test]
+    fn the_notification_window_defaults_to_4000_is_bounded_and_reported() {
+        let env = Env::empty();
+        let r = Redactor::new();
+        let p = Profile::parse(Path::new("p.toml"), "", &env, &r).unwrap();
+        assert_eq!(p.notification_window, DEFAULT_NOTIFICATION_WINDOW);
+        let slow = "notification_window_ms = 10000\n";
+        let p = Profile::parse(Path::new("p.toml"), slow, &env, &r).unwrap();
+        assert_eq!(p.notification_window, Duration::from_millis(10_000));
+        assert_eq!(p.redacted_summary()["notification_window_ms"], 10_000);
+        let e = Profile::parse(
+            Path::new("p.toml"),
+            "notification_window_ms = 0\n",
+            &env,
+            &r,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e[0].to_string(),
+            "p.toml:1:1: notification_window_ms: 0 is outside 1..=40000 (milliseconds)"
+        );
+    }
 }

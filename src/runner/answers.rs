@@ -242,7 +242,42 @@ pub(super) fn tried(answers: &[Answer]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Request, StatusPattern};
+    use crate::model::{NotificationKind, Request, StatusPattern};
+
+    #[test]
+    fn windows_scale_with_the_profile_and_settle_stays_inside() {
+        let e = |within: u64, settle: Option<u64>| NotificationExpectation {
+            channel: "/v2/me/devices".into(),
+            within: std::time::Duration::from_millis(within),
+            schema: None,
+            kind: NotificationKind::Absent { body: None },
+            exclusive: false,
+            provenance: None,
+            settle: settle.map(std::time::Duration::from_millis),
+        };
+        let ms = |d: std::time::Duration| d.as_millis() as u64;
+        let same = scaled(
+            vec![e(4000, Some(1000))],
+            std::time::Duration::from_millis(4000),
+        );
+        assert_eq!(
+            (ms(same[0].within), same[0].settle.map(ms)),
+            (4000, Some(1000))
+        );
+        let slow = scaled(
+            vec![e(4000, None), e(2000, None)],
+            std::time::Duration::from_millis(10_000),
+        );
+        assert_eq!((ms(slow[0].within), ms(slow[1].within)), (10_000, 5000));
+        let fast = scaled(
+            vec![e(4000, Some(1000))],
+            std::time::Duration::from_millis(400),
+        );
+        assert_eq!(
+            (ms(fast[0].within), fast[0].settle.map(ms)),
+            (400, Some(400))
+        );
+    }
 
     fn response(status: u16, ct: &str, body: &str) -> ResponseRecord {
         ResponseRecord {
