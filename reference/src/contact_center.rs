@@ -22,7 +22,7 @@ use crate::reply::Reply;
 use crate::variant::{Behaviour, Variant};
 
 /// How long variant `slow-logout` takes to log an agent out after End answered.
-const SLOW_LOGOUT: Duration = Duration::from_secs(1);
+const SLOW_LOGOUT: Duration = Duration::from_secs(3);
 const VOICE_ENVIRONMENT_ID: &str = "370ef5e6-9e3c-4d91-9588-7f4dfe67e011";
 pub(crate) const INTERACTION_SERVER_DOWN: &str = "Interaction server connection is not opened";
 

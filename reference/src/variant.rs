@@ -131,7 +131,7 @@ variants! {
         "StartContactCenterSession publishes no state message for the multimedia channels it logs in (/v2/me/channels carries later changes only).",
         "notes §5.2, §5.3: clients listen on /v2/me/channels [OBS G1, G3, G4]; no source shows Start emitting a message there (audit 2026-12-07, B)";
     SlowLogout => "slow-logout", "session",
-        "EndContactCenterSession answers {statusCode 0} at once and logs the agent out 1 s later; a start in between finds the agent logged in (no login, no notification).",
+        "EndContactCenterSession answers {statusCode 0} at once and logs the agent out 3 s later; a start in between finds the agent logged in (no login, no notification).",
         "notes §3.2: 0 means only 'accepted and forwarded to a backend', the outcome comes later [DOC D9]; Sample 1: an agent already logged in gets no notification (audit 2026-12-07, B)";
     NoLogoutNotification => "no-logout-notification", "notifications",
         "EndContactCenterSession publishes no DeviceStateChangeMessage.",

@@ -860,7 +860,7 @@ async fn slow_logout() {
         "LoggedOut",
         "the logout is still under way"
     );
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_eq!(b.state().await, "LoggedOut");
 }
 
