@@ -45,6 +45,8 @@ ext_and_acd_place_acd_number = "6602"
 multi_acd_device_number = "6402"
 multi_ext_device_number = "6502"
 default_place_device_number = "7210"
+sample6_default_place_number = "7206"
+unregistered_voice_place = "Lab.Unregistered"
 "#;
 
 /// `python3 tests/peers/independent_gws.py 0` on 127.0.0.1, killed when dropped.

@@ -164,6 +164,10 @@ impl ContactCenter {
         if self.varies(Variant::ExtraFields) {
             d["extra"] = json!({ "note": "a member no source names" });
         }
+        if self.has(Fault::DynamicNumberAsDevice) && !dynamic_number.is_empty() {
+            d["phoneNumber"] = json!(dynamic_number);
+            d["e164Number"] = json!(dynamic_number);
+        }
         d
     }
 

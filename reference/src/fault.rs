@@ -59,6 +59,8 @@ faults! {
         "A partial success is answered {\"statusCode\":7} without the failed/succeeded arrays.";
     PartialSuccessSwapped => "partial-success-swapped", "response",
         "A partial success has the contents of its failed and succeeded arrays swapped.";
+    VoiceFailureFailsAll => "voice-failure-fails-all", "response",
+        "When the voice channel fails, the whole request fails with its error (HTTP 500, statusCode 4) even though a multimedia channel succeeded.";
     AllFailedEveryChannel => "all-failed-every-channel", "response",
         "When every channel fails, the answer lists one failed entry per requested channel (statusCode 4, HTTP 500) instead of one channel's statusCode and statusMessage.";
     MissingChannelsAccepted => "missing-channels-accepted", "validation",
@@ -131,6 +133,8 @@ faults! {
         "StartContactCenterSession while already logged in publishes the login DeviceStateChangeMessages again.";
     NotificationWrongShape => "notification-wrong-shape", "notifications",
         "DeviceStateChangeMessage devices carry deviceState in lower case (\"active\"), outside Active/Inactive.";
+    DynamicNumberAsDevice => "dynamic-number-as-device", "notifications",
+        "With a dynamicPhoneNumber, the agent's device (in DeviceStateChangeMessages and GET devices) carries the dynamic number as its phoneNumber instead of the default place's DN.";
     NotificationDelayed => "notification-delayed", "notifications",
         "Every CometD notification is published 5 s late, past the windows a client waits.";
 }

@@ -1105,6 +1105,21 @@ async fn probe_transcript(s: &RunningServer) -> Vec<String> {
     );
     record("ext-acd-end", e.end().await);
     record(
+        "voice-down",
+        e.start(json!({"place": "PLACE_UNREGISTERED", "channels": ["voice", "chat"]}))
+            .await,
+    );
+    record("voice-down-end", e.end().await);
+    record(
+        "dynamic",
+        e.start(json!({"dynamicPhoneNumber": "+15550100200"})).await,
+    );
+    record(
+        "dynamic-devices",
+        e.get("/api/v2/me/devices?fields=*").await,
+    );
+    record("dynamic-end", e.end().await);
+    record(
         "malformed",
         c.send(Method::POST, "/api/v2/me", Some("{".into()), Auth::Basic)
             .await,
@@ -1180,13 +1195,15 @@ async fn every_fault_changes_exactly_its_behaviour() {
             Fault::PasswordWithoutLoginCodeApplied => vec!["probe21"],
             Fault::OnlyChatMultimedia => vec!["probe22", "all-failed"],
             // Its entries are named per requested channel, in a partial success too.
-            Fault::AllFailedEveryChannel => vec!["probe5", "partial", "all-failed"],
+            Fault::AllFailedEveryChannel => vec!["probe5", "partial", "all-failed", "voice-down"],
             Fault::FirstDeviceLogin => vec!["ext-acd-devices"],
+            Fault::DynamicNumberAsDevice => vec!["dynamic-devices"],
+            Fault::VoiceFailureFailsAll => vec!["voice-down"],
             Fault::WorkmodeCaseInsensitive => vec!["probe7"],
             Fault::PartialSuccessAsZero
             | Fault::PartialSuccessWithoutArrays
             | Fault::PartialSuccessSwapped => {
-                vec!["partial"]
+                vec!["partial", "voice-down"]
             }
             Fault::MissingOperationAccepted => vec!["probe0"],
             Fault::UnknownOperationAccepted => vec!["probe1"],

@@ -414,6 +414,11 @@ impl ContactCenter {
         if failed.is_empty() {
             return Ok(Reply::op_ok());
         }
+        let voice_failed = failed.iter().any(|f| f["channel"] == "voice");
+        if voice_failed && self.has(Fault::VoiceFailureFailsAll) {
+            let message = failed[0]["statusMessage"].as_str().unwrap_or_default();
+            return Err(Reply::error(StatusCode::INTERNAL_SERVER_ERROR, 4, message));
+        }
         if succeeded.is_empty() && self.has(Fault::AllFailedEveryChannel) {
             let first = &failed[0];
             return Err(Reply::error_with(
