@@ -236,6 +236,7 @@ async fn run_step(
     );
     let watched = answers::watched(&http);
     let (expectations, groups, levels) = answers::expectations(&answers, &watched, weights);
+    let expectations = answers::scaled(expectations, transport.notification_window());
     let mut session_check = None;
     let mut notified = None;
     let mut wait_ms = None;
