@@ -111,10 +111,11 @@ impl Drop for Independent {
 /// The reference profile (every capability, passwords from `${env:...}`) with the independent lab's
 /// `[vars]`, less the capabilities in `without` (a server that does not offer them).
 fn profile(dir: &Path, without: &[&str]) -> PathBuf {
-    let mut text = std::fs::read_to_string(root().join("profiles/reference.toml"))
-        .expect("profiles/reference.toml")
+    let reference = std::fs::read_to_string(root().join("profiles/reference.toml"))
+        .expect("profiles/reference.toml");
+    let mut text = support::without_vars(&reference)
         .replace("name = \"reference\"", "name = \"independent\"")
-        .replace("[vars]\n", VARS);
+        + VARS;
     for cap in without {
         let entry = format!("\"{cap}\",");
         let kept: Vec<&str> = text

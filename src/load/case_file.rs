@@ -241,6 +241,7 @@ fn build_case(
     if ctx.env.skips_cases_with_unset() {
         vars.defer_unset_env();
     }
+    vars.defer_lab(ctx.lab);
     vars.layer(ctx.defaults);
     vars.layer(&raw.vars);
     vars.layer(&ctx.profile.vars);
@@ -283,6 +284,14 @@ fn build_case(
                 source: raw.source,
                 rationale: raw.rationale,
                 needs_env: vars.unset_env(),
+                needs_lab: vars
+                    .unset_lab()
+                    .into_iter()
+                    .map(|v| crate::model::LabNeed {
+                        meaning: ctx.lab.get(&v).cloned().unwrap_or_default(),
+                        variable: v,
+                    })
+                    .collect(),
             }
             .boxed(),
         },

@@ -24,6 +24,8 @@ pub struct Console<W: Write + Send> {
     verbose: bool,
     baseline: Option<BaselineInfo>,
     known: Vec<KnownOutcome>,
+    /// The cases that wait for lab content, said at the end with the variables that unlock them.
+    lab: super::coverage::LabWaits,
 }
 
 impl<W: Write + Send> Console<W> {
@@ -39,6 +41,7 @@ impl<W: Write + Send> Console<W> {
             verbose,
             baseline: None,
             known: Vec::new(),
+            lab: Default::default(),
         }
     }
 
@@ -92,6 +95,7 @@ impl<W: Write + Send> Console<W> {
 
     /// One line per case as it finishes; failures and warnings kept for the end.
     fn case_finished(&mut self, index: usize, total: usize, result: &CaseResult) {
+        self.lab.add(result);
         let known = self.baseline.as_ref().and_then(|b| b.judge(result));
         let status = match (result.verdict, known.as_ref().map(|k| k.status)) {
             (Verdict::Pass, Some(KnownStatus::Fixed)) => {
@@ -208,6 +212,16 @@ impl<W: Write + Send> Console<W> {
             self.line("\nknown failures that now pass (remove them from the baseline):");
             for k in &fixed {
                 self.line(&format!("    {}: {}", k.case, k.reason));
+            }
+        }
+        if self.lab.cases > 0 {
+            let lab = std::mem::take(&mut self.lab);
+            self.line(&format!("\n{}:", lab.sentence()));
+            for v in &lab.variables {
+                self.line(&format!(
+                    "    {} ({}): {} case(s)",
+                    v.variable, v.meaning, v.cases
+                ));
             }
         }
         if let Some(u) = unreachable {

@@ -147,6 +147,9 @@ fn caveats(s: &Summary, untested: &[&SampleOutcome]) -> Vec<String> {
             t.skipped
         ));
     }
+    if let Some(lab) = &s.waiting_for_lab {
+        extra.push(lab.sentence());
+    }
     if t.not_run > 0 {
         extra.push(format!("{} not run", t.not_run));
     }
