@@ -219,8 +219,8 @@ impl Profile {
             ));
         }
         if let Some(t) = &raw.target {
-            if let Err(e) = url::Url::parse(t) {
-                errors.push(diag(path, text, "target", format!("not a URL: {e}")));
+            if let Some(problem) = target_problem(t) {
+                errors.push(diag(path, text, "target", problem));
             }
         }
         let ca_file = raw.ca_file.as_ref().map(|f| {

@@ -126,11 +126,11 @@ mod tests {
 
     #[test]
     fn a_malformed_file_names_line_and_field() {
-        let text = "[lab]\nplace = \"\"\n[synthetic]\nplace = \"P\"\n[other]\n";
+        let text = "[lab]\nqueue = \"\"\nplace = \"a place\"\n[synthetic]\nplace = \"P\"\n[other]\n";
         let (_, e) = parse(Path::new("v.toml"), text.as_bytes().to_vec());
         let shown: Vec<String> = e.iter().map(ToString::to_string).collect();
-        assert!(shown.iter().any(|s| s.starts_with("v.toml:5:") && s.contains("other: unknown key")), "{shown:?}");
-        assert!(shown.iter().any(|s| s.starts_with("v.toml:2:") && s.contains("lab.place: must be a non-empty string")), "{shown:?}");
+        assert!(shown.iter().any(|s| s.starts_with("v.toml:6:") && s.contains("other: unknown key")), "{shown:?}");
+        assert!(shown.iter().any(|s| s.starts_with("v.toml:2:") && s.contains("lab.queue: must be a non-empty string")), "{shown:?}");
         assert!(shown.iter().any(|s| s.contains("synthetic.place: `place` is declared in [lab] too")), "{shown:?}");
     }
 }
