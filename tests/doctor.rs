@@ -229,7 +229,12 @@ fn few_users_and_unset_lab_variables_are_not_warnings_and_no_own_word_is_masked(
         "{}",
         r.stdout
     );
-    assert_eq!(r.stdout.matches("user(s),").count(), 1, "one line: {}", r.stdout);
+    assert_eq!(
+        r.stdout.matches("user(s),").count(),
+        1,
+        "one line: {}",
+        r.stdout
+    );
     assert!(
         r.stdout
             .contains("warn  role `auth` sends deliberately wrong passwords for user `agent4`"),
@@ -237,11 +242,16 @@ fn few_users_and_unset_lab_variables_are_not_warnings_and_no_own_word_is_masked(
         r.stdout
     );
     assert!(
-        r.stdout.contains("todo  lab variable `single_device_place` (a place with exactly one device"),
+        r.stdout
+            .contains("todo  lab variable `single_device_place` (a place with exactly one device"),
         "{}",
         r.stdout
     );
     assert!(r.stdout.contains("it unlocks "), "{}", r.stdout);
-    assert!(!r.stdout.contains("***"), "doctor masked its own words: {}", r.stdout);
+    assert!(
+        !r.stdout.contains("***"),
+        "doctor masked its own words: {}",
+        r.stdout
+    );
     assert!(r.stdout.contains(" 1 warning(s), 0 failed"), "{}", r.stdout);
 }

@@ -128,9 +128,18 @@ fn a_misspelt_vars_key_is_a_load_error_with_a_did_you_mean() {
     text.push_str("\n[vars]\nsingle_devce_place = \"DESK_op8\"\n");
     let p = dir.path().join("typo.toml");
     std::fs::write(&p, &text).unwrap();
-    let r = run(&["lint", "--profile", p.to_str().unwrap()], &root(), &env(), LIMIT);
+    let r = run(
+        &["lint", "--profile", p.to_str().unwrap()],
+        &root(),
+        &env(),
+        LIMIT,
+    );
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
-    let line = text.lines().position(|l| l.starts_with("single_devce_place")).unwrap() + 1;
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("single_devce_place"))
+        .unwrap()
+        + 1;
     assert!(
         r.stderr.contains(&format!("typo.toml:{line}:1: vars.single_devce_place: unknown case variable `single_devce_place`; did you mean `single_device_place`?")),
         "{}",

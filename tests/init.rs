@@ -149,7 +149,12 @@ fn a_profile_from_init_runs_clean_against_serve_with_one_user_per_role_16_and_4_
         "{}",
         r.stdout
     );
-    assert_eq!(r.stdout.matches("shared").count(), 2, "{}", r.stdout);
+    assert_eq!(
+        r.stdout.matches(" user(s), ").count(),
+        1,
+        "one line: {}",
+        r.stdout
+    );
     assert!(
         r.stdout
             .contains("warn  role `auth` sends deliberately wrong passwords for user `agent"),
@@ -283,10 +288,19 @@ fn a_server_that_is_not_the_reference_gets_lab_capabilities_commented_out() {
     );
     assert!(text.contains("# single_device_place = \"\"\n"), "{text}");
     assert!(text.contains("#   unlocks "), "{text}");
-    for reference in ["SIP_5000", "PLACE_agent8", "/devices/7008", "PLACE_MULTI_ACD"] {
+    for reference in [
+        "\"SIP_5000\"",
+        "PLACE_agent8",
+        "/devices/7008",
+        "PLACE_MULTI_ACD",
+    ] {
         assert!(!text.contains(reference), "{reference}: {text}");
     }
-    assert!(r.stdout.contains("wait for lab content until [vars] sets"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("wait for lab content until [vars] sets"),
+        "{}",
+        r.stdout
+    );
     assert!(
         r.stdout
             .contains("will be skipped until these capabilities are enabled"),
@@ -326,14 +340,22 @@ fn an_unreachable_target_is_exit_2_naming_it() {
 #[test]
 fn a_host_without_the_gws_api_is_exit_2() {
     let server = support::TestServer::start(std::sync::Arc::new(|_| {
-        Some(support::response("404 Not Found", &[("Content-Type", "text/plain")], b"no such page"))
+        Some(support::response(
+            "404 Not Found",
+            &[("Content-Type", "text/plain")],
+            b"no such page",
+        ))
     }));
     let dir = tempfile::tempdir().unwrap();
     for env in [&env()[..], &[]] {
         let r = run(&["init", "--target", &server.url()], dir.path(), env, LIMIT);
         assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
         assert!(r.stderr.contains("answers, but not as GWS"), "{}", r.stderr);
-        assert!(r.stderr.contains("the GWS API is not under"), "{}", r.stderr);
+        assert!(
+            r.stderr.contains("the GWS API is not under"),
+            "{}",
+            r.stderr
+        );
         assert!(r.stdout.is_empty(), "no profile is written: {}", r.stdout);
     }
 }
@@ -379,15 +401,25 @@ fn init_with_a_password_per_user_writes_a_profile_that_lints_and_runs_clean() {
     let mut text = String::from("version = \"8.5.200.99-lab\"\n");
     let mut env: Vec<(String, String)> = Vec::new();
     for n in 1..=8 {
-        text.push_str(&format!("[[agents]]\nusername = \"lab_{n}\"\npassword = \"pw-of-user-{n}\"\ndefault_place = \"P{n}\"\n[[places]]\nname = \"P{n}\"\ndevices = [{{ id = \"70{n}\", kind = \"extension\" }}]\n"));
+        text.push_str(&format!("[[agents]]\nusername = \"lab_{n}\"\npassword = \"pw-of-user-{n}\"\ndefault_place = \"P{n}\"\nlogin_code = \"LC{n}\"\n[[login_codes]]\ncode = \"LC{n}\"\n[[places]]\nname = \"P{n}\"\ndevices = [{{ id = \"70{n}\", kind = \"extension\" }}]\n"));
         env.push((format!("LAB_PW_{n}"), format!("pw-of-user-{n}")));
     }
+    env.push(("GWS_AGENT_LOGIN_PASSWORD".into(), LC.into()));
     std::fs::write(&directory, text).unwrap();
     let server = Served::start(&["--directory", directory.to_str().unwrap()], PW, LC);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let args = [
-        "init", "--target", &server.url, "--username", "lab_{n}", "--agents", "8",
-        "--password-env", "LAB_PW_{n}", "-o", "p.toml",
+        "init",
+        "--target",
+        &server.url,
+        "--username",
+        "lab_{n}",
+        "--agents",
+        "8",
+        "--password-env",
+        "LAB_PW_{n}",
+        "-o",
+        "p.toml",
     ];
     let r = run(&args, dir.path(), &env, LIMIT);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
@@ -397,10 +429,21 @@ fn init_with_a_password_per_user_writes_a_profile_that_lints_and_runs_clean() {
     for (role, a) in profile["agents"].as_table().unwrap() {
         let user = a["username"].as_str().unwrap();
         let n = user.strip_prefix("lab_").unwrap();
-        assert_eq!(a["password"].as_str().unwrap(), format!("${{env:LAB_PW_{n}}}"), "{role}");
+        assert_eq!(
+            a["password"].as_str().unwrap(),
+            format!("${{env:LAB_PW_{n}}}"),
+            "{role}"
+        );
     }
-    assert!(text.contains("# 21 roles on 8 users: the roles are spread"), "{text}");
-    assert_eq!(text.matches("roles on 8 users").count(), 1, "one comment says it");
+    assert!(
+        text.contains("# 21 roles on 8 users: the roles are spread"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("roles on 8 users").count(),
+        1,
+        "one comment says it"
+    );
     // Probed with each user's own password: the credentials were accepted.
     for cap in ["  \"csrf\",", "  \"cometd\",", "  \"user_resource\","] {
         assert!(text.contains(cap), "{cap}: {text}");
@@ -413,13 +456,27 @@ fn init_with_a_password_per_user_writes_a_profile_that_lints_and_runs_clean() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(verdicts(&dir.path().join("r"), "fail").is_empty());
     // One user's variable unset: the error names it, and offers no other user's as a did-you-mean.
-    let without_3: Vec<(&str, &str)> = env.iter().copied().filter(|(k, _)| *k != "LAB_PW_3").collect();
-    let lint = run(&["lint", "--profile", "p.toml"], dir.path(), &without_3, LIMIT);
+    let without_3: Vec<(&str, &str)> = env
+        .iter()
+        .copied()
+        .filter(|(k, _)| *k != "LAB_PW_3")
+        .collect();
+    let lint = run(
+        &["lint", "--profile", "p.toml"],
+        dir.path(),
+        &without_3,
+        LIMIT,
+    );
     assert_eq!(lint.code, 2, "{}", lint.stderr);
-    assert!(lint.stderr.contains("`LAB_PW_3` is not set"), "{}", lint.stderr);
+    assert!(
+        lint.stderr.contains("`LAB_PW_3` is not set"),
+        "{}",
+        lint.stderr
+    );
     assert!(!lint.stderr.contains("did you mean"), "{}", lint.stderr);
     assert!(
-        lint.stderr.contains("each holds another user's password: export LAB_PW_3 too"),
+        lint.stderr
+            .contains("each holds another user's password: export LAB_PW_3 too"),
         "{}",
         lint.stderr
     );

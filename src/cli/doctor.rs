@@ -417,7 +417,12 @@ fn variables(suite: &Suite) -> Vec<Item> {
         let Some(cases) = waiting.get(name.as_str()) else {
             continue;
         };
-        let mut shown = cases.iter().take(3).map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
+        let mut shown = cases
+            .iter()
+            .take(3)
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
         if cases.len() > 3 {
             shown.push_str(&format!(", +{} more", cases.len() - 3));
         }

@@ -268,7 +268,9 @@ fn lab_cases(suite: &gws_conform::load::Suite) -> BTreeMap<String, Vec<String>> 
 /// extension 70NN), so that no case of another user logs in there meanwhile.
 fn reference_vars(roles: &BTreeMap<&'static str, String>) -> BTreeMap<String, String> {
     let mut vars = reference_profile_vars();
-    let params = roles.get("params").and_then(|u| u.strip_prefix("agent")?.parse::<usize>().ok());
+    let params = roles
+        .get("params")
+        .and_then(|u| u.strip_prefix("agent")?.parse::<usize>().ok());
     if let Some(n) = params.filter(|n| (1..=BUILTIN_AGENTS).contains(n)) {
         vars.insert("single_device_place".into(), format!("PLACE_agent{n}"));
         vars.insert("single_device_path".into(), format!("/devices/70{n:02}"));
@@ -324,10 +326,7 @@ async fn probe(
     }
     let mut agents: BTreeMap<String, (Vec<String>, Agent)> = BTreeMap::new();
     for (role, user) in roles {
-        let Some(pw) = password_vars
-            .get(user)
-            .and_then(|v| std::env::var(v).ok())
-        else {
+        let Some(pw) = password_vars.get(user).and_then(|v| std::env::var(v).ok()) else {
             continue;
         };
         redactor.add(&pw);
@@ -459,7 +458,11 @@ mod tests {
     fn counts() -> catalogue::Counts {
         let mut c = catalogue::Counts::default();
         for r in ROLES {
-            let n = if r.name.starts_with("params") { 18 } else { 4 + r.slot % 5 };
+            let n = if r.name.starts_with("params") {
+                18
+            } else {
+                4 + r.slot % 5
+            };
             c.roles.insert(r.name.to_string(), n);
         }
         c
@@ -489,10 +492,14 @@ mod tests {
             // Greedy spreading: no user carries more than one role's worth above another.
             let (max, min) = (*loads.iter().max().unwrap(), *loads.iter().min().unwrap());
             assert!(max - min <= busiest_role, "{n} users: {loads:?}");
-            assert!(loads.iter().all(|l| *l > 0), "{n} users: every user gets work");
+            assert!(
+                loads.iter().all(|l| *l > 0),
+                "{n} users: every user gets work"
+            );
         }
         let two = assign(&user_names("agent", 2), &counts);
-        let conflict = reference_lab_conflict("multimedia_down_agent", &user_names("agent", 2), &two);
+        let conflict =
+            reference_lab_conflict("multimedia_down_agent", &user_names("agent", 2), &two);
         assert!(
             conflict.is_some_and(|w| w.contains("role `sample4` gets `agent")),
             "agent4 is not among two users"
@@ -501,7 +508,10 @@ mod tests {
 
     #[test]
     fn a_password_per_user_numbers_its_variables_as_the_users() {
-        assert_eq!(password_variables("GWS_PASSWORD", 2), ["GWS_PASSWORD", "GWS_PASSWORD"]);
+        assert_eq!(
+            password_variables("GWS_PASSWORD", 2),
+            ["GWS_PASSWORD", "GWS_PASSWORD"]
+        );
         assert_eq!(
             password_variables("PW_{n}_LAB", 3),
             ["PW_1_LAB", "PW_2_LAB", "PW_3_LAB"]

@@ -223,7 +223,10 @@ fn capabilities(t: &mut String, d: &Draft) {
 
 fn vars(t: &mut String, d: &Draft) {
     let _ = writeln!(t, "\n# Case variables naming the lab's content (cases/variables.toml, [lab]). They have no default: a");
-    let _ = writeln!(t, "# case that needs one this table does not set is skipped, naming it, until you set it.");
+    let _ = writeln!(
+        t,
+        "# case that needs one this table does not set is skipped, naming it, until you set it."
+    );
     let _ = writeln!(t, "[vars]");
     if d.facts.says_reference {
         let _ = writeln!(t, "# The target says it is the reference server: its lab's content, as profiles/reference.toml names it.");
@@ -362,10 +365,15 @@ pub fn summary(d: &Draft, skipped: &[(String, Vec<String>)], output: Option<&Pat
         d.roles.len(),
         users.len()
     ));
-    out.push(format!(
-        "passwords: {} and {LOGIN_CODE_PASSWORD_VAR} (Sample 3's switch password)",
-        d.passwords_phrase().replacen("every agent's from", "export", 1).replacen("each user's from", "export", 1)
-    ));
+    let vars = d.distinct_password_vars();
+    out.push(match vars.as_slice() {
+        [one] => format!("passwords: export {one} (every agent) and {LOGIN_CODE_PASSWORD_VAR} (Sample 3's switch password)"),
+        many => format!(
+            "passwords: export {} .. {} (one per user) and {LOGIN_CODE_PASSWORD_VAR} (Sample 3's switch password)",
+            many.first().copied().unwrap_or_default(),
+            many.last().copied().unwrap_or_default()
+        ),
+    });
     if !d.facts.says_reference && !d.lab_cases.is_empty() {
         let waiting: std::collections::BTreeSet<&String> = d.lab_cases.values().flatten().collect();
         out.push(format!(

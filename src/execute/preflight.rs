@@ -168,8 +168,7 @@ pub async fn run(transport: &Transport, users: &[ProbeUser<'_>], redactor: &Reda
     } else {
         false
     };
-    let no_api =
-        (confirmed_404 || anonymous_404).then(|| no_api(transport.base(), users.len()));
+    let no_api = (confirmed_404 || anonymous_404).then(|| no_api(transport.base(), users.len()));
     let (outcome, reason) = if let Some(reason) = no_api {
         (PreflightOutcome::NoApi, Some(redactor.redact(&reason)))
     } else if rejected.is_empty() {
@@ -502,6 +501,9 @@ mod tests {
             ..answered(200, false)
         };
         assert!(hints(true, &[version.clone(), answered(401, false)]).is_empty());
-        assert_eq!(hints(true, &[version, answered(200, false)]), [HINT_CSRF_OFF]);
+        assert_eq!(
+            hints(true, &[version, answered(200, false)]),
+            [HINT_CSRF_OFF]
+        );
     }
 }

@@ -29,7 +29,10 @@ impl VariableFile {
 
     /// Every declared name, lab variables first.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.lab.keys().chain(self.synthetic.keys()).map(String::as_str)
+        self.lab
+            .keys()
+            .chain(self.synthetic.keys())
+            .map(String::as_str)
     }
 }
 
@@ -46,13 +49,7 @@ pub fn parse(path: &Path, bytes: Vec<u8>) -> (VariableFile, Vec<Diagnostic>) {
         Err(d) => return (VariableFile::default(), vec![d]),
     };
     let at = |field: &str, message: String| {
-        Diagnostic::new(
-            path,
-            &text,
-            locate::offset_of(&text, field),
-            field,
-            message,
-        )
+        Diagnostic::new(path, &text, locate::offset_of(&text, field), field, message)
     };
     let mut file = VariableFile::default();
     let mut errors = Vec::new();
@@ -77,7 +74,8 @@ pub fn parse(path: &Path, bytes: Vec<u8>) -> (VariableFile, Vec<Diagnostic>) {
                 }
                 _ => errors.push(at(
                     &field,
-                    "must be a non-empty string (a lab variable's meaning, a synthetic value)".into(),
+                    "must be a non-empty string (a lab variable's meaning, a synthetic value)"
+                        .into(),
                 )),
             }
         }
@@ -89,7 +87,10 @@ pub fn parse(path: &Path, bytes: Vec<u8>) -> (VariableFile, Vec<Diagnostic>) {
         ));
     }
     for name in vars::nested_references(&file.synthetic) {
-        errors.push(at(&format!("synthetic.{name}"), vars::NESTED_VARIABLE.into()));
+        errors.push(at(
+            &format!("synthetic.{name}"),
+            vars::NESTED_VARIABLE.into(),
+        ));
     }
     let comments = vars::paragraph_comments(&text);
     let lab_order = table.get("lab").and_then(toml::Value::as_table);
@@ -126,11 +127,26 @@ mod tests {
 
     #[test]
     fn a_malformed_file_names_line_and_field() {
-        let text = "[lab]\nqueue = \"\"\nplace = \"a place\"\n[synthetic]\nplace = \"P\"\n[other]\n";
+        let text =
+            "[lab]\nqueue = \"\"\nplace = \"a place\"\n[synthetic]\nplace = \"P\"\n[other]\n";
         let (_, e) = parse(Path::new("v.toml"), text.as_bytes().to_vec());
         let shown: Vec<String> = e.iter().map(ToString::to_string).collect();
-        assert!(shown.iter().any(|s| s.starts_with("v.toml:6:") && s.contains("other: unknown key")), "{shown:?}");
-        assert!(shown.iter().any(|s| s.starts_with("v.toml:2:") && s.contains("lab.queue: must be a non-empty string")), "{shown:?}");
-        assert!(shown.iter().any(|s| s.contains("synthetic.place: `place` is declared in [lab] too")), "{shown:?}");
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.starts_with("v.toml:6:") && s.contains("other: unknown key")),
+            "{shown:?}"
+        );
+        assert!(
+            shown.iter().any(|s| s.starts_with("v.toml:2:")
+                && s.contains("lab.queue: must be a non-empty string")),
+            "{shown:?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.contains("synthetic.place: `place` is declared in [lab] too")),
+            "{shown:?}"
+        );
     }
 }

@@ -80,7 +80,11 @@ impl Env {
 
 /// Two different names that are the same once their digits are left out, and hold some.
 fn is_numbered_sibling(a: &str, b: &str) -> bool {
-    let letters = |s: &str| s.chars().filter(|c| !c.is_ascii_digit()).collect::<String>();
+    let letters = |s: &str| {
+        s.chars()
+            .filter(|c| !c.is_ascii_digit())
+            .collect::<String>()
+    };
     a != b && a.chars().any(|c| c.is_ascii_digit()) && letters(a) == letters(b)
 }
 

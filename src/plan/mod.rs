@@ -353,7 +353,10 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn quoted_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
-    items.map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
+    items
+        .map(|v| format!("`{v}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

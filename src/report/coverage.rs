@@ -270,7 +270,10 @@ impl LabWaits {
         }
         self.cases += 1;
         for need in &case.waits_for {
-            match self.variables.binary_search_by(|v| v.variable.cmp(&need.variable)) {
+            match self
+                .variables
+                .binary_search_by(|v| v.variable.cmp(&need.variable))
+            {
                 Ok(i) => self.variables[i].cases += 1,
                 Err(i) => self.variables.insert(
                     i,
