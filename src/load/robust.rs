@@ -3,7 +3,6 @@
 //! another type, lines deleted, duplicated or swapped), either loads or ends in diagnostics that name
 //! the file and a line. Seeded, so a failure is reproducible by its seed and mutation.
 
-use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
