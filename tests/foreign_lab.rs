@@ -141,7 +141,7 @@ fn a_misspelt_vars_key_is_a_load_error_with_a_did_you_mean() {
         .unwrap()
         + 1;
     assert!(
-        r.stderr.contains(&format!("typo.toml:{line}:1: vars.single_devce_place: unknown case variable `single_devce_place`; did you mean `single_device_place`?")),
+        r.stderr.contains(&format!("typo.toml:{line}:1: vars.single_devce_place: unknown case variable `single_devce_place`; did you mean `single_device_place`? (a profile may set the variables cases/variables.toml declares, and those a case file declares in its [vars])")),
         "{}",
         r.stderr
     );

@@ -214,11 +214,15 @@ fn a_server_that_breaks_one_rule_fails_exactly_that_case_with_a_diff() {
 
 /// A profile for the raw servers: no CSRF, a short timeout.
 fn raw_profile(dir: &std::path::Path) -> String {
+    raw_profile_with(dir, "")
+}
+
+/// [`raw_profile`] with more of a profile's text after it.
+fn raw_profile_with(dir: &std::path::Path, more: &str) -> String {
     let p = dir.join("raw.toml");
     std::fs::write(
         &p,
-        // s5-workmode-invalid names Sample 5's place: lab content, which a profile sets.
-        "name = \"raw\"\ntimeout_ms = 400\n[vars]\ns5_place = \"agent1@pizza.com\"\n[agents.default]\nusername = \"agent1\"\npassword = \"${env:GWS_PASSWORD}\"\n",
+        format!("name = \"raw\"\ntimeout_ms = 400\n[agents.default]\nusername = \"agent1\"\npassword = \"${{env:GWS_PASSWORD}}\"\n{more}"),
     )
     .unwrap();
     p.display().to_string()
@@ -227,7 +231,8 @@ fn raw_profile(dir: &std::path::Path) -> String {
 fn run_s1_against(handler: Handler) -> Run {
     let server = TestServer::start(handler);
     let dir = tempfile::tempdir().unwrap();
-    let profile = raw_profile(dir.path());
+    // s5-workmode-invalid names Sample 5's place: lab content, which a profile sets.
+    let profile = raw_profile_with(dir.path(), "[vars]\ns5_place = \"agent1@pizza.com\"\n");
     let report = dir.path().join("report");
     run(
         &[

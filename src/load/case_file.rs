@@ -241,6 +241,9 @@ fn build_case(
     if ctx.env.skips_cases_with_unset() {
         vars.defer_unset_env();
     }
+    if let Ok(mut names) = ctx.case_vars.lock() {
+        names.extend(raw.vars.keys().cloned());
+    }
     vars.defer_lab(ctx.lab);
     vars.layer(ctx.defaults);
     vars.layer(&raw.vars);

@@ -115,6 +115,7 @@ impl Suite {
             env: &self.env,
             defaults: &self.variables.synthetic,
             lab: &self.variables.lab,
+            case_vars: &Default::default(),
             profile: &self.profile,
             schemas: &self.schemas,
             redactor: &self.redactor,
@@ -220,6 +221,9 @@ pub(crate) struct LoadContext<'a> {
     pub defaults: &'a BTreeMap<String, String>,
     /// Lab variables (name and meaning): a case naming one the profile does not set is skipped.
     pub lab: &'a BTreeMap<String, String>,
+    /// The names case files declare in their own `[vars]`, collected as they load: a profile may
+    /// set those too.
+    pub case_vars: &'a std::sync::Mutex<BTreeSet<String>>,
     pub profile: &'a Profile,
     pub schemas: &'a SchemaSet,
     pub redactor: &'a Redactor,
@@ -291,9 +295,6 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
         }
     };
     if let (Some(p), Some(bytes)) = (&profile.file, &profile_bytes) {
-        errors.extend(unknown_profile_vars(p, bytes, &profile, &variables));
-    }
-    if let (Some(p), Some(bytes)) = (&profile.file, &profile_bytes) {
         inputs.push(InputFile {
             path: display_path(p),
             sha256: sha256_hex(bytes),
@@ -309,10 +310,12 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
 
     let env = env.clone();
     let interner = crate::intern::Interner::default();
+    let case_vars = std::sync::Mutex::new(BTreeSet::new());
     let ctx = LoadContext {
         env: &env,
         defaults: &variables.synthetic,
         lab: &variables.lab,
+        case_vars: &case_vars,
         profile: &profile,
         schemas: &schemas,
         redactor: &redactor,
@@ -343,6 +346,12 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
                 format!("duplicate id `{}`, first used in {}", c.id, first.display()),
             ));
         }
+    }
+    if let (Some(p), Some(bytes)) = (&profile.file, &profile_bytes) {
+        let case_vars = case_vars.lock().map(|v| v.clone()).unwrap_or_default();
+        errors.extend(unknown_profile_vars(
+            p, bytes, &profile, &variables, &case_vars,
+        ));
     }
     errors.extend(names::check_spec(&cases));
     errors.extend(names::check_capabilities(&profile, &cases));
@@ -383,14 +392,16 @@ fn unknown_profile_vars(
     bytes: &[u8],
     profile: &Profile,
     variables: &variable_file::VariableFile,
+    case_vars: &BTreeSet<String>,
 ) -> Vec<Diagnostic> {
     let text = String::from_utf8_lossy(bytes);
     profile
         .vars
         .keys()
-        .filter(|k| !variables.declares(k))
+        .filter(|k| !variables.declares(k) && !case_vars.contains(*k))
         .map(|k| {
-            let hint = diagnostic::did_you_mean(k, variables.names())
+            let known = variables.names().chain(case_vars.iter().map(String::as_str));
+            let hint = diagnostic::did_you_mean(k, known)
                 .map(|n| format!("; did you mean `{n}`?"))
                 .unwrap_or_default();
             let field = format!("vars.{k}");
@@ -399,7 +410,7 @@ fn unknown_profile_vars(
                 &text,
                 locate::offset_of(&text, &field),
                 &field,
-                format!("unknown case variable `{k}`{hint} (cases/variables.toml declares the variables a profile may set)"),
+                format!("unknown case variable `{k}`{hint} (a profile may set the variables cases/variables.toml declares, and those a case file declares in its [vars])"),
             )
         })
         .collect()

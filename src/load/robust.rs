@@ -160,6 +160,7 @@ fn mutated_inputs_load_or_end_in_located_diagnostics() {
         env: &env,
         defaults: &variables.synthetic,
         lab: &variables.lab,
+        case_vars: &Default::default(),
         profile: &profile,
         schemas: &schemas,
         redactor: &redactor,
