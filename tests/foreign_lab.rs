@@ -48,7 +48,23 @@ fn run_suite(server: &Served, profile: &Path, reports: &Path) -> (i32, String, s
     let r = run(&args, &root(), &env(), LIMIT);
     let text = std::fs::read_to_string(reports.join("report.json")).unwrap_or_default();
     let report = serde_json::from_str(&text).unwrap_or_default();
+    assert_conforms_to_the_report_schema(&report);
     (r.code, format!("{}{}", r.stdout, r.stderr), report)
+}
+
+/// The report, with its lab-content fields, as `schemas/report.schema.json` describes it.
+fn assert_conforms_to_the_report_schema(report: &serde_json::Value) {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft202012::new(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .take(5)
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
 
 fn cases_with<'a>(report: &'a serde_json::Value, verdict: &str) -> Vec<&'a serde_json::Value> {
