@@ -8,6 +8,7 @@ mod args_check;
 mod doctor;
 mod embedded;
 mod init;
+mod init_users;
 mod lint;
 mod list;
 mod mutants;

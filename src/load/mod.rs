@@ -349,9 +349,7 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
     }
     if let (Some(p), Some(bytes)) = (&profile.file, &profile_bytes) {
         let case_vars = case_vars.lock().map(|v| v.clone()).unwrap_or_default();
-        errors.extend(unknown_profile_vars(
-            p, bytes, &profile, &variables, &case_vars,
-        ));
+        errors.extend(variables.unknown_profile_vars(p, bytes, &profile, &case_vars));
     }
     errors.extend(names::check_spec(&cases));
     errors.extend(names::check_capabilities(&profile, &cases));
@@ -382,38 +380,6 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
         variables,
         interner,
     })
-}
-
-/// Each `[vars]` key of the profile that `cases/variables.toml` does not declare: a load error at
-/// its line, with a did-you-mean, as an unknown capability is. A misspelt key would otherwise leave
-/// the variable unset and its cases skipped for a reason the operator thinks they fixed.
-fn unknown_profile_vars(
-    path: &Path,
-    bytes: &[u8],
-    profile: &Profile,
-    variables: &variable_file::VariableFile,
-    case_vars: &BTreeSet<String>,
-) -> Vec<Diagnostic> {
-    let text = String::from_utf8_lossy(bytes);
-    profile
-        .vars
-        .keys()
-        .filter(|k| !variables.declares(k) && !case_vars.contains(*k))
-        .map(|k| {
-            let known = variables.names().chain(case_vars.iter().map(String::as_str));
-            let hint = diagnostic::did_you_mean(k, known)
-                .map(|n| format!("; did you mean `{n}`?"))
-                .unwrap_or_default();
-            let field = format!("vars.{k}");
-            Diagnostic::new(
-                path,
-                &text,
-                locate::offset_of(&text, &field),
-                &field,
-                format!("unknown case variable `{k}`{hint} (a profile may set the variables cases/variables.toml declares, and those a case file declares in its [vars])"),
-            )
-        })
-        .collect()
 }
 
 /// A case file's bytes, built into its cases (the same path for the suite's load and a rebuild).

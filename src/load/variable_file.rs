@@ -27,6 +27,38 @@ impl VariableFile {
         self.lab.contains_key(name) || self.synthetic.contains_key(name)
     }
 
+    /// Each `[vars]` key of the profile that `cases/variables.toml` does not declare: a load error at
+    /// its line, with a did-you-mean, as an unknown capability is. A misspelt key would otherwise leave
+    /// the variable unset and its cases skipped for a reason the operator thinks they fixed.
+    pub fn unknown_profile_vars(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        profile: &super::Profile,
+        case_vars: &std::collections::BTreeSet<String>,
+    ) -> Vec<Diagnostic> {
+        let text = String::from_utf8_lossy(bytes);
+        profile
+        .vars
+        .keys()
+        .filter(|k| !self.declares(k) && !case_vars.contains(*k))
+        .map(|k| {
+            let known = self.names().chain(case_vars.iter().map(String::as_str));
+            let hint = diagnostic::did_you_mean(k, known)
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            let field = format!("vars.{k}");
+            Diagnostic::new(
+                path,
+                &text,
+                locate::offset_of(&text, &field),
+                &field,
+                format!("unknown case variable `{k}`{hint} (a profile may set the variables cases/variables.toml declares, and those a case file declares in its [vars])"),
+            )
+        })
+        .collect()
+    }
+
     /// Every declared name, lab variables first.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.lab
