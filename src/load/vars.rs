@@ -78,14 +78,15 @@ impl Env {
     }
 }
 
-/// Two different names that are the same once their digits are left out, and hold some.
+/// Two different names that are the same once their digits (and the `_` or `-` left trailing) are
+/// left out, one of them holding some: `GWS_PASSWORD_2` beside `GWS_PASSWORD_3` or `GWS_PASSWORD`.
 fn is_numbered_sibling(a: &str, b: &str) -> bool {
-    let letters = |s: &str| {
-        s.chars()
-            .filter(|c| !c.is_ascii_digit())
-            .collect::<String>()
+    let stem = |s: &str| {
+        let letters: String = s.chars().filter(|c| !c.is_ascii_digit()).collect();
+        letters.trim_end_matches(['_', '-']).to_string()
     };
-    a != b && a.chars().any(|c| c.is_ascii_digit()) && letters(a) == letters(b)
+    let numbered = |s: &str| s.chars().any(|c| c.is_ascii_digit());
+    a != b && (numbered(a) || numbered(b)) && stem(a) == stem(b)
 }
 
 /// The hint for an unset environment variable: a near name that is set (a typo), else, when
@@ -412,6 +413,14 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.contains("did you mean `${env:GWS_PASSWORD_2}`"), "{e}");
+        // One variable for all, where each user has one: no user's password is offered for it.
+        let e = Variables::new(&env)
+            .interpolate("${env:GWS_PASSWORD}")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(!e.contains("did you mean"), "{e}");
+        assert!(e.contains("each holds another user's password"), "{e}");
         let env = Env::empty()
             .with("GWS_PASSWORD", "s3cret-value")
             .with("GWS_USERNAME", "agent1");
