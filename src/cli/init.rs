@@ -67,8 +67,8 @@ pub struct InitArgs {
     pub print_reference_table: bool,
 }
 
-/// The suite (embedded, or ./cases): its cases are counted per role and capability, and its
-/// variable defaults are the reference lab's values.
+/// The suite (embedded, or ./cases), with no profile: its cases are counted per role and capability,
+/// and those that wait for lab content say which variables they need.
 fn load_suite() -> Result<gws_conform::load::Suite, u8> {
     let input = super::InputArgs {
         cases: None,
