@@ -4,6 +4,7 @@
 mod answers;
 mod case;
 mod cometd;
+mod expectation_words;
 
 use std::collections::BTreeMap;
 
