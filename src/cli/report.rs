@@ -9,7 +9,9 @@ use gws_conform::load::source::{self, HARNESS_VERSION};
 use gws_conform::report::merge::merge as merge_reports;
 use gws_conform::report::rederive::{rederive, schema_violations};
 use gws_conform::report::render::{render_from, Output};
-use gws_conform::report::verify::{verify as verify_report, FileStatus, Root};
+use gws_conform::report::verify::{
+    baseline_disagreements, verify as verify_report, FileStatus, Root,
+};
 use gws_conform::report::{write_atomic, Format, Report, ReportError};
 
 use super::exit;
@@ -122,9 +124,16 @@ pub fn verify(args: &VerifyArgs) -> u8 {
     };
     let files_ok = verify_files(args, &report);
     let result_ok = verify_result(args, &report, &text);
+    let baseline_ok = verify_baseline(args, &report);
     let attestation_ok = match (&args.attestation, &args.key) {
         (Some(att), Some(key)) => {
-            let problems = super::attest::check_attestation(att, key, &report, &bytes);
+            let problems = match super::attest::check_attestation(att, key, &report, &bytes) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::ERROR;
+                }
+            };
             for p in &problems {
                 outln!("ATTESTATION  {p}");
             }
@@ -138,7 +147,7 @@ pub fn verify(args: &VerifyArgs) -> u8 {
         }
         _ => true,
     };
-    if files_ok && result_ok && attestation_ok {
+    if files_ok && result_ok && baseline_ok && attestation_ok {
         exit::PASS
     } else {
         exit::FAIL
@@ -170,6 +179,16 @@ fn verify_result(args: &VerifyArgs, report: &Report, text: &str) -> bool {
             problems.len(),
             args.report.display()
         );
+    }
+    problems.is_empty()
+}
+
+/// Whether the baseline entries the report was judged with are those of the file it names.
+fn verify_baseline(args: &VerifyArgs, report: &Report) -> bool {
+    let root = Root::for_report(report, args.root.as_deref());
+    let problems = baseline_disagreements(report, &root);
+    for p in &problems {
+        outln!("BASELINE {p}");
     }
     problems.is_empty()
 }

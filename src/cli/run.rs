@@ -200,6 +200,15 @@ pub async fn execute(
             return exit::ERROR;
         }
     };
+    // An attestation left by an earlier run in this folder (`--force`) attests another report: the
+    // HTML would show it as this one's. Removed; `--sign` writes this run's own.
+    let stale = report_dir.join(gws_conform::report::attest::FILE_NAME);
+    if let Err(e) = std::fs::remove_file(&stale) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            eprintln!("error: cannot remove {}: {e}", stale.display());
+            return exit::ERROR;
+        }
+    }
     let mut listeners: Vec<Box<dyn Listener + '_>> = Vec::new();
     if !options.quiet {
         listeners.push(Box::new(
@@ -225,7 +234,7 @@ pub async fn execute(
         }
     }
     let (summary, mut write_errors) = render_formats(&json, &report_path, &report_dir);
-    write_errors.extend(sign_error);
+    write_errors.extend(sign_error.map(|e| e.to_string()));
     outln!("report: {}", report_path.display());
     if !options.quiet {
         outln!("also: {}", rendered_names(&report_dir));

@@ -85,6 +85,17 @@ impl Baseline {
         Baseline::parse(path, &text, crate::load::sha256_hex(&bytes))
     }
 
+    /// A baseline from bytes already read from `path` (`verify` reads it from its root).
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Baseline, BaselineError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| BaselineError::Invalid {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: format!("not UTF-8 text: {e}"),
+        })?;
+        Baseline::parse(path, text, crate::load::sha256_hex(bytes))
+    }
+
     fn parse(path: &Path, text: &str, sha256: String) -> Result<Baseline, BaselineError> {
         let invalid = |offset: usize, message: String| {
             let (line, column) = line_col(text, offset);

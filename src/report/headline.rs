@@ -91,7 +91,7 @@ fn opening(report: &ReportHead) -> String {
         Some(v) => format!("{} (server {v})", report.run.target.url),
         None => report.run.target.url.clone(),
     };
-    let ran = t.total - t.not_run;
+    let ran = t.total.saturating_sub(t.not_run);
     if !s.complete {
         match &s.unreachable {
             Some(u) => format!("The target {target} could not be tested ({u}); no verdict."),
@@ -160,7 +160,7 @@ fn caveats(s: &Summary, untested: &[&SampleOutcome]) -> Vec<String> {
             "{} {}: {} of {} case(s) did not run",
             u.element,
             u.status.label(),
-            u.cases - u.ran,
+            u.cases.saturating_sub(u.ran),
             u.cases
         ));
     }

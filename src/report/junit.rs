@@ -186,7 +186,7 @@ impl Writer for Junit {
                 Some(u) => format!("the target could not be tested: {u}"),
                 None => format!(
                     "run stopped early (interrupted, or its deadline passed) after {} of {} planned cases: the report covers those that finished",
-                    s.tally.total - s.tally.not_run, r.run.planned
+                    s.tally.total.saturating_sub(s.tally.not_run), r.run.planned
                 ),
             };
             let _ = writeln!(

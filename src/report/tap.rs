@@ -115,7 +115,7 @@ impl Writer for Tap {
                 Some(u) => format!("the target could not be tested: {}", one_line(u)),
                 None => format!(
                     "run stopped early after {} of {} planned cases",
-                    s.tally.total - s.tally.not_run,
+                    s.tally.total.saturating_sub(s.tally.not_run),
                     r.run.planned
                 ),
             };
