@@ -150,8 +150,20 @@ fn caveats(s: &Summary, untested: &[&SampleOutcome]) -> Vec<String> {
     if let Some(lab) = &s.waiting_for_lab {
         extra.push(lab.sentence());
     }
-    if t.not_run > 0 {
-        extra.push(format!("{} not run", t.not_run));
+    if t.errors > 0 {
+        extra.push(format!(
+            "{} error(s) (setup): a step that only serves the case went wrong, so it could not be tested",
+            t.errors
+        ));
+    }
+    if t.expired > 0 {
+        extra.push(format!(
+            "{} of the failures were known failures whose baseline entry expired",
+            t.expired
+        ));
+    }
+    for (why, n) in &t.not_run_why {
+        extra.push(format!("{n} not run: {why}"));
     }
     // Counts only: the cases that did not run are named, each reason once, where the reports list
     // them (a preflight reason shared by every case was repeated here once per sample).

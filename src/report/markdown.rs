@@ -88,19 +88,22 @@ fn render(index: &Index, exchanges: &[(String, String)], m: &mut Sink) -> io::Re
     };
     let _ = writeln!(m, "## {icon} gws-conform: {word}\n");
     let _ = writeln!(m, "{}\n", md(&line));
-    m.push_str("| passed | warnings | failed | known failures | skipped | not run | total |\n");
-    m.push_str("|---:|---:|---:|---:|---:|---:|---:|\n");
+    let t = &s.tally;
+    m.push_str("| passed | warnings | failed | known failures | errors (setup) | skipped | not run | total |\n");
+    m.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    let failed = if t.expired > 0 {
+        format!("{} ({} expired)", t.failed, t.expired)
+    } else {
+        t.failed.to_string()
+    };
     let _ = writeln!(
         m,
-        "| {} | {} | {} | {} | {} | {} | {} |\n",
-        s.tally.passed,
-        s.tally.warned,
-        s.unexcused_failures(),
-        s.count_known(KnownStatus::Known),
-        s.tally.skipped,
-        s.tally.not_run,
-        s.tally.total
+        "| {} | {} | {failed} | {} | {} | {} | {} | {} |\n",
+        t.passed, t.warned, t.known, t.errors, t.skipped, t.not_run, t.total
     );
+    for (why, n) in &t.not_run_why {
+        let _ = writeln!(m, "Not run ({n}): {}\n", md(why));
+    }
     let samples: Vec<String> = traceability(&index.cases)
         .iter()
         .filter(|t| t.kind == "sample")

@@ -163,6 +163,7 @@ async fn run_steps(
             .checks
             .iter()
             .any(|c| !c.passed && c.level == Level::Warning);
+        super::live::step_finished(&r);
         result.steps.push(r);
     }
     if let Some(c) = cometd {

@@ -4,7 +4,6 @@
 use std::fmt::Write as _;
 use std::io;
 
-use crate::record::KnownStatus;
 use crate::report::format::Sink;
 use crate::report::headline::{headline, verdict_class};
 use crate::report::index::Index;
@@ -29,7 +28,7 @@ code,pre,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monosp
 #counts{display:flex;gap:12px;flex-wrap:wrap;margin:18px 0 0}
 .count{border:1px solid var(--line);border-radius:8px;padding:10px 16px;min-width:120px;background:var(--bg)}
 .count b{display:block;font-size:28px;line-height:1.1}
-.count.warn b{color:var(--warn)}.count.pass b{color:var(--pass)}.count.fail b{color:var(--fail)}.count.known b{color:var(--known)}.count.skip b,.count.notrun b{color:var(--skip)}
+.count.warn b{color:var(--warn)}.count.pass b{color:var(--pass)}.count.fail b{color:var(--fail)}.count.known b{color:var(--known)}.count.skip b,.count.notrun b{color:var(--skip)}.count.error b,.count.expired b{color:var(--fail)}
 table{border-collapse:collapse;width:100%}
 th,td{border:1px solid var(--line);padding:6px 8px;text-align:left;vertical-align:top}
 th{background:var(--bg);font-weight:600}
@@ -132,14 +131,17 @@ pub(super) fn start(index: &Index, h: &mut Sink) {
     h.push_str("</dl></div></header>\n<main>\n");
 
     // The counts.
+    let t = &s.tally;
     let counts = [
-        ("pass", "passed", s.tally.passed),
-        ("warn", "warnings", s.tally.warned),
-        ("fail", "failed", s.unexcused_failures()),
-        ("known", "known failures", s.count_known(KnownStatus::Known)),
-        ("skip", "skipped", s.tally.skipped),
-        ("notrun", "not run", s.tally.not_run),
-        ("total", "cases", s.tally.total),
+        ("pass", "passed", t.passed),
+        ("warn", "warnings", t.warned),
+        ("fail", "failed", t.failed),
+        ("expired", "of them expired known failures", t.expired),
+        ("known", "known failures", t.known),
+        ("error", "errors (setup)", t.errors),
+        ("skip", "skipped", t.skipped),
+        ("notrun", "not run", t.not_run),
+        ("total", "cases", t.total),
     ];
     h.push_str("<section id=\"counts\">");
     for (class, label, n) in counts {
