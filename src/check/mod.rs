@@ -5,6 +5,7 @@
 
 pub mod body;
 pub mod notifications;
+pub mod setup;
 
 use crate::execute::ResponseRecord;
 use crate::load::SchemaSet;

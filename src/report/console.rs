@@ -20,6 +20,8 @@ pub struct Console<W: Write + Send> {
     failed: Vec<String>,
     /// `id: reason` of every case that warned, listed at the end (a line each: they are few).
     warned: Vec<String>,
+    /// `id: reason` of every case that ended in a setup error, listed at the end.
+    errors: Vec<String>,
     started: std::time::Instant,
     verbose: bool,
     baseline: Option<BaselineInfo>,
@@ -35,6 +37,7 @@ impl<W: Write + Send> Console<W> {
             failures: Vec::new(),
             failed: Vec::new(),
             warned: Vec::new(),
+            errors: Vec::new(),
             started: std::time::Instant::now(),
             verbose,
             baseline: None,
@@ -117,6 +120,10 @@ impl<W: Write + Send> Console<W> {
                 "warning: {}",
                 result.reason.as_deref().unwrap_or("needs review")
             ),
+            (Verdict::Error, _) => result
+                .reason
+                .clone()
+                .unwrap_or_else(|| "error (setup)".to_string()),
             (Verdict::Skip, _) => {
                 format!("skipped: {}", result.reason.as_deref().unwrap_or(""))
             }
@@ -141,6 +148,13 @@ impl<W: Write + Send> Console<W> {
                     self.line(&format!("        {}: {}: {}", s.name, c.name, c.actual));
                 }
             }
+        }
+        if result.verdict == Verdict::Error {
+            self.errors.push(format!(
+                "{}: {}",
+                result.id,
+                result.reason.as_deref().unwrap_or_default()
+            ));
         }
         if result.verdict == Verdict::Warn {
             self.warned.push(format!(
@@ -177,6 +191,13 @@ impl<W: Write + Send> Console<W> {
             self.line("\nfailures:");
             for id in &failed {
                 self.line(&format!("    {id}"));
+            }
+        }
+        let errors = std::mem::take(&mut self.errors);
+        if !errors.is_empty() {
+            self.line("\nsetup errors (not tested: a step that serves the case could not be done; never a failure of the server):");
+            for e in &errors {
+                self.line(&format!("    {e}"));
             }
         }
         let warned = std::mem::take(&mut self.warned);
@@ -220,10 +241,12 @@ impl<W: Write + Send> Console<W> {
         // A run that could not finish has no verdict; "FAILED" beside "0 failed" misled.
         let verdict = if unreachable.is_some() || interrupted {
             "INCOMPLETE"
-        } else if failed == 0 {
-            "ok"
-        } else {
+        } else if failed > 0 {
             "FAILED"
+        } else if tally.errors > 0 {
+            "NOT TESTED (setup errors)"
+        } else {
+            "ok"
         };
         let known_part = if tolerated.is_empty() {
             String::new()
@@ -235,14 +258,25 @@ impl<W: Write + Send> Console<W> {
         } else {
             String::new()
         };
+        let errors = errors_part(tally);
         self.line(&format!(
-            "\ncase result: {verdict}. {} passed; {} warnings; {failed} failed; {} skipped; {not_run}{known_part}finished in {:.2}s\n",
+            "\ncase result: {verdict}. {} passed; {} warnings; {failed} failed; {errors}{} skipped; {not_run}{known_part}finished in {:.2}s\n",
             tally.passed,
             tally.warned,
             tally.skipped,
             self.started.elapsed().as_secs_f64()
         ));
         let _ = self.out.flush();
+    }
+}
+
+/// `N errors (setup); ` when a case ended in a setup error, else nothing: the count every one-line
+/// tally gives between failures and skips.
+pub fn errors_part(tally: &Tally) -> String {
+    if tally.errors > 0 {
+        format!("{} errors (setup); ", tally.errors)
+    } else {
+        String::new()
     }
 }
 

@@ -83,6 +83,7 @@ pub fn judge(cases: impl Iterator<Item = (CaseStatus, Provenance)>) -> ElementSt
     if any(&|s| s == CaseStatus::Known) {
         return ElementStatus::Known;
     }
+    // A setup error is not a test: like a skip, it leaves the element partial or not tested.
     if !any(&ran) {
         return ElementStatus::NotTested;
     }
@@ -261,7 +262,7 @@ impl Coverage {
     pub fn add(&mut self, case: &CaseResult) {
         for (element, list) in &mut self.entries {
             if case.spec.iter().any(|s| s == element) {
-                let why = matches!(case.verdict, Verdict::Skip | Verdict::NotRun)
+                let why = matches!(case.verdict, Verdict::Skip | Verdict::NotRun | Verdict::Error)
                     .then(|| case.reason.clone())
                     .flatten();
                 list.push((case.id.clone(), case.verdict, case.provenance, why));
@@ -285,11 +286,15 @@ impl Coverage {
                 let status = judge(list.iter().map(|(id, v, p, _)| (status_of(id, *v), *p)));
                 let ran = list
                     .iter()
-                    .filter(|(_, v, _, _)| !matches!(v, Verdict::Skip | Verdict::NotRun))
+                    .filter(|(_, v, _, _)| {
+                        !matches!(v, Verdict::Skip | Verdict::NotRun | Verdict::Error)
+                    })
                     .count();
                 let reason = list
                     .iter()
-                    .find(|(_, v, _, _)| matches!(v, Verdict::Skip | Verdict::NotRun))
+                    .find(|(_, v, _, _)| {
+                        matches!(v, Verdict::Skip | Verdict::NotRun | Verdict::Error)
+                    })
                     .filter(|_| !status.tested())
                     .map(|(id, _, _, why)| {
                         format!(

@@ -55,7 +55,7 @@ impl Index {
             first_failure: match c.verdict {
                 Verdict::Fail => first_failure(c),
                 // A warning's reason says what was tried.
-                Verdict::Warn => c.reason.clone().or_else(|| first_failure(c)),
+                Verdict::Warn | Verdict::Error => c.reason.clone().or_else(|| first_failure(c)),
                 _ => None,
             }
             .map(String::into_boxed_str),

@@ -56,7 +56,8 @@ pub struct Summary {
     /// What became of each baseline entry whose case ran.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub known: Vec<KnownOutcome>,
-    /// The run's verdict: complete, and every failure excused by an unexpired baseline entry.
+    /// The run's verdict: complete, every failure excused by an unexpired baseline entry, and no
+    /// setup error.
     #[serde(default)]
     pub ok: bool,
     /// What the run says about each of the page's samples (S1..S6): a sample passes only when each
@@ -86,7 +87,10 @@ impl Summary {
             finished_at,
             duration_ms,
         };
-        summary.ok = summary.complete && summary.unexcused_failures() == 0;
+        // A setup error is no failure, but the case was not tested: no pass either.
+        summary.ok = summary.complete
+            && summary.unexcused_failures() == 0
+            && summary.tally.errors == 0;
         summary
     }
 

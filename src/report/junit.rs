@@ -24,6 +24,8 @@ impl Writer for Junit {
         let s = &r.summary;
         let incomplete = if s.complete { 0 } else { 1 };
         let failures = index.cases_with(CaseStatus::Fail).count();
+        // Setup errors and an incomplete run are errors, not failures: the target was not tested.
+        let errors = index.cases_with(CaseStatus::Error).count() + incomplete;
         let skipped = index
             .cases
             .iter()
@@ -34,11 +36,11 @@ impl Writer for Junit {
         x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         let _ = writeln!(
             x,
-            "<testsuites name=\"gws-conform\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{incomplete}\" time=\"{time}\">"
+            "<testsuites name=\"gws-conform\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{time}\">"
         );
         let _ = writeln!(
             x,
-            "  <testsuite name=\"gws-conform: StartContactCenterSession (POST /api/v2/me)\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{incomplete}\" skipped=\"{skipped}\" time=\"{time}\" timestamp=\"{}\" id=\"{}\" package=\"gws-conform\">",
+            "  <testsuite name=\"gws-conform: StartContactCenterSession (POST /api/v2/me)\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{time}\" timestamp=\"{}\" id=\"{}\" package=\"gws-conform\">",
             attr(&r.run.started_at),
             attr(&r.run.run_id)
         );
@@ -152,6 +154,17 @@ impl Writer for Junit {
                     attr(&format!(
                         "known failure (tolerated until {expires}): {reason}"
                     )),
+                    text(&describe_failure(c))
+                );
+                x.push_str("    </testcase>\n");
+            }
+            // A setup error is JUnit's `<error>`: the test could not be carried out.
+            CaseStatus::Error => {
+                x.push_str(">\n");
+                let _ = writeln!(
+                    x,
+                    "      <error type=\"setup\" message=\"{}\">{}</error>",
+                    attr(c.reason.as_deref().unwrap_or("error (setup)")),
                     text(&describe_failure(c))
                 );
                 x.push_str("    </testcase>\n");

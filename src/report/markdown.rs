@@ -47,14 +47,17 @@ fn render(index: &Index, m: &mut Sink) -> io::Result<()> {
     };
     let _ = writeln!(m, "## {icon} gws-conform: {word}\n");
     let _ = writeln!(m, "{}\n", md(&line));
-    m.push_str("| passed | warnings | failed | known failures | skipped | not run | total |\n");
-    m.push_str("|---:|---:|---:|---:|---:|---:|---:|\n");
+    m.push_str(
+        "| passed | warnings | failed | setup errors | known failures | skipped | not run | total |\n",
+    );
+    m.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     let _ = writeln!(
         m,
-        "| {} | {} | {} | {} | {} | {} | {} |\n",
+        "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
         s.tally.passed,
         s.tally.warned,
         s.unexcused_failures(),
+        s.tally.errors,
         s.count_known(KnownStatus::Known),
         s.tally.skipped,
         s.tally.not_run,

@@ -31,20 +31,32 @@ pub(super) fn answers(step: &Step) -> Vec<Answer<'_>> {
     all
 }
 
-/// What failures of a step weigh: cleanup decides nothing; otherwise the expectation's own
-/// provenance, or its case's.
+/// What failures of a step weigh: cleanup decides nothing; a setup step's HTTP answer is a setup
+/// error; otherwise the expectation's own provenance, or its case's.
 #[derive(Clone, Copy)]
 pub(super) struct Weights {
     pub case: Provenance,
     pub cleanup: bool,
+    pub setup: bool,
 }
 
 impl Weights {
+    /// What a miss of a notification expectation weighs (a setup step's notifications are what its
+    /// case checks: they weigh their provenance).
     pub fn of(&self, own: Option<Provenance>) -> Level {
         if self.cleanup {
             Level::Info
         } else {
             Level::of(own.unwrap_or(self.case))
+        }
+    }
+
+    /// What a miss of the step's HTTP answer weighs.
+    fn http(&self, own: Option<Provenance>) -> Level {
+        if self.setup && !self.cleanup {
+            Level::Setup
+        } else {
+            self.of(own)
         }
     }
 
@@ -57,12 +69,12 @@ impl Weights {
     }
 
     /// What a request that got no answer at all weighs: no conforming server stays silent, so a
-    /// failure whatever the provenance (cleanup aside).
+    /// failure whatever the provenance (cleanup aside, and a setup step's is a setup error).
     fn silence(&self) -> Level {
-        if self.cleanup {
-            Level::Info
-        } else {
-            Level::Failure
+        match (self.cleanup, self.setup) {
+            (true, _) => Level::Info,
+            (false, true) => Level::Setup,
+            (false, false) => Level::Failure,
         }
     }
 }
@@ -117,11 +129,12 @@ pub(super) fn expectations(
     (all, groups, levels)
 }
 
-/// The step's checks: the first answer that holds, or why none did. `session` is the CometD
-/// session's failure, if it broke: it counts only when no answer holds (an answer that needs no
-/// CometD stands without it).
+/// The step's checks: the first answer that holds, or why none did. `answered` says whether the
+/// request got an HTTP answer at all. `session` is the CometD session's failure, if it broke: it
+/// counts only when no answer holds (an answer that needs no CometD stands without it).
 pub(super) fn decide(
     answers: &[Answer],
+    answered: bool,
     mut http: Vec<Vec<Check>>,
     watched: &[usize],
     notified: Option<Outcome>,
@@ -132,13 +145,13 @@ pub(super) fn decide(
     groups.resize(watched.len(), Vec::new());
     // Each HTTP check weighs what its answer's provenance says; silence is always a failure.
     for (k, checks) in http.iter_mut().enumerate() {
-        let level = weights.of(weights.answer(answers, k));
+        let level = if answered {
+            weights.http(weights.answer(answers, k))
+        } else {
+            weights.silence()
+        };
         for c in checks.iter_mut() {
-            c.level = if c.name == "exchange" {
-                weights.silence()
-            } else {
-                level
-            };
+            c.level = level;
         }
     }
     let holds =
@@ -171,18 +184,23 @@ pub(super) fn decide(
             .iter()
             .filter(|c| !c.passed)
             .map(|c| c.level)
-            .min()
+            .max()
             .unwrap_or(Level::Info)
     };
     let mut step_level = (0..answers.len())
         .map(|k| match watched.iter().position(|&w| w == k) {
-            Some(j) => heaviest(&http[k]).min(heaviest(&groups[j])),
+            Some(j) => heaviest(&http[k]).worst(heaviest(&groups[j])),
             None => heaviest(&http[k]),
         })
-        .max()
+        .min()
         .unwrap_or(Level::Failure);
+    // A setup step whose request was not done as meant: what its notifications missed follows
+    // from that, and weighs no more than it.
+    if weights.setup && !weights.cleanup && !http.iter().any(|c| c.iter().all(|c| c.passed)) {
+        step_level = step_level.cap_at(Level::Setup);
+    }
     if let Some(s) = &session {
-        step_level = step_level.min(s.level);
+        step_level = step_level.worst(s.level);
     }
     let k = watched[0];
     out.extend(session);
@@ -198,7 +216,7 @@ pub(super) fn decide(
     }
     // What is shown weighs no more than the step does.
     for c in out.iter_mut().filter(|c| !c.passed) {
-        c.level = c.level.max(step_level);
+        c.level = c.level.cap_at(step_level);
     }
     out
 }
@@ -243,6 +261,8 @@ mod tests {
         Step {
             name: "s".into(),
             always: false,
+            purpose: crate::model::StepPurpose::Check,
+            capability: None,
             request: Request {
                 method: "POST".into(),
                 path: "/api/v2/me".into(),
@@ -268,8 +288,9 @@ mod tests {
         let weights = Weights {
             case: provenance,
             cleanup: step.always,
+            setup: step.purpose == crate::model::StepPurpose::Setup,
         };
-        decide(&all, http, &watched, None, None, weights)
+        decide(&all, true, http, &watched, None, None, weights)
     }
 
     fn denied_or_csrf() -> Expectation {
@@ -329,7 +350,7 @@ mod tests {
     fn a_failure_weighs_what_its_provenance_says() {
         let s = step(denied_or_csrf());
         let wrong = response(403, "text/plain", "Forbidden");
-        let level = |p| crate::record::Verdict::of_checks(&judge(&s, &wrong, p));
+        let level = |p| crate::record::Verdict::of_checks(&judge(&s, &wrong, p), false);
         assert_eq!(level(Provenance::Documented), crate::record::Verdict::Fail);
         assert_eq!(level(Provenance::Observed), crate::record::Verdict::Fail);
         assert_eq!(level(Provenance::Inferred), crate::record::Verdict::Warn);
@@ -338,7 +359,7 @@ mod tests {
         own.provenance = Some(Provenance::Inferred);
         let checks = judge(&step(own), &wrong, Provenance::Documented);
         assert_eq!(
-            crate::record::Verdict::of_checks(&checks),
+            crate::record::Verdict::of_checks(&checks, false),
             crate::record::Verdict::Warn
         );
         // A cleanup step decides nothing.
@@ -347,7 +368,7 @@ mod tests {
         let checks = judge(&cleanup, &wrong, Provenance::Documented);
         assert!(!verdict(&checks));
         assert_eq!(
-            crate::record::Verdict::of_checks(&checks),
+            crate::record::Verdict::of_checks(&checks, false),
             crate::record::Verdict::Pass
         );
     }
@@ -381,10 +402,11 @@ mod tests {
         let weights = Weights {
             case: Provenance::Documented,
             cleanup: false,
+            setup: false,
         };
-        let checks = decide(&all, http, &watched, Some(outcome), None, weights);
+        let checks = decide(&all, true, http, &watched, Some(outcome), None, weights);
         assert_eq!(
-            crate::record::Verdict::of_checks(&checks),
+            crate::record::Verdict::of_checks(&checks, false),
             crate::record::Verdict::Warn,
             "{checks:?}"
         );
@@ -400,10 +422,11 @@ mod tests {
         let weights = Weights {
             case: Provenance::Inferred,
             cleanup: false,
+            setup: false,
         };
-        let checks = decide(&all, http, &watched, None, None, weights);
+        let checks = decide(&all, false, http, &watched, None, None, weights);
         assert_eq!(
-            crate::record::Verdict::of_checks(&checks),
+            crate::record::Verdict::of_checks(&checks, false),
             crate::record::Verdict::Fail
         );
     }
@@ -424,8 +447,9 @@ mod tests {
         let weights = Weights {
             case: Provenance::Documented,
             cleanup: false,
+            setup: false,
         };
-        let checks = decide(&all, http, &watched, None, Some(session), weights);
+        let checks = decide(&all, true, http, &watched, None, Some(session), weights);
         assert!(verdict(&checks), "{checks:?}");
     }
 }

@@ -9,7 +9,8 @@ use super::Reach;
 use crate::check::notifications::{self as notify, Watch};
 use crate::execute::{AgentSession, Transport};
 use crate::load::Suite;
-use crate::model::{Case, CaseHeader, CaseOutline, Step};
+use crate::check::setup;
+use crate::model::{Case, CaseHeader, CaseOutline, Step, StepPurpose};
 use crate::record::{describe, CaseResult, Level, StepResult, Verdict};
 use crate::secret::Redactor;
 
@@ -83,15 +84,16 @@ pub(super) async fn run_case(
         }
     };
     run_steps(suite, &case, transport, &mut result, &mut reach).await;
-    let verdict = Verdict::of_checks(result.steps.iter().flat_map(|s| &s.checks));
-    result.reason = describe::reason(&result, verdict);
-    result.verdict = verdict;
-    if verdict == Verdict::Warn && suite.profile.strict {
-        result.verdict = Verdict::Fail;
+    let checks = || result.steps.iter().flat_map(|s| &s.checks);
+    let lenient = Verdict::of_checks(checks(), false);
+    let verdict = Verdict::of_checks(checks(), suite.profile.strict);
+    result.reason = describe::reason(&result, lenient);
+    if lenient == Verdict::Warn && verdict == Verdict::Fail {
         result.reason = result
             .reason
             .map(|r| format!("a warning, which fails under --strict: {r}"));
     }
+    result.verdict = verdict;
     result.duration_ms = started.elapsed().as_millis() as u64;
     (result, reach)
 }
@@ -129,6 +131,7 @@ async fn run_steps(
         let weights = Weights {
             case: case.provenance,
             cleanup: step.always,
+            setup: step.purpose == StepPurpose::Setup,
         };
         let r = run_step(
             suite,
@@ -148,14 +151,17 @@ async fn run_steps(
         // unchecked.
         if warned && !step.always {
             for c in r.checks.iter_mut().filter(|c| !c.passed) {
-                c.level = c.level.max(Level::Warning);
+                if c.level == Level::Failure {
+                    c.level = Level::Warning;
+                }
             }
         }
-        // A failure stops the case (cleanup aside); what a cleanup step finds stops nothing.
+        // A failure or a setup error stops the case (cleanup aside); what a cleanup step finds
+        // stops nothing.
         failed |= r
             .checks
             .iter()
-            .any(|c| !c.passed && c.level == Level::Failure);
+            .any(|c| !c.passed && c.level >= Level::Setup);
         warned |= r
             .checks
             .iter()
@@ -245,12 +251,20 @@ async fn run_step(
             c.listen(&mut watch).await;
             wait_ms = Some(waiting.elapsed().as_millis() as u64);
             if let Some(e) = c.take_new_failure() {
-                let mut check = notify::session_failed(&c.endpoint, &redactor.redact(&e));
-                // It weighs what the notifications it serves weigh.
-                check.level = watch_levels.iter().copied().min().unwrap_or(Level::Info);
-                session_check = Some(check);
+                session_check = Some(if c.failed_at_start {
+                    setup::cometd_not_started(&c.endpoint, &redactor.redact(&e))
+                } else {
+                    let mut check = notify::session_failed(&c.endpoint, &redactor.redact(&e));
+                    // It weighs what the notifications it serves weigh.
+                    check.level = watch_levels.iter().copied().max().unwrap_or(Level::Info);
+                    check
+                });
             }
             let mut outcome = watch.finish(&suite.schemas, redactor, c.failure.as_deref());
+            if c.failed_at_start {
+                // Nothing could arrive: what the notifications missed follows from the setup.
+                outcome.groups.iter_mut().for_each(|g| setup::cap_at_setup(g));
+            }
             records.append(&mut outcome.records);
             notes.append(&mut outcome.notes);
             notes.extend(c.take_notes());
@@ -260,7 +274,27 @@ async fn run_step(
         Some(c) => c.drain(&mut records, &mut notes, opened),
         None => {}
     }
-    let checks = answers::decide(&answers, http, &watched, notified, session_check, weights);
+    let answered = last_response.is_some();
+    let viable = http.iter().any(|c| c.iter().all(|c| c.passed));
+    let mut checks = answers::decide(
+        &answers,
+        answered,
+        http,
+        &watched,
+        notified,
+        session_check,
+        weights,
+    );
+    if weights.setup && !weights.cleanup && !viable {
+        checks.insert(0, setup::step_not_done(step, exchanges.last()));
+    }
+    // The harness's own requests (a token fetch, the REST login) serve the step: when one failed,
+    // the step was not sent as the case means, and what it found weighs at most a setup error.
+    let missed = checks.iter().any(|c| !c.passed);
+    if let Some(c) = setup::harness_request_failed(&exchanges).filter(|_| missed && !weights.cleanup) {
+        setup::cap_at_setup(&mut checks);
+        checks.insert(0, c);
+    }
     for r in &mut records {
         redactor.redact_json(&mut r.message);
     }

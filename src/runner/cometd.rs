@@ -20,6 +20,9 @@ pub(super) struct CaseCometd {
     pub failure: Option<String>,
     /// Whether `failure` has been reported as a `cometd` check yet.
     failure_reported: bool,
+    /// Whether the session failed while it was being set up (handshake, subscription): a setup
+    /// error, not a failure of what the case checks.
+    pub failed_at_start: bool,
     notes: Vec<String>,
 }
 
@@ -38,6 +41,7 @@ impl CaseCometd {
             endpoint,
             failure: None,
             failure_reported: false,
+            failed_at_start: false,
             notes: Vec::new(),
         };
         let started = CometdClient::start_subscribed(
@@ -57,7 +61,10 @@ impl CaseCometd {
                 c.client = Some(client);
                 c.events = Some(events);
             }
-            Err(e) => c.failure = Some(e.to_string()),
+            Err(e) => {
+                c.failure = Some(e.to_string());
+                c.failed_at_start = true;
+            }
         }
         c
     }
@@ -66,6 +73,7 @@ impl CaseCometd {
         if let (Some(client), None) = (&self.client, &self.failure) {
             if let Err(e) = client.subscribe(channels).await {
                 self.failure = Some(e.to_string());
+                self.failed_at_start = true;
             }
         }
     }

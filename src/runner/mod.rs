@@ -351,13 +351,14 @@ struct Reach {
 
 impl Reach {
     fn count(&mut self, ex: &Exchange) {
-        match &ex.error {
-            Some(e) => {
-                if self.connect_error.is_none() && e.starts_with("could not connect") {
+        match (&ex.error, ex.error_kind) {
+            (Some(e), Some(kind)) => {
+                if self.connect_error.is_none() && kind.is_unreachable() {
                     self.connect_error = Some(e.clone());
                 }
             }
-            None => self.responses += 1,
+            (Some(_), None) => {}
+            (None, _) => self.responses += 1,
         }
     }
 

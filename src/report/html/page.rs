@@ -20,7 +20,7 @@ h2{font-size:19px;margin:34px 0 10px;border-bottom:1px solid var(--line);padding
 code,pre,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:13px}
 #verdict{color:#fff;padding:22px 20px 18px}
 #verdict .inner{max-width:1180px;margin:0 auto;padding:0 20px}
-#verdict.pass{background:var(--pass)}#verdict.fail{background:var(--fail)}#verdict.incomplete{background:var(--known)}#verdict.warn{background:var(--warn)}
+#verdict.pass{background:var(--pass)}#verdict.fail{background:var(--fail)}#verdict.incomplete{background:var(--known)}#verdict.warn{background:var(--warn)}#verdict.error{background:var(--known)}
 #verdict .word{font-size:44px;font-weight:800;letter-spacing:.04em;line-height:1.1;margin:6px 0}
 #verdict p{font-size:17px;margin:4px 0 0;max-width:900px}
 .meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:14px 0 0}
@@ -29,13 +29,13 @@ code,pre,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monosp
 #counts{display:flex;gap:12px;flex-wrap:wrap;margin:18px 0 0}
 .count{border:1px solid var(--line);border-radius:8px;padding:10px 16px;min-width:120px;background:var(--bg)}
 .count b{display:block;font-size:28px;line-height:1.1}
-.count.warn b{color:var(--warn)}.count.pass b{color:var(--pass)}.count.fail b{color:var(--fail)}.count.known b{color:var(--known)}.count.skip b,.count.notrun b{color:var(--skip)}
+.count.warn b{color:var(--warn)}.count.pass b{color:var(--pass)}.count.fail b{color:var(--fail)}.count.known b{color:var(--known)}.count.skip b,.count.notrun b{color:var(--skip)}.count.error b{color:var(--known)}
 table{border-collapse:collapse;width:100%}
 th,td{border:1px solid var(--line);padding:6px 8px;text-align:left;vertical-align:top}
 th{background:var(--bg);font-weight:600}
 .badge{display:inline-block;border-radius:999px;padding:1px 10px;font-size:12px;font-weight:700;color:#fff;white-space:nowrap}
 .badge.warn,.badge.partial{background:var(--warn)}.badge.pass{background:var(--pass)}.badge.fail{background:var(--fail)}.badge.known,.badge.fixed{background:var(--known)}
-.badge.skip,.badge.none{background:var(--skip)}
+.badge.skip,.badge.none{background:var(--skip)}.badge.error{background:var(--known)}
 .chip{display:inline-block;margin:2px 4px 2px 0;padding:1px 6px;border-radius:6px;border:1px solid var(--line);text-decoration:none;color:var(--text);font-size:13px;white-space:nowrap}
 .chip.warn{border-color:var(--warn);background:#fff8c5}.chip.warn .v{color:var(--warn)}.chip.pass{border-color:var(--pass)}.chip.fail{border-color:var(--fail);background:#ffebe9}.chip.known,.chip.fixed{border-color:var(--known);background:#fff8c5}.chip.skip{border-style:dashed}
 .chip .v{font-weight:700}.chip.pass .v{color:var(--pass)}.chip.fail .v{color:var(--fail)}.chip.known .v,.chip.fixed .v{color:var(--known)}.chip.skip .v{color:var(--skip)}
@@ -136,6 +136,7 @@ pub(super) fn start(index: &Index, h: &mut Sink) {
         ("pass", "passed", s.tally.passed),
         ("warn", "warnings", s.tally.warned),
         ("fail", "failed", s.unexcused_failures()),
+        ("error", "setup errors", s.tally.errors),
         ("known", "known failures", s.count_known(KnownStatus::Known)),
         ("skip", "skipped", s.tally.skipped),
         ("notrun", "not run", s.tally.not_run),
