@@ -60,24 +60,26 @@ pub fn report(args: &ReportArgs) -> u8 {
         Some(path) => Output::File(path.clone()),
         None => Output::Stream(Box::new(stdout.lock())),
     };
-    let written = match render_from(&args.report, vec![(args.format, output)]) {
-        Ok((_, mut results)) => results.pop().unwrap_or(Ok(())),
+    let (head, written) = match render_from(&args.report, vec![(args.format, output)]) {
+        Ok((head, mut results)) => (head, results.pop().unwrap_or(Ok(()))),
         Err(e) => {
             eprintln!("error: {e}");
             return exit::ERROR;
         }
     };
+    // Rendered: it exits by the verdict it wrote, as `run` does.
+    let verdict = exit::of_verdict(&head.summary);
     match (&args.output, written) {
         (Some(path), Ok(())) => {
             outln!("{}: {}", args.format, path.display());
-            exit::PASS
+            verdict
         }
-        (None, Ok(())) => exit::PASS,
+        (None, Ok(())) => verdict,
         // A closed pipe (`| head`) is not worth an error message.
         (None, Err(ReportError::Write { source, .. }))
             if source.kind() == std::io::ErrorKind::BrokenPipe =>
         {
-            exit::PASS
+            verdict
         }
         (None, Err(ReportError::Write { source, .. })) => {
             eprintln!("error: cannot write the report: {source}");
@@ -168,11 +170,12 @@ pub fn merge(args: &MergeArgs) -> u8 {
     }
     let t = &merged.summary.tally;
     outln!(
-        "merged {} reports into {}: {} passed; {} failed; {} skipped{}",
+        "merged {} reports into {}: {} passed; {} failed; {}{} skipped{}",
         parts.len(),
         args.output.display(),
         t.passed,
         t.failed,
+        gws_conform::report::console::errors_part(t),
         t.skipped,
         if merged.summary.complete {
             ""
@@ -180,5 +183,6 @@ pub fn merge(args: &MergeArgs) -> u8 {
             " (incomplete)"
         }
     );
-    exit::PASS
+    // It exits by the verdict it wrote, as `run` does.
+    exit::of_verdict(&merged.summary)
 }
