@@ -353,6 +353,10 @@ fn conclude(
     match &outcome.halt {
         Some(Halt::Deadline(_)) => exit::DEADLINE,
         Some(Halt::Interrupted) => exit::INTERRUPTED,
+        // The target answers, but the API is not under the URL given: a mistake in the input.
+        None if found.record.outcome == gws_conform::record::preflight::PreflightOutcome::NoApi => {
+            exit::ERROR
+        }
         None => exit_code(write_errors, summary),
     }
 }
