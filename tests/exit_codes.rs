@@ -118,9 +118,17 @@ fn exit_3_when_the_target_could_not_be_tested() {
     // Credentials rejected at the preflight.
     let server = Served::start(&[], PW, LC);
     let dir = tempfile::tempdir().unwrap();
-    let (r, report) = run_at(&server.url, dir.path(), "not-the-password", &["s1-basic-voice"]);
+    let (r, report) = run_at(
+        &server.url,
+        dir.path(),
+        "not-the-password",
+        &["s1-basic-voice"],
+    );
     assert_eq!(r.code, 3, "credentials: {}{}", r.stdout, r.stderr);
-    assert_eq!(report["run"]["preflight"]["outcome"], "credentials-rejected");
+    assert_eq!(
+        report["run"]["preflight"]["outcome"],
+        "credentials-rejected"
+    );
 }
 
 /// The acceptance of issue 18's setup errors: `agent_state` claimed against a server without

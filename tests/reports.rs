@@ -159,7 +159,8 @@ fn a_run_writes_five_formats_that_validate_and_rerender() {
             &[],
             LIMIT,
         );
-        assert_eq!(r.code, Some(0), "{}", r.describe());
+        // It exits by the verdict it writes, as `run` did: the run has a failed case.
+        assert_eq!(r.code, Some(1), "{}", r.describe());
         assert!(dir.join(file).is_file());
     }
     validate_junit(&dir.join("again.xml"));
@@ -174,7 +175,7 @@ fn a_run_writes_five_formats_that_validate_and_rerender() {
         &[],
         LIMIT,
     );
-    assert_eq!(r.code, Some(0));
+    assert_eq!(r.code, Some(1), "the verdict it writes: a case failed");
     assert_eq!(r.stdout, md, "to standard output without -o");
 }
 
@@ -573,8 +574,15 @@ fn four_merged_shards_give_the_verdicts_of_one_unsharded_run() {
     args.extend(shard_files.iter().rev().map(String::as_str));
     args.extend(["-o", "merged/report.json"]);
     let r = run_in(dir, &args, &[], LIMIT);
-    assert_eq!(r.code, Some(0), "{}", r.describe());
     let merged = validate_report(&dir.join("merged/report.json"));
+    // `merge` exits by the verdict it writes, as `run` does.
+    let failed = merged["summary"]["tally"]["failed"].as_u64().unwrap_or(0);
+    assert_eq!(
+        r.code,
+        Some(if failed > 0 { 1 } else { 0 }),
+        "{}",
+        r.describe()
+    );
     assert_eq!(verdicts(&merged), verdicts(&full));
     let ids: Vec<_> = merged["cases"]
         .as_array()
@@ -608,7 +616,8 @@ fn four_merged_shards_give_the_verdicts_of_one_unsharded_run() {
         &[],
         LIMIT,
     );
-    assert_eq!(r.code, Some(0), "{}", r.describe());
+    // Not ok (a case failed): it exits by that verdict.
+    assert_eq!(r.code, Some(1), "{}", r.describe());
     validate_junit(&dir.join("merged/junit.xml"));
 
     // A missing shard, a shard twice, and a shard of other inputs are refused.

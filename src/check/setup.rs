@@ -180,7 +180,11 @@ mod tests {
         checks[2].level = Level::Warning;
         cap_at_setup(&mut checks);
         assert_eq!(checks[0].level, Level::Setup);
-        assert_eq!(checks[1].level, Level::Failure, "a passed check is left alone");
+        assert_eq!(
+            checks[1].level,
+            Level::Failure,
+            "a passed check is left alone"
+        );
         assert_eq!(checks[2].level, Level::Warning);
     }
 }

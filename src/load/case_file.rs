@@ -362,7 +362,10 @@ fn check_purpose(i: usize, rs: &RawStep, requires: &[String], p: &mut Problems) 
     };
     let field = format!("steps[{i}].capability");
     if rs.purpose != crate::model::StepPurpose::Setup {
-        p.add(&field, "`capability` belongs to a setup step: add `purpose = \"setup\"`");
+        p.add(
+            &field,
+            "`capability` belongs to a setup step: add `purpose = \"setup\"`",
+        );
     } else if !requires.contains(cap) {
         p.add(
             &field,

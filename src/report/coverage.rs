@@ -262,9 +262,12 @@ impl Coverage {
     pub fn add(&mut self, case: &CaseResult) {
         for (element, list) in &mut self.entries {
             if case.spec.iter().any(|s| s == element) {
-                let why = matches!(case.verdict, Verdict::Skip | Verdict::NotRun | Verdict::Error)
-                    .then(|| case.reason.clone())
-                    .flatten();
+                let why = matches!(
+                    case.verdict,
+                    Verdict::Skip | Verdict::NotRun | Verdict::Error
+                )
+                .then(|| case.reason.clone())
+                .flatten();
                 list.push((case.id.clone(), case.verdict, case.provenance, why));
             }
         }

@@ -58,11 +58,7 @@ fn word(s: &Summary, untested: &[&SampleOutcome]) -> String {
     } else if s.unexcused_failures() > 0 {
         "FAIL".to_string()
     } else {
-        format!(
-            "NOT TESTED: {} setup error{}",
-            t.errors,
-            plural(t.errors)
-        )
+        format!("NOT TESTED: {} setup error{}", t.errors, plural(t.errors))
     };
     if s.complete && s.ok {
         if t.warned > 0 {

@@ -88,9 +88,8 @@ impl Summary {
             duration_ms,
         };
         // A setup error is no failure, but the case was not tested: no pass either.
-        summary.ok = summary.complete
-            && summary.unexcused_failures() == 0
-            && summary.tally.errors == 0;
+        summary.ok =
+            summary.complete && summary.unexcused_failures() == 0 && summary.tally.errors == 0;
         summary
     }
 

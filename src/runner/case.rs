@@ -7,9 +7,9 @@ use super::answers::{self, Weights};
 use super::cometd::CaseCometd;
 use super::Reach;
 use crate::check::notifications::{self as notify, Watch};
+use crate::check::setup;
 use crate::execute::{AgentSession, Transport};
 use crate::load::Suite;
-use crate::check::setup;
 use crate::model::{Case, CaseHeader, CaseOutline, Step, StepPurpose};
 use crate::record::{describe, CaseResult, Level, StepResult, Verdict};
 use crate::secret::Redactor;
@@ -263,7 +263,10 @@ async fn run_step(
             let mut outcome = watch.finish(&suite.schemas, redactor, c.failure.as_deref());
             if c.failed_at_start {
                 // Nothing could arrive: what the notifications missed follows from the setup.
-                outcome.groups.iter_mut().for_each(|g| setup::cap_at_setup(g));
+                outcome
+                    .groups
+                    .iter_mut()
+                    .for_each(|g| setup::cap_at_setup(g));
             }
             records.append(&mut outcome.records);
             notes.append(&mut outcome.notes);
@@ -291,7 +294,9 @@ async fn run_step(
     // The harness's own requests (a token fetch, the REST login) serve the step: when one failed,
     // the step was not sent as the case means, and what it found weighs at most a setup error.
     let missed = checks.iter().any(|c| !c.passed);
-    if let Some(c) = setup::harness_request_failed(&exchanges).filter(|_| missed && !weights.cleanup) {
+    if let Some(c) =
+        setup::harness_request_failed(&exchanges).filter(|_| missed && !weights.cleanup)
+    {
         setup::cap_at_setup(&mut checks);
         checks.insert(0, c);
     }
