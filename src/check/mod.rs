@@ -6,6 +6,7 @@
 pub mod body;
 pub mod notifications;
 pub mod setup;
+pub mod step;
 
 use crate::execute::ResponseRecord;
 use crate::load::SchemaSet;

@@ -254,7 +254,7 @@ mod tests {
         let passed = Check::new("status", true, "200", "200");
         let v = |checks: &[Check], strict| Verdict::of_checks(checks, strict);
         assert_eq!(v(&[], false), Verdict::Pass);
-        assert_eq!(v(&[passed.clone()], false), Verdict::Pass);
+        assert_eq!(v(std::slice::from_ref(&passed), false), Verdict::Pass);
         assert_eq!(v(&[missed(Level::Info)], true), Verdict::Pass);
         assert_eq!(v(&[missed(Level::Warning)], false), Verdict::Warn);
         assert_eq!(v(&[missed(Level::Warning)], true), Verdict::Fail);

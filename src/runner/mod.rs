@@ -1,7 +1,6 @@
 //! Drives a run: executes each planned case, checks every step, and emits events in case order
 //! whatever order the cases finished in. Reporters only listen; adding one never touches this file.
 
-mod answers;
 mod case;
 mod cometd;
 

@@ -1,25 +1,28 @@
-//! Judging one step's answer against every answer the case allows: the main expectation, then each
+//! Judging one step against every answer the case allows: the main expectation, then each
 //! alternative, each with what must then arrive over CometD. The first that holds decides; when none
 //! does, the main answer's failures are shown (or, when the HTTP answer matched one but its
-//! notifications did not come, that one's), with what else was tried.
+//! notifications did not come, that one's), with what else was tried. Pure: the runner observes
+//! (sends, listens) and hands what it saw here; levels, alternatives, setup errors and the policy
+//! after a warning are decided here, and unit-tested without a server.
 
 use std::ops::Range;
 
-use crate::check::notifications::Outcome;
-use crate::check::{check_answer, Check};
+use super::notifications::{self as notify, Outcome};
+use super::setup;
+use super::{check_answer, Check};
 use crate::load::SchemaSet;
-use crate::model::{Expectation, NotificationExpectation, Provenance, Step};
-use crate::record::{Level, ResponseRecord};
+use crate::model::{Expectation, NotificationExpectation, Provenance, Step, StepPurpose};
+use crate::record::{Exchange, Level, ResponseRecord};
 use crate::secret::Redactor;
 
 /// One answer a step allows.
-pub(super) struct Answer<'s> {
+pub struct Answer<'s> {
     pub expect: &'s Expectation,
     pub notifications: &'s [NotificationExpectation],
 }
 
 /// Every answer a step allows, the main one first.
-pub(super) fn answers(step: &Step) -> Vec<Answer<'_>> {
+pub fn answers(step: &Step) -> Vec<Answer<'_>> {
     let mut all = vec![Answer {
         expect: &step.expect,
         notifications: &step.notifications,
@@ -34,7 +37,7 @@ pub(super) fn answers(step: &Step) -> Vec<Answer<'_>> {
 /// What failures of a step weigh: cleanup decides nothing; a setup step's HTTP answer is a setup
 /// error; otherwise the expectation's own provenance, or its case's.
 #[derive(Clone, Copy)]
-pub(super) struct Weights {
+pub struct Weights {
     pub case: Provenance,
     pub cleanup: bool,
     pub setup: bool,
@@ -43,6 +46,15 @@ pub(super) struct Weights {
 impl Weights {
     /// What a miss of a notification expectation weighs (a setup step's notifications are what its
     /// case checks: they weigh their provenance).
+    /// The weights of `step` in a case of provenance `case`.
+    pub fn of_step(step: &Step, case: Provenance) -> Weights {
+        Weights {
+            case,
+            cleanup: step.always,
+            setup: step.purpose == StepPurpose::Setup,
+        }
+    }
+
     pub fn of(&self, own: Option<Provenance>) -> Level {
         if self.cleanup {
             Level::Info
@@ -80,7 +92,7 @@ impl Weights {
 }
 
 /// The HTTP checks of every answer, for one response (or none).
-pub(super) fn http_checks(
+pub fn http_checks(
     answers: &[Answer],
     response: Option<&ResponseRecord>,
     no_response: &str,
@@ -98,7 +110,7 @@ pub(super) fn http_checks(
 
 /// The answers worth listening for: those whose HTTP answer matched, or the main one when none did
 /// (its notification checks are then reported beside its HTTP failures).
-pub(super) fn watched(http: &[Vec<Check>]) -> Vec<usize> {
+pub fn watched(http: &[Vec<Check>]) -> Vec<usize> {
     let viable: Vec<usize> = (0..http.len())
         .filter(|&k| http[k].iter().all(|c| c.passed))
         .collect();
@@ -110,7 +122,7 @@ pub(super) fn watched(http: &[Vec<Check>]) -> Vec<usize> {
 }
 
 /// The watched answers' notification expectations, one after another, with each answer's range.
-pub(super) fn expectations(
+pub fn expectations(
     answers: &[Answer],
     watched: &[usize],
     weights: Weights,
@@ -132,7 +144,7 @@ pub(super) fn expectations(
 /// The step's checks: the first answer that holds, or why none did. `answered` says whether the
 /// request got an HTTP answer at all. `session` is the CometD session's failure, if it broke: it
 /// counts only when no answer holds (an answer that needs no CometD stands without it).
-pub(super) fn decide(
+pub fn decide(
     answers: &[Answer],
     answered: bool,
     mut http: Vec<Vec<Check>>,
@@ -221,8 +233,117 @@ pub(super) fn decide(
     out
 }
 
+/// Why the case's CometD session broke, as the runner saw it (its text already masked).
+pub struct SessionFailure {
+    pub endpoint: String,
+    pub error: String,
+    /// While it was being set up (handshake, subscription): a setup error.
+    pub at_start: bool,
+}
+
+/// What a step observed after its HTTP checks were made: every exchange (the harness's own first,
+/// the step's own last), the notifications judged (when it listened), and a CometD session that
+/// broke during this step.
+pub struct Observed<'a> {
+    pub exchanges: &'a [Exchange],
+    pub notified: Option<Outcome>,
+    pub session: Option<SessionFailure>,
+}
+
+/// The step's checks, from its HTTP checks (`http`, one list per answer, see [`http_checks`]), the
+/// answers that were listened for (`watched`) and what else it observed. Setup errors are decided
+/// here: a setup step whose answer matched none, a CometD session that could not be started, a
+/// request of the harness's own that failed.
+pub fn conclude(
+    step: &Step,
+    answers: &[Answer],
+    weights: Weights,
+    http: Vec<Vec<Check>>,
+    watched: &[usize],
+    observed: Observed,
+) -> Vec<Check> {
+    let Observed {
+        exchanges,
+        mut notified,
+        session,
+    } = observed;
+    let answered = exchanges.last().is_some_and(|e| e.response.is_some());
+    let viable = http.iter().any(|c| c.iter().all(|c| c.passed));
+    let session_check = session.map(|f| {
+        if f.at_start {
+            // Nothing could arrive: what the notifications missed follows from the setup.
+            if let Some(o) = notified.as_mut() {
+                o.groups.iter_mut().for_each(|g| setup::cap_at_setup(g));
+            }
+            setup::cometd_not_started(&f.endpoint, &f.error)
+        } else {
+            let mut check = notify::session_failed(&f.endpoint, &f.error);
+            // It weighs what the notifications it serves weigh.
+            let (_, _, levels) = expectations(answers, watched, weights);
+            check.level = levels.into_iter().max().unwrap_or(Level::Info);
+            check
+        }
+    });
+    let mut checks = decide(
+        answers,
+        answered,
+        http,
+        watched,
+        notified,
+        session_check,
+        weights,
+    );
+    if weights.setup && !weights.cleanup && !viable {
+        checks.insert(0, setup::step_not_done(step, exchanges.last()));
+    }
+    // The harness's own requests (a token fetch, the REST login) serve the step: when one failed,
+    // the step was not sent as the case means, and what it found weighs at most a setup error.
+    let missed = checks.iter().any(|c| !c.passed);
+    if let Some(c) = setup::harness_request_failed(exchanges).filter(|_| missed && !weights.cleanup)
+    {
+        setup::cap_at_setup(&mut checks);
+        checks.insert(0, c);
+    }
+    checks
+}
+
+/// What the steps judged so far mean for the next ones.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// A failure or a setup error: the case stops (cleanup steps still run).
+    stopped: bool,
+    /// A warning: what follows is no longer conclusive.
+    warned: bool,
+}
+
+impl Progress {
+    /// Whether `step` runs: after a failure or a setup error only cleanup does.
+    pub fn runs(&self, step: &Step) -> bool {
+        !self.stopped || step.always
+    }
+
+    /// Weighs a step's checks by what came before, and notes what they mean for what follows.
+    /// After a warning the case goes on, but what it finds is no longer conclusive: the earlier
+    /// answer, one a conforming server may give, may have changed what follows. So a later
+    /// failure weighs at most a warning (never a false failure), and nothing is left unchecked.
+    pub fn weigh(&mut self, step: &Step, checks: &mut [Check]) {
+        if self.warned && !step.always {
+            for c in checks.iter_mut().filter(|c| !c.passed) {
+                if c.level == Level::Failure {
+                    c.level = Level::Warning;
+                }
+            }
+        }
+        // What a cleanup step finds stops nothing (its checks weigh Info).
+        self.stopped |= checks.iter().any(|c| !c.passed && c.level >= Level::Setup);
+        self.warned |= checks
+            .iter()
+            .any(|c| !c.passed && c.level == Level::Warning);
+    }
+}
+
 /// The answers a step allowed, in words, for a reviewer.
-pub(super) fn tried(answers: &[Answer]) -> String {
+pub fn tried(answers: &[Answer]) -> String {
     answers
         .iter()
         .enumerate()
@@ -451,5 +572,215 @@ mod tests {
         };
         let checks = decide(&all, true, http, &watched, None, Some(session), weights);
         assert!(verdict(&checks), "{checks:?}");
+    }
+
+    fn exchange_of(r: Option<&ResponseRecord>, by_harness: bool) -> Exchange {
+        Exchange {
+            request: crate::record::RequestRecord {
+                method: "POST".into(),
+                url: "http://127.0.0.1/api/v2/me/channels/voice".into(),
+                headers: Vec::new(),
+                body: None,
+            },
+            response: r.cloned(),
+            error: r.is_none().then(|| "connection reset".to_string()),
+            error_kind: r.is_none().then_some(crate::record::ErrorKind::Dropped),
+            by_harness,
+            duration_ms: 0,
+            note: None,
+        }
+    }
+
+    /// A step judged through [`conclude`], as a run judges it, from the exchanges it made and the
+    /// notification outcome (if it listened).
+    fn concluded(
+        step: &Step,
+        exchanges: &[Exchange],
+        notified: Option<Outcome>,
+        session: Option<SessionFailure>,
+    ) -> Vec<Check> {
+        let schemas = SchemaSet::load(std::path::Path::new("schemas")).unwrap();
+        let all = answers(step);
+        let last = exchanges.last().and_then(|e| e.response.as_ref());
+        let http = http_checks(&all, last, "connection reset", &schemas, &Redactor::new());
+        let watched = watched(&http);
+        let weights = Weights::of_step(step, Provenance::Documented);
+        let observed = Observed {
+            exchanges,
+            notified,
+            session,
+        };
+        conclude(step, &all, weights, http, &watched, observed)
+    }
+
+    fn ready_step() -> Step {
+        let mut s = step(Expectation {
+            status: vec![StatusPattern::Class(2)],
+            ..Expectation::default()
+        });
+        s.purpose = StepPurpose::Setup;
+        s.capability = Some("agent_state".into());
+        s.request.path = "/api/v2/me/channels/voice".into();
+        s
+    }
+
+    fn missed_notification() -> Outcome {
+        Outcome {
+            groups: vec![vec![Check::new(
+                "notification:/v2/me/devices",
+                false,
+                "a Ready message",
+                "none within 4000 ms",
+            )]],
+            ..Outcome::default()
+        }
+    }
+
+    #[test]
+    fn a_setup_step_that_is_not_done_is_a_setup_error_naming_the_fix() {
+        let s = ready_step();
+        let not_found = response(404, "application/json", r#"{"statusCode":6}"#);
+        let checks = concluded(
+            &s,
+            &[exchange_of(Some(&not_found), false)],
+            Some(missed_notification()),
+            None,
+        );
+        assert_eq!(
+            crate::record::Verdict::of_checks(&checks, true),
+            crate::record::Verdict::Error,
+            "{checks:?}"
+        );
+        assert!(
+            checks[0].actual.contains("`agent_state` is declared"),
+            "{checks:?}"
+        );
+        // No answer at all: a setup error too, never the silence failure.
+        let checks = concluded(&s, &[exchange_of(None, false)], None, None);
+        assert_eq!(
+            crate::record::Verdict::of_checks(&checks, false),
+            crate::record::Verdict::Error
+        );
+    }
+
+    #[test]
+    fn a_setup_step_done_but_not_notified_fails_on_the_notification() {
+        let s = ready_step();
+        let ok = response(200, "application/json", r#"{"statusCode":0}"#);
+        let checks = concluded(
+            &s,
+            &[exchange_of(Some(&ok), false)],
+            Some(missed_notification()),
+            None,
+        );
+        assert_eq!(
+            crate::record::Verdict::of_checks(&checks, false),
+            crate::record::Verdict::Fail,
+            "the notification is what the case checks: {checks:?}"
+        );
+    }
+
+    #[test]
+    fn a_check_step_still_fails_on_its_rule() {
+        // The same 404 on a step that is what the case checks.
+        let mut s = ready_step();
+        s.purpose = StepPurpose::Check;
+        s.capability = None;
+        let not_found = response(404, "application/json", r#"{"statusCode":6}"#);
+        let checks = concluded(&s, &[exchange_of(Some(&not_found), false)], None, None);
+        assert_eq!(
+            crate::record::Verdict::of_checks(&checks, false),
+            crate::record::Verdict::Fail
+        );
+    }
+
+    #[test]
+    fn a_failed_harness_request_caps_the_step_at_a_setup_error() {
+        let s = step(Expectation {
+            status: vec![StatusPattern::Exact(200)],
+            ..Expectation::default()
+        });
+        let refused = response(403, "text/plain", "Missing or invalid Csrf token");
+        let fetch = exchange_of(Some(&response(404, "text/plain", "")), true);
+        let checks = concluded(&s, &[fetch, exchange_of(Some(&refused), false)], None, None);
+        assert_eq!(
+            crate::record::Verdict::of_checks(&checks, false),
+            crate::record::Verdict::Error,
+            "{checks:?}"
+        );
+        // A token fetch that worked leaves the step's own failure a failure.
+        let fetch = exchange_of(Some(&response(200, "application/json", "{}")), true);
+        let checks = concluded(&s, &[fetch, exchange_of(Some(&refused), false)], None, None);
+        assert_eq!(
+            crate::record::Verdict::of_checks(&checks, false),
+            crate::record::Verdict::Fail
+        );
+    }
+
+    #[test]
+    fn a_cometd_session_that_could_not_start_is_a_setup_error() {
+        let mut s = step(Expectation {
+            status: vec![StatusPattern::Class(2)],
+            ..Expectation::default()
+        });
+        s.notifications = vec![];
+        let ok = response(200, "application/json", r#"{"statusCode":0}"#);
+        let broke = |at_start| SessionFailure {
+            endpoint: "http://127.0.0.1/api/v2/notifications".into(),
+            error: "/meta/handshake was answered with HTTP 404".into(),
+            at_start,
+        };
+        let checks = concluded(
+            &s,
+            &[exchange_of(Some(&ok), false)],
+            Some(missed_notification()),
+            Some(broke(true)),
+        );
+        assert_eq!(
+            crate::record::Verdict::of_checks(&checks, false),
+            crate::record::Verdict::Error,
+            "{checks:?}"
+        );
+        // Broken later, after it worked: what the notifications weigh.
+        let checks = concluded(
+            &s,
+            &[exchange_of(Some(&ok), false)],
+            Some(missed_notification()),
+            Some(broke(false)),
+        );
+        assert_eq!(
+            crate::record::Verdict::of_checks(&checks, false),
+            crate::record::Verdict::Fail,
+            "{checks:?}"
+        );
+    }
+
+    #[test]
+    fn after_a_warning_a_failure_weighs_a_warning_and_a_failure_stops_the_case() {
+        let s = step(Expectation::default());
+        let mut cleanup = step(Expectation::default());
+        cleanup.always = true;
+        let missed = |level| {
+            let mut c = Check::new("status", false, "200", "500");
+            c.level = level;
+            c
+        };
+        let mut p = Progress::default();
+        let mut first = vec![missed(Level::Warning)];
+        p.weigh(&s, &mut first);
+        assert!(p.runs(&s));
+        let mut second = vec![missed(Level::Failure), missed(Level::Setup)];
+        p.weigh(&s, &mut second);
+        assert_eq!(
+            second[0].level,
+            Level::Warning,
+            "no false failure after a warning"
+        );
+        assert_eq!(second[1].level, Level::Setup, "a setup error stays one");
+        assert!(!p.runs(&s), "a setup error stops the case");
+        assert!(p.runs(&cleanup), "cleanup still runs");
+        let mut p = Progress::default();
+        p.weigh(&cleanup, &mut [missed(Level::Info)]);
+        assert!(p.runs(&s), "what cleanup finds stops nothing");
     }
 }
