@@ -302,10 +302,11 @@ impl CaseRun<'_> {
         let wait_ms = Some(waiting.elapsed().as_millis() as u64);
         let session = c.take_new_failure().map(|e| step::SessionFailure {
             endpoint: c.endpoint.clone(),
-            error: self.redactor.redact(&e),
+            error: self.redactor.redact(&e.to_string()),
             at_start: c.failed_at_start,
         });
-        let mut outcome = watch.finish(&self.suite.schemas, self.redactor, c.failure.as_deref());
+        let failure = c.failure.as_ref().map(ToString::to_string);
+        let mut outcome = watch.finish(&self.suite.schemas, self.redactor, failure.as_deref());
         records.append(&mut outcome.records);
         notes.append(&mut outcome.notes);
         notes.extend(c.take_notes());

@@ -80,6 +80,9 @@ pub enum CometdError {
     WebsocketClosed { target: String, channel: String },
     #[error("{target}: the client was already disconnected")]
     Closed { target: String },
+    /// The client's background task ended without saying why (its event channel closed).
+    #[error("{target}: the CometD client stopped")]
+    Stopped { target: String },
 }
 
 /// Where and how to talk Bayeux.
