@@ -20,6 +20,13 @@ fn what_came_back(exchange: Option<&Exchange>) -> String {
     }
 }
 
+/// Whether `exchange` got no answer, or one saying the operation is not there (404, 405, 501).
+pub fn missing_or_silent(exchange: Option<&Exchange>) -> bool {
+    exchange
+        .and_then(|e| e.response.as_ref())
+        .is_none_or(|r| MISSING.contains(&r.status))
+}
+
 fn setup_check(expected: String, actual: String) -> Check {
     let mut c = Check::new("setup", false, expected, actual);
     c.level = Level::Setup;
@@ -39,11 +46,12 @@ pub fn step_not_done(step: &Step, exchange: Option<&Exchange>) -> Check {
             "`{cap}` is declared, but {request} {came_back}: remove it from `capabilities`, or check the server"
         ),
         (Some(cap), false) => format!(
-            "`{cap}` is declared, but {request} {came_back}, not an answer this step allows: check the server, or remove `{cap}` from `capabilities`"
+            "`{cap}` is declared, but {request} {came_back}: check the target, or remove `{cap}` from `capabilities`"
         ),
-        (None, _) => format!(
-            "{request} {came_back}, not an answer this step allows: the case cannot be tested on this target; check the server"
+        (None, true) => format!(
+            "{request} {came_back}: the operation is not there, so the case cannot be tested on this target; check the server"
         ),
+        (None, false) => format!("{request} {came_back}: check the target"),
     };
     setup_check(
         format!("{request} done (a setup step: it serves the case, and is not what it checks)"),

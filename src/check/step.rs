@@ -237,7 +237,8 @@ pub fn decide(
 pub struct SessionFailure {
     pub endpoint: String,
     pub error: String,
-    /// While it was being set up (handshake, subscription): a setup error.
+    /// While it was being set up (handshake, subscription), with no answer or one saying the
+    /// endpoint is not there (404, 405, 501): a setup error.
     pub at_start: bool,
 }
 
@@ -269,6 +270,12 @@ pub fn conclude(
     } = observed;
     let answered = exchanges.last().is_some_and(|e| e.response.is_some());
     let viable = http.iter().any(|c| c.iter().all(|c| c.passed));
+    // A setup step could not be done when it got no answer, or one saying the operation is not
+    // there; any other miss weighs what its provenance says, as any step's does.
+    let weights = Weights {
+        setup: weights.setup && !viable && setup::missing_or_silent(exchanges.last()),
+        ..weights
+    };
     let session_check = session.map(|f| {
         if f.at_start {
             // Nothing could arrive: what the notifications missed follows from the setup.
@@ -660,6 +667,19 @@ mod tests {
         assert_eq!(
             crate::record::Verdict::of_checks(&checks, false),
             crate::record::Verdict::Error
+        );
+    }
+
+    #[test]
+    fn a_setup_step_answered_otherwise_fails_as_any_step() {
+        // Not a missing operation: the server answered, and wrongly.
+        let s = ready_step();
+        let broken = response(500, "text/plain", "oops");
+        let checks = concluded(&s, &[exchange_of(Some(&broken), false)], None, None);
+        assert_eq!(
+            crate::record::Verdict::of_checks(&checks, false),
+            crate::record::Verdict::Fail,
+            "{checks:?}"
         );
     }
 

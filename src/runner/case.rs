@@ -303,7 +303,7 @@ impl CaseRun<'_> {
         let session = c.take_new_failure().map(|e| step::SessionFailure {
             endpoint: c.endpoint.clone(),
             error: self.redactor.redact(&e.to_string()),
-            at_start: c.failed_at_start,
+            at_start: c.failed_at_start && e.is_missing_or_silent(),
         });
         let failure = c.failure.as_ref().map(ToString::to_string);
         let mut outcome = watch.finish(&self.suite.schemas, self.redactor, failure.as_deref());

@@ -85,6 +85,20 @@ pub enum CometdError {
     Stopped { target: String },
 }
 
+impl CometdError {
+    /// Whether the endpoint gave no answer, or one saying it is not there (404, 405, 501): when
+    /// the session was being set up, a setup error rather than the server's failure.
+    pub fn is_missing_or_silent(&self) -> bool {
+        match self {
+            CometdError::Connect { .. }
+            | CometdError::Timeout { .. }
+            | CometdError::WebsocketClosed { .. } => true,
+            CometdError::Http { status, .. } => matches!(status, 404 | 405 | 501),
+            _ => false,
+        }
+    }
+}
+
 /// Where and how to talk Bayeux.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
