@@ -64,6 +64,12 @@ impl Verdict {
             Some(Level::Info) | None => Verdict::Pass,
         }
     }
+
+    /// The verdict of a case whose steps ran, as the run records it: [`Verdict::of_checks`] (the
+    /// one rule, `strict` included). `verify`'s re-derivation calls it by this name.
+    pub fn of_case<'a>(checks: impl IntoIterator<Item = &'a Check>, strict: bool) -> Verdict {
+        Verdict::of_checks(checks, strict)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
