@@ -159,7 +159,7 @@ fn a_run_writes_five_formats_that_validate_and_rerender() {
             &[],
             LIMIT,
         );
-        // It exits by the verdict it writes, as `run` did: the run has a failed case.
+        // The report's verdict is a failure: `report` exits so, as the run did.
         assert_eq!(r.code, Some(1), "{}", r.describe());
         assert!(dir.join(file).is_file());
     }
@@ -175,7 +175,7 @@ fn a_run_writes_five_formats_that_validate_and_rerender() {
         &[],
         LIMIT,
     );
-    assert_eq!(r.code, Some(1), "the verdict it writes: a case failed");
+    assert_eq!(r.code, Some(1));
     assert_eq!(r.stdout, md, "to standard output without -o");
 }
 
@@ -574,6 +574,8 @@ fn four_merged_shards_give_the_verdicts_of_one_unsharded_run() {
     args.extend(shard_files.iter().rev().map(String::as_str));
     args.extend(["-o", "merged/report.json"]);
     let r = run_in(dir, &args, &[], LIMIT);
+    // A shard failed: merge exits by the verdict it writes, as the unsharded run did.
+    assert_eq!(r.code, Some(1), "{}", r.describe());
     let merged = validate_report(&dir.join("merged/report.json"));
     // `merge` exits by the verdict it writes, as `run` does.
     let failed = merged["summary"]["tally"]["failed"].as_u64().unwrap_or(0);
@@ -616,8 +618,12 @@ fn four_merged_shards_give_the_verdicts_of_one_unsharded_run() {
         &[],
         LIMIT,
     );
-    // Not ok (a case failed): it exits by that verdict.
-    assert_eq!(r.code, Some(1), "{}", r.describe());
+    assert_eq!(
+        r.code,
+        Some(1),
+        "report exits by the verdict it renders\n{}",
+        r.describe()
+    );
     validate_junit(&dir.join("merged/junit.xml"));
 
     // A missing shard, a shard twice, and a shard of other inputs are refused.
@@ -683,7 +689,7 @@ fn four_merged_shards_give_the_verdicts_of_one_unsharded_run() {
     assert_eq!(r.code, Some(2), "{}", r.describe());
     assert!(
         r.stderr
-            .contains("come from different inputs: cases/s1-basic-voice.toml differs"),
+            .contains("are not shards of one run: cases/s1-basic-voice.toml differs"),
         "{}",
         r.describe()
     );
@@ -726,7 +732,7 @@ fn known_failures_are_reported_and_tolerated_until_they_expire() {
     );
     assert!(
         r.stdout.contains(&format!(
-            "case result: ok. {} passed; 0 warnings; 0 failed; 0 skipped; 1 known failures;",
+            "case result: ok. {} passed; 0 warnings; 0 failed; 1 known failures; 0 errors (setup); 0 skipped; 0 not run; 1 known failures now pass (remove them from the baseline); finished in",
             case_count(dir) - 1
         )),
         "{}",

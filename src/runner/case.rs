@@ -138,6 +138,7 @@ async fn run_steps(
             .step(step, step::Weights::of_step(step, case.provenance))
             .await;
         progress.weigh(step, &mut r.checks);
+        super::live::step_finished(&r);
         result.steps.push(r);
     }
     if let Some(c) = run.cometd.take() {
