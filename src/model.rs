@@ -220,10 +220,26 @@ pub struct Step {
     pub name: String,
     /// Runs even after an earlier step of the case failed (cleanup).
     pub always: bool,
+    /// What the step is for: what the case checks, or a setup step that only serves it.
+    pub purpose: StepPurpose,
+    /// For a setup step, the profile capability it relies on (named in the error's fix).
+    pub capability: Option<String>,
     pub request: Request,
     pub expect: Expectation,
     /// CometD expectations: their channels are subscribed before the request is sent.
     pub notifications: Vec<NotificationExpectation>,
+}
+
+/// What a step is for (`purpose` in a case file).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepPurpose {
+    /// What the case checks: a miss weighs what its provenance says.
+    #[default]
+    Check,
+    /// Serves the case without being what it checks (Ready/NotReady before a notification is
+    /// awaited): a miss of its HTTP answer makes the case an error (setup), never a failure.
+    Setup,
 }
 
 /// What a step expects on one CometD channel, within a window that opens when its request is sent.

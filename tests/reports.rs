@@ -577,6 +577,14 @@ fn four_merged_shards_give_the_verdicts_of_one_unsharded_run() {
     // A shard failed: merge exits by the verdict it writes, as the unsharded run did.
     assert_eq!(r.code, Some(1), "{}", r.describe());
     let merged = validate_report(&dir.join("merged/report.json"));
+    // `merge` exits by the verdict it writes, as `run` does.
+    let failed = merged["summary"]["tally"]["failed"].as_u64().unwrap_or(0);
+    assert_eq!(
+        r.code,
+        Some(if failed > 0 { 1 } else { 0 }),
+        "{}",
+        r.describe()
+    );
     assert_eq!(verdicts(&merged), verdicts(&full));
     let ids: Vec<_> = merged["cases"]
         .as_array()

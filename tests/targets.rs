@@ -337,7 +337,7 @@ fn a_server_that_never_answers_times_out_and_the_run_finishes() {
 }
 
 #[test]
-fn an_unreachable_target_is_exit_2_and_still_writes_the_report() {
+fn an_unreachable_target_is_exit_3_and_still_writes_the_report() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -362,7 +362,7 @@ fn an_unreachable_target_is_exit_2_and_still_writes_the_report() {
         &env(),
         LIMIT,
     );
-    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
     assert!(
         r.stdout.contains(&format!(
             "error: the target could not be tested: could not connect to {target}/"

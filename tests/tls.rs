@@ -180,7 +180,7 @@ fn a_target_with_a_private_ca_passes_the_whole_suite_when_the_profile_trusts_the
 #[test]
 fn without_the_ca_the_target_is_refused_for_its_certificate() {
     let (r, json, _) = run_https(None, None, &["s1-basic-voice"]);
-    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
     assert!(
         r.stdout.contains("error: the target could not be tested")
             && r.stdout.to_lowercase().contains("certificate"),

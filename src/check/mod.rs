@@ -4,7 +4,10 @@
 //! wants the whole list at once.
 
 pub mod body;
+mod expectation_words;
 pub mod notifications;
+pub mod setup;
+pub mod step;
 
 use crate::execute::ResponseRecord;
 use crate::load::SchemaSet;

@@ -31,12 +31,19 @@ use gws_conform::model::Provenance;
 use gws_conform::plan::{Partition, Selection};
 
 /// Exit codes, documented in the README. Stable: CI pipelines depend on them.
+/// The exit codes, one table (the README's "Exit codes" section says the same). Precedence when
+/// several apply: 130, 124, then 1 when any case failed, then 3, then 0; 2 is decided before any
+/// case runs (or when no report could be written, or when every case was skipped).
 pub mod exit {
-    /// Every selected case passed (skips do not fail a run).
+    use gws_conform::report::Summary;
+
+    /// No case failed (skips do not fail a run).
     pub const PASS: u8 = 0;
-    /// At least one case failed.
+    /// Conformance failures: a case failed (a warning too, under `--strict`), unexcused by the
+    /// baseline.
     pub const FAIL: u8 = 1;
-    /// Bad invocation, bad case files, schemas or profile, or a target that could not be reached.
+    /// Bad invocation or input: usage, bad case files, schemas or profile, an empty selection, every
+    /// selected case skipped, a report that could not be written.
     pub const ERROR: u8 = 2;
     /// The target could not be tested (unreachable, credentials rejected, lost midway, setup
     /// errors and no failure).
@@ -46,6 +53,23 @@ pub mod exit {
     /// The run's deadline passed (`--deadline`, `deadline` in the profile); the report covers what
     /// finished. 124, as timeout(1) exits, so CI can tell a slow target from an interrupt.
     pub const DEADLINE: u8 = 124;
+
+    /// The exit code of the verdict a report writes: what `run` exits with when it was not
+    /// stopped, and what `merge` and `report` exit with. A report of a stopped run is incomplete:
+    /// without a failure, its target was not tested in full (3).
+    pub fn of_verdict(s: &Summary) -> u8 {
+        let t = &s.tally;
+        let ran = t.ran();
+        if s.unexcused_failures() > 0 {
+            FAIL
+        } else if !s.complete || t.errors > 0 {
+            UNTESTED
+        } else if ran == 0 && t.total > 0 {
+            ERROR
+        } else {
+            PASS
+        }
+    }
 }
 
 #[derive(Parser)]

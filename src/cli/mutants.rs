@@ -84,6 +84,9 @@ pub async fn mutants(args: MutantsArgs) -> u8 {
         };
         let failed = with(Verdict::Fail);
         let warned = with(Verdict::Warn);
+        // A setup error catches nothing (the case was not tested); on the clean server it is a
+        // disagreement, as a failure is.
+        let errored = with(Verdict::Error);
         let skipped = verdicts
             .0
             .values()
@@ -93,7 +96,7 @@ pub async fn mutants(args: MutantsArgs) -> u8 {
             None => {
                 // Our own server makes one of the choices every case accepts: a warning on it is
                 // a disagreement between the two, as much as a failure.
-                if failed.is_empty() && warned.is_empty() {
+                if failed.is_empty() && warned.is_empty() && errored.is_empty() {
                     outln!(
                         "| (clean server) | | | passes all {} cases ({skipped} skipped) |",
                         verdicts.0.len()
@@ -101,11 +104,12 @@ pub async fn mutants(args: MutantsArgs) -> u8 {
                 } else {
                     ok = false;
                     outln!(
-                        "| (clean server) | | | **FAILS** {}; **WARNS** {} |",
+                        "| (clean server) | | | **FAILS** {}; **WARNS** {}; **ERRORS** {} |",
                         failed.join(", "),
-                        warned.join(", ")
+                        warned.join(", "),
+                        errored.join(", ")
                     );
-                    for id in failed.iter().chain(&warned) {
+                    for id in failed.iter().chain(&warned).chain(&errored) {
                         if let Some((_, Some(reason))) = verdicts.0.get(*id) {
                             eprintln!("clean server fails {id}: {reason}");
                         }

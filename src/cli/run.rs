@@ -417,7 +417,7 @@ fn conclude(
     }
     let ran = t.passed + t.warned + t.failed;
     // Every selected case skipped is no verdict; an empty shard selected nothing to run.
-    let no_verdict = ran == 0 && t.total > 0;
+    let no_verdict = ran == 0 && t.errors == 0 && t.total > 0;
     if no_verdict && !outcome.interrupted && outcome.unreachable.is_none() {
         eprintln!(
             "error: no case ran: all {} selected case(s) were skipped, so there is no verdict (see the reasons above)",
@@ -437,24 +437,20 @@ fn conclude(
     match &outcome.halt {
         Some(Halt::Deadline(_)) => exit::DEADLINE,
         Some(Halt::Interrupted) => exit::INTERRUPTED,
-        None => exit_code(outcome, write_errors, no_verdict, summary),
+        // The target answers, but the API is not under the URL given: a mistake in the input.
+        None if found.record.outcome == gws_conform::record::preflight::PreflightOutcome::NoApi => {
+            exit::ERROR
+        }
+        None => exit_code(write_errors, summary),
     }
 }
 
-/// The exit code of a run that was not stopped by the caller.
-fn exit_code(
-    outcome: &runner::RunOutcome,
-    write_errors: &[String],
-    no_verdict: bool,
-    summary: Option<gws_conform::report::Summary>,
-) -> u8 {
-    if outcome.unreachable.is_some() || !write_errors.is_empty() || no_verdict {
-        exit::ERROR
-    } else if summary.is_some_and(|s| s.unexcused_failures() > 0) {
-        // (Without a report there is a write error: the exit code is decided above.)
-        exit::FAIL
-    } else {
-        exit::PASS
+/// The exit code of a run that was not stopped by the caller: by the verdict its report writes
+/// (see [`exit::of_verdict`]), or 2 when the report could not be written.
+fn exit_code(write_errors: &[String], summary: Option<gws_conform::report::Summary>) -> u8 {
+    match summary {
+        Some(s) if write_errors.is_empty() => exit::of_verdict(&s),
+        _ => exit::ERROR,
     }
 }
 

@@ -107,7 +107,8 @@ fn tally(v: &Verdicts) -> Tally {
         // An if-chain, not a match: a verdict added later counts as a warning without an edit here.
         if *verdict == Verdict::Pass {
             t.passed += 1;
-        } else if *verdict == Verdict::Fail {
+        } else if *verdict == Verdict::Fail || *verdict == Verdict::Error {
+            // A setup error on our own server is a case it did not pass, as much as a failure.
             t.failed += 1;
         } else if *verdict == Verdict::Skip {
             t.skipped += 1;
@@ -138,7 +139,7 @@ fn print_table(results: &[(Option<Variant>, Result<Verdicts, String>)], cases: u
             }
         };
         let t = tally(verdicts);
-        let failing = verdicts.with(Verdict::Fail);
+        let failing = verdicts.not_accepted();
         ok &= failing.is_empty();
         say(format!(
             "| {name} | {area} | {} | {} | {} | {} | {} |",
@@ -151,7 +152,7 @@ fn print_table(results: &[(Option<Variant>, Result<Verdicts, String>)], cases: u
     }
     let clean = results
         .iter()
-        .filter(|(v, r)| v.is_some() && r.as_ref().is_ok_and(|r| r.with(Verdict::Fail).is_empty()))
+        .filter(|(v, r)| v.is_some() && r.as_ref().is_ok_and(|r| r.not_accepted().is_empty()))
         .count();
     say(format!(
         "\n{clean}/{} variants pass every case",
@@ -164,7 +165,7 @@ fn print_table(results: &[(Option<Variant>, Result<Verdicts, String>)], cases: u
 fn print_reasons(results: &[(Option<Variant>, Result<Verdicts, String>)]) {
     for (variant, verdicts) in results {
         let Ok(verdicts) = verdicts else { continue };
-        let failing = verdicts.with(Verdict::Fail);
+        let failing = verdicts.not_accepted();
         if failing.is_empty() {
             continue;
         }

@@ -45,24 +45,30 @@ pub enum ExchangeError {
 }
 
 impl ExchangeError {
+    /// The error's kind, as the exchange records it.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ExchangeError::Connect { .. } => ErrorKind::Connect,
+            ExchangeError::Timeout { .. } => ErrorKind::Timeout,
+            ExchangeError::BodyTooLarge { .. } => ErrorKind::BodyTooLarge,
+            ExchangeError::Protocol { .. } => ErrorKind::Protocol,
+            ExchangeError::Dropped { .. } => ErrorKind::Dropped,
+        }
+    }
+
     /// Whether the target could not be reached at all (as opposed to answering badly).
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, ExchangeError::Connect { .. })
+        self.kind().is_unreachable()
     }
 
     /// Whether the target gave no answer at all (the lost-target rule counts these): it could not be
     /// reached, dropped the connection before answering, or did not finish answering in time.
     pub fn got_no_answer(&self) -> bool {
-        matches!(
-            self,
-            ExchangeError::Connect { .. }
-                | ExchangeError::Timeout { .. }
-                | ExchangeError::Dropped { .. }
-        )
+        self.kind().got_no_answer()
     }
 }
 
-pub use crate::record::{Exchange, RequestRecord, ResponseRecord};
+pub use crate::record::{ErrorKind, Exchange, RequestRecord, ResponseRecord};
 
 /// The run-wide HTTP settings and client.
 #[derive(Clone)]
@@ -243,10 +249,11 @@ impl<'a> AgentSession<'a> {
             }
         }
         // `receive` keeps the token the answer offers.
-        vec![
-            self.exchange(&csrf::fetch_request(AuthMode::Basic), None)
-                .await,
-        ]
+        let (mut ex, resp) = self
+            .exchange(&csrf::fetch_request(AuthMode::Basic), None)
+            .await;
+        ex.by_harness = true;
+        vec![(ex, resp)]
     }
 
     /// The current session's token, a secret from here on: the CometD client may have fetched it
@@ -321,6 +328,7 @@ impl<'a> AgentSession<'a> {
     async fn fetch_token(&mut self, auth: AuthMode) -> (Exchange, Option<ResponseRecord>) {
         let stale = lock_cookies(&self.cookies).csrf_is_stale();
         let (mut ex, resp) = self.exchange(&csrf::fetch_request(auth), None).await;
+        ex.by_harness = true;
         if stale {
             ex.note = Some(csrf::REFETCH_NOTE.to_string());
         }

@@ -39,6 +39,11 @@ struct RawStep {
     name: Option<String>,
     #[serde(default)]
     always: bool,
+    /// `check` (default) or `setup` (see cases/README.md, "Setup steps").
+    #[serde(default)]
+    purpose: crate::model::StepPurpose,
+    /// The capability a setup step relies on.
+    capability: Option<String>,
     request: RawRequest,
     #[serde(default)]
     expect: RawExpect,
@@ -257,6 +262,9 @@ fn build_case(
         .enumerate()
         .map(|(i, rs)| build_step(i, rs, row, &mut p, &vars, &mut secrets, ctx))
         .collect();
+    for (i, rs) in raw.steps.iter().enumerate() {
+        check_purpose(i, rs, &raw.requires, &mut p);
+    }
     if !p.list.is_empty() {
         return Err(p.list);
     }
@@ -357,6 +365,25 @@ fn check_identity(
     }
 
     spec
+}
+
+/// A setup step's `capability` must be one the case requires: the error's fix names it as declared.
+fn check_purpose(i: usize, rs: &RawStep, requires: &[String], p: &mut Problems) {
+    let Some(cap) = &rs.capability else {
+        return;
+    };
+    let field = format!("steps[{i}].capability");
+    if rs.purpose != crate::model::StepPurpose::Setup {
+        p.add(
+            &field,
+            "`capability` belongs to a setup step: add `purpose = \"setup\"`",
+        );
+    } else if !requires.contains(cap) {
+        p.add(
+            &field,
+            format!("`{cap}` is not in the case's `requires`; a setup step relies on a capability the case requires"),
+        );
+    }
 }
 
 /// One `[[steps]]` table, its values substituted (secrets collected); problems are added to `p`.
@@ -470,6 +497,8 @@ fn build_step(
     Step {
         name: rs.name.clone().unwrap_or_else(|| format!("step {}", i + 1)),
         always: rs.always,
+        purpose: rs.purpose,
+        capability: rs.capability.clone(),
         request: Request {
             method,
             path,

@@ -34,19 +34,25 @@ pub struct Check {
 /// What a failed check does to its case's verdict. It follows the provenance of the expectation
 /// (as the OpenID Foundation's conformance suite separates FAILURE from WARNING): what a source states
 /// (documented, observed) fails; our own inference only warns ("needs review"), since a conforming
-/// server may answer otherwise; a cleanup step tidies up and decides nothing.
+/// server may answer otherwise; a step that serves the case without being what it checks (a setup
+/// step) makes it a setup error; a cleanup step tidies up and decides nothing.
+///
+/// Ordered lightest first, worst last: `max` (or [`Level::worst`]) is the heavier of two.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
+    /// A failed check is a note (cleanup steps): recorded, never a verdict.
+    Info,
+    /// A failed check makes the case a warning: needs review.
+    Warning,
+    /// A failed check of a setup step (Ready/NotReady, the CometD handshake, a token fetch): the
+    /// case could not be tested, an error (setup), never a failure of the server under test.
+    Setup,
     /// A failed check fails the case.
     #[default]
     Failure,
-    /// A failed check makes the case a warning: needs review.
-    Warning,
-    /// A failed check is a note (cleanup steps): recorded, never a verdict.
-    Info,
 }
 
 impl Level {
@@ -63,9 +69,20 @@ impl Level {
         *self == Level::Failure
     }
 
+    /// The heavier of two levels.
+    pub fn worst(self, other: Level) -> Level {
+        self.max(other)
+    }
+
+    /// This level, weighing at most `cap`.
+    pub fn cap_at(self, cap: Level) -> Level {
+        self.min(cap)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Failure => "failure",
+            Level::Setup => "setup",
             Level::Warning => "warning",
             Level::Info => "info",
         }

@@ -4,12 +4,13 @@
 
 use super::{CaseResult, Check, Exchange, Level, StepResult, Verdict};
 
-/// The one-line reason of a case that failed or warned: the first failed check at the level that
+/// The one-line reason of a case that failed, ended in a setup error, or warned: the first failed check at the level that
 /// decided the verdict, with the answers that were tried when the step allowed several.
 pub fn reason(case: &CaseResult, verdict: Verdict) -> Option<String> {
     let level = match verdict {
         Verdict::Fail => Level::Failure,
         Verdict::Warn => Level::Warning,
+        Verdict::Error => Level::Setup,
         _ => return None,
     };
     let (step, check) = case.steps.iter().find_map(|s| {
@@ -24,6 +25,7 @@ pub fn reason(case: &CaseResult, verdict: Verdict) -> Option<String> {
     }
     Some(match verdict {
         Verdict::Warn => format!("needs review: {text}"),
+        Verdict::Error => format!("error (setup): {text}"),
         _ => text,
     })
 }
@@ -88,6 +90,7 @@ pub fn describe_failure(f: &CaseResult) -> String {
             let weight = match c.level {
                 Level::Failure => "",
                 Level::Warning => " [warning: needs review]",
+                Level::Setup => " [setup: the case could not be tested]",
                 Level::Info => " [cleanup: decides nothing]",
             };
             s.push_str(&format!(

@@ -8,5 +8,5 @@ pub mod preflight;
 pub mod verdict;
 
 pub use check::{Check, Level, Mismatch};
-pub use exchange::{Exchange, RequestRecord, ResponseRecord};
+pub use exchange::{ErrorKind, Exchange, RequestRecord, ResponseRecord};
 pub use verdict::*;

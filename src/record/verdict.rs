@@ -15,6 +15,10 @@ pub enum Verdict {
     Warn,
     /// A check of a documented or observed expectation failed.
     Fail,
+    /// A step that serves the case without being what it checks could not be done (a helper
+    /// operation the target lacks, a setup request that got no answer): the case was not tested.
+    /// Shown as "error (setup)"; never a failure, and never makes a sample FAIL.
+    Error,
     /// Not run, for a stated reason (a capability or variable the target lacks, a filter).
     Skip,
     /// Selected but never run: the run stopped first (interrupted, target lost, deadline).
@@ -28,32 +32,43 @@ impl Verdict {
             Verdict::Pass => "pass",
             Verdict::Warn => "warn",
             Verdict::Fail => "fail",
+            Verdict::Error => "error",
             Verdict::Skip => "skip",
             Verdict::NotRun => "not-run",
         }
     }
 
-    /// The verdict of a case whose checks ran: decided by the heaviest failed check.
-    pub fn of_checks<'a>(checks: impl IntoIterator<Item = &'a Check>) -> Verdict {
+    /// How the verdict is shown to a reader: "error (setup)" says what kind of error it is.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Error => "error (setup)",
+            v => v.as_str(),
+        }
+    }
+
+    /// The verdict of a case whose checks ran, the one rule every consumer applies (the runner,
+    /// the re-derivation of a report, merge): any failed Failure-level check fails the case; else
+    /// any failed Setup-level check makes it an error; else any failed Warning-level check warns
+    /// (fails under `strict`); else it passes (Info-level misses are notes).
+    pub fn of_checks<'a>(checks: impl IntoIterator<Item = &'a Check>, strict: bool) -> Verdict {
         let worst = checks
             .into_iter()
             .filter(|c| !c.passed)
             .map(|c| c.level)
-            .min();
+            .max();
         match worst {
             Some(Level::Failure) => Verdict::Fail,
+            Some(Level::Setup) => Verdict::Error,
+            Some(Level::Warning) if strict => Verdict::Fail,
             Some(Level::Warning) => Verdict::Warn,
             Some(Level::Info) | None => Verdict::Pass,
         }
     }
 
-    /// The verdict of a case whose steps ran, as the run records it: [`Verdict::of_checks`], with a
-    /// warning made a failure under `--strict`. The runner and `verify`'s re-derivation both call it.
+    /// The verdict of a case whose steps ran, as the run records it: [`Verdict::of_checks`] (the
+    /// one rule, `strict` included). `verify`'s re-derivation calls it by this name.
     pub fn of_case<'a>(checks: impl IntoIterator<Item = &'a Check>, strict: bool) -> Verdict {
-        match Verdict::of_checks(checks) {
-            Verdict::Warn if strict => Verdict::Fail,
-            v => v,
-        }
+        Verdict::of_checks(checks, strict)
     }
 }
 
@@ -205,6 +220,7 @@ impl Tally {
                     self.expired += 1;
                 }
             }
+            Verdict::Error => self.errors += 1,
             Verdict::Skip => self.skipped += 1,
             Verdict::NotRun => {
                 self.not_run += 1;
@@ -259,7 +275,8 @@ impl KnownStatus {
         match verdict {
             // A warning is not a failure: what the entry excused no longer fails.
             Verdict::Pass | Verdict::Warn => KnownStatus::Fixed,
-            Verdict::Skip | Verdict::NotRun => KnownStatus::Skipped,
+            // A setup error is no answer about the rule the entry excuses.
+            Verdict::Skip | Verdict::NotRun | Verdict::Error => KnownStatus::Skipped,
             Verdict::Fail if today <= entry.expires.as_str() => KnownStatus::Known,
             Verdict::Fail => KnownStatus::Expired,
         }
@@ -278,6 +295,61 @@ pub struct KnownOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn missed(level: Level) -> Check {
+        let mut c = Check::new("status", false, "200", "404");
+        c.level = level;
+        c
+    }
+
+    #[test]
+    fn the_worst_failed_check_decides_the_verdict() {
+        let passed = Check::new("status", true, "200", "200");
+        let v = |checks: &[Check], strict| Verdict::of_checks(checks, strict);
+        assert_eq!(v(&[], false), Verdict::Pass);
+        assert_eq!(v(std::slice::from_ref(&passed), false), Verdict::Pass);
+        assert_eq!(v(&[missed(Level::Info)], true), Verdict::Pass);
+        assert_eq!(v(&[missed(Level::Warning)], false), Verdict::Warn);
+        assert_eq!(v(&[missed(Level::Warning)], true), Verdict::Fail);
+        assert_eq!(v(&[missed(Level::Setup)], false), Verdict::Error);
+        assert_eq!(
+            v(&[missed(Level::Warning), missed(Level::Setup)], true),
+            Verdict::Error,
+            "a setup error outranks a warning, even one that strict would fail"
+        );
+        assert_eq!(
+            v(&[missed(Level::Setup), missed(Level::Warning)], false),
+            Verdict::Error
+        );
+        assert_eq!(
+            v(&[missed(Level::Setup), missed(Level::Failure)], false),
+            Verdict::Fail
+        );
+        // A passed check weighs nothing, whatever its level.
+        let mut heavy_pass = passed;
+        heavy_pass.level = Level::Failure;
+        assert_eq!(v(&[heavy_pass, missed(Level::Info)], false), Verdict::Pass);
+    }
+
+    #[test]
+    fn levels_order_worst_last() {
+        assert!(Level::Info < Level::Warning);
+        assert!(Level::Warning < Level::Setup);
+        assert!(Level::Setup < Level::Failure);
+        assert_eq!(Level::Warning.worst(Level::Setup), Level::Setup);
+        assert_eq!(Level::Failure.cap_at(Level::Warning), Level::Warning);
+        assert_eq!(Level::Info.cap_at(Level::Warning), Level::Info);
+    }
+
+    #[test]
+    fn a_setup_error_counts_apart_from_failures() {
+        let mut t = Tally::default();
+        t.add(Verdict::Error);
+        t.add(Verdict::Fail);
+        assert_eq!((t.total, t.failed, t.errors), (2, 1, 1));
+        assert_eq!(Verdict::Error.label(), "error (setup)");
+        assert_eq!(serde_json::to_string(&Verdict::Error).unwrap(), "\"error\"");
+    }
 
     #[test]
     fn known_failures_are_judged_by_verdict_and_expiry() {

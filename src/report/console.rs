@@ -20,6 +20,8 @@ pub struct Console<W: Write + Send> {
     failed: Vec<String>,
     /// `id: reason` of every case that warned, listed at the end (a line each: they are few).
     warned: Vec<String>,
+    /// `id: reason` of every case that ended in a setup error, listed at the end.
+    errors: Vec<String>,
     verbose: bool,
     baseline: Option<BaselineInfo>,
     known: Vec<KnownOutcome>,
@@ -41,6 +43,7 @@ impl<W: Write + Send> Console<W> {
             failures: Vec::new(),
             failed: Vec::new(),
             warned: Vec::new(),
+            errors: Vec::new(),
             verbose,
             baseline: None,
             known: Vec::new(),
@@ -124,6 +127,10 @@ impl<W: Write + Send> Console<W> {
                 "warning: {}",
                 result.reason.as_deref().unwrap_or("needs review")
             ),
+            (Verdict::Error, _) => result
+                .reason
+                .clone()
+                .unwrap_or_else(|| "error (setup)".to_string()),
             (Verdict::Skip, _) => self.reason_once("skipped", result),
             (Verdict::NotRun, _) => self.reason_once("not run", result),
         };
@@ -151,6 +158,13 @@ impl<W: Write + Send> Console<W> {
                     self.line(&format!("        {}: {}: {}", s.name, c.name, c.actual));
                 }
             }
+        }
+        if result.verdict == Verdict::Error {
+            self.errors.push(format!(
+                "{}: {}",
+                result.id,
+                result.reason.as_deref().unwrap_or_default()
+            ));
         }
         if result.verdict == Verdict::Warn {
             self.warned.push(format!(
@@ -220,6 +234,13 @@ impl<W: Write + Send> Console<W> {
                 for id in &failed {
                     self.line(&format!("    {id}"));
                 }
+            }
+        }
+        let errors = std::mem::take(&mut self.errors);
+        if !errors.is_empty() {
+            self.line("\nsetup errors (not tested: a step that serves the case could not be done; never a failure of the server):");
+            for e in &errors {
+                self.line(&format!("    {e}"));
             }
         }
         let warned = std::mem::take(&mut self.warned);

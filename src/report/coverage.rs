@@ -83,6 +83,7 @@ pub fn judge(cases: impl Iterator<Item = (CaseStatus, Provenance)>) -> ElementSt
     if any(&|s| s == CaseStatus::Known) {
         return ElementStatus::Known;
     }
+    // A setup error is not a test: like a skip, it leaves the element partial or not tested.
     if !any(&ran) {
         return ElementStatus::NotTested;
     }
@@ -326,9 +327,12 @@ impl Coverage {
         self.lab.add(case);
         for (element, list) in &mut self.entries {
             if case.spec.iter().any(|s| s == element) {
-                let why = matches!(case.verdict, Verdict::Skip | Verdict::NotRun)
-                    .then(|| case.reason.clone())
-                    .flatten();
+                let why = matches!(
+                    case.verdict,
+                    Verdict::Skip | Verdict::NotRun | Verdict::Error
+                )
+                .then(|| case.reason.clone())
+                .flatten();
                 list.push((case.id.clone(), case.verdict, case.provenance, why));
             }
         }
@@ -350,14 +354,15 @@ impl Coverage {
                 let status = judge(list.iter().map(|(id, v, p, _)| (status_of(id, *v), *p)));
                 let ran = list
                     .iter()
-                    .filter(|(_, v, _, _)| !matches!(v, Verdict::Skip | Verdict::NotRun))
+                    .filter(|(_, v, _, _)| {
+                        !matches!(v, Verdict::Skip | Verdict::NotRun | Verdict::Error)
+                    })
                     .count();
                 // Every case that did not run, named, under each reason once.
                 let mut by_reason: Vec<(&str, Vec<String>)> = Vec::new();
-                for (id, _, _, why) in list
-                    .iter()
-                    .filter(|(_, v, _, _)| matches!(v, Verdict::Skip | Verdict::NotRun))
-                {
+                for (id, _, _, why) in list.iter().filter(|(_, v, _, _)| {
+                    matches!(v, Verdict::Skip | Verdict::NotRun | Verdict::Error)
+                }) {
                     let why = why.as_deref().unwrap_or("not run");
                     match by_reason.iter_mut().find(|(w, _)| *w == why) {
                         Some((_, ids)) => ids.push(format!("`{id}`")),

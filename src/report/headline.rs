@@ -12,8 +12,11 @@ use crate::record::KnownStatus;
 pub fn verdict_class(s: &Summary) -> &'static str {
     if !s.complete {
         "incomplete"
-    } else if !s.ok {
+    } else if s.unexcused_failures() > 0 {
         "fail"
+    } else if !s.ok {
+        // Setup errors only: not a failure of the target, not a pass either.
+        "error"
     } else if s.tally.warned > 0
         || s.untested_samples().next().is_some()
         || s.count_known(KnownStatus::Known) > 0
@@ -52,8 +55,10 @@ fn word(s: &Summary, untested: &[&SampleOutcome]) -> String {
         "INCOMPLETE".to_string()
     } else if s.ok {
         "PASS".to_string()
-    } else {
+    } else if s.unexcused_failures() > 0 {
         "FAIL".to_string()
+    } else {
+        format!("NOT TESTED: {} setup error{}", t.errors, plural(t.errors))
     };
     if s.complete && s.ok {
         if t.warned > 0 {
@@ -110,6 +115,11 @@ fn opening(report: &ReportHead) -> String {
             "The target {target} failed no case: {} of {} passed.",
             t.passed, t.total
         )
+    } else if s.unexcused_failures() == 0 {
+        format!(
+            "The target {target} failed no case, but {} of {} cases could not be tested: a step that serves them could not be done (setup errors; each says the fix).",
+            t.errors, t.total
+        )
     } else {
         format!(
             "The target {target} failed {} of {} cases.",
@@ -123,6 +133,12 @@ fn opening(report: &ReportHead) -> String {
 fn caveats(s: &Summary, untested: &[&SampleOutcome]) -> Vec<String> {
     let t = &s.tally;
     let mut extra = Vec::new();
+    if t.errors > 0 && s.unexcused_failures() > 0 {
+        extra.push(format!(
+            "{} setup error(s): a step that serves the case could not be done, so it was not tested",
+            t.errors
+        ));
+    }
     if t.warned > 0 {
         extra.push(format!(
             "{} warning(s): an inferred expectation was not met, which a conforming server may do; review them (they fail under --strict)",

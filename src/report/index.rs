@@ -58,7 +58,7 @@ impl Index {
             first_failure: match c.verdict {
                 Verdict::Fail => first_failure(c),
                 // A warning's reason says what was tried.
-                Verdict::Warn => c.reason.clone().or_else(|| first_failure(c)),
+                Verdict::Warn | Verdict::Error => c.reason.clone().or_else(|| first_failure(c)),
                 // Why it did not run, for the lists of cases that did not.
                 Verdict::Skip | Verdict::NotRun => c.reason.clone(),
                 _ => None,

@@ -63,7 +63,8 @@ pub struct Summary {
     /// What became of each baseline entry whose case ran.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub known: Vec<KnownOutcome>,
-    /// The run's verdict: complete, and every failure excused by an unexpired baseline entry.
+    /// The run's verdict: complete, every failure excused by an unexpired baseline entry, and no
+    /// setup error.
     #[serde(default)]
     pub ok: bool,
     /// What the run says about each of the page's samples (S1..S6): a sample passes only when each

@@ -205,6 +205,17 @@ impl Writer for Junit {
                 );
                 x.push_str("    </testcase>\n");
             }
+            // A setup error is JUnit's `<error>`: the test could not be carried out.
+            CaseStatus::Error => {
+                x.push_str(">\n");
+                let _ = writeln!(
+                    x,
+                    "      <error type=\"setup\" message=\"{}\">{}</error>",
+                    attr(c.reason.as_deref().unwrap_or("error (setup)")),
+                    text(&describe_failure(c))
+                );
+                x.push_str("    </testcase>\n");
+            }
             CaseStatus::Fail => {
                 x.push_str(">\n");
                 let mut message = first_failure(c).unwrap_or_default();

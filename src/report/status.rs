@@ -11,6 +11,8 @@ pub enum CaseStatus {
     /// Only inferred expectations failed: needs review; not a failure unless `--strict`.
     Warn,
     Fail,
+    /// A setup step could not be done: not tested, never a failure.
+    Error,
     Skip,
     /// Selected, never run: the run stopped first.
     NotRun,
@@ -28,6 +30,7 @@ impl CaseStatus {
             (Verdict::Pass, Some(KnownStatus::Fixed)) => CaseStatus::Fixed,
             (Verdict::Pass, _) => CaseStatus::Pass,
             (Verdict::Warn, _) => CaseStatus::Warn,
+            (Verdict::Error, _) => CaseStatus::Error,
             (Verdict::Skip, _) => CaseStatus::Skip,
             (Verdict::NotRun, _) => CaseStatus::NotRun,
         }
@@ -38,6 +41,7 @@ impl CaseStatus {
             CaseStatus::Pass => "pass",
             CaseStatus::Fail => "FAIL",
             CaseStatus::Warn => "WARN (needs review)",
+            CaseStatus::Error => "error (setup)",
             CaseStatus::Skip => "skip",
             CaseStatus::NotRun => "not run",
             CaseStatus::Known => "known failure",
@@ -51,6 +55,7 @@ impl CaseStatus {
             CaseStatus::Pass => "pass",
             CaseStatus::Fail => "fail",
             CaseStatus::Warn => "warn",
+            CaseStatus::Error => "error",
             CaseStatus::Skip => "skip",
             CaseStatus::NotRun => "not-run",
             CaseStatus::Known => "known",

@@ -74,6 +74,16 @@ impl Writer for Tap {
                 );
                 t.push_str("  ...\n");
             }
+            // TAP has no error result: the point was not tested, as a skip is, and its YAML block
+            // says it is a setup error (never `not ok`: the target did not fail it).
+            CaseStatus::Error => {
+                let reason = c.reason.as_deref().unwrap_or("error (setup)");
+                let _ = writeln!(t, "ok {n} - {name} # SKIP {}", one_line(reason));
+                t.push_str("  ---\n");
+                t.push_str("  severity: error\n");
+                let _ = writeln!(t, "  message: {}", yaml_str(reason));
+                t.push_str("  ...\n");
+            }
             CaseStatus::Known | CaseStatus::Fail => {
                 let directive = if status == CaseStatus::Known {
                     todo(known)

@@ -3,14 +3,16 @@
 
 use std::time::Instant;
 
-use super::answers::{self, Weights};
 use super::cometd::CaseCometd;
 use super::Reach;
-use crate::check::notifications::{self as notify, Watch};
+use crate::check::notifications::{self as notify, Outcome, Watch};
+use crate::check::step;
 use crate::execute::{AgentSession, Transport};
 use crate::load::Suite;
 use crate::model::{Case, CaseHeader, CaseOutline, Step};
-use crate::record::{describe, CaseResult, Level, StepResult, Verdict};
+use crate::record::{
+    describe, CaseResult, Exchange, NotificationRecord, ResponseRecord, StepResult, Verdict,
+};
 use crate::secret::Redactor;
 
 /// A result with the case's header and no steps yet.
@@ -86,17 +88,29 @@ pub(super) async fn run_case(
     };
     run_steps(suite, &case, transport, &mut result, &mut reach).await;
     let checks = || result.steps.iter().flat_map(|s| &s.checks);
-    let verdict = Verdict::of_checks(checks());
-    let recorded = Verdict::of_case(checks(), suite.profile.strict);
-    result.reason = describe::reason(&result, verdict);
-    if recorded != verdict {
+    let lenient = Verdict::of_checks(checks(), false);
+    let verdict = Verdict::of_checks(checks(), suite.profile.strict);
+    result.reason = describe::reason(&result, lenient);
+    if lenient == Verdict::Warn && verdict == Verdict::Fail {
         result.reason = result
             .reason
             .map(|r| format!("a warning, which fails under --strict: {r}"));
     }
-    result.verdict = recorded;
+    result.verdict = verdict;
     result.duration_ms = started.elapsed().as_millis() as u64;
     (result, reach)
+}
+
+/// What one case's steps share while they run: the suite, the target, the agent's session, the
+/// case's CometD session, and what the target answered at all.
+struct CaseRun<'a> {
+    suite: &'a Suite,
+    transport: &'a Transport,
+    /// Session cookies and CSRF tokens are secrets of this case alone.
+    redactor: &'a Redactor,
+    session: AgentSession<'a>,
+    cometd: Option<CaseCometd>,
+    reach: &'a mut Reach,
 }
 
 async fn run_steps(
@@ -107,179 +121,204 @@ async fn run_steps(
     reach: &mut Reach,
 ) {
     let agent = suite.profile.agent(&case.agent_role).map(|(_, a)| a);
-    // Session cookies and CSRF tokens are secrets of this case alone.
     let redactor = suite.redactor.scoped();
-    let mut session = AgentSession::new(transport, agent, &redactor);
-    let mut failed = false;
-    let mut warned = false;
-    let mut cometd: Option<CaseCometd> = None;
+    let mut run = CaseRun {
+        suite,
+        transport,
+        redactor: &redactor,
+        session: AgentSession::new(transport, agent, &redactor),
+        cometd: None,
+        reach,
+    };
+    let mut progress = step::Progress::default();
     for step in &case.steps {
-        if failed && !step.always {
-            result.steps.push(StepResult {
-                name: step.name.clone(),
-                exchanges: Vec::new(),
-                checks: Vec::new(),
-                ran: false,
-                passed: false,
-                duration_ms: 0,
-                cometd_ms: None,
-                wait_ms: None,
-                notifications: Vec::new(),
-                notes: Vec::new(),
-            });
+        if !progress.runs(step) {
+            result.steps.push(not_run(step));
             continue;
         }
-        let weights = Weights {
-            case: case.provenance,
-            cleanup: step.always,
-        };
-        let r = run_step(
-            suite,
-            step,
-            weights,
-            transport,
-            &mut session,
-            &mut cometd,
-            &redactor,
-            reach,
-        )
-        .await;
-        let mut r = r;
-        // After a warning the case goes on, but what it finds is no longer conclusive: the
-        // earlier answer, one a conforming server may give, may have changed what follows. So a
-        // later miss weighs at most a warning (never a false failure), and nothing is left
-        // unchecked.
-        if warned && !step.always {
-            for c in r.checks.iter_mut().filter(|c| !c.passed) {
-                c.level = c.level.max(Level::Warning);
-            }
-        }
-        // A failure stops the case (cleanup aside); what a cleanup step finds stops nothing.
-        failed |= r
-            .checks
-            .iter()
-            .any(|c| !c.passed && c.level == Level::Failure);
-        warned |= r
-            .checks
-            .iter()
-            .any(|c| !c.passed && c.level == Level::Warning);
+        let mut r = run
+            .step(step, step::Weights::of_step(step, case.provenance))
+            .await;
+        progress.weigh(step, &mut r.checks);
         super::live::step_finished(&r);
         result.steps.push(r);
     }
-    if let Some(c) = cometd {
+    if let Some(c) = run.cometd.take() {
         c.close().await;
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_step(
-    suite: &Suite,
-    step: &Step,
-    weights: Weights,
-    transport: &Transport,
-    session: &mut AgentSession<'_>,
-    cometd: &mut Option<CaseCometd>,
-    redactor: &Redactor,
-    reach: &mut Reach,
-) -> StepResult {
-    let step_started = Instant::now();
-    let answers = answers::answers(step);
-    let listens = answers.iter().any(|a| !a.notifications.is_empty());
-    let mut sent = Vec::new();
-    let mut records = Vec::new();
-    let mut notes = Vec::new();
-    let mut cometd_ms = None;
-    if listens {
+/// A step not run because an earlier one failed.
+fn not_run(step: &Step) -> StepResult {
+    StepResult {
+        name: step.name.clone(),
+        exchanges: Vec::new(),
+        checks: Vec::new(),
+        ran: false,
+        passed: false,
+        duration_ms: 0,
+        cometd_ms: None,
+        wait_ms: None,
+        notifications: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+/// What a step's listening saw: the notifications judged, when and how long it waited, and a
+/// CometD session that broke meanwhile.
+#[derive(Default)]
+struct Heard {
+    notified: Option<Outcome>,
+    session: Option<step::SessionFailure>,
+    wait_ms: Option<u64>,
+}
+
+impl CaseRun<'_> {
+    /// Runs one step: observes (CometD set up before the request, the request, the notifications
+    /// after it), then hands what it saw to `check::step`, which judges it.
+    async fn step(&mut self, step: &Step, weights: step::Weights) -> StepResult {
+        let step_started = Instant::now();
+        let answers = step::answers(step);
+        let mut sent = Vec::new();
+        let mut records = Vec::new();
+        let mut notes = Vec::new();
+        let cometd_ms = self
+            .start_listening(&answers, &mut sent, &mut records, &mut notes)
+            .await;
+        // The window opens when the request goes out.
+        let opened = Instant::now();
+        sent.extend(self.session.send(&step.request).await);
+        let mut exchanges = Vec::with_capacity(sent.len());
+        let mut last_response = None;
+        for (ex, resp) in sent {
+            self.reach.count(&ex);
+            // A CSRF retry says why it happened (src/execute/csrf.rs).
+            if let Some(n) = &ex.note {
+                notes.push(n.clone());
+            }
+            exchanges.push(ex);
+            last_response = resp;
+        }
+        let no_response = exchanges
+            .last()
+            .and_then(|e| e.error.clone())
+            .unwrap_or_else(|| "no response".to_string());
+        let http = step::http_checks(
+            &answers,
+            last_response.as_ref(),
+            &no_response,
+            &self.suite.schemas,
+            self.redactor,
+        );
+        let watched = step::watched(&http);
+        let heard = self
+            .listen(
+                &answers,
+                &watched,
+                weights,
+                opened,
+                &mut records,
+                &mut notes,
+            )
+            .await;
+        let observed = step::Observed {
+            exchanges: &exchanges,
+            notified: heard.notified,
+            session: heard.session,
+        };
+        let checks = step::conclude(step, &answers, weights, http, &watched, observed);
+        for r in &mut records {
+            self.redactor.redact_json(&mut r.message);
+        }
+        StepResult {
+            name: step.name.clone(),
+            exchanges,
+            passed: checks.iter().all(|c| c.passed),
+            checks,
+            ran: true,
+            duration_ms: step_started.elapsed().as_millis() as u64,
+            cometd_ms,
+            wait_ms: heard.wait_ms,
+            notifications: records,
+            // Notes quote what servers sent: masked as free text (see crate::secret).
+            notes: notes.iter().map(|n| self.redactor.redact(n)).collect(),
+        }
+    }
+
+    /// For a step that expects notifications: subscribes (to every answer's channels) before the
+    /// request, so that messages racing ahead of its answer are kept, starting the case's CometD
+    /// session first if need be. Returns how long that took.
+    async fn start_listening(
+        &mut self,
+        answers: &[step::Answer<'_>],
+        sent: &mut Vec<(Exchange, Option<ResponseRecord>)>,
+        records: &mut Vec<NotificationRecord>,
+        notes: &mut Vec<String>,
+    ) -> Option<u64> {
+        if answers.iter().all(|a| a.notifications.is_empty()) {
+            return None;
+        }
         let setup = Instant::now();
-        // Subscribe (to every answer's channels) before the request, so that messages racing
-        // ahead of its answer are kept.
         let all: Vec<_> = answers
             .iter()
             .flat_map(|a| a.notifications.iter().cloned())
             .collect();
         let channels = notify::channels(&all);
-        match cometd.as_mut() {
+        match self.cometd.as_mut() {
             Some(c) => c.subscribe(&channels).await,
             None => {
                 // Authenticate over REST first, as the documented flow does [gws-notes §5.1].
-                sent.extend(session.open_session().await);
-                *cometd = Some(CaseCometd::start(transport, session, &channels).await);
+                sent.extend(self.session.open_session().await);
+                let c = CaseCometd::start(self.transport, &self.session, &channels).await;
+                self.cometd = Some(c);
             }
         }
-        if let Some(c) = cometd.as_mut() {
-            c.drain(&mut records, &mut notes, Instant::now());
+        if let Some(c) = self.cometd.as_mut() {
+            c.drain(records, notes, Instant::now());
         }
-        cometd_ms = Some(setup.elapsed().as_millis() as u64);
+        Some(setup.elapsed().as_millis() as u64)
     }
-    // The window opens when the request goes out.
-    let opened = Instant::now();
-    sent.extend(session.send(&step.request).await);
-    let mut exchanges = Vec::with_capacity(sent.len());
-    let mut last_response = None;
-    for (ex, resp) in sent {
-        reach.count(&ex);
-        // A CSRF retry says why it happened (src/execute/csrf.rs).
-        if let Some(n) = &ex.note {
-            notes.push(n.clone());
+
+    /// Feeds the watched answers' notification expectations what the case's CometD session
+    /// receives, until each is settled; a step without expectations still records what the
+    /// session received meanwhile.
+    async fn listen(
+        &mut self,
+        answers: &[step::Answer<'_>],
+        watched: &[usize],
+        weights: step::Weights,
+        opened: Instant,
+        records: &mut Vec<NotificationRecord>,
+        notes: &mut Vec<String>,
+    ) -> Heard {
+        let (expectations, groups, levels) = step::expectations(answers, watched, weights);
+        let expectations =
+            super::window::scaled(expectations, self.transport.notification_window());
+        let Some(c) = self.cometd.as_mut() else {
+            return Heard::default();
+        };
+        if expectations.is_empty() {
+            c.drain(records, notes, opened);
+            return Heard::default();
         }
-        exchanges.push(ex);
-        last_response = resp;
-    }
-    let no_response = exchanges
-        .last()
-        .and_then(|e| e.error.clone())
-        .unwrap_or_else(|| "no response".to_string());
-    let http = answers::http_checks(
-        &answers,
-        last_response.as_ref(),
-        &no_response,
-        &suite.schemas,
-        redactor,
-    );
-    let watched = answers::watched(&http);
-    let (expectations, groups, levels) = answers::expectations(&answers, &watched, weights);
-    let expectations = answers::scaled(expectations, transport.notification_window());
-    let mut session_check = None;
-    let mut notified = None;
-    let mut wait_ms = None;
-    match cometd.as_mut() {
-        Some(c) if !expectations.is_empty() => {
-            let watch_levels = levels.clone();
-            let mut watch = Watch::grouped(&expectations, groups, opened).with_levels(levels);
-            let waiting = Instant::now();
-            c.listen(&mut watch).await;
-            wait_ms = Some(waiting.elapsed().as_millis() as u64);
-            if let Some(e) = c.take_new_failure() {
-                let mut check = notify::session_failed(&c.endpoint, &redactor.redact(&e));
-                // It weighs what the notifications it serves weigh.
-                check.level = watch_levels.iter().copied().min().unwrap_or(Level::Info);
-                session_check = Some(check);
-            }
-            let mut outcome = watch.finish(&suite.schemas, redactor, c.failure.as_deref());
-            records.append(&mut outcome.records);
-            notes.append(&mut outcome.notes);
-            notes.extend(c.take_notes());
-            notified = Some(outcome);
+        let mut watch = Watch::grouped(&expectations, groups, opened).with_levels(levels);
+        let waiting = Instant::now();
+        c.listen(&mut watch).await;
+        let wait_ms = Some(waiting.elapsed().as_millis() as u64);
+        let session = c.take_new_failure().map(|e| step::SessionFailure {
+            endpoint: c.endpoint.clone(),
+            error: self.redactor.redact(&e.to_string()),
+            at_start: c.failed_at_start && e.is_missing_or_silent(),
+        });
+        let failure = c.failure.as_ref().map(ToString::to_string);
+        let mut outcome = watch.finish(&self.suite.schemas, self.redactor, failure.as_deref());
+        records.append(&mut outcome.records);
+        notes.append(&mut outcome.notes);
+        notes.extend(c.take_notes());
+        Heard {
+            notified: Some(outcome),
+            session,
+            wait_ms,
         }
-        // A step without expectations still records what the session received meanwhile.
-        Some(c) => c.drain(&mut records, &mut notes, opened),
-        None => {}
-    }
-    let checks = answers::decide(&answers, http, &watched, notified, session_check, weights);
-    for r in &mut records {
-        redactor.redact_json(&mut r.message);
-    }
-    StepResult {
-        name: step.name.clone(),
-        exchanges,
-        passed: checks.iter().all(|c| c.passed),
-        checks,
-        ran: true,
-        duration_ms: step_started.elapsed().as_millis() as u64,
-        cometd_ms,
-        wait_ms,
-        notifications: records,
-        // Notes quote what servers sent: masked as free text (see crate::secret).
-        notes: notes.iter().map(|n| redactor.redact(n)).collect(),
     }
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 
 use crate::check::notifications::Watch;
-use crate::execute::cometd::{ClientEvent, CometdClient};
+use crate::execute::cometd::{ClientEvent, CometdClient, CometdError};
 use crate::execute::{AgentSession, Transport};
 use crate::record::NotificationRecord;
 
@@ -16,10 +16,14 @@ pub(super) struct CaseCometd {
     client: Option<CometdClient>,
     events: Option<mpsc::UnboundedReceiver<ClientEvent>>,
     pub endpoint: String,
-    /// Why the session is unusable, once it is.
-    pub failure: Option<String>,
+    /// Why the session is unusable, once it is (typed: put in words, and masked, where it becomes
+    /// a check).
+    pub failure: Option<CometdError>,
     /// Whether `failure` has been reported as a `cometd` check yet.
     failure_reported: bool,
+    /// Whether the session failed while it was being set up (handshake, subscription): a setup
+    /// error, not a failure of what the case checks.
+    pub failed_at_start: bool,
     notes: Vec<String>,
 }
 
@@ -38,6 +42,7 @@ impl CaseCometd {
             endpoint,
             failure: None,
             failure_reported: false,
+            failed_at_start: false,
             notes: Vec::new(),
         };
         let started = CometdClient::start_subscribed(
@@ -57,7 +62,10 @@ impl CaseCometd {
                 c.client = Some(client);
                 c.events = Some(events);
             }
-            Err(e) => c.failure = Some(e.to_string()),
+            Err(e) => {
+                c.failure = Some(e);
+                c.failed_at_start = true;
+            }
         }
         c
     }
@@ -65,7 +73,8 @@ impl CaseCometd {
     pub(super) async fn subscribe(&mut self, channels: &[String]) {
         if let (Some(client), None) = (&self.client, &self.failure) {
             if let Err(e) = client.subscribe(channels).await {
-                self.failure = Some(e.to_string());
+                self.failure = Some(e);
+                self.failed_at_start = true;
             }
         }
     }
@@ -76,7 +85,7 @@ impl CaseCometd {
             ClientEvent::Note(n) => self.notes.push(n),
             ClientEvent::Failed(e) => {
                 if self.failure.is_none() {
-                    self.failure = Some(e.to_string());
+                    self.failure = Some(e);
                 }
             }
         }
@@ -136,7 +145,9 @@ impl CaseCometd {
                     }
                 }
                 Ok(None) => {
-                    self.failure = Some(format!("{}: the CometD client stopped", self.endpoint));
+                    self.failure = Some(CometdError::Stopped {
+                        target: self.endpoint.clone(),
+                    });
                 }
                 Err(_) => break,
             }
@@ -149,7 +160,7 @@ impl CaseCometd {
         }
     }
 
-    pub(super) fn take_new_failure(&mut self) -> Option<String> {
+    pub(super) fn take_new_failure(&mut self) -> Option<CometdError> {
         if self.failure_reported {
             return None;
         }

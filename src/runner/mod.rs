@@ -1,11 +1,11 @@
 //! Drives a run: executes each planned case, checks every step, and emits events in case order
 //! whatever order the cases finished in. Reporters only listen; adding one never touches this file.
 
-mod answers;
 mod case;
 mod cometd;
-mod expectation_words;
+
 mod live;
+mod window;
 
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
@@ -295,13 +295,14 @@ struct Reach {
 
 impl Reach {
     fn count(&mut self, ex: &Exchange) {
-        match &ex.error {
-            Some(e) => {
-                if self.connect_error.is_none() && e.starts_with("could not connect") {
+        match (&ex.error, ex.error_kind) {
+            (Some(e), Some(kind)) => {
+                if self.connect_error.is_none() && kind.is_unreachable() {
                     self.connect_error = Some(e.clone());
                 }
             }
-            None => self.responses += 1,
+            (Some(_), None) => {}
+            (None, _) => self.responses += 1,
         }
     }
 

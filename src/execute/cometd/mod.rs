@@ -80,6 +80,23 @@ pub enum CometdError {
     WebsocketClosed { target: String, channel: String },
     #[error("{target}: the client was already disconnected")]
     Closed { target: String },
+    /// The client's background task ended without saying why (its event channel closed).
+    #[error("{target}: the CometD client stopped")]
+    Stopped { target: String },
+}
+
+impl CometdError {
+    /// Whether the endpoint gave no answer, or one saying it is not there (404, 405, 501): when
+    /// the session was being set up, a setup error rather than the server's failure.
+    pub fn is_missing_or_silent(&self) -> bool {
+        match self {
+            CometdError::Connect { .. }
+            | CometdError::Timeout { .. }
+            | CometdError::WebsocketClosed { .. } => true,
+            CometdError::Http { status, .. } => matches!(status, 404 | 405 | 501),
+            _ => false,
+        }
+    }
 }
 
 /// Where and how to talk Bayeux.

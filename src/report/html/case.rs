@@ -117,6 +117,9 @@ fn step_html(h: &mut String, step: &StepResult) {
                     (false, Level::Warning) => {
                         "<span class=\"badge warn\" title=\"an inferred expectation: needs review\">WARN</span>"
                     }
+                    (false, Level::Setup) => {
+                        "<span class=\"badge error\" title=\"a setup step could not be done: the case was not tested\">ERROR</span>"
+                    }
                     (false, Level::Info) => {
                         "<span class=\"badge skip\" title=\"a cleanup step: decides nothing\">note</span>"
                     }

@@ -29,6 +29,12 @@ pub(super) fn sections(index: &Index, h: &mut Sink) -> io::Result<()> {
     case_list(
         h,
         index,
+        CaseStatus::Error,
+        "<section id=\"errors\"><h2>Not tested: setup errors</h2><p>A step that serves the case (a helper operation, the CometD handshake, a token fetch) could not be done. Not a failure of the server: each says the fix.</p><ul>",
+    )?;
+    case_list(
+        h,
+        index,
         CaseStatus::Warn,
         "<section id=\"warnings\"><h2>Needs review (warnings)</h2><p>An inferred expectation was not met: no source states it, so a conforming server may answer so. Each lists what was tried. They fail the run only under <code>--strict</code>.</p><ul>",
     )?;

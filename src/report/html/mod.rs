@@ -76,12 +76,13 @@ impl Writer for Html {
             .map_err(|e| e.into_error())?;
         let rank = |st: CaseStatus| match st {
             CaseStatus::Fail => 0,
-            CaseStatus::Warn => 1,
-            CaseStatus::NotRun => 2,
-            CaseStatus::Known => 3,
-            CaseStatus::Fixed => 4,
-            CaseStatus::Skip => 5,
-            CaseStatus::Pass => 6,
+            CaseStatus::Error => 1,
+            CaseStatus::Warn => 2,
+            CaseStatus::NotRun => 3,
+            CaseStatus::Known => 4,
+            CaseStatus::Fixed => 5,
+            CaseStatus::Skip => 6,
+            CaseStatus::Pass => 7,
         };
         let mut order: Vec<usize> = (0..self.spans.len()).collect();
         order.sort_by(|&a, &b| {

@@ -19,7 +19,7 @@ h2{font-size:19px;margin:34px 0 10px;border-bottom:1px solid var(--line);padding
 code,pre,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:13px}
 #verdict{color:#fff;padding:22px 20px 18px}
 #verdict .inner{max-width:1180px;margin:0 auto;padding:0 20px}
-#verdict.pass{background:var(--pass)}#verdict.fail{background:var(--fail)}#verdict.incomplete{background:var(--known)}#verdict.warn{background:var(--warn)}
+#verdict.pass{background:var(--pass)}#verdict.fail{background:var(--fail)}#verdict.incomplete{background:var(--known)}#verdict.warn{background:var(--warn)}#verdict.error{background:var(--known)}
 #verdict .word{font-size:44px;font-weight:800;letter-spacing:.04em;line-height:1.1;margin:6px 0}
 #verdict p{font-size:17px;margin:4px 0 0;max-width:900px}
 .meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:14px 0 0}
@@ -34,7 +34,7 @@ th,td{border:1px solid var(--line);padding:6px 8px;text-align:left;vertical-alig
 th{background:var(--bg);font-weight:600}
 .badge{display:inline-block;border-radius:999px;padding:1px 10px;font-size:12px;font-weight:700;color:#fff;white-space:nowrap}
 .badge.warn,.badge.partial{background:var(--warn)}.badge.pass{background:var(--pass)}.badge.fail{background:var(--fail)}.badge.known,.badge.fixed{background:var(--known)}
-.badge.skip,.badge.none{background:var(--skip)}
+.badge.skip,.badge.none{background:var(--skip)}.badge.error{background:var(--known)}
 .chip{display:inline-block;margin:2px 4px 2px 0;padding:1px 6px;border-radius:6px;border:1px solid var(--line);text-decoration:none;color:var(--text);font-size:13px;white-space:nowrap}
 .chip.warn{border-color:var(--warn);background:#fff8c5}.chip.warn .v{color:var(--warn)}.chip.pass{border-color:var(--pass)}.chip.fail{border-color:var(--fail);background:#ffebe9}.chip.known,.chip.fixed{border-color:var(--known);background:#fff8c5}.chip.skip{border-style:dashed}
 .chip .v{font-weight:700}.chip.pass .v{color:var(--pass)}.chip.fail .v{color:var(--fail)}.chip.known .v,.chip.fixed .v{color:var(--known)}.chip.skip .v{color:var(--skip)}

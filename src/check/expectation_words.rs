@@ -5,7 +5,7 @@
 use crate::model::{Expectation, Expected};
 
 /// The answer an expectation asks for.
-pub(super) fn expectation(e: &Expectation) -> String {
+pub(crate) fn expectation(e: &Expectation) -> String {
     let mut parts = Vec::new();
     if !e.status.is_empty() {
         let codes: Vec<String> = e.status.iter().map(ToString::to_string).collect();

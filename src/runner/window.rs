@@ -1,0 +1,57 @@
+//! The profile's notification window: the cases' `within_ms` are written for the default window,
+//! and a slow lab (a WAN, a loaded switch) waits proportionally longer, absences included, so that
+//! a longer window never turns an absence into a pass without the evidence of a longer wait.
+
+use std::time::Duration;
+
+use crate::load::profile::DEFAULT_NOTIFICATION_WINDOW;
+use crate::model::NotificationExpectation;
+
+/// The expectations with their windows scaled to `window`; a settle period stays inside its window.
+pub(super) fn scaled(
+    mut all: Vec<NotificationExpectation>,
+    window: Duration,
+) -> Vec<NotificationExpectation> {
+    let default = DEFAULT_NOTIFICATION_WINDOW.as_millis();
+    for e in &mut all {
+        let ms = (e.within.as_millis() * window.as_millis() / default).max(1);
+        e.within = Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX));
+        e.settle = e.settle.map(|s| s.min(e.within));
+    }
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::NotificationKind;
+
+    #[test]
+    fn windows_scale_with_the_profile_and_settle_stays_inside() {
+        let e = |within: u64, settle: Option<u64>| NotificationExpectation {
+            channel: "/v2/me/devices".into(),
+            within: Duration::from_millis(within),
+            schema: None,
+            kind: NotificationKind::Absent { body: None },
+            exclusive: false,
+            provenance: None,
+            settle: settle.map(Duration::from_millis),
+        };
+        let ms = |d: Duration| d.as_millis() as u64;
+        let same = scaled(vec![e(4000, Some(1000))], Duration::from_millis(4000));
+        assert_eq!(
+            (ms(same[0].within), same[0].settle.map(ms)),
+            (4000, Some(1000))
+        );
+        let slow = scaled(
+            vec![e(4000, None), e(2000, None)],
+            Duration::from_millis(10_000),
+        );
+        assert_eq!((ms(slow[0].within), ms(slow[1].within)), (10_000, 5000));
+        let fast = scaled(vec![e(4000, Some(1000))], Duration::from_millis(400));
+        assert_eq!(
+            (ms(fast[0].within), fast[0].settle.map(ms)),
+            (400, Some(400))
+        );
+    }
+}
