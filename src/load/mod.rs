@@ -14,6 +14,7 @@ pub mod profile;
 mod robust;
 pub mod schemas;
 pub mod source;
+pub mod timings;
 mod toml_json;
 pub mod vars;
 

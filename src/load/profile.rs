@@ -27,6 +27,7 @@ struct RawProfile {
     vars: BTreeMap<String, String>,
     #[serde(default)]
     agents: BTreeMap<String, RawAgent>,
+    pool: Option<RawPool>,
     transport: Option<Transport>,
     ca_file: Option<String>,
     #[serde(default)]
@@ -38,6 +39,14 @@ struct RawProfile {
 #[serde(deny_unknown_fields)]
 struct RawAgent {
     username: String,
+    password: String,
+}
+
+/// `[pool]`: users any case may run as, one password for all (read from the environment).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPool {
+    users: Vec<String>,
     password: String,
 }
 
@@ -59,6 +68,8 @@ pub struct Profile {
     pub capabilities: BTreeSet<String>,
     pub vars: BTreeMap<String, String>,
     pub agents: BTreeMap<String, Agent>,
+    /// `[pool]`: users the run schedules cases over (see `crate::plan::pool`); empty without one.
+    pub pool: Vec<Agent>,
     pub transport: Transport,
     /// `ca_file`: PEM certificates trusted besides the system's, for a target whose HTTPS
     /// certificate comes from a private CA (a staging GWS, say). Relative to the profile's folder.
@@ -131,6 +142,7 @@ impl Profile {
             capabilities: BTreeSet::new(),
             vars: BTreeMap::new(),
             agents,
+            pool: Vec::new(),
             transport: Transport::Auto,
             strict: false,
             ca_file: None,
@@ -210,6 +222,10 @@ impl Profile {
                 Err(e) => errors.push(diag(path, text, &field, e.to_string())),
             }
         }
+        let pool = match &raw.pool {
+            Some(p) => read_pool(p, &vars, redactor, path, text, &mut errors, &mut warnings),
+            None => Vec::new(),
+        };
         for name in super::vars::nested_references(&raw.vars) {
             errors.push(diag(
                 path,
@@ -269,6 +285,7 @@ impl Profile {
             capabilities: raw.capabilities.into_iter().collect(),
             vars: raw.vars,
             agents,
+            pool,
             transport: raw.transport.unwrap_or(Transport::Auto),
             strict: raw.strict,
             ca_file,
@@ -295,8 +312,11 @@ impl Profile {
         for a in self.agents.values() {
             own.add(a.password.expose());
         }
+        for a in &self.pool {
+            own.add(a.password.expose());
+        }
         let value = |v: &str| own.redact(v);
-        serde_json::json!({
+        let mut summary = serde_json::json!({
             "name": value(&self.name),
             "file": self.file.as_ref().map(|f| f.display().to_string()),
             "csrf": self.csrf,
@@ -307,8 +327,68 @@ impl Profile {
             "ca_file": self.ca_file.as_ref().map(|f| f.display().to_string()),
             "vars": self.vars.iter().map(|(k, v)| (k.clone(), value(v).into())).collect::<serde_json::Map<_, _>>(),
             "agents": self.agents.iter().map(|(role, a)| (role.clone(), serde_json::json!({"username": value(&a.username), "password": a.password}))).collect::<serde_json::Map<_, _>>(),
-        })
+        });
+        if !self.pool.is_empty() {
+            summary["pool"] = self.pool.iter().map(|a| value(&a.username)).collect();
+        }
+        summary
     }
+}
+
+/// The users of `[pool]`, each with the pool's password: at least one, none twice, the password
+/// read from the environment as an agent's is.
+fn read_pool(
+    raw: &RawPool,
+    vars: &Variables,
+    redactor: &Redactor,
+    path: &Path,
+    text: &str,
+    errors: &mut Vec<Diagnostic>,
+    warnings: &mut Vec<Diagnostic>,
+) -> Vec<Agent> {
+    let p = raw.password.trim();
+    if !(p.starts_with("${env:") && p.ends_with('}') && p.matches("${").count() == 1) {
+        let msg = "a password is only ever read from the environment: write `${env:NAME}`";
+        errors.push(diag(path, text, "pool.password", msg));
+        return Vec::new();
+    }
+    if raw.users.is_empty() {
+        errors.push(diag(
+            path,
+            text,
+            "pool.users",
+            "a pool needs at least one user",
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for u in &raw.users {
+        if u.trim().is_empty() || !seen.insert(u.as_str()) {
+            let what = if u.trim().is_empty() {
+                "an empty user name"
+            } else {
+                "a user listed twice"
+            };
+            errors.push(diag(path, text, "pool.users", format!("{what}: `{u}`")));
+        }
+    }
+    let password = match vars.interpolate(p) {
+        Ok(done) => done.text,
+        Err(e) => {
+            errors.push(diag(path, text, "pool.password", e.to_string()));
+            return Vec::new();
+        }
+    };
+    redactor.add(&password);
+    if crate::secret::is_weak(&password) {
+        warnings.push(diag(path, text, "pool.password", WEAK_PASSWORD));
+    }
+    raw.users
+        .iter()
+        .map(|u| Agent {
+            username: u.clone(),
+            password: Secret::new(password.clone()),
+        })
+        .collect()
 }
 
 /// The certificates of a `ca_file` and the SHA-256 of the bytes they were read from. Each is parsed

@@ -4,6 +4,7 @@
 mod answers;
 mod case;
 mod cometd;
+mod dispatch;
 
 use std::collections::BTreeMap;
 
@@ -130,6 +131,11 @@ async fn run_watching(
     let turns = crate::plan::Turns::new(plan);
     let permits = tokio::sync::Semaphore::new(jobs.max(1));
     let producer = async move {
+        if let Some(pool) = &plan.pool {
+            dispatch::run_pool(suite, plan, pool, transport, jobs, &tx, &lost_reason).await;
+            drop(tx);
+            return;
+        }
         let (turns, permits) = (&turns, &permits);
         futures_util::stream::iter(0..plan.cases.len())
             .map(|i| {
@@ -146,8 +152,14 @@ async fn run_watching(
                         return;
                     }
                     let planned = &plan.cases[i];
-                    let (mut result, reach) =
-                        run_case(suite, planned.case, planned.skip.as_deref(), transport).await;
+                    let (mut result, reach) = run_case(
+                        suite,
+                        planned.case,
+                        planned.skip.as_deref(),
+                        transport,
+                        None,
+                    )
+                    .await;
                     // Derived from a user name (outside data): masked as free text.
                     result.group = Some(suite.redactor.redact(&planned.case.group));
                     turns.finish(i);

@@ -1,0 +1,283 @@
+//! Scheduling over a profile's `[pool]` of users: which cases may run as any pool user and which
+//! stay pinned to one (and why), and the dispatcher that hands each free user its next case.
+//!
+//! The dispatcher minimises the makespan by longest-expected-first: a free user takes the longest
+//! case it may run. Isolation rules:
+//! - a user runs one case at a time (a user is busy from taking a case until it finishes);
+//! - a notification case (one that listens on CometD) runs only on a user that has run nothing but
+//!   notification cases so far in the run, so that no earlier case of its user (its late events, a
+//!   session it left) is around its windows; notification cases are therefore handed out first, and
+//!   once any pool user has run another kind of case, no pool notification case is left;
+//! - a case whose lab content belongs to one user (a role the catalogue says needs a particular
+//!   user), or whose role the profile maps to a user of its own, is pinned to that user;
+//! - cases that log in at one place or device (a `place` or `devicePath` in a request body) never
+//!   overlap, whatever their users: a fixed role->user map kept them on one user, and a device
+//!   held by one user's session refuses another's login (409);
+//! - cases naming one serial group (`group = "..."` in the case file) never overlap.
+
+use std::collections::BTreeMap;
+
+use crate::load::catalogue;
+use crate::load::profile::{Agent, Profile};
+use crate::model::{Body, Case, CaseOutline};
+
+use super::PlannedCase;
+
+/// Where a planned case runs.
+#[derive(Debug, Clone)]
+pub enum Placement {
+    /// On whichever pool user is free.
+    Pool,
+    /// On one user only (an index into [`PoolPlan::users`]), with these credentials, and why.
+    Pinned {
+        user: usize,
+        agent: Agent,
+        why: String,
+    },
+    /// On no user: a skipped case, or one that sends no credentials and has no user of its own.
+    Free,
+}
+
+/// A pool-scheduled plan: the users, and where each planned case runs.
+#[derive(Debug)]
+pub struct PoolPlan {
+    /// The pool's users first (`users[..pool_size]`), then the users only pinned cases use.
+    pub users: Vec<Agent>,
+    pub pool_size: usize,
+    /// One per planned case.
+    pub placement: Vec<Placement>,
+}
+
+/// Why a role's cases stay on one user even with a pool, or None when any pool user will do.
+pub fn pin_reason(role: &str, profile: &Profile) -> Option<String> {
+    let info = catalogue::ROLES.iter().find(|r| r.name == role);
+    if let Some(need) = info.and_then(|r| r.lab_user) {
+        return Some(format!("role `{role}`: its lab user must be {need}"));
+    }
+    (role != "default" && profile.agents.contains_key(role))
+        .then(|| format!("role `{role}` has a user of its own in the profile ([agents.{role}])"))
+}
+
+/// Places every planned case, when the profile has a pool.
+pub fn place(cases: &[PlannedCase<'_>], profile: &Profile) -> Option<PoolPlan> {
+    if profile.pool.is_empty() {
+        return None;
+    }
+    let mut users: Vec<Agent> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    for a in &profile.pool {
+        index.entry(a.username.clone()).or_insert_with(|| {
+            users.push(a.clone());
+            users.len() - 1
+        });
+    }
+    let pool_size = users.len();
+    let placement = cases
+        .iter()
+        .map(|p| {
+            if p.skip.is_some() {
+                return Placement::Free;
+            }
+            let case = p.case;
+            let why = explicit_group(case)
+                .map(|g| format!("the case names serial group `{g}`"))
+                .or_else(|| pin_reason(&case.agent_role, profile));
+            let Some(why) = why else {
+                return Placement::Pool;
+            };
+            match profile.agent(&case.agent_role) {
+                Some((_, agent)) => {
+                    let user = *index.entry(agent.username.clone()).or_insert_with(|| {
+                        users.push(agent.clone());
+                        users.len() - 1
+                    });
+                    Placement::Pinned {
+                        user,
+                        agent: agent.clone(),
+                        why,
+                    }
+                }
+                None => Placement::Free,
+            }
+        })
+        .collect();
+    Some(PoolPlan {
+        users,
+        pool_size,
+        placement,
+    })
+}
+
+/// The serial group a case names itself, if it does (the loader's own groups are `agent:<user>` and
+/// `role:<role>`).
+pub fn explicit_group(case: &CaseOutline) -> Option<&str> {
+    let g = &*case.group;
+    (!g.starts_with("agent:") && !g.starts_with("role:")).then_some(g)
+}
+
+/// What a free user is told.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    Run(usize),
+    /// Nothing it may run now; something may become runnable when another case finishes.
+    Wait,
+    /// Nothing is left for it.
+    Done,
+}
+
+/// The lab resources a case logs in at: each `place` and `devicePath` value of its request bodies.
+/// Two cases that name one of them must not run at once.
+pub fn lab_resources(case: &Case) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for step in &case.steps {
+        let Some(Body::Json(serde_json::Value::Object(body))) = &step.request.body else {
+            continue;
+        };
+        for key in ["place", "devicePath"] {
+            if let Some(serde_json::Value::String(v)) = body.get(key) {
+                let r = format!("{key} {v}");
+                if !out.contains(&r) {
+                    out.push(r);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The dispatcher's state: the cases not yet handed out, each list sorted shortest first (taken from
+/// the end), each user's state, and which locks (serial groups, lab resources) running cases hold.
+pub struct Dispatch {
+    pool_notify: Vec<usize>,
+    pool_other: Vec<usize>,
+    pinned_notify: Vec<Vec<usize>>,
+    pinned_other: Vec<Vec<usize>>,
+    pool_size: usize,
+    /// The user has run only notification cases so far.
+    clean: Vec<bool>,
+    listens: Vec<bool>,
+    /// Per case, the locks it holds while it runs.
+    locks: Vec<Vec<usize>>,
+    held: Vec<bool>,
+}
+
+impl Dispatch {
+    /// `listens[i]`: case i is a notification case; `expected[i]`: its expected duration;
+    /// `resources[i]`: its [`lab_resources`].
+    pub fn new(
+        pool: &PoolPlan,
+        cases: &[PlannedCase<'_>],
+        listens: &[bool],
+        expected: &[u64],
+        resources: &[Vec<String>],
+    ) -> Dispatch {
+        let n_users = pool.users.len();
+        let mut d = Dispatch {
+            pool_notify: Vec::new(),
+            pool_other: Vec::new(),
+            pinned_notify: vec![Vec::new(); n_users],
+            pinned_other: vec![Vec::new(); n_users],
+            pool_size: pool.pool_size,
+            clean: vec![true; n_users],
+            listens: listens.to_vec(),
+            locks: vec![Vec::new(); cases.len()],
+            held: Vec::new(),
+        };
+        let mut names: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, p) in cases.iter().enumerate() {
+            let group = explicit_group(p.case).map(|g| format!("group {g}"));
+            for name in group.iter().chain(&resources[i]) {
+                let next = names.len();
+                d.locks[i].push(*names.entry(name.clone()).or_insert(next));
+            }
+            let list = match (&pool.placement[i], listens[i]) {
+                (Placement::Pool, true) => &mut d.pool_notify,
+                (Placement::Pool, false) => &mut d.pool_other,
+                (Placement::Pinned { user, .. }, true) => &mut d.pinned_notify[*user],
+                (Placement::Pinned { user, .. }, false) => &mut d.pinned_other[*user],
+                (Placement::Free, _) => continue,
+            };
+            list.push(i);
+        }
+        d.held = vec![false; names.len()];
+        // Shortest first, so that the longest is popped first; ties: earlier cases first.
+        let order = |v: &mut Vec<usize>| v.sort_by_key(|&i| (expected[i], std::cmp::Reverse(i)));
+        order(&mut d.pool_notify);
+        order(&mut d.pool_other);
+        d.pinned_notify.iter_mut().for_each(order);
+        d.pinned_other.iter_mut().for_each(order);
+        d
+    }
+
+    /// The next case for free user `user`: its own pinned notification cases, then (while it has run
+    /// only notification cases, and any are left) the pool's, then its other pinned cases, then the
+    /// pool's others; in each, the longest whose locks are free. A user with a notification case
+    /// of its own left, or a clean pool user while pool notification cases are left, waits for
+    /// them rather than take another kind of case.
+    pub fn next(&mut self, user: usize) -> Next {
+        let in_pool = user < self.pool_size;
+        if let Some(next) = self.first_free(user, List::PinnedNotify(user), true) {
+            return next;
+        }
+        if in_pool && self.clean[user] {
+            if let Some(next) = self.first_free(user, List::PoolNotify, true) {
+                return next;
+            }
+        }
+        if let Some(next) = self.first_free(user, List::PinnedOther(user), false) {
+            return next;
+        }
+        if in_pool {
+            if let Some(next) = self.first_free(user, List::PoolOther, false) {
+                return next;
+            }
+        }
+        let left = !self.pinned_other[user].is_empty() || in_pool && !self.pool_other.is_empty();
+        if left {
+            Next::Wait
+        } else {
+            Next::Done
+        }
+    }
+
+    /// From one list: the longest case whose locks are free (taken), else `Wait` when the list is
+    /// not empty and `must` (nothing else may come first), else None.
+    fn first_free(&mut self, user: usize, list: List, must: bool) -> Option<Next> {
+        let (locks, held) = (&self.locks, &self.held);
+        let free = |i: &usize| locks[*i].iter().all(|l| !held[*l]);
+        let cases = match list {
+            List::PinnedNotify(u) => &mut self.pinned_notify[u],
+            List::PoolNotify => &mut self.pool_notify,
+            List::PinnedOther(u) => &mut self.pinned_other[u],
+            List::PoolOther => &mut self.pool_other,
+        };
+        match cases.iter().rposition(free) {
+            Some(pos) => {
+                let i = cases.remove(pos);
+                if !self.listens[i] {
+                    self.clean[user] = false;
+                }
+                for l in &self.locks[i] {
+                    self.held[*l] = true;
+                }
+                Some(Next::Run(i))
+            }
+            None => (must && !cases.is_empty()).then_some(Next::Wait),
+        }
+    }
+
+    /// Case `i` has finished: its locks are free again.
+    pub fn finish(&mut self, i: usize) {
+        for l in &self.locks[i] {
+            self.held[*l] = false;
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum List {
+    PinnedNotify(usize),
+    PoolNotify,
+    PinnedOther(usize),
+    PoolOther,
+}

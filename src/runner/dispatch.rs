@@ -1,0 +1,165 @@
+//! Runs a pool-scheduled plan (a profile's `[pool]`): one worker per user takes the next case the
+//! dispatcher (`crate::plan::pool::Dispatch`) gives it, so that each user runs one case at a time
+//! and a free user takes the longest case it may run.
+
+use std::sync::Mutex;
+
+use futures_util::StreamExt;
+use tokio::sync::{mpsc, Notify, Semaphore};
+
+use super::case::run_case;
+use super::Reach;
+use crate::execute::Transport;
+use crate::load::profile::Agent;
+use crate::load::Suite;
+use crate::plan::pool::{lab_resources, Dispatch, Next, Placement, PoolPlan};
+use crate::plan::{shard, Plan};
+use crate::record::{CaseResult, UserChoice};
+
+/// The user a case runs as, and why it is that one.
+pub(super) struct Assigned<'a> {
+    pub agent: &'a Agent,
+    pub by: UserChoice,
+}
+
+pub(super) type Sender = mpsc::UnboundedSender<(usize, CaseResult, Reach)>;
+
+/// Runs every case of `plan` over its pool's users, at most `jobs` at once, sending each result.
+/// `lost` says when the target has been lost: then no further case starts.
+pub(super) async fn run_pool(
+    suite: &Suite,
+    plan: &Plan<'_>,
+    pool: &PoolPlan,
+    transport: &Transport,
+    jobs: usize,
+    tx: &Sender,
+    lost: &(dyn Fn() -> Option<String> + Sync),
+) {
+    let rtt = plan.round_trip_ms.unwrap_or(shard::NOMINAL_RTT_MS);
+    let expected: Vec<u64> = (0..plan.cases.len())
+        .map(|i| plan.expected_ms(i, rtt))
+        .collect();
+    let listens: Vec<bool> = plan.cases.iter().map(|c| c.case.listens).collect();
+    // The places and devices each case logs in at (a large suite's cases are rebuilt for it once).
+    let resources: Vec<Vec<String>> = plan
+        .cases
+        .iter()
+        .map(|c| match c.skip {
+            Some(_) => Vec::new(),
+            None => suite
+                .case(c.case)
+                .map(|full| lab_resources(&full))
+                .unwrap_or_default(),
+        })
+        .collect();
+    let shared = Shared {
+        suite,
+        plan,
+        pool,
+        transport,
+        tx,
+        lost,
+        dispatch: Mutex::new(Dispatch::new(
+            pool,
+            &plan.cases,
+            &listens,
+            &expected,
+            &resources,
+        )),
+        changed: Notify::new(),
+        permits: Semaphore::new(jobs.max(1)),
+    };
+    let workers = futures_util::future::join_all((0..pool.users.len()).map(|u| shared.worker(u)));
+    futures_util::future::join(workers, shared.unplaced(jobs)).await;
+}
+
+struct Shared<'a, 'p> {
+    suite: &'a Suite,
+    plan: &'a Plan<'p>,
+    pool: &'a PoolPlan,
+    transport: &'a Transport,
+    tx: &'a Sender,
+    lost: &'a (dyn Fn() -> Option<String> + Sync),
+    dispatch: Mutex<Dispatch>,
+    /// Notified whenever a case finishes: a waiting user may have something to run.
+    changed: Notify,
+    permits: Semaphore,
+}
+
+impl Shared<'_, '_> {
+    /// User `u`'s loop: take the next case, run it, until nothing is left for it.
+    async fn worker(&self, u: usize) {
+        loop {
+            // Registered before asking, so that a finish in between is not missed.
+            let changed = self.changed.notified();
+            let next = self.dispatch.lock().expect("dispatch lock").next(u);
+            let i = match next {
+                Next::Done => return,
+                Next::Wait => {
+                    changed.await;
+                    continue;
+                }
+                Next::Run(i) => i,
+            };
+            let Ok(_permit) = self.permits.acquire().await else {
+                return;
+            };
+            // Once the target is lost no case starts (see the runner's in-order loop).
+            if (self.lost)().is_some() {
+                self.finished(i);
+                return;
+            }
+            let planned = &self.plan.cases[i];
+            let assigned = match &self.pool.placement[i] {
+                Placement::Pinned { agent, why, .. } => Assigned {
+                    agent,
+                    by: UserChoice::Pinned { why: why.clone() },
+                },
+                _ => Assigned {
+                    agent: &self.pool.users[u],
+                    by: UserChoice::Pool,
+                },
+            };
+            let (mut result, reach) = run_case(
+                self.suite,
+                planned.case,
+                planned.skip.as_deref(),
+                self.transport,
+                Some(&assigned),
+            )
+            .await;
+            let group = format!("agent:{}", assigned.agent.username);
+            result.group = Some(self.suite.redactor.redact(&group));
+            self.finished(i);
+            let _ = self.tx.send((i, result, reach));
+        }
+    }
+
+    fn finished(&self, i: usize) {
+        self.dispatch.lock().expect("dispatch lock").finish(i);
+        self.changed.notify_waiters();
+    }
+
+    /// The cases that run on no user: skips, and cases that send no credentials and have no user.
+    async fn unplaced(&self, jobs: usize) {
+        let free = (0..self.plan.cases.len())
+            .filter(|&i| matches!(self.pool.placement[i], Placement::Free));
+        futures_util::stream::iter(free)
+            .map(|i| async move {
+                let planned = &self.plan.cases[i];
+                let (mut result, reach) = run_case(
+                    self.suite,
+                    planned.case,
+                    planned.skip.as_deref(),
+                    self.transport,
+                    None,
+                )
+                .await;
+                result.group = Some(self.suite.redactor.redact(&planned.case.group));
+                let _ = self.tx.send((i, result, reach));
+            })
+            .buffer_unordered(jobs.max(1))
+            .for_each(|_| async {})
+            .await;
+    }
+}
