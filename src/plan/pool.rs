@@ -145,6 +145,17 @@ pub fn lab_resources(case: &Case) -> Vec<String> {
     out
 }
 
+/// What the dispatcher knows of a case.
+pub struct Job<'a> {
+    pub placement: &'a Placement,
+    /// A notification case (it listens on CometD).
+    pub listens: bool,
+    pub expected_ms: u64,
+    /// What it must not share with a running case: its explicit serial group (`group X`) and its
+    /// [`lab_resources`].
+    pub locks: Vec<String>,
+}
+
 /// The dispatcher's state: the cases not yet handed out, each list sorted shortest first (taken from
 /// the end), each user's state, and which locks (serial groups, lab resources) running cases hold.
 pub struct Dispatch {
@@ -162,35 +173,27 @@ pub struct Dispatch {
 }
 
 impl Dispatch {
-    /// `listens[i]`: case i is a notification case; `expected[i]`: its expected duration;
-    /// `resources[i]`: its [`lab_resources`].
-    pub fn new(
-        pool: &PoolPlan,
-        cases: &[PlannedCase<'_>],
-        listens: &[bool],
-        expected: &[u64],
-        resources: &[Vec<String>],
-    ) -> Dispatch {
-        let n_users = pool.users.len();
+    /// Every planned case as a [`Job`] (a `Free` one is never handed out), over `users` users of
+    /// which the first `pool_size` are the pool's.
+    pub fn new(users: usize, pool_size: usize, jobs: &[Job<'_>]) -> Dispatch {
         let mut d = Dispatch {
             pool_notify: Vec::new(),
             pool_other: Vec::new(),
-            pinned_notify: vec![Vec::new(); n_users],
-            pinned_other: vec![Vec::new(); n_users],
-            pool_size: pool.pool_size,
-            clean: vec![true; n_users],
-            listens: listens.to_vec(),
-            locks: vec![Vec::new(); cases.len()],
+            pinned_notify: vec![Vec::new(); users],
+            pinned_other: vec![Vec::new(); users],
+            pool_size,
+            clean: vec![true; users],
+            listens: jobs.iter().map(|j| j.listens).collect(),
+            locks: vec![Vec::new(); jobs.len()],
             held: Vec::new(),
         };
-        let mut names: BTreeMap<String, usize> = BTreeMap::new();
-        for (i, p) in cases.iter().enumerate() {
-            let group = explicit_group(p.case).map(|g| format!("group {g}"));
-            for name in group.iter().chain(&resources[i]) {
+        let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, job) in jobs.iter().enumerate() {
+            for name in &job.locks {
                 let next = names.len();
-                d.locks[i].push(*names.entry(name.clone()).or_insert(next));
+                d.locks[i].push(*names.entry(name).or_insert(next));
             }
-            let list = match (&pool.placement[i], listens[i]) {
+            let list = match (job.placement, job.listens) {
                 (Placement::Pool, true) => &mut d.pool_notify,
                 (Placement::Pool, false) => &mut d.pool_other,
                 (Placement::Pinned { user, .. }, true) => &mut d.pinned_notify[*user],
@@ -201,7 +204,9 @@ impl Dispatch {
         }
         d.held = vec![false; names.len()];
         // Shortest first, so that the longest is popped first; ties: earlier cases first.
-        let order = |v: &mut Vec<usize>| v.sort_by_key(|&i| (expected[i], std::cmp::Reverse(i)));
+        let order = |v: &mut Vec<usize>| {
+            v.sort_by_key(|&i| (jobs[i].expected_ms, std::cmp::Reverse(i)));
+        };
         order(&mut d.pool_notify);
         order(&mut d.pool_other);
         d.pinned_notify.iter_mut().for_each(order);
@@ -280,4 +285,161 @@ enum List {
     PoolNotify,
     PinnedOther(usize),
     PoolOther,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One case as the simulation sees it: where it may run, whether it listens, how long it takes
+    /// and what it locks.
+    struct Spec {
+        placement: Placement,
+        listens: bool,
+        ms: u64,
+        locks: Vec<String>,
+    }
+
+    fn pinned(user: usize) -> Placement {
+        Placement::Pinned {
+            user,
+            agent: Agent {
+                username: format!("u{user}"),
+                password: crate::secret::Secret::new("pw-1234"),
+            },
+            why: "test".into(),
+        }
+    }
+
+    /// Runs the dispatcher as the runner does, in simulated time (each case takes exactly its
+    /// expected duration): returns each case's (user, start, end).
+    fn simulate(users: usize, pool_size: usize, specs: &[Spec]) -> Vec<(usize, u64, u64)> {
+        let jobs: Vec<Job<'_>> = specs
+            .iter()
+            .map(|s| Job {
+                placement: &s.placement,
+                listens: s.listens,
+                expected_ms: s.ms,
+                locks: s.locks.clone(),
+            })
+            .collect();
+        let mut d = Dispatch::new(users, pool_size, &jobs);
+        let mut ran = vec![None; specs.len()];
+        let mut running: Vec<(u64, usize, usize)> = Vec::new(); // (end, user, case)
+        let mut free: Vec<bool> = vec![true; users];
+        let mut done = vec![false; users];
+        let mut now = 0;
+        loop {
+            for u in 0..users {
+                if free[u] && !done[u] {
+                    match d.next(u) {
+                        Next::Run(i) => {
+                            free[u] = false;
+                            ran[i] = Some((u, now, now + specs[i].ms));
+                            running.push((now + specs[i].ms, u, i));
+                        }
+                        Next::Done => done[u] = true,
+                        Next::Wait => {}
+                    }
+                }
+            }
+            running.sort();
+            if running.is_empty() {
+                break;
+            }
+            let (end, u, i) = running.remove(0);
+            now = end;
+            free[u] = true;
+            d.finish(i);
+        }
+        let wanted = specs.iter().filter(|s| !matches!(s.placement, Placement::Free));
+        assert_eq!(ran.iter().flatten().count(), wanted.count(), "every case ran");
+        ran.into_iter().map(|r| r.unwrap_or((usize::MAX, 0, 0))).collect()
+    }
+
+    fn overlap(a: (usize, u64, u64), b: (usize, u64, u64)) -> bool {
+        a.1 < b.2 && b.1 < a.2
+    }
+
+    fn spec(placement: Placement, listens: bool, ms: u64, locks: &[&str]) -> Spec {
+        Spec {
+            placement,
+            listens,
+            ms,
+            locks: locks.iter().map(|l| l.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_longest_case_goes_first_to_a_free_user() {
+        // LPT on 2 users: 5+1 | 4+2 => 6; in case order (5,1,2,4 round robin) it would be 7.
+        let specs: Vec<Spec> = [5u64, 1, 2, 4]
+            .iter()
+            .map(|&ms| spec(Placement::Pool, false, ms, &[]))
+            .collect();
+        let ran = simulate(2, 2, &specs);
+        assert_eq!(ran.iter().map(|r| r.2).max(), Some(6), "{ran:?}");
+    }
+
+    /// A pseudo-random mix (a fixed linear congruential sequence, so the test is the same every
+    /// time) checked against every isolation rule.
+    #[test]
+    fn no_user_runs_two_cases_and_notification_cases_have_their_user_to_themselves() {
+        let mut seed = 0x2545_f491_u64;
+        let mut next = |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % n
+        };
+        for round in 0..50 {
+            let users = 1 + next(6) as usize;
+            let pool_size = users - next(2).min(users as u64 - 1) as usize;
+            let specs: Vec<Spec> = (0..40)
+                .map(|_| {
+                    let placement = match next(10) {
+                        0 | 1 => pinned(next(users as u64) as usize),
+                        _ => Placement::Pool,
+                    };
+                    let lock = format!("place P{}", next(8));
+                    let locks: Vec<&str> = if next(3) == 0 { vec![&lock] } else { vec![] };
+                    spec(placement, next(4) == 0, 1 + next(30), &locks)
+                })
+                .collect();
+            let ran = simulate(users, pool_size, &specs);
+            for (i, a) in ran.iter().enumerate() {
+                if let Placement::Pinned { user, .. } = specs[i].placement {
+                    assert_eq!(a.0, user, "round {round}: case {i} is pinned");
+                } else {
+                    assert!(a.0 < pool_size, "round {round}: case {i} ran on a pool user");
+                }
+                for (j, b) in ran.iter().enumerate().skip(i + 1) {
+                    let same_user = a.0 == b.0;
+                    assert!(!(same_user && overlap(*a, *b)), "round {round}: {i} and {j}");
+                    let shared = specs[i].locks.iter().any(|l| specs[j].locks.contains(l));
+                    assert!(!(shared && overlap(*a, *b)), "round {round}: lock {i} {j}");
+                }
+                // Nothing but notification cases before a notification case on its user.
+                if specs[i].listens {
+                    let before = ran
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, b)| b.0 == a.0 && b.2 <= a.1 && *j != i);
+                    for (j, _) in before {
+                        assert!(specs[j].listens, "round {round}: case {j} before {i}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cases_of_one_place_never_run_at_once() {
+        let specs = vec![
+            spec(Placement::Pool, false, 10, &["place P"]),
+            spec(Placement::Pool, false, 10, &["place P"]),
+            spec(Placement::Pool, false, 1, &[]),
+        ];
+        let ran = simulate(3, 3, &specs);
+        assert!(!overlap(ran[0], ran[1]), "{ran:?}");
+        assert_eq!(ran.iter().map(|r| r.2).max(), Some(20));
+    }
 }

@@ -12,7 +12,7 @@ use super::Reach;
 use crate::execute::Transport;
 use crate::load::profile::Agent;
 use crate::load::Suite;
-use crate::plan::pool::{lab_resources, Dispatch, Next, Placement, PoolPlan};
+use crate::plan::pool::{explicit_group, lab_resources, Dispatch, Job, Next, Placement, PoolPlan};
 use crate::plan::{shard, Plan};
 use crate::record::{CaseResult, UserChoice};
 
@@ -36,22 +36,28 @@ pub(super) async fn run_pool(
     lost: &(dyn Fn() -> Option<String> + Sync),
 ) {
     let rtt = plan.round_trip_ms.unwrap_or(shard::NOMINAL_RTT_MS);
-    let expected: Vec<u64> = (0..plan.cases.len())
-        .map(|i| plan.expected_ms(i, rtt))
-        .collect();
-    let listens: Vec<bool> = plan.cases.iter().map(|c| c.case.listens).collect();
-    // The places and devices each case logs in at (a large suite's cases are rebuilt for it once).
-    let resources: Vec<Vec<String>> = plan
+    let jobs_known: Vec<Job<'_>> = plan
         .cases
         .iter()
-        .map(|c| match c.skip {
-            Some(_) => Vec::new(),
-            None => suite
-                .case(c.case)
-                .map(|full| lab_resources(&full))
-                .unwrap_or_default(),
+        .enumerate()
+        .map(|(i, c)| {
+            let mut locks: Vec<String> = explicit_group(c.case)
+                .map(|g| format!("group {g}"))
+                .into_iter()
+                .collect();
+            // The places and devices it logs in at (a large suite's case is rebuilt for it once).
+            if c.skip.is_none() {
+                locks.extend(suite.case(c.case).map(|f| lab_resources(&f)).unwrap_or_default());
+            }
+            Job {
+                placement: &pool.placement[i],
+                listens: c.case.listens,
+                expected_ms: plan.expected_ms(i, rtt),
+                locks,
+            }
         })
         .collect();
+    let dispatch = Dispatch::new(pool.users.len(), pool.pool_size, &jobs_known);
     let shared = Shared {
         suite,
         plan,
@@ -59,13 +65,7 @@ pub(super) async fn run_pool(
         transport,
         tx,
         lost,
-        dispatch: Mutex::new(Dispatch::new(
-            pool,
-            &plan.cases,
-            &listens,
-            &expected,
-            &resources,
-        )),
+        dispatch: Mutex::new(dispatch),
         changed: Notify::new(),
         permits: Semaphore::new(jobs.max(1)),
     };
