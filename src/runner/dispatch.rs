@@ -47,7 +47,12 @@ pub(super) async fn run_pool(
                 .collect();
             // The places and devices it logs in at (a large suite's case is rebuilt for it once).
             if c.skip.is_none() {
-                locks.extend(suite.case(c.case).map(|f| lab_resources(&f)).unwrap_or_default());
+                locks.extend(
+                    suite
+                        .case(c.case)
+                        .map(|f| lab_resources(&f))
+                        .unwrap_or_default(),
+                );
             }
             Job {
                 placement: &pool.placement[i],
