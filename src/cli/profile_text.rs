@@ -322,6 +322,9 @@ pub fn summary(d: &Draft, skipped: &[(String, Vec<String>)], output: Option<&Pat
         d.roles.len(),
         users.len()
     ));
+    if users.len() < d.roles.len() {
+        out.push("  fewer users than roles: a [pool] of them lets the run spread the cases over them (README: Scheduling over a pool of users)".into());
+    }
     out.push(format!("passwords: export {PASSWORD_VAR} (every agent) and {LOGIN_CODE_PASSWORD_VAR} (Sample 3's switch password)"));
     out.push(skipped_line(skipped));
     let file = output.map_or("PROFILE".to_string(), |o| o.display().to_string());
