@@ -393,10 +393,10 @@ fn skip_reason(case: &CaseOutline, profile: &Profile) -> Option<String> {
             profile.name
         ));
     }
-    let pooled = !profile.pool.is_empty() && pool::pin_reason(&case.agent_role, profile).is_none();
+    let pooled = !profile.pool.is_empty() && pool::pin_reason(case, profile).is_none();
     if case.needs_credentials && !pooled && profile.agent(&case.agent_role).is_none() {
         if !profile.pool.is_empty() {
-            let why = pool::pin_reason(&case.agent_role, profile).unwrap_or_default();
+            let why = pool::pin_reason(case, profile).unwrap_or_default();
             return Some(format!(
                 "needs a user of its own for agent role `{}` ({why}), and profile `{}` gives none: a pool user will not do; add [agents.{}]",
                 case.agent_role, profile.name, case.agent_role

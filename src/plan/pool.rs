@@ -48,14 +48,31 @@ pub struct PoolPlan {
     pub placement: Vec<Placement>,
 }
 
-/// Why a role's cases stay on one user even with a pool, or None when any pool user will do.
-pub fn pin_reason(role: &str, profile: &Profile) -> Option<String> {
+/// Roles whose lab user matters only for the cases that log in at a named place or device: `params`
+/// needs "the agent whose default place is ${single_device_place}" for the one case that logs in
+/// there (any other user's default-place login would be refused by that user's session); its other
+/// cases (malformed channels, operation names, bodies) log in at the user's own default place and may
+/// run as any user.
+const PINNED_AT_A_PLACE_ONLY: &[&str] = &["params"];
+
+/// Why a case stays on its role's user even with a pool, or None when any pool user will do.
+pub fn pin_reason(case: &CaseOutline, profile: &Profile) -> Option<String> {
+    let role = &*case.agent_role;
     let info = catalogue::ROLES.iter().find(|r| r.name == role);
     if let Some(need) = info.and_then(|r| r.lab_user) {
+        // A large suite's outline has no steps: then the case is pinned, to be safe.
+        let names_no_place = case
+            .kept
+            .as_deref()
+            .is_some_and(|c| lab_resources(c).is_empty());
+        if PINNED_AT_A_PLACE_ONLY.contains(&role) && names_no_place {
+            return None;
+        }
         return Some(format!("role `{role}`: its lab user must be {need}"));
     }
-    (role != "default" && profile.agents.contains_key(role))
-        .then(|| format!("role `{role}` has a user of its own in the profile ([agents.{role}])"))
+    (role != "default" && profile.agents.contains_key(role)).then(|| {
+        format!("role `{role}` has a user of its own in the profile ([agents.{role}])")
+    })
 }
 
 /// Places every planned case, when the profile has a pool.
@@ -81,7 +98,7 @@ pub fn place(cases: &[PlannedCase<'_>], profile: &Profile) -> Option<PoolPlan> {
             let case = p.case;
             let why = explicit_group(case)
                 .map(|g| format!("the case names serial group `{g}`"))
-                .or_else(|| pin_reason(&case.agent_role, profile));
+                .or_else(|| pin_reason(case, profile));
             let Some(why) = why else {
                 return Placement::Pool;
             };
