@@ -48,9 +48,19 @@ fn a_pool_runs_the_suite_over_its_users_and_pins_the_roles_whose_user_is_special
     let profile = pool_profile(dir.path(), 6, PINNED);
     let out = dir.path().join("r");
     let r = run(
-        &["run", "-q", "--profile", profile.to_str().unwrap(), "--report-dir", out.to_str().unwrap()],
+        &[
+            "run",
+            "-q",
+            "--profile",
+            profile.to_str().unwrap(),
+            "--report-dir",
+            out.to_str().unwrap(),
+        ],
         &root(),
-        &[("GWS_PASSWORD", PASSWORD), ("GWS_AGENT_LOGIN_PASSWORD", "switch-pw")],
+        &[
+            ("GWS_PASSWORD", PASSWORD),
+            ("GWS_AGENT_LOGIN_PASSWORD", "switch-pw"),
+        ],
         LIMIT,
     );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
@@ -71,7 +81,10 @@ fn a_pool_runs_the_suite_over_its_users_and_pins_the_roles_whose_user_is_special
         if needs_its_user {
             assert_eq!(by, "pinned", "{c}");
             let why = agent["scheduled"]["why"].as_str().unwrap();
-            assert!(why.starts_with(&format!("role `{role}`: its lab user must be")), "{why}");
+            assert!(
+                why.starts_with(&format!("role `{role}`: its lab user must be")),
+                "{why}"
+            );
         } else {
             assert_eq!(by, "pool", "{c}");
             assert!(pool.contains(&user), "{user} is not a pool user");
@@ -88,7 +101,10 @@ fn a_pool_runs_the_suite_over_its_users_and_pins_the_roles_whose_user_is_special
         .iter()
         .filter_map(|p| p["user"].as_str())
         .collect();
-    assert!(pool.iter().all(|u| probed.contains(u.as_str())), "{probed:?}");
+    assert!(
+        pool.iter().all(|u| probed.contains(u.as_str())),
+        "{probed:?}"
+    );
 }
 
 #[test]
@@ -96,14 +112,21 @@ fn a_role_that_needs_its_own_user_is_skipped_when_the_pool_profile_gives_none() 
     let dir = tempfile::tempdir().unwrap();
     let profile = pool_profile(dir.path(), 3, &[]);
     let r = run(
-        &["list", "--wide", "--profile", profile.to_str().unwrap(), "s4-partial-success"],
+        &[
+            "list",
+            "--wide",
+            "--profile",
+            profile.to_str().unwrap(),
+            "s4-partial-success",
+        ],
         &root(),
         &[("GWS_PASSWORD", PASSWORD)],
         LIMIT,
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        r.stdout.contains("a pool user will not do; add [agents.sample4]"),
+        r.stdout
+            .contains("a pool user will not do; add [agents.sample4]"),
         "{}",
         r.stdout
     );
@@ -140,7 +163,10 @@ fn user_shards_keep_each_user_in_one_shard_and_cover_every_case_once() {
         for id in shard {
             let user = &role_of[&id];
             let prev = users_seen.insert(user.clone(), k);
-            assert!(prev.is_none_or(|p| p == k), "{user} in shards {prev:?} and {k}");
+            assert!(
+                prev.is_none_or(|p| p == k),
+                "{user} in shards {prev:?} and {k}"
+            );
             assert!(seen.insert(id.clone()), "{id} in two shards");
         }
     }
@@ -169,7 +195,13 @@ fn role_map() -> BTreeMap<String, String> {
 #[test]
 fn time_shards_need_timings_and_balance_by_them() {
     let r = run(
-        &["list", "--profile", "profiles/reference.toml", "--partition", "time:1/2"],
+        &[
+            "list",
+            "--profile",
+            "profiles/reference.toml",
+            "--partition",
+            "time:1/2",
+        ],
         &root(),
         &[("GWS_PASSWORD", PASSWORD)],
         LIMIT,
@@ -195,7 +227,11 @@ fn time_shards_need_timings_and_balance_by_them() {
     let one = listed(&["--partition", "time:1/2", "--timings", t]);
     let two = listed(&["--partition", "time:2/2", "--timings", t]);
     let long_user = &role_of[long];
-    let (with, without) = if one.contains(&long.to_string()) { (one, two) } else { (two, one) };
+    let (with, without) = if one.contains(&long.to_string()) {
+        (one, two)
+    } else {
+        (two, one)
+    };
     assert!(with.iter().all(|id| &role_of[id] == long_user), "{with:?}");
     assert_eq!(with.len() + without.len(), every.len());
 }

@@ -70,9 +70,8 @@ pub fn pin_reason(case: &CaseOutline, profile: &Profile) -> Option<String> {
         }
         return Some(format!("role `{role}`: its lab user must be {need}"));
     }
-    (role != "default" && profile.agents.contains_key(role)).then(|| {
-        format!("role `{role}` has a user of its own in the profile ([agents.{role}])")
-    })
+    (role != "default" && profile.agents.contains_key(role))
+        .then(|| format!("role `{role}` has a user of its own in the profile ([agents.{role}])"))
 }
 
 /// Places every planned case, when the profile has a pool.
