@@ -7,7 +7,7 @@
 //! - a notification case (one that listens on CometD) runs only on a user that has run nothing but
 //!   notification cases so far in the run, so that no earlier case of its user (its late events, a
 //!   session it left) is around its windows; notification cases are therefore handed out first, and
-//!   once any pool user has run another kind of case, no pool notification case is left;
+//!   while any is left, one pool user keeps to them;
 //! - a case whose lab content belongs to one user (a role the catalogue says needs a particular
 //!   user), or whose role the profile maps to a user of its own, is pinned to that user;
 //! - cases that log in at one place or device (a `place` or `devicePath` in a request body) never
@@ -219,9 +219,22 @@ impl Dispatch {
             list.push(i);
         }
         d.held = vec![false; names.len()];
-        // Shortest first, so that the longest is popped first; ties: earlier cases first.
+        // A case's weight: its expected duration, or the sum of the cases that share a lock with it
+        // when larger, since those run one after another (left to the end, such a chain would keep
+        // one user busy while the others wait).
+        let mut chain = vec![0u64; names.len()];
+        for (i, locks) in d.locks.iter().enumerate() {
+            locks.iter().for_each(|l| chain[*l] += jobs[i].expected_ms);
+        }
+        let weight: Vec<u64> = (0..jobs.len())
+            .map(|i| {
+                let longest_chain = d.locks[i].iter().map(|l| chain[*l]).max().unwrap_or(0);
+                jobs[i].expected_ms.max(longest_chain)
+            })
+            .collect();
+        // Lightest first, so that the heaviest is popped first; ties: earlier cases first.
         let order = |v: &mut Vec<usize>| {
-            v.sort_by_key(|&i| (jobs[i].expected_ms, std::cmp::Reverse(i)));
+            v.sort_by_key(|&i| (weight[i], jobs[i].expected_ms, std::cmp::Reverse(i)));
         };
         order(&mut d.pool_notify);
         order(&mut d.pool_other);
@@ -233,15 +246,19 @@ impl Dispatch {
     /// The next case for free user `user`: its own pinned notification cases, then (while it has run
     /// only notification cases, and any are left) the pool's, then its other pinned cases, then the
     /// pool's others; in each, the longest whose locks are free. A user with a notification case
-    /// of its own left, or a clean pool user while pool notification cases are left, waits for
-    /// them rather than take another kind of case.
+    /// of its own left waits for it rather than take another kind of case, and so does the last
+    /// pool user that has run only notification cases while the pool's are left (so that one
+    /// always can run them).
     pub fn next(&mut self, user: usize) -> Next {
         let in_pool = user < self.pool_size;
         if let Some(next) = self.first_free(user, List::PinnedNotify(user), true) {
             return next;
         }
         if in_pool && self.clean[user] {
-            if let Some(next) = self.first_free(user, List::PoolNotify, true) {
+            // The last clean pool user keeps itself for the pool's notification cases that wait
+            // on a lock; the others may go on to other cases meanwhile.
+            let clean = self.clean[..self.pool_size].iter().filter(|c| **c).count();
+            if let Some(next) = self.first_free(user, List::PoolNotify, clean <= 1) {
                 return next;
             }
         }

@@ -17,14 +17,17 @@ pub fn expected_ms(case: &CaseOutline, timings: Option<&Timings>, rtt_ms: u64) -
         .unwrap_or_else(|| estimate_ms(case, rtt_ms))
 }
 
-/// A case's expected duration from what it is known to wait for: one round trip per step (two for
-/// the CometD set-up of a case that listens), each absence window whole, and each awaited message's
-/// settle. A large suite's outline has no steps (see `CaseOutline`): then three round trips.
+/// A case's expected duration from what it is known to wait for: one round trip per step, one for
+/// its session (the CSRF token or the login before CometD), four more for the CometD session of a
+/// case that listens (handshake, subscribe, the first connect, disconnect), each absence window
+/// whole, and each awaited message's settle. A large suite's outline has no steps (see
+/// `CaseOutline`): then three round trips.
 pub fn estimate_ms(case: &CaseOutline, rtt_ms: u64) -> u64 {
     let Some(full) = case.kept.as_deref() else {
         return 3 * rtt_ms;
     };
-    steps_ms(full, rtt_ms) + if case.listens { 2 * rtt_ms } else { 0 }
+    let cometd = if case.listens { 4 * rtt_ms } else { 0 };
+    steps_ms(full, rtt_ms) + rtt_ms + cometd
 }
 
 fn steps_ms(case: &Case, rtt_ms: u64) -> u64 {
