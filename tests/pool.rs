@@ -24,7 +24,7 @@ fn pool_profile(dir: &Path, users: usize, pinned: &[&str]) -> std::path::PathBuf
         "[pool]\nusers = [{}]\npassword = \"${{env:GWS_PASSWORD}}\"\n\n",
         names.join(", ")
     ));
-    for block in agents.split("\n[agents.").skip(0) {
+    for block in agents.split("\n[agents.") {
         let block = block.trim_start_matches("[agents.");
         let role = block.split(']').next().unwrap();
         if pinned.contains(&role) {

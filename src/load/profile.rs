@@ -223,7 +223,16 @@ impl Profile {
             }
         }
         let pool = match &raw.pool {
-            Some(p) => read_pool(p, &vars, redactor, path, text, &mut errors, &mut warnings),
+            Some(p) => {
+                let pool = read_pool(p, &vars, redactor, path, text, &mut warnings);
+                // An unset variable the agents read too is one mistake, said once.
+                pool.unwrap_or_else(|(field, e)| {
+                    if !unset_seen.contains(&p.password.trim().to_string()) {
+                        errors.push(diag(path, text, field, e));
+                    }
+                    Vec::new()
+                })
+            }
             None => Vec::new(),
         };
         for name in super::vars::nested_references(&raw.vars) {
@@ -336,59 +345,48 @@ impl Profile {
 }
 
 /// The users of `[pool]`, each with the pool's password: at least one, none twice, the password
-/// read from the environment as an agent's is.
+/// read from the environment as an agent's is. An error is its field and the message.
 fn read_pool(
     raw: &RawPool,
     vars: &Variables,
     redactor: &Redactor,
     path: &Path,
     text: &str,
-    errors: &mut Vec<Diagnostic>,
     warnings: &mut Vec<Diagnostic>,
-) -> Vec<Agent> {
+) -> Result<Vec<Agent>, (&'static str, String)> {
     let p = raw.password.trim();
     if !(p.starts_with("${env:") && p.ends_with('}') && p.matches("${").count() == 1) {
         let msg = "a password is only ever read from the environment: write `${env:NAME}`";
-        errors.push(diag(path, text, "pool.password", msg));
-        return Vec::new();
+        return Err(("pool.password", msg.to_string()));
     }
     if raw.users.is_empty() {
-        errors.push(diag(
-            path,
-            text,
-            "pool.users",
-            "a pool needs at least one user",
-        ));
+        return Err(("pool.users", "a pool needs at least one user".to_string()));
     }
     let mut seen = BTreeSet::new();
     for u in &raw.users {
-        if u.trim().is_empty() || !seen.insert(u.as_str()) {
-            let what = if u.trim().is_empty() {
-                "an empty user name"
-            } else {
-                "a user listed twice"
-            };
-            errors.push(diag(path, text, "pool.users", format!("{what}: `{u}`")));
+        if u.trim().is_empty() {
+            return Err(("pool.users", "an empty user name".to_string()));
+        }
+        if !seen.insert(u.as_str()) {
+            return Err(("pool.users", format!("`{u}` is listed twice")));
         }
     }
-    let password = match vars.interpolate(p) {
-        Ok(done) => done.text,
-        Err(e) => {
-            errors.push(diag(path, text, "pool.password", e.to_string()));
-            return Vec::new();
-        }
-    };
+    let password = vars
+        .interpolate(p)
+        .map_err(|e| ("pool.password", e.to_string()))?
+        .text;
     redactor.add(&password);
     if crate::secret::is_weak(&password) {
         warnings.push(diag(path, text, "pool.password", WEAK_PASSWORD));
     }
-    raw.users
+    Ok(raw
+        .users
         .iter()
         .map(|u| Agent {
             username: u.clone(),
             password: Secret::new(password.clone()),
         })
-        .collect()
+        .collect())
 }
 
 /// The certificates of a `ca_file` and the SHA-256 of the bytes they were read from. Each is parsed
@@ -481,6 +479,36 @@ mod tests {
             "{}",
             e[1]
         );
+    }
+
+    #[test]
+    fn a_pool_lists_users_once_with_one_password_from_the_environment() {
+        let env = Env::empty().with("PW", "pool-secret");
+        let r = Redactor::new();
+        let ok = "[pool]\nusers = [\"a1\", \"a2\"]\npassword = \"${env:PW}\"\n";
+        let p = Profile::parse(Path::new("p.toml"), ok, &env, &r).unwrap();
+        assert_eq!(p.pool.len(), 2);
+        assert_eq!(p.pool[1].password.expose(), "pool-secret");
+        assert_eq!(p.redacted_summary()["pool"][0], "a1");
+        assert_eq!(r.redact("x pool-secret"), "x ***");
+        let twice = "[pool]\nusers = [\"a1\", \"a1\"]\npassword = \"${env:PW}\"\n";
+        let e = Profile::parse(Path::new("p.toml"), twice, &env, &r).unwrap_err();
+        assert_eq!(
+            e[0].to_string(),
+            "p.toml:2:1: pool.users: `a1` is listed twice"
+        );
+        let plain = "[pool]\nusers = [\"a1\"]\npassword = \"pw\"\n";
+        let e = Profile::parse(Path::new("p.toml"), plain, &env, &r).unwrap_err();
+        assert!(
+            e[0].to_string()
+                .contains("pool.password: a password is only ever read from the environment"),
+            "{}",
+            e[0]
+        );
+        // One unset variable read by the agents and the pool: one error.
+        let unset = "[pool]\nusers = [\"a1\"]\npassword = \"${env:NOPE_X}\"\n[agents.auth]\nusername = \"a9\"\npassword = \"${env:NOPE_X}\"\n";
+        let e = Profile::parse(Path::new("p.toml"), unset, &env, &r).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
     }
 
     #[test]
