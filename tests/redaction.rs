@@ -293,7 +293,7 @@ fn a_load_error_quoting_a_variable_from_the_environment_masks_it() {
     assert_eq!(r.code, Some(2), "{}", r.describe());
     assert!(
         r.stderr
-            .contains("at `/agentLoginPassword`: \"***\" is longer than 3 characters"),
+            .contains("at `/agentLoginPassword`: `agentLoginPassword` must be at most 3 character(s) long; it is the string \"***\""),
         "{}",
         r.describe()
     );

@@ -183,15 +183,16 @@ fn body_check(
 ) -> Check {
     let cmp = body::compare_body_shown(expected, json, expect.match_mode, &expect.ignore, redact);
     let ok = cmp.mismatches.is_empty();
-    let mode = if expect.match_mode == crate::model::MatchMode::Exact {
-        "exact"
+    // In words, for a reader who has not seen the case file; the diff shows the members.
+    let expected = if expect.match_mode == crate::model::MatchMode::Exact {
+        "exactly the body in the diff"
     } else {
-        "subset"
+        "the members in the diff (others allowed)"
     };
     let mut c = Check::new(
         "body",
         ok,
-        format!("{mode} match"),
+        expected,
         if ok {
             "matches".to_string()
         } else {

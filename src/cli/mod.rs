@@ -5,6 +5,7 @@ mod out;
 
 mod against;
 mod args_check;
+mod attest;
 mod doctor;
 mod embedded;
 mod init;
@@ -70,6 +71,10 @@ enum Command {
     Report(report::ReportArgs),
     /// Check that a report.json was produced from the case files and schemas in this working tree.
     Verify(report::VerifyArgs),
+    /// Make an Ed25519 key pair to sign attestations with (`run --sign`, `attest`).
+    Keygen(attest::KeygenArgs),
+    /// Sign a report's result as an in-toto attestation (attestation.intoto.jsonl beside it).
+    Attest(attest::AttestArgs),
     /// Merge the report.json files of a partitioned run's shards into one report.
     Merge(report::MergeArgs),
     /// The suite built into the binary: `suite export DIR` writes it out to edit.
@@ -214,6 +219,11 @@ pub struct RunArgs {
     /// reported as known, and they do not fail the run until they expire.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
+    /// Sign the result as an in-toto attestation (attestation.intoto.jsonl beside the reports) with
+    /// this Ed25519 private key (PKCS#8 PEM: `gws-conform keygen`, or `openssl genpkey -algorithm
+    /// ed25519`).
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
     /// Warnings (inferred expectations a conforming server may answer otherwise) fail the run too.
     /// `strict = true` in a profile does the same.
     #[arg(long)]
@@ -345,6 +355,8 @@ pub fn main() -> ExitCode {
             Command::Variants(args) => variants::variants(args).await,
             Command::Report(args) => report::report(&args),
             Command::Verify(args) => report::verify(&args),
+            Command::Keygen(args) => attest::keygen(&args),
+            Command::Attest(args) => attest::attest(&args),
             Command::Merge(args) => report::merge(&args),
             Command::Suite(args) => suite::suite(&args),
             Command::Init(args) => init::init(args).await,

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use gws_conform::load::source::HARNESS_VERSION;
+use gws_conform::load::source::{self, HARNESS_VERSION};
 use gws_conform::report::merge::merge as merge_reports;
+use gws_conform::report::rederive::{rederive, schema_violations};
 use gws_conform::report::render::{render_from, Output};
 use gws_conform::report::verify::{verify as verify_report, FileStatus, Root};
 use gws_conform::report::{write_atomic, Format, Report, ReportError};
@@ -37,6 +38,13 @@ pub struct VerifyArgs {
     /// List the files that match too.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Also check this signed attestation (attestation.intoto.jsonl): its signature with --key, its
+    /// subjects' digests, and that its predicate agrees with the re-derived result.
+    #[arg(long, requires = "key")]
+    pub attestation: Option<PathBuf>,
+    /// The signer's Ed25519 public key (PEM), for --attestation.
+    #[arg(long, requires = "attestation")]
+    pub key: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -91,20 +99,90 @@ pub fn report(args: &ReportArgs) -> u8 {
 }
 
 pub fn verify(args: &VerifyArgs) -> u8 {
-    let report = match Report::read(&args.report) {
+    let bytes = match std::fs::read(&args.report) {
+        Ok(b) => b,
+        Err(source) => {
+            eprintln!(
+                "error: {}",
+                ReportError::Read {
+                    path: args.report.clone(),
+                    source
+                }
+            );
+            return exit::ERROR;
+        }
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let report = match Report::parse(&args.report, &text) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return exit::ERROR;
         }
     };
-    let root = Root::for_report(&report, args.root.as_deref());
+    let files_ok = verify_files(args, &report);
+    let result_ok = verify_result(args, &report, &text);
+    let attestation_ok = match (&args.attestation, &args.key) {
+        (Some(att), Some(key)) => {
+            let problems = super::attest::check_attestation(att, key, &report, &bytes);
+            for p in &problems {
+                outln!("ATTESTATION  {p}");
+            }
+            if problems.is_empty() {
+                outln!(
+                    "ok: {} is signed by that key and agrees with the report's re-derived result",
+                    att.display()
+                );
+            }
+            problems.is_empty()
+        }
+        _ => true,
+    };
+    if files_ok && result_ok && attestation_ok {
+        exit::PASS
+    } else {
+        exit::FAIL
+    }
+}
+
+/// Whether the report's result follows from its records, and the report conforms to
+/// schemas/report.schema.json. Each disagreement is printed, naming the case and the field.
+fn verify_result(args: &VerifyArgs, report: &Report, text: &str) -> bool {
+    let mut problems: Vec<String> = rederive(report).iter().map(|d| d.to_string()).collect();
+    let schema = source::embedded_file("schemas/report.schema.json")
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok());
+    match (schema, serde_json::from_str::<serde_json::Value>(text)) {
+        (Some(schema), Ok(value)) => problems.extend(schema_violations(&value, &schema)),
+        (None, _) => problems.push("the report schema is not built into this binary".into()),
+        (_, Err(e)) => problems.push(format!("not JSON: {e}")),
+    }
+    for p in &problems {
+        outln!("RESULT   {p}");
+    }
+    if problems.is_empty() {
+        outln!(
+            "ok: every verdict, the tally, the samples and the headline of {} follow from its checks",
+            args.report.display()
+        );
+    } else {
+        outln!(
+            "differs: {} disagreement(s) between {}'s result and its records",
+            problems.len(),
+            args.report.display()
+        );
+    }
+    problems.is_empty()
+}
+
+/// Whether every input the report lists is the file it was (the run's inputs, hashed).
+fn verify_files(args: &VerifyArgs, report: &Report) -> bool {
+    let root = Root::for_report(report, args.root.as_deref());
     if root == Root::Embedded {
         outln!(
             "checking against the suite built into gws-conform {HARNESS_VERSION} (--root DIR checks a folder)"
         );
     }
-    let checks = verify_report(&report, &root);
+    let checks = verify_report(report, &root);
     let bad: Vec<_> = checks
         .iter()
         .filter(|c| c.status != FileStatus::Same)
@@ -121,27 +199,26 @@ pub fn verify(args: &VerifyArgs) -> u8 {
             checks.len(),
             report.run.run_id
         );
-        exit::PASS
-    } else {
-        outln!(
-            "differs: {} of {} files do not match {} (run {})",
-            bad.len(),
-            checks.len(),
-            args.report.display(),
-            report.run.run_id
-        );
-        // Every file missing is a folder mix-up far more often than a tampered report.
-        if bad.len() == checks.len()
-            && bad
-                .iter()
-                .all(|c| matches!(c.status, FileStatus::Missing(_)))
-        {
-            outln!(
-                "hint: none of its files is here: run verify in the folder the run started in, or give --root FOLDER"
-            );
-        }
-        exit::FAIL
+        return true;
     }
+    outln!(
+        "differs: {} of {} files do not match {} (run {})",
+        bad.len(),
+        checks.len(),
+        args.report.display(),
+        report.run.run_id
+    );
+    // Every file missing is a folder mix-up far more often than a tampered report.
+    if bad.len() == checks.len()
+        && bad
+            .iter()
+            .all(|c| matches!(c.status, FileStatus::Missing(_)))
+    {
+        outln!(
+            "hint: none of its files is here: run verify in the folder the run started in, or give --root FOLDER"
+        );
+    }
+    false
 }
 
 pub fn merge(args: &MergeArgs) -> u8 {

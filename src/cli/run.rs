@@ -31,6 +31,19 @@ pub async fn run(args: RunArgs) -> u8 {
         eprintln!("error: {e}");
         return exit::ERROR;
     }
+    // A key that cannot sign is refused before any case runs.
+    let sign = match args
+        .sign
+        .as_deref()
+        .map(super::attest::read_signing_key)
+        .transpose()
+    {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    };
     let target_given = args.target.clone();
     let secrets = Secrets::generate();
     let env = environment(&secrets, target_given.is_some(), &args.input);
@@ -115,6 +128,7 @@ pub async fn run(args: RunArgs) -> u8 {
         quiet: args.quiet,
         filters: args.filter.describe(),
         baseline,
+        sign,
     };
     let code = execute(suite, &selection, &options, stop).await;
     if let Some(s) = server {
@@ -133,6 +147,8 @@ pub struct RunOptions {
     pub filters: Vec<String>,
     /// Known failures (`--baseline`).
     pub baseline: Option<Baseline>,
+    /// The key that signs the result (`--sign`).
+    pub sign: Option<ed25519_dalek::SigningKey>,
 }
 
 /// Plans and runs the suite against one target, writes the reports, and returns the exit code.
@@ -201,7 +217,16 @@ pub async fn execute(
     drop(plan);
     suite.cases = Vec::new();
 
-    let (summary, write_errors) = render_formats(&json, &report_path, &report_dir);
+    // Signed before the other formats are rendered, so that the HTML shows the attestation.
+    let mut sign_error = None;
+    if let (Some(key), None) = (&options.sign, json.error()) {
+        match super::attest::sign_report(&report_path, key) {
+            Ok(path) => outln!("attestation: {}", path.display()),
+            Err(e) => sign_error = Some(e),
+        }
+    }
+    let (summary, mut write_errors) = render_formats(&json, &report_path, &report_dir);
+    write_errors.extend(sign_error);
     outln!("report: {}", report_path.display());
     if !options.quiet {
         outln!("also: {}", rendered_names(&report_dir));

@@ -12,6 +12,7 @@ pub mod names;
 pub mod profile;
 #[cfg(test)]
 mod robust;
+pub mod schema_words;
 pub mod schemas;
 pub mod source;
 pub mod timings;

@@ -183,7 +183,7 @@ impl SchemaSet {
         v.iter_errors(instance)
             .map(|e| SchemaViolation {
                 instance_path: e.instance_path().to_string(),
-                message: e.to_string(),
+                message: super::schema_words::sentence(&e),
             })
             .collect()
     }

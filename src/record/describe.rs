@@ -2,7 +2,7 @@
 //! a summary quotes, and the full account the console and JUnit print. One module, so that every
 //! output says the same thing.
 
-use super::{CaseResult, Check, Level, StepResult, Verdict};
+use super::{CaseResult, Check, Exchange, Level, StepResult, Verdict};
 
 /// The one-line reason of a case that failed or warned: the first failed check at the level that
 /// decided the verdict, with the answers that were tried when the step allowed several.
@@ -90,15 +90,7 @@ pub fn describe_failure(f: &CaseResult) -> String {
         if step.passed {
             continue;
         }
-        let req = step
-            .exchanges
-            .last()
-            .map(|e| format!("{} {}", e.request.method, e.request.url));
-        s.push_str(&format!(
-            "  step `{}`: {}\n",
-            step.name,
-            req.unwrap_or_default()
-        ));
+        s.push_str(&format!("  step `{}`:\n", step.name));
         for c in step.checks.iter().filter(|c| !c.passed) {
             let weight = match c.level {
                 Level::Failure => "",
@@ -118,15 +110,61 @@ pub fn describe_failure(f: &CaseResult) -> String {
                 }
             }
         }
-        if let Some(body) = step
-            .exchanges
-            .last()
-            .and_then(|e| e.response.as_ref())
-            .and_then(|r| r.body_text.as_deref())
-        {
-            let preview: String = body.chars().take(300).collect();
-            s.push_str(&format!("    response body: {preview}\n"));
+        if let Some(e) = step.exchanges.last() {
+            s.push_str(&exchange(e));
         }
     }
     s
+}
+
+/// What a step sent and got back, as a failure shows it: the request (method, path, headers as
+/// recorded, with secrets already masked, and body) and the response (status, headers, body).
+pub fn exchange(e: &Exchange) -> String {
+    let r = &e.request;
+    let path = url::Url::parse(&r.url)
+        .map(|u| match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        })
+        .unwrap_or_else(|_| r.url.clone());
+    let mut s = format!("    request: {} {path}\n", r.method);
+    for (k, v) in &r.headers {
+        s.push_str(&format!("      {k}: {v}\n"));
+    }
+    if let Some(b) = &r.body {
+        s.push_str(&format!("      body: {}\n", cut(b, 2000)));
+    }
+    match (&e.response, &e.error) {
+        (Some(resp), _) => {
+            s.push_str(&format!("    response: HTTP {}\n", resp.status));
+            for (k, v) in &resp.headers {
+                s.push_str(&format!("      {k}: {v}\n"));
+            }
+            match &resp.body_text {
+                Some(b) if !b.is_empty() => s.push_str(&format!("      body: {}\n", cut(b, 2000))),
+                Some(_) => s.push_str("      body: (empty)\n"),
+                None => s.push_str(&format!(
+                    "      body: {} bytes, not UTF-8\n",
+                    resp.body_bytes
+                )),
+            }
+        }
+        (None, Some(err)) => s.push_str(&format!("    response: none ({err})\n")),
+        (None, None) => s.push_str("    response: none\n"),
+    }
+    s
+}
+
+/// At most `n` characters, saying how much was left out.
+fn cut(text: &str, n: usize) -> String {
+    let total = text.chars().count();
+    if total <= n {
+        text.to_string()
+    } else {
+        format!(
+            "{}… ({} more characters in report.json)",
+            text.chars().take(n).collect::<String>(),
+            total - n
+        )
+    }
 }

@@ -46,6 +46,15 @@ impl Verdict {
             Some(Level::Info) | None => Verdict::Pass,
         }
     }
+
+    /// The verdict of a case whose steps ran, as the run records it: [`Verdict::of_checks`], with a
+    /// warning made a failure under `--strict`. The runner and `verify`'s re-derivation both call it.
+    pub fn of_case<'a>(checks: impl IntoIterator<Item = &'a Check>, strict: bool) -> Verdict {
+        match Verdict::of_checks(checks) {
+            Verdict::Warn if strict => Verdict::Fail,
+            v => v,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

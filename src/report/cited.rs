@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use crate::load::citations::{citations, resolve};
+use crate::load::citations::{citations, resolve, PAGE_FILE};
+use crate::load::source::embedded_file;
 
 use super::markup::esc;
 
@@ -15,6 +16,14 @@ use super::markup::esc;
 pub fn sections_html(source: &str) -> String {
     let mut seen = BTreeSet::new();
     let mut h = String::new();
+    for row in parameter_rows(source) {
+        let _ = write!(
+            h,
+            "<details class=\"cited\"><summary>Parameter table: <code>{}</code> <code>{PAGE_FILE}</code></summary><p class=\"cited-text\">{}</p></details>",
+            esc(&row.0),
+            prose(&row.1)
+        );
+    }
     for c in citations(source) {
         let Some(s) = resolve(&c) else { continue };
         if !seen.insert((s.file, s.key.as_str())) {
@@ -22,13 +31,83 @@ pub fn sections_html(source: &str) -> String {
         }
         let _ = write!(
             h,
-            "<details class=\"cited\"><summary>{} <code>{}</code></summary><pre class=\"cited-text\">{}</pre></details>",
-            esc(&s.heading),
+            "<details class=\"cited\"><summary>{} <code>{}</code></summary><div class=\"cited-text\">{}</div></details>",
+            prose(&s.heading),
             s.file,
-            esc(&s.text)
+            paragraphs(&s.text)
         );
     }
     h
+}
+
+/// The rows of the page's parameter table a source cites (`parameter table, workmode`), each with
+/// its text as the notes give it.
+fn parameter_rows(source: &str) -> Vec<(String, String)> {
+    static CITED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"parameter table, ([A-Za-z]+)").expect("a valid pattern")
+    });
+    let page = embedded_file(PAGE_FILE).map(String::from_utf8_lossy);
+    let page = page.as_deref().unwrap_or_default();
+    let table = page
+        .split("\n## ")
+        .find(|s| s.starts_with("Parameter table"))
+        .unwrap_or_default();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for m in CITED.captures_iter(source) {
+        let name = &m[1];
+        if out.iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        let head = format!("- **{name}**");
+        let Some(start) = table.find(&head) else {
+            continue;
+        };
+        let rest = &table[start + 2..];
+        let end = rest.find("\n- ").unwrap_or(rest.len());
+        out.push((name.to_string(), rest[..end].trim().to_string()));
+    }
+    out
+}
+
+/// Markdown of the notes as text: escaped, code spans as `<code>`, links as their text, emphasis
+/// marks dropped. Never raw Markdown in the page.
+fn prose(md: &str) -> String {
+    static LINK: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\[([^\]]*)\]\([^)]*\)").expect("a valid pattern")
+    });
+    let text = LINK.replace_all(md, "$1");
+    let mut out = String::new();
+    for (k, piece) in text.split('`').enumerate() {
+        if k % 2 == 1 {
+            let _ = write!(out, "<code>{}</code>", esc(piece));
+        } else {
+            out.push_str(&esc(&piece.replace("**", "").replace('*', "")));
+        }
+    }
+    out
+}
+
+/// A section's Markdown as paragraphs and list items of text (tables kept as preformatted rows).
+fn paragraphs(md: &str) -> String {
+    let mut out = String::new();
+    for block in md.split("\n\n") {
+        let block = block.trim();
+        if block.is_empty() {
+            continue;
+        }
+        if block.starts_with('|') {
+            let _ = write!(out, "<pre>{}</pre>", esc(block));
+        } else if block.starts_with("- ") {
+            out.push_str("<ul>");
+            for item in block.split("\n- ") {
+                let _ = write!(out, "<li>{}</li>", prose(item.trim_start_matches("- ")));
+            }
+            out.push_str("</ul>");
+        } else {
+            let _ = write!(out, "<p>{}</p>", prose(block));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -50,5 +129,17 @@ mod tests {
             "{h}"
         );
         assert!(sections_html("no citation here").is_empty());
+    }
+
+    #[test]
+    fn parameter_rows_are_quoted_and_markdown_is_rendered_as_text() {
+        let h = sections_html("StartContactCenterSession.txt: parameter table, workmode; Sample 5");
+        assert!(h.contains("Parameter table: <code>workmode</code>"), "{h}");
+        assert!(h.contains("Valid values are ManualIn and AutoIn."), "{h}");
+        assert!(!h.contains("**"), "{h}");
+        assert_eq!(
+            prose("see [`notes.md`](notes.md) and **this**"),
+            "see <code>notes.md</code> and this"
+        );
     }
 }

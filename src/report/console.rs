@@ -24,6 +24,9 @@ pub struct Console<W: Write + Send> {
     verbose: bool,
     baseline: Option<BaselineInfo>,
     known: Vec<KnownOutcome>,
+    /// The reason the last case that did not run gave: a reason shared by the cases that follow is
+    /// printed once, then counted.
+    last_reason: Option<(String, usize)>,
 }
 
 impl<W: Write + Send> Console<W> {
@@ -39,6 +42,7 @@ impl<W: Write + Send> Console<W> {
             verbose,
             baseline: None,
             known: Vec::new(),
+            last_reason: None,
         }
     }
 
@@ -117,14 +121,18 @@ impl<W: Write + Send> Console<W> {
                 "warning: {}",
                 result.reason.as_deref().unwrap_or("needs review")
             ),
-            (Verdict::Skip, _) => {
-                format!("skipped: {}", result.reason.as_deref().unwrap_or(""))
-            }
-            (Verdict::NotRun, _) => {
-                format!("not run: {}", result.reason.as_deref().unwrap_or(""))
-            }
+            (Verdict::Skip, _) => self.reason_once("skipped", result),
+            (Verdict::NotRun, _) => self.reason_once("not run", result),
         };
+        if !matches!(result.verdict, Verdict::Skip | Verdict::NotRun) {
+            self.close_reason();
+        }
         let excused = known.as_ref().map(|k| k.status) == Some(KnownStatus::Known);
+        let expired = known
+            .as_ref()
+            .filter(|k| k.status == KnownStatus::Expired)
+            .map(|k| format!(" (its known-failure entry expired on {})", k.expires))
+            .unwrap_or_default();
         if let Some(k) = known {
             self.known.push(k);
         }
@@ -148,21 +156,50 @@ impl<W: Write + Send> Console<W> {
                 result.id,
                 result.reason.as_deref().unwrap_or_default()
             ));
+            // A warning tells the whole story too (what was sent, got, expected).
+            if self.failures.len() < DESCRIBED_FAILURES {
+                self.failures.push(describe_failure(result));
+            }
         }
         if result.verdict == Verdict::Fail && !excused {
             if self.failures.len() < DESCRIBED_FAILURES {
                 self.failures.push(describe_failure(result));
             }
-            self.failed.push(result.id.clone());
+            self.failed.push(format!("{}{expired}", result.id));
+        }
+    }
+
+    /// `skipped: REASON` the first time; for the cases right after it with the same reason, a
+    /// pointer to it, and their count once they end.
+    fn reason_once(&mut self, word: &str, result: &CaseResult) -> String {
+        let reason = format!("{word}: {}", result.reason.as_deref().unwrap_or(""));
+        if let Some((last, n)) = &mut self.last_reason {
+            if *last == reason {
+                *n += 1;
+                return format!("{word} (the same reason as above)");
+            }
+        }
+        self.close_reason();
+        self.last_reason = Some((reason.clone(), 1));
+        reason
+    }
+
+    /// Says how many cases in a row shared the last reason, when more than one did.
+    fn close_reason(&mut self) {
+        if let Some((reason, n)) = self.last_reason.take() {
+            if n > 1 {
+                self.line(&format!("        ({n} cases in a row: {reason})"));
+            }
         }
     }
 
     /// What failed, what needs review, the baseline's verdicts, and the one-line result.
     fn run_finished(&mut self, tally: &Tally, interrupted: bool, unreachable: Option<&str>) {
+        self.close_reason();
         let failures = std::mem::take(&mut self.failures);
         let failed = std::mem::take(&mut self.failed);
         if !failures.is_empty() {
-            self.line("\nfailures:");
+            self.line("\nfailures and warnings:");
             for f in &failures {
                 for l in f.lines() {
                     self.line(l);
@@ -174,9 +211,11 @@ impl<W: Write + Send> Console<W> {
                     failed.len() - failures.len()
                 ));
             }
-            self.line("\nfailures:");
-            for id in &failed {
-                self.line(&format!("    {id}"));
+            if !failed.is_empty() {
+                self.line("\nfailures:");
+                for id in &failed {
+                    self.line(&format!("    {id}"));
+                }
             }
         }
         let warned = std::mem::take(&mut self.warned);
@@ -321,6 +360,45 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert!(
             text.contains("agent: role `sample4`, user `agent4`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_reason_shared_by_cases_in_a_row_is_printed_once_with_its_count() {
+        let mut out = Vec::new();
+        {
+            let mut console = Console::new(&mut out, false);
+            for i in 0..4 {
+                let mut result = failed_case(i);
+                result.verdict = Verdict::NotRun;
+                result.reason = Some("the target answered 401 to every login".into());
+                console.on_event(&Event::CaseFinished {
+                    index: i,
+                    total: 4,
+                    result: &result,
+                });
+            }
+            let tally = Tally {
+                not_run: 4,
+                total: 4,
+                ..Tally::default()
+            };
+            console.on_event(&Event::RunFinished {
+                tally: &tally,
+                interrupted: false,
+                unreachable: None,
+            });
+        }
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.matches("401 to every login").count(), 2, "{text}");
+        assert_eq!(
+            text.matches("not run (the same reason as above)").count(),
+            3,
+            "{text}"
+        );
+        assert!(
+            text.contains("(4 cases in a row: not run: the target answered 401"),
             "{text}"
         );
     }

@@ -232,7 +232,7 @@ pub struct SampleOutcome {
     /// Cases of the run that cover it, and how many of them ran.
     pub cases: usize,
     pub ran: usize,
-    /// Why it is not tested in full: the first case that did not run, and why.
+    /// Why it is not tested in full: every case that did not run, named under its reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -287,18 +287,30 @@ impl Coverage {
                     .iter()
                     .filter(|(_, v, _, _)| !matches!(v, Verdict::Skip | Verdict::NotRun))
                     .count();
-                let reason = list
+                // Every case that did not run, named, under each reason once.
+                let mut by_reason: Vec<(&str, Vec<String>)> = Vec::new();
+                for (id, _, _, why) in list
                     .iter()
-                    .find(|(_, v, _, _)| matches!(v, Verdict::Skip | Verdict::NotRun))
-                    .filter(|_| !status.tested())
-                    .map(|(id, _, _, why)| {
-                        format!(
-                            "{} of {} case(s) did not run; `{id}`: {}",
-                            list.len() - ran,
-                            list.len(),
-                            why.as_deref().unwrap_or("not run")
-                        )
-                    });
+                    .filter(|(_, v, _, _)| matches!(v, Verdict::Skip | Verdict::NotRun))
+                {
+                    let why = why.as_deref().unwrap_or("not run");
+                    match by_reason.iter_mut().find(|(w, _)| *w == why) {
+                        Some((_, ids)) => ids.push(format!("`{id}`")),
+                        None => by_reason.push((why, vec![format!("`{id}`")])),
+                    }
+                }
+                let reason = (!by_reason.is_empty() && !status.tested()).then(|| {
+                    let parts: Vec<String> = by_reason
+                        .iter()
+                        .map(|(why, ids)| format!("{}: {why}", ids.join(", ")))
+                        .collect();
+                    format!(
+                        "{} of {} case(s) did not run; {}",
+                        list.len() - ran,
+                        list.len(),
+                        parts.join("; ")
+                    )
+                });
                 SampleOutcome {
                     element: element.clone(),
                     status,

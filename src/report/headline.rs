@@ -150,12 +150,15 @@ fn caveats(s: &Summary, untested: &[&SampleOutcome]) -> Vec<String> {
     if t.not_run > 0 {
         extra.push(format!("{} not run", t.not_run));
     }
+    // Counts only: the cases that did not run are named, each reason once, where the reports list
+    // them (a preflight reason shared by every case was repeated here once per sample).
     for u in untested {
         extra.push(format!(
-            "{} {}: {}",
+            "{} {}: {} of {} case(s) did not run",
             u.element,
             u.status.label(),
-            u.reason.as_deref().unwrap_or_default()
+            u.cases - u.ran,
+            u.cases
         ));
     }
     extra

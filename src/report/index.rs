@@ -31,7 +31,7 @@ pub struct CaseEntry {
     pub verdict: Verdict,
     /// The verdict refined by the baseline.
     pub status: CaseStatus,
-    /// [`first_failure`], for failed cases.
+    /// [`first_failure`] for failed cases; why, for a warning and for a case that did not run.
     pub first_failure: Option<Box<str>>,
 }
 
@@ -40,6 +40,9 @@ pub struct CaseEntry {
 pub struct Index {
     pub head: ReportHead,
     pub cases: Vec<CaseEntry>,
+    /// The signed attestation beside report.json, when the report was read from a file that has
+    /// one (`run --sign`, `attest`).
+    pub attestation: Option<super::attest::Seen>,
 }
 
 impl Index {
@@ -56,6 +59,8 @@ impl Index {
                 Verdict::Fail => first_failure(c),
                 // A warning's reason says what was tried.
                 Verdict::Warn => c.reason.clone().or_else(|| first_failure(c)),
+                // Why it did not run, for the lists of cases that did not.
+                Verdict::Skip | Verdict::NotRun => c.reason.clone(),
                 _ => None,
             }
             .map(String::into_boxed_str),
@@ -68,7 +73,11 @@ impl Index {
         for c in &mut cases {
             c.status = CaseStatus::of(c.verdict, head.summary.known_for(&c.id));
         }
-        Index { head, cases }
+        Index {
+            head,
+            cases,
+            attestation: None,
+        }
     }
 
     pub fn of_report(report: &Report) -> Index {
@@ -96,7 +105,9 @@ impl Index {
             Streamed::Case(never) => match never {},
         })?;
         cases.shrink_to_fit();
-        Ok(Index::new(head, cases))
+        let mut index = Index::new(head, cases);
+        index.attestation = super::attest::Seen::beside(path);
+        Ok(index)
     }
 
     pub fn summary(&self) -> &Summary {

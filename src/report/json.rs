@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::baseline::BaselineInfo;
 use super::coverage::{Coverage, ElementStatus, SampleOutcome};
+use super::judge::Judgement;
 use super::output::AtomicFile;
 use super::status::CaseStatus;
 use super::{Event, Listener, ReportError, RunInfo};
@@ -412,8 +413,7 @@ pub struct JsonReport {
     started: std::time::Instant,
     error: Option<String>,
     baseline: Option<BaselineInfo>,
-    known: Vec<KnownOutcome>,
-    coverage: Coverage,
+    judgement: Judgement,
 }
 
 impl JsonReport {
@@ -425,13 +425,13 @@ impl JsonReport {
             started: std::time::Instant::now(),
             error: None,
             baseline: None,
-            known: Vec::new(),
-            coverage: Coverage::new(),
+            judgement: Judgement::default(),
         })
     }
 
     /// Judges the run's failures against a known-failures baseline, and records it.
     pub fn with_baseline(mut self, baseline: Option<BaselineInfo>) -> Self {
+        self.judgement = Judgement::new(baseline.clone());
         self.baseline = baseline;
         self
     }
@@ -490,10 +490,7 @@ impl Listener for JsonReport {
                 self.write("\n\"cases\": [");
             }
             Event::CaseFinished { result, .. } => {
-                if let Some(k) = self.baseline.as_ref().and_then(|b| b.judge(result)) {
-                    self.known.push(k);
-                }
-                self.coverage.add(result);
+                self.judgement.add(result);
                 let sep = if self.first_case { "\n" } else { ",\n" };
                 self.first_case = false;
                 self.write(sep);
@@ -506,17 +503,15 @@ impl Listener for JsonReport {
                 unreachable,
                 ..
             } => {
-                let summary = Summary::new(
-                    (*tally).clone(),
-                    *interrupted,
-                    unreachable.map(str::to_string),
-                    std::mem::take(&mut self.known),
-                    super::utc_timestamp(std::time::SystemTime::now()),
-                    self.started.elapsed().as_millis() as u64,
-                )
                 // The coverage holds an entry per case that covers a sample (most cases of a large
                 // suite): freed now, before the formats are rendered, so that the index reuses it.
-                .with_samples(&std::mem::take(&mut self.coverage));
+                let summary = std::mem::take(&mut self.judgement).summary(
+                    Some((*tally).clone()),
+                    *interrupted,
+                    unreachable.map(str::to_string),
+                    super::utc_timestamp(std::time::SystemTime::now()),
+                    self.started.elapsed().as_millis() as u64,
+                );
                 let s = serde_json::to_string_pretty(&summary).unwrap_or_default();
                 self.write(&format!("\n],\n\"summary\": {s}\n}}\n"));
                 self.finish();

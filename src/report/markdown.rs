@@ -107,6 +107,25 @@ fn render(index: &Index, m: &mut Sink) -> io::Result<()> {
         "### 🟡 Warnings (needs review: an inferred expectation was not met)",
         300,
     );
+    not_run(m, index);
+    let expired: Vec<_> = s.known_with(KnownStatus::Expired).collect();
+    if !expired.is_empty() {
+        m.push_str(
+            "### ❌ Expired baseline entries (these failures count again)
+
+",
+        );
+        for k in expired {
+            let _ = writeln!(
+                m,
+                "- `{}`: tolerated until {}, which has passed: {}",
+                k.case,
+                k.expires,
+                md(&k.reason)
+            );
+        }
+        m.push('\n');
+    }
     let known: Vec<_> = s.known_with(KnownStatus::Known).collect();
     if !known.is_empty() {
         m.push_str("### Known failures (tolerated by the baseline)\n\n");
@@ -143,9 +162,15 @@ fn case_list(m: &mut Sink, index: &Index, status: CaseStatus, heading: &str, cha
     let _ = writeln!(m, "{heading}\n");
     for c in cases.iter().take(MAX_LISTED) {
         let why = c.first_failure.clone().unwrap_or_default();
+        let expired = match index.head.summary.known_for(&c.id) {
+            Some(k) if k.status == KnownStatus::Expired => {
+                format!(" **(its baseline entry expired on {})**", k.expires)
+            }
+            _ => String::new(),
+        };
         let _ = writeln!(
             m,
-            "- `{}` ({}; {}): {}",
+            "- `{}` ({}; {}){expired}: {}",
             c.id,
             md(&c.spec.join(", ")),
             c.provenance.as_str(),
@@ -158,8 +183,73 @@ fn case_list(m: &mut Sink, index: &Index, status: CaseStatus, heading: &str, cha
     m.push('\n');
 }
 
-/// Escapes what Markdown or HTML would otherwise interpret, and keeps it on one line.
+/// Every case that did not run (skipped, or not run), named, under each reason once with its count.
+fn not_run(m: &mut Sink, index: &Index) {
+    let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
+    for c in index
+        .cases
+        .iter()
+        .filter(|c| matches!(c.status, CaseStatus::Skip | CaseStatus::NotRun))
+    {
+        let why = c.first_failure.as_deref().unwrap_or(match c.status {
+            CaseStatus::Skip => "skipped",
+            _ => "not run",
+        });
+        match by_reason.iter_mut().find(|(r, _)| *r == why) {
+            Some((_, ids)) => ids.push(&c.id),
+            None => by_reason.push((why, vec![&c.id])),
+        }
+    }
+    if by_reason.is_empty() {
+        return;
+    }
+    let total: usize = by_reason.iter().map(|(_, ids)| ids.len()).sum();
+    let _ = writeln!(m, "### ➖ Did not run ({total})\n");
+    for (why, ids) in by_reason {
+        let names: Vec<String> = ids.iter().map(|id| format!("`{id}`")).collect();
+        let _ = writeln!(
+            m,
+            "- {} case{}: {}  \n  {}",
+            ids.len(),
+            if ids.len() == 1 { "" } else { "s" },
+            md(why),
+            names.join(", ")
+        );
+    }
+    m.push('\n');
+}
+
+/// Escapes what Markdown or HTML would otherwise interpret, and keeps it on one line. A code span
+/// (text between backticks, when they pair up) is kept as written: Markdown shows it literally.
 fn md(s: &str) -> String {
+    let pieces: Vec<&str> = s.split('`').collect();
+    // An odd number of backticks (a span cut short): the last one is text, escaped.
+    let paired = if pieces.len().is_multiple_of(2) {
+        pieces.len() - 1
+    } else {
+        pieces.len()
+    };
+    let mut out: String = pieces[..paired]
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            if k % 2 == 1 && !p.is_empty() {
+                format!("`{}`", p.replace(['\n', '\r'], " "))
+            } else if k % 2 == 1 {
+                "\\`\\`".to_string()
+            } else {
+                md_text(p)
+            }
+        })
+        .collect();
+    if paired < pieces.len() {
+        out.push_str("\\`");
+        out.push_str(&md_text(pieces[paired]));
+    }
+    out
+}
+
+fn md_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {
@@ -184,5 +274,18 @@ fn truncate(s: &str, max: usize) -> String {
         let mut t: String = s.chars().take(max).collect();
         t.push('…');
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::md;
+
+    #[test]
+    fn code_spans_are_kept_and_the_rest_escaped() {
+        assert_eq!(md("`notify-s4` failed: a|b"), "`notify-s4` failed: a\\|b");
+        // A span cut short by truncation: its backtick is text.
+        assert_eq!(md("`a` and `b…"), "`a` and \\`b…");
+        assert_eq!(md("no *span*"), "no \\*span\\*");
     }
 }

@@ -22,9 +22,38 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// Text made safe for HTML, with its code spans (text between paired backticks, as the checks' and
+/// the notes' sentences write member names) shown as `<code>`.
+pub fn esc_code(s: &str) -> String {
+    let pieces: Vec<&str> = s.split('`').collect();
+    if pieces.len() < 3 || pieces.len().is_multiple_of(2) {
+        return esc(s);
+    }
+    pieces
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            if k % 2 == 1 {
+                format!("<code>{}</code>", esc(p))
+            } else {
+                esc(p)
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_spans_become_code() {
+        assert_eq!(
+            esc_code("`statusCode` must be <0>"),
+            "<code>statusCode</code> must be &lt;0&gt;"
+        );
+        assert_eq!(esc_code("one ` tick"), "one ` tick");
+    }
 
     #[test]
     fn escapes_markup() {

@@ -7,9 +7,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::json::{MergedPart, Report, Summary};
+use super::json::{MergedPart, Report};
+use super::judge::Judgement;
 use crate::plan::Partition;
-use crate::record::Tally;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
@@ -99,24 +99,17 @@ pub fn merge(parts: &[(PathBuf, Report)]) -> Result<Report, MergeError> {
     }
     cases.sort_by(|a, b| a.id.cmp(&b.id));
 
-    let mut tally = Tally::default();
-    for c in &cases {
-        tally.add(c.verdict);
-    }
-    let known = match &first.baseline {
-        Some(b) => cases.iter().filter_map(|c| b.judge(c)).collect(),
-        None => Vec::new(),
-    };
+    let mut judgement = Judgement::new(first.baseline.clone());
+    cases.iter().for_each(|c| judgement.add(c));
     let complete = parts.iter().all(|(_, r)| r.summary.complete);
     let unreachable = parts
         .iter()
         .find_map(|(_, r)| r.summary.unreachable.clone());
     // An incomplete shard that could reach its target was interrupted.
-    let summary = Summary::new(
-        tally,
+    let summary = judgement.summary(
+        None,
         !complete && unreachable.is_none(),
         unreachable,
-        known,
         parts
             .iter()
             .map(|(_, r)| r.summary.finished_at.clone())
@@ -127,12 +120,7 @@ pub fn merge(parts: &[(PathBuf, Report)]) -> Result<Report, MergeError> {
             .map(|(_, r)| r.summary.duration_ms)
             .max()
             .unwrap_or_default(),
-    )
-    .with_samples(&{
-        let mut coverage = super::coverage::Coverage::new();
-        cases.iter().for_each(|c| coverage.add(c));
-        coverage
-    });
+    );
 
     let mut run = first.run.clone();
     let mut ids: Vec<&str> = parts.iter().map(|(_, r)| r.run.run_id.as_str()).collect();

@@ -1,6 +1,7 @@
 //! Stage 5, **report**: listeners on the run's event stream. The console is one listener, each
 //! report format another; the runner knows none of them.
 
+pub mod attest;
 pub mod baseline;
 pub mod cited;
 pub mod console;
@@ -10,11 +11,13 @@ pub mod headline;
 pub mod html;
 pub mod index;
 pub mod json;
+pub mod judge;
 pub mod junit;
 pub mod markdown;
 pub mod markup;
 pub mod merge;
 pub mod output;
+pub mod rederive;
 pub mod render;
 pub mod status;
 pub mod tap;

@@ -209,11 +209,10 @@ pub(super) fn tried(answers: &[Answer]) -> String {
         .iter()
         .enumerate()
         .map(|(k, a)| {
-            let what = a.expect.reason.as_deref().unwrap_or(if k == 0 {
-                "the main answer"
-            } else {
-                "an alternative"
-            });
+            let what = match &a.expect.reason {
+                Some(r) => r.clone(),
+                None => super::expectation_words::expectation(a.expect),
+            };
             if k == 0 {
                 format!("main ({what})")
             } else {

@@ -95,15 +95,16 @@ pub(super) async fn run_case(
         None => suite.profile.agent(&case.agent_role).map(|(_, a)| a),
     };
     run_steps(suite, &case, agent, transport, &mut result, &mut reach).await;
-    let verdict = Verdict::of_checks(result.steps.iter().flat_map(|s| &s.checks));
+    let checks = || result.steps.iter().flat_map(|s| &s.checks);
+    let verdict = Verdict::of_checks(checks());
+    let recorded = Verdict::of_case(checks(), suite.profile.strict);
     result.reason = describe::reason(&result, verdict);
-    result.verdict = verdict;
-    if verdict == Verdict::Warn && suite.profile.strict {
-        result.verdict = Verdict::Fail;
+    if recorded != verdict {
         result.reason = result
             .reason
             .map(|r| format!("a warning, which fails under --strict: {r}"));
     }
+    result.verdict = recorded;
     result.duration_ms = started.elapsed().as_millis() as u64;
     (result, reach)
 }

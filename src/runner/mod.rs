@@ -5,6 +5,7 @@ mod answers;
 mod case;
 mod cometd;
 mod dispatch;
+mod expectation_words;
 
 use std::collections::BTreeMap;
 

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::attr;
 use crate::execute::Exchange;
 use crate::record::{CaseResult, KnownOutcome, KnownStatus, Level, StepResult};
-use crate::report::markup::esc;
+use crate::report::markup::{esc, esc_code};
 use crate::report::status::CaseStatus;
 
 pub(super) fn case_html(
@@ -138,7 +138,7 @@ fn step_html(h: &mut String, step: &StepResult) {
                         h,
                         "<li><code>{}</code>: {}</li>",
                         esc(&m.path),
-                        esc(&m.message)
+                        esc_code(&m.message)
                     );
                 }
                 h.push_str("</ul>");
@@ -170,8 +170,11 @@ fn step_html(h: &mut String, step: &StepResult) {
             }
         }
     }
-    for ex in &step.exchanges {
-        exchange_html(h, ex);
+    // A failing or warning step's answer is open: the request sent and the answer got are the
+    // story of the failure.
+    let last = step.exchanges.len().saturating_sub(1);
+    for (k, ex) in step.exchanges.iter().enumerate() {
+        exchange_html(h, ex, !step.passed && k == last);
     }
     for note in &step.notes {
         let _ = write!(h, "<p class=\"muted note\">note: {}</p>", esc(note));
@@ -202,7 +205,7 @@ fn step_html(h: &mut String, step: &StepResult) {
     h.push_str("</div>");
 }
 
-fn exchange_html(h: &mut String, ex: &Exchange) {
+fn exchange_html(h: &mut String, ex: &Exchange, open: bool) {
     let answer = match (&ex.response, &ex.error) {
         (Some(r), _) => r.status.to_string(),
         (None, Some(e)) => format!("no answer: {e}"),
@@ -210,7 +213,8 @@ fn exchange_html(h: &mut String, ex: &Exchange) {
     };
     let _ = write!(
         h,
-        "<details class=\"exchange\"><summary>{} {} → {} <span class=\"muted\">({} ms)</span></summary>",
+        "<details class=\"exchange\"{}><summary>{} {} → {} <span class=\"muted\">({} ms)</span></summary>",
+        if open { " open" } else { "" },
         esc(&ex.request.method),
         esc(&ex.request.url),
         esc(&answer),

@@ -9,7 +9,7 @@ use super::{attr, el_badge};
 use crate::record::KnownStatus;
 use crate::report::format::Sink;
 use crate::report::index::Index;
-use crate::report::markup::esc;
+use crate::report::markup::{esc, esc_code};
 use crate::report::status::CaseStatus;
 
 pub(super) fn sections(index: &Index, h: &mut Sink) -> io::Result<()> {
@@ -41,7 +41,7 @@ pub(super) fn sections(index: &Index, h: &mut Sink) -> io::Result<()> {
                 "<li><b>{}</b> {}: {}</li>",
                 esc(&u.element),
                 el_badge(u.status),
-                esc(u.reason.as_deref().unwrap_or_default())
+                esc_code(u.reason.as_deref().unwrap_or_default())
             );
         }
         h.push_str("</ul></section>\n");

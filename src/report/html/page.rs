@@ -176,6 +176,7 @@ pub(super) fn end(index: &Index, h: &mut Sink) -> io::Result<()> {
         );
     }
     h.push_str("</tbody></table>\n");
+    attestation(index, h);
     let profile = serde_json::to_string_pretty(&r.run.profile).unwrap_or_default();
     let _ = writeln!(
         h,
@@ -189,4 +190,42 @@ pub(super) fn end(index: &Index, h: &mut Sink) -> io::Result<()> {
         esc(&r.format)
     );
     h.emit()
+}
+
+/// Whether the result is signed, by which key, over which digests (`#attestation[data-signed]`).
+fn attestation(index: &Index, h: &mut Sink) {
+    let Some(a) = &index.attestation else {
+        h.push_str("<div id=\"attestation\" data-signed=\"no\"><h3>Attestation</h3><p>Not signed. <code>gws-conform attest report.json --key KEY</code> (or <code>run --sign KEY</code>) signs the result as an in-toto attestation.</p></div>\n");
+        return;
+    };
+    if let Some(p) = &a.problem {
+        let _ = writeln!(
+            h,
+            "<div id=\"attestation\" data-signed=\"unreadable\"><h3>Attestation</h3><p class=\"fail\"><code>{}</code> is beside this report but cannot be read: {}</p></div>",
+            esc(&a.file),
+            esc(p)
+        );
+        return;
+    }
+    let _ = write!(
+        h,
+        "<div id=\"attestation\" data-signed=\"yes\"><h3>Attestation</h3><p>Signed: <code>{}</code>, an in-toto Statement (test-result predicate, result <b>{}</b>) in a DSSE envelope, Ed25519. Key fingerprint (SHA-256 of the public key): <span class=\"mono\">{}</span>. {}</p><table><thead><tr><th>Subject</th><th>SHA-256</th></tr></thead><tbody>",
+        esc(&a.file),
+        esc(&a.result),
+        esc(&a.key_ids.join(", ")),
+        if a.report_matches {
+            "Its report.json subject is this report's digest."
+        } else {
+            "<b class=\"fail\">Its report.json subject is not this report's digest: the report was changed after signing.</b>"
+        }
+    );
+    for (name, sha) in &a.subjects {
+        let _ = write!(
+            h,
+            "<tr><td><code>{}</code></td><td class=\"mono\">{}</td></tr>",
+            esc(name),
+            esc(sha)
+        );
+    }
+    h.push_str("</tbody></table><p class=\"muted\">The page cannot check the signature itself: <code>gws-conform verify report.json --attestation attestation.intoto.jsonl --key PUBLIC.pem</code> does, and re-derives the result.</p></div>\n");
 }
