@@ -38,8 +38,15 @@ multi_acd_place = "Lab.TwoACD"
 multi_ext_device_path = "/devices/ext-x-6502"
 multi_ext_place = "Lab.TwoExt"
 multimedia_channel = "email"
+other_multimedia_channel = "chat"
 single_device_path = "/devices/dn-7208-ws"
 single_device_place = "WS-08"
+ext_and_acd_place_acd_number = "6602"
+multi_acd_device_number = "6402"
+multi_ext_device_number = "6502"
+default_place_device_number = "7210"
+sample6_default_place_number = "7206"
+unregistered_voice_place = "Lab.Unregistered"
 "#;
 
 /// `python3 tests/peers/independent_gws.py 0` on 127.0.0.1, killed when dropped.
@@ -111,8 +118,21 @@ impl Drop for Independent {
 /// The reference profile (every capability, passwords from `${env:...}`) with the independent lab's
 /// `[vars]`, less the capabilities in `without` (a server that does not offer them).
 fn profile(dir: &Path, without: &[&str]) -> PathBuf {
-    let mut text = std::fs::read_to_string(root().join("profiles/reference.toml"))
-        .expect("profiles/reference.toml")
+    let reference = std::fs::read_to_string(root().join("profiles/reference.toml"))
+        .expect("profiles/reference.toml");
+    // The reference lab's own values of the variables this lab sets give way to this lab's.
+    let ours: Vec<&str> = VARS
+        .lines()
+        .filter_map(|l| l.split_once(" = ").map(|(k, _)| k))
+        .collect();
+    let kept: Vec<&str> = reference
+        .lines()
+        .filter(|l| {
+            !l.split_once(" = ")
+                .is_some_and(|(k, _)| ours.contains(&k.trim()))
+        })
+        .collect();
+    let mut text = (kept.join("\n") + "\n")
         .replace("name = \"reference\"", "name = \"independent\"")
         .replace("[vars]\n", VARS);
     for cap in without {

@@ -299,3 +299,98 @@ fn a_load_error_quoting_a_variable_from_the_environment_masks_it() {
     );
     assert!(!r.stderr.contains(LC), "{}", r.describe());
 }
+
+/// `gws-conform serve --fault FAULT` on an ephemeral 127.0.0.1 port, stopped when dropped.
+struct FaultyServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl FaultyServer {
+    fn start(fault: &str, password: &str, login_code_password: &str) -> FaultyServer {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(BIN)
+            .args(["serve", "--addr", "127.0.0.1:0", "--fault", fault])
+            .env("GWS_PASSWORD", password)
+            .env("GWS_AGENT_LOGIN_PASSWORD", login_code_password)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("serve");
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        out.read_line(&mut line).expect("serve prints its URL");
+        // Keep draining: a closed pipe would kill the server at its next line of output.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        let url = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+        FaultyServer { child, url }
+    }
+}
+
+impl Drop for FaultyServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A failing run prints what its failing steps sent and got back, in every format: no secret may
+/// reach any of them (a clean server fails nothing, so the runs above print no exchange).
+#[test]
+fn a_failing_run_prints_requests_and_responses_without_a_secret() {
+    const PW: &str = "Redact-Pw-3f9a1c";
+    const LC: &str = "Redact-Lc-7e2b4d";
+    let suite = temp_suite(false);
+    let dir = suite.path();
+    for fault in ["status-code-as-string", "wrong-password-accepted"] {
+        let server = FaultyServer::start(fault, PW, LC);
+        let out = format!("out-{fault}");
+        let r = run_in(
+            dir,
+            &[
+                "run",
+                "-v",
+                "--target",
+                &server.url,
+                "--profile",
+                "profiles/reference.toml",
+                "--report-dir",
+                &out,
+            ],
+            &[("GWS_PASSWORD", PW), ("GWS_AGENT_LOGIN_PASSWORD", LC)],
+            LIMIT,
+        );
+        assert_eq!(r.code, Some(1), "{fault} fails a case: {}", r.describe());
+        let mut outputs = vec![
+            ("stdout".to_string(), r.stdout.clone()),
+            ("stderr".to_string(), r.stderr.clone()),
+        ];
+        for f in files_under(&dir.join(&out)) {
+            let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).to_string();
+            outputs.push((f.display().to_string(), text));
+        }
+        for (what, text) in &outputs {
+            for secret in [PW, LC] {
+                assert!(!text.contains(secret), "{fault}: a secret in {what}");
+            }
+        }
+        // The exchanges are there to leak from: the console, JUnit and summary.md print them.
+        let shows = |name: &str| {
+            outputs
+                .iter()
+                .find(|(w, _)| w.ends_with(name))
+                .is_some_and(|(_, t)| {
+                    t.contains("request: POST /api/v2/me") || t.contains("request: GET /api/v2/me")
+                })
+        };
+        for name in ["stdout", "junit.xml", "summary.md"] {
+            assert!(shows(name), "{fault}: {name} shows no request");
+        }
+    }
+}

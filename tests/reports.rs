@@ -159,7 +159,8 @@ fn a_run_writes_five_formats_that_validate_and_rerender() {
             &[],
             LIMIT,
         );
-        assert_eq!(r.code, Some(0), "{}", r.describe());
+        // The report's verdict is a failure: `report` exits so, as the run did.
+        assert_eq!(r.code, Some(1), "{}", r.describe());
         assert!(dir.join(file).is_file());
     }
     validate_junit(&dir.join("again.xml"));
@@ -174,7 +175,7 @@ fn a_run_writes_five_formats_that_validate_and_rerender() {
         &[],
         LIMIT,
     );
-    assert_eq!(r.code, Some(0));
+    assert_eq!(r.code, Some(1));
     assert_eq!(r.stdout, md, "to standard output without -o");
 }
 
@@ -573,7 +574,8 @@ fn four_merged_shards_give_the_verdicts_of_one_unsharded_run() {
     args.extend(shard_files.iter().rev().map(String::as_str));
     args.extend(["-o", "merged/report.json"]);
     let r = run_in(dir, &args, &[], LIMIT);
-    assert_eq!(r.code, Some(0), "{}", r.describe());
+    // A shard failed: merge exits by the verdict it writes, as the unsharded run did.
+    assert_eq!(r.code, Some(1), "{}", r.describe());
     let merged = validate_report(&dir.join("merged/report.json"));
     assert_eq!(verdicts(&merged), verdicts(&full));
     let ids: Vec<_> = merged["cases"]
@@ -608,7 +610,12 @@ fn four_merged_shards_give_the_verdicts_of_one_unsharded_run() {
         &[],
         LIMIT,
     );
-    assert_eq!(r.code, Some(0), "{}", r.describe());
+    assert_eq!(
+        r.code,
+        Some(1),
+        "report exits by the verdict it renders\n{}",
+        r.describe()
+    );
     validate_junit(&dir.join("merged/junit.xml"));
 
     // A missing shard, a shard twice, and a shard of other inputs are refused.
@@ -674,7 +681,7 @@ fn four_merged_shards_give_the_verdicts_of_one_unsharded_run() {
     assert_eq!(r.code, Some(2), "{}", r.describe());
     assert!(
         r.stderr
-            .contains("come from different inputs: cases/s1-basic-voice.toml differs"),
+            .contains("are not shards of one run: cases/s1-basic-voice.toml differs"),
         "{}",
         r.describe()
     );
@@ -717,7 +724,7 @@ fn known_failures_are_reported_and_tolerated_until_they_expire() {
     );
     assert!(
         r.stdout.contains(&format!(
-            "case result: ok. {} passed; 0 warnings; 0 failed; 0 skipped; 1 known failures;",
+            "case result: ok. {} passed; 0 warnings; 0 failed; 1 known failures; 0 errors (setup); 0 skipped; 0 not run; 1 known failures now pass (remove them from the baseline); finished in",
             case_count(dir) - 1
         )),
         "{}",

@@ -197,17 +197,11 @@ fn a_server_that_breaks_one_rule_fails_exactly_that_case_with_a_diff() {
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(ids_with(&r.stdout, "FAILED"), vec!["s5-workmode-invalid"]);
     assert!(
-        r.stdout
-            .contains("$.statusCode: expected one of [2, 10], found 3"),
+        r.stdout.contains("$.statusCode: expected 2, found 3"),
         "{}",
         r.stdout
     );
-    assert!(
-        r.stdout
-            .contains("-  \"statusCode\": \"<one of [2, 10]>\","),
-        "{}",
-        r.stdout
-    );
+    assert!(r.stdout.contains("-  \"statusCode\": 2,"), "{}", r.stdout);
     assert!(r.stdout.contains("+  \"statusCode\": 3,"), "{}", r.stdout);
     assert!(!r.stdout.contains(PASSWORD) && !r.stderr.contains(PASSWORD));
 }

@@ -130,8 +130,19 @@ impl App {
         None
     }
 
-    pub(crate) fn denied(&self) -> Reply {
-        let status = if self.varies(Variant::AccessDenied401) {
+    /// The answer to a request that failed authentication: `{20, "Access denied"}` (403, or as the
+    /// variants say), or with `wrong-password-challenge` a plain 401 when Basic credentials were wrong.
+    pub(crate) fn denied(&self, post: bool, headers: &HeaderMap) -> Reply {
+        if self.varies(Variant::WrongPasswordChallenge) && basic_credentials(headers).is_some() {
+            return Reply::Text {
+                status: StatusCode::UNAUTHORIZED,
+                media: Media::Text,
+                body: "Bad credentials".to_string(),
+            };
+        }
+        let status = if post && self.varies(Variant::DeniedPost200) {
+            StatusCode::OK
+        } else if self.varies(Variant::AccessDenied401) {
             StatusCode::UNAUTHORIZED
         } else {
             StatusCode::FORBIDDEN

@@ -10,6 +10,7 @@ mod start;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use serde_json::{json, Value};
@@ -20,6 +21,8 @@ use crate::notifications::{self as n, NotificationBus};
 use crate::reply::Reply;
 use crate::variant::{Behaviour, Variant};
 
+/// How long variant `slow-logout` takes to log an agent out after End answered.
+const SLOW_LOGOUT: Duration = Duration::from_secs(3);
 const VOICE_ENVIRONMENT_ID: &str = "370ef5e6-9e3c-4d91-9588-7f4dfe67e011";
 pub(crate) const INTERACTION_SERVER_DOWN: &str = "Interaction server connection is not opened";
 
@@ -28,6 +31,8 @@ struct AgentState {
     voice: Option<VoiceLogin>,
     /// Multimedia channels currently logged in.
     multimedia: BTreeSet<String>,
+    /// Variant `slow-logout`: when End's logout takes effect (applied at the next look at the state).
+    logout_due: Option<Instant>,
 }
 
 struct VoiceLogin {
@@ -131,7 +136,14 @@ impl ContactCenter {
 
     fn agent_state(&self, username: &str) -> MutexGuard<'_, AgentState> {
         // Every authenticated principal is a directory agent, so the entry exists.
-        lock(&self.agents[username])
+        let mut state = lock(&self.agents[username]);
+        if state.logout_due.is_some_and(|due| due <= Instant::now()) {
+            state.logout_due = None;
+            for m in self.log_out(username, &mut state) {
+                self.bus.publish(username, m);
+            }
+        }
+        state
     }
 
     fn device_json(&self, device: &Device, user_state: Value, dynamic_number: &str) -> Value {
@@ -151,6 +163,10 @@ impl ContactCenter {
         });
         if self.varies(Variant::ExtraFields) {
             d["extra"] = json!({ "note": "a member no source names" });
+        }
+        if self.has(Fault::DynamicNumberAsDevice) && !dynamic_number.is_empty() {
+            d["phoneNumber"] = json!(dynamic_number);
+            d["e164Number"] = json!(dynamic_number);
         }
         d
     }
@@ -214,8 +230,7 @@ impl ContactCenter {
     /// EndContactCenterSession: logs out of every channel and restores the default device assignment.
     /// Answers 0 also when the agent has no session. (The HTTP session is invalidated by the caller.)
     pub(crate) fn end(&self, username: &str) -> Reply {
-        let mut messages = Vec::new();
-        {
+        let messages = {
             let mut state = self.agent_state(username);
             let idle = state.voice.is_none() && state.multimedia.is_empty();
             if idle && self.varies(Variant::EndWithoutSessionError) {
@@ -224,38 +239,49 @@ impl ContactCenter {
                     format!("User '{username}' has no contact center session to end"),
                 );
             }
-            if let Some(v) = state.voice.take() {
-                let mut claims = lock(&self.claims);
-                let path = v.device.path();
-                if claims.devices.get(&path).is_some_and(|u| u == username) {
-                    claims.devices.remove(&path);
-                }
-                if let Some(number) = &v.dynamic_number {
-                    if claims.numbers.get(number).is_some_and(|u| u == username) {
-                        claims.numbers.remove(number);
-                    }
-                }
-                if !self.varies(Variant::NoLogoutNotification) {
-                    messages.push(n::device_state_change(vec![self.device_json(
-                        &v.device,
-                        n::user_state_logged_out(),
-                        "",
-                    )]));
-                }
+            if self.varies(Variant::SlowLogout) && !idle {
+                // Accepted and forwarded: the logout takes effect a moment later.
+                state.logout_due.get_or_insert(Instant::now() + SLOW_LOGOUT);
+                return Reply::op_ok();
             }
-            if !state.multimedia.is_empty() {
-                let channels: Vec<String> =
-                    std::mem::take(&mut state.multimedia).into_iter().collect();
-                messages.push(n::channel_state_change(
-                    &channels,
-                    n::user_state_logged_out(),
-                ));
-            }
-        }
+            self.log_out(username, &mut state)
+        };
         for m in messages {
             self.bus.publish(username, m);
         }
         Reply::op_ok()
+    }
+
+    /// Logs out of every channel and releases the claims; the messages that announce it.
+    fn log_out(&self, username: &str, state: &mut AgentState) -> Vec<Value> {
+        let mut messages = Vec::new();
+        if let Some(v) = state.voice.take() {
+            let mut claims = lock(&self.claims);
+            let path = v.device.path();
+            if claims.devices.get(&path).is_some_and(|u| u == username) {
+                claims.devices.remove(&path);
+            }
+            if let Some(number) = &v.dynamic_number {
+                if claims.numbers.get(number).is_some_and(|u| u == username) {
+                    claims.numbers.remove(number);
+                }
+            }
+            if !self.varies(Variant::NoLogoutNotification) {
+                messages.push(n::device_state_change(vec![self.device_json(
+                    &v.device,
+                    n::user_state_logged_out(),
+                    "",
+                )]));
+            }
+        }
+        if !state.multimedia.is_empty() {
+            let channels: Vec<String> = std::mem::take(&mut state.multimedia).into_iter().collect();
+            messages.push(n::channel_state_change(
+                &channels,
+                n::user_state_logged_out(),
+            ));
+        }
+        messages
     }
 
     /// Ready / NotReady on the voice channel (`POST /api/v2/me/channels/voice`).

@@ -206,6 +206,15 @@ impl Directory {
                 device("acd-6302", "6302", Acd),
             ],
         );
+        // A place whose voice DN the switch has not registered: its voice channel fails (Sample 4's
+        // mirror case, gws-notes §1.3 [OBS G2]).
+        add_place(
+            "PLACE_UNREGISTERED",
+            vec![Device {
+                registered: false,
+                ..device("6401", "6401", Extension)
+            }],
+        );
         login_codes.insert("8000".to_string(), LoginCode { password: None });
         login_codes.insert(
             "agent1".to_string(),
@@ -608,6 +617,7 @@ password = "secret"
             "PLACE_MULTI_ACD",
             "PLACE_MULTI_EXT",
             "PLACE_EXT_ACD",
+            "PLACE_UNREGISTERED",
             "PLACE_agent16",
             "PLACE_agent21",
         ] {
@@ -624,6 +634,7 @@ password = "secret"
         assert!(!d.number_exists("+15550100200"));
         assert!(d.device_by_path("/devices/acd-6101").is_some());
         assert!(d.device_by_path("/devices/ext-6201").is_some());
+        assert!(!d.place("PLACE_UNREGISTERED").unwrap().devices[0].registered);
         assert!(!d.agent("agent4").unwrap().multimedia_in_service);
         assert_eq!(d.agent("agent1").unwrap().password.0, "pw");
         assert!(!format!("{d:?}").contains("lcpw"));

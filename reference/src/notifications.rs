@@ -38,6 +38,8 @@ const CAPACITY: usize = 256;
 
 /// How late fault `notification-delayed` publishes: past the longest window the cases use (3 s).
 pub const DELAY: Duration = Duration::from_secs(5);
+/// How late variant `slow-lab` delivers: past the default window, within the 10 s its profile sets.
+pub const SLOW_LAB_DELAY: Duration = Duration::from_secs(6);
 /// Where fault `notification-wrong-channel` publishes device messages.
 pub const WRONG_DEVICES_CHANNEL: &str = "/v2/me/calls";
 
@@ -113,21 +115,30 @@ impl NotificationBus {
                 }
             }
             Some(Fault::NotificationDelayed) => {
-                self.published.fetch_add(1, Ordering::SeqCst);
-                let sender = self.sender(username);
-                // Outside a runtime (unit tests of the model) the message is simply lost.
-                if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                    rt.spawn(async move {
-                        tokio::time::sleep(DELAY).await;
-                        let _ = sender.send(message);
-                    });
-                }
+                self.publish_late(username, message, DELAY);
+                return;
+            }
+            _ if self.behaviour.varies(Variant::SlowLab) => {
+                self.publish_late(username, message, SLOW_LAB_DELAY);
                 return;
             }
             _ => {}
         }
         self.published.fetch_add(1, Ordering::SeqCst);
         let _ = self.sender(username).send(message);
+    }
+
+    /// Publishes `message` after `delay` (counted as published now).
+    fn publish_late(&self, username: &str, message: Value, delay: Duration) {
+        self.published.fetch_add(1, Ordering::SeqCst);
+        let sender = self.sender(username);
+        // Outside a runtime (unit tests of the model) the message is simply lost.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                tokio::time::sleep(delay).await;
+                let _ = sender.send(message);
+            });
+        }
     }
 }
 

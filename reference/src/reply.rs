@@ -70,6 +70,17 @@ impl Reply {
         }
     }
 
+    /// An error answer with a body of its own (fault `all-failed-every-channel`), left as it is by the
+    /// response-shaping faults.
+    pub(crate) fn error_with(status: StatusCode, body: Value) -> Reply {
+        Reply::Json {
+            status,
+            body,
+            kind: Kind::Partial,
+            allow: None,
+        }
+    }
+
     /// HTTP 400 with a statusCode (1, 2, 10 or 18).
     pub(crate) fn bad(code: i64, message: impl Into<String>) -> Reply {
         Reply::error(StatusCode::BAD_REQUEST, code, message)
@@ -91,6 +102,14 @@ impl Reply {
     pub(crate) fn is_success(&self) -> bool {
         match self {
             Reply::Json { status, .. } | Reply::Text { status, .. } => status.is_success(),
+        }
+    }
+
+    /// The statusMessage of a JSON reply.
+    pub(crate) fn message(&self) -> Option<String> {
+        match self {
+            Reply::Json { body, .. } => body["statusMessage"].as_str().map(str::to_string),
+            Reply::Text { .. } => None,
         }
     }
 

@@ -319,7 +319,7 @@ pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Respons
     }
 
     let Some(principal) = app.authenticate(&headers) else {
-        return app.render(app.denied(), &wire);
+        return app.render(app.denied(method == Method::POST, &headers), &wire);
     };
 
     // With new-session-after-end the session exists before the CSRF filter runs, so that even a

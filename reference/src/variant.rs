@@ -85,6 +85,9 @@ variants! {
     AsyncDynamicNumber => "async-dynamic-number", "validation",
         "An existing dynamicPhoneNumber is accepted with {statusCode 0}; no login happens and an ErrorMessage is published on /v2/me/devices.",
         "page: 'SIP Server will reject the RequestAgentLogin' (a backend, so asynchronous); notes §3.2 [DOC D9]";
+    AsyncPlaceRefusal => "async-place-refusal", "validation",
+        "A place whose device cannot be resolved (several ACD positions, or several extensions and none) without devicePath is accepted with {statusCode 0}; no login happens and an ErrorMessage is published on /v2/me/devices.",
+        "page: 'the StartContactCenterSession operation fails' (not how); notes §3.2: 0 means only 'accepted and forwarded to a backend', the outcome comes by CometD [DOC D9]";
     NullRefused => "null-refused", "validation",
         "A parameter sent as JSON null is refused like any value of the wrong type (HTTP 400 {statusCode 2}), not read as absent.",
         "spec silent: the table types each parameter and says nothing of null";
@@ -100,6 +103,12 @@ variants! {
     AccessDenied401 => "access-denied-401", "auth",
         "Access denials answer HTTP 401 with the same {statusCode 20, \"Access denied\"} body (no WWW-Authenticate).",
         "notes §3.3: 'No doc page gives a mapping'; 403 is [OBS G2] only (expectation audit row 4)";
+    WrongPasswordChallenge => "wrong-password-challenge", "auth",
+        "Basic credentials with a wrong password get HTTP 401 with the plain text `Bad credentials` (a servlet container's own refusal), not the anonymous JSON answer; requests without credentials are unchanged.",
+        "notes §8.3: wrong credentials get 'presumably the same' as none [INF]; no trace shows a wrong-password exchange (audit 2026-12-07, B)";
+    DeniedPost200 => "denied-post-200", "auth",
+        "Access denials of POST requests (the operations) come with HTTP 200 and the same {statusCode 20, \"Access denied\"} body; a GET still gets 403.",
+        "notes §3.3: 'No page maps statusCodes to HTTP statuses'; 403 is [OBS G2] for an anonymous GET only; the body is [DOC D5] (audit 2026-12-07, B)";
     CsrfRotateOnGet => "csrf-rotate-on-get", "auth",
         "With CSRF on, every GET answers a new X-CSRF-TOKEN and the session's previous token stops working.",
         "notes §4.3 [DOC D6]: a GET returns the token; rotation is not excluded (but §4.3 says the token shares the session's lifetime)";
@@ -118,9 +127,18 @@ variants! {
     LoginNotReady => "login-not-ready", "notifications",
         "A voice login ends NotReady whatever the workmode (AutoIn too), in the DSC and in GET /api/v2/me/devices.",
         "notes §5.3: the post-login state depends 'on the switch/workmode and the desktop' (expectation audit row 16)";
+    NoChannelStateOnStart => "no-channel-state-on-start", "notifications",
+        "StartContactCenterSession publishes no state message for the multimedia channels it logs in (/v2/me/channels carries later changes only).",
+        "notes §5.2, §5.3: clients listen on /v2/me/channels [OBS G1, G3, G4]; no source shows Start emitting a message there (audit 2026-12-07, B)";
+    SlowLogout => "slow-logout", "session",
+        "EndContactCenterSession answers {statusCode 0} at once and logs the agent out 3 s later; a start in between finds the agent logged in (no login, no notification).",
+        "notes §3.2: 0 means only 'accepted and forwarded to a backend', the outcome comes later [DOC D9]; Sample 1: an agent already logged in gets no notification (audit 2026-12-07, B)";
     NoLogoutNotification => "no-logout-notification", "notifications",
         "EndContactCenterSession publishes no DeviceStateChangeMessage.",
         "spec silent: no source shows a logout DSC (expectation audit row 17)";
+    SlowLab => "slow-lab", "notifications",
+        "Every CometD notification reaches the client 6 s after its cause (a lab across a slow WAN); its profile sets notification_window_ms = 10000.",
+        "spec silent on timing: the one figure is 'about 90 ms later' [OBS G2] (notes §5.1); the profile sets the window (audit 2026-12-07, B)";
     LongPollingOnly => "long-polling-only", "cometd",
         "The CometD handshake offers only long-polling and WebSocket upgrades are refused (HTTP 400).",
         "notes §5.1: transports are configurable; 'some deployments disable websocket'";
@@ -157,6 +175,16 @@ impl Variant {
         match self {
             Variant::NoAgentState => &["agent_state"],
             _ => &[],
+        }
+    }
+}
+
+impl Variant {
+    /// The `notification_window_ms` a profile for such a deployment sets, when not the default.
+    pub fn notification_window(&self) -> Option<std::time::Duration> {
+        match self {
+            Variant::SlowLab => Some(std::time::Duration::from_millis(10_000)),
+            _ => None,
         }
     }
 }

@@ -1078,6 +1078,9 @@ async fn probe_transcript(s: &RunningServer) -> Vec<String> {
         json!({"operationName": "StartContactCenterSession", "channels": ["voice"], "place": "A".repeat(5000)}),
         json!({"operationName": "StartContactCenterSession", "channels": ["voice"], "place": "PLACE_agent14", "devicePath": "/devices/7014"}),
         json!({"operationName": "StartContactCenterSession", "channels": ["voice"], "noSuchParameter": 1}),
+        json!({"operationName": "StartContactCenterSession", "channels": ["voice"], "workmode": "AuxWork"}),
+        json!({"operationName": "StartContactCenterSession", "channels": ["voice"], "agentLoginPassword": "bad"}),
+        json!({"operationName": "StartContactCenterSession", "channels": ["voice", "email"]}),
     ];
     for (i, p) in probes.into_iter().enumerate() {
         let b = Agent::new(s, "agent14");
@@ -1090,6 +1093,32 @@ async fn probe_transcript(s: &RunningServer) -> Vec<String> {
         c.start(json!({"channels": ["voice", "chat"]})).await,
     );
     record("partial-end", c.end().await);
+    record(
+        "all-failed",
+        c.start(json!({"channels": ["chat", "email"]})).await,
+    );
+    let e = Agent::new(s, "agent15");
+    record("ext-acd", e.start(json!({"place": "PLACE_EXT_ACD"})).await);
+    record(
+        "ext-acd-devices",
+        e.get("/api/v2/me/devices?fields=*").await,
+    );
+    record("ext-acd-end", e.end().await);
+    record(
+        "voice-down",
+        e.start(json!({"place": "PLACE_UNREGISTERED", "channels": ["voice", "chat"]}))
+            .await,
+    );
+    record("voice-down-end", e.end().await);
+    record(
+        "dynamic",
+        e.start(json!({"dynamicPhoneNumber": "+15550100200"})).await,
+    );
+    record(
+        "dynamic-devices",
+        e.get("/api/v2/me/devices?fields=*").await,
+    );
+    record("dynamic-end", e.end().await);
     record(
         "malformed",
         c.send(Method::POST, "/api/v2/me", Some("{".into()), Auth::Basic)
@@ -1160,13 +1189,21 @@ async fn every_fault_changes_exactly_its_behaviour() {
             Fault::InvalidWorkmodeAccepted
             | Fault::InvalidWorkmodeCode10
             | Fault::InvalidWorkmodeMessageWrapped => {
-                vec!["probe6", "probe7"]
+                vec!["probe6", "probe7", "probe20"]
             }
+            Fault::SwitchWorkmodeAccepted => vec!["probe20"],
+            Fault::PasswordWithoutLoginCodeApplied => vec!["probe21"],
+            Fault::OnlyChatMultimedia => vec!["probe22", "all-failed"],
+            // Its entries are named per requested channel, in a partial success too.
+            Fault::AllFailedEveryChannel => vec!["probe5", "partial", "all-failed", "voice-down"],
+            Fault::FirstDeviceLogin => vec!["ext-acd-devices"],
+            Fault::DynamicNumberAsDevice => vec!["dynamic-devices"],
+            Fault::VoiceFailureFailsAll => vec!["voice-down"],
             Fault::WorkmodeCaseInsensitive => vec!["probe7"],
             Fault::PartialSuccessAsZero
             | Fault::PartialSuccessWithoutArrays
             | Fault::PartialSuccessSwapped => {
-                vec!["partial"]
+                vec!["partial", "voice-down"]
             }
             Fault::MissingOperationAccepted => vec!["probe0"],
             Fault::UnknownOperationAccepted => vec!["probe1"],

@@ -420,6 +420,11 @@ async fn async_switch_password_and_dynamic_number() {
             json!({"dynamicPhoneNumber": "+15550100999"}),
             18,
         ),
+        (
+            Variant::AsyncPlaceRefusal,
+            json!({"place": "PLACE_MULTI_EXT"}),
+            2,
+        ),
     ];
     for (variant, body, code) in cases {
         let (d, v) = pair(variant, false).await;
@@ -771,6 +776,92 @@ async fn cometd_advice_interval_and_timeout() {
         assert_eq!(hs[0]["advice"]["interval"], interval);
         assert_eq!(hs[0]["advice"]["timeout"], timeout);
     }
+}
+
+#[tokio::test]
+async fn wrong_password_challenge_and_denied_post_200() {
+    let wrong = |server: &RunningServer, method: Method| {
+        reqwest::Client::new()
+            .request(method, format!("{}/api/v2/me", server.url()))
+            .basic_auth("agent1", Some("not-the-password"))
+    };
+    let (d, v) = pair(Variant::WrongPasswordChallenge, false).await;
+    let denied = wrong(&d, Method::GET).send().await.unwrap();
+    assert_eq!(denied.status(), 403);
+    let challenged = wrong(&v, Method::GET).send().await.unwrap();
+    assert_eq!(challenged.status(), 401);
+    assert_eq!(challenged.text().await.unwrap(), "Bad credentials");
+    // Requests without credentials keep the anonymous answer.
+    let anon = Agent::new(&v, "agent1")
+        .send(Method::GET, "/api/v2/me", None, false)
+        .await;
+    assert_eq!(
+        (anon.status.as_u16(), anon.json()["statusCode"].clone()),
+        (403, json!(20))
+    );
+
+    let (_, v) = pair(Variant::DeniedPost200, false).await;
+    let a = Agent::new(&v, "agent1");
+    let start = json!({"operationName": "StartContactCenterSession", "channels": ["voice"]});
+    let post = a.send(Method::POST, "/api/v2/me", Some(start), false).await;
+    assert_eq!(
+        (post.status.as_u16(), post.json()),
+        (
+            200,
+            json!({"statusCode": 20, "statusMessage": "Access denied"})
+        )
+    );
+    let get = a.send(Method::GET, "/api/v2/me", None, false).await;
+    assert_eq!(get.status, 403);
+}
+
+#[tokio::test]
+async fn no_channel_state_on_start_and_slow_lab() {
+    for (variant, channels) in [
+        (Variant::NoChannelStateOnStart, true),
+        (Variant::SlowLab, false),
+    ] {
+        let (d, v) = pair(variant, false).await;
+        let count = |messages: &[Value]| {
+            messages
+                .iter()
+                .filter(|m| !channels || m["channel"] == "/v2/me/channels")
+                .count()
+        };
+        let mut rx = d.notifications().subscribe("agent21");
+        let body = json!({"channels": ["voice", "chat"]});
+        assert_eq!(
+            Agent::new(&d, "agent21").start(body.clone()).await.status,
+            200
+        );
+        assert!(
+            count(&heard(&mut rx, 300).await) > 0,
+            "{variant}: the default publishes"
+        );
+        let mut rx = v.notifications().subscribe("agent21");
+        assert_eq!(Agent::new(&v, "agent21").start(body).await.status, 200);
+        assert_eq!(count(&heard(&mut rx, 300).await), 0, "{variant}");
+    }
+    assert_eq!(
+        Variant::SlowLab.notification_window(),
+        Some(Duration::from_millis(10_000))
+    );
+}
+
+#[tokio::test]
+async fn slow_logout() {
+    let (_, v) = pair(Variant::SlowLogout, false).await;
+    let a = Agent::new(&v, "agent1");
+    assert_eq!(a.start(json!({})).await.status, 200);
+    assert_eq!(a.end().await.json(), json!({"statusCode": 0}));
+    let b = Agent::new(&v, "agent1");
+    assert_ne!(
+        b.state().await,
+        "LoggedOut",
+        "the logout is still under way"
+    );
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    assert_eq!(b.state().await, "LoggedOut");
 }
 
 #[test]

@@ -40,6 +40,8 @@ pub struct Setup {
     pub variants: Vec<Variant>,
     /// Overrides the profile's `transport` (a variant only a transport can show).
     pub cometd: Option<CometdTransport>,
+    /// Overrides the profile's `notification_window_ms` (a slow lab's profile says so).
+    pub notification_window: Option<std::time::Duration>,
 }
 
 /// The suite with the reference profile (or `--profile`), passwords filled from `secrets`.
@@ -72,6 +74,9 @@ pub async fn run_against(
     let mut profile = suite.profile.clone();
     if let Some(t) = setup.cometd {
         profile.transport = t;
+    }
+    if let Some(w) = setup.notification_window {
+        profile.notification_window = w;
     }
     // A deployment does not claim what it lacks: those cases skip (as `init` would write it).
     for v in &setup.variants {

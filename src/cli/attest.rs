@@ -47,7 +47,7 @@ pub fn keygen(args: &KeygenArgs) -> u8 {
             return exit::ERROR;
         }
     };
-    if let Err(e) = write_private(&args.output, private.as_bytes()) {
+    if let Err(e) = write_private(&args.output, private.as_bytes(), args.force) {
         eprintln!("error: {}: cannot write: {e}", args.output.display());
         return exit::ERROR;
     }
@@ -63,11 +63,18 @@ pub fn keygen(args: &KeygenArgs) -> u8 {
     exit::PASS
 }
 
-/// A private key file only its owner can read.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// A private key file only its owner can read: always a new file (a file replaced with `--force` is
+/// removed first, so that its mode, perhaps 0644, is not kept).
+fn write_private(path: &Path, bytes: &[u8], force: bool) -> std::io::Result<()> {
     use std::io::Write;
+    if force {
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -111,23 +118,45 @@ pub fn attest(args: &AttestArgs) -> u8 {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            exit::FAIL
+            match e {
+                SignError::Input(_) => exit::ERROR,
+                SignError::Result(_) => exit::FAIL,
+            }
+        }
+    }
+}
+
+/// Why a report was not signed: it could not be read or written (bad input, exit 2), or its result
+/// does not follow from its records (exit 1).
+#[derive(Debug)]
+pub enum SignError {
+    Input(String),
+    Result(String),
+}
+
+impl std::fmt::Display for SignError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SignError::Input(e) | SignError::Result(e) => f.write_str(e),
         }
     }
 }
 
 /// Signs the report's result, once it re-derives, into `attestation.intoto.jsonl` beside it.
-pub fn sign_report(report_path: &Path, key: &ed25519_dalek::SigningKey) -> Result<PathBuf, String> {
+pub fn sign_report(
+    report_path: &Path,
+    key: &ed25519_dalek::SigningKey,
+) -> Result<PathBuf, SignError> {
     let bytes = std::fs::read(report_path)
-        .map_err(|e| format!("{}: cannot read: {e}", report_path.display()))?;
-    let report =
-        Report::parse(report_path, &String::from_utf8_lossy(&bytes)).map_err(|e| e.to_string())?;
+        .map_err(|e| SignError::Input(format!("{}: cannot read: {e}", report_path.display())))?;
+    let report = Report::parse(report_path, &String::from_utf8_lossy(&bytes))
+        .map_err(|e| SignError::Input(e.to_string()))?;
     let wrong = rederive(&report);
     if let Some(first) = wrong.first() {
-        return Err(format!(
+        return Err(SignError::Result(format!(
             "{}: not signed: its result does not follow from its records: {first} (`gws-conform verify` lists every disagreement)",
             report_path.display()
-        ));
+        )));
     }
     let statement = attest::statement(&report, &bytes);
     let envelope = Envelope::sign(statement.to_string().as_bytes(), key);
@@ -135,47 +164,42 @@ pub fn sign_report(report_path: &Path, key: &ed25519_dalek::SigningKey) -> Resul
         .parent()
         .unwrap_or(Path::new("."))
         .join(attest::FILE_NAME);
-    write_atomic(&out, envelope.to_line().as_bytes()).map_err(|e| e.to_string())?;
+    write_atomic(&out, envelope.to_line().as_bytes())
+        .map_err(|e| SignError::Input(e.to_string()))?;
     Ok(out)
 }
 
-/// The attestation half of `verify`: the problems found (empty: it holds).
+/// The attestation half of `verify`: the problems found (empty: it holds), or why the key or the
+/// envelope could not be read at all (bad input: `verify` exits 2).
 pub fn check_attestation(
     attestation: &Path,
     public_key: &Path,
     report: &Report,
     report_bytes: &[u8],
-) -> Vec<String> {
+) -> Result<Vec<String>, String> {
     let read = |p: &Path| {
         std::fs::read_to_string(p).map_err(|e| format!("{}: cannot read: {e}", p.display()))
     };
-    let key = match read(public_key)
-        .and_then(|t| dsse::read_public(&t).map_err(|e| format!("{}: {e}", public_key.display())))
-    {
-        Ok(k) => k,
-        Err(e) => return vec![e],
-    };
-    let envelope = match read(attestation)
-        .and_then(|t| Envelope::parse(&t).map_err(|e| format!("{}: {e}", attestation.display())))
-    {
-        Ok(e) => e,
-        Err(e) => return vec![e],
-    };
+    let key = read(public_key).and_then(|t| {
+        dsse::read_public(&t).map_err(|e| format!("{}: {e}", public_key.display()))
+    })?;
+    let envelope = read(attestation)
+        .and_then(|t| Envelope::parse(&t).map_err(|e| format!("{}: {e}", attestation.display())))?;
     let payload = match envelope.verify(&key) {
         Ok(p) => p,
-        Err(e) => return vec![format!("{}: {e}", attestation.display())],
+        Err(e) => return Ok(vec![format!("{}: {e}", attestation.display())]),
     };
     let statement: serde_json::Value = match serde_json::from_slice(&payload) {
         Ok(s) => s,
         Err(e) => {
-            return vec![format!(
+            return Ok(vec![format!(
                 "{}: the signed statement is not JSON: {e}",
                 attestation.display()
-            )]
+            )])
         }
     };
-    attest::disagreements(&statement, report, report_bytes)
+    Ok(attest::disagreements(&statement, report, report_bytes)
         .into_iter()
         .map(|d| format!("{}: {d}", attestation.display()))
-        .collect()
+        .collect())
 }

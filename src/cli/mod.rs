@@ -6,6 +6,8 @@ mod out;
 mod against;
 mod args_check;
 mod attest;
+mod baseline;
+mod compare;
 mod doctor;
 mod embedded;
 mod init;
@@ -14,6 +16,7 @@ mod list;
 mod mutants;
 mod profile_text;
 mod report;
+mod rerun;
 mod run;
 mod suite;
 mod variants;
@@ -35,6 +38,9 @@ pub mod exit {
     pub const FAIL: u8 = 1;
     /// Bad invocation, bad case files, schemas or profile, or a target that could not be reached.
     pub const ERROR: u8 = 2;
+    /// The target could not be tested (unreachable, credentials rejected, lost midway, setup
+    /// errors and no failure).
+    pub const UNTESTED: u8 = 3;
     /// Interrupted (Ctrl-C or SIGTERM); the report covers what finished.
     pub const INTERRUPTED: u8 = 130;
     /// The run's deadline passed (`--deadline`, `deadline` in the profile); the report covers what
@@ -77,6 +83,10 @@ enum Command {
     Attest(attest::AttestArgs),
     /// Merge the report.json files of a partitioned run's shards into one report.
     Merge(report::MergeArgs),
+    /// List the cases whose verdict changed between two runs; exit 1 on a regression.
+    Compare(compare::CompareArgs),
+    /// Known-failures baselines: `baseline write REPORT --expires DATE` lists a run's failures.
+    Baseline(baseline::BaselineArgs),
     /// The suite built into the binary: `suite export DIR` writes it out to edit.
     Suite(suite::SuiteArgs),
     /// Probe a target and write a commented profile for it.
@@ -228,10 +238,25 @@ pub struct RunArgs {
     /// `strict = true` in a profile does the same.
     #[arg(long)]
     pub strict: bool,
+    /// `human`: the console (with live progress when standard output is a terminal); `json`: the
+    /// run's events as JSON lines on standard output as they happen (run, case and step started or
+    /// finished; the run's tally last), every other line on standard error.
+    #[arg(long, value_enum, default_value = "human")]
+    pub message_format: MessageFormat,
+    /// Rerun only the cases that failed or warned in this report.json (with the other filters, if
+    /// any, applied too).
+    #[arg(long, value_name = "REPORT")]
+    pub failed_from: Option<PathBuf>,
     /// The whole run ends when this passes (`90s`, `10m`, `1h`), as Ctrl-C ends it, with exit code
     /// 124. Overrides `deadline` in the profile; default 30m.
     #[arg(long, value_name = "DURATION")]
     pub deadline: Option<gws_conform::load::duration::WrittenDuration>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MessageFormat {
+    Human,
+    Json,
 }
 
 #[derive(Args)]
@@ -358,6 +383,8 @@ pub fn main() -> ExitCode {
             Command::Keygen(args) => attest::keygen(&args),
             Command::Attest(args) => attest::attest(&args),
             Command::Merge(args) => report::merge(&args),
+            Command::Compare(args) => compare::compare(&args),
+            Command::Baseline(args) => baseline::baseline(&args),
             Command::Suite(args) => suite::suite(&args),
             Command::Init(args) => init::init(args).await,
             Command::Doctor(args) => doctor::doctor(args).await,

@@ -116,8 +116,19 @@ pub async fn mutants(args: MutantsArgs) -> u8 {
                 // A failure catches a fault; a warning only flags it for review (the case is
                 // inferred: a conforming server might answer so too).
                 let (by, ids) = match (failed.is_empty(), warned.is_empty()) {
-                    (false, _) => ("failure", failed),
-                    (true, false) => ("warning only", warned),
+                    (false, _) => ("failure".to_string(), failed),
+                    // A fault only flagged says which source leaves it open; one that names none is
+                    // a hole (a documented rule only warned, or a catalogue entry to write).
+                    (true, false) => match f.left_open() {
+                        Some(source) => (format!("warning only (left open by {source})"), warned),
+                        None => {
+                            ok = false;
+                            (
+                                "warning only (**no source leaves it open**)".to_string(),
+                                warned,
+                            )
+                        }
+                    },
                     (true, true) => {
                         ok = false;
                         outln!("| {} | {} | **NOT CAUGHT** | |", f.name(), f.area());

@@ -13,6 +13,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Set once a write to standard output failed: nothing more is tried.
 static CLOSED: AtomicBool = AtomicBool::new(false);
 
+/// Set when standard output carries machine-readable lines only (`run --message-format json`):
+/// the human lines go to standard error.
+static TO_STDERR: AtomicBool = AtomicBool::new(false);
+
+/// From now on, [`line`] writes to standard error.
+pub fn human_lines_to_stderr() {
+    TO_STDERR.store(true, Ordering::Relaxed);
+}
+
 /// `println!` that drops its line once standard output is gone (see the module comment).
 macro_rules! outln {
     ($($arg:tt)*) => {
@@ -23,6 +32,10 @@ macro_rules! outln {
 /// Writes one line to standard output. A closed pipe is said nowhere; any other failure (a full
 /// disk) is said once, on standard error.
 pub fn line(args: std::fmt::Arguments<'_>) {
+    if TO_STDERR.load(Ordering::Relaxed) {
+        eprintln!("{args}");
+        return;
+    }
     if CLOSED.load(Ordering::Relaxed) {
         return;
     }

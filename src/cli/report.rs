@@ -9,8 +9,11 @@ use gws_conform::load::source::{self, HARNESS_VERSION};
 use gws_conform::report::merge::merge as merge_reports;
 use gws_conform::report::rederive::{rederive, schema_violations};
 use gws_conform::report::render::{render_from, Output};
-use gws_conform::report::verify::{verify as verify_report, FileStatus, Root};
-use gws_conform::report::{write_atomic, Format, Report, ReportError};
+use gws_conform::report::tally::{result_line, Outcome};
+use gws_conform::report::verify::{
+    baseline_disagreements, verify as verify_report, FileStatus, Root,
+};
+use gws_conform::report::{write_atomic, write_formats, Format, Report, ReportError, Summary};
 
 use super::exit;
 
@@ -49,12 +52,21 @@ pub struct VerifyArgs {
 
 #[derive(Args)]
 pub struct MergeArgs {
-    /// The shard reports (report.json of each `run --partition hash:K/N`).
+    /// The shard reports (report.json of each `run --partition K/N`). Shards may use different
+    /// profiles (users); they must test the same suite against the same target.
     #[arg(required = true, num_args = 1..)]
     pub reports: Vec<PathBuf>,
-    /// Where to write the merged report.json.
-    #[arg(long, short)]
-    pub output: PathBuf,
+    /// Where to write the merged report.json only.
+    #[arg(long, short, required_unless_present = "report_dir")]
+    pub output: Option<PathBuf>,
+    /// Write the merged report.json and every format rendered from it (report.html, junit.xml,
+    /// summary.md, report.tap) into this folder, as `run` does. A folder that is not empty is
+    /// refused unless --force.
+    #[arg(long)]
+    pub report_dir: Option<PathBuf>,
+    /// Write into a --report-dir that is not empty.
+    #[arg(long)]
+    pub force: bool,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -68,24 +80,26 @@ pub fn report(args: &ReportArgs) -> u8 {
         Some(path) => Output::File(path.clone()),
         None => Output::Stream(Box::new(stdout.lock())),
     };
-    let written = match render_from(&args.report, vec![(args.format, output)]) {
-        Ok((_, mut results)) => results.pop().unwrap_or(Ok(())),
+    let (head, written) = match render_from(&args.report, vec![(args.format, output)]) {
+        Ok((head, mut results)) => (head, results.pop().unwrap_or(Ok(()))),
         Err(e) => {
             eprintln!("error: {e}");
             return exit::ERROR;
         }
     };
+    // Rendered: the exit code is the report's verdict, as `run` gave it.
+    let verdict = exit_for(&head.summary);
     match (&args.output, written) {
         (Some(path), Ok(())) => {
             outln!("{}: {}", args.format, path.display());
-            exit::PASS
+            verdict
         }
-        (None, Ok(())) => exit::PASS,
+        (None, Ok(())) => verdict,
         // A closed pipe (`| head`) is not worth an error message.
         (None, Err(ReportError::Write { source, .. }))
             if source.kind() == std::io::ErrorKind::BrokenPipe =>
         {
-            exit::PASS
+            verdict
         }
         (None, Err(ReportError::Write { source, .. })) => {
             eprintln!("error: cannot write the report: {source}");
@@ -122,9 +136,16 @@ pub fn verify(args: &VerifyArgs) -> u8 {
     };
     let files_ok = verify_files(args, &report);
     let result_ok = verify_result(args, &report, &text);
+    let baseline_ok = verify_baseline(args, &report);
     let attestation_ok = match (&args.attestation, &args.key) {
         (Some(att), Some(key)) => {
-            let problems = super::attest::check_attestation(att, key, &report, &bytes);
+            let problems = match super::attest::check_attestation(att, key, &report, &bytes) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::ERROR;
+                }
+            };
             for p in &problems {
                 outln!("ATTESTATION  {p}");
             }
@@ -138,7 +159,7 @@ pub fn verify(args: &VerifyArgs) -> u8 {
         }
         _ => true,
     };
-    if files_ok && result_ok && attestation_ok {
+    if files_ok && result_ok && baseline_ok && attestation_ok {
         exit::PASS
     } else {
         exit::FAIL
@@ -170,6 +191,16 @@ fn verify_result(args: &VerifyArgs, report: &Report, text: &str) -> bool {
             problems.len(),
             args.report.display()
         );
+    }
+    problems.is_empty()
+}
+
+/// Whether the baseline entries the report was judged with are those of the file it names.
+fn verify_baseline(args: &VerifyArgs, report: &Report) -> bool {
+    let root = Root::for_report(report, args.root.as_deref());
+    let problems = baseline_disagreements(report, &root);
+    for p in &problems {
+        outln!("BASELINE {p}");
     }
     problems.is_empty()
 }
@@ -222,6 +253,12 @@ fn verify_files(args: &VerifyArgs, report: &Report) -> bool {
 }
 
 pub fn merge(args: &MergeArgs) -> u8 {
+    if let Some(d) = &args.report_dir {
+        if let Err(e) = super::args_check::report_dir(d, args.force) {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    }
     let mut parts = Vec::new();
     for path in &args.reports {
         match Report::read(path) {
@@ -239,23 +276,56 @@ pub fn merge(args: &MergeArgs) -> u8 {
             return exit::ERROR;
         }
     };
-    if let Err(e) = write_atomic(&args.output, merged.to_json().as_bytes()) {
+    let json = merged.to_json();
+    let mut written = Vec::new();
+    let mut errors = Vec::new();
+    for path in args.output.iter() {
+        match write_atomic(path, json.as_bytes()) {
+            Ok(()) => written.push(path.display().to_string()),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if let Some(dir) = &args.report_dir {
+        let path = dir.join("report.json");
+        match write_atomic(&path, json.as_bytes()) {
+            Ok(()) => {
+                written.push(path.display().to_string());
+                errors.extend(write_formats(&merged, dir).iter().map(|e| e.to_string()));
+                written.extend(Format::ALL.map(|f| dir.join(f.file_name()).display().to_string()));
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    for e in &errors {
         eprintln!("error: {e}");
+    }
+    outln!("merged {} reports into {}", parts.len(), written.join(", "));
+    for p in &merged.merged_from {
+        outln!(
+            "  {}: {} cases, profile {} (sha256 {}){}",
+            p.partition.as_deref().unwrap_or(&p.run_id),
+            p.cases,
+            p.profile.as_deref().unwrap_or("?"),
+            p.profile_sha256
+                .as_deref()
+                .map_or("?", |d| &d[..d.len().min(12)]),
+            if p.complete { "" } else { ", incomplete" }
+        );
+    }
+    outln!("{}", result_line(&merged.summary));
+    if !errors.is_empty() {
         return exit::ERROR;
     }
-    let t = &merged.summary.tally;
-    outln!(
-        "merged {} reports into {}: {} passed; {} failed; {} skipped{}",
-        parts.len(),
-        args.output.display(),
-        t.passed,
-        t.failed,
-        t.skipped,
-        if merged.summary.complete {
-            ""
-        } else {
-            " (incomplete)"
-        }
-    );
-    exit::PASS
+    exit_for(&merged.summary)
+}
+
+/// The exit code of a command that writes (or reads) a verdict: as `run` exits for the same
+/// summary when it was not stopped, so that `merge` and `report` gate a pipeline as one run would.
+pub fn exit_for(summary: &Summary) -> u8 {
+    match Outcome::of(summary) {
+        Outcome::Failed { .. } => exit::FAIL,
+        Outcome::Incomplete | Outcome::Errors => exit::UNTESTED,
+        Outcome::NoVerdict => exit::ERROR,
+        Outcome::Ok => exit::PASS,
+    }
 }

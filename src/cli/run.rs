@@ -1,6 +1,7 @@
 //! `run`: load, plan, probe the target, run the cases while the console and report.json listen,
 //! then render the other formats from report.json and decide the exit code.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use gws_conform::execute::{preflight, Transport};
@@ -8,7 +9,10 @@ use gws_conform::load::{self, InputFile, Suite};
 use gws_conform::plan;
 use gws_conform::report::baseline::Baseline;
 use gws_conform::report::console::Console;
+use gws_conform::report::events::JsonLines;
 use gws_conform::report::json::JsonReport;
+use gws_conform::report::progress::Progress;
+use gws_conform::report::tally::{counts_line, result_line};
 use gws_conform::report::{
     write_formats_from, Format, Listener, RunInfo, SelectionInfo, TargetInfo,
 };
@@ -16,7 +20,7 @@ use gws_conform::runner::{self, Halt};
 
 use super::embedded::{self, Secrets};
 use super::suite::{environment, load_or_report};
-use super::{exit, RunArgs};
+use super::{exit, MessageFormat, RunArgs};
 
 pub async fn run(args: RunArgs) -> u8 {
     let stop = embedded::StopSignal::install();
@@ -52,6 +56,22 @@ pub async fn run(args: RunArgs) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if let Some(path) = &args.failed_from {
+        match super::rerun::failed_ids(path, suite.cases.iter().map(|c| &*c.id)) {
+            Ok(ids) if ids.is_empty() => {
+                outln!(
+                    "nothing to rerun: {} has no failed or warned case",
+                    path.display()
+                );
+                return exit::PASS;
+            }
+            Ok(ids) => suite.cases.retain(|c| ids.contains(&*c.id)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::ERROR;
+            }
+        }
+    }
     suite.profile.strict |= args.strict;
     if let Some(d) = &args.deadline {
         suite.profile.deadline = d.clone();
@@ -126,7 +146,16 @@ pub async fn run(args: RunArgs) -> u8 {
         report_dir: args.report_dir.clone(),
         verbose: args.verbose,
         quiet: args.quiet,
-        filters: args.filter.describe(),
+        message_format: args.message_format,
+        filters: {
+            let mut f = args.filter.describe();
+            f.extend(
+                args.failed_from
+                    .iter()
+                    .map(|p| format!("failed-from={}", p.display())),
+            );
+            f
+        },
         baseline,
         sign,
     };
@@ -144,6 +173,7 @@ pub struct RunOptions {
     pub report_dir: Option<PathBuf>,
     pub verbose: bool,
     pub quiet: bool,
+    pub message_format: MessageFormat,
     pub filters: Vec<String>,
     /// Known failures (`--baseline`).
     pub baseline: Option<Baseline>,
@@ -201,11 +231,37 @@ pub async fn execute(
             return exit::ERROR;
         }
     };
+    // An attestation left by an earlier run in this folder (`--force`) attests another report: the
+    // HTML would show it as this one's. Removed; `--sign` writes this run's own.
+    let stale = report_dir.join(gws_conform::report::attest::FILE_NAME);
+    if let Err(e) = std::fs::remove_file(&stale) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            eprintln!("error: cannot remove {}: {e}", stale.display());
+            return exit::ERROR;
+        }
+    }
     let mut listeners: Vec<Box<dyn Listener + '_>> = Vec::new();
-    if !options.quiet {
-        listeners.push(Box::new(
+    match options.message_format {
+        MessageFormat::Json => {
+            super::out::human_lines_to_stderr();
+            listeners.push(Box::new(JsonLines::new(
+                std::io::stdout(),
+                baseline.clone(),
+            )));
+        }
+        MessageFormat::Human if options.quiet => {}
+        // On a terminal, live progress under the console's lines; elsewhere plain lines only.
+        MessageFormat::Human
+            if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() =>
+        {
+            let progress = Progress::new();
+            let console = Console::new(progress.writer(), options.verbose);
+            listeners.push(Box::new(console.with_baseline(baseline.clone())));
+            listeners.push(Box::new(progress));
+        }
+        MessageFormat::Human => listeners.push(Box::new(
             Console::new(std::io::stdout(), options.verbose).with_baseline(baseline.clone()),
-        ));
+        )),
     }
     listeners.push(Box::new(&mut json));
     let outcome = match found.blocking_reason() {
@@ -226,7 +282,7 @@ pub async fn execute(
         }
     }
     let (summary, mut write_errors) = render_formats(&json, &report_path, &report_dir);
-    write_errors.extend(sign_error);
+    write_errors.extend(sign_error.map(|e| e.to_string()));
     outln!("report: {}", report_path.display());
     if !options.quiet {
         outln!("also: {}", rendered_names(&report_dir));
@@ -347,14 +403,18 @@ fn conclude(
     summary: Option<gws_conform::report::Summary>,
 ) -> u8 {
     let t = &outcome.tally;
-    if quiet {
-        outln!(
-            "{} passed; {} warnings; {} failed; {} skipped",
-            t.passed,
-            t.warned,
-            t.failed,
-            t.skipped
-        );
+    // One line from report.json's tally, the counts every report shows, with or without -q.
+    let gap = if quiet { "" } else { "\n" };
+    match &summary {
+        Some(s) => outln!(
+            "{gap}{}; finished in {:.2}s",
+            result_line(s),
+            s.duration_ms as f64 / 1000.0
+        ),
+        None => outln!(
+            "{gap}case result: no report (see the errors). {}",
+            counts_line(t)
+        ),
     }
     let ran = t.passed + t.warned + t.failed;
     // Every selected case skipped is no verdict; an empty shard selected nothing to run.

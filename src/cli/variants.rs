@@ -75,13 +75,16 @@ pub async fn variants(args: VariantsArgs) -> u8 {
 }
 
 /// Every server runs with CSRF on (as `profiles/reference.toml` says); `cometd-csrf` needs the
-/// long-polling transport, since only POSTs carry the token (a WebSocket upgrade is a GET).
+/// long-polling transport, since only POSTs carry the token (a WebSocket upgrade is a GET); a slow
+/// lab's profile sets a longer `notification_window_ms` (as `slow-lab` asks).
 fn setup(variant: Option<Variant>) -> Setup {
     let cometd = (variant == Some(Variant::CometdCsrf)).then_some(CometdTransport::LongPolling);
+    let notification_window = variant.and_then(|v| v.notification_window());
     Setup {
         fault: None,
         variants: variant.into_iter().collect(),
         cometd,
+        notification_window,
     }
 }
 

@@ -77,6 +77,8 @@ pub struct Transport {
     tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     /// Whether the target still answers (the lost-target rule), shared by every session of the run.
     liveness: Arc<liveness::Liveness>,
+    /// The profile's `notification_window_ms`, which scales the cases' notification windows.
+    notification_window: Duration,
 }
 
 /// How the run verifies HTTPS servers, for the REST calls and for wss:// alike: the platform
@@ -131,12 +133,18 @@ impl Transport {
             cometd: profile.transport,
             tls,
             liveness: Arc::default(),
+            notification_window: profile.notification_window,
         })
     }
 
     /// The run's lost-target watch: the runner stops when it says the target is gone.
     pub fn liveness(&self) -> &liveness::Liveness {
         &self.liveness
+    }
+
+    /// The profile's `notification_window_ms` (the runner scales the cases' windows by it).
+    pub fn notification_window(&self) -> Duration {
+        self.notification_window
     }
 
     /// The per-request timeout (`timeout_ms`): it covers connecting, the answer and its whole body.

@@ -33,6 +33,7 @@ struct RawProfile {
     #[serde(default)]
     strict: bool,
     deadline: Option<String>,
+    notification_window_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,6 +85,9 @@ pub struct Profile {
     pub warnings: Vec<Diagnostic>,
     /// `deadline`: the whole run ends when it passes, as Ctrl-C ends it ([`DEFAULT_DEADLINE`]).
     pub deadline: WrittenDuration,
+    /// `notification_window_ms`: how long a message that must come is waited for. The cases' windows
+    /// are written for [`DEFAULT_NOTIFICATION_WINDOW`] and scale with it (a slow lab needs more).
+    pub notification_window: Duration,
 }
 
 /// Said at load about a password shorter than [`crate::secret::MIN_FREE_TEXT`].
@@ -91,6 +95,10 @@ pub const WEAK_PASSWORD: &str = "this password is shorter than 4 characters: rep
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+/// The window the cases' `within_ms` are written for; `notification_window_ms` scales them.
+pub const DEFAULT_NOTIFICATION_WINDOW: Duration = Duration::from_millis(4000);
+/// The longest `notification_window_ms`: ten times the default.
+const MAX_NOTIFICATION_WINDOW_MS: u64 = 40_000;
 /// A run of the whole suite against a healthy target takes seconds to a few minutes; half an hour
 /// means something is wrong, and a CI job should hear about it rather than wait for its own limit.
 pub const DEFAULT_DEADLINE: &str = "30m";
@@ -150,6 +158,7 @@ impl Profile {
             ca_file_sha256: None,
             warnings,
             deadline: default_deadline(),
+            notification_window: DEFAULT_NOTIFICATION_WINDOW,
         })
     }
 
@@ -274,6 +283,16 @@ impl Profile {
                 default_deadline()
             }
         };
+        let notification_window = match raw.notification_window_ms {
+            None => DEFAULT_NOTIFICATION_WINDOW,
+            Some(ms @ 1..=MAX_NOTIFICATION_WINDOW_MS) => Duration::from_millis(ms),
+            Some(ms) => {
+                let why =
+                    format!("{ms} is outside 1..={MAX_NOTIFICATION_WINDOW_MS} (milliseconds)");
+                errors.push(diag(path, text, "notification_window_ms", why));
+                DEFAULT_NOTIFICATION_WINDOW
+            }
+        };
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -302,6 +321,7 @@ impl Profile {
             ca_file_sha256,
             warnings,
             deadline,
+            notification_window,
         })
     }
 
@@ -331,6 +351,7 @@ impl Profile {
             "csrf": self.csrf,
             "strict": self.strict,
             "timeout_ms": self.timeout.as_millis() as u64,
+            "notification_window_ms": self.notification_window.as_millis() as u64,
             "max_body_bytes": self.max_body_bytes,
             "capabilities": self.capabilities,
             "ca_file": self.ca_file.as_ref().map(|f| f.display().to_string()),
@@ -572,6 +593,29 @@ mod tests {
                 .starts_with("p.toml:10:1: agents.user1.password: this password is shorter than 4"),
             "{}",
             p.warnings[0]
+        );
+    }
+
+    #[test]
+    fn the_notification_window_defaults_to_4000_is_bounded_and_reported() {
+        let env = Env::empty();
+        let r = Redactor::new();
+        let p = Profile::parse(Path::new("p.toml"), "", &env, &r).unwrap();
+        assert_eq!(p.notification_window, DEFAULT_NOTIFICATION_WINDOW);
+        let slow = "notification_window_ms = 10000\n";
+        let p = Profile::parse(Path::new("p.toml"), slow, &env, &r).unwrap();
+        assert_eq!(p.notification_window, Duration::from_millis(10_000));
+        assert_eq!(p.redacted_summary()["notification_window_ms"], 10_000);
+        let e = Profile::parse(
+            Path::new("p.toml"),
+            "notification_window_ms = 0\n",
+            &env,
+            &r,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e[0].to_string(),
+            "p.toml:1:1: notification_window_ms: 0 is outside 1..=40000 (milliseconds)"
         );
     }
 }

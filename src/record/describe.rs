@@ -121,13 +121,7 @@ pub fn describe_failure(f: &CaseResult) -> String {
 /// recorded, with secrets already masked, and body) and the response (status, headers, body).
 pub fn exchange(e: &Exchange) -> String {
     let r = &e.request;
-    let path = url::Url::parse(&r.url)
-        .map(|u| match u.query() {
-            Some(q) => format!("{}?{q}", u.path()),
-            None => u.path().to_string(),
-        })
-        .unwrap_or_else(|_| r.url.clone());
-    let mut s = format!("    request: {} {path}\n", r.method);
+    let mut s = format!("    request: {} {}\n", r.method, request_path(e));
     for (k, v) in &r.headers {
         s.push_str(&format!("      {k}: {v}\n"));
     }
@@ -151,6 +145,46 @@ pub fn exchange(e: &Exchange) -> String {
         }
         (None, Some(err)) => s.push_str(&format!("    response: none ({err})\n")),
         (None, None) => s.push_str("    response: none\n"),
+    }
+    s
+}
+
+/// The request's path and query, without scheme and host.
+fn request_path(e: &Exchange) -> String {
+    let r = &e.request;
+    url::Url::parse(&r.url)
+        .map(|u| match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        })
+        .unwrap_or_else(|_| r.url.clone())
+}
+
+/// [`exchange`] in four lines, for a summary: the request line and body, the response's status,
+/// content type and body, each body cut to `chars` (headers are in the full account).
+pub fn exchange_brief(e: &Exchange, chars: usize) -> String {
+    let r = &e.request;
+    let mut s = format!("request: {} {}\n", r.method, request_path(e));
+    if let Some(b) = &r.body {
+        s.push_str(&format!("  body: {}\n", cut(b, chars)));
+    }
+    match (&e.response, &e.error) {
+        (Some(resp), _) => {
+            let kind = resp
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                .map(|(_, v)| format!(" ({v})"))
+                .unwrap_or_default();
+            s.push_str(&format!("response: HTTP {}{kind}\n", resp.status));
+            match &resp.body_text {
+                Some(b) if !b.is_empty() => s.push_str(&format!("  body: {}\n", cut(b, chars))),
+                Some(_) => s.push_str("  body: (empty)\n"),
+                None => s.push_str(&format!("  body: {} bytes, not UTF-8\n", resp.body_bytes)),
+            }
+        }
+        (None, Some(err)) => s.push_str(&format!("response: none ({err})\n")),
+        (None, None) => s.push_str("response: none\n"),
     }
     s
 }

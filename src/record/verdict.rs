@@ -166,7 +166,11 @@ impl CaseResult {
     }
 }
 
-/// Totals for a run.
+/// Totals for a run: the one count every output shows (the console line, `-q`, report.json and
+/// every rendered format), so that none contradicts another or the exit code.
+///
+/// The counts partition the cases: `total = passed + warned + failed + known + errors + skipped +
+/// not_run`. `expired` is part of `failed` and `fixed` part of `passed` and `warned`: they say why.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Tally {
     pub total: usize,
@@ -174,22 +178,64 @@ pub struct Tally {
     /// Cases whose only failed checks were inferred expectations (needs review).
     #[serde(default)]
     pub warned: usize,
+    /// Failures that fail the run: every failed case no unexpired baseline entry excuses.
     pub failed: usize,
+    /// Failures a baseline entry excuses until it expires: they do not fail the run.
+    #[serde(default)]
+    pub known: usize,
+    /// Of `failed`: failures whose baseline entry has expired.
+    #[serde(default)]
+    pub expired: usize,
+    /// Of `passed` and `warned`: cases the baseline lists as failing that no longer fail.
+    #[serde(default)]
+    pub fixed: usize,
+    /// Cases that could not be tested because a step that only serves them went wrong (setup
+    /// errors): neither a pass nor a failure of the target.
+    #[serde(default)]
+    pub errors: usize,
     pub skipped: usize,
     #[serde(default)]
     pub not_run: usize,
+    /// Why the cases not run were not run, with how many each reason stopped.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub not_run_why: std::collections::BTreeMap<String, usize>,
 }
 
 impl Tally {
+    /// Counts a case with no baseline entry.
     pub fn add(&mut self, v: Verdict) {
+        self.add_judged(v, None, None);
+    }
+
+    /// Counts a case: its verdict, what became of its baseline entry if it has one, and for a case
+    /// not run, why.
+    pub fn add_judged(&mut self, v: Verdict, known: Option<KnownStatus>, reason: Option<&str>) {
         self.total += 1;
+        if known == Some(KnownStatus::Fixed) {
+            self.fixed += 1;
+        }
         match v {
             Verdict::Pass => self.passed += 1,
             Verdict::Warn => self.warned += 1,
-            Verdict::Fail => self.failed += 1,
+            Verdict::Fail if known == Some(KnownStatus::Known) => self.known += 1,
+            Verdict::Fail => {
+                self.failed += 1;
+                if known == Some(KnownStatus::Expired) {
+                    self.expired += 1;
+                }
+            }
             Verdict::Skip => self.skipped += 1,
-            Verdict::NotRun => self.not_run += 1,
+            Verdict::NotRun => {
+                self.not_run += 1;
+                let why = reason.unwrap_or("the run stopped first").to_string();
+                *self.not_run_why.entry(why).or_default() += 1;
+            }
         }
+    }
+
+    /// Cases that ran to a verdict on the target.
+    pub fn ran(&self) -> usize {
+        self.passed + self.warned + self.failed + self.known
     }
 }
 

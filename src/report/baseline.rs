@@ -33,6 +33,13 @@ pub enum BaselineError {
     },
 }
 
+/// One entry with every field present.
+struct Entry {
+    case: toml::Spanned<String>,
+    reason: toml::Spanned<String>,
+    expires: toml::Spanned<toml::Value>,
+}
+
 /// A loaded baseline file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Baseline {
@@ -59,16 +66,34 @@ pub struct BaselineInfo {
 #[serde(deny_unknown_fields)]
 struct RawFile {
     #[serde(default)]
-    known: Vec<RawEntry>,
+    known: Vec<toml::Spanned<RawEntry>>,
 }
 
+/// Every field optional here, so that a missing one is named with its entry and an example (serde
+/// would say "missing field `expires`" at line 1).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEntry {
-    case: toml::Spanned<String>,
-    reason: toml::Spanned<String>,
-    expires: toml::Spanned<toml::Value>,
+    case: Option<toml::Spanned<String>>,
+    reason: Option<toml::Spanned<String>>,
+    expires: Option<toml::Spanned<toml::Value>>,
 }
+
+/// What each field of an entry means, for the message when it is missing.
+const FIELD_HELP: [(&str, &str); 3] = [
+    (
+        "case",
+        "the id of the case expected to fail, e.g. case = \"s4-partial-success\"",
+    ),
+    (
+        "reason",
+        "why the failure is tolerated, e.g. reason = \"ticket GWS-123\"",
+    ),
+    (
+        "expires",
+        "the last day (UTC) the failure is tolerated, e.g. expires = 2027-01-31",
+    ),
+];
 
 impl Baseline {
     pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
@@ -83,6 +108,17 @@ impl Baseline {
             message: format!("not UTF-8 text: {e}"),
         })?;
         Baseline::parse(path, &text, crate::load::sha256_hex(&bytes))
+    }
+
+    /// A baseline from bytes already read from `path` (`verify` reads it from its root).
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Baseline, BaselineError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| BaselineError::Invalid {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: format!("not UTF-8 text: {e}"),
+        })?;
+        Baseline::parse(path, text, crate::load::sha256_hex(bytes))
     }
 
     fn parse(path: &Path, text: &str, sha256: String) -> Result<Baseline, BaselineError> {
@@ -101,7 +137,33 @@ impl Baseline {
         })?;
         let mut entries = Vec::new();
         let mut offsets: Vec<usize> = Vec::new();
-        for e in raw.known {
+        for (n, spanned) in raw.known.into_iter().enumerate() {
+            let at = spanned.span().start;
+            let e = spanned.into_inner();
+            let present = [e.case.is_some(), e.reason.is_some(), e.expires.is_some()];
+            if let Some(((field, help), _)) = FIELD_HELP.iter().zip(present).find(|(_, here)| !here)
+            {
+                let which = e
+                    .case
+                    .as_ref()
+                    .map(|c| format!(" (case `{}`)", c.get_ref()))
+                    .unwrap_or_default();
+                return Err(invalid(
+                    at,
+                    format!(
+                        "[[known]] entry {}{which} has no `{field}`: add {help}. Every entry needs case, reason and expires (`gws-conform baseline write REPORT --expires DATE` writes them from a run's failures)",
+                        n + 1
+                    ),
+                ));
+            }
+            let (Some(case), Some(reason), Some(expires)) = (e.case, e.reason, e.expires) else {
+                continue;
+            };
+            let e = Entry {
+                case,
+                reason,
+                expires,
+            };
             let case = e.case.get_ref().trim().to_string();
             if case.is_empty() {
                 return Err(invalid(e.case.span().start, "`case` is empty".into()));
@@ -197,6 +259,55 @@ impl BaselineInfo {
             status: KnownStatus::judge(entry, verdict, &self.today),
         })
     }
+}
+
+/// A baseline file listing every failure of a report (`baseline write`): each failed case (an expired
+/// entry's too) and each failure the report's baseline tolerated, until `expires`. An entry the
+/// report's baseline had keeps its reason; the others get `reason`, or say which run failed them and
+/// how.
+pub fn write_from(report: &super::Report, expires: &str, reason: Option<&str>) -> String {
+    let quote = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let mut out = format!(
+        "# Known failures, written by `gws-conform baseline write` from run {} ({}, target {}).\n\
+         # Give this file to `run --baseline`: a listed case that fails does not fail the run until\n\
+         # its `expires` date (UTC); one that passes is reported as fixed, to be removed.\n",
+        report.run.run_id, report.run.started_at, report.run.target.url
+    );
+    let failed = report.cases.iter().filter(|c| {
+        matches!(
+            report.status(c),
+            super::status::CaseStatus::Fail | super::status::CaseStatus::Known
+        )
+    });
+    let mut n = 0;
+    for c in failed {
+        n += 1;
+        let why = report
+            .summary
+            .known_for(&c.id)
+            .map(|k| k.reason.clone())
+            .or_else(|| reason.map(str::to_string))
+            .unwrap_or_else(|| {
+                let first = crate::record::describe::first_failure(c)
+                    .or_else(|| c.reason.clone())
+                    .unwrap_or_else(|| "failed".to_string());
+                format!(
+                    "failing since run {} ({}): {}",
+                    report.run.run_id,
+                    report.run.started_at.get(..10).unwrap_or_default(),
+                    first.replace(['\n', '\r'], " ")
+                )
+            });
+        out.push_str(&format!(
+            "\n[[known]]\ncase = {}\nreason = {}\nexpires = {expires}\n",
+            quote(&c.id),
+            quote(&why)
+        ));
+    }
+    if n == 0 {
+        out.push_str("\n# The run had no failure: nothing is tolerated.\n");
+    }
+    out
 }
 
 /// `YYYY-MM-DD` with a real month and day.

@@ -5,7 +5,7 @@ use std::io::Write;
 use super::baseline::BaselineInfo;
 use super::{Event, Listener};
 use crate::record::describe::describe_failure;
-use crate::record::{CaseResult, KnownOutcome, KnownStatus, Tally, Verdict};
+use crate::record::{CaseResult, KnownOutcome, KnownStatus, Verdict};
 use crate::report::RunInfo;
 
 /// How many failures the end-of-run summary describes in full; the rest are listed by id (every
@@ -20,10 +20,11 @@ pub struct Console<W: Write + Send> {
     failed: Vec<String>,
     /// `id: reason` of every case that warned, listed at the end (a line each: they are few).
     warned: Vec<String>,
-    started: std::time::Instant,
     verbose: bool,
     baseline: Option<BaselineInfo>,
     known: Vec<KnownOutcome>,
+    /// Cases finished so far: cases finish in any order, and each line counts them.
+    done: usize,
     /// The reason the last case that did not run gave: a reason shared by the cases that follow is
     /// printed once, then counted.
     last_reason: Option<(String, usize)>,
@@ -38,10 +39,10 @@ impl<W: Write + Send> Console<W> {
             failures: Vec::new(),
             failed: Vec::new(),
             warned: Vec::new(),
-            started: std::time::Instant::now(),
             verbose,
             baseline: None,
             known: Vec::new(),
+            done: 0,
             last_reason: None,
         }
     }
@@ -61,17 +62,15 @@ impl<W: Write + Send> Listener for Console<W> {
     fn on_event(&mut self, event: &Event) {
         match event {
             Event::RunStarted { info } => self.run_started(info),
-            Event::CaseFinished {
-                index,
-                total,
-                result,
-            } => self.case_finished(*index, *total, result),
+            Event::CaseFinished { total, result, .. } => {
+                self.done += 1;
+                self.case_finished(self.done, *total, result)
+            }
             Event::RunFinished {
-                tally,
                 interrupted,
                 unreachable,
                 ..
-            } => self.run_finished(tally, *interrupted, *unreachable),
+            } => self.run_finished(*interrupted, *unreachable),
             _ => {}
         }
     }
@@ -79,7 +78,6 @@ impl<W: Write + Send> Listener for Console<W> {
 
 impl<W: Write + Send> Console<W> {
     fn run_started(&mut self, info: &RunInfo) {
-        self.started = std::time::Instant::now();
         let what = if info.target.embedded {
             format!("{} (the embedded reference server)", info.target.url)
         } else {
@@ -94,8 +92,9 @@ impl<W: Write + Send> Console<W> {
         }
     }
 
-    /// One line per case as it finishes; failures and warnings kept for the end.
-    fn case_finished(&mut self, index: usize, total: usize, result: &CaseResult) {
+    /// One line per case as it finishes (`done` of `total` so far); failures and warnings kept for
+    /// the end.
+    fn case_finished(&mut self, done: usize, total: usize, result: &CaseResult) {
         let known = self.baseline.as_ref().and_then(|b| b.judge(result));
         let status = match (result.verdict, known.as_ref().map(|k| k.status)) {
             (Verdict::Pass, Some(KnownStatus::Fixed)) => {
@@ -138,8 +137,7 @@ impl<W: Write + Send> Console<W> {
         }
         let width = total.to_string().len();
         self.line(&format!(
-            "[{:>width$}/{total}] case {} [{}] ... {status}",
-            index + 1,
+            "[{done:>width$}/{total}] case {} [{}] ... {status}",
             result.id,
             result.provenance.as_str()
         ));
@@ -193,8 +191,10 @@ impl<W: Write + Send> Console<W> {
         }
     }
 
-    /// What failed, what needs review, the baseline's verdicts, and the one-line result.
-    fn run_finished(&mut self, tally: &Tally, interrupted: bool, unreachable: Option<&str>) {
+    /// What failed, what needs review and the baseline's verdicts. The one-line result is printed
+    /// by `run` from report.json's summary (`report::tally::result_line`), as `-q` prints it, so
+    /// that the console counts what every report counts.
+    fn run_finished(&mut self, interrupted: bool, unreachable: Option<&str>) {
         self.close_reason();
         let failures = std::mem::take(&mut self.failures);
         let failed = std::mem::take(&mut self.failed);
@@ -255,32 +255,6 @@ impl<W: Write + Send> Console<W> {
         if interrupted {
             self.line("\nrun stopped early (interrupted, or its deadline passed): the results cover the cases that finished");
         }
-        let failed = tally.failed.saturating_sub(tolerated.len());
-        // A run that could not finish has no verdict; "FAILED" beside "0 failed" misled.
-        let verdict = if unreachable.is_some() || interrupted {
-            "INCOMPLETE"
-        } else if failed == 0 {
-            "ok"
-        } else {
-            "FAILED"
-        };
-        let known_part = if tolerated.is_empty() {
-            String::new()
-        } else {
-            format!("{} known failures; ", tolerated.len())
-        };
-        let not_run = if tally.not_run > 0 {
-            format!("{} not run; ", tally.not_run)
-        } else {
-            String::new()
-        };
-        self.line(&format!(
-            "\ncase result: {verdict}. {} passed; {} warnings; {failed} failed; {} skipped; {not_run}{known_part}finished in {:.2}s\n",
-            tally.passed,
-            tally.warned,
-            tally.skipped,
-            self.started.elapsed().as_secs_f64()
-        ));
         let _ = self.out.flush();
     }
 }

@@ -91,7 +91,7 @@ fn opening(report: &ReportHead) -> String {
         Some(v) => format!("{} (server {v})", report.run.target.url),
         None => report.run.target.url.clone(),
     };
-    let ran = t.total - t.not_run;
+    let ran = t.total.saturating_sub(t.not_run);
     if !s.complete {
         match &s.unreachable {
             Some(u) => format!("The target {target} could not be tested ({u}); no verdict."),
@@ -147,8 +147,20 @@ fn caveats(s: &Summary, untested: &[&SampleOutcome]) -> Vec<String> {
             t.skipped
         ));
     }
-    if t.not_run > 0 {
-        extra.push(format!("{} not run", t.not_run));
+    if t.errors > 0 {
+        extra.push(format!(
+            "{} error(s) (setup): a step that only serves the case went wrong, so it could not be tested",
+            t.errors
+        ));
+    }
+    if t.expired > 0 {
+        extra.push(format!(
+            "{} of the failures were known failures whose baseline entry expired",
+            t.expired
+        ));
+    }
+    for (why, n) in &t.not_run_why {
+        extra.push(format!("{n} not run: {why}"));
     }
     // Counts only: the cases that did not run are named, each reason once, where the reports list
     // them (a preflight reason shared by every case was repeated here once per sample).
@@ -157,7 +169,7 @@ fn caveats(s: &Summary, untested: &[&SampleOutcome]) -> Vec<String> {
             "{} {}: {} of {} case(s) did not run",
             u.element,
             u.status.label(),
-            u.cases - u.ran,
+            u.cases.saturating_sub(u.ran),
             u.cases
         ));
     }

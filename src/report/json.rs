@@ -45,6 +45,12 @@ pub struct MergedPart {
     pub partition: Option<String>,
     pub cases: usize,
     pub complete: bool,
+    /// The shard's profile: its file, or its name when it had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// SHA-256 of the shard's profile file (of its redacted summary when it had no file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -87,7 +93,7 @@ impl Summary {
             finished_at,
             duration_ms,
         };
-        summary.ok = summary.complete && summary.unexcused_failures() == 0;
+        summary.ok = super::tally::Outcome::of(&summary) == super::tally::Outcome::Ok;
         summary
     }
 
@@ -96,11 +102,9 @@ impl Summary {
         self.known.iter().find(|k| k.case == id)
     }
 
-    /// Failures no unexpired baseline entry excuses.
+    /// Failures no unexpired baseline entry excuses (the tally counts the excused ones apart).
     pub fn unexcused_failures(&self) -> usize {
-        self.tally
-            .failed
-            .saturating_sub(self.count_known(KnownStatus::Known))
+        self.tally.failed
     }
 
     /// The baseline outcomes of one status.
@@ -414,6 +418,9 @@ pub struct JsonReport {
     error: Option<String>,
     baseline: Option<BaselineInfo>,
     judgement: Judgement,
+    /// The index of the next case to write, and the cases that finished before it.
+    next: usize,
+    pending: std::collections::BTreeMap<usize, CaseResult>,
 }
 
 impl JsonReport {
@@ -426,6 +433,8 @@ impl JsonReport {
             error: None,
             baseline: None,
             judgement: Judgement::default(),
+            next: 0,
+            pending: std::collections::BTreeMap::new(),
         })
     }
 
@@ -460,6 +469,15 @@ impl JsonReport {
         }
     }
 
+    fn write_case(&mut self, result: &CaseResult) {
+        self.judgement.add(result);
+        let sep = if self.first_case { "\n" } else { ",\n" };
+        self.first_case = false;
+        self.write(sep);
+        // Straight into the file, with no `Value` (and no string) in between.
+        self.write_json(|w| serde_json::to_writer(w, result));
+    }
+
     fn finish(&mut self) {
         let Some(out) = self.out.take() else {
             return;
@@ -489,24 +507,35 @@ impl Listener for JsonReport {
                 }
                 self.write("\n\"cases\": [");
             }
-            Event::CaseFinished { result, .. } => {
-                self.judgement.add(result);
-                let sep = if self.first_case { "\n" } else { ",\n" };
-                self.first_case = false;
-                self.write(sep);
-                // Straight into the file, with no `Value` (and no string) in between.
-                self.write_json(|w| serde_json::to_writer(w, *result));
+            Event::CaseFinished { index, result, .. } => {
+                // Cases finish in any order; the report lists them in case order. One that comes
+                // early waits (as a copy) until those before it are written.
+                if *index == self.next {
+                    self.write_case(result);
+                    self.next += 1;
+                    while let Some(r) = self.pending.remove(&self.next) {
+                        self.write_case(&r);
+                        self.next += 1;
+                    }
+                } else {
+                    self.pending.insert(*index, (*result).clone());
+                }
             }
             Event::RunFinished {
-                tally,
                 interrupted,
                 unreachable,
                 ..
             } => {
+                // Every case has been reported by now; any left waiting are written in order.
+                for (_, r) in std::mem::take(&mut self.pending) {
+                    self.write_case(&r);
+                }
                 // The coverage holds an entry per case that covers a sample (most cases of a large
                 // suite): freed now, before the formats are rendered, so that the index reuses it.
+                // The report's own count of the cases it wrote, judged against the baseline: the
+                // one tally every output shows.
                 let summary = std::mem::take(&mut self.judgement).summary(
-                    Some((*tally).clone()),
+                    None,
                     *interrupted,
                     unreachable.map(str::to_string),
                     super::utc_timestamp(std::time::SystemTime::now()),

@@ -5,14 +5,15 @@
 use super::baseline::BaselineInfo;
 use super::coverage::Coverage;
 use super::json::Summary;
-use crate::record::{CaseResult, KnownOutcome, Tally};
+use super::tally::Counter;
+use crate::record::{CaseResult, Tally};
 
 /// What a summary is judged from, collected case by case (a large report is never held whole).
 #[derive(Debug, Default)]
 pub struct Judgement {
     baseline: Option<BaselineInfo>,
-    tally: Tally,
-    known: Vec<KnownOutcome>,
+    /// The tally, each case counted with what became of its baseline entry.
+    counter: Counter,
     coverage: Coverage,
 }
 
@@ -21,27 +22,23 @@ impl Judgement {
     pub fn new(baseline: Option<BaselineInfo>) -> Judgement {
         Judgement {
             baseline,
-            tally: Tally::default(),
-            known: Vec::new(),
+            counter: Counter::default(),
             coverage: Coverage::new(),
         }
     }
 
     pub fn add(&mut self, case: &CaseResult) {
-        self.tally.add(case.verdict);
-        if let Some(k) = self.baseline.as_ref().and_then(|b| b.judge(case)) {
-            self.known.push(k);
-        }
+        self.counter.add(case, self.baseline.as_ref());
         self.coverage.add(case);
     }
 
     /// The verdicts counted so far.
     pub fn tally(&self) -> &Tally {
-        &self.tally
+        &self.counter.tally
     }
 
-    /// The summary of the cases added, with `tally` (the run's own count, which the writer takes
-    /// from the runner; `None`: the count of the cases added).
+    /// The summary of the cases added, with `tally` (`None`: the count of the cases added, judged
+    /// against the baseline, which is what every writer passes: the one tally every output shows).
     pub fn summary(
         self,
         tally: Option<Tally>,
@@ -50,11 +47,15 @@ impl Judgement {
         finished_at: String,
         duration_ms: u64,
     ) -> Summary {
+        let Counter {
+            tally: counted,
+            known,
+        } = self.counter;
         Summary::new(
-            tally.unwrap_or(self.tally),
+            tally.unwrap_or(counted),
             interrupted,
             unreachable,
-            self.known,
+            known,
             finished_at,
             duration_ms,
         )

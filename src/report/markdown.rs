@@ -14,28 +14,69 @@ use crate::record::{CaseResult, KnownStatus};
 /// Failures listed in full; more are counted.
 const MAX_LISTED: usize = 20;
 
-/// The whole summary, from the index: no case detail.
-pub struct Markdown;
+/// The whole summary, from the index, with what each failure or warning listed sent and got back
+/// (collected as the cases stream past: at most [`MAX_LISTED`] of each, in brief).
+#[derive(Default)]
+pub struct Markdown {
+    /// Per case listed, by id: its failing step's request and response.
+    exchanges: Vec<(String, String)>,
+    listed: [usize; 2],
+}
 
 impl Writer for Markdown {
-    fn begin(&mut self, index: &Index, m: &mut Sink) -> io::Result<()> {
-        render(index, m)
-    }
-
-    fn case(&mut self, _: &Index, _: usize, _: &CaseResult, _: &mut Sink) -> io::Result<()> {
+    fn begin(&mut self, _: &Index, _: &mut Sink) -> io::Result<()> {
         Ok(())
     }
 
-    fn end(&mut self, _: &Index, _: &mut Sink) -> io::Result<()> {
+    fn case(&mut self, index: &Index, n: usize, case: &CaseResult, _: &mut Sink) -> io::Result<()> {
+        let slot = match index.cases.get(n).map(|c| c.status) {
+            Some(CaseStatus::Fail) => 0,
+            Some(CaseStatus::Warn) => 1,
+            _ => return Ok(()),
+        };
+        if self.listed[slot] < MAX_LISTED {
+            self.listed[slot] += 1;
+            if let Some(block) = exchange_block(case) {
+                self.exchanges.push((case.id.clone(), block));
+            }
+        }
         Ok(())
     }
 
-    fn needs_cases(&self) -> bool {
-        false
+    fn end(&mut self, index: &Index, m: &mut Sink) -> io::Result<()> {
+        render(index, &self.exchanges, m)
     }
 }
 
-fn render(index: &Index, m: &mut Sink) -> io::Result<()> {
+/// A body longer than this is cut (report.json and report.html have it whole, with the headers).
+const BODY_CHARS: usize = 600;
+
+/// The request and response of the case's first failing step, as a collapsed block under its line.
+fn exchange_block(case: &CaseResult) -> Option<String> {
+    let (step, _) = case.failures().next()?;
+    let text = crate::record::describe::exchange_brief(step.exchanges.last()?, BODY_CHARS);
+    let text = text.trim_end();
+    // A fence longer than any run of backticks in the text.
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    Some(format!(
+        "  <details><summary>request and response of step <code>{}</code></summary>\n\n  {fence}text\n{}\n  {fence}\n  </details>\n",
+        html_text(&step.name),
+        text.lines()
+            .map(|l| format!("  {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    ))
+}
+
+/// Text for inside an HTML element of the summary.
+fn html_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn render(index: &Index, exchanges: &[(String, String)], m: &mut Sink) -> io::Result<()> {
     let r = &index.head;
     let s = &r.summary;
     let (word, line) = headline(r);
@@ -47,19 +88,22 @@ fn render(index: &Index, m: &mut Sink) -> io::Result<()> {
     };
     let _ = writeln!(m, "## {icon} gws-conform: {word}\n");
     let _ = writeln!(m, "{}\n", md(&line));
-    m.push_str("| passed | warnings | failed | known failures | skipped | not run | total |\n");
-    m.push_str("|---:|---:|---:|---:|---:|---:|---:|\n");
+    let t = &s.tally;
+    m.push_str("| passed | warnings | failed | known failures | errors (setup) | skipped | not run | total |\n");
+    m.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    let failed = if t.expired > 0 {
+        format!("{} ({} expired)", t.failed, t.expired)
+    } else {
+        t.failed.to_string()
+    };
     let _ = writeln!(
         m,
-        "| {} | {} | {} | {} | {} | {} | {} |\n",
-        s.tally.passed,
-        s.tally.warned,
-        s.unexcused_failures(),
-        s.count_known(KnownStatus::Known),
-        s.tally.skipped,
-        s.tally.not_run,
-        s.tally.total
+        "| {} | {} | {failed} | {} | {} | {} | {} | {} |\n",
+        t.passed, t.warned, t.known, t.errors, t.skipped, t.not_run, t.total
     );
+    for (why, n) in &t.not_run_why {
+        let _ = writeln!(m, "Not run ({n}): {}\n", md(why));
+    }
     let samples: Vec<String> = traceability(&index.cases)
         .iter()
         .filter(|t| t.kind == "sample")
@@ -77,6 +121,30 @@ fn render(index: &Index, m: &mut Sink) -> io::Result<()> {
         .collect();
     let _ = writeln!(m, "**Samples:** {}\n", samples.join(" · "));
 
+    parameter_table(m, index);
+    case_list(m, index, exchanges, CaseStatus::Fail, "### Failures", 200);
+    case_list(
+        m,
+        index,
+        exchanges,
+        CaseStatus::Warn,
+        "### 🟡 Warnings (needs review: an inferred expectation was not met)",
+        300,
+    );
+    not_run(m, index);
+    baseline_lists(m, s);
+    let _ = writeln!(
+        m,
+        "<sub>gws-conform {} · run {} · {} input files hashed (SHA-256) · full details in report.html and report.json</sub>",
+        r.run.harness_version,
+        md(&r.run.run_id),
+        r.run.inputs.len()
+    );
+    m.emit()
+}
+
+/// How many cases cover each parameter, per kind (positive, wrong value, wrong type).
+fn parameter_table(m: &mut Sink, index: &Index) {
     let params: Vec<String> = traceability(&index.cases)
         .iter()
         .filter(|t| t.kind == "parameter")
@@ -98,16 +166,11 @@ fn render(index: &Index, m: &mut Sink) -> io::Result<()> {
         }
         m.push('\n');
     }
+}
 
-    case_list(m, index, CaseStatus::Fail, "### Failures", 200);
-    case_list(
-        m,
-        index,
-        CaseStatus::Warn,
-        "### 🟡 Warnings (needs review: an inferred expectation was not met)",
-        300,
-    );
-    not_run(m, index);
+/// The baseline's entries that expired, that excused a failure, and that now pass, each under its
+/// heading; nothing for an empty list.
+fn baseline_lists(m: &mut Sink, s: &super::json::Summary) {
     let expired: Vec<_> = s.known_with(KnownStatus::Expired).collect();
     if !expired.is_empty() {
         m.push_str(
@@ -142,19 +205,18 @@ fn render(index: &Index, m: &mut Sink) -> io::Result<()> {
         }
         m.push('\n');
     }
-    let _ = writeln!(
-        m,
-        "<sub>gws-conform {} · run {} · {} input files hashed (SHA-256) · full details in report.html and report.json</sub>",
-        r.run.harness_version,
-        md(&r.run.run_id),
-        r.run.inputs.len()
-    );
-    m.emit()
 }
 
 /// The cases of one status under a heading, each with its first failure cut to `chars`, at most
 /// [`MAX_LISTED`] of them; nothing when there is none.
-fn case_list(m: &mut Sink, index: &Index, status: CaseStatus, heading: &str, chars: usize) {
+fn case_list(
+    m: &mut Sink,
+    index: &Index,
+    exchanges: &[(String, String)],
+    status: CaseStatus,
+    heading: &str,
+    chars: usize,
+) {
     let cases: Vec<_> = index.cases_with(status).collect();
     if cases.is_empty() {
         return;
@@ -176,6 +238,9 @@ fn case_list(m: &mut Sink, index: &Index, status: CaseStatus, heading: &str, cha
             c.provenance.as_str(),
             md(&truncate(&why, chars))
         );
+        if let Some((_, block)) = exchanges.iter().find(|(id, _)| **id == *c.id) {
+            m.push_str(block);
+        }
     }
     if cases.len() > MAX_LISTED {
         let _ = writeln!(m, "- … and {} more", cases.len() - MAX_LISTED);

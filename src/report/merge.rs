@@ -1,8 +1,10 @@
 //! `merge`: one report from the shard reports of a partitioned run (`run --partition hash:K/N`).
 //!
-//! Shards must come from the same inputs (every case file, schema and profile, byte for byte), the
-//! same harness, profile, target and baseline; together they must cover every shard exactly once.
-//! Cases come out in case-id order, the order of an unsharded run.
+//! Shards must test the same suite (every case file and schema, byte for byte, the same harness,
+//! filters and baseline) against the same target; together they must cover every shard exactly once.
+//! Their profiles may differ (each shard may log in as its own users, so that parallel shards never
+//! share an agent): the merged report records each shard's profile and its SHA-256. Cases come out
+//! in case-id order, the order of an unsharded run.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,7 +17,7 @@ use crate::plan::Partition;
 pub enum MergeError {
     #[error("nothing to merge: give two or more reports")]
     Empty,
-    #[error("{} and {} come from different inputs: {detail}; refusing to merge", a.display(), b.display())]
+    #[error("{} and {} are not shards of one run: {detail}; refusing to merge (shards must test the same suite against the same target; their profiles may differ)", a.display(), b.display())]
     DifferentInputs {
         a: PathBuf,
         b: PathBuf,
@@ -40,7 +42,7 @@ pub fn merge(parts: &[(PathBuf, Report)]) -> Result<Report, MergeError> {
 
     // Shard coverage: all of hash:1/N..N/N, once each; or unpartitioned reports (with disjoint cases).
     let mut shards: BTreeMap<u32, &PathBuf> = BTreeMap::new();
-    let mut count = None;
+    let mut split: Option<Partition> = None;
     for (path, r) in parts {
         let Some(p) = &r.run.selection.partition else {
             continue;
@@ -49,13 +51,13 @@ pub fn merge(parts: &[(PathBuf, Report)]) -> Result<Report, MergeError> {
             path: path.clone(),
             detail: format!("bad partition: {e}"),
         })?;
-        if *count.get_or_insert(p.count) != p.count {
+        // Shard 1 of each report's split: equal when the reports are shards of one split.
+        let first_of = |p: Partition| Partition { shard: 1, ..p }.to_string();
+        let split = *split.get_or_insert(p);
+        if first_of(split) != first_of(p) {
             return Err(MergeError::Shards {
                 path: path.clone(),
-                detail: format!(
-                    "is shard {p} but another report is of a {}-way split",
-                    count.unwrap_or_default()
-                ),
+                detail: format!("is shard {p} but another report is shard {split}"),
             });
         }
         if let Some(other) = shards.insert(p.shard, path) {
@@ -65,15 +67,15 @@ pub fn merge(parts: &[(PathBuf, Report)]) -> Result<Report, MergeError> {
             });
         }
     }
-    if let Some(n) = count {
+    if let Some(split) = split {
         if shards.len() != parts.len() {
             return Err(MergeError::Coverage(
                 "some reports are shards and others are not".into(),
             ));
         }
-        let missing: Vec<String> = (1..=n)
+        let missing: Vec<String> = (1..=split.count)
             .filter(|k| !shards.contains_key(k))
-            .map(|k| format!("hash:{k}/{n}"))
+            .map(|k| Partition { shard: k, ..split }.to_string())
             .collect();
         if !missing.is_empty() {
             return Err(MergeError::Coverage(format!(
@@ -99,6 +101,7 @@ pub fn merge(parts: &[(PathBuf, Report)]) -> Result<Report, MergeError> {
     }
     cases.sort_by(|a, b| a.id.cmp(&b.id));
 
+    // Counted again from the cases, as one run counts them (a shard's tally knows only its part).
     let mut judgement = Judgement::new(first.baseline.clone());
     cases.iter().for_each(|c| judgement.add(c));
     let complete = parts.iter().all(|(_, r)| r.summary.complete);
@@ -138,11 +141,16 @@ pub fn merge(parts: &[(PathBuf, Report)]) -> Result<Report, MergeError> {
     run.planned = parts.iter().map(|(_, r)| r.run.planned).sum();
     let mut merged_from: Vec<MergedPart> = parts
         .iter()
-        .map(|(_, r)| MergedPart {
-            run_id: r.run.run_id.clone(),
-            partition: r.run.selection.partition.clone(),
-            cases: r.cases.len(),
-            complete: r.summary.complete,
+        .map(|(_, r)| {
+            let (profile, profile_sha256) = profile_of(r);
+            MergedPart {
+                run_id: r.run.run_id.clone(),
+                partition: r.run.selection.partition.clone(),
+                cases: r.cases.len(),
+                complete: r.summary.complete,
+                profile,
+                profile_sha256: Some(profile_sha256),
+            }
         })
         .collect();
     merged_from
@@ -169,14 +177,7 @@ fn same_inputs(a_path: &Path, a: &Report, b_path: &Path, b: &Report) -> Result<(
             a.run.harness_version, b.run.harness_version
         )));
     }
-    let files = |r: &Report| -> BTreeMap<String, String> {
-        r.run
-            .inputs
-            .iter()
-            .map(|i| (i.path.clone(), i.sha256.clone()))
-            .collect()
-    };
-    let (fa, fb) = (files(a), files(b));
+    let (fa, fb) = (suite_files(a), suite_files(b));
     for (path, sha) in &fa {
         match fb.get(path) {
             None => return Err(differ(format!("{path} is only in the first"))),
@@ -192,9 +193,6 @@ fn same_inputs(a_path: &Path, a: &Report, b_path: &Path, b: &Report) -> Result<(
     }
     if let Some(path) = fb.keys().find(|p| !fa.contains_key(*p)) {
         return Err(differ(format!("{path} is only in the second")));
-    }
-    if a.run.profile != b.run.profile {
-        return Err(differ("the target profiles differ".into()));
     }
     if a.run.selection.filters != b.run.selection.filters {
         return Err(differ(format!(
@@ -222,4 +220,37 @@ fn same_inputs(a_path: &Path, a: &Report, b_path: &Path, b: &Report) -> Result<(
         return Err(differ("the known-failures baselines differ".into()));
     }
     Ok(())
+}
+
+/// The files a shard's profile brought in (the profile itself, its CA bundle): shards may each have
+/// their own, so they are not part of what must agree.
+fn profile_files(r: &Report) -> Vec<&str> {
+    ["file", "ca_file"]
+        .iter()
+        .filter_map(|k| r.run.profile.get(*k).and_then(|v| v.as_str()))
+        .collect()
+}
+
+/// Every input but the profile's own files: the case files, schemas and variables the verdicts rest on.
+pub(crate) fn suite_files(r: &Report) -> BTreeMap<String, String> {
+    let own = profile_files(r);
+    r.run
+        .inputs
+        .iter()
+        .filter(|i| !own.contains(&i.path.as_str()))
+        .map(|i| (i.path.clone(), i.sha256.clone()))
+        .collect()
+}
+
+/// A shard's profile as the merged report records it: its file (or name, for a profile from the
+/// environment) and a SHA-256 of the file, or of the redacted profile when there is no file.
+fn profile_of(r: &Report) -> (Option<String>, String) {
+    let p = &r.run.profile;
+    let file = p.get("file").and_then(|v| v.as_str());
+    let digest = file
+        .and_then(|f| r.run.inputs.iter().find(|i| i.path == f))
+        .map(|i| i.sha256.clone())
+        .unwrap_or_else(|| crate::load::sha256_hex(p.to_string().as_bytes()));
+    let shown = file.or_else(|| p.get("name").and_then(|v| v.as_str()));
+    (shown.map(str::to_string), digest)
 }

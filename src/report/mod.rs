@@ -4,8 +4,10 @@
 pub mod attest;
 pub mod baseline;
 pub mod cited;
+pub mod compare;
 pub mod console;
 pub mod coverage;
+pub mod events;
 pub mod format;
 pub mod headline;
 pub mod html;
@@ -17,9 +19,11 @@ pub mod markdown;
 pub mod markup;
 pub mod merge;
 pub mod output;
+pub mod progress;
 pub mod rederive;
 pub mod render;
 pub mod status;
+pub mod tally;
 pub mod tap;
 pub mod verify;
 
@@ -27,9 +31,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::Check;
 use crate::load::InputFile;
-use crate::record::{CaseResult, NotificationRecord, StepResult, Tally};
+use crate::record::{CaseResult, StepResult, Tally};
 
 pub use format::Format;
 pub use json::{Report, Summary};
@@ -108,34 +111,26 @@ pub struct SelectionInfo {
     pub filters: Vec<String>,
 }
 
-/// What happens during a run, in case order.
+/// What happens during a run, each event as it happens: cases start and finish in whatever order
+/// the run reaches them (serial groups, `--jobs`), so a listener that writes in case order
+/// (report.json) puts the cases in order itself. Every kind has a listener: the console and the
+/// live progress, report.json, and the JSON lines of `run --message-format json`.
 #[derive(Debug)]
 pub enum Event<'a> {
     RunStarted {
         info: &'a RunInfo,
     },
-    /// Emitted in case order, just before the case's steps and its verdict.
+    /// The case's first request is about to go out (a skipped case starts and finishes at once).
     CaseStarted {
         index: usize,
         total: usize,
         id: &'a str,
     },
-    /// One step's exchanges and checks.
+    /// One step of a case is done (its checks made).
     StepFinished {
+        index: usize,
         case_id: &'a str,
-        step: &'a StepResult,
-    },
-    /// A notification the step's CometD session received, just after its `StepFinished`.
-    NotificationSeen {
-        case_id: &'a str,
-        step: &'a str,
-        notification: &'a NotificationRecord,
-    },
-    /// One check of a step, after the step's notifications.
-    CheckMade {
-        case_id: &'a str,
-        step: &'a str,
-        check: &'a Check,
+        step: &'a StepDone,
     },
     CaseFinished {
         index: usize,
@@ -148,6 +143,31 @@ pub enum Event<'a> {
         interrupted: bool,
         unreachable: Option<&'a str>,
     },
+}
+
+/// What a finished step tells a live listener: its name and outcome, not its exchanges (those come
+/// with the case's result).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepDone {
+    pub name: String,
+    pub ran: bool,
+    pub passed: bool,
+    pub duration_ms: u64,
+    pub checks: usize,
+    pub failed_checks: usize,
+}
+
+impl StepDone {
+    pub fn of(step: &StepResult) -> StepDone {
+        StepDone {
+            name: step.name.clone(),
+            ran: step.ran,
+            passed: step.passed,
+            duration_ms: step.duration_ms,
+            checks: step.checks.len(),
+            failed_checks: step.checks.iter().filter(|c| !c.passed).count(),
+        }
+    }
 }
 
 /// Anything that wants to hear about a run.

@@ -46,7 +46,7 @@ fn writer(
     Ok(match format {
         Format::Html => Box::new(super::html::Html::new(spool()?)),
         Format::Junit => Box::new(super::junit::Junit),
-        Format::Markdown => Box::new(super::markdown::Markdown),
+        Format::Markdown => Box::new(super::markdown::Markdown::default()),
         Format::Tap => Box::new(super::tap::Tap),
     })
 }

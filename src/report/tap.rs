@@ -9,6 +9,7 @@ use super::format::{Sink, Writer};
 use super::headline::headline;
 use super::index::Index;
 use super::status::CaseStatus;
+use super::tally::result_line;
 use crate::record::describe::{describe_failure, first_failure};
 use crate::record::CaseResult;
 
@@ -110,12 +111,13 @@ impl Writer for Tap {
         let s = &r.summary;
         let (word, line) = headline(r);
         let _ = writeln!(t, "# {word}: {}", one_line(&line));
+        let _ = writeln!(t, "# {}", one_line(&result_line(s)));
         if !s.complete {
             let why = match &s.unreachable {
                 Some(u) => format!("the target could not be tested: {}", one_line(u)),
                 None => format!(
                     "run stopped early after {} of {} planned cases",
-                    s.tally.total - s.tally.not_run,
+                    s.tally.total.saturating_sub(s.tally.not_run),
                     r.run.planned
                 ),
             };

@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use super::baseline::Baseline;
 use super::json::Report;
 use crate::load::source::{self, Dir, Origin};
 
@@ -203,6 +204,46 @@ pub fn verify(report: &Report, root: &Root) -> Vec<FileCheck> {
         }));
     }
     checks
+}
+
+/// The baseline's entries as the report records them against those of the file it names, read
+/// from `root` (a file that cannot be read or does not match its hash is already reported by
+/// [`verify`]). An entry added, removed or changed in the report would change the verdict.
+pub fn baseline_disagreements(report: &Report, root: &Root) -> Vec<String> {
+    let Some(recorded) = &report.baseline else {
+        return Vec::new();
+    };
+    let Ok(bytes) = root.read(&recorded.file) else {
+        return Vec::new();
+    };
+    let loaded = match Baseline::from_bytes(Path::new(&recorded.file), &bytes) {
+        Ok(b) => b,
+        Err(e) => return vec![format!("the baseline the report names does not load: {e}")],
+    };
+    let mut out = Vec::new();
+    let ids: BTreeSet<&str> = recorded
+        .entries
+        .iter()
+        .chain(&loaded.entries)
+        .map(|e| e.case.as_str())
+        .collect();
+    for id in ids {
+        let text = |entries: &[crate::record::KnownFailure]| {
+            entries
+                .iter()
+                .find(|e| e.case == id)
+                .map(|e| format!("expires {}, {:?}", e.expires, e.reason))
+                .unwrap_or_else(|| "absent".into())
+        };
+        let (r, f) = (text(&recorded.entries), text(&loaded.entries));
+        if r != f {
+            out.push(format!(
+                "`baseline.entries[{id}]` is {r} in the report, but {f} in {}",
+                recorded.file
+            ));
+        }
+    }
+    out
 }
 
 fn parent(p: &str) -> String {

@@ -117,6 +117,21 @@ pub(super) fn expectations(
     (all, groups, levels)
 }
 
+/// The windows as the profile's `notification_window_ms` scales them: the cases' `within_ms` are
+/// written for the default window, and a slow lab waits proportionally longer (absences too).
+pub(super) fn scaled(
+    mut all: Vec<NotificationExpectation>,
+    window: std::time::Duration,
+) -> Vec<NotificationExpectation> {
+    let default = crate::load::profile::DEFAULT_NOTIFICATION_WINDOW.as_millis();
+    for e in &mut all {
+        let ms = (e.within.as_millis() * window.as_millis() / default).max(1);
+        e.within = std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX));
+        e.settle = e.settle.map(|s| s.min(e.within));
+    }
+    all
+}
+
 /// The step's checks: the first answer that holds, or why none did. `session` is the CometD
 /// session's failure, if it broke: it counts only when no answer holds (an answer that needs no
 /// CometD stands without it).
@@ -226,7 +241,42 @@ pub(super) fn tried(answers: &[Answer]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Request, StatusPattern};
+    use crate::model::{NotificationKind, Request, StatusPattern};
+
+    #[test]
+    fn windows_scale_with_the_profile_and_settle_stays_inside() {
+        let e = |within: u64, settle: Option<u64>| NotificationExpectation {
+            channel: "/v2/me/devices".into(),
+            within: std::time::Duration::from_millis(within),
+            schema: None,
+            kind: NotificationKind::Absent { body: None },
+            exclusive: false,
+            provenance: None,
+            settle: settle.map(std::time::Duration::from_millis),
+        };
+        let ms = |d: std::time::Duration| d.as_millis() as u64;
+        let same = scaled(
+            vec![e(4000, Some(1000))],
+            std::time::Duration::from_millis(4000),
+        );
+        assert_eq!(
+            (ms(same[0].within), same[0].settle.map(ms)),
+            (4000, Some(1000))
+        );
+        let slow = scaled(
+            vec![e(4000, None), e(2000, None)],
+            std::time::Duration::from_millis(10_000),
+        );
+        assert_eq!((ms(slow[0].within), ms(slow[1].within)), (10_000, 5000));
+        let fast = scaled(
+            vec![e(4000, Some(1000))],
+            std::time::Duration::from_millis(400),
+        );
+        assert_eq!(
+            (ms(fast[0].within), fast[0].settle.map(ms)),
+            (400, Some(400))
+        );
+    }
 
     fn response(status: u16, ct: &str, body: &str) -> ResponseRecord {
         ResponseRecord {

@@ -173,6 +173,7 @@ async fn run_steps(
             .checks
             .iter()
             .any(|c| !c.passed && c.level == Level::Warning);
+        super::live::step_finished(&r);
         result.steps.push(r);
     }
     if let Some(c) = cometd {
@@ -247,6 +248,7 @@ async fn run_step(
     );
     let watched = answers::watched(&http);
     let (expectations, groups, levels) = answers::expectations(&answers, &watched, weights);
+    let expectations = answers::scaled(expectations, transport.notification_window());
     let mut session_check = None;
     let mut notified = None;
     let mut wait_ms = None;

@@ -8,13 +8,13 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, Notify, Semaphore};
 
 use super::case::run_case;
-use super::Reach;
+use super::live::{self, Live};
 use crate::execute::Transport;
 use crate::load::profile::Agent;
 use crate::load::Suite;
 use crate::plan::pool::{explicit_group, lab_resources, Dispatch, Job, Next, Placement, PoolPlan};
 use crate::plan::{shard, Plan};
-use crate::record::{CaseResult, UserChoice};
+use crate::record::UserChoice;
 
 /// The user a case runs as, and why it is that one.
 pub(super) struct Assigned<'a> {
@@ -22,7 +22,7 @@ pub(super) struct Assigned<'a> {
     pub by: UserChoice,
 }
 
-pub(super) type Sender = mpsc::UnboundedSender<(usize, CaseResult, Reach)>;
+pub(super) type Sender = mpsc::UnboundedSender<Live>;
 
 /// Runs every case of `plan` over its pool's users, at most `jobs` at once, sending each result.
 /// `lost` says when the target has been lost: then no further case starts.
@@ -125,18 +125,20 @@ impl Shared<'_, '_> {
                     by: UserChoice::Pool,
                 },
             };
-            let (mut result, reach) = run_case(
+            let _ = self.tx.send(Live::Started(i));
+            let steps = live::StepSink::new(i, self.tx.clone());
+            let case = run_case(
                 self.suite,
                 planned.case,
                 planned.skip.as_deref(),
                 self.transport,
                 Some(&assigned),
-            )
-            .await;
+            );
+            let (mut result, reach) = live::STEPS.scope(steps, case).await;
             let group = format!("agent:{}", assigned.agent.username);
             result.group = Some(self.suite.redactor.redact(&group));
             self.finished(i);
-            let _ = self.tx.send((i, result, reach));
+            let _ = self.tx.send(Live::Finished(i, Box::new(result), reach));
         }
     }
 
@@ -152,16 +154,18 @@ impl Shared<'_, '_> {
         futures_util::stream::iter(free)
             .map(|i| async move {
                 let planned = &self.plan.cases[i];
-                let (mut result, reach) = run_case(
+                let _ = self.tx.send(Live::Started(i));
+                let steps = live::StepSink::new(i, self.tx.clone());
+                let case = run_case(
                     self.suite,
                     planned.case,
                     planned.skip.as_deref(),
                     self.transport,
                     None,
-                )
-                .await;
+                );
+                let (mut result, reach) = live::STEPS.scope(steps, case).await;
                 result.group = Some(self.suite.redactor.redact(&planned.case.group));
-                let _ = self.tx.send((i, result, reach));
+                let _ = self.tx.send(Live::Finished(i, Box::new(result), reach));
             })
             .buffer_unordered(jobs.max(1))
             .for_each(|_| async {})

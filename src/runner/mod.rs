@@ -6,8 +6,7 @@ mod case;
 mod cometd;
 mod dispatch;
 mod expectation_words;
-
-use std::collections::BTreeMap;
+mod live;
 
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
@@ -18,6 +17,7 @@ use crate::plan::Plan;
 use crate::record::{CaseResult, Exchange, Tally, Verdict};
 use crate::report::{Event, Listener, RunInfo};
 use case::run_case;
+use live::Live;
 
 /// How a run ended.
 #[derive(Debug, Clone)]
@@ -67,7 +67,14 @@ pub fn not_run(
         let mut r = case::blank_result(&planned.case.header, Verdict::NotRun);
         r.reason = Some(reason.to_string());
         tally.add(r.verdict);
-        emit_case(listeners, i, total, &r);
+        emit(
+            listeners,
+            &Event::CaseFinished {
+                index: i,
+                total,
+                result: &r,
+            },
+        );
     }
     emit(
         listeners,
@@ -122,7 +129,7 @@ async fn run_watching(
             .then(|| transport.liveness().lost_reason())
             .flatten()
     };
-    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, CaseResult, Reach)>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Live>();
 
     // Cases start in case order, each once the previous case of its serial group has finished, at most
     // `jobs` at once and at most WINDOW past the oldest unfinished one (`buffered` counts finished
@@ -153,18 +160,24 @@ async fn run_watching(
                         return;
                     }
                     let planned = &plan.cases[i];
-                    let (mut result, reach) = run_case(
-                        suite,
-                        planned.case,
-                        planned.skip.as_deref(),
-                        transport,
-                        None,
-                    )
-                    .await;
+                    let _ = tx.send(Live::Started(i));
+                    let steps = live::StepSink::new(i, tx.clone());
+                    let (mut result, reach) = live::STEPS
+                        .scope(
+                            steps,
+                            run_case(
+                                suite,
+                                planned.case,
+                                planned.skip.as_deref(),
+                                transport,
+                                None,
+                            ),
+                        )
+                        .await;
                     // Derived from a user name (outside data): masked as free text.
                     result.group = Some(suite.redactor.redact(&planned.case.group));
                     turns.finish(i);
-                    let _ = tx.send((i, result, reach));
+                    let _ = tx.send(Live::Finished(i, Box::new(result), reach));
                 }
             })
             .buffered(WINDOW.max(jobs))
@@ -174,24 +187,14 @@ async fn run_watching(
         drop(tx);
     };
 
-    let mut tally = Tally::default();
-    let mut reach = Reach::default();
     let mut halt = None;
     let mut lost = None;
-    let total = plan.cases.len();
-    // Finished cases wait here until every earlier one has been reported.
-    let mut pending: BTreeMap<usize, CaseResult> = BTreeMap::new();
-    let mut next = 0;
+    let mut heard = live::Heard::new(plan);
     {
+        // Each event is passed on as it comes: listeners see cases start, step and finish live.
         let consumer = async {
-            while let Some((i, result, r)) = rx.recv().await {
-                reach.merge(r);
-                pending.insert(i, result);
-                while let Some(result) = pending.remove(&next) {
-                    tally.add(result.verdict);
-                    emit_case(listeners, next, total, &result);
-                    next += 1;
-                }
+            while let Some(live) = rx.recv().await {
+                heard.pass_on(live, listeners);
             }
         };
         let both = futures_util::future::join(producer, consumer);
@@ -210,9 +213,8 @@ async fn run_watching(
         }
     }
     // Results already sent when the run stopped are kept, not reported as not run.
-    while let Ok((i, result, r)) = rx.try_recv() {
-        reach.merge(r);
-        pending.insert(i, result);
+    while let Ok(live) = rx.try_recv() {
+        heard.pass_on(live, listeners);
     }
     if halt.is_none() && lost.is_none() {
         lost = lost_reason();
@@ -224,15 +226,8 @@ async fn run_watching(
         (None, Some(_)) => "the target stopped answering before this case ran".to_string(),
         (None, None) => String::new(),
     };
-    for i in next..total {
-        let result = pending.remove(&i).unwrap_or_else(|| {
-            let mut r = case::blank_result(&plan.cases[i].case.header, Verdict::NotRun);
-            r.reason = Some(not_run_reason.clone());
-            r
-        });
-        tally.add(result.verdict);
-        emit_case(listeners, i, total, &result);
-    }
+    heard.not_run(&not_run_reason, listeners);
+    let live::Heard { tally, reach, .. } = heard;
     let interrupted = halt.is_some();
     let unreachable = lost.or_else(|| {
         (reach.responses == 0)
@@ -255,13 +250,13 @@ async fn run_watching(
     }
 }
 
-/// Collects each case's result as it is reported.
-struct Collect(Vec<CaseResult>);
+/// Collects each case's result as it is reported, with its index: put in case order at the end.
+struct Collect(Vec<(usize, CaseResult)>);
 
 impl Listener for Collect {
     fn on_event(&mut self, event: &Event) {
-        if let Event::CaseFinished { result, .. } = event {
-            self.0.push((*result).clone());
+        if let Event::CaseFinished { index, result, .. } = event {
+            self.0.push((*index, (*result).clone()));
         }
     }
 }
@@ -292,61 +287,9 @@ pub async fn run_collecting(
         )
         .await
     };
-    (collect.0, outcome)
-}
-
-/// A case's events, in order: started, each step with its notifications and checks, finished.
-fn emit_case(
-    listeners: &mut [Box<dyn Listener + '_>],
-    index: usize,
-    total: usize,
-    result: &CaseResult,
-) {
-    emit(
-        listeners,
-        &Event::CaseStarted {
-            index,
-            total,
-            id: &result.id,
-        },
-    );
-    for step in &result.steps {
-        emit(
-            listeners,
-            &Event::StepFinished {
-                case_id: &result.id,
-                step,
-            },
-        );
-        for notification in &step.notifications {
-            emit(
-                listeners,
-                &Event::NotificationSeen {
-                    case_id: &result.id,
-                    step: &step.name,
-                    notification,
-                },
-            );
-        }
-        for check in &step.checks {
-            emit(
-                listeners,
-                &Event::CheckMade {
-                    case_id: &result.id,
-                    step: &step.name,
-                    check,
-                },
-            );
-        }
-    }
-    emit(
-        listeners,
-        &Event::CaseFinished {
-            index,
-            total,
-            result,
-        },
-    );
+    let mut results = collect.0;
+    results.sort_by_key(|(i, _)| *i);
+    (results.into_iter().map(|(_, r)| r).collect(), outcome)
 }
 
 fn emit(listeners: &mut [Box<dyn Listener + '_>], event: &Event) {

@@ -177,6 +177,10 @@ add_place("agent1@pizza.com", [("dn-5101-pizza", "5101", "Extension")])
 add_place("Lab.TwoACD", [("acd-x-6401", "6401", "ACDPosition"), ("acd-x-6402", "6402", "ACDPosition")])
 add_place("Lab.TwoExt", [("ext-x-6501", "6501", "Extension"), ("ext-x-6502", "6502", "Extension")])
 add_place("Lab.ExtPlusACD", [("ext-x-6601", "6601", "Extension"), ("acd-x-6602", "6602", "ACDPosition")])
+# A place whose DN the switch has not registered: a voice login there fails with the real message
+# (notes §1.3, the mirror partial success [OBS G2]: "Device '5001' is not registered.", code 4).
+add_place("Lab.Unregistered", [("dn-x-6701", "6701", "Extension")])
+UNREGISTERED = {"6701"}
 
 USERS = {}
 for n in range(1, 41):
@@ -928,6 +932,8 @@ class Handler(BaseHTTPRequestHandler):
                        % (pname, len(devs), len(acd)))
 
     def free(self, user, dev):
+        if dev.dn in UNREGISTERED:
+            raise ApiError(4, "Device '%s' is not registered." % dev.dn)
         if "exclusive" in MODES:
             # notes §1.1, the 8.5.0 algorithm [DOC D3], step 2: "If any device is currently assigned to
             # another user, return an error." Code 19, "Resource already in use" (notes §3.1).

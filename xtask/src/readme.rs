@@ -12,7 +12,8 @@ const KILL_MATRIX_PROSE: &str = "`gws-conform mutants` runs the suite against th
 each fault of its catalogue. It exits non-zero if the clean server fails or warns on any case, or any fault
 is caught by no case. A fault is **caught** when a case fails; it is only **flagged** when the cases that
 notice it are inferred (a warning): the sources do not settle that behaviour, so a conforming server
-could show it too. As of the last run (`cargo run --release -- mutants`; `cargo xtask readme` writes this
+could show it too, and its row names the source that leaves it open (`Fault::left_open`; a flagged fault
+that names none fails the command, since a documented rule must be caught by a failure). As of the last run (`cargo run --release -- mutants`; `cargo xtask readme` writes this
 section, and `.ci/run` checks it with `cargo xtask readme --check`):";
 
 const VARIANTS_PROSE: &str = "`gws-conform variants` is the twin of `mutants`: it runs the suite against the reference server with each

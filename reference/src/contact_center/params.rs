@@ -112,6 +112,17 @@ impl Params<'_> {
                 }
             }
         }
+        // T-Server's other agent work modes, which the page's "ManualIn and AutoIn" leaves out.
+        const SWITCH_MODES: [&str; 4] =
+            ["AuxWork", "AfterCallWork", "NoCallDisconnect", "WalkAway"];
+        if let Some(m) = given
+            .as_str()
+            .and_then(|s| SWITCH_MODES.iter().find(|m| **m == s))
+        {
+            if self.b.has(Fault::SwitchWorkmodeAccepted) {
+                return Ok(Some(m));
+            }
+        }
         if self.b.has(Fault::InvalidWorkmodeAccepted) {
             return Ok(None);
         }
@@ -147,6 +158,17 @@ impl Params<'_> {
                 )),
             },
         }
+    }
+
+    /// Whether the place's device cannot be resolved without a `devicePath` (several devices, and
+    /// not exactly one ACD position): the failure variant `async-place-refusal` reports by CometD.
+    pub(crate) fn unresolvable(&self, place: &Place, device_path: Option<&str>) -> bool {
+        let acds = place
+            .devices
+            .iter()
+            .filter(|d| d.kind == DeviceKind::Acd)
+            .count();
+        device_path.is_none() && place.devices.len() > 1 && acds != 1
     }
 
     /// The device to log in on: `devicePath` if given, else the place's only device, else its only ACD
@@ -203,6 +225,7 @@ impl Params<'_> {
                     .filter(|d| d.kind == DeviceKind::Acd)
                     .collect();
                 match acds.as_slice() {
+                    [_] if self.b.has(Fault::FirstDeviceLogin) => Ok(several[0].clone()),
                     [one] => Ok((*one).clone()),
                     [first, ..] if self.b.has(Fault::MultiAcdWithoutDevicePathAccepted) => Ok((*first).clone()),
                     _ => Err(Reply::bad(

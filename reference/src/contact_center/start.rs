@@ -54,6 +54,14 @@ impl ContactCenter {
         let dynamic_number = params
             .opt_str(body, "dynamicPhoneNumber")?
             .filter(|q| !q.is_empty());
+        if let Some(name) = channels.multimedia.iter().find(|c| *c != "chat") {
+            if self.has(Fault::OnlyChatMultimedia) {
+                return Err(Reply::bad(
+                    2,
+                    format!("Parameter 'channels' is invalid: channel '{name}' is not supported"),
+                ));
+            }
+        }
         if let Some(name) = channels.unknown.first() {
             if self.varies(Variant::UnknownChannelRefused) {
                 return Err(Reply::bad(
@@ -64,7 +72,19 @@ impl ContactCenter {
         }
 
         let place = params.resolve_place(agent, place_param.as_deref())?;
-        let device = params.resolve_device(agent, place, device_path.as_deref())?;
+        let mut rejected = None;
+        let device = match params.resolve_device(agent, place, device_path.as_deref()) {
+            Ok(device) => device,
+            // Accepted and forwarded; the refusal comes by CometD, on the place's first device.
+            Err(reply)
+                if self.varies(Variant::AsyncPlaceRefusal)
+                    && params.unresolvable(place, device_path.as_deref()) =>
+            {
+                rejected = Some(reply.message().unwrap_or_default());
+                place.devices[0].clone()
+            }
+            Err(reply) => return Err(reply),
+        };
 
         let mut state = self.agent_state(username);
         let logging_in = channels.voice && state.voice.is_none();
@@ -73,7 +93,6 @@ impl ContactCenter {
             // again where it is claimed, since another agent may claim it in between.
             lock(&self.claims).check_device(&device.path(), &device.number, username)?;
         }
-        let mut rejected = None;
         let login_code = self.check_login_code(
             agent,
             login_code_param,
@@ -187,6 +206,13 @@ impl ContactCenter {
         rejected: &mut Option<String>,
     ) -> Result<Option<String>, Reply> {
         let Some(code) = code else {
+            if password.is_some() && self.has(Fault::PasswordWithoutLoginCodeApplied) {
+                let own = agent.login_code.as_deref().unwrap_or_default();
+                let message = format!(
+                    "RequestAgentLogin rejected for agent login '{own}': invalid agentLoginPassword"
+                );
+                return Err(Reply::bad(2, message));
+            }
             return Ok(agent.login_code.clone());
         };
         let Some(lc) = self.dir.login_codes.get(&code) else {
@@ -345,7 +371,9 @@ impl ContactCenter {
         requested: Vec<String>,
         messages: &mut Vec<Value>,
     ) -> Vec<ChannelResult> {
-        let names = if self.varies(Variant::FailedChannelRequestedName) {
+        let names = if self.varies(Variant::FailedChannelRequestedName)
+            || self.has(Fault::AllFailedEveryChannel)
+        {
             requested.clone()
         } else {
             vec!["multimedia".to_string()]
@@ -362,7 +390,9 @@ impl ContactCenter {
             .collect();
         if !fresh.is_empty() {
             state.multimedia.extend(fresh.iter().cloned());
-            messages.push(n::channel_state_change(&fresh, n::user_state_not_ready()));
+            if !self.varies(Variant::NoChannelStateOnStart) {
+                messages.push(n::channel_state_change(&fresh, n::user_state_not_ready()));
+            }
         }
         names.into_iter().map(ChannelResult::Ok).collect()
     }
@@ -383,6 +413,18 @@ impl ContactCenter {
         }
         if failed.is_empty() {
             return Ok(Reply::op_ok());
+        }
+        let voice_failed = failed.iter().any(|f| f["channel"] == "voice");
+        if voice_failed && self.has(Fault::VoiceFailureFailsAll) {
+            let message = failed[0]["statusMessage"].as_str().unwrap_or_default();
+            return Err(Reply::error(StatusCode::INTERNAL_SERVER_ERROR, 4, message));
+        }
+        if succeeded.is_empty() && self.has(Fault::AllFailedEveryChannel) {
+            let first = &failed[0];
+            return Err(Reply::error_with(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({ "statusCode": 4, "statusMessage": first["statusMessage"], "failed": failed }),
+            ));
         }
         if succeeded.is_empty() {
             let first = &failed[0];

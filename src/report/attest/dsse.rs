@@ -10,6 +10,24 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
+/// Decodes a DSSE base64 field: envelope.md lets a producer use the standard or the URL-safe
+/// alphabet, with or without padding, so every one of them is accepted.
+pub fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    use base64::alphabet::{STANDARD as STANDARD_ALPHABET, URL_SAFE};
+    use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+    use base64::engine::DecodePaddingMode;
+    let config =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let standard = GeneralPurpose::new(&STANDARD_ALPHABET, config);
+    let url_safe = GeneralPurpose::new(&URL_SAFE, config);
+    // Only one alphabet has `+` and `/`, the other `-` and `_`: try by what the text holds.
+    if text.contains(['-', '_']) {
+        url_safe.decode(text)
+    } else {
+        standard.decode(text)
+    }
+}
+
 /// The payload type of an in-toto Statement.
 pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 
@@ -128,14 +146,12 @@ impl Envelope {
         if self.payload_type != PAYLOAD_TYPE {
             return Err(DsseError::PayloadType(self.payload_type.clone()));
         }
-        let payload = STANDARD
-            .decode(&self.payload)
+        let payload = decode_base64(&self.payload)
             .map_err(|e| DsseError::Envelope(format!("payload is not base64: {e}")))?;
         let message = pae(&self.payload_type, &payload);
         let id = fingerprint(key);
         let verified = self.signatures.iter().any(|s| {
-            STANDARD
-                .decode(&s.sig)
+            decode_base64(&s.sig)
                 .ok()
                 .and_then(|b| Signature::from_slice(&b).ok())
                 .is_some_and(|sig| key.verify_strict(&message, &sig).is_ok())
@@ -183,5 +199,24 @@ mod tests {
         let (_, other) = keygen().unwrap();
         let err = env.verify(&read_public(&other).unwrap()).unwrap_err();
         assert!(err.to_string().contains("the envelope names key"), "{err}");
+    }
+
+    #[test]
+    fn url_safe_and_unpadded_base64_verify_as_envelope_md_allows() {
+        use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+        let (private, public) = keygen().unwrap();
+        let key = read_private(&private).unwrap();
+        let public = read_public(&public).unwrap();
+        // A payload whose standard encoding has `+`, `/` and padding.
+        let statement = b"{\"a\":\"\xfb\xff\xfe\"}";
+        let env = Envelope::sign(statement, &key);
+        assert!(env.payload.contains(['+', '/']), "{}", env.payload);
+        let sig = STANDARD.decode(&env.signatures[0].sig).unwrap();
+        for engine in [&STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+            let mut other = env.clone();
+            other.payload = engine.encode(statement);
+            other.signatures[0].sig = engine.encode(&sig);
+            assert_eq!(other.verify(&public).unwrap(), statement.to_vec());
+        }
     }
 }

@@ -180,6 +180,8 @@ pub struct Seen {
     pub subjects: Vec<(String, String)>,
     /// The report.json subject's digest is that of the report file read.
     pub report_matches: bool,
+    /// The run the statement names (its suite configuration's `runId`), if it names one.
+    pub run_id: Option<String>,
     /// Why the file could not be read as an attestation, if it could not.
     pub problem: Option<String>,
 }
@@ -198,16 +200,23 @@ impl Seen {
             result: String::new(),
             subjects: Vec::new(),
             report_matches: false,
+            run_id: None,
             problem: None,
         };
         let statement = Envelope::parse(&text).and_then(|e| {
             seen.key_ids = e.signatures.iter().map(|s| s.keyid.clone()).collect();
-            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &e.payload)
+            dsse::decode_base64(&e.payload)
                 .map_err(|err| dsse::DsseError::Envelope(err.to_string()))
         });
         match statement.map(|p| serde_json::from_slice::<Value>(&p)) {
             Ok(Ok(s)) => {
                 seen.result = s["predicate"]["result"].as_str().unwrap_or("").to_string();
+                seen.run_id = s["predicate"]["configuration"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find_map(|c| c["annotations"]["runId"].as_str())
+                    .map(str::to_string);
                 for sub in s["subject"].as_array().into_iter().flatten() {
                     let name = sub["name"].as_str().unwrap_or("").to_string();
                     let sha = sub["digest"]["sha256"].as_str().unwrap_or("").to_string();

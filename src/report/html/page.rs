@@ -4,7 +4,6 @@
 use std::fmt::Write as _;
 use std::io;
 
-use crate::record::KnownStatus;
 use crate::report::format::Sink;
 use crate::report::headline::{headline, verdict_class};
 use crate::report::index::Index;
@@ -29,7 +28,7 @@ code,pre,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monosp
 #counts{display:flex;gap:12px;flex-wrap:wrap;margin:18px 0 0}
 .count{border:1px solid var(--line);border-radius:8px;padding:10px 16px;min-width:120px;background:var(--bg)}
 .count b{display:block;font-size:28px;line-height:1.1}
-.count.warn b{color:var(--warn)}.count.pass b{color:var(--pass)}.count.fail b{color:var(--fail)}.count.known b{color:var(--known)}.count.skip b,.count.notrun b{color:var(--skip)}
+.count.warn b{color:var(--warn)}.count.pass b{color:var(--pass)}.count.fail b{color:var(--fail)}.count.known b{color:var(--known)}.count.skip b,.count.notrun b{color:var(--skip)}.count.error b,.count.expired b{color:var(--fail)}
 table{border-collapse:collapse;width:100%}
 th,td{border:1px solid var(--line);padding:6px 8px;text-align:left;vertical-align:top}
 th{background:var(--bg);font-weight:600}
@@ -132,14 +131,17 @@ pub(super) fn start(index: &Index, h: &mut Sink) {
     h.push_str("</dl></div></header>\n<main>\n");
 
     // The counts.
+    let t = &s.tally;
     let counts = [
-        ("pass", "passed", s.tally.passed),
-        ("warn", "warnings", s.tally.warned),
-        ("fail", "failed", s.unexcused_failures()),
-        ("known", "known failures", s.count_known(KnownStatus::Known)),
-        ("skip", "skipped", s.tally.skipped),
-        ("notrun", "not run", s.tally.not_run),
-        ("total", "cases", s.tally.total),
+        ("pass", "passed", t.passed),
+        ("warn", "warnings", t.warned),
+        ("fail", "failed", t.failed),
+        ("expired", "of them expired known failures", t.expired),
+        ("known", "known failures", t.known),
+        ("error", "errors (setup)", t.errors),
+        ("skip", "skipped", t.skipped),
+        ("notrun", "not run", t.not_run),
+        ("total", "cases", t.total),
     ];
     h.push_str("<section id=\"counts\">");
     for (class, label, n) in counts {
@@ -207,17 +209,40 @@ fn attestation(index: &Index, h: &mut Sink) {
         );
         return;
     }
+    // Nothing here checks the signature (the page has no public key): the key the envelope names
+    // is only what it claims, and the statement is matched to this report by run id and digest.
+    let run_id = &index.head.run.run_id;
+    let belongs = match &a.run_id {
+        Some(id) if id == run_id => String::new(),
+        Some(id) => format!(
+            "<b class=\"fail\">It attests run <code>{}</code>, not this report's run <code>{}</code>: it belongs to an earlier run.</b> ",
+            esc(id),
+            esc(run_id)
+        ),
+        None => "<b class=\"fail\">It names no run.</b> ".to_string(),
+    };
+    let matches = if !belongs.is_empty() {
+        ""
+    } else if a.report_matches {
+        "Its report.json subject is this report's digest."
+    } else {
+        "<b class=\"fail\">Its report.json subject is not this report's digest: the report was changed after signing.</b>"
+    };
+    let keys = if a.key_ids.iter().all(String::is_empty) {
+        "names no key".to_string()
+    } else {
+        format!(
+            "names key <span class=\"mono\">{}</span> (the SHA-256 of a public key)",
+            esc(&a.key_ids.join(", "))
+        )
+    };
     let _ = write!(
         h,
-        "<div id=\"attestation\" data-signed=\"yes\"><h3>Attestation</h3><p>Signed: <code>{}</code>, an in-toto Statement (test-result predicate, result <b>{}</b>) in a DSSE envelope, Ed25519. Key fingerprint (SHA-256 of the public key): <span class=\"mono\">{}</span>. {}</p><table><thead><tr><th>Subject</th><th>SHA-256</th></tr></thead><tbody>",
+        "<div id=\"attestation\" data-signed=\"unchecked\" data-run=\"{}\"><h3>Attestation</h3><p><code>{}</code>: an in-toto Statement (test-result predicate, result <b>{}</b>) in a DSSE envelope, Ed25519, that {keys} (signature not checked here; run <code>gws-conform verify report.json --attestation {} --key PUBLIC.pem</code>). {belongs}{matches}</p><table><thead><tr><th>Subject</th><th>SHA-256</th></tr></thead><tbody>",
+        esc(a.run_id.as_deref().unwrap_or("")),
         esc(&a.file),
         esc(&a.result),
-        esc(&a.key_ids.join(", ")),
-        if a.report_matches {
-            "Its report.json subject is this report's digest."
-        } else {
-            "<b class=\"fail\">Its report.json subject is not this report's digest: the report was changed after signing.</b>"
-        }
+        esc(&a.file),
     );
     for (name, sha) in &a.subjects {
         let _ = write!(
@@ -227,5 +252,5 @@ fn attestation(index: &Index, h: &mut Sink) {
             esc(sha)
         );
     }
-    h.push_str("</tbody></table><p class=\"muted\">The page cannot check the signature itself: <code>gws-conform verify report.json --attestation attestation.intoto.jsonl --key PUBLIC.pem</code> does, and re-derives the result.</p></div>\n");
+    h.push_str("</tbody></table><p class=\"muted\">The page cannot check the signature itself: <code>gws-conform verify --attestation</code> does, with the signer's public key, and re-derives the result.</p></div>\n");
 }
