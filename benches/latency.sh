@@ -158,7 +158,7 @@ fold = lambda m: 'username = "agent%d"' % ((int(m.group(1)) - 1) % n + 1)
 agents = re.sub(r'username = "agent(\d+)"', fold, agents)
 if kind == "pool":
     # Roles whose lab user must be a particular one (src/load/catalogue.rs): pinned, the rest pooled.
-    pinned = {"sample4", "params", "multimedia", "auth", "notify4"}
+    pinned = {"sample4", "params", "multimedia", "auth", "notify4", "notify", "sample6"}
     blocks = re.findall(r'(\[agents\.(\w+)\]\n(?:[^\[]*))', agents)
     users = ", ".join('"agent%d"' % i for i in range(1, n + 1))
     agents = '[pool]\nusers = [%s]\npassword = "${env:GWS_PASSWORD}"\n\n' % users

@@ -199,7 +199,17 @@ fn a_pool_run_never_gives_a_user_two_cases_nor_a_notification_case_company() {
         .skip(1)
     {
         let role = block.split(']').next().unwrap();
-        if ["sample4", "params", "multimedia", "auth", "notify4"].contains(&role) {
+        if [
+            "sample4",
+            "params",
+            "multimedia",
+            "auth",
+            "notify4",
+            "notify",
+            "sample6",
+        ]
+        .contains(&role)
+        {
             profile.push_str(&format!("[agents.{}\n", block.trim_end()));
         }
     }

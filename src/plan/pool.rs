@@ -55,9 +55,25 @@ pub struct PoolPlan {
 /// run as any user.
 const PINNED_AT_A_PLACE_ONLY: &[&str] = &["params"];
 
+/// Roles with a case that expects its user's own lab content (the device of the user's default
+/// place, named by a lab variable): on another user that expectation would be wrong.
+const USER_CONTENT: &[(&str, &str)] = &[
+    (
+        "notify",
+        "`default-place-login-lands` expects its user's default place device, ${default_place_device_number}",
+    ),
+    (
+        "sample6",
+        "`s6-dynamic-number-events-on-default-dn` expects its user's default place number, ${sample6_default_place_number}",
+    ),
+];
+
 /// Why a case stays on its role's user even with a pool, or None when any pool user will do.
 pub fn pin_reason(case: &CaseOutline, profile: &Profile) -> Option<String> {
     let role = &*case.agent_role;
+    if let Some((_, why)) = USER_CONTENT.iter().find(|(r, _)| *r == role) {
+        return Some(format!("role `{role}`: {why}"));
+    }
     let info = catalogue::ROLES.iter().find(|r| r.name == role);
     if let Some(need) = info.and_then(|r| r.lab_user) {
         // A large suite's outline has no steps: then the case is pinned, to be safe.
@@ -141,7 +157,8 @@ pub enum Next {
     Done,
 }
 
-/// The lab resources a case logs in at: each `place` and `devicePath` value of its request bodies.
+/// The lab resources a case logs in at: each `place`, `devicePath` and `dynamicPhoneNumber` value of
+/// its request bodies (a number in use by one session is refused to another: 409).
 /// Two cases that name one of them must not run at once.
 pub fn lab_resources(case: &Case) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -149,7 +166,7 @@ pub fn lab_resources(case: &Case) -> Vec<String> {
         let Some(Body::Json(serde_json::Value::Object(body))) = &step.request.body else {
             continue;
         };
-        for key in ["place", "devicePath"] {
+        for key in ["place", "devicePath", "dynamicPhoneNumber"] {
             if let Some(serde_json::Value::String(v)) = body.get(key) {
                 let r = format!("{key} {v}");
                 if !out.contains(&r) {
