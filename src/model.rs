@@ -67,12 +67,32 @@ pub struct CaseNotes {
     /// Environment variables the case names that are not set, when the run skips such cases
     /// (against a real target) instead of refusing to load them.
     pub needs_env: Vec<String>,
+    /// Lab variables (`[lab]` of `cases/variables.toml`) the case names that the profile does not
+    /// set: the case is skipped naming them.
+    pub needs_lab: Vec<LabNeed>,
+}
+
+/// A lab variable a case needs and the profile does not set, with its one-line meaning (from
+/// `cases/variables.toml`), so that a skip reason and a report can say what would unlock the case.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct LabNeed {
+    pub variable: String,
+    pub meaning: String,
+}
+
+impl std::fmt::Display for LabNeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` ({})", self.variable, self.meaning)
+    }
 }
 
 impl CaseNotes {
     /// The notes, boxed, or None when they hold nothing (the usual case: no pointer's target to keep).
     pub fn boxed(self) -> Option<Box<CaseNotes>> {
-        let empty = self.source.is_none() && self.rationale.is_none() && self.needs_env.is_empty();
+        let empty = self.source.is_none()
+            && self.rationale.is_none()
+            && self.needs_env.is_empty()
+            && self.needs_lab.is_empty();
         (!empty).then(|| Box::new(self))
     }
 }
@@ -89,6 +109,11 @@ impl CaseHeader {
     /// Environment variables the case names that are not set (see [`CaseNotes::needs_env`]).
     pub fn needs_env(&self) -> &[String] {
         self.notes.as_ref().map_or(&[], |n| &n.needs_env)
+    }
+
+    /// Lab variables the case names that the profile does not set (see [`CaseNotes::needs_lab`]).
+    pub fn needs_lab(&self) -> &[LabNeed] {
+        self.notes.as_ref().map_or(&[], |n| &n.needs_lab)
     }
 }
 
@@ -181,6 +206,7 @@ impl CaseOutline {
         outline.header.notes = outline.header.notes.take().and_then(|n| {
             CaseNotes {
                 needs_env: n.needs_env,
+                needs_lab: n.needs_lab,
                 ..CaseNotes::default()
             }
             .boxed()

@@ -188,3 +188,70 @@ fn a_target_that_never_answers_ends_init_and_doctor_in_bounded_time() {
         started.elapsed()
     );
 }
+
+/// A lab with few users and no `[vars]` yet, whose password is the word `password`: sharing users
+/// is one `ok` line (a warning only for `auth`, whose wrong passwords could lock the user shared),
+/// each unset lab variable is a `todo` naming the cases it unlocks, and the password masks no word
+/// of doctor's own.
+#[test]
+fn few_users_and_unset_lab_variables_are_not_warnings_and_no_own_word_is_masked() {
+    const WORD: &str = "password";
+    let server = Served::start(&[], WORD, LC);
+    let dir = tempfile::tempdir().unwrap();
+    let reference = std::fs::read_to_string(root().join("profiles/reference.toml")).unwrap();
+    let mut text = String::new();
+    let mut in_vars = false;
+    for line in reference.lines() {
+        if line.starts_with('[') {
+            in_vars = line == "[vars]";
+        }
+        if in_vars {
+            continue;
+        }
+        // Eight users for 21 roles, as a small lab has.
+        let line = match line.strip_prefix("username = \"agent") {
+            Some(n) => {
+                let n: usize = n.trim_end_matches('"').parse().unwrap();
+                format!("username = \"agent{}\"", (n - 1) % 8 + 1)
+            }
+            None => line.to_string(),
+        };
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let p = dir.path().join("small-lab.toml");
+    std::fs::write(&p, text).unwrap();
+    let r = doctor(&server.url, p.to_str().unwrap(), WORD);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("ok    21 roles on 8 user(s), 8 of them shared: the cases of one user run one at a time"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        r.stdout.matches("user(s),").count(),
+        1,
+        "one line: {}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("warn  role `auth` sends deliberately wrong passwords for user `agent4`"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("todo  lab variable `single_device_place` (a place with exactly one device"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("it unlocks "), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains("***"),
+        "doctor masked its own words: {}",
+        r.stdout
+    );
+    assert!(r.stdout.contains(" 1 warning(s), 0 failed"), "{}", r.stdout);
+}

@@ -120,21 +120,9 @@ impl Drop for Independent {
 fn profile(dir: &Path, without: &[&str]) -> PathBuf {
     let reference = std::fs::read_to_string(root().join("profiles/reference.toml"))
         .expect("profiles/reference.toml");
-    // The reference lab's own values of the variables this lab sets give way to this lab's.
-    let ours: Vec<&str> = VARS
-        .lines()
-        .filter_map(|l| l.split_once(" = ").map(|(k, _)| k))
-        .collect();
-    let kept: Vec<&str> = reference
-        .lines()
-        .filter(|l| {
-            !l.split_once(" = ")
-                .is_some_and(|(k, _)| ours.contains(&k.trim()))
-        })
-        .collect();
-    let mut text = (kept.join("\n") + "\n")
+    let mut text = support::without_vars(&reference)
         .replace("name = \"reference\"", "name = \"independent\"")
-        .replace("[vars]\n", VARS);
+        + VARS;
     for cap in without {
         let entry = format!("\"{cap}\",");
         let kept: Vec<&str> = text

@@ -123,11 +123,18 @@ fn a_profile_from_init_runs_clean_against_serve_with_one_user_per_role_16_and_4_
     assert!(verdicts(&shared, "warn").is_subset(&allowed));
     let text = std::fs::read_to_string(dir.path().join("p4.toml")).unwrap();
     assert!(
-        text.contains("#   agent4: sample4, params, params5, auth, notify5"),
+        text.contains("# 21 roles on 4 users: the roles are spread so that each user carries about the same number of"),
         "{text}"
     );
-    assert!(text.contains("Safe: the planner serialises"), "{text}");
-    // doctor: shared users are fine; a notification role sharing one is a warning, not a failure.
+    // The reference lab's content, explicitly; the single-device place is the params user's own.
+    let p4: toml::Table = text.parse().unwrap();
+    let params_user = p4["agents"]["params"]["username"].as_str().unwrap();
+    assert_eq!(
+        p4["vars"]["single_device_place"].as_str().unwrap(),
+        format!("PLACE_{params_user}")
+    );
+    assert_eq!(p4["vars"]["place"].as_str(), Some("SIP_5000"));
+    // doctor: shared users are one line, not a warning; only `auth` sharing one is.
     let p4 = dir.path().join("p4.toml");
     let r = run(
         &["doctor", "--profile", p4.to_str().unwrap()],
@@ -137,15 +144,20 @@ fn a_profile_from_init_runs_clean_against_serve_with_one_user_per_role_16_and_4_
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(
-        r.stdout.contains(
-            "warn  user `agent4` is shared by roles auth, notify5, params, params5, sample4"
-        ),
+        r.stdout
+            .contains("ok    21 roles on 4 user(s), 4 of them shared: the cases of one user run one at a time"),
         "{}",
+        r.stdout
+    );
+    assert_eq!(
+        r.stdout.matches(" user(s), ").count(),
+        1,
+        "one line: {}",
         r.stdout
     );
     assert!(
         r.stdout
-            .contains("role `auth` sends it deliberately wrong passwords"),
+            .contains("warn  role `auth` sends deliberately wrong passwords for user `agent"),
         "{}",
         r.stdout
     );
@@ -269,17 +281,26 @@ fn a_server_that_is_not_the_reference_gets_lab_capabilities_commented_out() {
     assert!(text.contains("  # \"end_session\","), "{text}");
     assert!(text.contains("  \"cometd\","), "{text}");
     assert!(!text.contains("reference lab has it"), "{text}");
-    // The lab's variables, with the reference lab's values to replace.
+    // The lab's variables, each with its meaning and the cases it unlocks, and no reference value.
     assert!(
-        text.contains("# place = \"SIP_5000\"   # the reference lab's value"),
+        text.contains("#\n# single_device_place: a place with exactly one device"),
         "{text}"
     );
-    // Each with what cases/variables.toml says of it, once per paragraph, in the file's order.
+    assert!(text.contains("# single_device_place = \"\"\n"), "{text}");
+    assert!(text.contains("#   unlocks "), "{text}");
+    for reference in [
+        "\"SIP_5000\"",
+        "PLACE_agent8",
+        "/devices/7008",
+        "PLACE_MULTI_ACD",
+    ] {
+        assert!(!text.contains(reference), "{reference}: {text}");
+    }
     assert!(
-        text.contains("#\n# Sample 2\n# login_code = \"8000\""),
-        "{text}"
+        r.stdout.contains("wait for lab content until [vars] sets"),
+        "{}",
+        r.stdout
     );
-    assert_eq!(text.matches("# Sample 2\n").count(), 1, "{text}");
     assert!(
         r.stdout
             .contains("will be skipped until these capabilities are enabled"),
@@ -314,6 +335,31 @@ fn an_unreachable_target_is_exit_2_naming_it() {
     assert!(started.elapsed() < Duration::from_secs(20));
 }
 
+/// A host that answers 404 to everything is not a GWS: `init` exits 2 saying so, as `run` says
+/// the GWS API is not there, with or without a password to probe with.
+#[test]
+fn a_host_without_the_gws_api_is_exit_2() {
+    let server = support::TestServer::start(std::sync::Arc::new(|_| {
+        Some(support::response(
+            "404 Not Found",
+            &[("Content-Type", "text/plain")],
+            b"no such page",
+        ))
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    for env in [&env()[..], &[]] {
+        let r = run(&["init", "--target", &server.url()], dir.path(), env, LIMIT);
+        assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains("answers, but not as GWS"), "{}", r.stderr);
+        assert!(
+            r.stderr.contains("the GWS API is not under"),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stdout.is_empty(), "no profile is written: {}", r.stdout);
+    }
+}
+
 #[test]
 fn the_readme_table_is_printed_from_the_catalogue() {
     let r = run(&["init", "--print-reference-table"], &root(), &[], LIMIT);
@@ -344,4 +390,94 @@ fn a_password_inside_the_user_names_still_finds_the_accepted_users() {
     for detected in ["  \"csrf\",", "  \"cometd\",", "  \"user_resource\","] {
         assert!(text.contains(detected), "{detected} missing:\n{text}");
     }
+}
+
+/// A lab with a password per user and fewer users than roles: `--password-env 'LAB_PW_{n}'` writes
+/// each role's password as its user's variable; the profile lints clean and runs with no failure.
+#[test]
+fn init_with_a_password_per_user_writes_a_profile_that_lints_and_runs_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let directory = dir.path().join("lab.toml");
+    let mut text = String::from("version = \"8.5.200.99-lab\"\n");
+    let mut env: Vec<(String, String)> = Vec::new();
+    for n in 1..=8 {
+        text.push_str(&format!("[[agents]]\nusername = \"lab_{n}\"\npassword = \"pw-of-user-{n}\"\ndefault_place = \"P{n}\"\nlogin_code = \"LC{n}\"\n[[login_codes]]\ncode = \"LC{n}\"\n[[places]]\nname = \"P{n}\"\ndevices = [{{ id = \"70{n}\", kind = \"extension\" }}]\n"));
+        env.push((format!("LAB_PW_{n}"), format!("pw-of-user-{n}")));
+    }
+    env.push(("GWS_AGENT_LOGIN_PASSWORD".into(), LC.into()));
+    std::fs::write(&directory, text).unwrap();
+    let server = Served::start(&["--directory", directory.to_str().unwrap()], PW, LC);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let args = [
+        "init",
+        "--target",
+        &server.url,
+        "--username",
+        "lab_{n}",
+        "--agents",
+        "8",
+        "--password-env",
+        "LAB_PW_{n}",
+        "-o",
+        "p.toml",
+    ];
+    let r = run(&args, dir.path(), &env, LIMIT);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let text = std::fs::read_to_string(dir.path().join("p.toml")).unwrap();
+    assert!(!text.contains("pw-of-user"), "no password is ever written");
+    let profile: toml::Table = text.parse().unwrap();
+    for (role, a) in profile["agents"].as_table().unwrap() {
+        let user = a["username"].as_str().unwrap();
+        let n = user.strip_prefix("lab_").unwrap();
+        assert_eq!(
+            a["password"].as_str().unwrap(),
+            format!("${{env:LAB_PW_{n}}}"),
+            "{role}"
+        );
+    }
+    assert!(
+        text.contains("# 21 roles on 8 users: the roles are spread"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("roles on 8 users").count(),
+        1,
+        "one comment says it"
+    );
+    // Probed with each user's own password: the credentials were accepted.
+    for cap in ["  \"csrf\",", "  \"cometd\",", "  \"user_resource\","] {
+        assert!(text.contains(cap), "{cap}: {text}");
+    }
+    let lint = run(&["lint", "--profile", "p.toml"], dir.path(), &env, LIMIT);
+    assert_eq!(lint.code, 0, "{}", lint.stderr);
+    assert!(!lint.stderr.contains("warning"), "{}", lint.stderr);
+    let args = ["run", "--profile", "p.toml", "--report-dir", "r", "-q"];
+    let r = run(&args, dir.path(), &env, LIMIT);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(verdicts(&dir.path().join("r"), "fail").is_empty());
+    // One user's variable unset: the error names it, and offers no other user's as a did-you-mean.
+    let without_3: Vec<(&str, &str)> = env
+        .iter()
+        .copied()
+        .filter(|(k, _)| *k != "LAB_PW_3")
+        .collect();
+    let lint = run(
+        &["lint", "--profile", "p.toml"],
+        dir.path(),
+        &without_3,
+        LIMIT,
+    );
+    assert_eq!(lint.code, 2, "{}", lint.stderr);
+    assert!(
+        lint.stderr.contains("`LAB_PW_3` is not set"),
+        "{}",
+        lint.stderr
+    );
+    assert!(!lint.stderr.contains("did you mean"), "{}", lint.stderr);
+    assert!(
+        lint.stderr
+            .contains("each holds another user's password: export LAB_PW_3 too"),
+        "{}",
+        lint.stderr
+    );
 }

@@ -3,20 +3,12 @@
 
 use std::path::Path;
 
-/// A `--target` must be an http(s) URL with a host. `127.0.0.1:18555` (no scheme) would otherwise
-/// fail deep in the HTTP client as "relative URL without a base", and `localhost:8080` would parse
-/// as the scheme `localhost:`; both get "did you mean http://...?".
+/// A `--target` must be an http(s) URL with a host (see `load::profile::target_problem`, which a
+/// profile's `target` gets too).
 pub fn target(t: &str) -> Result<(), String> {
-    match url::Url::parse(t) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(()),
-        _ if !t.contains("://") => Err(format!(
-            "--target `{t}` is not a URL with a scheme; did you mean http://{t}?"
-        )),
-        Ok(u) => Err(format!(
-            "--target `{t}`: the scheme must be http or https, not `{}`",
-            u.scheme()
-        )),
-        Err(e) => Err(format!("--target `{t}` is not a URL: {e}")),
+    match gws_conform::load::profile::target_problem(t) {
+        None => Ok(()),
+        Some(problem) => Err(format!("--target {problem}")),
     }
 }
 

@@ -33,6 +33,8 @@ pub struct DoctorArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Mark {
     Ok,
+    /// Not wrong, but something left to do: lab content the profile does not set yet.
+    Todo,
     Warn,
     Fail,
 }
@@ -96,7 +98,7 @@ pub async fn doctor(args: DoctorArgs) -> u8 {
     items.push(transport_item(&suite, &facts));
     items.extend(capabilities(&suite, &facts));
     items.extend(shared_users(&suite));
-    items.extend(variables(&suite, &facts));
+    items.extend(variables(&suite));
     print(&args, &target, &items, &suite.redactor);
     if items.iter().any(|i| i.mark == Mark::Fail) {
         exit::FAIL
@@ -114,18 +116,22 @@ fn print(args: &DoctorArgs, target: &str, items: &[Item], redactor: &Redactor) {
     for i in items {
         let mark = match i.mark {
             Mark::Ok => "ok  ",
+            Mark::Todo => "todo",
             Mark::Warn => "warn",
             Mark::Fail => "FAIL",
         };
-        outln!("{mark}  {}", redactor.redact(&i.what));
+        // The items are the tool's words with outside values masked where they were put in (as a
+        // report masks values, not its own prose): a password `password` must not mask the word.
+        outln!("{mark}  {}", i.what);
         if let Some(f) = &i.fix {
-            outln!("      fix: {}", redactor.redact(f));
+            outln!("      fix: {f}");
         }
     }
     let count = |m: Mark| items.iter().filter(|i| i.mark == m).count();
     outln!(
-        "\n{} ok, {} warning(s), {} failed",
+        "\n{} ok, {} to do, {} warning(s), {} failed",
         count(Mark::Ok),
+        count(Mark::Todo),
         count(Mark::Warn),
         count(Mark::Fail)
     );
@@ -260,7 +266,7 @@ fn transport_item(suite: &Suite, facts: &TargetFacts) -> Item {
                 .then(|| "without a working handshake, the `cometd` cases cannot pass".to_string()),
         );
     };
-    let list = offered.join(", ");
+    let list = suite.redactor.redact(&offered.join(", "));
     let ws = facts.websocket.detected == Some(true);
     let lp = offered.iter().any(|t| t == "long-polling");
     match choice {
@@ -351,6 +357,9 @@ fn capabilities(suite: &Suite, facts: &TargetFacts) -> Vec<Item> {
     out
 }
 
+/// One line about users shared by several roles: sharing is how a lab with fewer users than roles
+/// runs the suite (the cases of one user run one at a time), not a mistake. Only role `auth`
+/// sharing a user deserves a word of its own: its wrong passwords could lock that user out.
 fn shared_users(suite: &Suite) -> Vec<Item> {
     let mut by_user: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (role, a) in &suite.profile.agents {
@@ -359,75 +368,72 @@ fn shared_users(suite: &Suite) -> Vec<Item> {
             .or_default()
             .push(role.as_str());
     }
-    let mut out = Vec::new();
-    for (user, roles) in by_user.iter().filter(|(_, r)| r.len() > 1) {
-        let notify: Vec<&&str> = roles
-            .iter()
-            .filter(|r| catalogue::is_notify_role(r))
-            .collect();
-        let what = format!(
-            "user `{user}` is shared by roles {}: their cases run one at a time (serialised)",
-            roles.join(", ")
-        );
-        out.push(if roles.contains(&"auth") {
-            // A wrong password is a failed login on the server's books: where a lockout policy
-            // counts them, the user of every other role sharing it could be locked out mid-run.
-            item(
-                Mark::Warn,
-                format!("{what}; role `auth` sends it deliberately wrong passwords: a lockout policy on the target would lock it for the other roles too"),
-                Some("give role `auth` a user of its own, one no lockout policy protects".to_string()),
-            )
-        } else if notify.is_empty() {
-            item(Mark::Ok, what, None)
-        } else {
-            item(
-                Mark::Warn,
-                format!("{what}; notification role(s) {} share it: safe (no other case of that user runs meanwhile), but the run is slower", notify.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")),
-                Some(format!("give each notification role a user of its own for a faster run (init --agents {})", catalogue::ROLES.len())),
-            )
-        });
+    let shared: Vec<(&str, &Vec<&str>)> = by_user
+        .iter()
+        .filter(|(_, r)| r.len() > 1)
+        .map(|(u, r)| (*u, r))
+        .collect();
+    if shared.is_empty() {
+        return Vec::new();
+    }
+    let roles = suite.profile.agents.len();
+    let mut out = vec![item(
+        Mark::Ok,
+        format!(
+            "{roles} roles on {} user(s), {} of them shared: the cases of one user run one at a time (serialised), so the run is slower, not different",
+            by_user.len(),
+            shared.len()
+        ),
+        None,
+    )];
+    if let Some((user, others)) = shared.iter().find(|(_, r)| r.contains(&"auth")) {
+        // A wrong password is a failed login on the server's books: where a lockout policy counts
+        // them, the user of every other role sharing it could be locked out mid-run.
+        out.push(item(
+            Mark::Warn,
+            format!(
+                "role `auth` sends deliberately wrong passwords for user `{}`, which roles {} share: a lockout policy on the target would lock it for them too",
+                suite.redactor.redact(user),
+                others.iter().filter(|r| **r != "auth").map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")
+            ),
+            Some("give role `auth` a user of its own, one no lockout policy protects (or ignore this if the target has none)".to_string()),
+        ));
     }
     out
 }
 
-fn variables(suite: &Suite, facts: &TargetFacts) -> Vec<Item> {
+/// Each lab variable the profile does not set, as a checklist item naming the cases it unlocks
+/// (they are skipped until then: nothing is wrong, something is left to do); then unset environment
+/// variables and undefined roles.
+fn variables(suite: &Suite) -> Vec<Item> {
     let mut out = Vec::new();
-    for c in catalogue::CAPABILITIES
-        .iter()
-        .filter(|c| suite.profile.capabilities.contains(c.name))
-    {
-        let missing: Vec<&str> = c
-            .vars
-            .iter()
-            .copied()
-            .filter(|v| !suite.profile.vars.contains_key(*v))
-            .collect();
-        if missing.is_empty() || facts.says_reference {
+    let mut waiting: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for case in &suite.cases {
+        for need in case.needs_lab() {
+            waiting.entry(&need.variable).or_default().push(&case.id);
+        }
+    }
+    for (name, meaning) in suite.lab_variables() {
+        let Some(cases) = waiting.get(name.as_str()) else {
             continue;
+        };
+        let mut shown = cases
+            .iter()
+            .take(3)
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if cases.len() > 3 {
+            shown.push_str(&format!(", +{} more", cases.len() - 3));
         }
         out.push(item(
-            Mark::Warn,
-            format!("capability `{}` is claimed, but [vars] does not set {}: the reference lab's values (cases/variables.toml) apply", c.name, missing.join(", ")),
-            Some(format!("set {} in [vars] to your lab's content", missing.join(", "))),
+            Mark::Todo,
+            format!(
+                "lab variable `{name}` ({meaning}) is not set: it unlocks {} case(s): {shown}",
+                cases.len()
+            ),
+            Some(format!("set {name} in [vars] to your lab's value")),
         ));
-    }
-    if !facts.says_reference {
-        let core: Vec<&str> = suite
-            .variable_defaults()
-            .keys()
-            .map(String::as_str)
-            .filter(|v| {
-                catalogue::is_lab_variable(v) && catalogue::capability_of_variable(v).is_none()
-            })
-            .filter(|v| !suite.profile.vars.contains_key(*v))
-            .collect();
-        if !core.is_empty() {
-            out.push(item(
-                Mark::Warn,
-                format!("[vars] leaves {} lab variable(s) at the reference lab's values (cases/variables.toml): {}", core.len(), core.join(", ")),
-                Some("set each to your lab's place, login code, queue or device (init writes them commented out with the reference values)".into()),
-            ));
-        }
     }
     let mut unset: BTreeMap<&str, usize> = BTreeMap::new();
     for case in &suite.cases {

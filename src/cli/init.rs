@@ -2,13 +2,17 @@
 //!
 //! Users: `--username NAME --agents N` gives N users. A NAME holding `{n}` has it replaced by 1..N
 //! (`lab_{n}` → lab_1..lab_N); else the number is appended (`agent` → agent1..agentN), except with
-//! `--agents 1`, where NAME is the one user as written. Roles get users by their reference slot
-//! (`catalogue::ROLES`): role slot s gets user `(s - 1) % N + 1`, so `--agents` at its default (one
-//! user per role: 21) is the reference lab's mapping, and fewer agents share users (with 16, the
-//! parameter-validation roles `params2`..`params6` share the users of `default` and the sample
-//! roles). The reference lab's users are `agent1`..`agent21` (`directory::BUILTIN_AGENTS`). Sharing
-//! is safe because the planner serialises the cases of one user name (a case's default group is
-//! `agent:<user>`), so no two cases of one user ever run at once, notification roles included.
+//! `--agents 1`, where NAME is the one user as written. With one user per role (the default: 21),
+//! role slot s (`catalogue::ROLES`) gets user s, the reference lab's mapping. With fewer, the roles
+//! are spread so that each user carries about the same number of cases (the busiest role first, to
+//! the least busy user). The reference lab's users are `agent1`..`agent21`
+//! (`directory::BUILTIN_AGENTS`). Sharing is safe because the planner serialises the cases of one
+//! user name (a case's default group is `agent:<user>`), so no two cases of one user ever run at
+//! once, notification roles included.
+//!
+//! Passwords: `--password-env NAME` (default `GWS_PASSWORD`) names the variable every user's password
+//! is read from; a NAME holding `{n}` gives each user its own (`GWS_PASSWORD_{n}` → GWS_PASSWORD_1 for
+//! the first user, ...), for a lab with a password per user.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -25,6 +29,7 @@ use gws_reference::directory::BUILTIN_AGENTS;
 
 use super::embedded::PASSWORD_VAR;
 use super::exit;
+use super::init_users::{assign, password_variables, user_names};
 use super::profile_text::{self, Decision, Draft};
 
 #[derive(Args)]
@@ -45,6 +50,11 @@ pub struct InitArgs {
     /// Overwrite an existing -o FILE.
     #[arg(long)]
     pub force: bool,
+    /// The environment variable holding the users' password. A name holding the placeholder `n` in
+    /// braces gives each user a variable of its own, numbered as the users are (`GWS_PASSWORD_` +
+    /// that placeholder: GWS_PASSWORD_1 for the first user, ...), for a lab with a password per user.
+    #[arg(long, value_name = "NAME", default_value = PASSWORD_VAR)]
+    pub password_env: String,
     /// Per-probe timeout, written to the profile as `timeout_ms`.
     #[arg(long, default_value_t = 5000)]
     pub timeout_ms: u64,
@@ -57,29 +67,8 @@ pub struct InitArgs {
     pub print_reference_table: bool,
 }
 
-/// The user names of `--username` and `--agents`.
-pub fn user_names(pattern: &str, agents: usize) -> Vec<String> {
-    if pattern.contains("{n}") {
-        return (1..=agents)
-            .map(|n| pattern.replace("{n}", &n.to_string()))
-            .collect();
-    }
-    if agents == 1 {
-        return vec![pattern.to_string()];
-    }
-    (1..=agents).map(|n| format!("{pattern}{n}")).collect()
-}
-
-/// Each role's user: role slot s gets user `(s - 1) % N + 1` (0-based index here).
-pub fn assign(users: &[String]) -> BTreeMap<&'static str, String> {
-    ROLES
-        .iter()
-        .map(|r| (r.name, users[(r.slot - 1) % users.len()].clone()))
-        .collect()
-}
-
-/// The suite (embedded, or ./cases): its cases are counted per role and capability, and its
-/// variable defaults are the reference lab's values.
+/// The suite (embedded, or ./cases), with no profile: its cases are counted per role and capability,
+/// and those that wait for lab content say which variables they need.
 fn load_suite() -> Result<gws_conform::load::Suite, u8> {
     let input = super::InputArgs {
         cases: None,
@@ -123,26 +112,35 @@ pub async fn init(args: InitArgs) -> u8 {
         }
     }
     let users = user_names(&args.username, args.agents);
-    let roles = assign(&users);
-    let facts = match probe(&target, &args, &roles).await {
+    let roles = assign(&users, &counts);
+    let password_vars: BTreeMap<String, String> = users
+        .iter()
+        .cloned()
+        .zip(password_variables(&args.password_env, users.len()))
+        .collect();
+    let facts = match probe(&target, &args, &roles, &password_vars).await {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: {e}");
             return exit::ERROR;
         }
     };
+    let roles_for_vars = roles.clone();
     let draft = Draft {
         target: target.clone(),
         timeout_ms: args.timeout_ms,
         ca_file: ca_file_written(&args),
         username: args.username.clone(),
         agents: args.agents,
+        decisions: decide(&facts, &users, &roles),
         roles,
-        decisions: decide(&facts, &users, &assign(&users)),
+        password_env: &args.password_env,
+        password_vars: &password_vars,
         facts: &facts,
         counts: &counts,
-        defaults: suite.variable_defaults(),
-        meanings: suite.variable_meanings(),
+        lab: suite.lab_variables(),
+        lab_cases: lab_cases(&suite),
+        reference_vars: reference_vars(&roles_for_vars),
     };
     let text = profile_text::render(&draft);
     let skipped = profile_text::skipped_cases(&draft, &suite.cases);
@@ -182,11 +180,56 @@ pub async fn init(args: InitArgs) -> u8 {
     exit::PASS
 }
 
-/// Probes the target with the users' credentials when GWS_PASSWORD is set.
+/// Per lab variable, the cases of the suite that name it (each is skipped until the profile sets it).
+fn lab_cases(suite: &gws_conform::load::Suite) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for c in &suite.cases {
+        for need in c.needs_lab() {
+            out.entry(need.variable.clone())
+                .or_default()
+                .push(c.id.to_string());
+        }
+    }
+    out
+}
+
+/// The reference lab's content: `[vars]` of the reference profile built into the binary, the one
+/// place that names it; the single-device place is the `params` role's agent's own (`PLACE_agentN`,
+/// extension 70NN), so that no case of another user logs in there meanwhile.
+fn reference_vars(roles: &BTreeMap<&'static str, String>) -> BTreeMap<String, String> {
+    let mut vars = reference_profile_vars();
+    let params = roles
+        .get("params")
+        .and_then(|u| u.strip_prefix("agent")?.parse::<usize>().ok());
+    if let Some(n) = params.filter(|n| (1..=BUILTIN_AGENTS).contains(n)) {
+        vars.insert("single_device_place".into(), format!("PLACE_agent{n}"));
+        vars.insert("single_device_path".into(), format!("/devices/70{n:02}"));
+    }
+    vars
+}
+
+fn reference_profile_vars() -> BTreeMap<String, String> {
+    let path = std::path::Path::new(gws_conform::load::REFERENCE_PROFILE);
+    gws_conform::load::Dir::Embedded("profiles")
+        .read(path)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .and_then(|t| t.get("vars")?.as_table().cloned())
+        .map(|v| {
+            v.into_iter()
+                .filter_map(|(k, v)| Some((k, v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Probes the target with each user's credentials whose password variable is set.
 async fn probe(
     target: &str,
     args: &InitArgs,
     roles: &BTreeMap<&'static str, String>,
+    password_vars: &BTreeMap<String, String>,
 ) -> Result<TargetFacts, String> {
     let redactor = Redactor::new();
     let mut profile = Profile::from_environment(&Env::empty(), &redactor).map_err(|_| "profile")?;
@@ -211,20 +254,20 @@ async fn probe(
         })?;
         profile.ca_certificates = trusted.ca_certificates;
     }
-    let password = std::env::var(PASSWORD_VAR).ok();
     let mut agents: BTreeMap<String, (Vec<String>, Agent)> = BTreeMap::new();
-    if let Some(pw) = &password {
-        redactor.add(pw);
-        for (role, user) in roles {
-            let entry = agents.entry(user.clone()).or_insert_with(|| {
-                let agent = Agent {
-                    username: user.clone(),
-                    password: Secret::new(pw),
-                };
-                (Vec::new(), agent)
-            });
-            entry.0.push(role.to_string());
-        }
+    for (role, user) in roles {
+        let Some(pw) = password_vars.get(user).and_then(|v| std::env::var(v).ok()) else {
+            continue;
+        };
+        redactor.add(&pw);
+        let entry = agents.entry(user.clone()).or_insert_with(|| {
+            let agent = Agent {
+                username: user.clone(),
+                password: Secret::new(pw),
+            };
+            (Vec::new(), agent)
+        });
+        entry.0.push(role.to_string());
     }
     let probe_users: Vec<ProbeUser> = agents
         .values()
@@ -333,44 +376,55 @@ fn reference_lab_conflict(
 mod tests {
     use super::*;
 
-    #[test]
-    fn user_names_follow_the_pattern() {
-        assert_eq!(user_names("agent", 3), ["agent1", "agent2", "agent3"]);
-        assert_eq!(user_names("lab_{n}_x", 2), ["lab_1_x", "lab_2_x"]);
-        assert_eq!(user_names("jdoe", 1), ["jdoe"]);
-        assert_eq!(user_names("a{n}", 1), ["a1"]);
+    /// Cases per role as the shipped suite has them, roughly: what `assign` balances.
+    fn counts() -> catalogue::Counts {
+        let mut c = catalogue::Counts::default();
+        for r in ROLES {
+            let n = if r.name.starts_with("params") {
+                18
+            } else {
+                4 + r.slot % 5
+            };
+            c.roles.insert(r.name.to_string(), n);
+        }
+        c
     }
 
     #[test]
-    fn one_user_per_role_is_the_reference_mapping_and_fewer_share_by_slot() {
+    fn one_user_per_role_is_the_reference_mapping_and_fewer_share_evenly() {
         assert_eq!(ROLES.len(), BUILTIN_AGENTS, "one reference agent per role");
-        let full = assign(&user_names("agent", ROLES.len()));
+        let counts = counts();
+        let full = assign(&user_names("agent", ROLES.len()), &counts);
         for r in ROLES {
             assert_eq!(full[r.name], format!("agent{}", r.slot), "{}", r.name);
         }
-        // 16 users: the parameter roles beyond slot 16 share the sample roles' users, and no
-        // notification role shares one.
-        let sixteen = assign(&user_names("agent", 16));
-        assert_eq!(sixteen["notify5"], "agent16");
-        assert_eq!(sixteen["params2"], "agent1");
-        assert_eq!(sixteen["params6"], "agent5");
-        assert!(ROLES.iter().filter(|r| r.is_notify()).all(|n| ROLES
-            .iter()
-            .filter(|r| sixteen[r.name] == sixteen[n.name])
-            .count()
-            == 1));
-        let four = assign(&user_names("agent", 4));
-        for role in ["sample4", "params", "auth", "notify5"] {
-            assert_eq!(four[role], "agent4", "{role}");
+        for n in [1, 2, 4, 8, 16, 20] {
+            let users = user_names("agent", n);
+            let roles = assign(&users, &counts);
+            assert_eq!(roles.len(), ROLES.len());
+            let load = |u: &String| -> usize {
+                ROLES
+                    .iter()
+                    .filter(|r| roles[r.name] == *u)
+                    .map(|r| counts.role(r.name))
+                    .sum()
+            };
+            let loads: Vec<usize> = users.iter().map(load).collect();
+            let busiest_role = ROLES.iter().map(|r| counts.role(r.name)).max().unwrap();
+            // Greedy spreading: no user carries more than one role's worth above another.
+            let (max, min) = (*loads.iter().max().unwrap(), *loads.iter().min().unwrap());
+            assert!(max - min <= busiest_role, "{n} users: {loads:?}");
+            assert!(
+                loads.iter().all(|l| *l > 0),
+                "{n} users: every user gets work"
+            );
         }
-        assert_eq!(
-            reference_lab_conflict("multimedia_down_agent", &user_names("agent", 4), &four),
-            None
-        );
-        let two = assign(&user_names("agent", 2));
+        let two = assign(&user_names("agent", 2), &counts);
+        let conflict =
+            reference_lab_conflict("multimedia_down_agent", &user_names("agent", 2), &two);
         assert!(
-            reference_lab_conflict("multimedia_down_agent", &user_names("agent", 2), &two)
-                .is_some_and(|w| w.contains("role `sample4` gets `agent2`"))
+            conflict.is_some_and(|w| w.contains("role `sample4` gets `agent")),
+            "agent4 is not among two users"
         );
     }
 }

@@ -37,6 +37,24 @@ pub fn lint(input: &InputArgs) -> u8 {
                 suite.schemas.files.len(),
                 super::suite::describe(&sources)
             );
+            // Not a problem of the files: lab content this profile has not set yet.
+            let waiting: Vec<&gws_conform::model::CaseOutline> = suite
+                .cases
+                .iter()
+                .filter(|c| !c.needs_lab().is_empty())
+                .collect();
+            if !waiting.is_empty() {
+                let names: std::collections::BTreeSet<&str> = waiting
+                    .iter()
+                    .flat_map(|c| c.needs_lab())
+                    .map(|n| n.variable.as_str())
+                    .collect();
+                outln!(
+                    "note: {} case(s) wait for lab content the profile's [vars] does not set: {} (`doctor` lists what each names)",
+                    waiting.len(),
+                    names.into_iter().collect::<Vec<_>>().join(", ")
+                );
+            }
             exit::PASS
         }
         Err(code) => code,

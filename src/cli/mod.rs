@@ -11,6 +11,7 @@ mod compare;
 mod doctor;
 mod embedded;
 mod init;
+mod init_users;
 mod lint;
 mod list;
 mod mutants;

@@ -28,16 +28,46 @@ pub struct Draft<'a> {
     pub agents: usize,
     /// Each role's user name.
     pub roles: BTreeMap<&'static str, String>,
+    /// `--password-env` as given.
+    pub password_env: &'a str,
+    /// Each user's password variable (`--password-env`).
+    pub password_vars: &'a BTreeMap<String, String>,
     pub decisions: BTreeMap<&'static str, Decision>,
     pub facts: &'a TargetFacts,
     pub counts: &'a Counts,
-    /// The case variables' defaults (`cases/variables.toml`): the reference lab's values.
-    pub defaults: &'a BTreeMap<String, String>,
-    /// What `cases/variables.toml` says of each variable (its paragraph's number and comment).
-    pub meanings: &'a BTreeMap<String, (usize, String)>,
+    /// The lab variables (`[lab]` of `cases/variables.toml`) and their meanings.
+    pub lab: &'a BTreeMap<String, String>,
+    /// Per lab variable, the cases that wait for it.
+    pub lab_cases: BTreeMap<String, Vec<String>>,
+    /// The reference lab's content (the reference profile's `[vars]`), written only for a target
+    /// that says it is the reference server.
+    pub reference_vars: BTreeMap<String, String>,
 }
 
 impl Draft<'_> {
+    /// The distinct password variables, in user order.
+    fn distinct_password_vars(&self) -> Vec<&str> {
+        let mut seen: Vec<&str> = Vec::new();
+        for v in self.password_vars.values() {
+            if !seen.contains(&v.as_str()) {
+                seen.push(v);
+            }
+        }
+        seen
+    }
+
+    /// How the profile's passwords are read, in one phrase.
+    fn passwords_phrase(&self) -> String {
+        match self.distinct_password_vars().as_slice() {
+            [one] => format!("every agent's from ${one}"),
+            many => format!(
+                "each user's from a variable of its own (${} .. ${})",
+                many.first().copied().unwrap_or_default(),
+                many.last().copied().unwrap_or_default()
+            ),
+        }
+    }
+
     fn enabled(&self, cap: &str) -> bool {
         self.decisions.get(cap).is_some_and(|d| d.enabled)
     }
@@ -124,10 +154,15 @@ fn header(t: &mut String, d: &Draft) {
         .unwrap_or("none");
     let _ = writeln!(
         t,
-        "# Target profile written by `gws-conform init --target {} --username {} --agents {}`.",
+        "# Target profile written by `gws-conform init --target {} --username {} --agents {}`{}.",
         quoted(&d.target),
         quoted(&d.username),
-        d.agents
+        d.agents,
+        if d.password_env == PASSWORD_VAR {
+            String::new()
+        } else {
+            format!(" --password-env {}", quoted(d.password_env))
+        }
     );
     let _ = writeln!(
         t,
@@ -138,7 +173,11 @@ fn header(t: &mut String, d: &Draft) {
         let _ = writeln!(t, "# filled from its built-in lab (reference/README.md), NOT probed; a reference server started with");
         let _ = writeln!(t, "# another --directory may differ.");
     }
-    let _ = writeln!(t, "# Passwords come from the environment only: every agent's from ${PASSWORD_VAR}, and Sample 3's switch");
+    let _ = writeln!(
+        t,
+        "# Passwords come from the environment only: {}, and Sample 3's switch",
+        d.passwords_phrase()
+    );
     let _ = writeln!(t, "# password (agentLoginPassword) from ${LOGIN_CODE_PASSWORD_VAR} (unset: its cases are skipped).");
     let _ = writeln!(t, "# Check it with `gws-conform doctor --profile THIS_FILE` before `gws-conform run --profile THIS_FILE`.\n");
 }
@@ -183,42 +222,33 @@ fn capabilities(t: &mut String, d: &Draft) {
 }
 
 fn vars(t: &mut String, d: &Draft) {
-    let _ = writeln!(t, "\n# Case variables naming the lab's content. Their defaults (cases/variables.toml) are the reference");
+    let _ = writeln!(t, "\n# Case variables naming the lab's content (cases/variables.toml, [lab]). They have no default: a");
     let _ = writeln!(
         t,
-        "# lab's: the published samples' values and the reference directory's places and numbers."
+        "# case that needs one this table does not set is skipped, naming it, until you set it."
     );
     let _ = writeln!(t, "[vars]");
     if d.facts.says_reference {
-        let _ = writeln!(t, "# The target says it is the reference server: the defaults name its lab, nothing to set.");
+        let _ = writeln!(t, "# The target says it is the reference server: its lab's content, as profiles/reference.toml names it.");
+        for (name, value) in &d.reference_vars {
+            let _ = writeln!(t, "{name} = {}", quoted(value));
+        }
         return;
     }
-    let _ = writeln!(t, "# Set each one to your lab's content (a case using a value the lab lacks fails or is refused):");
-    // In the file's order, a paragraph's comment once above its variables.
-    let mut lab: Vec<(&String, &String)> = d
-        .defaults
-        .iter()
-        .filter(|(n, _)| catalogue::is_lab_variable(n))
-        .collect();
-    lab.sort_by_key(|(n, _)| d.meanings.get(*n).map_or(usize::MAX, |(p, _)| *p));
-    let mut said = None;
-    for (name, value) in lab {
-        let meaning = d.meanings.get(name).map(|(_, m)| m);
-        if meaning.is_some() && meaning != said {
-            let _ = writeln!(
-                t,
-                "#\n# {}",
-                meaning.map(String::as_str).unwrap_or_default()
-            );
-            said = meaning;
-        }
+    let _ = writeln!(t, "# Uncomment each and set it to your lab's content: what it must name, and the cases it unlocks.");
+    let mut names: Vec<&String> = d.lab.keys().collect();
+    names.sort_by_key(|n| catalogue::capability_of_variable(n).map(|c| c.name));
+    for name in names {
+        let cases = d.lab_cases.get(name).map(Vec::as_slice).unwrap_or_default();
         let used = catalogue::capability_of_variable(name)
-            .map_or(String::new(), |c| format!(" (for `{}`)", c.name));
-        let _ = writeln!(
-            t,
-            "# {name} = {}   # the reference lab's value{used}",
-            quoted(value)
-        );
+            .map_or(String::new(), |c| format!(", with capability `{}`", c.name));
+        let _ = writeln!(t, "#\n# {name}: {}", d.lab[name]);
+        let mut shown = cases.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+        if cases.len() > 3 {
+            shown.push_str(&format!(", +{} more", cases.len() - 3));
+        }
+        let _ = writeln!(t, "#   unlocks {} case(s){used}: {shown}", cases.len());
+        let _ = writeln!(t, "# {name} = \"\"");
     }
 }
 
@@ -231,16 +261,11 @@ fn agents(t: &mut String, d: &Draft) {
             "# Each role has a user of its own, so the roles' cases run in parallel."
         );
     } else {
-        let _ = writeln!(
-            t,
-            "# Users shared by several roles (fewer agents than roles):"
-        );
-        for (user, roles) in &shared {
-            let _ = writeln!(t, "#   {user}: {}", roles.join(", "));
-        }
-        let _ = writeln!(t, "# Safe: the planner serialises the cases of one user name (their serial group is `agent:<user>`),");
-        let _ = writeln!(t, "# so no two cases of a shared user run at once; a notification role's agent is therefore used by no");
-        let _ = writeln!(t, "# other case while its CometD windows are open. The run takes longer, not differently.");
+        let users: std::collections::BTreeSet<&String> = d.roles.values().collect();
+        let _ = writeln!(t, "# {} roles on {} users: the roles are spread so that each user carries about the same number of", d.roles.len(), users.len());
+        let _ = writeln!(t, "# cases. The cases of one user run one at a time (their serial group is `agent:<user>`), so a");
+        let _ = writeln!(t, "# notification role's agent is used by no other case while its CometD windows are open: the run");
+        let _ = writeln!(t, "# takes longer, not differently.");
         if shared.iter().any(|(_, roles)| roles.contains(&"auth")) {
             let _ = writeln!(t, "# But role `auth` sends its user deliberately wrong passwords: if the target locks accounts");
             let _ = writeln!(
@@ -263,7 +288,11 @@ fn agents(t: &mut String, d: &Draft) {
         }
         let _ = writeln!(t, "[agents.{}]", r.name);
         let _ = writeln!(t, "username = {}", quoted(&d.roles[r.name]));
-        let _ = writeln!(t, "password = \"${{env:{PASSWORD_VAR}}}\"");
+        let var = d
+            .password_vars
+            .get(&d.roles[r.name])
+            .map_or(PASSWORD_VAR, String::as_str);
+        let _ = writeln!(t, "password = \"${{env:{var}}}\"");
     }
 }
 
@@ -295,9 +324,23 @@ pub fn summary(d: &Draft, skipped: &[(String, Vec<String>)], output: Option<&Pat
             "warning: {reason}: fix the users or the password, then run init again"
         ));
     }
-    if f.preflight.record.probes.len() == 1 {
+    let unset: Vec<&str> = d
+        .distinct_password_vars()
+        .into_iter()
+        .filter(|v| std::env::var_os(v).is_none())
+        .collect();
+    if !unset.is_empty() {
+        let all = unset.len() == d.distinct_password_vars().len();
         out.push(format!(
-            "warning: {PASSWORD_VAR} is not set: no credentials were probed, so csrf, cometd and user_resource stay off; export it and run init again"
+            "warning: {} {} not set: {}; export {} and run init again",
+            unset.join(", "),
+            if unset.len() == 1 { "is" } else { "are" },
+            if all {
+                "no credentials were probed, so csrf, cometd and user_resource stay off"
+            } else {
+                "those users were not probed"
+            },
+            if unset.len() == 1 { "it" } else { "them" }
         ));
     }
     for c in CAPABILITIES {
@@ -325,7 +368,23 @@ pub fn summary(d: &Draft, skipped: &[(String, Vec<String>)], output: Option<&Pat
     if users.len() < d.roles.len() {
         out.push("  fewer users than roles: a [pool] of them lets the run spread the cases over them (README: Scheduling over a pool of users)".into());
     }
-    out.push(format!("passwords: export {PASSWORD_VAR} (every agent) and {LOGIN_CODE_PASSWORD_VAR} (Sample 3's switch password)"));
+    let vars = d.distinct_password_vars();
+    out.push(match vars.as_slice() {
+        [one] => format!("passwords: export {one} (every agent) and {LOGIN_CODE_PASSWORD_VAR} (Sample 3's switch password)"),
+        many => format!(
+            "passwords: export {} .. {} (one per user) and {LOGIN_CODE_PASSWORD_VAR} (Sample 3's switch password)",
+            many.first().copied().unwrap_or_default(),
+            many.last().copied().unwrap_or_default()
+        ),
+    });
+    if !d.facts.says_reference && !d.lab_cases.is_empty() {
+        let waiting: std::collections::BTreeSet<&String> = d.lab_cases.values().flatten().collect();
+        out.push(format!(
+            "{} case(s) wait for lab content until [vars] sets {} (each is described in the profile)",
+            waiting.len(),
+            d.lab_cases.keys().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
     out.push(skipped_line(skipped));
     let file = output.map_or("PROFILE".to_string(), |o| o.display().to_string());
     if let Some(o) = output {

@@ -30,7 +30,7 @@ const NO_SUCH_PATH: &str = "/api/v2/gws-conform-no-such-resource";
 /// Said when a GET answer carries a CSRF token and the profile does not send one.
 pub const HINT_CSRF_ON: &str = "the target issues CSRF tokens and the profile says csrf = false: this run sends them, as a client must; set csrf = true in the profile to say so";
 /// Said when the profile expects CSRF tokens and no successful GET answer carried one.
-pub const HINT_CSRF_OFF: &str = "the profile says csrf = true but no GET answer carried X-CSRF-TOKEN; if the target does not use CSRF tokens, set csrf = false in the profile";
+pub const HINT_CSRF_OFF: &str = "the profile says csrf = true but no authenticated GET answer carried a CSRF token (neither under the header X-CSRF-HEADER names, nor as X-CSRF-TOKEN); if the target does not use CSRF tokens, set csrf = false in the profile";
 
 /// One user to probe, with every role of the run that logs in as that user.
 pub struct ProbeUser<'a> {
@@ -164,7 +164,21 @@ pub async fn run(transport: &Transport, users: &[ProbeUser<'_>], redactor: &Reda
         }
         _ => false,
     };
-    let no_api = confirmed_404.then(|| no_api(transport.base(), users.len()));
+    // No credentials to probe with (`init` before a password is exported): a GWS answers an
+    // anonymous GET /api/v2/me too (401, or the user); 404 there and on the version probe, with no
+    // GWS error body, says the API is elsewhere, as `run` would find with credentials.
+    let anonymous_404 = if users.is_empty() && probes[0].status == Some(404) {
+        let (p, body) = probe(transport, ME_PATH, None, redactor).await;
+        let gws = body
+            .as_deref()
+            .is_some_and(|b| is_gws_error_body(&String::from_utf8_lossy(b)));
+        let absent = p.status == Some(404) && !gws;
+        probes.push(p);
+        absent
+    } else {
+        false
+    };
+    let no_api = (confirmed_404 || anonymous_404).then(|| no_api(transport.base(), users.len()));
     let (outcome, reason) = if let Some(reason) = no_api {
         (PreflightOutcome::NoApi, Some(redactor.redact(&reason)))
     } else if rejected.is_empty() {
@@ -346,17 +360,23 @@ fn no_api(base: &url::Url, users: usize) -> String {
     } else {
         "; is the target's URL right? The harness adds /api/v2/... to it".to_string()
     };
-    format!(
-        "every probe of the API answered 404 (GET {ME_PATH} for {users} user(s), then POST {ME_PATH}): the GWS API is not under {base}{hint}"
-    )
+    let probes = if users == 0 {
+        format!("GET {VERSION_PATH}, then GET {ME_PATH} without credentials")
+    } else {
+        format!("GET {ME_PATH} for {users} user(s), then POST {ME_PATH}")
+    };
+    format!("every probe of the API answered 404 ({probes}): the GWS API is not under {base}{hint}")
 }
 
 /// The advice the answers give about the profile's `csrf`.
 fn hints(csrf_on: bool, probes: &[Probe]) -> Vec<String> {
     let answered: Vec<&Probe> = probes.iter().filter(|p| p.status.is_some()).collect();
     let any_token = answered.iter().any(|p| p.csrf_token);
+    // Only an authenticated GET that succeeded says something about tokens: a server may issue
+    // them with a session only, and the anonymous version probe opens none.
     let successes = answered
         .iter()
+        .filter(|p| p.user.is_some() && p.request.starts_with("GET "))
         .filter(|p| p.status.is_some_and(|s| (200..300).contains(&s)))
         .count();
     if issues_tokens_unasked(csrf_on, probes) {
@@ -447,6 +467,7 @@ mod tests {
         p.status = Some(status);
         p.csrf_token = csrf_token;
         p.found = format!("answered {status}");
+        p.user = Some("agent1".to_string());
         p
     }
 
@@ -483,5 +504,16 @@ mod tests {
         assert!(hints(true, &[answered(200, true)]).is_empty());
         assert!(hints(false, &[answered(200, false)]).is_empty());
         assert!(hints(true, &[answered(403, false), silent]).is_empty());
+        // Credentials rejected: the anonymous version probe's 200 says nothing about tokens.
+        let version = Probe {
+            user: None,
+            request: format!("GET {VERSION_PATH}"),
+            ..answered(200, false)
+        };
+        assert!(hints(true, &[version.clone(), answered(401, false)]).is_empty());
+        assert_eq!(
+            hints(true, &[version, answered(200, false)]),
+            [HINT_CSRF_OFF]
+        );
     }
 }

@@ -23,6 +23,9 @@ pub const REFERENCE_VERSION_SUFFIX: &str = "-reference";
 pub enum ProbeError {
     #[error("the target {target} could not be reached: {detail}")]
     Unreachable { target: String, detail: String },
+    /// The target answers, but not as GWS: what `run` calls "the GWS API is not there".
+    #[error("the target {target} answers, but not as GWS: {detail}")]
+    NoApi { target: String, detail: String },
 }
 
 /// What one probe found out about one thing: present, absent, or not known (with why, in words).
@@ -111,14 +114,22 @@ pub async fn probe_target(
     redactor: &Redactor,
 ) -> Result<TargetFacts, ProbeError> {
     let found = preflight::run(transport, users, redactor).await;
-    if matches!(
-        found.record.outcome,
-        PreflightOutcome::Unreachable | PreflightOutcome::NoApi
-    ) {
-        return Err(ProbeError::Unreachable {
-            target: transport.base().to_string(),
-            detail: found.blocking_reason().unwrap_or("no answer").to_string(),
-        });
+    let target = transport.base().to_string();
+    let detail = || found.blocking_reason().unwrap_or("no answer").to_string();
+    match found.record.outcome {
+        PreflightOutcome::Unreachable => {
+            return Err(ProbeError::Unreachable {
+                target,
+                detail: detail(),
+            })
+        }
+        PreflightOutcome::NoApi => {
+            return Err(ProbeError::NoApi {
+                target,
+                detail: detail(),
+            })
+        }
+        _ => {}
     }
     let version_status = found.record.probes.first().and_then(|p| p.status);
     let diagnostics = match (&found.server_version, version_status) {

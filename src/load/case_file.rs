@@ -241,6 +241,10 @@ fn build_case(
     if ctx.env.skips_cases_with_unset() {
         vars.defer_unset_env();
     }
+    if let Ok(mut names) = ctx.case_vars.lock() {
+        names.extend(raw.vars.keys().cloned());
+    }
+    vars.defer_lab(ctx.lab);
     vars.layer(ctx.defaults);
     vars.layer(&raw.vars);
     vars.layer(&ctx.profile.vars);
@@ -283,6 +287,14 @@ fn build_case(
                 source: raw.source,
                 rationale: raw.rationale,
                 needs_env: vars.unset_env(),
+                needs_lab: vars
+                    .unset_lab()
+                    .into_iter()
+                    .map(|v| crate::model::LabNeed {
+                        meaning: ctx.lab.get(&v).cloned().unwrap_or_default(),
+                        variable: v,
+                    })
+                    .collect(),
             }
             .boxed(),
         },

@@ -274,12 +274,6 @@ pub const CAPABILITIES: &[CapabilityInfo] = &[
     },
 ];
 
-/// Whether a case variable names lab content (a place, a login code, a number): its default is the
-/// reference lab's and a real lab must set its own. `unknown_*` values name what no lab holds.
-pub fn is_lab_variable(name: &str) -> bool {
-    !name.starts_with("unknown_")
-}
-
 /// The capability whose cases use a variable, if one does.
 pub fn capability_of_variable(name: &str) -> Option<&'static CapabilityInfo> {
     CAPABILITIES.iter().find(|c| c.vars.contains(&name))

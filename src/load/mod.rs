@@ -17,6 +17,7 @@ pub mod schemas;
 pub mod source;
 pub mod timings;
 mod toml_json;
+pub mod variable_file;
 pub mod vars;
 
 use std::borrow::Cow;
@@ -62,9 +63,8 @@ pub struct Suite {
     /// What rebuilding a case from its file needs, besides the profile, schemas and redactor.
     cases_dir: Dir,
     env: Env,
-    defaults: BTreeMap<String, String>,
-    /// What `cases/variables.toml` says of each variable: its paragraph's number and comment.
-    meanings: BTreeMap<String, (usize, String)>,
+    /// `cases/variables.toml`: the synthetic values (defaults) and the lab variables' meanings.
+    variables: variable_file::VariableFile,
     /// What the suite's cases share (see [`crate::intern`]); a case rebuilt from its file shares it too.
     interner: crate::intern::Interner,
 }
@@ -74,15 +74,22 @@ pub struct Suite {
 pub const KEEP_CASES_BELOW: usize = 2_000;
 
 impl Suite {
-    /// The defaults of the case variables (`cases/variables.toml`: the reference lab's values).
+    /// The defaults of the case variables: `cases/variables.toml`'s synthetic values, which exist in
+    /// no lab. Lab content has no default (see [`Suite::lab_variables`]).
     pub fn variable_defaults(&self) -> &BTreeMap<String, String> {
-        &self.defaults
+        &self.variables.synthetic
     }
 
-    /// What `cases/variables.toml` says of each variable (the comment above its paragraph), so
-    /// that a profile written for a lab can tell its operator what each value must name.
+    /// The lab variables (`[lab]` of `cases/variables.toml`) and their one-line meanings: content a
+    /// profile must set for the cases that use it to run.
+    pub fn lab_variables(&self) -> &BTreeMap<String, String> {
+        &self.variables.lab
+    }
+
+    /// What `cases/variables.toml` says of each variable, with its place in the file, so that a
+    /// profile written for a lab can tell its operator what each value must name.
     pub fn variable_meanings(&self) -> &BTreeMap<String, (usize, String)> {
-        &self.meanings
+        &self.variables.meanings
     }
 
     /// The full case for an outline: the one kept at load time, or rebuilt from its file, which must
@@ -108,7 +115,9 @@ impl Suite {
             .map_err(|_| format!("case file {file} is no longer UTF-8 text"))?;
         let ctx = LoadContext {
             env: &self.env,
-            defaults: &self.defaults,
+            defaults: &self.variables.synthetic,
+            lab: &self.variables.lab,
+            case_vars: &Default::default(),
             profile: &self.profile,
             schemas: &self.schemas,
             redactor: &self.redactor,
@@ -212,6 +221,11 @@ impl From<&Sources> for SuiteSources {
 pub(crate) struct LoadContext<'a> {
     pub env: &'a Env,
     pub defaults: &'a BTreeMap<String, String>,
+    /// Lab variables (name and meaning): a case naming one the profile does not set is skipped.
+    pub lab: &'a BTreeMap<String, String>,
+    /// The names case files declare in their own `[vars]`, collected as they load: a profile may
+    /// set those too.
+    pub case_vars: &'a std::sync::Mutex<BTreeSet<String>>,
     pub profile: &'a Profile,
     pub schemas: &'a SchemaSet,
     pub redactor: &'a Redactor,
@@ -266,22 +280,20 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
     let (profile, profile_bytes) = profile;
     let mut inputs = Vec::new();
     let vars_path = sources.cases.join(VARIABLES_FILE);
-    let mut meanings = BTreeMap::new();
-    let defaults: BTreeMap<String, String> = match sources.cases.read(&vars_path) {
+    let variables = match sources.cases.read(&vars_path) {
         Ok(bytes) => {
             inputs.push(InputFile {
                 path: display_path(&vars_path),
                 sha256: sha256_hex(&bytes),
             });
-            meanings = vars::paragraph_comments(&String::from_utf8_lossy(&bytes));
-            let (v, problems) = parse_variables(&vars_path, bytes);
+            let (v, problems) = variable_file::parse(&vars_path, bytes);
             errors.extend(problems);
             v
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
         Err(e) => {
             errors.push(Diagnostic::file(&vars_path, format!("cannot read: {e}")));
-            BTreeMap::new()
+            Default::default()
         }
     };
     if let (Some(p), Some(bytes)) = (&profile.file, &profile_bytes) {
@@ -300,9 +312,12 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
 
     let env = env.clone();
     let interner = crate::intern::Interner::default();
+    let case_vars = std::sync::Mutex::new(BTreeSet::new());
     let ctx = LoadContext {
         env: &env,
-        defaults: &defaults,
+        defaults: &variables.synthetic,
+        lab: &variables.lab,
+        case_vars: &case_vars,
         profile: &profile,
         schemas: &schemas,
         redactor: &redactor,
@@ -334,6 +349,10 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
             ));
         }
     }
+    if let (Some(p), Some(bytes)) = (&profile.file, &profile_bytes) {
+        let case_vars = case_vars.lock().map(|v| v.clone()).unwrap_or_default();
+        errors.extend(variables.unknown_profile_vars(p, bytes, &profile, &case_vars));
+    }
     errors.extend(names::check_spec(&cases));
     errors.extend(names::check_capabilities(&profile, &cases));
     if cases.is_empty() && errors.is_empty() {
@@ -360,34 +379,9 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
         },
         cases_dir: sources.cases.clone(),
         env,
-        defaults,
-        meanings,
+        variables,
         interner,
     })
-}
-
-/// The variables file's values, and its problems (the values are empty when it does not parse).
-pub(crate) fn parse_variables(
-    path: &Path,
-    bytes: Vec<u8>,
-) -> (BTreeMap<String, String>, Vec<Diagnostic>) {
-    let text = match diagnostic::utf8_text(path, bytes) {
-        Ok(t) => t,
-        Err(d) => return (BTreeMap::new(), vec![d]),
-    };
-    match parse_toml::<BTreeMap<String, String>>(path, &text) {
-        Ok(v) => {
-            let errors = vars::nested_references(&v)
-                .into_iter()
-                .map(|name| {
-                    let at = locate::offset_of(&text, name);
-                    Diagnostic::new(path, &text, at, name, vars::NESTED_VARIABLE)
-                })
-                .collect();
-            (v, errors)
-        }
-        Err(d) => (BTreeMap::new(), vec![d]),
-    }
 }
 
 /// A case file's bytes, built into its cases (the same path for the suite's load and a rebuild).

@@ -253,8 +253,8 @@ impl Profile {
             ));
         }
         if let Some(t) = &raw.target {
-            if let Err(e) = url::Url::parse(t) {
-                errors.push(diag(path, text, "target", format!("not a URL: {e}")));
+            if let Some(problem) = target_problem(t) {
+                errors.push(diag(path, text, "target", problem));
             }
         }
         let ca_file = raw.ca_file.as_ref().map(|f| {
@@ -437,6 +437,24 @@ fn read_ca_file(
     Ok((certs, super::sha256_hex(&pem)))
 }
 
+/// What is wrong with a target URL, if anything: it must be http(s) with a host. `127.0.0.1:18555`
+/// (no scheme) would otherwise fail deep in the HTTP client as "relative URL without a base", and
+/// `localhost:8080` would parse as the scheme `localhost:`; both get "did you mean http://...?".
+/// The same words for `--target` and a profile's `target`.
+pub fn target_problem(t: &str) -> Option<String> {
+    match url::Url::parse(t) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => None,
+        _ if !t.contains("://") => Some(format!(
+            "`{t}` is not a URL with a scheme; did you mean http://{t}?"
+        )),
+        Ok(u) => Some(format!(
+            "`{t}`: the scheme must be http or https, not `{}`",
+            u.scheme()
+        )),
+        Err(e) => Some(format!("`{t}` is not a URL: {e}")),
+    }
+}
+
 fn diag(path: &Path, text: &str, field: &str, message: impl Into<String>) -> Diagnostic {
     Diagnostic::new(
         path,
@@ -530,6 +548,17 @@ mod tests {
         let unset = "[pool]\nusers = [\"a1\"]\npassword = \"${env:NOPE_X}\"\n[agents.auth]\nusername = \"a9\"\npassword = \"${env:NOPE_X}\"\n";
         let e = Profile::parse(Path::new("p.toml"), unset, &env, &r).unwrap_err();
         assert_eq!(e.len(), 1, "{e:?}");
+    }
+
+    #[test]
+    fn a_target_without_a_scheme_gets_the_command_lines_did_you_mean() {
+        let r = Redactor::new();
+        let text = "name = \"x\"\ntarget = \"127.0.0.1:41489\"\n";
+        let e = Profile::parse(Path::new("p.toml"), text, &Env::empty(), &r).unwrap_err();
+        assert_eq!(
+            e[0].to_string(),
+            "p.toml:2:1: target: `127.0.0.1:41489` is not a URL with a scheme; did you mean http://127.0.0.1:41489?"
+        );
     }
 
     #[test]

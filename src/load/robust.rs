@@ -3,13 +3,12 @@
 //! another type, lines deleted, duplicated or swapped), either loads or ends in diagnostics that name
 //! the file and a line. Seeded, so a failure is reproducible by its seed and mutation.
 
-use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use super::diagnostic::Diagnostic;
 use super::vars::Env;
-use super::{case_from_bytes, parse_variables, LoadContext, Profile, SchemaSet};
+use super::{case_from_bytes, variable_file, LoadContext, Profile, SchemaSet};
 use crate::secret::Redactor;
 
 /// Mutations per file: 49 cases and 2 other files make about 10,000 inputs (a few seconds in debug).
@@ -154,11 +153,14 @@ fn mutated_inputs_load_or_end_in_located_diagnostics() {
     let profile_path = root.join("profiles/reference.toml");
     let profile = Profile::load(&profile_path, &env, &redactor).expect("the profile loads");
     let vars_path = root.join("cases/variables.toml");
-    let (defaults, problems) = parse_variables(&vars_path, std::fs::read(&vars_path).unwrap());
+    let (variables, problems) =
+        variable_file::parse(&vars_path, std::fs::read(&vars_path).unwrap());
     assert!(problems.is_empty(), "{problems:?}");
     let ctx = LoadContext {
         env: &env,
-        defaults: &defaults,
+        defaults: &variables.synthetic,
+        lab: &variables.lab,
+        case_vars: &Default::default(),
         profile: &profile,
         schemas: &schemas,
         redactor: &redactor,
@@ -182,7 +184,7 @@ fn mutated_inputs_load_or_end_in_located_diagnostics() {
             let text = super::diagnostic::utf8_text(path, bytes).map_err(|d| vec![d])?;
             Profile::parse(path, &text, &env, &redactor).map(drop)
         } else if path == vars_path {
-            let (_, problems): (BTreeMap<_, _>, _) = parse_variables(path, bytes);
+            let (_, problems) = variable_file::parse(path, bytes);
             if problems.is_empty() {
                 Ok(())
             } else {

@@ -42,16 +42,30 @@ impl Env {
     /// A set variable whose name is one or two edits from `name` (a typo, or a letter swapped): only
     /// names are compared and said, never values. Stricter than the suite's other did-you-means,
     /// since environments hold many names that share a prefix (`GWS_USERNAME`, `GWS_PASSWORD`).
+    ///
+    /// A numbered sibling (`GWS_PASSWORD_2` for `GWS_PASSWORD_3`) is never offered: it is another
+    /// user's password, not a typo of this one (see [`Env::numbered_siblings`]).
     pub fn near_name(&self, name: &str) -> Option<&str> {
         if name.len() < 4 {
             return None;
         }
         self.values
             .keys()
+            .filter(|k| !is_numbered_sibling(name, k))
             .map(|k| (strsim::damerau_levenshtein(name, k), k.as_str()))
             .filter(|(d, _)| *d <= 2)
             .min_by_key(|(d, _)| *d)
             .map(|(_, k)| k)
+    }
+
+    /// Set variables that differ from `name` only in their digits (`GWS_PASSWORD_1` beside an unset
+    /// `GWS_PASSWORD_3`): a password per user, each with a variable of its own.
+    pub fn numbered_siblings(&self, name: &str) -> Vec<&str> {
+        self.values
+            .keys()
+            .filter(|k| is_numbered_sibling(name, k))
+            .map(String::as_str)
+            .collect()
     }
 
     pub fn with(mut self, name: &str, value: &str) -> Self {
@@ -62,6 +76,36 @@ impl Env {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
     }
+}
+
+/// Two different names that are the same once their digits (and the `_` or `-` left trailing) are
+/// left out, one of them holding some: `GWS_PASSWORD_2` beside `GWS_PASSWORD_3` or `GWS_PASSWORD`.
+fn is_numbered_sibling(a: &str, b: &str) -> bool {
+    let stem = |s: &str| {
+        let letters: String = s.chars().filter(|c| !c.is_ascii_digit()).collect();
+        letters.trim_end_matches(['_', '-']).to_string()
+    };
+    let numbered = |s: &str| s.chars().any(|c| c.is_ascii_digit());
+    a != b && (numbered(a) || numbered(b)) && stem(a) == stem(b)
+}
+
+/// The hint for an unset environment variable: a near name that is set (a typo), else, when
+/// numbered siblings are set, that this one is another user's and needs its own value.
+fn unset_env_hint(env: &Env, name: &str) -> String {
+    if let Some(n) = env.near_name(name) {
+        return format!("; did you mean `${{env:{n}}}`, which is set?");
+    }
+    let siblings = env.numbered_siblings(name);
+    if siblings.is_empty() {
+        return String::new();
+    }
+    let shown: Vec<&str> = siblings.iter().take(3).copied().collect();
+    let more = if siblings.len() > 3 { ", ..." } else { "" };
+    format!(
+        "; {}{more} {} set, but each holds another user's password: export {name} too",
+        shown.join(", "),
+        if siblings.len() == 1 { "is" } else { "are" }
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,6 +141,9 @@ pub struct Variables<'e> {
     env: &'e Env,
     /// With [`Variables::defer_unset_env`]: the unset environment variables met so far.
     unset_env: Option<std::cell::RefCell<std::collections::BTreeSet<String>>>,
+    /// With [`Variables::defer_lab`]: the lab variables, and those met that no layer sets.
+    lab: Option<&'e BTreeMap<String, String>>,
+    unset_lab: std::cell::RefCell<std::collections::BTreeSet<String>>,
 }
 
 /// What one substitution produced: the text, and the values that came from the environment (secrets).
@@ -112,7 +159,20 @@ impl<'e> Variables<'e> {
             own: BTreeMap::new(),
             env,
             unset_env: None,
+            lab: None,
+            unset_lab: Default::default(),
         }
+    }
+
+    /// A lab variable (a name of `lab`) that no layer sets is then left as written and remembered
+    /// (see [`Variables::unset_lab`]): its case is skipped naming it, never run with a guess.
+    pub fn defer_lab(&mut self, lab: &'e BTreeMap<String, String>) {
+        self.lab = Some(lab);
+    }
+
+    /// The unset lab variables met since [`Variables::defer_lab`], in name order.
+    pub fn unset_lab(&self) -> Vec<String> {
+        self.unset_lab.borrow().iter().cloned().collect()
     }
 
     /// An unset `${env:NAME}` is then left as written and remembered (see [`Variables::unset_env`])
@@ -174,14 +234,13 @@ impl<'e> Variables<'e> {
                         out.push_str(&rest[start..start + 2 + end + 1]);
                     }
                     (None, None) => {
-                        let hint = self
-                            .env
-                            .near_name(env_name)
-                            .map(|n| format!("; did you mean `${{env:{n}}}`, which is set?"))
-                            .unwrap_or_default();
+                        let hint = unset_env_hint(self.env, env_name);
                         return Err(VarError::EnvUnset(env_name.to_string(), hint));
                     }
                 }
+            } else if self.get(name).is_none() && self.lab.is_some_and(|l| l.contains_key(name)) {
+                self.unset_lab.borrow_mut().insert(name.to_string());
+                out.push_str(&rest[start..start + 2 + end + 1]);
             } else {
                 let value = self.get(name).ok_or_else(|| {
                     let hint = super::diagnostic::did_you_mean(name, self.names())
@@ -289,6 +348,20 @@ mod tests {
     }
 
     #[test]
+    fn an_unset_lab_variable_is_deferred_and_named() {
+        let env = Env::empty();
+        let lab = BTreeMap::from([("queue".to_string(), "an ACD queue".to_string())]);
+        let mut v = vars(&env);
+        assert!(v.interpolate("${queue}").is_err());
+        v.defer_lab(&lab);
+        let done = v.interpolate("${place}/${queue}").unwrap();
+        assert_eq!(done.text, "SIP_5000/${queue}");
+        assert_eq!(v.unset_lab(), ["queue"]);
+        // Not a lab variable: still an error.
+        assert!(v.interpolate("${nope}").is_err());
+    }
+
+    #[test]
     fn substitutes_names_and_env() {
         let env = Env::empty().with("PW", "pa55word");
         let v = vars(&env);
@@ -320,6 +393,38 @@ mod tests {
             e.to_string(),
             "environment variable `GWS_PASSWROD` is not set (referenced as `${env:GWS_PASSWROD}`); did you mean `${env:GWS_PASSWORD}`, which is set?"
         );
+        // Another user's numbered variable is no did-you-mean: it says this one needs its own.
+        let env = Env::empty()
+            .with("GWS_PASSWORD_1", "s3cret-one")
+            .with("GWS_PASSWORD_2", "s3cret-two");
+        let e = Variables::new(&env)
+            .interpolate("${env:GWS_PASSWORD_3}")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(!e.contains("did you mean"), "{e}");
+        assert!(
+            e.ends_with("; GWS_PASSWORD_1, GWS_PASSWORD_2 are set, but each holds another user's password: export GWS_PASSWORD_3 too"),
+            "{e}"
+        );
+        let e = Variables::new(&env)
+            .interpolate("${env:GWS_PASWORD_2}")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("did you mean `${env:GWS_PASSWORD_2}`"), "{e}");
+        // One variable for all, where each user has one: no user's password is offered for it.
+        let e = Variables::new(&env)
+            .interpolate("${env:GWS_PASSWORD}")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(!e.contains("did you mean"), "{e}");
+        assert!(e.contains("each holds another user's password"), "{e}");
+        let env = Env::empty()
+            .with("GWS_PASSWORD", "s3cret-value")
+            .with("GWS_USERNAME", "agent1");
+        let v = vars(&env);
         // Names sharing a prefix are not near: no hint.
         let e = v.interpolate("${env:GWS_TOKEN}").err().unwrap();
         assert!(!e.to_string().contains("did you mean"), "{e}");

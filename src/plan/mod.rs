@@ -362,18 +362,30 @@ impl Turns {
     }
 }
 
+/// Why a case cannot run against this profile: every missing piece, in one reason (an unset
+/// environment variable, lab content the profile does not set, a capability it does not declare,
+/// credentials for the case's role).
 fn skip_reason(case: &CaseOutline, profile: &Profile) -> Option<String> {
+    let mut why = Vec::new();
     let needs_env = case.needs_env();
     if !needs_env.is_empty() {
-        return Some(format!(
+        why.push(format!(
             "needs the environment variable{} {}, which {} not set",
-            if needs_env.len() == 1 { "" } else { "s" },
-            needs_env
-                .iter()
-                .map(|v| format!("`{v}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            plural(needs_env.len()),
+            quoted_list(needs_env.iter().map(String::as_str)),
             if needs_env.len() == 1 { "is" } else { "are" }
+        ));
+    }
+    let needs_lab = case.needs_lab();
+    if !needs_lab.is_empty() {
+        why.push(format!(
+            "waits for lab content: profile `{}` does not set {} in [vars]",
+            profile.name,
+            needs_lab
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     let missing: Vec<&str> = case
@@ -383,31 +395,51 @@ fn skip_reason(case: &CaseOutline, profile: &Profile) -> Option<String> {
         .map(String::as_str)
         .collect();
     if !missing.is_empty() {
-        return Some(format!(
+        why.push(format!(
             "requires {} that profile `{}` does not declare in `capabilities`",
-            missing
-                .iter()
-                .map(|m| format!("`{m}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            quoted_list(missing.iter().copied()),
             profile.name
         ));
     }
     let pooled = !profile.pool.is_empty() && pool::pin_reason(case, profile).is_none();
-    if case.needs_credentials && !pooled && profile.agent(&case.agent_role).is_none() {
-        if !profile.pool.is_empty() {
-            let why = pool::pin_reason(case, profile).unwrap_or_default();
-            return Some(format!(
-                "needs a user of its own for agent role `{}` ({why}), and profile `{}` gives none: a pool user will not do; add [agents.{}]",
-                case.agent_role, profile.name, case.agent_role
-            ));
-        }
-        return Some(format!(
+    if why.is_empty()
+        && case.needs_credentials
+        && !pooled
+        && profile.agent(&case.agent_role).is_none()
+        && !profile.pool.is_empty()
+    {
+        let pin = pool::pin_reason(case, profile).unwrap_or_default();
+        why.push(format!(
+            "needs a user of its own for agent role `{}` ({pin}), and profile `{}` gives none: a pool user will not do; add [agents.{}]",
+            case.agent_role, profile.name, case.agent_role
+        ));
+    }
+    if why.is_empty()
+        && case.needs_credentials
+        && !pooled
+        && profile.agent(&case.agent_role).is_none()
+    {
+        why.push(format!(
             "needs credentials for agent role `{}`, and profile `{}` has none (add [agents.default], or set GWS_USERNAME and GWS_PASSWORD)",
             case.agent_role, profile.name
         ));
     }
-    None
+    (!why.is_empty()).then(|| why.join("; "))
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn quoted_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    items
+        .map(|v| format!("`{v}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -124,6 +124,10 @@ pub struct CaseResult {
     /// password never appears), so that a failure says whose session it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<CaseAgent>,
+    /// For a case skipped because the profile does not set lab content: the lab variables that
+    /// would unlock it, with their meanings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waits_for: Vec<crate::model::LabNeed>,
 }
 
 /// The agent of a case: its role and, when the profile has credentials for it, the user name.

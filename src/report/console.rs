@@ -23,6 +23,8 @@ pub struct Console<W: Write + Send> {
     verbose: bool,
     baseline: Option<BaselineInfo>,
     known: Vec<KnownOutcome>,
+    /// The cases that wait for lab content, said at the end with the variables that unlock them.
+    lab: super::coverage::LabWaits,
     /// Cases finished so far: cases finish in any order, and each line counts them.
     done: usize,
     /// The reason the last case that did not run gave: a reason shared by the cases that follow is
@@ -42,6 +44,7 @@ impl<W: Write + Send> Console<W> {
             verbose,
             baseline: None,
             known: Vec::new(),
+            lab: Default::default(),
             done: 0,
             last_reason: None,
         }
@@ -95,6 +98,7 @@ impl<W: Write + Send> Console<W> {
     /// One line per case as it finishes (`done` of `total` so far); failures and warnings kept for
     /// the end.
     fn case_finished(&mut self, done: usize, total: usize, result: &CaseResult) {
+        self.lab.add(result);
         let known = self.baseline.as_ref().and_then(|b| b.judge(result));
         let status = match (result.verdict, known.as_ref().map(|k| k.status)) {
             (Verdict::Pass, Some(KnownStatus::Fixed)) => {
@@ -247,6 +251,16 @@ impl<W: Write + Send> Console<W> {
             self.line("\nknown failures that now pass (remove them from the baseline):");
             for k in &fixed {
                 self.line(&format!("    {}: {}", k.case, k.reason));
+            }
+        }
+        if self.lab.cases > 0 {
+            let lab = std::mem::take(&mut self.lab);
+            self.line(&format!("\n{}:", lab.sentence()));
+            for v in &lab.variables {
+                self.line(&format!(
+                    "    {} ({}): {} case(s)",
+                    v.variable, v.meaning, v.cases
+                ));
             }
         }
         if let Some(u) = unreachable {

@@ -242,6 +242,64 @@ pub struct SampleOutcome {
 pub struct Coverage {
     /// Per sample, the cases that cover it.
     entries: Vec<(String, Vec<Covered>)>,
+    /// The cases that wait for lab content, and per variable how many.
+    lab: LabWaits,
+}
+
+/// Cases skipped because the profile does not set lab content (`[lab]` variables of
+/// `cases/variables.toml`), and the variables that would unlock them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabWaits {
+    pub cases: usize,
+    /// In name order.
+    pub variables: Vec<LabVariableWait>,
+}
+
+/// One lab variable the profile does not set, and how many skipped cases need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabVariableWait {
+    pub variable: String,
+    pub meaning: String,
+    pub cases: usize,
+}
+
+impl LabWaits {
+    pub fn add(&mut self, case: &CaseResult) {
+        if case.verdict != Verdict::Skip || case.waits_for.is_empty() {
+            return;
+        }
+        self.cases += 1;
+        for need in &case.waits_for {
+            match self
+                .variables
+                .binary_search_by(|v| v.variable.cmp(&need.variable))
+            {
+                Ok(i) => self.variables[i].cases += 1,
+                Err(i) => self.variables.insert(
+                    i,
+                    LabVariableWait {
+                        variable: need.variable.clone(),
+                        meaning: need.meaning.clone(),
+                        cases: 1,
+                    },
+                ),
+            }
+        }
+    }
+
+    /// "3 case(s) wait for lab content: set `a`, `b` in the profile's [vars]".
+    pub fn sentence(&self) -> String {
+        let names: Vec<String> = self
+            .variables
+            .iter()
+            .map(|v| format!("`{}`", v.variable))
+            .collect();
+        format!(
+            "{} case(s) wait for lab content: set {} in the profile's [vars] to unlock them",
+            self.cases,
+            names.join(", ")
+        )
+    }
 }
 
 /// A case id, its verdict and provenance, and why it did not run.
@@ -255,10 +313,17 @@ impl Coverage {
                 .filter(|(_, kind, _)| *kind == "sample")
                 .map(|(id, _, _)| (id.to_string(), Vec::new()))
                 .collect(),
+            lab: LabWaits::default(),
         }
     }
 
+    /// The cases that wait for lab content, if any did.
+    pub fn lab_waits(&self) -> Option<LabWaits> {
+        (self.lab.cases > 0).then(|| self.lab.clone())
+    }
+
     pub fn add(&mut self, case: &CaseResult) {
+        self.lab.add(case);
         for (element, list) in &mut self.entries {
             if case.spec.iter().any(|s| s == element) {
                 let why = matches!(case.verdict, Verdict::Skip | Verdict::NotRun)

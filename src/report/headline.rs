@@ -147,6 +147,9 @@ fn caveats(s: &Summary, untested: &[&SampleOutcome]) -> Vec<String> {
             t.skipped
         ));
     }
+    if let Some(lab) = &s.waiting_for_lab {
+        extra.push(lab.sentence());
+    }
     if t.errors > 0 {
         extra.push(format!(
             "{} error(s) (setup): a step that only serves the case went wrong, so it could not be tested",

@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::baseline::BaselineInfo;
-use super::coverage::{Coverage, ElementStatus, SampleOutcome};
+use super::coverage::{Coverage, ElementStatus, LabWaits, SampleOutcome};
 use super::judge::Judgement;
 use super::output::AtomicFile;
 use super::status::CaseStatus;
@@ -70,6 +70,10 @@ pub struct Summary {
     /// of its documented cases ran and passed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub samples: Vec<SampleOutcome>,
+    /// Cases skipped because the profile does not set lab content, and the variables that would
+    /// unlock them (absent when none waits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_for_lab: Option<LabWaits>,
     pub finished_at: String,
     pub duration_ms: u64,
 }
@@ -86,6 +90,7 @@ impl Summary {
         let mut summary = Summary {
             ok: false,
             samples: Vec::new(),
+            waiting_for_lab: None,
             tally,
             complete: !interrupted && unreachable.is_none(),
             unreachable,
@@ -119,6 +124,7 @@ impl Summary {
     /// Judges the samples from the cases a [`Coverage`] saw, with this summary's baseline outcomes.
     pub fn with_samples(mut self, coverage: &Coverage) -> Summary {
         self.samples = coverage.samples(&self.known);
+        self.waiting_for_lab = coverage.lab_waits();
         self
     }
 

@@ -412,6 +412,7 @@ mod tests {
                 .collect(),
             duration_ms: 0,
             agent: None,
+            waits_for: Vec::new(),
         }
     }
 

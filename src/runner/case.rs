@@ -32,6 +32,7 @@ pub(super) fn blank_result(header: &CaseHeader, verdict: Verdict) -> CaseResult 
         steps: Vec::new(),
         duration_ms: 0,
         agent: None,
+        waits_for: Vec::new(),
     }
 }
 
@@ -73,6 +74,7 @@ pub(super) async fn run_case(
     let mut reach = Reach::default();
     if let Some(reason) = skip {
         result.verdict = Verdict::Skip;
+        result.waits_for = header.needs_lab().to_vec();
         result.reason = Some(match &full {
             Ok(_) => reason.to_string(),
             // The skip stands; what the report could not show is said.

@@ -312,3 +312,20 @@ pub fn reference_profile_edited(dir: &Path, name: &str, edits: &[(&str, &str)]) 
     std::fs::write(&p, text).expect("write the edited profile");
     p
 }
+
+/// A profile's text without its `[vars]` table (the lines from `[vars]` to the next table): the
+/// reference profile's users and capabilities for another lab, whose content is set separately.
+pub fn without_vars(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_vars = false;
+    for line in text.lines() {
+        if line.starts_with('[') {
+            in_vars = line.trim() == "[vars]";
+        }
+        if !in_vars {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
