@@ -57,6 +57,9 @@ def gws(path, rtt_ms):
         "longest": dict(top),
         "report_ms": rep["summary"]["duration_ms"],
         "absence_ms_all": sum(g["absence_ms"] for g in groups.values()),
+        # For the balanced bound of a run over U users: max(total / U, longest case).
+        "total_case_ms": sum(c["duration_ms"] for c in rep["cases"]),
+        "longest_case_ms": max((c["duration_ms"] for c in rep["cases"]), default=0),
     }
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A TCP proxy that adds a round trip time (RTT) in front of a server, for benches/latency.sh.
 
-    delay_proxy.py LISTEN_PORT UPSTREAM_PORT RTT_MS [--max-seconds S]
+    delay_proxy.py LISTEN_PORT UPSTREAM_PORT RTT_MS [--service-ms MS] [--max-seconds S]
 
 Loopback only (127.0.0.1 on both sides). It models a link with RTT_MS of round trip:
 
@@ -12,7 +12,9 @@ Loopback only (127.0.0.1 on both sides). It models a link with RTT_MS of round t
 - a new connection costs one RTT before its first byte can travel, as TCP's handshake does: the
   client's first bytes reach the server at accept + RTT + RTT/2, so the first answer arrives two RTTs
   after connect(), as it would across a WAN;
-- a side that closes (or half-closes) is passed on after RTT/2 too, behind the data before it.
+- a side that closes (or half-closes) is passed on after RTT/2 too, behind the data before it;
+- with --service-ms, the server's first chunk after each chunk the client sent waits that much more:
+  a server that takes MS to answer each request (a slow lab), one answer at a time per connection.
 
 It exits by itself after --max-seconds (default 1800), so a bench that dies cannot leave it behind.
 """
@@ -27,11 +29,12 @@ def parse():
     p.add_argument("listen", type=int)
     p.add_argument("upstream", type=int)
     p.add_argument("rtt_ms", type=float)
+    p.add_argument("--service-ms", type=float, default=0.0)
     p.add_argument("--max-seconds", type=float, default=1800.0)
     return p.parse_args()
 
 
-async def pump(reader, writer, half, not_before):
+async def pump(reader, writer, half, not_before, extra=lambda: 0.0):
     """Reads from `reader` and writes each chunk to `writer` `half` seconds later (never before
     `not_before`), in order. The reading never waits on the writing, so a chunk's delay is measured
     from when it was read."""
@@ -42,7 +45,7 @@ async def pump(reader, writer, half, not_before):
         try:
             while True:
                 data = await reader.read(65536)
-                queue.put_nowait((max(loop.time(), not_before) + half, data))
+                queue.put_nowait((max(loop.time(), not_before) + half + (extra() if data else 0.0), data))
                 if not data:
                     return
         except (ConnectionError, OSError):
@@ -71,7 +74,7 @@ async def pump(reader, writer, half, not_before):
         reading.cancel()
 
 
-async def handle(client_reader, client_writer, upstream, rtt):
+async def handle(client_reader, client_writer, upstream, rtt, service):
     loop = asyncio.get_running_loop()
     accepted = loop.time()
     half = rtt / 2
@@ -80,10 +83,23 @@ async def handle(client_reader, client_writer, upstream, rtt):
     except OSError:
         client_writer.close()
         return
+    # Whether the client has sent something the server has not answered yet (see --service-ms).
+    asked = [False]
+
+    def client_sent():
+        asked[0] = True
+        return 0.0
+
+    def server_answers():
+        if not asked[0]:
+            return 0.0
+        asked[0] = False
+        return service
+
     # The handshake's round trip: nothing the client sends can reach the server before accept + RTT.
     await asyncio.gather(
-        pump(client_reader, up_writer, half, accepted + rtt),
-        pump(up_reader, client_writer, half, accepted),
+        pump(client_reader, up_writer, half, accepted + rtt, client_sent),
+        pump(up_reader, client_writer, half, accepted, server_answers),
     )
     for w in (up_writer, client_writer):
         try:
@@ -95,8 +111,9 @@ async def handle(client_reader, client_writer, upstream, rtt):
 async def main():
     args = parse()
     rtt = args.rtt_ms / 1000.0
+    service = args.service_ms / 1000.0
     server = await asyncio.start_server(
-        lambda r, w: handle(r, w, args.upstream, rtt), "127.0.0.1", args.listen, backlog=1024
+        lambda r, w: handle(r, w, args.upstream, rtt, service), "127.0.0.1", args.listen, backlog=1024
     )
     started = time.monotonic()
     async with server:

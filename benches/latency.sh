@@ -4,6 +4,7 @@
 #   benches/latency.sh                                  # RTT 20 and 100 ms, 3 interleaved rounds
 #   LAT_RTTS="20" LAT_ROUNDS=1 LAT_CASES=500 benches/latency.sh
 #   LAT_WORKLOADS=suite LAT_BASELINE_BIN=/tmp/old/gws-conform LAT_BASELINE_SRC=/tmp/old benches/latency.sh
+#   LAT_WORKLOADS=users LAT_RTTS=20 LAT_BASELINE_BIN=... LAT_BASELINE_SRC=... benches/latency.sh
 #
 # LAT_WORKLOADS: the rows to run (default "suite accepting corpus"). LAT_BASELINE_BIN: a second binary
 # (an earlier version, built apart) run right after this one on the same proxy in every round of
@@ -18,6 +19,13 @@
 #   accepting  the same, against a server with the conforming variants that take the suite's
 #              "accept and notify nothing" alternatives (its absence windows then fall on the longest
 #              serial group: the absence-window study of RESULTS.md)
+#   users      a lab with few users that answers slowly: the proxy adds LAT_SERVICE_MS (default 250) to
+#              every answer, and for each N of LAT_USERS (default "4 8 21") the whole suite runs twice:
+#              "roles" with the role->user map `init --agents N` writes (role slot s on user
+#              (s - 1) % N + 1; by LAT_BASELINE_BIN from LAT_BASELINE_SRC when given, as "before"),
+#              and "pool" with `[pool] users = agent1..agentN` and the roles whose lab user is special
+#              pinned to the same users as in "roles". Its table adds the balanced bound: max(total
+#              case time / N, the longest case), from each run's report
 #   corpus     benches/gen_corpus.py's LAT_CASES cases over 16 serial groups (csrf = false), with
 #              gws-conform, and with Hurl 8.0.1 running the same requests as one file per serial group
 #              with --jobs 16
@@ -38,6 +46,8 @@ CASES=${LAT_CASES:-1000}
 RUN_SECONDS=${LAT_RUN_SECONDS:-300}
 GROUPS_N=16 # gen_corpus.py's agents: one serial group each
 WORKLOADS=${LAT_WORKLOADS:-"suite accepting corpus"}
+USERS_N=${LAT_USERS:-"4 8 21"}
+SERVICE_MS=${LAT_SERVICE_MS:-250}
 BASE_BIN=${LAT_BASELINE_BIN:-}
 BASE_SRC=${LAT_BASELINE_SRC:-}
 if [ -n "$BASE_BIN" ] && { [ ! -x "$BASE_BIN" ] || [ ! -d "$BASE_SRC/cases" ] || [ ! -f "$BASE_SRC/profiles/reference.toml" ]; }; then
@@ -100,7 +110,10 @@ serve() {
 proxy() {
     local port
     port=$(free_port)
-    python3 "$ROOT/benches/delay_proxy.py" "$port" "$(cat "$WORK/port-$1")" "$2" --max-seconds 3600 &
+    local service=0
+    if [ "$1" = users ]; then service=$SERVICE_MS; fi
+    python3 "$ROOT/benches/delay_proxy.py" "$port" "$(cat "$WORK/port-$1")" "$2" --service-ms "$service" \
+        --max-seconds 3600 &
     PIDS+=($!)
     wait_port "$port"
     echo "$port" >"$WORK/port-$1-$2"
@@ -111,7 +124,8 @@ for s in $WORKLOADS; do
     suite) serve suite ;;
     accepting) serve accepting $ACCEPTING ;;
     corpus) serve corpus --no-csrf ;;
-    *) say "unknown workload $s (suite, accepting, corpus)"; exit 2 ;;
+    users) serve users ;;
+    *) say "unknown workload $s (suite, accepting, users, corpus)"; exit 2 ;;
     esac
 done
 
@@ -131,6 +145,28 @@ timed() {
         "$key" "$rtt" "$t0" "$t1" "$rc" "$cp" >>"$WORK/runs"
 }
 
+# users_profile KIND N SRC OUT: the reference profile of SRC (roles: its role->user map folded onto N
+# users as `init --agents N` does; pool: a [pool] of those N users, the special roles pinned).
+users_profile() {
+    python3 - "$1" "$2" "$3/profiles/reference.toml" "$4" <<'PY'
+import re, sys
+kind, n, src, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+text = open(src).read()
+head, _, agents = text.partition("[agents.")
+agents = "[agents." + agents
+fold = lambda m: 'username = "agent%d"' % ((int(m.group(1)) - 1) % n + 1)
+agents = re.sub(r'username = "agent(\d+)"', fold, agents)
+if kind == "pool":
+    # Roles whose lab user must be a particular one (src/load/catalogue.rs): pinned, the rest pooled.
+    pinned = {"sample4", "params", "multimedia", "auth", "notify4", "notify", "sample6"}
+    blocks = re.findall(r'(\[agents\.(\w+)\]\n(?:[^\[]*))', agents)
+    users = ", ".join('"agent%d"' % i for i in range(1, n + 1))
+    agents = '[pool]\nusers = [%s]\npassword = "${env:GWS_PASSWORD}"\n\n' % users
+    agents += "".join(b for b, role in blocks if role in pinned)
+open(out, "w").write(head + agents)
+PY
+}
+
 declare -A PROXY
 for rtt in $RTTS; do
     for s in $WORKLOADS; do
@@ -147,6 +183,23 @@ n=0
 for r in $(seq "$ROUNDS"); do
     for rtt in $RTTS; do
         say "round $r/$ROUNDS, RTT $rtt ms"
+        if has users; then
+            for users in $USERS_N; do
+                src=${BASE_SRC:-$ROOT}
+                users_profile roles "$users" "$src" "$WORK/roles-$users.toml"
+                users_profile pool "$users" "$ROOT" "$WORK/pool-$users.toml"
+                n=$((n + 1))
+                cd "$src"
+                timed "users $users/roles" "$rtt" gws "$WORK/r$n/report.json" \
+                    "${BASE_BIN:-$BIN}" run -q --target "http://127.0.0.1:${PROXY[users-$rtt]}" \
+                    --profile "$WORK/roles-$users.toml" --report-dir "$WORK/r$n"
+                cd "$ROOT"
+                n=$((n + 1))
+                timed "users $users/pool" "$rtt" gws "$WORK/r$n/report.json" \
+                    "$BIN" run -q --target "http://127.0.0.1:${PROXY[users-$rtt]}" \
+                    --profile "$WORK/pool-$users.toml" --report-dir "$WORK/r$n"
+            done
+        fi
         for s in suite accepting; do
             has "$s" || continue
             n=$((n + 1))

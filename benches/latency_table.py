@@ -8,7 +8,11 @@ import sys
 
 
 def main():
-    runs = [json.loads(line) for line in open(sys.argv[1])]
+    every = [json.loads(line) for line in open(sys.argv[1])]
+    users_table([r for r in every if r["key"].startswith("users ")])
+    runs = [r for r in every if not r["key"].startswith("users ")]
+    if not runs:
+        return
     by = collections.OrderedDict()
     for r in runs:
         by.setdefault((r["rtt"], r["key"]), []).append(r)
@@ -39,6 +43,36 @@ def main():
               f"{sec(top.get('floor_ms'))} | {sec(top.get('cometd_ms'))} | {sec(top.get('absence_ms'))} | "
               f"{sec(mid['cp'].get('absence_ms_all'))} |")
     pairs(runs)
+
+
+def users_table(runs):
+    """The `users` workload: each run's wall time beside its balanced bound (max(total case time /
+    users, the longest case)) and its critical path (the busiest user's chain), "roles" and "pool"
+    side by side for each number of users."""
+    if not runs:
+        return
+    by = collections.OrderedDict()
+    for r in runs:
+        by.setdefault((r["rtt"], r["key"]), []).append(r)
+    print()
+    print("| RTT | users / scheduling | runs | wall s (median) | balanced bound s | wall / balanced"
+          " (median, min-max) | critical path s (busiest user) | cases run |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    for (rtt, key), rs in by.items():
+        users = int(key.split()[1].split("/")[0])
+        ok = [r for r in rs if r["cp"].get("total_case_ms")]
+        failed = sum(1 for r in rs if r["rc"] != 0)
+        wall = statistics.median(r["wall_ms"] for r in rs) / 1000
+        note = f" ({failed} exited non-zero)" if failed else ""
+        if not ok:
+            print(f"| {rtt:.0f} ms | {key}{note} | {len(rs)} | {wall:.2f} | n/a | n/a | n/a | |")
+            continue
+        bound = lambda r: max(r["cp"]["total_case_ms"] / users, r["cp"]["longest_case_ms"])  # noqa: E731
+        ratios = sorted(r["wall_ms"] / bound(r) for r in ok)
+        med = lambda f: statistics.median(f(r) for r in ok) / 1000  # noqa: E731
+        print(f"| {rtt:.0f} ms | {key}{note} | {len(rs)} | {wall:.2f} | {med(bound):.2f} | "
+              f"**{statistics.median(ratios):.2f}x** ({ratios[0]:.2f}-{ratios[-1]:.2f}) | "
+              f"{med(lambda r: r['cp']['critical_ms']):.2f} | {ok[0]['cp']['cases']} |")
 
 
 def pairs(runs):

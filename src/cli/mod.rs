@@ -27,8 +27,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use gws_conform::load::timings::Timings;
 use gws_conform::model::Provenance;
-use gws_conform::plan::{Partition, Selection};
+use gws_conform::plan::{Partition, Selection, Split};
 
 /// Exit codes, documented in the README. Stable: CI pipelines depend on them.
 /// The exit codes, one table (the README's "Exit codes" section says the same). Precedence when
@@ -155,9 +156,15 @@ pub struct FilterArgs {
     /// that matches no case is an error, so that a typo does not pass unnoticed.
     #[arg(long = "skip", value_name = "NAME")]
     pub skip: Vec<String>,
-    /// Run one shard: `hash:K/N` (stable by case id).
+    /// Run one shard: `hash:K/N` (stable by case id), `time:K/N` (serial groups balanced by their
+    /// durations in --timings) or `user:K/N` (each user's cases in one shard, balanced by --timings
+    /// when given, else by estimates).
     #[arg(long)]
     pub partition: Option<String>,
+    /// A previous run's report.json: each case's duration there, for `--partition time:K/N` and
+    /// for the order in which a profile's `[pool]` runs cases.
+    #[arg(long, value_name = "REPORT")]
+    pub timings: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -183,12 +190,29 @@ impl FilterArgs {
                 .collect(),
             spec: self.spec.clone(),
             skip: self.skip.clone(),
-            partition: self
-                .partition
+            partition: self.partition()?,
+            timings: self
+                .timings
                 .as_deref()
-                .map(str::parse::<Partition>)
-                .transpose()?,
+                .map(Timings::read)
+                .transpose()
+                .map_err(|e| e.to_string())?,
         })
+    }
+
+    fn partition(&self) -> Result<Option<Partition>, String> {
+        let p = self
+            .partition
+            .as_deref()
+            .map(str::parse::<Partition>)
+            .transpose()?;
+        if p.is_some_and(|p| p.split == Split::Time) && self.timings.is_none() {
+            return Err(format!(
+                "--partition {}: a time partition needs --timings REPORT (an earlier run's report.json)",
+                p.expect("some")
+            ));
+        }
+        Ok(p)
     }
 
     pub fn describe(&self) -> Vec<String> {

@@ -365,6 +365,9 @@ pub fn summary(d: &Draft, skipped: &[(String, Vec<String>)], output: Option<&Pat
         d.roles.len(),
         users.len()
     ));
+    if users.len() < d.roles.len() {
+        out.push("  fewer users than roles: a [pool] of them lets the run spread the cases over them (README: Scheduling over a pool of users)".into());
+    }
     let vars = d.distinct_password_vars();
     out.push(match vars.as_slice() {
         [one] => format!("passwords: export {one} (every agent) and {LOGIN_CODE_PASSWORD_VAR} (Sample 3's switch password)"),

@@ -76,7 +76,7 @@ pub async fn run(args: RunArgs) -> u8 {
     if let Some(d) = &args.deadline {
         suite.profile.deadline = d.clone();
     }
-    if suite.profile.agents.is_empty() {
+    if suite.profile.agents.is_empty() && suite.profile.pool.is_empty() {
         // Every case that logs in would be skipped, and a run of skips must not look like a pass.
         eprintln!(
             "error: no agent credentials: set GWS_USERNAME and GWS_PASSWORD, or give a --profile with [agents.default]"
@@ -202,6 +202,7 @@ pub async fn execute(
     let mut plan = plan::plan(&suite.cases, selection, &suite.profile);
     let jobs = options.jobs.unwrap_or_else(|| plan.default_jobs());
     let mut found = run_preflight(&transport, &plan, &suite).await;
+    plan.round_trip_ms = round_trip_ms(&found);
     let transport = if found.send_csrf {
         transport.sending_csrf()
     } else {
@@ -500,6 +501,13 @@ async fn skip_if_websocket_unoffered(
     for p in plan.cases.iter_mut().filter(|p| listens(p)) {
         p.skip = Some(reason.clone());
     }
+}
+
+/// The round trip the preflight saw: its quickest answered probe (each probe is one exchange, some on
+/// a new connection), for the pool scheduler's expected durations.
+fn round_trip_ms(found: &preflight::Found) -> Option<u64> {
+    let answered = found.record.probes.iter().filter(|p| p.status.is_some());
+    answered.map(|p| p.duration_ms).min()
 }
 
 /// Probes the target before any case (see `gws_conform::execute::preflight`) and says on standard

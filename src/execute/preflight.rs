@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use super::{csrf, error_chain, header_pairs, Transport};
 use crate::load::{Agent, Profile};
+use crate::plan::pool::Placement;
 use crate::plan::Plan;
 use crate::record::preflight::{Preflight, PreflightOutcome, Probe};
 use crate::secret::Redactor;
@@ -40,22 +41,31 @@ pub struct ProbeUser<'a> {
 /// The users the runnable cases of `plan` send credentials as, one entry per distinct user name.
 pub fn users<'p>(plan: &Plan<'_>, profile: &'p Profile) -> Vec<ProbeUser<'p>> {
     let mut by_user: BTreeMap<&str, ProbeUser<'p>> = BTreeMap::new();
-    for planned in plan.cases.iter().filter(|c| c.skip.is_none()) {
-        if !planned.case.needs_credentials {
-            continue;
-        }
-        let role = &planned.case.header.agent_role;
-        let Some((_, agent)) = profile.agent(role) else {
-            continue;
-        };
+    let mut add = |agent: &'p Agent, role: &str| {
         let entry = by_user
             .entry(agent.username.as_str())
             .or_insert_with(|| ProbeUser {
                 roles: Vec::new(),
                 agent,
             });
-        if !entry.roles.iter().any(|r| **r == **role) {
+        if !entry.roles.iter().any(|r| r == role) {
             entry.roles.push(role.to_string());
+        }
+    };
+    for (i, planned) in plan.cases.iter().enumerate() {
+        if planned.skip.is_some() || !planned.case.needs_credentials {
+            continue;
+        }
+        let role = &planned.case.header.agent_role;
+        // With a pool, a pooled case may run as any pool user: every one of them is probed.
+        match plan.pool.as_ref().map(|p| &p.placement[i]) {
+            Some(Placement::Pool) => profile.pool.iter().for_each(|a| add(a, "pool")),
+            Some(Placement::Free) => {}
+            Some(Placement::Pinned { .. }) | None => {
+                if let Some((_, agent)) = profile.agent(role) {
+                    add(agent, role);
+                }
+            }
         }
     }
     let mut users: Vec<ProbeUser<'p>> = by_user.into_values().collect();

@@ -15,6 +15,7 @@ mod robust;
 pub mod schema_words;
 pub mod schemas;
 pub mod source;
+pub mod timings;
 mod toml_json;
 pub mod variable_file;
 pub mod vars;

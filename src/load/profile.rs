@@ -27,6 +27,7 @@ struct RawProfile {
     vars: BTreeMap<String, String>,
     #[serde(default)]
     agents: BTreeMap<String, RawAgent>,
+    pool: Option<RawPool>,
     transport: Option<Transport>,
     ca_file: Option<String>,
     #[serde(default)]
@@ -39,6 +40,14 @@ struct RawProfile {
 #[serde(deny_unknown_fields)]
 struct RawAgent {
     username: String,
+    password: String,
+}
+
+/// `[pool]`: users any case may run as, one password for all (read from the environment).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPool {
+    users: Vec<String>,
     password: String,
 }
 
@@ -60,6 +69,8 @@ pub struct Profile {
     pub capabilities: BTreeSet<String>,
     pub vars: BTreeMap<String, String>,
     pub agents: BTreeMap<String, Agent>,
+    /// `[pool]`: users the run schedules cases over (see `crate::plan::pool`); empty without one.
+    pub pool: Vec<Agent>,
     pub transport: Transport,
     /// `ca_file`: PEM certificates trusted besides the system's, for a target whose HTTPS
     /// certificate comes from a private CA (a staging GWS, say). Relative to the profile's folder.
@@ -139,6 +150,7 @@ impl Profile {
             capabilities: BTreeSet::new(),
             vars: BTreeMap::new(),
             agents,
+            pool: Vec::new(),
             transport: Transport::Auto,
             strict: false,
             ca_file: None,
@@ -219,6 +231,19 @@ impl Profile {
                 Err(e) => errors.push(diag(path, text, &field, e.to_string())),
             }
         }
+        let pool = match &raw.pool {
+            Some(p) => {
+                let pool = read_pool(p, &vars, redactor, path, text, &mut warnings);
+                // An unset variable the agents read too is one mistake, said once.
+                pool.unwrap_or_else(|(field, e)| {
+                    if !unset_seen.contains(&p.password.trim().to_string()) {
+                        errors.push(diag(path, text, field, e));
+                    }
+                    Vec::new()
+                })
+            }
+            None => Vec::new(),
+        };
         for name in super::vars::nested_references(&raw.vars) {
             errors.push(diag(
                 path,
@@ -288,6 +313,7 @@ impl Profile {
             capabilities: raw.capabilities.into_iter().collect(),
             vars: raw.vars,
             agents,
+            pool,
             transport: raw.transport.unwrap_or(Transport::Auto),
             strict: raw.strict,
             ca_file,
@@ -315,8 +341,11 @@ impl Profile {
         for a in self.agents.values() {
             own.add(a.password.expose());
         }
+        for a in &self.pool {
+            own.add(a.password.expose());
+        }
         let value = |v: &str| own.redact(v);
-        serde_json::json!({
+        let mut summary = serde_json::json!({
             "name": value(&self.name),
             "file": self.file.as_ref().map(|f| f.display().to_string()),
             "csrf": self.csrf,
@@ -328,8 +357,57 @@ impl Profile {
             "ca_file": self.ca_file.as_ref().map(|f| f.display().to_string()),
             "vars": self.vars.iter().map(|(k, v)| (k.clone(), value(v).into())).collect::<serde_json::Map<_, _>>(),
             "agents": self.agents.iter().map(|(role, a)| (role.clone(), serde_json::json!({"username": value(&a.username), "password": a.password}))).collect::<serde_json::Map<_, _>>(),
-        })
+        });
+        if !self.pool.is_empty() {
+            summary["pool"] = self.pool.iter().map(|a| value(&a.username)).collect();
+        }
+        summary
     }
+}
+
+/// The users of `[pool]`, each with the pool's password: at least one, none twice, the password
+/// read from the environment as an agent's is. An error is its field and the message.
+fn read_pool(
+    raw: &RawPool,
+    vars: &Variables,
+    redactor: &Redactor,
+    path: &Path,
+    text: &str,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Vec<Agent>, (&'static str, String)> {
+    let p = raw.password.trim();
+    if !(p.starts_with("${env:") && p.ends_with('}') && p.matches("${").count() == 1) {
+        let msg = "a password is only ever read from the environment: write `${env:NAME}`";
+        return Err(("pool.password", msg.to_string()));
+    }
+    if raw.users.is_empty() {
+        return Err(("pool.users", "a pool needs at least one user".to_string()));
+    }
+    let mut seen = BTreeSet::new();
+    for u in &raw.users {
+        if u.trim().is_empty() {
+            return Err(("pool.users", "an empty user name".to_string()));
+        }
+        if !seen.insert(u.as_str()) {
+            return Err(("pool.users", format!("`{u}` is listed twice")));
+        }
+    }
+    let password = vars
+        .interpolate(p)
+        .map_err(|e| ("pool.password", e.to_string()))?
+        .text;
+    redactor.add(&password);
+    if crate::secret::is_weak(&password) {
+        warnings.push(diag(path, text, "pool.password", WEAK_PASSWORD));
+    }
+    Ok(raw
+        .users
+        .iter()
+        .map(|u| Agent {
+            username: u.clone(),
+            password: Secret::new(password.clone()),
+        })
+        .collect())
 }
 
 /// The certificates of a `ca_file` and the SHA-256 of the bytes they were read from. Each is parsed
@@ -440,6 +518,36 @@ mod tests {
             "{}",
             e[1]
         );
+    }
+
+    #[test]
+    fn a_pool_lists_users_once_with_one_password_from_the_environment() {
+        let env = Env::empty().with("PW", "pool-secret");
+        let r = Redactor::new();
+        let ok = "[pool]\nusers = [\"a1\", \"a2\"]\npassword = \"${env:PW}\"\n";
+        let p = Profile::parse(Path::new("p.toml"), ok, &env, &r).unwrap();
+        assert_eq!(p.pool.len(), 2);
+        assert_eq!(p.pool[1].password.expose(), "pool-secret");
+        assert_eq!(p.redacted_summary()["pool"][0], "a1");
+        assert_eq!(r.redact("x pool-secret"), "x ***");
+        let twice = "[pool]\nusers = [\"a1\", \"a1\"]\npassword = \"${env:PW}\"\n";
+        let e = Profile::parse(Path::new("p.toml"), twice, &env, &r).unwrap_err();
+        assert_eq!(
+            e[0].to_string(),
+            "p.toml:2:1: pool.users: `a1` is listed twice"
+        );
+        let plain = "[pool]\nusers = [\"a1\"]\npassword = \"pw\"\n";
+        let e = Profile::parse(Path::new("p.toml"), plain, &env, &r).unwrap_err();
+        assert!(
+            e[0].to_string()
+                .contains("pool.password: a password is only ever read from the environment"),
+            "{}",
+            e[0]
+        );
+        // One unset variable read by the agents and the pool: one error.
+        let unset = "[pool]\nusers = [\"a1\"]\npassword = \"${env:NOPE_X}\"\n[agents.auth]\nusername = \"a9\"\npassword = \"${env:NOPE_X}\"\n";
+        let e = Profile::parse(Path::new("p.toml"), unset, &env, &r).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
     }
 
     #[test]

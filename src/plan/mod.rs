@@ -1,10 +1,14 @@
 //! Stage 2, **plan**: which cases run, which are skipped and why, in which serial groups, and which
-//! shard of a partitioned run this is.
+//! shard of a partitioned run this is, and (with a profile's `[pool]`) where each case may run.
+
+pub mod pool;
+pub mod shard;
 
 use std::collections::BTreeMap;
 
 use sha2::Digest;
 
+use crate::load::timings::Timings;
 use crate::load::Profile;
 use crate::model::{CaseOutline, Provenance};
 
@@ -20,26 +24,44 @@ pub struct Selection {
     /// Substrings of a case's names that leave it out (`--skip`).
     pub skip: Vec<String>,
     pub partition: Option<Partition>,
+    /// `--timings report.json`: each case's duration in an earlier run.
+    pub timings: Option<Timings>,
 }
 
-/// `hash:K/N`: this is shard K of N; a case belongs to the shard its id hashes to, so the split is
-/// stable however the suite grows.
+/// This is shard K of N. `hash:K/N`: a case belongs to the shard its id hashes to, so the split is
+/// stable however the suite grows. `time:K/N` and `user:K/N`: serial groups (users) are spread over
+/// the shards longest first (see [`shard::balanced_shards`]), by their durations in `--timings`
+/// (required by `time:`), else by their estimated durations; a group's cases stay in one shard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Partition {
+    pub split: Split,
     pub shard: u32,
     pub count: u32,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    Hash,
+    Time,
+    User,
+}
+
+const PARTITION_SYNTAX: &str =
+    "a partition is written `hash:K/N`, `time:K/N` or `user:K/N`, e.g. hash:1/4";
 
 impl std::str::FromStr for Partition {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let rest = s
-            .strip_prefix("hash:")
-            .ok_or_else(|| format!("`{s}`: a partition is written `hash:K/N`, e.g. hash:1/4"))?;
+        let (split, rest) = match s.split_once(':') {
+            Some(("hash", rest)) => (Split::Hash, rest),
+            Some(("time", rest)) => (Split::Time, rest),
+            Some(("user", rest)) => (Split::User, rest),
+            _ => return Err(format!("`{s}`: {PARTITION_SYNTAX}")),
+        };
         let (k, n) = rest
             .split_once('/')
-            .ok_or_else(|| format!("`{s}`: a partition is written `hash:K/N`"))?;
+            .ok_or_else(|| format!("`{s}`: {PARTITION_SYNTAX}"))?;
         let shard: u32 = k
             .parse()
             .map_err(|_| format!("`{k}` is not a shard number"))?;
@@ -49,17 +71,27 @@ impl std::str::FromStr for Partition {
         if count == 0 || shard == 0 || shard > count {
             return Err(format!("`{s}`: K must be between 1 and N"));
         }
-        Ok(Partition { shard, count })
+        Ok(Partition {
+            split,
+            shard,
+            count,
+        })
     }
 }
 
 impl std::fmt::Display for Partition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "hash:{}/{}", self.shard, self.count)
+        let split = match self.split {
+            Split::Hash => "hash",
+            Split::Time => "time",
+            Split::User => "user",
+        };
+        write!(f, "{split}:{}/{}", self.shard, self.count)
     }
 }
 
 impl Partition {
+    /// For `hash:K/N`: whether the case id hashes to this shard.
     pub fn contains(&self, id: &str) -> bool {
         let d = sha2::Sha256::digest(id.as_bytes());
         let h = u64::from_be_bytes(d[..8].try_into().expect("8 bytes"));
@@ -85,7 +117,9 @@ impl Selection {
                 .skip
                 .iter()
                 .any(|k| Selection::names(case).any(|n| n.contains(k.as_str())))
-            && self.partition.is_none_or(|p| p.contains(&case.id))
+            && self
+                .partition
+                .is_none_or(|p| p.split != Split::Hash || p.contains(&case.id))
     }
 
     /// Each `--skip` value that matches no case, with the nearest case id.
@@ -198,6 +232,14 @@ pub struct Plan<'s> {
     pub cases: Vec<PlannedCase<'s>>,
     /// Indexes into `cases`, one list per serial group, each list in case order.
     pub groups: Vec<Vec<usize>>,
+    /// With a profile's `[pool]`: the users and where each case runs (the runner's dispatcher
+    /// replaces the serial groups).
+    pub pool: Option<pool::PoolPlan>,
+    /// `--timings`: expected durations from an earlier run.
+    pub timings: Option<Timings>,
+    /// The round trip the preflight measured, for the expected durations of cases `--timings`
+    /// does not give (set by the caller once the preflight has run).
+    pub round_trip_ms: Option<u64>,
 }
 
 /// The most serial groups a run starts at once by default.
@@ -210,7 +252,16 @@ impl Plan<'_> {
     /// count; the CPU work (checks) runs on the runtime's worker threads, one per core, and rendering
     /// on its own threads after the run, so it stays bounded by the cores anyway.
     pub fn default_jobs(&self) -> usize {
-        self.groups.len().clamp(1, MAX_DEFAULT_JOBS)
+        match &self.pool {
+            // Every user at once, and the cases that run on none (skips).
+            Some(p) => (p.users.len() + 1).clamp(1, MAX_DEFAULT_JOBS),
+            None => self.groups.len().clamp(1, MAX_DEFAULT_JOBS),
+        }
+    }
+
+    /// How long case `i` is expected to take with round trips of `rtt_ms`.
+    pub fn expected_ms(&self, i: usize, rtt_ms: u64) -> u64 {
+        shard::expected_ms(self.cases[i].case, self.timings.as_ref(), rtt_ms)
     }
 }
 
@@ -223,6 +274,17 @@ pub fn plan<'s>(cases: &'s [CaseOutline], selection: &Selection, profile: &Profi
             skip: skip_reason(case, profile),
         })
         .collect();
+    if let Some(p) = selection.partition.filter(|p| p.split != Split::Hash) {
+        let outlines: Vec<&CaseOutline> = planned.iter().map(|c| c.case).collect();
+        let timings = selection.timings.as_ref();
+        let durations: Vec<u64> = outlines
+            .iter()
+            .map(|c| shard::expected_ms(c, timings, shard::NOMINAL_RTT_MS))
+            .collect();
+        let shards = shard::balanced_shards(&outlines, &durations, p.count);
+        let mut k = shards.into_iter();
+        planned.retain(|_| k.next() == Some(p.shard - 1));
+    }
     planned.shrink_to_fit();
     let mut by_group: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, p) in planned.iter().enumerate() {
@@ -231,9 +293,13 @@ pub fn plan<'s>(cases: &'s [CaseOutline], selection: &Selection, profile: &Profi
     let mut groups: Vec<Vec<usize>> = by_group.into_values().collect();
     // Start the longest groups first, so that the run's length is not set by a long group started last.
     groups.sort_by_key(|g| (std::cmp::Reverse(g.len()), g[0]));
+    let pool = pool::place(&planned, profile);
     Plan {
         cases: planned,
         groups,
+        pool,
+        timings: selection.timings.clone(),
+        round_trip_ms: None,
     }
 }
 
@@ -335,7 +401,24 @@ fn skip_reason(case: &CaseOutline, profile: &Profile) -> Option<String> {
             profile.name
         ));
     }
-    if why.is_empty() && case.needs_credentials && profile.agent(&case.agent_role).is_none() {
+    let pooled = !profile.pool.is_empty() && pool::pin_reason(case, profile).is_none();
+    if why.is_empty()
+        && case.needs_credentials
+        && !pooled
+        && profile.agent(&case.agent_role).is_none()
+        && !profile.pool.is_empty()
+    {
+        let pin = pool::pin_reason(case, profile).unwrap_or_default();
+        why.push(format!(
+            "needs a user of its own for agent role `{}` ({pin}), and profile `{}` gives none: a pool user will not do; add [agents.{}]",
+            case.agent_role, profile.name, case.agent_role
+        ));
+    }
+    if why.is_empty()
+        && case.needs_credentials
+        && !pooled
+        && profile.agent(&case.agent_role).is_none()
+    {
         why.push(format!(
             "needs credentials for agent role `{}`, and profile `{}` has none (add [agents.default], or set GWS_USERNAME and GWS_PASSWORD)",
             case.agent_role, profile.name
@@ -381,6 +464,10 @@ mod tests {
         assert!("hash:0/4".parse::<Partition>().is_err());
         assert!("hash:5/4".parse::<Partition>().is_err());
         assert!("1/4".parse::<Partition>().unwrap_err().contains("hash:K/N"));
+        let p: Partition = "user:2/3".parse().unwrap();
+        assert_eq!((p.split, p.shard, p.count), (Split::User, 2, 3));
+        assert_eq!(p.to_string(), "user:2/3");
+        assert!("time:4/3".parse::<Partition>().is_err());
     }
 
     #[test]

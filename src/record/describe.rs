@@ -70,7 +70,14 @@ pub fn describe_failure(f: &CaseResult) -> String {
     }
     if let Some(a) = &f.agent {
         match &a.user {
-            Some(u) => s.push_str(&format!("agent: role `{}`, user `{u}`\n", a.role)),
+            Some(u) => {
+                let how = a
+                    .scheduled
+                    .as_ref()
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default();
+                s.push_str(&format!("agent: role `{}`, user `{u}`{how}\n", a.role));
+            }
             None => s.push_str(&format!("agent: role `{}` (no credentials)\n", a.role)),
         }
     }

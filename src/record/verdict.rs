@@ -151,6 +151,29 @@ pub struct CaseAgent {
     pub role: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// With a profile's `[pool]`: how the run chose the user. Absent when the role's user in the
+    /// profile was used, as in runs without a pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<UserChoice>,
+}
+
+/// How a pool-scheduled run chose a case's user.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "by", rename_all = "lowercase")]
+pub enum UserChoice {
+    /// Any free pool user would do; this one was free.
+    Pool,
+    /// The case may run as this user only, for this reason.
+    Pinned { why: String },
+}
+
+impl std::fmt::Display for UserChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UserChoice::Pool => f.write_str("from the pool"),
+            UserChoice::Pinned { why } => write!(f, "pinned: {why}"),
+        }
+    }
 }
 
 impl CaseResult {

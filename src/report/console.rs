@@ -348,6 +348,7 @@ mod tests {
         result.agent = Some(crate::record::CaseAgent {
             role: "sample4".into(),
             user: Some("agent4".into()),
+            scheduled: None,
         });
         let mut out = Vec::new();
         {

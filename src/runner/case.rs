@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::cometd::CaseCometd;
+use super::dispatch::Assigned;
 use super::Reach;
 use crate::check::notifications::{self as notify, Outcome, Watch};
 use crate::check::step;
@@ -38,14 +39,20 @@ pub(super) fn blank_result(header: &CaseHeader, verdict: Verdict) -> CaseResult 
 }
 
 /// The case's role and its user, as the report may show them (the user name masked like any
-/// profile value).
-pub(super) fn case_agent(suite: &Suite, header: &CaseHeader) -> crate::record::CaseAgent {
+/// profile value): the user the scheduler assigned, else the role's user in the profile.
+pub(super) fn case_agent(
+    suite: &Suite,
+    header: &CaseHeader,
+    assigned: Option<&Assigned<'_>>,
+) -> crate::record::CaseAgent {
+    let user = match assigned {
+        Some(a) => Some(a.agent),
+        None => suite.profile.agent(&header.agent_role).map(|(_, a)| a),
+    };
     crate::record::CaseAgent {
         role: header.agent_role.to_string(),
-        user: suite
-            .profile
-            .agent(&header.agent_role)
-            .map(|(_, a)| suite.redactor.redact(&a.username)),
+        user: user.map(|a| suite.redactor.redact(&a.username)),
+        scheduled: assigned.map(|a| a.by.clone()),
     }
 }
 
@@ -54,6 +61,7 @@ pub(super) async fn run_case(
     case: &CaseOutline,
     skip: Option<&str>,
     transport: &Transport,
+    assigned: Option<&Assigned<'_>>,
 ) -> (CaseResult, Reach) {
     let started = Instant::now();
     // A large suite keeps only slim outlines: the case is rebuilt from its file now (with its source
@@ -64,7 +72,7 @@ pub(super) async fn run_case(
         Err(_) => &case.header,
     };
     let mut result = blank_result(header, Verdict::Pass);
-    result.agent = Some(case_agent(suite, header));
+    result.agent = Some(case_agent(suite, header, assigned));
     let mut reach = Reach::default();
     if let Some(reason) = skip {
         result.verdict = Verdict::Skip;
@@ -86,7 +94,11 @@ pub(super) async fn run_case(
             return (result, reach);
         }
     };
-    run_steps(suite, &case, transport, &mut result, &mut reach).await;
+    let agent = match assigned {
+        Some(a) => Some(a.agent),
+        None => suite.profile.agent(&case.agent_role).map(|(_, a)| a),
+    };
+    run_steps(suite, &case, agent, transport, &mut result, &mut reach).await;
     let checks = || result.steps.iter().flat_map(|s| &s.checks);
     let lenient = Verdict::of_checks(checks(), false);
     let verdict = Verdict::of_checks(checks(), suite.profile.strict);
@@ -116,11 +128,12 @@ struct CaseRun<'a> {
 async fn run_steps(
     suite: &Suite,
     case: &Case,
+    agent: Option<&crate::load::profile::Agent>,
     transport: &Transport,
     result: &mut CaseResult,
     reach: &mut Reach,
 ) {
-    let agent = suite.profile.agent(&case.agent_role).map(|(_, a)| a);
+    // Session cookies and CSRF tokens are secrets of this case alone.
     let redactor = suite.redactor.scoped();
     let mut run = CaseRun {
         suite,

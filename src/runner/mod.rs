@@ -3,7 +3,7 @@
 
 mod case;
 mod cometd;
-
+mod dispatch;
 mod live;
 mod window;
 
@@ -138,6 +138,11 @@ async fn run_watching(
     let turns = crate::plan::Turns::new(plan);
     let permits = tokio::sync::Semaphore::new(jobs.max(1));
     let producer = async move {
+        if let Some(pool) = &plan.pool {
+            dispatch::run_pool(suite, plan, pool, transport, jobs, &tx, &lost_reason).await;
+            drop(tx);
+            return;
+        }
         let (turns, permits) = (&turns, &permits);
         futures_util::stream::iter(0..plan.cases.len())
             .map(|i| {
@@ -159,7 +164,13 @@ async fn run_watching(
                     let (mut result, reach) = live::STEPS
                         .scope(
                             steps,
-                            run_case(suite, planned.case, planned.skip.as_deref(), transport),
+                            run_case(
+                                suite,
+                                planned.case,
+                                planned.skip.as_deref(),
+                                transport,
+                                None,
+                            ),
                         )
                         .await;
                     // Derived from a user name (outside data): masked as free text.

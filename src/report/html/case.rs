@@ -66,6 +66,10 @@ pub(super) fn case_html(
             Some(u) => format!("role {}, user {u}", a.role),
             None => format!("role {} (no credentials)", a.role),
         };
+        let who = match &a.scheduled {
+            Some(how) => format!("{who} ({how})"),
+            None => who,
+        };
         meta.push(("Agent", who));
     }
     meta.push(("File", format!("{} (sha256 {})", c.file, c.sha256)));
