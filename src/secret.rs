@@ -164,6 +164,25 @@ pub fn is_secret_field(name: &str) -> bool {
     SECRET_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(name))
 }
 
+/// Masks the secret members ([`SECRET_FIELDS`]) of a JSON value whole, whatever they hold. It needs no
+/// secret values, so a check may apply it to what it quotes; the values themselves are masked where
+/// the check becomes a record ([`Redactor::redact_shown`]).
+pub fn mask_secret_fields(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if is_secret_field(k) {
+                    *v = serde_json::Value::String(REDACTED.to_string());
+                } else {
+                    mask_secret_fields(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(mask_secret_fields),
+        _ => {}
+    }
+}
+
 impl Redactor {
     pub fn new() -> Self {
         Self::default()
@@ -291,6 +310,45 @@ impl Redactor {
             }
             _ => self.redact(text),
         }
+    }
+
+    /// Masks a sentence the harness wrote that quotes outside data (a check's expected or actual
+    /// text, a mismatch, a diff): as [`Redactor::redact`], plus a short secret where it stands as a
+    /// whole JSON string (`"pw"`, as a diff or a quoted message shows a value equal to it), and a
+    /// secret cut short by a clipped quote (`...sec…`).
+    pub fn redact_shown(&self, text: &str) -> String {
+        let mut out = self.redact(text);
+        for v in self.every_value(|vs| vs.short.clone()) {
+            let quoted = format!("\"{v}\"");
+            if out.contains(&quoted) {
+                out = out.replace(&quoted, &format!("\"{REDACTED}\""));
+            }
+        }
+        if let Some(head) = out.strip_suffix('…') {
+            let cut = self
+                .every_value(|vs| vs.all.clone())
+                .iter()
+                .filter_map(|v| {
+                    (MIN_FREE_TEXT - 1..v.len())
+                        .rev()
+                        .filter(|&n| v.is_char_boundary(n))
+                        .find(|&n| head.ends_with(&v[..n]))
+                })
+                .max();
+            if let Some(n) = cut {
+                out = format!("{}{REDACTED}…", &head[..head.len() - n]);
+            }
+        }
+        out
+    }
+
+    /// What `pick` takes from this redactor's values and its parent's.
+    fn every_value(&self, pick: impl Fn(&Values) -> Vec<Arc<str>> + Copy) -> Vec<Arc<str>> {
+        let mut found = pick(&self.values.read().expect("redactor lock"));
+        if let Some(p) = &self.parent {
+            found.extend(p.every_value(pick));
+        }
+        found
     }
 
     /// The value to show for a header: secret headers are replaced whole.

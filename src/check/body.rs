@@ -9,7 +9,6 @@
 use serde_json::{Map, Value};
 
 use crate::model::{Expected, JsonPath, MatchMode, PathSegment};
-use crate::secret::Redactor;
 
 pub use crate::record::Mismatch;
 
@@ -27,20 +26,19 @@ pub fn compare_body(
     mode: MatchMode,
     ignore: &[JsonPath],
 ) -> BodyComparison {
-    compare(expected, actual, mode, ignore, None)
+    compare(expected, actual, mode, ignore, false)
 }
 
-/// [`compare_body`] for a report: the same verdict, but the values the messages and the diff quote,
-/// from the answer and from the expectation (whose variables may hold a secret), are masked with
-/// [`Redactor::redact_json`]. Paths and matcher descriptions are shown as they are.
+/// [`compare_body`] for a report: the same verdict, but the secret members (`password`) the messages
+/// and the diff quote, from the answer and from the expectation, are masked whole. The secret values
+/// elsewhere are masked where the check becomes a record (`Redactor::redact_shown`).
 pub fn compare_body_shown(
     expected: &Expected,
     actual: &Value,
     mode: MatchMode,
     ignore: &[JsonPath],
-    redactor: &Redactor,
 ) -> BodyComparison {
-    compare(expected, actual, mode, ignore, Some(redactor))
+    compare(expected, actual, mode, ignore, true)
 }
 
 fn compare(
@@ -48,7 +46,7 @@ fn compare(
     actual: &Value,
     mode: MatchMode,
     ignore: &[JsonPath],
-    redactor: Option<&Redactor>,
+    shown: bool,
 ) -> BodyComparison {
     let mut actual = actual.clone();
     for p in ignore {
@@ -58,7 +56,7 @@ fn compare(
         mode,
         ignore,
         mismatches: Vec::new(),
-        redactor,
+        shown,
     };
     let projected = walk.visit(expected, Some(&actual), &mut Vec::new());
     let diff = if walk.mismatches.is_empty() {
@@ -127,22 +125,23 @@ struct Walk<'a> {
     mode: MatchMode,
     ignore: &'a [JsonPath],
     mismatches: Vec<Mismatch>,
-    /// Masks what is shown (messages, the projection), never what is compared.
-    redactor: Option<&'a Redactor>,
+    /// Masks the secret members in what is shown (messages, the projection), never in what is
+    /// compared.
+    shown: bool,
 }
 
 impl Walk<'_> {
     /// An actual value (from outside) at `path` as shown: under a secret member (`password`), masked
-    /// whole, as [`Redactor::redact_json`] masks it inside its object.
+    /// whole, as [`crate::secret::mask_secret_fields`] masks it inside its object.
     fn show(&self, path: &[Seg], v: &Value) -> Value {
-        let Some(r) = self.redactor else {
+        if !self.shown {
             return v.clone();
-        };
+        }
         if matches!(path.last(), Some(Seg::Key(k)) if crate::secret::is_secret_field(k)) {
             return Value::String(crate::secret::REDACTED.to_string());
         }
         let mut v = v.clone();
-        r.redact_json(&mut v);
+        crate::secret::mask_secret_fields(&mut v);
         v
     }
 
@@ -150,8 +149,8 @@ impl Walk<'_> {
     /// so it may carry a secret (see `crate::secret`).
     fn placeholder(&self, e: &Expected) -> Value {
         let mut v = placeholder(e);
-        if let Some(r) = self.redactor {
-            r.redact_json(&mut v);
+        if self.shown {
+            crate::secret::mask_secret_fields(&mut v);
         }
         v
     }
@@ -159,10 +158,8 @@ impl Walk<'_> {
     fn describe(&self, e: &Expected) -> String {
         match e {
             Expected::Literal(_) => self.placeholder(e).to_string(),
-            // A matcher's values were filled in too ($one_of of a variable).
-            other => self
-                .redactor
-                .map_or_else(|| describe(other), |r| r.redact(&describe(other))),
+            // A matcher's values were filled in too ($one_of of a variable): masked at the record.
+            other => describe(other),
         }
     }
 
@@ -311,7 +308,7 @@ pub fn matches(expected: &Expected, actual: &Value) -> bool {
         mode: MatchMode::Subset,
         ignore: &[],
         mismatches: Vec::new(),
-        redactor: None,
+        shown: false,
     };
     w.visit(expected, Some(actual), &mut Vec::new());
     w.mismatches.is_empty()
@@ -464,15 +461,20 @@ mod tests {
 
     #[test]
     fn a_shown_comparison_masks_values_not_the_verdict() {
-        let r = Redactor::new();
+        let r = crate::secret::Redactor::new();
         r.add("password");
         // As a case with `"not-${env:GWS_PASSWORD}"` would have it, once its variables are filled in.
         let expected = exp(json!({"statusMessage": "not-password", "code": "password", "n": 1}));
         let actual = json!({"statusMessage": "Wrong password", "code": "password", "n": 2});
         let plain = compare_body(&expected, &actual, MatchMode::Subset, &[]);
-        let shown = compare_body_shown(&expected, &actual, MatchMode::Subset, &[], &r);
+        let mut shown = compare_body_shown(&expected, &actual, MatchMode::Subset, &[]);
         // The same verdict, differently shown.
         assert_eq!(paths(&plain), paths(&shown));
+        // Secret values are masked where the check becomes a record.
+        for m in &mut shown.mismatches {
+            m.message = r.redact_shown(&m.message);
+        }
+        shown.diff = r.redact_shown(&shown.diff);
         assert_eq!(paths(&shown), ["$.statusMessage", "$.n"]);
         assert_eq!(
             shown.mismatches[0].message,

@@ -13,7 +13,6 @@ use crate::execute::ResponseRecord;
 use crate::load::SchemaSet;
 use crate::model::Expectation;
 pub use crate::record::Mismatch;
-use crate::secret::Redactor;
 pub use body::compare_body;
 
 pub use crate::record::Check;
@@ -33,19 +32,18 @@ fn media_type(content_type: &str) -> String {
 }
 
 /// The checks of one expectation, alternatives aside (the runner weighs the alternatives, since an
-/// answer may also depend on what arrives over CometD). `redact` scrubs secrets out of anything
-/// quoted from the response.
+/// answer may also depend on what arrives over CometD). What they quote from the response is
+/// masked where the step becomes a record (`crate::runner::record`), not here.
 pub fn check_answer(
     expect: &Expectation,
     response: &ResponseRecord,
     schemas: &SchemaSet,
-    redact: &Redactor,
 ) -> Vec<Check> {
     let wants_json = expect.schema.is_some() || expect.body.is_some();
     let mut checks: Vec<Check> = [
         status_check(expect, response),
         content_type_check(expect, response, wants_json),
-        text_check(expect, response, redact),
+        text_check(expect, response),
     ]
     .into_iter()
     .flatten()
@@ -53,7 +51,7 @@ pub fn check_answer(
     if !wants_json {
         return checks;
     }
-    let json = match json_of(response, redact) {
+    let json = match json_of(response) {
         Ok(v) => v,
         Err(c) => {
             checks.push(*c);
@@ -61,10 +59,10 @@ pub fn check_answer(
         }
     };
     if let Some(name) = &expect.schema {
-        checks.push(schema_check(name, &json, schemas, redact));
+        checks.push(schema_check(name, &json, schemas));
     }
     if let Some(expected) = &expect.body {
-        checks.push(body_check(expect, expected, &json, redact));
+        checks.push(body_check(expect, expected, &json));
     }
     checks
 }
@@ -114,7 +112,7 @@ fn content_type_check(
     }
 }
 
-fn text_check(expect: &Expectation, response: &ResponseRecord, redact: &Redactor) -> Option<Check> {
+fn text_check(expect: &Expectation, response: &ResponseRecord) -> Option<Check> {
     let want = expect.text.as_ref()?;
     let got = response.body_text.as_deref().map(str::trim_end);
     let ok = got == Some(want.trim_end());
@@ -122,16 +120,14 @@ fn text_check(expect: &Expectation, response: &ResponseRecord, redact: &Redactor
         "text",
         ok,
         format!("{:?}", want.trim_end()),
-        redact.redact(
-            &got.map_or("a body that is not valid UTF-8".to_string(), |g| {
-                format!("{:?}", g.chars().take(200).collect::<String>())
-            }),
-        ),
+        got.map_or("a body that is not valid UTF-8".to_string(), |g| {
+            format!("{:?}", g.chars().take(200).collect::<String>())
+        }),
     ))
 }
 
 /// The body as JSON, or the failed `json` check that says why it is not.
-fn json_of(response: &ResponseRecord, redact: &Redactor) -> Result<serde_json::Value, Box<Check>> {
+fn json_of(response: &ResponseRecord) -> Result<serde_json::Value, Box<Check>> {
     let Some(text) = &response.body_text else {
         return Err(Box::new(Check::new(
             "json",
@@ -146,17 +142,12 @@ fn json_of(response: &ResponseRecord, redact: &Redactor) -> Result<serde_json::V
             "json",
             false,
             "a JSON body",
-            redact.redact(&format!("not JSON ({e}): {preview:?}")),
+            format!("not JSON ({e}): {preview:?}"),
         ))
     })
 }
 
-fn schema_check(
-    name: &str,
-    json: &serde_json::Value,
-    schemas: &SchemaSet,
-    redact: &Redactor,
-) -> Check {
+fn schema_check(name: &str, json: &serde_json::Value, schemas: &SchemaSet) -> Check {
     let violations = schemas.violations(name, json);
     let mut c = Check::new(
         format!("schema:{name}"),
@@ -172,7 +163,7 @@ fn schema_check(
         .into_iter()
         .map(|v| Mismatch {
             path: pointer_to_path(&v.instance_path),
-            message: redact.redact(&v.message),
+            message: v.message,
         })
         .collect();
     c
@@ -182,9 +173,8 @@ fn body_check(
     expect: &Expectation,
     expected: &crate::model::Expected,
     json: &serde_json::Value,
-    redact: &Redactor,
 ) -> Check {
-    let cmp = body::compare_body_shown(expected, json, expect.match_mode, &expect.ignore, redact);
+    let cmp = body::compare_body_shown(expected, json, expect.match_mode, &expect.ignore);
     let ok = cmp.mismatches.is_empty();
     // In words, for a reader who has not seen the case file; the diff shows the members.
     let expected = if expect.match_mode == crate::model::MatchMode::Exact {

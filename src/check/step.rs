@@ -13,7 +13,6 @@ use super::{check_answer, Check};
 use crate::load::SchemaSet;
 use crate::model::{Expectation, NotificationExpectation, Provenance, Step, StepPurpose};
 use crate::record::{Exchange, Level, ResponseRecord};
-use crate::secret::Redactor;
 
 /// One answer a step allows.
 pub struct Answer<'s> {
@@ -97,12 +96,11 @@ pub fn http_checks(
     response: Option<&ResponseRecord>,
     no_response: &str,
     schemas: &SchemaSet,
-    redact: &Redactor,
 ) -> Vec<Vec<Check>> {
     answers
         .iter()
         .map(|a| match response {
-            Some(r) => check_answer(a.expect, r, schemas, redact),
+            Some(r) => check_answer(a.expect, r, schemas),
             None => vec![Check::exchange_failed(no_response)],
         })
         .collect()
@@ -408,9 +406,8 @@ mod tests {
     fn judge(step: &Step, r: &ResponseRecord, provenance: Provenance) -> Vec<Check> {
         // (through the same path as a run: HTTP checks, the answers worth listening for, the decision)
         let schemas = SchemaSet::load(std::path::Path::new("schemas")).unwrap();
-        let id = Redactor::new();
         let all = answers(step);
-        let http = http_checks(&all, Some(r), "", &schemas, &id);
+        let http = http_checks(&all, Some(r), "", &schemas);
         let watched = watched(&http);
         let weights = Weights {
             case: provenance,
@@ -513,7 +510,7 @@ mod tests {
         let ok = response(200, "application/json", r#"{"statusCode":0}"#);
         let schemas = SchemaSet::load(std::path::Path::new("schemas")).unwrap();
         let all = answers(&s);
-        let http = http_checks(&all, Some(&ok), "", &schemas, &Redactor::new());
+        let http = http_checks(&all, Some(&ok), "", &schemas);
         let watched = watched(&http);
         assert_eq!(
             watched,
@@ -544,7 +541,7 @@ mod tests {
         let s = step(denied_or_csrf());
         let schemas = SchemaSet::load(std::path::Path::new("schemas")).unwrap();
         let all = answers(&s);
-        let http = http_checks(&all, None, "connection reset", &schemas, &Redactor::new());
+        let http = http_checks(&all, None, "connection reset", &schemas);
         let watched = watched(&http);
         let weights = Weights {
             case: Provenance::Inferred,
@@ -568,7 +565,7 @@ mod tests {
         );
         let schemas = SchemaSet::load(std::path::Path::new("schemas")).unwrap();
         let all = answers(&s);
-        let http = http_checks(&all, Some(&main), "", &schemas, &Redactor::new());
+        let http = http_checks(&all, Some(&main), "", &schemas);
         let watched = watched(&http);
         let session = Check::new("cometd", false, "a session", "404");
         let weights = Weights {
@@ -608,7 +605,7 @@ mod tests {
         let schemas = SchemaSet::load(std::path::Path::new("schemas")).unwrap();
         let all = answers(step);
         let last = exchanges.last().and_then(|e| e.response.as_ref());
-        let http = http_checks(&all, last, "connection reset", &schemas, &Redactor::new());
+        let http = http_checks(&all, last, "connection reset", &schemas);
         let watched = watched(&http);
         let weights = Weights::of_step(step, Provenance::Documented);
         let observed = Observed {

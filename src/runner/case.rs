@@ -221,7 +221,6 @@ impl CaseRun<'_> {
             last_response.as_ref(),
             &no_response,
             &self.suite.schemas,
-            self.redactor,
         );
         let watched = step::watched(&http);
         let heard = self
@@ -240,10 +239,7 @@ impl CaseRun<'_> {
             session: heard.session,
         };
         let checks = step::conclude(step, &answers, weights, http, &watched, observed);
-        for r in &mut records {
-            self.redactor.redact_json(&mut r.message);
-        }
-        StepResult {
+        let observed_and_judged = StepResult {
             name: step.name.clone(),
             exchanges,
             passed: checks.iter().all(|c| c.passed),
@@ -253,9 +249,10 @@ impl CaseRun<'_> {
             cometd_ms,
             wait_ms: heard.wait_ms,
             notifications: records,
-            // Notes quote what servers sent: masked as free text (see crate::secret).
-            notes: notes.iter().map(|n| self.redactor.redact(n)).collect(),
-        }
+            notes,
+        };
+        // The one place this step's secrets are masked: judging saw them as they were.
+        super::record::masked(observed_and_judged, self.redactor)
     }
 
     /// For a step that expects notifications: subscribes (to every answer's channels) before the
@@ -320,11 +317,11 @@ impl CaseRun<'_> {
         let wait_ms = Some(waiting.elapsed().as_millis() as u64);
         let session = c.take_new_failure().map(|e| step::SessionFailure {
             endpoint: c.endpoint.clone(),
-            error: self.redactor.redact(&e.to_string()),
+            error: e.to_string(),
             at_start: c.failed_at_start && e.is_missing_or_silent(),
         });
         let failure = c.failure.as_ref().map(ToString::to_string);
-        let mut outcome = watch.finish(&self.suite.schemas, self.redactor, failure.as_deref());
+        let mut outcome = watch.finish(&self.suite.schemas, failure.as_deref());
         records.append(&mut outcome.records);
         notes.append(&mut outcome.notes);
         notes.extend(c.take_notes());

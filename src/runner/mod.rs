@@ -5,6 +5,7 @@ mod case;
 mod cometd;
 mod dispatch;
 mod live;
+mod record;
 mod window;
 
 use futures_util::StreamExt;

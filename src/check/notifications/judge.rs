@@ -8,12 +8,11 @@ use crate::check::{pointer_to_path, Check, Mismatch};
 use crate::load::SchemaSet;
 use crate::model::{Expected, MatchMode, NotificationExpectation, NotificationKind};
 use crate::record::NotificationRecord;
-use crate::secret::Redactor;
 
 impl Watch<'_> {
     /// Judges what was seen. `failure` is why the CometD session broke down, if it did: then nothing
     /// that was not already met can pass, not even an absence, which a dead session cannot show.
-    pub fn finish(self, schemas: &SchemaSet, redact: &Redactor, failure: Option<&str>) -> Outcome {
+    pub fn finish(self, schemas: &SchemaSet, failure: Option<&str>) -> Outcome {
         let mut out = Outcome::default();
         for g in &self.groups {
             let mut checks = Vec::new();
@@ -22,14 +21,14 @@ impl Watch<'_> {
             for (i, label) in g.clone().zip(&names) {
                 let e = &self.expectations[i];
                 let p = &self.progress[i];
-                let mut group = vec![self.main_check(e, p, label, redact, failure)];
+                let mut group = vec![self.main_check(e, p, label, failure)];
                 if let Some(schema) = &e.schema {
                     if !p.matched.is_empty() {
-                        group.push(self.schema_check(schema, p, label, schemas, redact));
+                        group.push(self.schema_check(schema, p, label, schemas));
                     }
                 }
                 if e.exclusive {
-                    group.push(self.exclusive_check(e, p, label, redact));
+                    group.push(self.exclusive_check(e, p, label));
                 }
                 for c in &mut group {
                     c.level = self.levels[i];
@@ -41,7 +40,7 @@ impl Watch<'_> {
         }
         for s in &self.seen {
             let mut message = s.message.clone();
-            redact.redact_json(&mut message);
+            crate::secret::mask_secret_fields(&mut message);
             if s.matched_by.is_empty() {
                 out.notes.push(format!(
                     "unexpected message on {} after {} ms: {}",
@@ -66,7 +65,6 @@ impl Watch<'_> {
         e: &NotificationExpectation,
         p: &Progress,
         label: &str,
-        redact: &Redactor,
         failure: Option<&str>,
     ) -> Check {
         let said = Said {
@@ -78,18 +76,18 @@ impl Watch<'_> {
                 1 => "1 other message on the channel".to_string(),
                 n => format!("{n} other messages on the channel"),
             },
-            failure: failure.map(|f| redact.redact(f)),
+            failure: failure.map(str::to_string),
         };
         match &e.kind {
-            NotificationKind::Absent { .. } => self.absent_check(said, p, redact),
+            NotificationKind::Absent { .. } => self.absent_check(said, p),
             NotificationKind::AtLeast { body, count } => {
-                self.at_least_check(said, p, body.as_ref(), *count, redact)
+                self.at_least_check(said, p, body.as_ref(), *count)
             }
-            NotificationKind::Sequence(items) => self.sequence_check(said, p, items, redact),
+            NotificationKind::Sequence(items) => self.sequence_check(said, p, items),
         }
     }
 
-    fn absent_check(&self, said: Said, p: &Progress, redact: &Redactor) -> Check {
+    fn absent_check(&self, said: Said, p: &Progress) -> Check {
         if let Some(t) = p.violated_at {
             let mut c = Check::new(
                 said.name,
@@ -99,7 +97,7 @@ impl Watch<'_> {
             );
             if let Some(&k) = p.matched.first() {
                 let mut m = self.seen[k].message.clone();
-                redact.redact_json(&mut m);
+                crate::secret::mask_secret_fields(&mut m);
                 c.mismatches.push(Mismatch {
                     path: "$".into(),
                     message: format!("unwanted message: {}", clip(&m.to_string())),
@@ -126,7 +124,6 @@ impl Watch<'_> {
         p: &Progress,
         body: Option<&Expected>,
         count: usize,
-        redact: &Redactor,
     ) -> Check {
         if let Some(t) = p.met_at {
             let actual = if count == 1 {
@@ -145,18 +142,12 @@ impl Watch<'_> {
         let actual = said.failure_added(actual);
         let mut c = Check::new(said.name, false, said.expected, actual);
         if let Some(b) = body {
-            self.closest(&mut c, b, &p.others, redact);
+            self.closest(&mut c, b, &p.others);
         }
         c
     }
 
-    fn sequence_check(
-        &self,
-        said: Said,
-        p: &Progress,
-        items: &[Expected],
-        redact: &Redactor,
-    ) -> Check {
+    fn sequence_check(&self, said: Said, p: &Progress, items: &[Expected]) -> Check {
         if let Some(t) = p.met_at {
             let actual = format!(
                 "all {} in order, the last after {} ms",
@@ -184,19 +175,19 @@ impl Watch<'_> {
             .filter(|&k| after.is_none_or(|a| k > a))
             .collect();
         if let Some(b) = items.get(pos) {
-            self.closest(&mut c, b, &candidates, redact);
+            self.closest(&mut c, b, &candidates);
         }
         c
     }
 
     /// Adds to a failed check the differences between `body` and the nearest of `candidates`.
-    fn closest(&self, c: &mut Check, body: &Expected, candidates: &[usize], redact: &Redactor) {
+    fn closest(&self, c: &mut Check, body: &Expected, candidates: &[usize]) {
         let best = candidates
             .iter()
             .map(|&k| {
                 (
                     k,
-                    compare_body_shown(body, &self.seen[k].message, MatchMode::Subset, &[], redact),
+                    compare_body_shown(body, &self.seen[k].message, MatchMode::Subset, &[]),
                 )
             })
             .min_by_key(|(_, cmp)| cmp.mismatches.len());
@@ -217,14 +208,7 @@ impl Watch<'_> {
         }
     }
 
-    fn schema_check(
-        &self,
-        schema: &str,
-        p: &Progress,
-        label: &str,
-        schemas: &SchemaSet,
-        redact: &Redactor,
-    ) -> Check {
+    fn schema_check(&self, schema: &str, p: &Progress, label: &str, schemas: &SchemaSet) -> Check {
         let mut mismatches = Vec::new();
         let mut bad = 0;
         for (n, &k) in p.matched.iter().enumerate() {
@@ -238,7 +222,7 @@ impl Watch<'_> {
                     "message {} (after {} ms): {}",
                     n + 1,
                     self.seen[k].at.as_millis(),
-                    redact.redact(&v.message)
+                    v.message
                 ),
             }));
         }
@@ -257,13 +241,7 @@ impl Watch<'_> {
         c
     }
 
-    fn exclusive_check(
-        &self,
-        e: &NotificationExpectation,
-        p: &Progress,
-        label: &str,
-        redact: &Redactor,
-    ) -> Check {
+    fn exclusive_check(&self, e: &NotificationExpectation, p: &Progress, label: &str) -> Check {
         let name = format!("notification-exclusive:{label}");
         let expected = format!(
             "no other message on {} until the expectation is met",
@@ -273,7 +251,7 @@ impl Watch<'_> {
             None => Check::new(name, true, expected, "no other message"),
             Some(&k) => {
                 let mut m = self.seen[k].message.clone();
-                redact.redact_json(&mut m);
+                crate::secret::mask_secret_fields(&mut m);
                 let mut c = Check::new(
                     name,
                     false,
