@@ -1,5 +1,6 @@
-//! One request on the wire: its headers (Basic, cookies, CSRF token), its record with secrets
-//! replaced, and what its answer leaves in the session's store (cookies, a newer CSRF token).
+//! One request on the wire: its headers (Basic, cookies, CSRF token), its record as sent and
+//! received (secrets are masked where the step becomes a record, `runner::record`), and what its
+//! answer leaves in the session's store (cookies, a newer CSRF token).
 
 use std::time::Instant;
 
@@ -44,14 +45,12 @@ impl AgentSession<'_> {
         if let Some(b) = &body_bytes {
             builder = builder.body(b.clone());
         }
+        // As sent: secrets are masked where the step becomes a record (runner::record).
         let record = RequestRecord {
             method: request.method.clone(),
-            url: self.redactor.redact(url.as_str()),
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.clone(), self.redactor.header_value(k, v)))
-                .collect(),
-            body: request.body.as_ref().map(|b| self.redacted_body(b)),
+            url: url.to_string(),
+            headers: headers.clone(),
+            body: request.body.as_ref().map(sent_body),
         };
 
         let target = format!("{} {}", request.method, url);
@@ -68,39 +67,23 @@ impl AgentSession<'_> {
             _ => self.transport.liveness.answered(),
         }
         match result {
-            Ok(resp) => {
-                let redacted = ResponseRecord {
-                    status: resp.status,
-                    headers: resp
-                        .headers
-                        .iter()
-                        .map(|(k, v)| (k.clone(), self.redactor.header_value(k, v)))
-                        .collect(),
-                    content_type: resp.content_type.clone(),
-                    body_text: resp
-                        .body_text
-                        .as_deref()
-                        .map(|t| self.redactor.redact_body_text(t)),
-                    body_bytes: resp.body_bytes,
-                };
-                (
-                    Exchange {
-                        request: record,
-                        response: Some(redacted),
-                        error: None,
-                        error_kind: None,
-                        by_harness: false,
-                        duration_ms,
-                        note: None,
-                    },
-                    Some(resp),
-                )
-            }
+            Ok(resp) => (
+                Exchange {
+                    request: record,
+                    response: Some(resp.clone()),
+                    error: None,
+                    error_kind: None,
+                    by_harness: false,
+                    duration_ms,
+                    note: None,
+                },
+                Some(resp),
+            ),
             Err(e) => (
                 Exchange {
                     request: record,
                     response: None,
-                    error: Some(self.redactor.redact(&e.to_string())),
+                    error: Some(e.to_string()),
                     error_kind: Some(e.kind()),
                     by_harness: false,
                     duration_ms,
@@ -163,17 +146,6 @@ impl AgentSession<'_> {
             headers.push((k.clone(), v.clone()));
         }
         (headers, sent_under)
-    }
-
-    fn redacted_body(&self, body: &Body) -> String {
-        match body {
-            Body::Json(v) => {
-                let mut v = v.clone();
-                self.redactor.redact_json(&mut v);
-                serde_json::to_string(&v).unwrap_or_default()
-            }
-            Body::Raw { text, .. } => self.redactor.redact_body_text(text),
-        }
     }
 
     /// Reads one answer. Only answers from the target's own origin (`own_origin`) feed the cookie
@@ -256,5 +228,13 @@ impl AgentSession<'_> {
                 detail,
             }
         }
+    }
+}
+
+/// A request body as sent, as text.
+fn sent_body(body: &Body) -> String {
+    match body {
+        Body::Json(v) => serde_json::to_string(v).unwrap_or_default(),
+        Body::Raw { text, .. } => text.clone(),
     }
 }

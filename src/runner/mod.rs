@@ -5,7 +5,7 @@ mod case;
 mod cometd;
 mod dispatch;
 mod live;
-mod record;
+pub mod record;
 mod window;
 
 use futures_util::StreamExt;
