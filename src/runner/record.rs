@@ -124,7 +124,7 @@ mod tests {
             message: format!("expected \"pw\", found \"{SECRET}\""),
         });
         check.diff = Some(format!("-  \"token\": \"pw\"\n+  \"token\": \"{SECRET}\""));
-        let clipped = Check::new("notification", false, "x", format!("… s3cret-va…"));
+        let clipped = Check::new("notification", false, "x", "… s3cret-va…");
         StepResult {
             name: "step".into(),
             exchanges: vec![exchange()],
