@@ -257,8 +257,7 @@ fn a_pool_run_never_gives_a_user_two_cases_nor_a_notification_case_company() {
         ],
         Duration::from_secs(180),
     );
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-
+    // Isolation first: cases sharing a user fail as a consequence, and the overlap is the cause.
     let seen = rec.lock().unwrap().seen.clone();
     let spans = spans(&seen);
     let users: std::collections::BTreeSet<&str> = spans.iter().map(|s| s.user.as_str()).collect();
@@ -276,7 +275,7 @@ fn a_pool_run_never_gives_a_user_two_cases_nor_a_notification_case_company() {
         for pair in mine.windows(2) {
             assert!(
                 pair[0].end <= pair[1].start,
-                "{user}: sessions {} and {} were active at once",
+                "{user}: two cases (session chains {} and {}) were active at once",
                 pair[0].session,
                 pair[1].session
             );
@@ -294,4 +293,5 @@ fn a_pool_run_never_gives_a_user_two_cases_nor_a_notification_case_company() {
             );
         }
     }
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }
