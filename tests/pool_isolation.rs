@@ -12,7 +12,7 @@
 //! - A case keeps one cookie store, so the sessions it goes through are one chain: a request that
 //!   sends session `S` and is given `T` (the server rotated it, e.g. a login after a logout) links `T`
 //!   to `S`. A new case starts with no cookie, so a chain never spans two cases. (Counted apart, the
-//!   chain's old session looked active while a long-poll it had sent was still pending.)
+//!   old session would look active while a long-poll sent with it before the rotation is pending.)
 //! - A case ends when the answer to its last-started request comes. Its requests are sequential but
 //!   for its CometD long-poll, which the client aborts before it sends `/meta/disconnect`; the server
 //!   answers that abandoned poll as it disconnects, and the recorder may note that answer after the
