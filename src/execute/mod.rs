@@ -203,6 +203,8 @@ pub struct AgentSession<'a> {
     transport: &'a Transport,
     agent: Option<&'a Agent>,
     cookies: SharedCookies,
+    /// Learns the session's secrets (cookies, CSRF tokens) as they arrive; what the session records
+    /// stays unmasked until the step becomes a record (`runner::record`).
     redactor: &'a Redactor,
 }
 
