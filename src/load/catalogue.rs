@@ -66,7 +66,7 @@ pub const ROLES: &[RoleInfo] = &[
     RoleInfo {
         name: "sample2",
         slot: 2,
-        purpose: "Sample 2: a login at ${place} with ${login_code} and ${queue}",
+        purpose: "Sample 2: a login at ${place} with ${login_code} and ${queue}; Sample 6's login with a new dynamicPhoneNumber",
         lab_user: None,
     },
     RoleInfo {
@@ -90,7 +90,7 @@ pub const ROLES: &[RoleInfo] = &[
     RoleInfo {
         name: "sample6",
         slot: 6,
-        purpose: "Sample 6: dynamicPhoneNumber, a new number and one that exists",
+        purpose: "Sample 6: the events of a dynamicPhoneNumber login, on the DN of this user's default place (${sample6_default_place_number})",
         lab_user: None,
     },
     RoleInfo {
@@ -164,7 +164,7 @@ pub const ROLES: &[RoleInfo] = &[
     RoleInfo {
         name: "notify2",
         slot: 13,
-        purpose: "notifications: a second Start while logged in publishes nothing",
+        purpose: "notifications: a second Start while logged in publishes nothing; agentLoginPassword without loginCode still logs in",
         lab_user: None,
     },
     RoleInfo {
@@ -182,7 +182,7 @@ pub const ROLES: &[RoleInfo] = &[
     RoleInfo {
         name: "notify5",
         slot: 16,
-        purpose: "notifications: the device message's schema and the login sequence",
+        purpose: "notifications: the device message's schema, the login sequence, and which device a login at a place with several lands on",
         lab_user: None,
     },
 ];
