@@ -194,16 +194,27 @@ fn lab_cases(suite: &gws_conform::load::Suite) -> BTreeMap<String, Vec<String>> 
 }
 
 /// The reference lab's content: `[vars]` of the reference profile built into the binary, the one
-/// place that names it; the single-device place is the `params` role's agent's own (`PLACE_agentN`,
-/// extension 70NN), so that no case of another user logs in there meanwhile.
+/// place that names it. Some values belong to a role's own user (agentN's default place is
+/// `PLACE_agentN`, its device `/devices/70NN` with number 70NN), so they follow the user `init` gave
+/// that role: the single-device place is the `params` role's agent's own, so that no case of another
+/// user logs in there meanwhile; the default-place numbers are those of `notify`'s and `sample6`'s.
 fn reference_vars(roles: &BTreeMap<&'static str, String>) -> BTreeMap<String, String> {
     let mut vars = reference_profile_vars();
-    let params = roles
-        .get("params")
-        .and_then(|u| u.strip_prefix("agent")?.parse::<usize>().ok());
-    if let Some(n) = params.filter(|n| (1..=BUILTIN_AGENTS).contains(n)) {
+    let agent = |role: &str| {
+        roles
+            .get(role)
+            .and_then(|u| u.strip_prefix("agent")?.parse::<usize>().ok())
+            .filter(|n| (1..=BUILTIN_AGENTS).contains(n))
+    };
+    if let Some(n) = agent("params") {
         vars.insert("single_device_place".into(), format!("PLACE_agent{n}"));
         vars.insert("single_device_path".into(), format!("/devices/70{n:02}"));
+    }
+    if let Some(n) = agent("notify") {
+        vars.insert("default_place_device_number".into(), format!("70{n:02}"));
+    }
+    if let Some(n) = agent("sample6") {
+        vars.insert("sample6_default_place_number".into(), format!("70{n:02}"));
     }
     vars
 }
