@@ -34,11 +34,15 @@ pub fn readme(root: &Path, check: bool) -> Result<(), String> {
         eprintln!("xtask: README's kill matrix and variants table match the binary's output");
         return Ok(());
     }
+    if check && settled(&old) == settled(&new) {
+        eprintln!("xtask: README's kill matrix and variants table match the binary's output in every settled column (which cases caught a timing fault, and how many passed or warned under a slow variant, vary from run to run)");
+        return Ok(());
+    }
     if check {
         for (o, n) in old
             .lines()
             .zip(new.lines())
-            .filter(|(o, n)| o != n)
+            .filter(|(o, n)| settled_line(o) != settled_line(n))
             .take(10)
         {
             eprintln!("- {o}\n+ {n}");
@@ -48,6 +52,28 @@ pub fn readme(root: &Path, check: bool) -> Result<(), String> {
     std::fs::write(&path, new).map_err(|e| format!("{}: {e}", path.display()))?;
     eprintln!("xtask: README.md updated");
     Ok(())
+}
+
+/// The README as `--check` compares it: each table row of the two sections reduced to what a run
+/// settles. Under a timing fault (`notification-delayed`) or a slow variant (`slow-logout`), which
+/// cases notice it first, and so how many passed or warned, depends on the machine's load (seen: 9,
+/// 10 and 11 cases; 5 and 6 warnings on one commit), while what `mutants` and `variants` guarantee
+/// does not: each fault's catcher (failure or warning only), each variant's failures (0) and skips,
+/// and the tally lines. A check that compared the counts failed CI at random.
+fn settled(readme: &str) -> Vec<String> {
+    readme.lines().map(settled_line).collect()
+}
+
+fn settled_line(line: &str) -> String {
+    let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+    // `| a | b | c | d |` splits into 6 cells, the first and last empty.
+    match cells.len() {
+        // Kill matrix: fault, area, by | cases.
+        6 => cells[1..4].join(" | "),
+        // Variants: variant, area, failed, skipped | passed, warned, failing cases.
+        9 => [cells[1], cells[2], cells[4], cells[5]].join(" | "),
+        _ => line.to_string(),
+    }
 }
 
 /// `cargo run --release -- COMMAND`, its stdout, or why it failed.
@@ -121,6 +147,29 @@ mod tests {
             replace_section(&new, KILL_MATRIX, "prose", out).unwrap(),
             new
         );
+    }
+
+    #[test]
+    fn a_check_ignores_what_timing_decides_and_not_what_a_run_settles() {
+        let kill = "| notification-delayed | notifications | failure | 10 cases: a, b |";
+        assert_eq!(
+            settled_line(kill),
+            settled_line("| notification-delayed | notifications | failure | 9 cases: a |")
+        );
+        assert_ne!(
+            settled_line(kill),
+            settled_line("| notification-delayed | notifications | warning only | 9 cases: a |")
+        );
+        let variant = "| slow-logout | session | 137 | 0 | 0 | 5 |  |";
+        assert_eq!(
+            settled_line(variant),
+            settled_line("| slow-logout | session | 136 | 0 | 0 | 6 |  |")
+        );
+        assert_ne!(
+            settled_line(variant),
+            settled_line("| slow-logout | session | 136 | 1 | 0 | 5 | x |")
+        );
+        assert_eq!(settled_line("33/50 faults caught"), "33/50 faults caught");
     }
 
     #[test]
