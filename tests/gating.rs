@@ -343,28 +343,47 @@ fn merge_writes_every_format_over_shards_with_profiles_of_their_own_and_exits_by
     assert_eq!(r.code, Some(1), "{}", r.describe());
     let full = read_json(&dir.join("full/report.json"));
     let reference = std::fs::read_to_string(dir.join("profiles/reference.toml")).unwrap();
+    // Three shards at once, as CI runs them: `user:K/3` keeps each user's cases in one shard, so
+    // no agent is logged in by two shards; each shard has a profile of its own.
     let mut shards = Vec::new();
     for k in 1..=3 {
-        // A profile per shard (in CI, each would log in as its own users).
         let profile = format!("profiles/shard{k}.toml");
         std::fs::write(
             dir.join(&profile),
             reference.replacen("name = \"reference\"", &format!("name = \"shard{k}\""), 1),
         )
         .unwrap();
-        let out = format!("shard{k}");
-        let part = format!("hash:{k}/3");
-        let r = run(&[
-            "--profile",
-            &profile,
-            "--partition",
-            &part,
-            "--report-dir",
-            &out,
-        ]);
-        assert!(matches!(r.code, Some(0 | 1)), "{}", r.describe());
-        shards.push(format!("{out}/report.json"));
+        shards.push((profile, format!("user:{k}/3"), format!("shard{k}")));
     }
+    let codes: Vec<Option<i32>> = std::thread::scope(|scope| {
+        let running: Vec<_> = shards
+            .iter()
+            .map(|(profile, part, out)| {
+                let run = &run;
+                scope.spawn(move || {
+                    let r = run(&[
+                        "--profile",
+                        profile,
+                        "--partition",
+                        part,
+                        "--report-dir",
+                        out,
+                    ]);
+                    assert!(matches!(r.code, Some(0 | 1)), "{}", r.describe());
+                    r.code
+                })
+            })
+            .collect();
+        running.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        codes.contains(&Some(1)),
+        "the faulty case fails in one shard: {codes:?}"
+    );
+    let shards: Vec<String> = shards
+        .iter()
+        .map(|(_, _, out)| format!("{out}/report.json"))
+        .collect();
     let _ = server.kill();
     let _ = server.wait();
     let mut args = vec!["merge", "--report-dir", "merged"];

@@ -1,7 +1,16 @@
 //! Checks of `run`'s arguments that a newcomer trips over, made before anything loads, each with a
 //! message that says what to type instead.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// An `-o FILE` of the commands that write to standard output without it: `-o -` would otherwise
+/// create a file named `-` (seen in a CI script), so it is refused with what to type instead.
+pub fn output_file(s: &str) -> Result<PathBuf, String> {
+    if s == "-" {
+        return Err("`-` is not a file: leave out -o to write to standard output".into());
+    }
+    Ok(PathBuf::from(s))
+}
 
 /// A `--target` must be an http(s) URL with a host (see `load::profile::target_problem`, which a
 /// profile's `target` gets too).
@@ -28,6 +37,12 @@ pub fn report_dir(dir: &Path, force: bool) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dash_output_is_refused_and_a_file_taken() {
+        assert!(output_file("-").unwrap_err().contains("standard output"));
+        assert_eq!(output_file("out.md").unwrap(), PathBuf::from("out.md"));
+    }
 
     #[test]
     fn a_target_without_a_scheme_gets_a_did_you_mean() {

@@ -34,7 +34,7 @@ pub struct WriteArgs {
     #[arg(long)]
     pub reason: Option<String>,
     /// Write here (atomically) instead of standard output.
-    #[arg(long, short)]
+    #[arg(long, short, value_parser = super::args_check::output_file)]
     pub output: Option<PathBuf>,
 }
 

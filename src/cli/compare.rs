@@ -26,7 +26,7 @@ pub struct CompareArgs {
     #[arg(long)]
     pub allow_suite_change: bool,
     /// Write here (atomically) instead of standard output.
-    #[arg(long, short)]
+    #[arg(long, short, value_parser = super::args_check::output_file)]
     pub output: Option<PathBuf>,
 }
 

@@ -25,7 +25,7 @@ pub struct ReportArgs {
     #[arg(long, short, value_parser = parse_format)]
     pub format: Format,
     /// Write here (atomically) instead of standard output.
-    #[arg(long, short)]
+    #[arg(long, short, value_parser = super::args_check::output_file)]
     pub output: Option<PathBuf>,
 }
 
@@ -57,7 +57,7 @@ pub struct MergeArgs {
     #[arg(required = true, num_args = 1..)]
     pub reports: Vec<PathBuf>,
     /// Where to write the merged report.json only.
-    #[arg(long, short, required_unless_present = "report_dir")]
+    #[arg(long, short, required_unless_present = "report_dir", value_parser = super::args_check::output_file)]
     pub output: Option<PathBuf>,
     /// Write the merged report.json and every format rendered from it (report.html, junit.xml,
     /// summary.md, report.tap) into this folder, as `run` does. A folder that is not empty is

@@ -4,7 +4,7 @@
 
 use super::baseline::BaselineInfo;
 use super::coverage::Coverage;
-use super::json::Summary;
+use super::summary::Summary;
 use super::tally::Counter;
 use crate::record::{CaseResult, Tally};
 

@@ -23,6 +23,7 @@ pub mod progress;
 pub mod rederive;
 pub mod render;
 pub mod status;
+pub mod summary;
 pub mod tally;
 pub mod tap;
 pub mod verify;
@@ -35,8 +36,9 @@ use crate::load::InputFile;
 use crate::record::{CaseResult, StepResult, Tally};
 
 pub use format::Format;
-pub use json::{Report, Summary};
+pub use json::Report;
 pub use render::{write_formats, write_formats_from};
+pub use summary::Summary;
 
 /// What a run is about, known before the first case runs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -4,7 +4,8 @@
 //! contradict another, nor the exit code, which is decided from the same summary ([`Outcome`]).
 
 use super::baseline::BaselineInfo;
-use super::json::Summary;
+pub use super::summary::Outcome;
+use super::summary::Summary;
 use crate::record::{CaseResult, KnownOutcome, Tally, Verdict};
 
 /// Counts cases as they come, judging each against the baseline the run was given.
@@ -24,53 +25,6 @@ impl Counter {
         self.tally
             .add_judged(case.verdict, known.as_ref().map(|k| k.status), reason);
         self.known.extend(known);
-    }
-}
-
-/// What a run (or a merged or re-rendered report) concluded, in the order the exit code weighs it
-/// (a failure first, even in a run that stopped early; then a target not tested in full).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// At least one failure no unexpired baseline entry excuses.
-    Failed { complete: bool },
-    /// Stopped early (interrupted, deadline) or the target could not be tested, with no failure.
-    Incomplete,
-    /// No failure, but setup errors: some cases could not be tested.
-    Errors,
-    /// Nothing ran to a verdict: every selected case was skipped.
-    NoVerdict,
-    /// Every case that ran passed (or warned, or failed as the baseline tolerates).
-    Ok,
-}
-
-impl Outcome {
-    pub fn of(s: &Summary) -> Outcome {
-        let t = &s.tally;
-        if t.failed > 0 {
-            Outcome::Failed {
-                complete: s.complete,
-            }
-        } else if !s.complete {
-            Outcome::Incomplete
-        } else if t.errors > 0 {
-            Outcome::Errors
-        } else if t.ran() == 0 && t.total > 0 {
-            Outcome::NoVerdict
-        } else {
-            Outcome::Ok
-        }
-    }
-
-    /// The word the console's last line opens with.
-    pub fn word(self) -> &'static str {
-        match self {
-            Outcome::Failed { complete: true } => "FAILED",
-            Outcome::Failed { complete: false } => "FAILED (incomplete)",
-            Outcome::Incomplete => "INCOMPLETE",
-            Outcome::Errors => "ERROR (setup)",
-            Outcome::NoVerdict => "NO VERDICT",
-            Outcome::Ok => "ok",
-        }
     }
 }
 

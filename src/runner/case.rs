@@ -3,39 +3,25 @@
 
 use std::time::Instant;
 
+use super::blank::blank_result;
 use super::cometd::CaseCometd;
-use super::dispatch::Assigned;
 use super::Reach;
 use crate::check::notifications::{self as notify, Outcome, Watch};
 use crate::check::step;
 use crate::execute::{AgentSession, Transport};
+use crate::load::profile::Agent;
 use crate::load::Suite;
 use crate::model::{Case, CaseHeader, CaseOutline, Step};
 use crate::record::{
-    describe, CaseResult, Exchange, NotificationRecord, ResponseRecord, StepResult, Verdict,
+    describe, CaseResult, Exchange, NotificationRecord, ResponseRecord, StepResult, UserChoice,
+    Verdict,
 };
 use crate::secret::Redactor;
 
-/// A result with the case's header and no steps yet.
-pub(super) fn blank_result(header: &CaseHeader, verdict: Verdict) -> CaseResult {
-    CaseResult {
-        id: header.id.to_string(),
-        title: header.title.to_string(),
-        spec: header.spec.to_vec(),
-        source: header.source().map(str::to_string),
-        provenance: header.provenance,
-        rationale: header.rationale().map(str::to_string),
-        tags: header.tags.to_vec(),
-        group: None,
-        file: crate::load::display_path(&header.file),
-        sha256: header.sha256.hex(),
-        verdict,
-        reason: None,
-        steps: Vec::new(),
-        duration_ms: 0,
-        agent: None,
-        waits_for: Vec::new(),
-    }
+/// The user a case runs as, and why it is that one (the pool dispatcher's choice).
+pub(super) struct Assigned<'a> {
+    pub agent: &'a Agent,
+    pub by: UserChoice,
 }
 
 /// The case's role and its user, as the report may show them (the user name masked like any

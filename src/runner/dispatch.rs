@@ -7,20 +7,13 @@ use std::sync::Mutex;
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, Notify, Semaphore};
 
-use super::case::run_case;
+use super::case::{run_case, Assigned};
 use super::live::{self, Live};
 use crate::execute::Transport;
-use crate::load::profile::Agent;
 use crate::load::Suite;
 use crate::plan::pool::{explicit_group, lab_resources, Dispatch, Job, Next, Placement, PoolPlan};
 use crate::plan::{shard, Plan};
 use crate::record::UserChoice;
-
-/// The user a case runs as, and why it is that one.
-pub(super) struct Assigned<'a> {
-    pub agent: &'a Agent,
-    pub by: UserChoice,
-}
 
 pub(super) type Sender = mpsc::UnboundedSender<Live>;
 

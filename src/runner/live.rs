@@ -3,7 +3,8 @@
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{case, emit, Reach};
+use super::blank::blank_result;
+use super::{emit, Reach};
 use crate::plan::Plan;
 use crate::record::{CaseResult, StepResult, Tally, Verdict};
 use crate::report::{Event, Listener, StepDone};
@@ -90,7 +91,7 @@ impl<'p> Heard<'p> {
         for index in 0..self.finished.len() {
             if !self.finished[index] {
                 let header = &self.plan.cases[index].case.header;
-                let mut result = case::blank_result(header, Verdict::NotRun);
+                let mut result = blank_result(header, Verdict::NotRun);
                 result.reason = Some(reason.to_string());
                 self.finish(index, &result, listeners);
             }
