@@ -47,6 +47,8 @@ multi_ext_device_number = "6502"
 default_place_device_number = "7210"
 sample6_default_place_number = "7206"
 unregistered_voice_place = "Lab.Unregistered"
+restore_place = "Lab.HotDesk"
+restore_place_device_number = "6801"
 "#;
 
 /// `python3 tests/peers/independent_gws.py 0` on 127.0.0.1, killed when dropped.

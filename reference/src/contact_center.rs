@@ -33,6 +33,8 @@ struct AgentState {
     multimedia: BTreeSet<String>,
     /// Variant `slow-logout`: when End's logout takes effect (applied at the next look at the state).
     logout_due: Option<Instant>,
+    /// Fault `default-assignment-not-restored`: the last session's device, still assigned after End.
+    kept_device: Option<Device>,
 }
 
 struct VoiceLogin {
@@ -216,6 +218,11 @@ impl ContactCenter {
                 },
                 v.dynamic_number.as_deref().unwrap_or(""),
             )],
+            None if state.kept_device.is_some() => state
+                .kept_device
+                .iter()
+                .map(|d| self.device_json(d, n::user_state_logged_out(), ""))
+                .collect(),
             None => {
                 let agent = &self.dir.agents[username];
                 self.dir.places[&agent.default_place]
@@ -256,6 +263,9 @@ impl ContactCenter {
     fn log_out(&self, username: &str, state: &mut AgentState) -> Vec<Value> {
         let mut messages = Vec::new();
         if let Some(v) = state.voice.take() {
+            if self.has(Fault::DefaultAssignmentNotRestored) {
+                state.kept_device = Some(v.device.clone());
+            }
             let mut claims = lock(&self.claims);
             let path = v.device.path();
             if claims.devices.get(&path).is_some_and(|u| u == username) {

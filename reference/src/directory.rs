@@ -206,6 +206,8 @@ impl Directory {
                 device("acd-6302", "6302", Acd),
             ],
         );
+        // A one-device place no agent has as default and only `default-assignment-restored` logs in at.
+        add_place("PLACE_RESTORE", vec![device("6501", "6501", Extension)]);
         // A place whose voice DN the switch has not registered: its voice channel fails (Sample 4's
         // mirror case, gws-notes §1.3 [OBS G2]).
         add_place(
@@ -618,6 +620,7 @@ password = "secret"
             "PLACE_MULTI_EXT",
             "PLACE_EXT_ACD",
             "PLACE_UNREGISTERED",
+            "PLACE_RESTORE",
             "PLACE_agent16",
             "PLACE_agent21",
         ] {

@@ -103,6 +103,8 @@ faults! {
         "JSON bodies are served with Content-Type text/plain;charset=UTF-8.";
     EndSessionKeepsSession => "end-session-keeps-session", "session",
         "EndContactCenterSession logs the agent out but does not invalidate the HTTP session.";
+    DefaultAssignmentNotRestored => "default-assignment-not-restored", "session",
+        "EndContactCenterSession after a session on another place leaves that place's devices assigned to the agent instead of restoring the default place's.";
     AlreadyLoggedInError => "already-logged-in-error", "session",
         "StartContactCenterSession for voice while already logged in answers HTTP 400 statusCode 2 instead of 0.";
     MalformedJson500 => "malformed-json-500", "http",

@@ -1119,6 +1119,12 @@ async fn probe_transcript(s: &RunningServer) -> Vec<String> {
         e.get("/api/v2/me/devices?fields=*").await,
     );
     record("dynamic-end", e.end().await);
+    record("restore", e.start(json!({"place": "PLACE_RESTORE"})).await);
+    record("restore-end", e.end().await);
+    record(
+        "restore-devices",
+        e.get("/api/v2/me/devices?fields=*").await,
+    );
     record(
         "malformed",
         c.send(Method::POST, "/api/v2/me", Some("{".into()), Auth::Basic)
@@ -1228,6 +1234,7 @@ async fn every_fault_changes_exactly_its_behaviour() {
             Fault::AnonymousServed => vec!["anon", "cookie-after-end"],
             Fault::WrongPasswordAccepted => vec!["wrong-pw"],
             Fault::EndSessionKeepsSession => vec!["cookie-after-end"],
+            Fault::DefaultAssignmentNotRestored => vec!["restore-devices"],
             Fault::AlreadyLoggedInError => vec!["start-again"],
             Fault::MalformedJson500 => vec!["malformed"],
             Fault::WrongMethodAccepted => vec!["put"],

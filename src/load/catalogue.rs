@@ -146,7 +146,7 @@ pub const ROLES: &[RoleInfo] = &[
     RoleInfo {
         name: "notify",
         slot: 10,
-        purpose: "notifications: the login DeviceStateChangeMessage and the end of session",
+        purpose: "notifications: the login DeviceStateChangeMessage and the end of session; the default device assignment after End",
         lab_user: None,
     },
     RoleInfo {

@@ -60,7 +60,7 @@ const PINNED_AT_A_PLACE_ONLY: &[&str] = &["params"];
 const USER_CONTENT: &[(&str, &str)] = &[
     (
         "notify",
-        "`default-place-login-lands` expects its user's default place device, ${default_place_device_number}",
+        "`default-place-login-lands` and `default-assignment-restored` expect its user's default place device, ${default_place_device_number}",
     ),
     (
         "sample6",

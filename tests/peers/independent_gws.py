@@ -181,6 +181,9 @@ add_place("Lab.ExtPlusACD", [("ext-x-6601", "6601", "Extension"), ("acd-x-6602",
 # (notes §1.3, the mirror partial success [OBS G2]: "Device '5001' is not registered.", code 4).
 add_place("Lab.Unregistered", [("dn-x-6701", "6701", "Extension")])
 UNREGISTERED = {"6701"}
+# A one-device place that is nobody's default: a session there, then End, shows the default restored
+# (page, place: "When the client ends the session, Web Services restores the default device assignment").
+add_place("Lab.HotDesk", [("dn-x-6801", "6801", "Extension")])
 
 USERS = {}
 for n in range(1, 41):
