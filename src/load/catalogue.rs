@@ -66,7 +66,7 @@ pub const ROLES: &[RoleInfo] = &[
     RoleInfo {
         name: "sample2",
         slot: 2,
-        purpose: "Sample 2: a login at ${place} with ${login_code} and ${queue}; Sample 6's login with a new dynamicPhoneNumber",
+        purpose: "Sample 2: a login at ${place} with ${login_code} and ${queue}",
         lab_user: None,
     },
     RoleInfo {
@@ -90,7 +90,7 @@ pub const ROLES: &[RoleInfo] = &[
     RoleInfo {
         name: "sample6",
         slot: 6,
-        purpose: "Sample 6: the events of a dynamicPhoneNumber login, on the DN of this user's default place (${sample6_default_place_number})",
+        purpose: "Sample 6: a login with a new dynamicPhoneNumber, and its events on the DN of this user's default place (${sample6_default_place_number}); one user, since both use the same number",
         lab_user: None,
     },
     RoleInfo {
