@@ -3,6 +3,8 @@
 //! inside text (`1`), and one equal to its user name. The whole suite runs through the real binary
 //! against the embedded server; every artifact is read back.
 
+#[path = "support/mod.rs"]
+mod common;
 #[path = "reports_support/mod.rs"]
 mod support;
 
@@ -301,46 +303,6 @@ fn a_load_error_quoting_a_variable_from_the_environment_masks_it() {
     assert!(!r.stderr.contains(LC), "{}", r.describe());
 }
 
-/// `gws-conform serve --fault FAULT` on an ephemeral 127.0.0.1 port, stopped when dropped.
-struct FaultyServer {
-    child: std::process::Child,
-    url: String,
-}
-
-impl FaultyServer {
-    fn start(fault: &str, password: &str, login_code_password: &str) -> FaultyServer {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(BIN)
-            .args(["serve", "--addr", "127.0.0.1:0", "--fault", fault])
-            .env("GWS_PASSWORD", password)
-            .env("GWS_AGENT_LOGIN_PASSWORD", login_code_password)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("serve");
-        let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        out.read_line(&mut line).expect("serve prints its URL");
-        // Keep draining: a closed pipe would kill the server at its next line of output.
-        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-        let url = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        assert!(url.starts_with("http://127.0.0.1:"), "{line}");
-        FaultyServer { child, url }
-    }
-}
-
-impl Drop for FaultyServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A failing run prints what its failing steps sent and got back, in every format: no secret may
 /// reach any of them (a clean server fails nothing, so the runs above print no exchange).
 #[test]
@@ -350,7 +312,7 @@ fn a_failing_run_prints_requests_and_responses_without_a_secret() {
     let suite = temp_suite(false);
     let dir = suite.path();
     for fault in ["status-code-as-string", "wrong-password-accepted"] {
-        let server = FaultyServer::start(fault, PW, LC);
+        let server = common::Served::start(&["--fault", fault], PW, LC);
         let out = format!("out-{fault}");
         let r = run_in(
             dir,
