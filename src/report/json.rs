@@ -151,28 +151,94 @@ pub fn stream<E>(
     stream_slurping_below(path, SLURP_BELOW, on_case)
 }
 
-/// [`stream`], reading the file whole first when it is smaller than `slurp_below` bytes.
+/// [`stream`], reading the file whole first when it is smaller than `slurp_below` bytes; a larger one
+/// is read a case per line (see [`super::case_lines`]) when it is laid out as the harness writes it,
+/// and streamed otherwise.
 pub(crate) fn stream_slurping_below<E>(
     path: &Path,
     slurp_below: u64,
     on_case: &mut dyn FnMut(&CaseResult) -> Result<(), E>,
 ) -> Result<ReportHead, Streamed<E>> {
-    use serde::de::DeserializeSeed;
-    let file = File::open(path).map_err(|source| {
-        Streamed::Report(ReportError::Read {
-            path: path.to_path_buf(),
-            source,
+    let open = || {
+        File::open(path).map_err(|source| {
+            Streamed::Report(ReportError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
         })
-    })?;
+    };
+    let mut file = open()?;
+    let size = file.metadata().map_or(u64::MAX, |m| m.len());
+    let slurp = size < slurp_below;
+    let mut skip = 0;
+    if !slurp {
+        match by_lines(file, on_case) {
+            Ok(head) => return Ok(head),
+            Err(Unlined::Stopped(e)) => return Err(Streamed::Case(e)),
+            Err(Unlined::Layout { delivered }) => skip = delivered,
+        }
+        file = open()?;
+    }
+    stream_from(path, file, slurp, skip, on_case)
+}
+
+/// Why a report was not read to its end a case per line.
+enum Unlined<E> {
+    Stopped(E),
+    /// Not laid out a case per line: the first `delivered` cases were handed out.
+    Layout {
+        delivered: usize,
+    },
+}
+
+fn by_lines<E>(
+    file: File,
+    on_case: &mut dyn FnMut(&CaseResult) -> Result<(), E>,
+) -> Result<ReportHead, Unlined<E>> {
+    use super::case_lines::{CaseLines, Stop};
+    use serde::de::DeserializeSeed;
+    let mut lines = CaseLines::new(std::io::BufReader::with_capacity(1 << 16, file), on_case);
+    // The parse sees no case unless the report was not laid out as expected: then it stops.
+    let mut stray = |_: &CaseResult| Err(());
+    let mut strayed = None;
+    let head = {
+        let mut de = serde_json::Deserializer::from_reader(&mut lines);
+        let top = Top {
+            on_case: &mut stray,
+            failed: &mut strayed,
+            skip: 0,
+        };
+        top.deserialize(&mut de).and_then(|h| de.end().map(|()| h))
+    };
+    match (lines.stopped.take(), head) {
+        (Some(Stop::Case(e)), _) => Err(Unlined::Stopped(e)),
+        (None, Ok(h)) if strayed.is_none() && h.format == FORMAT => Ok(h),
+        _ => Err(Unlined::Layout {
+            delivered: lines.delivered,
+        }),
+    }
+}
+
+/// The general reading of a report: from memory (`slurp`) or streamed, handing out the cases after
+/// the first `skip`.
+fn stream_from<E>(
+    path: &Path,
+    file: File,
+    slurp: bool,
+    skip: usize,
+    on_case: &mut dyn FnMut(&CaseResult) -> Result<(), E>,
+) -> Result<ReportHead, Streamed<E>> {
+    use serde::de::DeserializeSeed;
     let mut failed = None;
     let top = Top {
         on_case,
         failed: &mut failed,
+        skip,
     };
     // A report under SLURP_BELOW bytes is parsed from memory, about twice as fast as through a
     // reader; a larger one streams. The bound is per reader: rendering runs two at once.
-    let size = file.metadata().map_or(u64::MAX, |m| m.len());
-    let head = if size < slurp_below {
+    let head = if slurp {
+        let size = file.metadata().map_or(0, |m| m.len());
         let mut bytes = Vec::with_capacity(size as usize);
         std::io::Read::read_to_end(&mut &file, &mut bytes).map_err(|source| {
             Streamed::Report(ReportError::Read {
@@ -215,6 +281,8 @@ pub(crate) fn stream_slurping_below<E>(
 struct Top<'f, E> {
     on_case: &'f mut dyn FnMut(&CaseResult) -> Result<(), E>,
     failed: &'f mut Option<E>,
+    /// Cases already handed out: read, not handed out again.
+    skip: usize,
 }
 
 impl<'de, E> serde::de::DeserializeSeed<'de> for Top<'_, E> {
@@ -234,7 +302,11 @@ impl<'de, E> serde::de::Visitor<'de> for Top<'_, E> {
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ReportHead, A::Error> {
         use serde::de::Error;
-        let Top { on_case, failed } = self;
+        let Top {
+            on_case,
+            failed,
+            skip,
+        } = self;
         let mut format: Option<String> = None;
         let mut run: Option<RunInfo> = None;
         let mut baseline: Option<Option<BaselineInfo>> = None;
@@ -273,6 +345,7 @@ impl<'de, E> serde::de::Visitor<'de> for Top<'_, E> {
                     map.next_value_seed(Cases {
                         on_case: &mut *on_case,
                         failed: &mut *failed,
+                        skip,
                     })?;
                 }
                 "summary" => {
@@ -301,6 +374,7 @@ impl<'de, E> serde::de::Visitor<'de> for Top<'_, E> {
 struct Cases<'f, E> {
     on_case: &'f mut dyn FnMut(&CaseResult) -> Result<(), E>,
     failed: &'f mut Option<E>,
+    skip: usize,
 }
 
 impl<'de, E> serde::de::DeserializeSeed<'de> for Cases<'_, E> {
@@ -319,7 +393,12 @@ impl<'de, E> serde::de::Visitor<'de> for Cases<'_, E> {
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut seen = 0;
         while let Some(case) = seq.next_element::<CaseResult>()? {
+            seen += 1;
+            if seen <= self.skip {
+                continue;
+            }
             if let Err(e) = (self.on_case)(&case) {
                 *self.failed = Some(e);
                 return Err(serde::de::Error::custom("stopped"));
@@ -467,5 +546,55 @@ impl Listener for JsonReport {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast reading rests on the writer's layout: a report the harness wrote is read a case
+    /// per line, to the end, with no fallback.
+    #[test]
+    fn a_report_this_writer_wrote_is_read_a_case_per_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        let info: RunInfo = serde_json::from_value(serde_json::json!({
+            "run_id": "r1", "harness_version": "0", "started_at": "t",
+            "target": {"url": "http://t", "embedded": false}, "profile": {"name": "p"},
+            "inputs": [], "selection": {}, "planned": 3, "jobs": 1}))
+        .unwrap();
+        let case = |id: &str| -> CaseResult {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "title": "T \"q\" [x] {y}\n", "spec": ["S1"], "provenance": "documented",
+                "tags": [], "file": "a.toml", "sha256": "00", "verdict": "pass", "steps": [],
+                "duration_ms": 1}))
+            .unwrap()
+        };
+        let mut report = JsonReport::create(&path).unwrap();
+        report.on_event(&Event::RunStarted { info: &info });
+        for (index, id) in ["c", "a", "b"].into_iter().enumerate() {
+            let result = case(id);
+            let total = 3;
+            report.on_event(&Event::CaseFinished {
+                index,
+                total,
+                result: &result,
+            });
+        }
+        let tally = crate::record::Tally::default();
+        report.on_event(&Event::RunFinished {
+            tally: &tally,
+            interrupted: false,
+            unreachable: None,
+        });
+        assert_eq!(report.error(), None);
+        let mut ids = Vec::new();
+        let lined = by_lines::<()>(File::open(&path).unwrap(), &mut |c| {
+            ids.push(c.id.clone());
+            Ok(())
+        });
+        assert!(lined.is_ok(), "fell back to the general reading");
+        assert_eq!(ids, ["c", "a", "b"]);
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod attest;
 pub mod baseline;
+mod case_lines;
 pub mod cited;
 pub mod compare;
 pub mod console;

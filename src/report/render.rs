@@ -380,6 +380,72 @@ mod tests {
         assert_eq!(error, read(cut, 0));
     }
 
+    /// [`REPORT`] laid out as the harness writes it: a case per line.
+    fn lined() -> String {
+        let report: serde_json::Value = serde_json::from_str(REPORT).unwrap();
+        let cases: Vec<String> = report["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        let head = &REPORT[..REPORT.find("\"cases\": [").unwrap()];
+        let tail = &REPORT[REPORT.find("\n],\n\"summary\"").unwrap()..];
+        format!("{head}\"cases\": [\n{}{tail}", cases.join(",\n"))
+    }
+
+    /// Reads `text` as a large report (a case per line where it can), stopping after `stop_after`.
+    fn read_large(text: &str, stop_after: usize) -> (Result<String, String>, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        std::fs::write(&path, text).unwrap();
+        let mut ids = Vec::new();
+        let head = super::super::json::stream_slurping_below::<usize>(&path, 0, &mut |c| {
+            if ids.len() == stop_after {
+                return Err(ids.len());
+            }
+            ids.push(c.id.clone());
+            Ok(())
+        });
+        let head = match head {
+            Ok(h) => Ok(format!("{:?}", h.summary)),
+            Err(Streamed::Report(e)) => Err(e.to_string()),
+            Err(Streamed::Case(n)) => Err(format!("stopped after {n}")),
+        };
+        (head, ids)
+    }
+
+    #[test]
+    fn a_report_read_a_case_per_line_gives_what_the_general_reading_gives() {
+        let lined = lined();
+        let case_lines = lined.lines().filter(|l| l.starts_with("{\"id\"")).count();
+        assert_eq!(case_lines, 2, "{lined}");
+        let general = read_large(REPORT, usize::MAX);
+        assert!(general.0.is_ok(), "{general:?}");
+        assert_eq!(read_large(&lined, usize::MAX), general);
+        // One case on a line, the next over two: the rest is read the general way, each case once.
+        let at = lined.find("{\"id\":\"a-fail\"").unwrap();
+        let mixed = format!("{}\n {}", &lined[..at], &lined[at..]);
+        assert_eq!(read_large(&mixed, usize::MAX), general);
+        let wrapped = lined.replacen(",\"tags\"", ",\n\"tags\"", 2);
+        assert_eq!(read_large(&wrapped, usize::MAX), general);
+        // A stop from the caller is a stop, on either path.
+        let stopped = (
+            Err("stopped after 1".to_string()),
+            vec!["b-pass".to_string()],
+        );
+        assert_eq!(read_large(&lined, 1), stopped);
+        assert_eq!(read_large(REPORT, 1), stopped);
+        // Cut inside the cases, or a case line that is not a case: the same error either way.
+        let cut = &lined[..at + 10];
+        let error = read_large(cut, usize::MAX);
+        assert!(error.0.is_err(), "{error:?}");
+        let bad = lined.replacen("\"verdict\":\"fail\"", "\"verdict\":\"maybe\"", 1);
+        let (bad_head, bad_ids) = read_large(&bad, usize::MAX);
+        assert!(bad_head.unwrap_err().contains("maybe"), "{bad_ids:?}");
+        assert_eq!(bad_ids, ["b-pass"]);
+    }
+
     #[test]
     fn streaming_a_file_writes_what_rendering_in_memory_writes() {
         let dir = tempfile::tempdir().unwrap();
