@@ -147,13 +147,16 @@ impl std::fmt::Debug for Sha256 {
 #[derive(Debug, Clone)]
 pub struct Case {
     pub header: CaseHeader,
-    pub steps: Vec<Step>,
+    /// Shared: the loader hands out one allocation for cases whose steps are equal (see
+    /// `load::kept`), and an outline keeps it for the run.
+    pub steps: Arc<[Step]>,
 }
 
-/// What the planner needs of a case, without its steps: a large suite keeps one of these per case and
-/// rebuilds the full [`Case`] from its file when it runs (see `load::Suite::case`). There the outline
-/// is also slim: `source` and `rationale`, which only reports show, are left out and come back with
-/// the full case.
+/// What the planner needs of a case, and its steps when the suite keeps them: the loader keeps the
+/// parsed steps of every case while they fit its budget (equal steps are kept once; see
+/// `load::kept`), so that each case file is parsed once. Past the budget an outline has no steps and
+/// is slim: `source` and `rationale`, which only reports show, are left out, and the full [`Case`]
+/// is rebuilt from its file when it runs (see `load::Suite::case`).
 #[derive(Debug, Clone)]
 pub struct CaseOutline {
     pub header: CaseHeader,
@@ -161,8 +164,8 @@ pub struct CaseOutline {
     pub needs_credentials: bool,
     /// Some step, or some answer it allows, listens on CometD.
     pub listens: bool,
-    /// The full case, kept when the suite is small (see `load::KEEP_CASES_BELOW`).
-    pub(crate) kept: Option<Box<Case>>,
+    /// The case's steps, when kept.
+    pub(crate) steps: Option<Arc<[Step]>>,
 }
 
 impl std::ops::Deref for Case {
@@ -182,6 +185,7 @@ impl std::ops::Deref for CaseOutline {
 }
 
 impl CaseOutline {
+    /// The outline of a case, with its header whole and without its steps.
     pub fn of(case: &Case) -> CaseOutline {
         CaseOutline {
             header: case.header.clone(),
@@ -196,8 +200,15 @@ impl CaseOutline {
                         .iter()
                         .any(|a| !a.notifications.is_empty())
             }),
-            kept: None,
+            steps: None,
         }
+    }
+
+    /// The outline that keeps the case's steps: the case can run without its file.
+    pub fn kept(case: Case) -> CaseOutline {
+        let mut outline = CaseOutline::of(&case);
+        outline.steps = Some(case.steps);
+        outline
     }
 
     /// The outline without the texts only reports show (see [`CaseOutline`]).
@@ -212,6 +223,19 @@ impl CaseOutline {
             .boxed()
         });
         outline
+    }
+
+    /// The case's steps, when the suite kept them.
+    pub fn steps(&self) -> Option<&[Step]> {
+        self.steps.as_deref()
+    }
+
+    /// The full case, when the suite kept its steps.
+    pub fn kept_case(&self) -> Option<Case> {
+        self.steps.as_ref().map(|steps| Case {
+            header: self.header.clone(),
+            steps: Arc::clone(steps),
+        })
     }
 }
 
@@ -540,7 +564,7 @@ mod tests {
     #[cfg(target_pointer_width = "64")]
     fn a_header_stays_compact() {
         assert_eq!(std::mem::size_of::<CaseHeader>(), 176);
-        assert_eq!(std::mem::size_of::<CaseOutline>(), 192);
+        assert_eq!(std::mem::size_of::<CaseOutline>(), 200);
     }
 
     #[test]

@@ -360,11 +360,7 @@ fn notification_cases_require_cometd_and_keep_to_their_agents() {
             .with("GWS_AGENT_LOGIN_PASSWORD", "y"),
     )
     .unwrap();
-    let cases: Vec<_> = suite
-        .cases
-        .iter()
-        .map(|o| suite.case(o).unwrap().into_owned())
-        .collect();
+    let cases: Vec<_> = suite.cases.iter().map(|o| suite.case(o).unwrap()).collect();
     let (notify, other): (Vec<_>, Vec<_>) = cases
         .iter()
         .partition(|c| c.steps.iter().any(|s| !s.notifications.is_empty()));

@@ -1,11 +1,12 @@
-//! Large suites keep an outline per case and rebuild each case from its file when it runs: the
-//! rebuilt case is the one the loader checked, and a file changed since then fails its case (never
-//! the run, never a panic) with a reason naming the file.
+//! A suite keeps each case's parsed steps while they fit its budget (equal steps once), so that a case
+//! file is parsed once; past the budget an outline is kept per case and the case is rebuilt from its
+//! file when it runs: the rebuilt case is the one the loader checked, and a file changed since then
+//! fails its case (never the run, never a panic) with a reason naming the file.
 
 use std::path::{Path, PathBuf};
 
 use gws_conform::execute::Transport;
-use gws_conform::load::{load_suite, Env, Sources, Suite};
+use gws_conform::load::{load_suite, load_suite_from, Env, Sources, Suite, SuiteSources};
 use gws_conform::plan::{self, Selection};
 use gws_conform::record::{CaseResult, Verdict};
 use gws_conform::report::RunInfo;
@@ -30,16 +31,17 @@ fn reference_suite() -> Suite {
 #[test]
 fn a_rebuilt_case_is_the_case_the_loader_checked() {
     let kept = reference_suite();
-    assert!(kept.keeps_cases(), "a small suite keeps its parsed cases");
+    assert!(
+        kept.keeps_every_case(),
+        "the reference suite fits the default budget"
+    );
     let mut rebuilt = reference_suite();
     rebuilt.forget_cases();
     assert!(!rebuilt.keeps_cases());
     assert_eq!(kept.cases.len(), rebuilt.cases.len());
     for (k, r) in kept.cases.iter().zip(&rebuilt.cases) {
         let k = kept.case(k).unwrap();
-        assert!(matches!(k, std::borrow::Cow::Borrowed(_)));
         let r = rebuilt.case(r).unwrap();
-        assert!(matches!(r, std::borrow::Cow::Owned(_)));
         assert_eq!(format!("{k:?}"), format!("{r:?}"), "{}", k.id);
     }
 }
@@ -76,12 +78,19 @@ fn workspace() -> tempfile::TempDir {
 }
 
 fn load(dir: &Path) -> Suite {
+    load_keeping(dir, gws_conform::load::kept::KEEP_BUDGET_BYTES)
+}
+
+/// The suite in `dir`, keeping at most `budget` bytes of parsed steps.
+fn load_keeping(dir: &Path, budget: usize) -> Suite {
     let sources = Sources {
         cases_dir: dir.join("cases"),
         schemas_dir: repo().join("schemas"),
         profile: None,
     };
-    load_suite(&sources, &Env::empty()).unwrap()
+    let mut sources = SuiteSources::from(&sources);
+    sources.keep_budget = budget;
+    load_suite_from(&sources, &Env::empty()).unwrap()
 }
 
 fn run(suite: &Suite) -> Vec<CaseResult> {
@@ -151,11 +160,44 @@ fn a_small_suite_runs_the_cases_it_loaded() {
     }
 }
 
-/// A large suite keeps slim outlines (no source or rationale), yet every result, run or skipped,
-/// carries the texts of its case file.
+/// A suite of many cases whose steps are equal keeps them all parsed, once: its case files are
+/// never read again (here they are gone when it runs).
 #[test]
-fn a_large_suite_reports_the_texts_its_slim_outlines_leave_out() {
-    let n = gws_conform::load::KEEP_CASES_BELOW;
+fn a_large_suite_of_equal_steps_is_parsed_once() {
+    let n = 3_000;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("cases")).unwrap();
+    for i in 0..n {
+        let text = CASE.replace("ID", &format!("c{i:05}"));
+        std::fs::write(dir.path().join(format!("cases/c{i:05}.toml")), text).unwrap();
+    }
+    let suite = load(dir.path());
+    assert!(suite.keeps_every_case());
+    let first = suite.cases[0].steps().unwrap().as_ptr();
+    assert!(
+        suite
+            .cases
+            .iter()
+            .all(|c| c.steps().unwrap().as_ptr() == first),
+        "equal steps are kept once"
+    );
+    std::fs::remove_dir_all(dir.path().join("cases")).unwrap();
+    let results = run(&suite);
+    assert_eq!(results.len(), n);
+    for r in &results {
+        // The target is a closed port: every case fails on that, not on its file.
+        assert_eq!(r.verdict, Verdict::Fail, "{}", r.id);
+        let reason = r.reason.as_deref().unwrap_or_default();
+        assert!(!reason.contains("case file"), "{}: {reason}", r.id);
+        assert_eq!(r.rationale.as_deref(), Some("a test case"), "{}", r.id);
+    }
+}
+
+/// Past its budget a suite keeps slim outlines (no steps, no source or rationale), yet every result,
+/// run or skipped, carries the texts of its case file.
+#[test]
+fn a_suite_past_its_budget_reports_the_texts_its_slim_outlines_leave_out() {
+    let n = 300;
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("cases")).unwrap();
     for i in 0..n {
@@ -168,7 +210,7 @@ fn a_large_suite_reports_the_texts_its_slim_outlines_leave_out() {
         }
         std::fs::write(dir.path().join(format!("cases/c{i:05}.toml")), text).unwrap();
     }
-    let suite = load(dir.path());
+    let suite = load_keeping(dir.path(), 0);
     assert!(!suite.keeps_cases());
     assert!(suite.cases.iter().all(|c| c.rationale().is_none()));
     let results = run(&suite);

@@ -10,6 +10,7 @@ mod baseline;
 mod compare;
 mod doctor;
 mod embedded;
+mod heap;
 mod init;
 mod init_users;
 mod lint;

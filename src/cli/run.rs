@@ -272,6 +272,7 @@ pub async fn execute(
     drop(listeners);
     drop(plan);
     suite.cases = Vec::new();
+    super::heap::give_back_freed();
 
     // Signed before the other formats are rendered, so that the HTML shows the attestation.
     let mut sign_error = None;

@@ -44,6 +44,7 @@ impl InputArgs {
             cases: resolve(self.cases.as_deref(), "cases"),
             schemas: resolve(self.schemas.as_deref(), "schemas"),
             profile,
+            keep_budget: gws_conform::load::kept::KEEP_BUDGET_BYTES,
         }
     }
 }

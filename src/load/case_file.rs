@@ -256,7 +256,7 @@ fn build_case(
     vars.set("case_id", &raw.id);
 
     let mut secrets = Vec::new();
-    let steps = raw
+    let steps: Vec<Step> = raw
         .steps
         .iter()
         .enumerate()
@@ -306,7 +306,7 @@ fn build_case(
             }
             .boxed(),
         },
-        steps,
+        steps: steps.into(),
     })
 }
 

@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod citations;
 pub mod diagnostic;
 pub mod duration;
+pub mod kept;
 pub mod locate;
 pub mod matrix;
 pub mod names;
@@ -20,7 +21,6 @@ mod toml_json;
 pub mod variable_file;
 pub mod vars;
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -69,10 +69,6 @@ pub struct Suite {
     interner: crate::intern::Interner,
 }
 
-/// Suites with fewer cases keep every parsed case in memory; larger ones keep an outline per case and
-/// re-read a case's file when it runs, so that a run's memory does not grow with the parsed cases.
-pub const KEEP_CASES_BELOW: usize = 2_000;
-
 impl Suite {
     /// The defaults of the case variables: `cases/variables.toml`'s synthetic values, which exist in
     /// no lab. Lab content has no default (see [`Suite::lab_variables`]).
@@ -92,12 +88,12 @@ impl Suite {
         &self.variables.meanings
     }
 
-    /// The full case for an outline: the one kept at load time, or rebuilt from its file, which must
-    /// not have changed since the suite was loaded. Secrets found while rebuilding go to the suite's
-    /// redactor, as they did at load time.
-    pub fn case<'a>(&'a self, outline: &'a CaseOutline) -> Result<Cow<'a, Case>, String> {
-        if let Some(case) = &outline.kept {
-            return Ok(Cow::Borrowed(case));
+    /// The full case for an outline: from the steps kept at load time, or rebuilt from its file,
+    /// which must not have changed since the suite was loaded. Secrets found while rebuilding go to
+    /// the suite's redactor, as they did at load time.
+    pub fn case(&self, outline: &CaseOutline) -> Result<Case, String> {
+        if let Some(case) = outline.kept_case() {
+            return Ok(case);
         }
         let file = display_path(&outline.file);
         let bytes = self
@@ -129,7 +125,7 @@ impl Suite {
         })?;
         let held: Vec<String> = cases.iter().map(|c| format!("`{}`", c.id)).collect();
         match cases.into_iter().find(|c| c.id == outline.id) {
-            Some(case) => Ok(Cow::Owned(case)),
+            Some(case) => Ok(case),
             None => Err(format!(
                 "case file {file} now holds {}, not `{}`",
                 held.join(", "),
@@ -138,17 +134,22 @@ impl Suite {
         }
     }
 
-    /// Drops the full cases kept at load time, so that [`Suite::case`] rebuilds each from its file,
-    /// as it does for a large suite.
+    /// Drops the steps kept at load time, so that [`Suite::case`] rebuilds each case from its file,
+    /// as it does for cases past the budget.
     pub fn forget_cases(&mut self) {
         for c in &mut self.cases {
-            c.kept = None;
+            c.steps = None;
         }
     }
 
-    /// Whether the full cases are kept in memory.
+    /// Whether any case's steps are kept in memory.
     pub fn keeps_cases(&self) -> bool {
-        self.cases.iter().any(|c| c.kept.is_some())
+        self.cases.iter().any(|c| c.steps.is_some())
+    }
+
+    /// Whether every case's steps are kept in memory: no case file is read again.
+    pub fn keeps_every_case(&self) -> bool {
+        self.cases.iter().all(|c| c.steps.is_some())
     }
 }
 
@@ -184,6 +185,8 @@ pub struct SuiteSources {
     pub schemas: Dir,
     /// None: credentials from the environment (`Profile::from_environment`).
     pub profile: Option<ProfileSource>,
+    /// The estimated bytes of parsed steps the suite may keep for its run (see [`kept`]).
+    pub keep_budget: usize,
 }
 
 /// Where the profile comes from.
@@ -204,6 +207,7 @@ impl SuiteSources {
             cases: Dir::Embedded("cases"),
             schemas: Dir::Embedded("schemas"),
             profile: Some(ProfileSource::Embedded),
+            keep_budget: kept::KEEP_BUDGET_BYTES,
         }
     }
 }
@@ -214,6 +218,7 @@ impl From<&Sources> for SuiteSources {
             cases: Dir::Folder(s.cases_dir.clone()),
             schemas: Dir::Folder(s.schemas_dir.clone()),
             profile: s.profile.clone().map(ProfileSource::File),
+            keep_budget: kept::KEEP_BUDGET_BYTES,
         }
     }
 }
@@ -324,14 +329,10 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
         interner: &interner,
     };
     let files = case_files(&sources.cases).map_err(|d| LoadErrors(vec![d]))?;
-    let keep = files.len() < KEEP_CASES_BELOW;
-    let mut cases = Vec::with_capacity(files.len());
-    for loaded in load_cases(&sources.cases, &files, keep, &ctx) {
-        match loaded {
-            Ok(outlines) => cases.extend(outlines),
-            Err(d) => errors.extend(d),
-        }
-    }
+    let keep = kept::Kept::with_budget(sources.keep_budget);
+    let loaded = load_cases(&sources.cases, &files, &keep, &ctx);
+    let mut cases = loaded.outlines;
+    errors.extend(loaded.problems);
 
     // Matrix files hold several cases each: the list ends at its exact size, as it is kept all run.
     cases.shrink_to_fit();
@@ -405,32 +406,43 @@ pub(crate) fn case_from_bytes(
     }
 }
 
+/// What loading a run of case files gave: their outlines and their problems, each in file order.
+#[derive(Default)]
+struct Loaded {
+    outlines: Vec<CaseOutline>,
+    problems: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    fn append(&mut self, mut other: Loaded) {
+        self.outlines.append(&mut other.outlines);
+        self.problems.append(&mut other.problems);
+    }
+}
+
 /// Reads and builds every case file, in file order, on up to one thread per core: loading is most
 /// of a large suite's start-up (read, hash, parse, lint, check the request against its schema), and
-/// each file is independent of the others.
-fn load_cases(
-    dir: &Dir,
-    files: &[PathBuf],
-    keep: bool,
-    ctx: &LoadContext,
-) -> Vec<Result<Vec<CaseOutline>, Vec<Diagnostic>>> {
-    let one = |path: &PathBuf| -> Result<Vec<CaseOutline>, Vec<Diagnostic>> {
-        let bytes = dir
-            .read(path)
-            .map_err(|e| vec![Diagnostic::file(path, format!("cannot read: {e}"))])?;
-        let cases = case_from_bytes(path, bytes, ctx)?;
-        Ok(cases
-            .into_iter()
-            .map(|case| {
-                if keep {
-                    let mut outline = CaseOutline::of(&case);
-                    outline.kept = Some(Box::new(case));
-                    outline
-                } else {
-                    CaseOutline::slim(&case)
-                }
-            })
-            .collect())
+/// each file is independent of the others. The outlines go straight into one list per thread: a
+/// list per file would leave a hole in the heap per case once merged.
+fn load_cases(dir: &Dir, files: &[PathBuf], keep: &kept::Kept, ctx: &LoadContext) -> Loaded {
+    let some = |part: &[PathBuf]| -> Loaded {
+        let mut loaded = Loaded {
+            outlines: Vec::with_capacity(part.len()),
+            problems: Vec::new(),
+        };
+        for path in part {
+            let built = dir
+                .read(path)
+                .map_err(|e| vec![Diagnostic::file(path, format!("cannot read: {e}"))])
+                .and_then(|bytes| case_from_bytes(path, bytes, ctx));
+            match built {
+                Ok(cases) => loaded
+                    .outlines
+                    .extend(cases.into_iter().map(|case| keep.outline(case))),
+                Err(d) => loaded.problems.extend(d),
+            }
+        }
+        loaded
     };
     // Threads cost more than they save on a small suite.
     const PER_THREAD: usize = 64;
@@ -439,22 +451,23 @@ fn load_cases(
         .min(files.len() / PER_THREAD)
         .max(1);
     if threads == 1 {
-        return files.iter().map(one).collect();
+        return some(files);
     }
     let chunk = files.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let handles: Vec<_> = files
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+            .map(|part| scope.spawn(move || some(part)))
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| match h.join() {
-                Ok(loaded) => loaded,
+        let mut all = Loaded::default();
+        for h in handles {
+            match h.join() {
+                Ok(loaded) => all.append(loaded),
                 // Loading never panics on bad input; if it ever did, the run stops here, loudly.
                 Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
+            }
+        }
+        all
     })
 }
 

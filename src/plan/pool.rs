@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use crate::load::catalogue;
 use crate::load::profile::{Agent, Profile};
-use crate::model::{Body, Case, CaseOutline};
+use crate::model::{Body, CaseOutline, Step};
 
 use super::PlannedCase;
 
@@ -77,10 +77,7 @@ pub fn pin_reason(case: &CaseOutline, profile: &Profile) -> Option<String> {
     let info = catalogue::ROLES.iter().find(|r| r.name == role);
     if let Some(need) = info.and_then(|r| r.lab_user) {
         // A large suite's outline has no steps: then the case is pinned, to be safe.
-        let names_no_place = case
-            .kept
-            .as_deref()
-            .is_some_and(|c| lab_resources(c).is_empty());
+        let names_no_place = case.steps().is_some_and(|s| lab_resources(s).is_empty());
         if PINNED_AT_A_PLACE_ONLY.contains(&role) && names_no_place {
             return None;
         }
@@ -160,9 +157,9 @@ pub enum Next {
 /// The lab resources a case logs in at: each `place`, `devicePath` and `dynamicPhoneNumber` value of
 /// its request bodies (a number in use by one session is refused to another: 409).
 /// Two cases that name one of them must not run at once.
-pub fn lab_resources(case: &Case) -> Vec<String> {
+pub fn lab_resources(steps: &[Step]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for step in &case.steps {
+    for step in steps {
         let Some(Body::Json(serde_json::Value::Object(body))) = &step.request.body else {
             continue;
         };

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::load::timings::Timings;
-use crate::model::{Case, CaseOutline, NotificationExpectation, NotificationKind};
+use crate::model::{CaseOutline, NotificationExpectation, NotificationKind, Step};
 
 /// The round trip a partition's estimates assume: shards are computed before any preflight, and
 /// every shard must compute the same split, so no measured value may enter it.
@@ -23,15 +23,15 @@ pub fn expected_ms(case: &CaseOutline, timings: Option<&Timings>, rtt_ms: u64) -
 /// whole, and each awaited message's settle. A large suite's outline has no steps (see
 /// `CaseOutline`): then three round trips.
 pub fn estimate_ms(case: &CaseOutline, rtt_ms: u64) -> u64 {
-    let Some(full) = case.kept.as_deref() else {
+    let Some(steps) = case.steps() else {
         return 3 * rtt_ms;
     };
     let cometd = if case.listens { 4 * rtt_ms } else { 0 };
-    steps_ms(full, rtt_ms) + rtt_ms + cometd
+    steps_ms(steps, rtt_ms) + rtt_ms + cometd
 }
 
-fn steps_ms(case: &Case, rtt_ms: u64) -> u64 {
-    case.steps
+fn steps_ms(steps: &[Step], rtt_ms: u64) -> u64 {
+    steps
         .iter()
         .map(|step| {
             let own = waits_ms(&step.notifications, rtt_ms);

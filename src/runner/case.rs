@@ -130,7 +130,7 @@ async fn run_steps(
         reach,
     };
     let mut progress = step::Progress::default();
-    for step in &case.steps {
+    for step in case.steps.iter() {
         if !progress.runs(step) {
             result.steps.push(not_run(step));
             continue;

@@ -43,7 +43,7 @@ pub(super) async fn run_pool(
                 locks.extend(
                     suite
                         .case(c.case)
-                        .map(|f| lab_resources(&f))
+                        .map(|f| lab_resources(&f.steps))
                         .unwrap_or_default(),
                 );
             }
