@@ -242,7 +242,7 @@ pub struct SampleOutcome {
 #[derive(Debug, Default)]
 pub struct Coverage {
     /// Per sample, the cases that cover it.
-    entries: Vec<(String, Vec<Covered>)>,
+    entries: Vec<SampleCases>,
     /// The cases that wait for lab content, and per variable how many.
     lab: LabWaits,
 }
@@ -306,13 +306,58 @@ impl LabWaits {
 /// A case id, its verdict and provenance, and why it did not run.
 type Covered = (String, Verdict, Provenance, Option<String>);
 
+/// The cases covering one sample. A case that ran and has no baseline entry matters to the
+/// judgement only by its verdict and provenance, so such cases are counted, not listed: a large run
+/// holds a few counters per sample instead of an id per case. The others are listed by id, in
+/// order: the baseline's judgement looks a case up by id, and a reason names the cases that did not
+/// run.
+#[derive(Debug)]
+struct SampleCases {
+    element: String,
+    /// How many cases ran with each verdict and provenance, unlisted.
+    counted: Vec<(Verdict, Provenance, usize)>,
+    listed: Vec<Covered>,
+}
+
+impl SampleCases {
+    fn len(&self) -> usize {
+        self.listed.len() + self.counted.iter().map(|(_, _, n)| n).sum::<usize>()
+    }
+
+    /// Each distinct status and provenance of its cases (all the judgement looks at), the
+    /// counted cases judged as cases without a baseline entry.
+    fn statuses<'a>(
+        &'a self,
+        status_of: impl Fn(&str, Verdict) -> CaseStatus + 'a,
+    ) -> impl Iterator<Item = (CaseStatus, Provenance)> + 'a {
+        let counted = self
+            .counted
+            .iter()
+            .map(|(v, p, _)| (CaseStatus::of(*v, None), *p));
+        let listed = self
+            .listed
+            .iter()
+            .map(move |(id, v, p, _)| (status_of(id, *v), *p));
+        counted.chain(listed)
+    }
+}
+
+/// Whether a verdict means the case did not run (it is then named in its sample's reason).
+fn did_not_run(v: Verdict) -> bool {
+    matches!(v, Verdict::Skip | Verdict::NotRun | Verdict::Error)
+}
+
 impl Coverage {
     pub fn new() -> Coverage {
         Coverage {
             entries: SPEC_ELEMENTS
                 .iter()
                 .filter(|(_, kind, _)| *kind == "sample")
-                .map(|(id, _, _)| (id.to_string(), Vec::new()))
+                .map(|(id, _, _)| SampleCases {
+                    element: id.to_string(),
+                    counted: Vec::new(),
+                    listed: Vec::new(),
+                })
                 .collect(),
             lab: LabWaits::default(),
         }
@@ -323,18 +368,23 @@ impl Coverage {
         (self.lab.cases > 0).then(|| self.lab.clone())
     }
 
-    pub fn add(&mut self, case: &CaseResult) {
+    /// Adds a case; `in_baseline`: the run's baseline has an entry for it.
+    pub fn add(&mut self, case: &CaseResult, in_baseline: bool) {
         self.lab.add(case);
-        for (element, list) in &mut self.entries {
-            if case.spec.iter().any(|s| s == element) {
-                let why = matches!(
-                    case.verdict,
-                    Verdict::Skip | Verdict::NotRun | Verdict::Error
-                )
-                .then(|| case.reason.clone())
-                .flatten();
-                list.push((case.id.clone(), case.verdict, case.provenance, why));
+        for covering in &mut self.entries {
+            if !case.spec.contains(&covering.element) {
+                continue;
             }
+            let (v, p) = (case.verdict, case.provenance);
+            if !in_baseline && !did_not_run(v) {
+                match covering.counted.iter_mut().find(|c| (c.0, c.1) == (v, p)) {
+                    Some(c) => c.2 += 1,
+                    None => covering.counted.push((v, p, 1)),
+                }
+                continue;
+            }
+            let why = did_not_run(v).then(|| case.reason.clone()).flatten();
+            covering.listed.push((case.id.clone(), v, p, why));
         }
     }
 
@@ -342,7 +392,7 @@ impl Coverage {
     pub fn samples(&self, known: &[KnownOutcome]) -> Vec<SampleOutcome> {
         self.entries
             .iter()
-            .map(|(element, list)| {
+            .map(|covering| {
                 let status_of = |id: &str, v: Verdict| {
                     CaseStatus::of(
                         v,
@@ -351,18 +401,12 @@ impl Coverage {
                             .find(|k| k.case == id && k.status != KnownStatus::Skipped),
                     )
                 };
-                let status = judge(list.iter().map(|(id, v, p, _)| (status_of(id, *v), *p)));
-                let ran = list
-                    .iter()
-                    .filter(|(_, v, _, _)| {
-                        !matches!(v, Verdict::Skip | Verdict::NotRun | Verdict::Error)
-                    })
-                    .count();
+                let status = judge(covering.statuses(status_of));
+                let not_run = covering.listed.iter().filter(|c| did_not_run(c.1));
+                let ran = covering.len() - not_run.clone().count();
                 // Every case that did not run, named, under each reason once.
                 let mut by_reason: Vec<(&str, Vec<String>)> = Vec::new();
-                for (id, _, _, why) in list.iter().filter(|(_, v, _, _)| {
-                    matches!(v, Verdict::Skip | Verdict::NotRun | Verdict::Error)
-                }) {
+                for (id, _, _, why) in not_run {
                     let why = why.as_deref().unwrap_or("not run");
                     match by_reason.iter_mut().find(|(w, _)| *w == why) {
                         Some((_, ids)) => ids.push(format!("`{id}`")),
@@ -376,19 +420,95 @@ impl Coverage {
                         .collect();
                     format!(
                         "{} of {} case(s) did not run; {}",
-                        list.len() - ran,
-                        list.len(),
+                        covering.len() - ran,
+                        covering.len(),
                         parts.join("; ")
                     )
                 });
                 SampleOutcome {
-                    element: element.clone(),
+                    element: covering.element.clone(),
                     status,
-                    cases: list.len(),
+                    cases: covering.len(),
                     ran,
                     reason,
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(id: &str, verdict: &str, provenance: &str) -> CaseResult {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "title": id, "spec": ["S1"], "provenance": provenance, "tags": [],
+            "file": "a.toml", "sha256": "00", "verdict": verdict, "reason": format!("why {id}"),
+            "steps": [], "duration_ms": 1}))
+        .unwrap()
+    }
+
+    /// S1's outcome from cases added in order, `in_baseline` naming the cases the baseline lists.
+    fn s1(cases: &[CaseResult], in_baseline: &[&str], known: &[KnownOutcome]) -> SampleOutcome {
+        let mut coverage = Coverage::new();
+        for c in cases {
+            coverage.add(c, in_baseline.contains(&c.id.as_str()));
+        }
+        let samples = coverage.samples(known);
+        samples.into_iter().find(|s| s.element == "S1").unwrap()
+    }
+
+    /// Counted or listed, the cases give the judgement and the counts a list of every case gave.
+    #[test]
+    fn counted_cases_judge_as_listed_ones_did() {
+        let pass = |id: &str| case(id, "pass", "documented");
+        let many: Vec<_> = (0..50).map(|i| pass(&format!("p{i}"))).collect();
+        let all = s1(&many, &[], &[]);
+        assert_eq!(
+            (all.status, all.cases, all.ran),
+            (ElementStatus::Pass, 50, 50)
+        );
+
+        let mut mixed = many.clone();
+        mixed.push(case("w", "warn", "inferred"));
+        mixed.push(case("s", "skip", "documented"));
+        mixed.push(case("n", "not-run", "inferred"));
+        let out = s1(&mixed, &[], &[]);
+        assert_eq!(
+            (out.status, out.cases, out.ran),
+            (ElementStatus::Partial, 53, 51)
+        );
+        assert_eq!(
+            out.reason.as_deref(),
+            Some("2 of 53 case(s) did not run; `s`: why s; `n`: why n")
+        );
+
+        // An inferred case that did not run leaves a sample whose documented cases all ran whole.
+        let mut inferred_skip = many.clone();
+        inferred_skip.push(case("w", "warn", "documented"));
+        inferred_skip.push(case("n", "not-run", "inferred"));
+        let out = s1(&inferred_skip, &[], &[]);
+        assert_eq!(
+            (out.status, out.ran, out.reason),
+            (ElementStatus::Warn, 51, None)
+        );
+
+        // A failure the baseline lists is judged by it; one it does not list fails the sample.
+        let mut failing = many.clone();
+        failing.push(case("f", "fail", "documented"));
+        let known = KnownOutcome {
+            case: "f".into(),
+            reason: "r".into(),
+            expires: "2099-01-01".into(),
+            status: KnownStatus::Known,
+        };
+        let out = s1(&failing, &["f"], std::slice::from_ref(&known));
+        assert_eq!(
+            (out.status, out.cases, out.ran),
+            (ElementStatus::Known, 51, 51)
+        );
+        assert_eq!(s1(&failing, &[], &[]).status, ElementStatus::Fail);
+        assert_eq!(s1(&[], &[], &[]).status, ElementStatus::NotCovered);
     }
 }

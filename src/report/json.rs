@@ -137,18 +137,37 @@ pub enum Streamed<E> {
     Case(E),
 }
 
-/// Reports smaller than this are read whole before they are parsed (see [`stream`]).
-const SLURP_BELOW: u64 = 4 << 20;
+/// Reports smaller than this are read whole before they are parsed (see [`stream`]). Above it a
+/// report written by the harness is read a case per line, as fast as from memory without holding
+/// its bytes: rendering reads the report three times at once (the index, then two groups of
+/// formats), and whole, a 10,000-case report's three copies were a run's memory peak.
+const SLURP_BELOW: u64 = 256 << 10;
 
-/// Reads a report.json without holding all its cases as values (a report under 4 MiB is read into
-/// memory as bytes first; larger ones stream): each case is parsed, handed to `on_case` in
-/// report order, and dropped; returns everything else. A report that cannot be read this way is
+/// Reads a report.json without holding all its cases as values (a report under 256 KiB is read
+/// into memory as bytes first; larger ones a case per line, or streamed): each case is parsed,
+/// handed to `on_case` in report order, and dropped; returns everything else. A report that cannot be read this way is
 /// read whole by [`Report::read`], so that the error is the one `Report::read` gives.
 pub fn stream<E>(
     path: &Path,
     on_case: &mut dyn FnMut(&CaseResult) -> Result<(), E>,
 ) -> Result<ReportHead, Streamed<E>> {
     stream_slurping_below(path, SLURP_BELOW, on_case)
+}
+
+/// [`stream`] for a reader that has the head already (the formats, rendered from an index): the
+/// run's description, with a large suite's list of inputs, is checked to be there but not kept.
+pub fn stream_cases<E>(
+    path: &Path,
+    on_case: &mut dyn FnMut(&CaseResult) -> Result<(), E>,
+) -> Result<(), Streamed<E>> {
+    read_report(path, SLURP_BELOW, Run::Skip, on_case).map(|_| ())
+}
+
+/// Whether a reading keeps the run's description (see [`stream_cases`]).
+#[derive(Clone, Copy, PartialEq)]
+enum Run {
+    Keep,
+    Skip,
 }
 
 /// [`stream`], reading the file whole first when it is smaller than `slurp_below` bytes; a larger one
@@ -159,6 +178,38 @@ pub(crate) fn stream_slurping_below<E>(
     slurp_below: u64,
     on_case: &mut dyn FnMut(&CaseResult) -> Result<(), E>,
 ) -> Result<ReportHead, Streamed<E>> {
+    let Head {
+        format,
+        run,
+        baseline,
+        merged_from,
+        summary,
+    } = read_report(path, slurp_below, Run::Keep, on_case)?;
+    // A reading that keeps the run fails without one; this only keeps the types honest.
+    let run = run.ok_or_else(|| {
+        Streamed::Report(ReportError::Parse {
+            path: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: "missing field `run`".to_string(),
+        })
+    })?;
+    Ok(ReportHead {
+        format,
+        run,
+        baseline,
+        merged_from,
+        summary,
+    })
+}
+
+/// [`stream_slurping_below`], keeping the run's description or not.
+fn read_report<E>(
+    path: &Path,
+    slurp_below: u64,
+    keep: Run,
+    on_case: &mut dyn FnMut(&CaseResult) -> Result<(), E>,
+) -> Result<Head, Streamed<E>> {
     let open = || {
         File::open(path).map_err(|source| {
             Streamed::Report(ReportError::Read {
@@ -172,14 +223,14 @@ pub(crate) fn stream_slurping_below<E>(
     let slurp = size < slurp_below;
     let mut skip = 0;
     if !slurp {
-        match by_lines(file, on_case) {
+        match by_lines(file, keep, on_case) {
             Ok(head) => return Ok(head),
             Err(Unlined::Stopped(e)) => return Err(Streamed::Case(e)),
             Err(Unlined::Layout { delivered }) => skip = delivered,
         }
         file = open()?;
     }
-    stream_from(path, file, slurp, skip, on_case)
+    stream_from(path, file, slurp, (keep, skip), on_case)
 }
 
 /// Why a report was not read to its end a case per line.
@@ -193,8 +244,9 @@ enum Unlined<E> {
 
 fn by_lines<E>(
     file: File,
+    keep: Run,
     on_case: &mut dyn FnMut(&CaseResult) -> Result<(), E>,
-) -> Result<ReportHead, Unlined<E>> {
+) -> Result<Head, Unlined<E>> {
     use super::case_lines::{CaseLines, Stop};
     use serde::de::DeserializeSeed;
     let mut lines = CaseLines::new(std::io::BufReader::with_capacity(1 << 16, file), on_case);
@@ -207,6 +259,7 @@ fn by_lines<E>(
             on_case: &mut stray,
             failed: &mut strayed,
             skip: 0,
+            keep,
         };
         top.deserialize(&mut de).and_then(|h| de.end().map(|()| h))
     };
@@ -225,15 +278,16 @@ fn stream_from<E>(
     path: &Path,
     file: File,
     slurp: bool,
-    skip: usize,
+    (keep, skip): (Run, usize),
     on_case: &mut dyn FnMut(&CaseResult) -> Result<(), E>,
-) -> Result<ReportHead, Streamed<E>> {
+) -> Result<Head, Streamed<E>> {
     use serde::de::DeserializeSeed;
     let mut failed = None;
     let top = Top {
         on_case,
         failed: &mut failed,
         skip,
+        keep,
     };
     // A report under SLURP_BELOW bytes is parsed from memory, about twice as fast as through a
     // reader; a larger one streams. The bound is per reader: rendering runs two at once.
@@ -283,32 +337,43 @@ struct Top<'f, E> {
     failed: &'f mut Option<E>,
     /// Cases already handed out: read, not handed out again.
     skip: usize,
+    keep: Run,
+}
+
+/// A [`ReportHead`] as read: without the run's description when the reading skips it.
+struct Head {
+    format: String,
+    run: Option<RunInfo>,
+    baseline: Option<BaselineInfo>,
+    merged_from: Vec<MergedPart>,
+    summary: Summary,
 }
 
 impl<'de, E> serde::de::DeserializeSeed<'de> for Top<'_, E> {
-    type Value = ReportHead;
+    type Value = Head;
 
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<ReportHead, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Head, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de, E> serde::de::Visitor<'de> for Top<'_, E> {
-    type Value = ReportHead;
+    type Value = Head;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a gws-conform report")
     }
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ReportHead, A::Error> {
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Head, A::Error> {
         use serde::de::Error;
         let Top {
             on_case,
             failed,
             skip,
+            keep,
         } = self;
         let mut format: Option<String> = None;
-        let mut run: Option<RunInfo> = None;
+        let mut run: Option<Option<RunInfo>> = None;
         let mut baseline: Option<Option<BaselineInfo>> = None;
         let mut merged_from: Option<Vec<MergedPart>> = None;
         let mut cases = false;
@@ -327,7 +392,13 @@ impl<'de, E> serde::de::Visitor<'de> for Top<'_, E> {
                 }
                 "run" => {
                     once::<_, A::Error>(&run, "run")?;
-                    run = Some(map.next_value()?);
+                    run = Some(match keep {
+                        Run::Keep => Some(map.next_value()?),
+                        Run::Skip => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                            None
+                        }
+                    });
                 }
                 "baseline" => {
                     once::<_, A::Error>(&baseline, "baseline")?;
@@ -360,7 +431,7 @@ impl<'de, E> serde::de::Visitor<'de> for Top<'_, E> {
         if !cases {
             return Err(A::Error::missing_field("cases"));
         }
-        Ok(ReportHead {
+        Ok(Head {
             format: format.ok_or_else(|| A::Error::missing_field("format"))?,
             run: run.ok_or_else(|| A::Error::missing_field("run"))?,
             baseline: baseline.flatten(),
@@ -590,11 +661,23 @@ mod tests {
         });
         assert_eq!(report.error(), None);
         let mut ids = Vec::new();
-        let lined = by_lines::<()>(File::open(&path).unwrap(), &mut |c| {
+        let lined = by_lines::<()>(File::open(&path).unwrap(), Run::Keep, &mut |c| {
             ids.push(c.id.clone());
             Ok(())
         });
         assert!(lined.is_ok(), "fell back to the general reading");
         assert_eq!(ids, ["c", "a", "b"]);
+        // Read for its cases only, the same cases; the run is still required.
+        let mut again = Vec::new();
+        let cases_only = stream_cases::<()>(&path, &mut |c| {
+            again.push(c.id.clone());
+            Ok(())
+        });
+        assert!(cases_only.is_ok() && again == ids, "{again:?}");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let without_run = text.replacen("\"run\":", "\"ran\":", 1);
+        std::fs::write(&path, without_run).unwrap();
+        let missing = stream_cases::<()>(&path, &mut |_| Ok(()));
+        assert!(matches!(missing, Err(Streamed::Report(_))), "{missing:?}");
     }
 }

@@ -28,8 +28,9 @@ impl Judgement {
     }
 
     pub fn add(&mut self, case: &CaseResult) {
-        self.counter.add(case, self.baseline.as_ref());
-        self.coverage.add(case);
+        let known = self.baseline.as_ref().and_then(|b| b.judge(case));
+        self.coverage.add(case, known.is_some());
+        self.counter.add_judged(case, known);
     }
 
     /// The verdicts counted so far.

@@ -130,7 +130,7 @@ fn drive(index: &Index, source: &Source, jobs: &mut [Job]) -> Result<(), ReportE
                 }
             }
             Source::File(path) => {
-                super::json::stream(path, &mut each).map_err(|e| match e {
+                super::json::stream_cases(path, &mut each).map_err(|e| match e {
                     Streamed::Report(e) => e,
                     Streamed::Case(()) => source.changed(),
                 })?;

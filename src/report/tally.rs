@@ -18,7 +18,11 @@ pub struct Counter {
 
 impl Counter {
     pub fn add(&mut self, case: &CaseResult, baseline: Option<&BaselineInfo>) {
-        let known = baseline.and_then(|b| b.judge(case));
+        self.add_judged(case, baseline.and_then(|b| b.judge(case)));
+    }
+
+    /// [`Counter::add`], with what the baseline made of the case already known.
+    pub fn add_judged(&mut self, case: &CaseResult, known: Option<KnownOutcome>) {
         let reason = (case.verdict == Verdict::NotRun)
             .then_some(case.reason.as_deref())
             .flatten();
