@@ -1,12 +1,14 @@
 //! Sharing what most cases of a suite repeat: their spec and tag lists, requirements, role and serial
-//! group. A large suite keeps a header per case for the whole run (and the report's index an entry per
+//! group, and the [`CaseShape`] that holds them. A large suite keeps a header per case for the whole run (and the report's index an entry per
 //! case while the formats are rendered); handed out by one interner, 10,000 cases that name the same
 //! spec element hold one list between them, not 10,000 copies. A leaf module: loading and reporting
-//! both use it, and it uses neither.
+//! both use it, and it uses neither (only the records of `crate::model`).
 
 use std::collections::HashSet;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
+
+use crate::model::CaseShape;
 
 /// Hands out one shared allocation per distinct value. Shared by the loading threads (and by a case
 /// rebuilt from its file when it runs); a value is looked up under a lock, which costs far less than
@@ -15,6 +17,7 @@ use std::sync::{Arc, Mutex};
 pub struct Interner {
     strs: Mutex<HashSet<Arc<str>>>,
     lists: Mutex<HashSet<Arc<[String]>>>,
+    shapes: Mutex<HashSet<Arc<CaseShape>>>,
 }
 
 impl Interner {
@@ -24,6 +27,19 @@ impl Interner {
 
     pub fn list(&self, value: &[String]) -> Arc<[String]> {
         intern(&self.lists, value, |v| Arc::from(v.to_vec()))
+    }
+
+    /// A case's shape, its parts interned first (so equal shapes compare by pointer).
+    pub fn shape(&self, value: CaseShape) -> Arc<CaseShape> {
+        let value = CaseShape {
+            spec: self.list(&value.spec),
+            tags: self.list(&value.tags),
+            agent_role: self.str(&value.agent_role),
+            group: self.str(&value.group),
+            requires: self.list(&value.requires),
+            provenance: value.provenance,
+        };
+        intern(&self.shapes, &value, |v| Arc::new(v.clone()))
     }
 }
 
@@ -58,5 +74,17 @@ mod tests {
         assert!(!Arc::ptr_eq(&a, &i.list(&["S5".to_string()])));
         assert!(Arc::ptr_eq(&i.str("agent:agent1"), &i.str("agent:agent1")));
         assert_eq!(&*i.list(&[]), &[] as &[String]);
+        let shape = |group: &str| CaseShape {
+            spec: Arc::from(vec!["S1".to_string()]),
+            provenance: crate::model::Provenance::Documented,
+            tags: Arc::from(Vec::new()),
+            agent_role: Arc::from("default"),
+            group: Arc::from(group),
+            requires: Arc::from(Vec::new()),
+        };
+        let one = i.shape(shape("agent:a"));
+        assert!(Arc::ptr_eq(&one, &i.shape(shape("agent:a"))));
+        assert!(Arc::ptr_eq(&one.spec, &a), "its parts interned too");
+        assert!(!Arc::ptr_eq(&one, &i.shape(shape("agent:b"))));
     }
 }

@@ -35,13 +35,29 @@ impl Provenance {
 /// [`CaseOutline`] both carry one, and both deref to it.
 ///
 /// A large suite keeps one header per case for the whole run (in its outline), so the header is
-/// compact: what most cases share (spec, tags, requirements, role, serial group) is handed out
-/// interned by the loader, one allocation for the whole suite; a value that never grows is a boxed
-/// string; the file's hash is its 32 bytes; the texts only some cases have sit behind one pointer.
+/// compact: what most cases share (spec, provenance, tags, requirements, role, serial group) is one
+/// [`CaseShape`], handed out interned by the loader (one allocation per distinct shape, which a
+/// header reaches through [`Deref`](std::ops::Deref): `header.spec`); a value that never grows is a
+/// boxed string; the file's hash is its 32 bytes; the texts only some cases have sit behind one
+/// pointer.
 #[derive(Debug, Clone)]
 pub struct CaseHeader {
     pub id: Box<str>,
     pub title: Box<str>,
+    pub shape: Arc<CaseShape>,
+    /// Where the case came from, relative to the working directory as given (shared by the cases of
+    /// one matrix file).
+    pub file: Arc<Path>,
+    /// SHA-256 of the file's bytes (when it was loaded).
+    pub sha256: Sha256,
+    /// `source`, `rationale` and missing variables: None when the case has none of them.
+    pub notes: Option<Box<CaseNotes>>,
+}
+
+/// What a case shares with most others of its suite: where in the spec it belongs and how, and who
+/// runs it. 10,000 cases of a few shapes hold a few of these, each list and name in it interned too.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CaseShape {
     pub spec: Arc<[String]>,
     pub provenance: Provenance,
     pub tags: Arc<[String]>,
@@ -50,13 +66,14 @@ pub struct CaseHeader {
     /// The serial group: cases of one group never run at the same time.
     pub group: Arc<str>,
     pub requires: Arc<[String]>,
-    /// Where the case came from, relative to the working directory as given (shared by the cases of
-    /// one matrix file).
-    pub file: Arc<Path>,
-    /// SHA-256 of the file's bytes (when it was loaded).
-    pub sha256: Sha256,
-    /// `source`, `rationale` and missing variables: None when the case has none of them.
-    pub notes: Option<Box<CaseNotes>>,
+}
+
+impl std::ops::Deref for CaseHeader {
+    type Target = CaseShape;
+
+    fn deref(&self) -> &CaseShape {
+        &self.shape
+    }
 }
 
 /// The parts of a header most cases of a large suite leave empty, or that only reports show.
@@ -563,8 +580,8 @@ mod tests {
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn a_header_stays_compact() {
-        assert_eq!(std::mem::size_of::<CaseHeader>(), 176);
-        assert_eq!(std::mem::size_of::<CaseOutline>(), 200);
+        assert_eq!(std::mem::size_of::<CaseHeader>(), 96);
+        assert_eq!(std::mem::size_of::<CaseOutline>(), 120);
     }
 
     #[test]

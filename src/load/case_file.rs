@@ -283,12 +283,14 @@ fn build_case(
         header: CaseHeader {
             id: raw.id.into_boxed_str(),
             title: raw.title.into_boxed_str(),
-            spec: ctx.interner.list(&spec),
-            provenance: raw.provenance,
-            tags: ctx.interner.list(&raw.tags),
-            agent_role,
-            group,
-            requires: ctx.interner.list(&raw.requires),
+            shape: ctx.interner.shape(CaseShape {
+                spec: ctx.interner.list(&spec),
+                provenance: raw.provenance,
+                tags: ctx.interner.list(&raw.tags),
+                agent_role,
+                group,
+                requires: ctx.interner.list(&raw.requires),
+            }),
             file: Arc::clone(origin.file),
             sha256: origin.sha256,
             notes: CaseNotes {
