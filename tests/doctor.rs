@@ -388,3 +388,46 @@ fn a_pool_user_that_auth_shares_is_a_lockout_warning() {
         .stdout
         .contains("role `auth` must run as a user of its own"));
 }
+
+/// Sample 3 sends `agentLoginPassword` from `GWS_AGENT_LOGIN_PASSWORD` as it is: when the lab's
+/// switch password is another, the case fails, and its failure says which variable to check;
+/// doctor, which cannot check it without a login, says the same before any run.
+#[test]
+fn a_wrong_switch_password_fails_sample_3_with_a_hint_naming_its_variable() {
+    const WRONG: &str = "doctor-wrong-lc-9";
+    const HINT: &str =
+        "hint: `agentLoginPassword` was sent from $GWS_AGENT_LOGIN_PASSWORD as it is";
+    let server = Served::start(&[], PW, LC);
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("r");
+    let args = [
+        "run",
+        "s3-login-code-password",
+        "login-code-password-wrong",
+        "--target",
+        &server.url,
+        "--profile",
+        "profiles/reference.toml",
+        "--report-dir",
+        reports.to_str().unwrap(),
+    ];
+    let wrong = [("GWS_PASSWORD", PW), ("GWS_AGENT_LOGIN_PASSWORD", WRONG)];
+    let r = run(&args, &root(), &wrong, LIMIT);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(HINT), "{}", r.stdout);
+    assert_eq!(r.stdout.matches(HINT).count(), 1, "s3 only: {}", r.stdout);
+    let junit = std::fs::read_to_string(reports.join("junit.xml")).unwrap();
+    assert!(junit.contains(HINT), "JUnit carries the hint");
+    assert!(!r.stdout.contains(WRONG) && !junit.contains(WRONG));
+    // With the lab's value, no hint.
+    let r = run(&args, &root(), &env(PW), LIMIT);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("hint:"), "{}", r.stdout);
+
+    let r = doctor(&server.url, "profiles/reference.toml", PW);
+    assert!(
+        r.stdout.contains("ok    environment variable GWS_AGENT_LOGIN_PASSWORD is set: `s3-login-code-password` sends it as `agentLoginPassword`"),
+        "{}",
+        r.stdout
+    );
+}
