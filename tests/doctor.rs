@@ -404,6 +404,7 @@ fn a_wrong_switch_password_fails_sample_3_with_a_hint_naming_its_variable() {
         "run",
         "s3-login-code-password",
         "login-code-password-wrong",
+        "--force",
         "--target",
         &server.url,
         "--profile",
@@ -418,6 +419,8 @@ fn a_wrong_switch_password_fails_sample_3_with_a_hint_naming_its_variable() {
     assert_eq!(r.stdout.matches(HINT).count(), 1, "s3 only: {}", r.stdout);
     let junit = std::fs::read_to_string(reports.join("junit.xml")).unwrap();
     assert!(junit.contains(HINT), "JUnit carries the hint");
+    let html = std::fs::read_to_string(reports.join("report.html")).unwrap();
+    assert!(html.contains(HINT), "so does the HTML report");
     assert!(!r.stdout.contains(WRONG) && !junit.contains(WRONG));
     // With the lab's value, no hint.
     let r = run(&args, &root(), &env(PW), LIMIT);

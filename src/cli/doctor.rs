@@ -105,6 +105,7 @@ pub async fn doctor(args: DoctorArgs) -> u8 {
         env_names.get(POOL_ROLE).map(String::as_str),
     ));
     items.extend(variables(&suite));
+    items.extend(sent_as_is(&suite));
     print(&args, &target, &items, &suite.redactor);
     if items.iter().any(|i| i.mark == Mark::Fail) {
         exit::FAIL
@@ -504,4 +505,35 @@ fn variables(suite: &Suite) -> Vec<Item> {
         }
     }
     out
+}
+
+/// Each set environment variable a case sends as it is (Sample 3's switch password): doctor cannot
+/// check it, since only a login would, so it says which case to look at when that one fails.
+fn sent_as_is(suite: &Suite) -> Vec<Item> {
+    let mut sent: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
+    for outline in &suite.cases {
+        let Ok(case) = suite.case(outline) else {
+            continue;
+        };
+        for step in &case.steps {
+            for (member, var) in &step.sent_from_env {
+                if !outline.needs_env().contains(var) {
+                    let cases = sent.entry((var.clone(), member.clone())).or_default();
+                    if !cases.contains(&&*outline.id) {
+                        cases.push(&outline.id);
+                    }
+                }
+            }
+        }
+    }
+    sent.into_iter()
+        .map(|((var, member), cases)| {
+            let cases: Vec<String> = cases.iter().map(|c| format!("`{c}`")).collect();
+            let what = format!(
+                "environment variable {var} is set: {} sends it as `{member}` as it is; doctor cannot check it (only a login would): when that fails, check {var} first",
+                cases.join(", ")
+            );
+            item(Mark::Ok, what, None)
+        })
+        .collect()
 }
