@@ -269,6 +269,28 @@ pub struct Step {
     pub expect: Expectation,
     /// CometD expectations: their channels are subscribed before the request is sent.
     pub notifications: Vec<NotificationExpectation>,
+    /// Members of the JSON body whose value is a variable of the environment as it is
+    /// (`agentLoginPassword = "${env:GWS_AGENT_LOGIN_PASSWORD}"`), as (member, variable).
+    pub sent_from_env: Vec<(String, String)>,
+}
+
+impl Step {
+    /// What a failure of this step says of the values it sent from the environment as they are: a
+    /// lab whose value is another refuses the request for that reason alone (Sample 3's switch
+    /// password), and nothing in the answer says which variable that was.
+    pub fn env_hint(&self) -> Option<String> {
+        let sent: Vec<String> = self
+            .sent_from_env
+            .iter()
+            .map(|(member, var)| format!("`{member}` was sent from ${var} as it is"))
+            .collect();
+        (!sent.is_empty()).then(|| {
+            format!(
+                "{}: if the lab's value is another, the target refuses the request for that reason alone; check the variable",
+                sent.join(", ")
+            )
+        })
+    }
 }
 
 /// What a step is for (`purpose` in a case file).

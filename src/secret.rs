@@ -22,16 +22,25 @@
 //!   occurrence of a secret of at least [`MIN_FREE_TEXT`] bytes is masked, framing words included
 //!   (such a sentence is not split into its parts). A shorter one (`1`, `pw`) is masked only where a whole
 //!   value equals it: masking every `1` in a response would garble it, and would not hide a secret
-//!   that short anyway. Loading a profile warns about such a password ([`is_weak`]).
+//!   that short anyway. Loading a profile warns about such a password ([`is_weak`]);
+//! - each of these rules holds for a secret's escaped forms too (`escaped`): a password holding `"`,
+//!   `\`, `&`, `<`, `'`, a space, `/`, `+`, `%` or `é` reaches outside data as JSON (`\"`, `\u00e9`),
+//!   HTML and XML (`&quot;`, `&#39;`) or URLs and forms (`%22`, `+`) write it. The forms are worked
+//!   out once per value (compiled the first time a text could hold one); a value of letters,
+//!   digits and `-_.~` has none, so masking it is as it was.
 //!
 //! An expected body is shown (in a diff, a mismatch) after its variables were filled in, and
 //! `${env:...}` can put a secret inside one of its strings (`"not-${env:GWS_PASSWORD}"`): so the
 //! values of an expected body are masked like outside data. The rest of a case (id, title, file,
 //! names, paths, the text of its checks) never is.
 
+mod escaped;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, RwLock};
+
+use escaped::Escaped;
 
 /// The text that replaces a secret wherever one would have been written.
 pub const REDACTED: &str = "***";
@@ -97,6 +106,9 @@ struct Values {
     /// Every value, in the order added: while there are only a few, a substring search for each
     /// beats the byte-by-byte prefix scan.
     all: Vec<Arc<str>>,
+    /// The escaped forms of the values that have any (see `escaped`), short ones included: few
+    /// values do, so each is always tried.
+    escaped: Vec<(Arc<str>, Escaped)>,
 }
 
 /// Up to this many values, [`Values::candidates`] searches for each one directly.
@@ -110,8 +122,35 @@ fn prefix_bit(b: &[u8]) -> usize {
 }
 
 impl Values {
-    /// The values that can matter for `text`, longest first (ties in set order, as before the index).
-    fn candidates(&self, text: &str) -> Vec<Arc<str>> {
+    /// Keeps `value`'s escaped forms, when it has any.
+    fn add_escaped(&mut self, value: Arc<str>) {
+        if let Some(e) = Escaped::of(&value, MIN_FREE_TEXT - 1) {
+            self.escaped.push((value, e));
+        }
+    }
+
+    /// The values that can matter for `text`, longest first (ties in set order, as before the index),
+    /// each with its escaped forms when one of those occurs (they include the literal).
+    fn candidates(&self, text: &str) -> Vec<(Arc<str>, Option<Escaped>)> {
+        let mut found: Vec<(Arc<str>, Option<Escaped>)> = self
+            .escaped
+            .iter()
+            .filter(|(v, e)| {
+                v.len() >= MIN_FREE_TEXT && e.within(text).is_some_and(|f| f.find.is_match(text))
+            })
+            .map(|(v, e)| (v.clone(), Some(e.clone())))
+            .collect();
+        for v in self.literals(text) {
+            if !found.iter().any(|(f, _)| *f == v) {
+                found.push((v, None));
+            }
+        }
+        found.sort_by(|(a, _), (b, _)| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        found
+    }
+
+    /// The values whose literal may occur in `text` (and every starred one).
+    fn literals(&self, text: &str) -> Vec<Arc<str>> {
         let bytes = text.as_bytes();
         let mut found: Vec<Arc<str>> = self.starred.clone();
         if self.all.len() <= FEW {
@@ -136,7 +175,6 @@ impl Values {
                 }
             }
         }
-        found.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         found
     }
 }
@@ -188,8 +226,9 @@ impl Redactor {
         Self::default()
     }
 
-    /// Registers a value to mask. One shorter than [`MIN_FREE_TEXT`] is masked only where a whole
-    /// value equals it (see the module comment).
+    /// Registers a value to mask, with its escaped forms (`escaped`: computed here, once). One
+    /// shorter than [`MIN_FREE_TEXT`] is masked only where a whole value equals it, in any form (see
+    /// the module comment).
     pub fn add(&self, value: &str) {
         if value.is_empty() {
             return;
@@ -197,7 +236,9 @@ impl Redactor {
         let mut values = self.values.write().expect("redactor lock");
         if value.len() < MIN_FREE_TEXT {
             if !values.short.iter().any(|v| &**v == value) {
-                values.short.push(Arc::from(value));
+                let shared: Arc<str> = Arc::from(value);
+                values.short.push(shared.clone());
+                values.add_escaped(shared);
             }
             return;
         }
@@ -215,8 +256,9 @@ impl Redactor {
         let bit = prefix_bit(b);
         values.filter[bit / 64] |= 1 << (bit % 64);
         if value.contains('*') {
-            values.starred.push(shared);
+            values.starred.push(shared.clone());
         }
+        values.add_escaped(shared);
     }
 
     /// A redactor for one agent session: it scrubs everything this one does, plus the values added
@@ -230,7 +272,8 @@ impl Redactor {
         }
     }
 
-    /// Whether `value` is, whole, one of the secrets (of this redactor or its parent).
+    /// Whether `value` is, whole, one of the secrets or an escaped form of one (of this redactor or
+    /// its parent).
     pub fn is_secret(&self, value: &str) -> bool {
         let values = self.values.read().expect("redactor lock");
         let own = match value.as_bytes() {
@@ -240,7 +283,11 @@ impl Redactor {
                 .is_some_and(|vs| vs.iter().any(|v| &**v == value)),
             _ => values.short.iter().any(|v| &**v == value),
         };
-        own || self.parent.as_ref().is_some_and(|p| p.is_secret(value))
+        let escaped = || {
+            let forms = values.escaped.iter().filter_map(|(_, e)| e.within(value));
+            forms.into_iter().any(|f| f.whole.is_match(value))
+        };
+        own || escaped() || self.parent.as_ref().is_some_and(|p| p.is_secret(value))
     }
 
     /// Masks secrets in free text that came from outside (a body, a header value, a server's
@@ -257,9 +304,18 @@ impl Redactor {
         let candidates = self.values.read().expect("redactor lock").candidates(&text);
         let mut out = text.into_owned();
         // Longest first, so a secret that contains another is removed whole.
-        for v in candidates {
-            if out.contains(&*v) {
-                out = out.replace(&*v, REDACTED);
+        for (v, forms) in candidates {
+            match forms {
+                Some(e) => {
+                    let Some(forms) = e.forms() else { continue };
+                    if let std::borrow::Cow::Owned(o) =
+                        forms.find.replace_all(&out, regex::NoExpand(REDACTED))
+                    {
+                        out = o;
+                    }
+                }
+                None if out.contains(&*v) => out = out.replace(&*v, REDACTED),
+                None => {}
             }
         }
         out
@@ -314,8 +370,8 @@ impl Redactor {
 
     /// Masks a sentence the harness wrote that quotes outside data (a check's expected or actual
     /// text, a mismatch, a diff): as [`Redactor::redact`], plus a short secret where it stands as a
-    /// whole JSON string (`"pw"`, as a diff or a quoted message shows a value equal to it), and a
-    /// secret cut short by a clipped quote (`...sec…`).
+    /// whole JSON string (`"pw"`, or escaped, `"p\"w"`, as a diff or a quoted message shows a value
+    /// equal to it), and a secret cut short by a clipped quote (`...sec…`), in any of its forms.
     pub fn redact_shown(&self, text: &str) -> String {
         let mut out = self.redact(text);
         for v in self.every_value(|vs| vs.short.clone()) {
@@ -324,26 +380,56 @@ impl Redactor {
                 out = out.replace(&quoted, &format!("\"{REDACTED}\""));
             }
         }
+        let short_forms = self.every_value(|vs| {
+            let short = vs.escaped.iter().filter(|(v, _)| v.len() < MIN_FREE_TEXT);
+            short
+                .filter_map(|(_, e)| Some(e.within(&out)?.quoted.clone()))
+                .collect()
+        });
+        let masked = format!("\"{REDACTED}\"");
+        for quoted in short_forms {
+            if let std::borrow::Cow::Owned(o) = quoted.replace_all(&out, regex::NoExpand(&masked)) {
+                out = o;
+            }
+        }
         if let Some(head) = out.strip_suffix('…') {
-            let cut = self
-                .every_value(|vs| vs.all.clone())
-                .iter()
-                .filter_map(|v| {
-                    (MIN_FREE_TEXT - 1..v.len())
-                        .rev()
-                        .filter(|&n| v.is_char_boundary(n))
-                        .find(|&n| head.ends_with(&v[..n]))
-                })
-                .max();
-            if let Some(n) = cut {
-                out = format!("{}{REDACTED}…", &head[..head.len() - n]);
+            if let Some(start) = self.clipped_at(head) {
+                out = format!("{}{REDACTED}…", &head[..start]);
             }
         }
         out
     }
 
+    /// Where `head` ends in a secret clipped short (at least `MIN_FREE_TEXT - 1` bytes of its
+    /// literal, or characters of an escaped form): the earliest such start.
+    fn clipped_at(&self, head: &str) -> Option<usize> {
+        let literal = self
+            .every_value(|vs| vs.all.clone())
+            .iter()
+            .filter_map(|v| {
+                (MIN_FREE_TEXT - 1..v.len())
+                    .rev()
+                    .filter(|&n| v.is_char_boundary(n))
+                    .find(|&n| head.ends_with(&v[..n]))
+            })
+            .max()
+            .map(|n| head.len() - n);
+        let escaped = self
+            .every_value(|vs| {
+                let forms = vs
+                    .escaped
+                    .iter()
+                    .filter_map(|(_, e)| e.forms()?.clipped.clone());
+                forms.collect()
+            })
+            .iter()
+            .filter_map(|clip| clip.find(head).map(|m| m.start()))
+            .min();
+        literal.into_iter().chain(escaped).min()
+    }
+
     /// What `pick` takes from this redactor's values and its parent's.
-    fn every_value(&self, pick: impl Fn(&Values) -> Vec<Arc<str>> + Copy) -> Vec<Arc<str>> {
+    fn every_value<T>(&self, pick: impl Fn(&Values) -> Vec<T> + Copy) -> Vec<T> {
         let mut found = pick(&self.values.read().expect("redactor lock"));
         if let Some(p) = &self.parent {
             found.extend(p.every_value(pick));
@@ -451,5 +537,67 @@ mod tests {
             serde_json::json!({"a": "***", "b": "agent1", "c": ["***", "pwd"]})
         );
         assert!(is_weak("pw") && !is_weak("agent"));
+    }
+
+    /// A password as JSON, HTML, XML and URLs escape it, in a body, a header or a diff.
+    const ESCAPED: &str = "pa\"ss\\wo&rd<é>";
+
+    #[test]
+    fn escaped_forms_of_a_secret_are_masked_where_its_literal_would_be() {
+        let r = Redactor::new();
+        r.add(ESCAPED);
+        let text = concat!(
+            r#"{"m":"pa\"ss\\wo&rd<\u00e9>", "go":"pa\"ss\\wo\u0026rd\u003c\u00e9\u003e"} "#,
+            "<p>pa&quot;ss\\wo&amp;rd&lt;é&gt;</p> ?p=pa%22ss%5Cwo%26rd%3C%C3%A9%3E&q=1",
+        );
+        assert_eq!(
+            r.redact(text),
+            r#"{"m":"***", "go":"***"} <p>***</p> ?p=***&q=1"#
+        );
+        assert_eq!(
+            r.header_value("Location", "/x?pw=pa%22ss%5Cwo%26rd%3C%C3%A9%3E"),
+            "/x?pw=***"
+        );
+        let mut v = serde_json::json!({"note": "pa&quot;ss\\wo&amp;rd&lt;é&gt;"});
+        r.redact_json(&mut v);
+        assert_eq!(v["note"], "***");
+        // A diff quotes the value as JSON; a clipped quote cuts it inside an escape.
+        assert_eq!(r.redact_shown(r#"- "pa\"ss\\wo&rd<é>""#), r#"- "***""#);
+        assert_eq!(r.redact_shown(r#"got "pa\"ss\\wo&…"#), r#"got "***…"#);
+        assert_eq!(r.redact_shown(r#"got "pa\"ss\…"#), r#"got "***…"#);
+    }
+
+    #[test]
+    fn masking_escaped_forms_leaves_every_other_text_as_it_was() {
+        let r = Redactor::new();
+        r.add(ESCAPED);
+        r.add("Ordinary-Pw-1234");
+        for text in [
+            "&amp; &quot; %22 %C3%A9 \\\" \\u00e9 pa ss wo rd é < >",
+            "pa\"ss wo&rd<é>",
+            r#"{"m":"pa\"ss\\wo&rd<\u00e8>"}"#,
+            "pass%5Cword",
+            "clipped pa…",
+        ] {
+            assert_eq!(r.redact(text), text);
+            assert_eq!(r.redact_shown(text), text);
+        }
+    }
+
+    #[test]
+    fn a_short_secret_is_masked_in_its_escaped_forms_only_where_a_whole_value_equals_it() {
+        let r = Redactor::new();
+        r.add("p\"w");
+        for whole in ["p\"w", "p\\\"w", "p&quot;w", "p%22w"] {
+            assert_eq!(r.redact(whole), "***", "{whole}");
+        }
+        assert_eq!(r.redact("x p&quot;w p%22w"), "x p&quot;w p%22w");
+        assert_eq!(
+            r.redact_shown(r#"expected "p\"w", got "q""#),
+            r#"expected "***", got "q""#
+        );
+        let mut v = serde_json::json!({"a": "p&quot;w", "b": "p&quot;wx"});
+        r.redact_json(&mut v);
+        assert_eq!(v, serde_json::json!({"a": "***", "b": "p&quot;wx"}));
     }
 }

@@ -357,3 +357,311 @@ fn a_failing_run_prints_requests_and_responses_without_a_secret() {
         }
     }
 }
+
+/// Every agent's password in the escaped-form tests: a quote, a backslash, `&`, `<`, `>` and a
+/// non-ASCII letter, each of which JSON, HTML, XML or a URL writes another way.
+const ESC_PW: &str = "pa\"ss\\wo&rd<é>";
+/// Sample 3's switch password there: an apostrophe, a space, `/`, `+`, `%` and `é`.
+const ESC_LC: &str = "lc'pa ss/w+rd%é";
+
+/// The forms `s` takes in text that escapes it, written here independently of the harness: JSON
+/// (serde's; ASCII-only with lower- or upper-case hex, as Python and Jackson write it; HTML-safe, as
+/// Go writes it), HTML and XML, HTML of JSON, percent-encoding (either case) and form encoding.
+fn escaped_forms(s: &str) -> Vec<(&'static str, String)> {
+    let quoted = serde_json::to_string(s).unwrap();
+    let json = quoted[1..quoted.len() - 1].to_string();
+    let ascii = |upper: bool| -> String {
+        let mut out = String::new();
+        for c in json.chars() {
+            if c.is_ascii() {
+                out.push(c);
+                continue;
+            }
+            for u in c.encode_utf16(&mut [0; 2]) {
+                out.push_str(&if upper {
+                    format!("\\u{u:04X}")
+                } else {
+                    format!("\\u{u:04x}")
+                });
+            }
+        }
+        out
+    };
+    let go = json
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    let html = |t: &str| {
+        t.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;")
+    };
+    let pct = |upper: bool, plus: bool| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' if plus => "+".to_string(),
+                _ if upper => format!("%{b:02X}"),
+                _ => format!("%{b:02x}"),
+            })
+            .collect()
+    };
+    let mut forms = vec![
+        ("raw", s.to_string()),
+        ("json", json.clone()),
+        ("json-ascii", ascii(false)),
+        ("json-ASCII", ascii(true)),
+        ("json-go", go),
+        ("html", html(s)),
+        ("xml", html(s).replace("&#39;", "&apos;")),
+        ("html-of-json", html(&json)),
+        ("percent", pct(true, false)),
+        ("percent-lower", pct(false, false)),
+        ("form", pct(true, true)),
+    ];
+    let mut seen = BTreeSet::new();
+    forms.retain(|(_, f)| seen.insert(f.clone()));
+    forms
+}
+
+/// Asserts that no form of either escaped-form password occurs in any of `outputs`.
+fn assert_no_form(outputs: &[(String, String)]) {
+    assert!(
+        outputs.len() >= 7,
+        "every output was read: {}",
+        outputs.len()
+    );
+    for (what, text) in outputs {
+        for secret in [ESC_PW, ESC_LC] {
+            for (form, f) in escaped_forms(secret) {
+                assert!(!text.contains(&f), "{what} holds the {form} form {f:?}");
+            }
+        }
+    }
+}
+
+/// A run's console and every file it wrote, as text.
+fn outputs_of(r: &Run, out: &Path) -> Vec<(String, String)> {
+    let mut outputs = vec![
+        ("stdout".to_string(), r.stdout.clone()),
+        ("stderr".to_string(), r.stderr.clone()),
+    ];
+    for f in files_under(out) {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).to_string();
+        outputs.push((f.display().to_string(), text));
+    }
+    outputs
+}
+
+#[test]
+fn escaped_forms_of_the_passwords_reach_no_output_of_a_clean_run() {
+    let suite = temp_suite(false);
+    let dir = suite.path();
+    let env = [
+        ("GWS_PASSWORD", ESC_PW),
+        ("GWS_AGENT_LOGIN_PASSWORD", ESC_LC),
+    ];
+    let r = run_in(dir, &["run", "-v", "--report-dir", "out"], &env, LIMIT);
+    // The passwords work as they are: every case passes, Sample 3's switch password included.
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    let report = validate_report(&dir.join("out/report.json"));
+    assert_eq!(verdicts(&report)["s3-login-code-password"], "pass");
+    assert_no_form(&outputs_of(&r, &dir.join("out")));
+}
+
+/// What the echoing server's answers say around the passwords, which masking must leave as it is.
+const KEPT: &str = "kept: &amp; %22 \\\"x\\\" pa ss wo rd é";
+
+/// An answer that quotes both passwords in each `forms` form (`pw-json=...; lc-json=...`).
+fn echo_text(forms: &[&str]) -> String {
+    let mut parts = Vec::new();
+    for (who, secret) in [("pw", ESC_PW), ("lc", ESC_LC)] {
+        for (form, f) in escaped_forms(secret) {
+            if forms.contains(&form) {
+                parts.push(format!("{who}-{form}={f}"));
+            }
+        }
+    }
+    parts.push(KEPT.to_string());
+    parts.join("; ")
+}
+
+/// A server that echoes the passwords escaped: its version and every user's `GET /api/v2/me` answer
+/// (so the preflight passes), with JSON that quotes them as serde, Python, Jackson and Go escape
+/// them and a header that quotes them URL-encoded; a Start is refused with the same message; any
+/// other request gets an HTML error page quoting them HTML- and XML-escaped.
+fn echoing_server() -> common::TestServer {
+    const IN_JSON: [&str; 7] = [
+        "json",
+        "json-ascii",
+        "json-ASCII",
+        "json-go",
+        "percent",
+        "percent-lower",
+        "form",
+    ];
+    let message = echo_text(&IN_JSON);
+    let user = format!(r#"{{"statusCode":0,"user":{{"userName":"agent1","note":"{message}"}}}}"#);
+    let refused = format!(r#"{{"statusCode":1,"message":"{message}"}}"#);
+    for body in [&user, &refused] {
+        serde_json::from_str::<Value>(body).expect("the echo is JSON");
+    }
+    let page = format!(
+        "<html><body><p>{}</p></body></html>",
+        echo_text(&["raw", "html", "xml", "html-of-json"])
+    );
+    let header = echo_text(&["percent", "form"]).replace(" é", "");
+    common::TestServer::start(std::sync::Arc::new(move |req: &common::SeenRequest| {
+        let json = [
+            ("Content-Type", "application/json"),
+            ("X-Echo", &header[..]),
+        ];
+        let html = [("Content-Type", "text/html")];
+        Some(match (req.method.as_str(), req.path.as_str()) {
+            ("GET", "/api/v2/diagnostics/version") => {
+                common::response("200 OK", &json, br#"{"statusCode":0,"version":"8.5.echo"}"#)
+            }
+            ("GET", "/api/v2/me") => common::response("200 OK", &json, user.as_bytes()),
+            ("POST", "/api/v2/me") => {
+                common::response("400 Bad Request", &json, refused.as_bytes())
+            }
+            _ => common::response("500 Server Error", &html, page.as_bytes()),
+        })
+    }))
+}
+
+/// A server that quotes the passwords escaped gets every form masked, in every output and in the
+/// failure diffs and exchanges that show its answers, and the text around them kept.
+#[test]
+fn a_server_that_echoes_the_passwords_escaped_gets_every_form_masked() {
+    let suite = temp_suite(false);
+    let dir = suite.path();
+    let server = echoing_server();
+    let env = [
+        ("GWS_PASSWORD", ESC_PW),
+        ("GWS_AGENT_LOGIN_PASSWORD", ESC_LC),
+    ];
+    for (out, format) in [("human", "human"), ("events", "json")] {
+        let args = [
+            "run",
+            "-v",
+            "--target",
+            &server.url(),
+            "--profile",
+            "profiles/reference.toml",
+            "--message-format",
+            format,
+            "--report-dir",
+            out,
+        ];
+        let r = run_in(dir, &args, &env, LIMIT);
+        assert_eq!(
+            r.code,
+            Some(1),
+            "the echoing server fails cases: {}",
+            r.describe()
+        );
+        let outputs = outputs_of(&r, &dir.join(out));
+        assert_no_form(&outputs);
+        // The answers are there, masked in place: each form became `***`, the rest is as sent.
+        let report = std::fs::read_to_string(dir.join(out).join("report.json")).unwrap();
+        for label in [
+            "pw-json=",
+            "pw-json-go=",
+            "lc-json-ascii=",
+            "pw-html=",
+            "lc-xml=",
+            "lc-form=",
+        ] {
+            assert!(report.contains(&format!("{label}***;")), "{out}: {label}");
+        }
+        assert!(
+            report.contains("kept: &amp; %22 \\\\\\\"x\\\\\\\" pa ss wo rd é"),
+            "{out}"
+        );
+        // The failure diffs quote the answers decoded and escaped again: masked there too.
+        let checks = validate_report(&dir.join(out).join("report.json"));
+        let mut diffs = 0;
+        for case in checks["cases"].as_array().unwrap() {
+            for step in case["steps"].as_array().unwrap() {
+                for c in step["checks"].as_array().unwrap() {
+                    let shown = format!("{} {}", c["actual"], c["diff"]);
+                    diffs += usize::from(shown.contains("pw-json=***"));
+                }
+            }
+        }
+        assert!(diffs > 0, "{out}: no check quotes an answer");
+        // The console describes each failure with the answer got (events carry no exchange).
+        assert!(
+            format == "json" || r.stdout.contains("pw-json-ascii=***;"),
+            "{out}: the console shows the answers"
+        );
+    }
+}
+
+/// A target URL whose password is written percent-encoded, as a URL must write `"`, `\` or `é`, is
+/// masked in that form.
+#[test]
+fn a_percent_encoded_password_in_the_target_url_is_masked_there() {
+    let suite = temp_suite(false);
+    let dir = suite.path();
+    let encoded = &escaped_forms(ESC_PW)
+        .into_iter()
+        .find(|(form, _)| *form == "percent")
+        .unwrap()
+        .1;
+    // Port 9 (discard) is closed on loopback: the run reaches nothing, and says where it tried.
+    let target = format!("http://agent1:{encoded}@127.0.0.1:9");
+    let env = [("GWS_USERNAME", "agent1"), ("GWS_PASSWORD", ESC_PW)];
+    let args = [
+        "run",
+        "s1-basic-voice",
+        "--target",
+        &target,
+        "--report-dir",
+        "out",
+    ];
+    let r = run_in(dir, &args, &env, LIMIT);
+    assert_eq!(r.code, Some(3), "{}", r.describe());
+    assert!(
+        r.stdout.contains("http://agent1:***@127.0.0.1:9"),
+        "{}",
+        r.describe()
+    );
+    assert_no_form(&outputs_of(&r, &dir.join("out")));
+}
+
+/// Masking the escaped forms masks nothing else: a run with the escaped-form passwords writes the
+/// report a run with ordinary ones writes, but for what differs between any two runs (times, ids,
+/// the embedded server's port, unsolicited CometD messages).
+#[test]
+fn passwords_with_escaped_forms_give_the_report_ordinary_ones_give() {
+    let suite = temp_suite(false);
+    let dir = suite.path();
+    let port = regex::Regex::new(r"127\.0\.0\.1:[0-9]+").unwrap();
+    let mut reports = Vec::new();
+    for (out, pw, lc) in [
+        ("ordinary", "Ordinary-Pw-1234", "Ordinary-Lc-5678"),
+        ("escaped", ESC_PW, ESC_LC),
+    ] {
+        let env = [("GWS_PASSWORD", pw), ("GWS_AGENT_LOGIN_PASSWORD", lc)];
+        let r = run_in(dir, &["run", "-q", "--report-dir", out], &env, LIMIT);
+        assert_eq!(r.code, Some(0), "{}", r.describe());
+        let mut report = validate_report(&dir.join(out).join("report.json"));
+        normalize(&mut report);
+        let text = serde_json::to_string_pretty(&report).unwrap();
+        reports.push(port.replace_all(&text, "127.0.0.1:PORT").into_owned());
+    }
+    let (a, b) = (&reports[0], &reports[1]);
+    let differ = a.lines().zip(b.lines()).position(|(x, y)| x != y);
+    assert!(
+        differ.is_none() && a.lines().count() == b.lines().count(),
+        "the reports differ at line {differ:?}: {:?}",
+        differ.map(|i| (a.lines().nth(i), b.lines().nth(i)))
+    );
+    assert!(a.contains("\"***\""), "the passwords were masked in both");
+}

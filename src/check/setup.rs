@@ -144,6 +144,7 @@ mod tests {
             },
             expect: Default::default(),
             notifications: Vec::new(),
+            sent_from_env: Vec::new(),
         }
     }
 

@@ -399,6 +399,7 @@ mod tests {
             },
             expect,
             notifications: Vec::new(),
+            sent_from_env: Vec::new(),
         }
     }
 

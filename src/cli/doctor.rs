@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use gws_conform::execute::preflight::{ProbeUser, ME_PATH};
+use gws_conform::execute::preflight::{ProbeUser, ME_PATH, POOL_ROLE};
 use gws_conform::execute::probe::{self, TargetFacts};
 use gws_conform::execute::Transport;
 use gws_conform::load::catalogue::{self, Discovery};
@@ -16,6 +16,8 @@ use gws_conform::load::{self, Env, Suite, Transport as CometdTransport};
 use gws_conform::secret::Redactor;
 
 use super::exit;
+
+mod pool;
 
 #[derive(Args)]
 pub struct DoctorArgs {
@@ -98,7 +100,12 @@ pub async fn doctor(args: DoctorArgs) -> u8 {
     items.push(transport_item(&suite, &facts));
     items.extend(capabilities(&suite, &facts));
     items.extend(shared_users(&suite));
+    items.extend(pool::items(
+        &suite,
+        env_names.get(POOL_ROLE).map(String::as_str),
+    ));
     items.extend(variables(&suite));
+    items.extend(sent_as_is(&suite));
     print(&args, &target, &items, &suite.redactor);
     if items.iter().any(|i| i.mark == Mark::Fail) {
         exit::FAIL
@@ -137,10 +144,13 @@ fn print(args: &DoctorArgs, target: &str, items: &[Item], redactor: &Redactor) {
     );
 }
 
-/// One probe user per distinct user name of the profile's roles.
+/// One probe user per distinct user name of the profile's roles and `[pool]` (a pool user's role
+/// is [`POOL_ROLE`], as in `run`'s preflight).
 fn probe_users(suite: &Suite) -> Vec<ProbeUser<'_>> {
     let mut by_user: BTreeMap<&str, ProbeUser> = BTreeMap::new();
-    for (role, agent) in &suite.profile.agents {
+    let roles = suite.profile.agents.iter().map(|(r, a)| (r.as_str(), a));
+    let pool = suite.profile.pool.iter().map(|a| (POOL_ROLE, a));
+    for (role, agent) in roles.chain(pool) {
         by_user
             .entry(agent.username.as_str())
             .or_insert_with(|| ProbeUser {
@@ -148,27 +158,32 @@ fn probe_users(suite: &Suite) -> Vec<ProbeUser<'_>> {
                 agent,
             })
             .roles
-            .push(role.clone());
+            .push(role.to_string());
     }
     by_user.into_values().collect()
 }
 
-/// The environment variable each role's password is read from (`agents.ROLE.password`).
+/// The environment variable each role's password is read from (`agents.ROLE.password`), and the
+/// pool's (`pool.password`, under [`POOL_ROLE`]).
 fn password_variables(profile: &std::path::Path) -> BTreeMap<String, String> {
     let table: toml::Table = std::fs::read_to_string(profile)
         .ok()
         .and_then(|t| t.parse().ok())
         .unwrap_or_default();
+    let variable = |t: &toml::Value| {
+        let pw = t.get("password")?.as_str()?;
+        Some(pw.strip_prefix("${env:")?.strip_suffix('}')?.to_string())
+    };
     let agents = table.get("agents").and_then(|a| a.as_table());
-    agents
+    let mut names: BTreeMap<String, String> = agents
         .into_iter()
         .flatten()
-        .filter_map(|(role, a)| {
-            let pw = a.get("password")?.as_str()?;
-            let name = pw.strip_prefix("${env:")?.strip_suffix('}')?;
-            Some((role.clone(), name.to_string()))
-        })
-        .collect()
+        .filter_map(|(role, a)| Some((role.clone(), variable(a)?)))
+        .collect();
+    if let Some(name) = table.get("pool").and_then(variable) {
+        names.insert(POOL_ROLE.to_string(), name);
+    }
+    names
 }
 
 fn target_item(facts: &TargetFacts) -> Item {
@@ -187,12 +202,8 @@ fn credentials(facts: &TargetFacts, env_names: &BTreeMap<String, String>) -> Vec
     probes
         .filter(|p| p.request.ends_with(ME_PATH))
         .map(|p| {
-            let roles: Vec<String> = p.roles.iter().map(|r| format!("`{r}`")).collect();
-            let who = format!(
-                "credentials of role {} (user `{}`)",
-                roles.join(", "),
-                p.user.as_deref().unwrap_or_default()
-            );
+            let user = p.user.as_deref().unwrap_or_default();
+            let (who, tables) = whose_credentials(&p.roles, user);
             let vars: Vec<String> = p
                 .roles
                 .iter()
@@ -208,8 +219,7 @@ fn credentials(facts: &TargetFacts, env_names: &BTreeMap<String, String>) -> Vec
                     Mark::Fail,
                     format!("{who}: rejected ({s} on GET {ME_PATH})"),
                     Some(format!(
-                        "check the user name in [agents.{}] and the password in {}",
-                        p.roles.first().cloned().unwrap_or_default(),
+                        "check the user name in {tables} and the password in {}",
                         if vars.is_empty() {
                             "the environment".into()
                         } else {
@@ -225,6 +235,31 @@ fn credentials(facts: &TargetFacts, env_names: &BTreeMap<String, String>) -> Vec
             }
         })
         .collect()
+}
+
+/// Whose credentials a probe tried, in words (`credentials of role `a`, `b` (user `u`)`, `... of
+/// pool user `u``), and the profile tables that name the user (`[agents.a]`, `[pool] users`).
+fn whose_credentials(roles: &[String], user: &str) -> (String, String) {
+    let pooled = roles.iter().any(|r| r == POOL_ROLE);
+    let named: Vec<&String> = roles.iter().filter(|r| *r != POOL_ROLE).collect();
+    let listed: Vec<String> = named.iter().map(|r| format!("`{r}`")).collect();
+    let who = match (listed.is_empty(), pooled) {
+        (true, _) => format!("credentials of pool user `{user}`"),
+        (false, true) => format!(
+            "credentials of role {} and the pool (user `{user}`)",
+            listed.join(", ")
+        ),
+        (false, false) => format!("credentials of role {} (user `{user}`)", listed.join(", ")),
+    };
+    let mut tables: Vec<String> = named
+        .first()
+        .map(|r| format!("[agents.{r}]"))
+        .into_iter()
+        .collect();
+    if pooled {
+        tables.push("[pool] users".to_string());
+    }
+    (who, tables.join(" and "))
 }
 
 fn csrf(suite: &Suite, facts: &TargetFacts) -> Item {
@@ -448,8 +483,17 @@ fn variables(suite: &Suite) -> Vec<Item> {
             Some(format!("export {v}")),
         ));
     }
+    // With a pool, a role without a user runs on the pool, or is said by `pool::items`.
+    let on_pool = pool::roles_on_pool(suite);
+    let pool_says = |role: &str| {
+        !suite.profile.pool.is_empty()
+            && (on_pool.contains(role) || suite.profile.agent(role).is_none())
+    };
     for role in catalogue::counts(&suite.cases).roles.keys() {
-        if !suite.profile.agents.contains_key(role) && role != load::names::DEFAULT_ROLE {
+        if !suite.profile.agents.contains_key(role)
+            && role != load::names::DEFAULT_ROLE
+            && !pool_says(role)
+        {
             out.push(item(
                 Mark::Warn,
                 format!(
@@ -461,4 +505,35 @@ fn variables(suite: &Suite) -> Vec<Item> {
         }
     }
     out
+}
+
+/// Each set environment variable a case sends as it is (Sample 3's switch password): doctor cannot
+/// check it, since only a login would, so it says which case to look at when that one fails.
+fn sent_as_is(suite: &Suite) -> Vec<Item> {
+    let mut sent: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
+    for outline in &suite.cases {
+        let Ok(case) = suite.case(outline) else {
+            continue;
+        };
+        for step in &case.steps {
+            for (member, var) in &step.sent_from_env {
+                if !outline.needs_env().contains(var) {
+                    let cases = sent.entry((var.clone(), member.clone())).or_default();
+                    if !cases.contains(&&*outline.id) {
+                        cases.push(&outline.id);
+                    }
+                }
+            }
+        }
+    }
+    sent.into_iter()
+        .map(|((var, member), cases)| {
+            let cases: Vec<String> = cases.iter().map(|c| format!("`{c}`")).collect();
+            let what = format!(
+                "environment variable {var} is set: {} sends it as `{member}` as it is; doctor cannot check it (only a login would): when that fails, check {var} first",
+                cases.join(", ")
+            );
+            item(Mark::Ok, what, None)
+        })
+        .collect()
 }

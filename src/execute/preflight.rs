@@ -32,6 +32,9 @@ pub const HINT_CSRF_ON: &str = "the target issues CSRF tokens and the profile sa
 /// Said when the profile expects CSRF tokens and no successful GET answer carried one.
 pub const HINT_CSRF_OFF: &str = "the profile says csrf = true but no authenticated GET answer carried a CSRF token (neither under the header X-CSRF-HEADER names, nor as X-CSRF-TOKEN); if the target does not use CSRF tokens, set csrf = false in the profile";
 
+/// What a probe names as the role of a `[pool]` user (a pooled case may run as any of them).
+pub const POOL_ROLE: &str = "pool";
+
 /// One user to probe, with every role of the run that logs in as that user.
 pub struct ProbeUser<'a> {
     pub roles: Vec<String>,
@@ -59,7 +62,7 @@ pub fn users<'p>(plan: &Plan<'_>, profile: &'p Profile) -> Vec<ProbeUser<'p>> {
         let role = &planned.case.header.agent_role;
         // With a pool, a pooled case may run as any pool user: every one of them is probed.
         match plan.pool.as_ref().map(|p| &p.placement[i]) {
-            Some(Placement::Pool) => profile.pool.iter().for_each(|a| add(a, "pool")),
+            Some(Placement::Pool) => profile.pool.iter().for_each(|a| add(a, POOL_ROLE)),
             Some(Placement::Free) => {}
             Some(Placement::Pinned { .. }) | None => {
                 if let Some((_, agent)) = profile.agent(role) {

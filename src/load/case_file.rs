@@ -389,6 +389,21 @@ fn check_purpose(i: usize, rs: &RawStep, requires: &[String], p: &mut Problems) 
 }
 
 /// One `[[steps]]` table, its values substituted (secrets collected); problems are added to `p`.
+/// The members of a JSON body whose value is `${env:NAME}` and nothing else, as (member, NAME).
+fn env_members(body: &serde_json::Value) -> Vec<(String, String)> {
+    let Some(members) = body.as_object() else {
+        return Vec::new();
+    };
+    members
+        .iter()
+        .filter_map(|(k, v)| {
+            let name = v.as_str()?.strip_prefix("${env:")?.strip_suffix('}')?;
+            let plain = !name.is_empty() && !name.contains(['$', '{', '}']);
+            plain.then(|| (k.clone(), name.to_string()))
+        })
+        .collect()
+}
+
 fn build_step(
     i: usize,
     rs: &RawStep,
@@ -448,6 +463,7 @@ fn build_step(
         let v = sub(p, secrets, &at(&format!("request.headers.{k}")), v);
         headers.push((k.clone(), v));
     }
+    let mut sent_from_env = Vec::new();
     let body = match (&r.json, &r.raw) {
         (Some(_), Some(_)) => {
             p.add(&at("request.raw"), "give either `json` or `raw`, not both");
@@ -455,6 +471,7 @@ fn build_step(
         }
         (Some(j), None) => {
             let mut value = toml_to_json(j);
+            sent_from_env = env_members(&value);
             if let (Some(row), false, serde_json::Value::Object(body)) =
                 (row, rs.always, &mut value)
             {
@@ -512,6 +529,7 @@ fn build_step(
         },
         expect,
         notifications,
+        sent_from_env,
     }
 }
 
@@ -926,5 +944,24 @@ pub(crate) fn parse_expected(
                 .collect::<Result<_, _>>()?,
         )),
         scalar => Ok(Expected::Literal(scalar.clone())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_a_member_that_is_an_environment_variable_as_it_is_counts_as_sent_from_it() {
+        let body = serde_json::json!({
+            "agentLoginPassword": "${env:LC}",
+            "wrong": "${env:LC}-wrong",
+            "place": "${place}",
+            "nested": {"password": "${env:PW}"},
+            "n": 1,
+        });
+        assert_eq!(
+            super::env_members(&body),
+            vec![("agentLoginPassword".to_string(), "LC".to_string())]
+        );
+        assert!(super::env_members(&serde_json::json!(["${env:LC}"])).is_empty());
     }
 }

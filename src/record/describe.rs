@@ -113,6 +113,9 @@ pub fn describe_failure(f: &CaseResult) -> String {
                 }
             }
         }
+        if let Some(h) = &step.hint {
+            s.push_str(&format!("    hint: {h}\n"));
+        }
         if let Some(e) = step.exchanges.last() {
             s.push_str(&exchange(e));
         }

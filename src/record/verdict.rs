@@ -97,6 +97,10 @@ pub struct StepResult {
     /// Remarks that are not failures: unexpected CometD messages, protocol events.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// For a failed step that sent a value of the environment as it is: which to check (see
+    /// `model::Step::env_hint`). The project's words and variable names, never a value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 /// One CometD message as a step received it, with secrets scrubbed.

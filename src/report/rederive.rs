@@ -407,6 +407,7 @@ mod tests {
                     wait_ms: None,
                     notifications: vec![],
                     notes: vec![],
+                    hint: None,
                 })
                 .into_iter()
                 .collect(),

@@ -160,6 +160,7 @@ fn not_run(step: &Step) -> StepResult {
         wait_ms: None,
         notifications: Vec::new(),
         notes: Vec::new(),
+        hint: None,
     }
 }
 
@@ -225,7 +226,12 @@ impl CaseRun<'_> {
             session: heard.session,
         };
         let checks = step::conclude(step, &answers, weights, http, &watched, observed);
+        // Only a miss that weighs (not a cleanup's) points at the environment.
+        let missed = checks
+            .iter()
+            .any(|c| !c.passed && c.level >= crate::record::Level::Warning);
         let observed_and_judged = StepResult {
+            hint: missed.then(|| step.env_hint()).flatten(),
             name: step.name.clone(),
             exchanges,
             passed: checks.iter().all(|c| c.passed),

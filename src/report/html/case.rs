@@ -173,6 +173,9 @@ fn step_html(h: &mut String, step: &StepResult) {
             }
         }
     }
+    if let Some(hint) = &step.hint {
+        let _ = write!(h, "<p class=\"note\">hint: {}</p>", esc(hint));
+    }
     // A failing or warning step's answer is open: the request sent and the answer got are the
     // story of the failure.
     let last = step.exchanges.len().saturating_sub(1);
