@@ -515,7 +515,7 @@ fn sent_as_is(suite: &Suite) -> Vec<Item> {
         let Ok(case) = suite.case(outline) else {
             continue;
         };
-        for step in &case.steps {
+        for step in case.steps.iter() {
             for (member, var) in &step.sent_from_env {
                 if !outline.needs_env().contains(var) {
                     let cases = sent.entry((var.clone(), member.clone())).or_default();

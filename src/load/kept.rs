@@ -113,6 +113,7 @@ mod tests {
             },
             expect: Expectation::default(),
             notifications: Vec::new(),
+            sent_from_env: Vec::new(),
         };
         Case {
             header: CaseHeader {
