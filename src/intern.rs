@@ -37,7 +37,7 @@ impl Interner {
             agent_role: self.str(&value.agent_role),
             group: self.str(&value.group),
             requires: self.list(&value.requires),
-            provenance: value.provenance,
+            ..value
         };
         intern(&self.shapes, &value, |v| Arc::new(v.clone()))
     }
@@ -81,6 +81,8 @@ mod tests {
             agent_role: Arc::from("default"),
             group: Arc::from(group),
             requires: Arc::from(Vec::new()),
+            costs: Arc::from(Vec::new()),
+            names_lab_resource: false,
         };
         let one = i.shape(shape("agent:a"));
         assert!(Arc::ptr_eq(&one, &i.shape(shape("agent:a"))));

@@ -54,8 +54,13 @@ pub struct CaseHeader {
     pub notes: Option<Box<CaseNotes>>,
 }
 
-/// What a case shares with most others of its suite: where in the spec it belongs and how, and who
-/// runs it. 10,000 cases of a few shapes hold a few of these, each list and name in it interned too.
+/// What a case shares with most others of its suite: where in the spec it belongs and how, who runs
+/// it, and what planning needs of its steps. 10,000 cases of a few shapes hold a few of these, each
+/// list and name in it interned too.
+///
+/// Planning reads its steps' facts from here, never from the steps an outline may keep: which
+/// outlines keep their steps depends on a memory budget and on which loading thread got there
+/// first, and every shard of a `--partition` must compute the same split.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CaseShape {
     pub spec: Arc<[String]>,
@@ -66,6 +71,68 @@ pub struct CaseShape {
     /// The serial group: cases of one group never run at the same time.
     pub group: Arc<str>,
     pub requires: Arc<[String]>,
+    /// Per step, what it waits for beyond its round trip (see `plan::shard::estimate_ms`).
+    pub costs: Arc<[StepCost]>,
+    /// Some step logs in at a place, a device or a dynamic number ([`lab_resources`]).
+    pub names_lab_resource: bool,
+}
+
+/// What one step waits for beyond its round trip, its alternatives' expectations included (they
+/// are awaited at once, so the longest counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StepCost {
+    /// The longest absence window, in ms (0: none): it is waited out whole.
+    pub absent_ms: u64,
+    /// The longest settle of a message it awaits, in ms; None when it awaits none.
+    pub heard_settle_ms: Option<u64>,
+}
+
+impl StepCost {
+    pub fn of(step: &Step) -> StepCost {
+        let all = step.notifications.iter().chain(
+            step.expect
+                .alternatives
+                .iter()
+                .flat_map(|a| &a.notifications),
+        );
+        let mut cost = StepCost {
+            absent_ms: 0,
+            heard_settle_ms: None,
+        };
+        for n in all {
+            match n.kind {
+                NotificationKind::Absent { .. } => {
+                    cost.absent_ms = cost.absent_ms.max(n.within.as_millis() as u64);
+                }
+                _ => {
+                    let settle = n.settle.map_or(0, |s| s.as_millis() as u64);
+                    cost.heard_settle_ms = Some(cost.heard_settle_ms.unwrap_or(0).max(settle));
+                }
+            }
+        }
+        cost
+    }
+}
+
+/// The lab resources a case logs in at: each `place`, `devicePath` and `dynamicPhoneNumber` value of
+/// its request bodies (a number in use by one session is refused to another: 409).
+/// Two cases that name one of them must not run at once.
+pub fn lab_resources(steps: &[Step]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for step in steps {
+        let Some(Body::Json(serde_json::Value::Object(body))) = &step.request.body else {
+            continue;
+        };
+        for key in ["place", "devicePath", "dynamicPhoneNumber"] {
+            if let Some(serde_json::Value::String(v)) = body.get(key) {
+                let r = format!("{key} {v}");
+                if !out.contains(&r) {
+                    out.push(r);
+                }
+            }
+        }
+    }
+    out
 }
 
 impl std::ops::Deref for CaseHeader {

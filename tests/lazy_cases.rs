@@ -46,6 +46,46 @@ fn a_rebuilt_case_is_the_case_the_loader_checked() {
     }
 }
 
+/// Planning never depends on which outlines kept their steps (that depends on a memory budget and
+/// on which loading thread came first): every shard of a `--partition` must compute the same split.
+/// The reference suite (notification windows, places, pinned roles), kept and slim, plans alike.
+#[test]
+fn kept_or_slim_outlines_plan_alike() {
+    use gws_conform::plan::{pool, shard};
+    let kept = reference_suite();
+    let mut slim = reference_suite();
+    slim.forget_cases();
+    assert!(kept.keeps_every_case() && !slim.keeps_cases());
+    let estimates = |suite: &Suite| -> Vec<(String, u64, Option<String>)> {
+        suite
+            .cases
+            .iter()
+            .map(|c| {
+                let pin = pool::pin_reason(c, &suite.profile);
+                (c.id.to_string(), shard::estimate_ms(c, 100), pin)
+            })
+            .collect()
+    };
+    let of_kept = estimates(&kept);
+    assert_eq!(of_kept, estimates(&slim));
+    // The estimates read the steps' waits: a notification case outlasts a plain one.
+    let longest = of_kept.iter().map(|e| e.1).max().unwrap();
+    assert!(longest >= 3_000, "no case waits out a window: {longest} ms");
+    for split in ["user", "time"] {
+        for k in 1..=3 {
+            let selection = Selection {
+                partition: Some(format!("{split}:{k}/3").parse().unwrap()),
+                ..Selection::default()
+            };
+            let ids = |suite: &Suite| -> Vec<String> {
+                let plan = plan::plan(&suite.cases, &selection, &suite.profile);
+                plan.cases.iter().map(|c| c.case.id.to_string()).collect()
+            };
+            assert_eq!(ids(&kept), ids(&slim), "{split}:{k}/3");
+        }
+    }
+}
+
 const CASE: &str = r#"
 id = "ID"
 title = "a case"

@@ -290,6 +290,8 @@ fn build_case(
                 agent_role,
                 group,
                 requires: ctx.interner.list(&raw.requires),
+                costs: steps.iter().map(StepCost::of).collect(),
+                names_lab_resource: !lab_resources(&steps).is_empty(),
             }),
             file: Arc::clone(origin.file),
             sha256: origin.sha256,

@@ -126,6 +126,8 @@ mod tests {
                     agent_role: Arc::from("default"),
                     group: Arc::from("default"),
                     requires: Arc::from(Vec::new()),
+                    costs: Arc::from(Vec::new()),
+                    names_lab_resource: false,
                 }),
                 file: Arc::from(std::path::Path::new("x.toml")),
                 sha256: Sha256::default(),

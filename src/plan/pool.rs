@@ -19,7 +19,8 @@ use std::collections::BTreeMap;
 
 use crate::load::catalogue;
 use crate::load::profile::{Agent, Profile};
-use crate::model::{Body, CaseOutline, Step};
+pub use crate::model::lab_resources;
+use crate::model::CaseOutline;
 
 use super::PlannedCase;
 
@@ -76,9 +77,7 @@ pub fn pin_reason(case: &CaseOutline, profile: &Profile) -> Option<String> {
     }
     let info = catalogue::ROLES.iter().find(|r| r.name == role);
     if let Some(need) = info.and_then(|r| r.lab_user) {
-        // A large suite's outline has no steps: then the case is pinned, to be safe.
-        let names_no_place = case.steps().is_some_and(|s| lab_resources(s).is_empty());
-        if PINNED_AT_A_PLACE_ONLY.contains(&role) && names_no_place {
+        if PINNED_AT_A_PLACE_ONLY.contains(&role) && !case.names_lab_resource {
             return None;
         }
         return Some(format!("role `{role}`: its lab user must be {need}"));
@@ -152,27 +151,6 @@ pub enum Next {
     Wait,
     /// Nothing is left for it.
     Done,
-}
-
-/// The lab resources a case logs in at: each `place`, `devicePath` and `dynamicPhoneNumber` value of
-/// its request bodies (a number in use by one session is refused to another: 409).
-/// Two cases that name one of them must not run at once.
-pub fn lab_resources(steps: &[Step]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for step in steps {
-        let Some(Body::Json(serde_json::Value::Object(body))) = &step.request.body else {
-            continue;
-        };
-        for key in ["place", "devicePath", "dynamicPhoneNumber"] {
-            if let Some(serde_json::Value::String(v)) = body.get(key) {
-                let r = format!("{key} {v}");
-                if !out.contains(&r) {
-                    out.push(r);
-                }
-            }
-        }
-    }
-    out
 }
 
 /// What the dispatcher knows of a case.

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::load::timings::Timings;
-use crate::model::{CaseOutline, NotificationExpectation, NotificationKind, Step};
+use crate::model::CaseOutline;
 
 /// The round trip a partition's estimates assume: shards are computed before any preflight, and
 /// every shard must compute the same split, so no measured value may enter it.
@@ -20,41 +20,19 @@ pub fn expected_ms(case: &CaseOutline, timings: Option<&Timings>, rtt_ms: u64) -
 /// A case's expected duration from what it is known to wait for: one round trip per step, one for
 /// its session (the CSRF token or the login before CometD), four more for the CometD session of a
 /// case that listens (handshake, subscribe, the first connect, disconnect), each absence window
-/// whole, and each awaited message's settle. A large suite's outline has no steps (see
-/// `CaseOutline`): then three round trips.
+/// whole, and each awaited message's settle. Read from the case's shape (see
+/// [`CaseShape`](crate::model::CaseShape)), so every case has one, kept steps or not.
 pub fn estimate_ms(case: &CaseOutline, rtt_ms: u64) -> u64 {
-    let Some(steps) = case.steps() else {
-        return 3 * rtt_ms;
-    };
     let cometd = if case.listens { 4 * rtt_ms } else { 0 };
-    steps_ms(steps, rtt_ms) + rtt_ms + cometd
-}
-
-fn steps_ms(steps: &[Step], rtt_ms: u64) -> u64 {
-    steps
+    let steps: u64 = case
+        .costs
         .iter()
-        .map(|step| {
-            let own = waits_ms(&step.notifications, rtt_ms);
-            let alternatives = step.expect.alternatives.iter();
-            let other = alternatives
-                .map(|a| waits_ms(&a.notifications, rtt_ms))
-                .max()
-                .unwrap_or(0);
-            rtt_ms + own.max(other)
+        .map(|c| {
+            let heard = c.heard_settle_ms.map_or(0, |s| rtt_ms + s);
+            rtt_ms + c.absent_ms.max(heard)
         })
-        .sum()
-}
-
-/// The longest wait of one step's notification expectations (they are awaited at once).
-fn waits_ms(expectations: &[NotificationExpectation], rtt_ms: u64) -> u64 {
-    expectations
-        .iter()
-        .map(|n| match n.kind {
-            NotificationKind::Absent { .. } => n.within.as_millis() as u64,
-            _ => rtt_ms + n.settle.map_or(0, |s| s.as_millis() as u64),
-        })
-        .max()
-        .unwrap_or(0)
+        .sum();
+    steps + rtt_ms + cometd
 }
 
 /// Splits the cases into `count` shards, longest serial group first onto the least-loaded shard
