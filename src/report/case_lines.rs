@@ -35,6 +35,12 @@ enum Part {
 const CASES_OPEN: &[u8] = b"\"cases\": [\n";
 /// The closing line of the cases.
 const CASES_CLOSE: &[u8] = b"],\n";
+/// The deepest a case may nest for the report to be readable whole: serde_json refuses more than
+/// 127 levels, and a case starts at the third (the report's object, its `cases` array).
+const MAX_CASE_DEPTH: usize = 125;
+/// The longest line of the head or tail read this way: the harness writes them pretty-printed, so
+/// a longer one means a report laid out otherwise (minified, say), better streamed than held.
+const MAX_OTHER_LINE: u64 = 1 << 20;
 
 pub(super) struct CaseLines<'f, R, E> {
     inner: R,
@@ -71,7 +77,19 @@ impl<'f, R: BufRead, E> CaseLines<'f, R, E> {
         loop {
             self.line.clear();
             self.at = 0;
-            if self.inner.read_until(b'\n', &mut self.line)? == 0 {
+            let read = match self.part {
+                Part::Cases { .. } => self.inner.read_until(b'\n', &mut self.line)?,
+                _ => {
+                    let n = (&mut self.inner)
+                        .take(MAX_OTHER_LINE)
+                        .read_until(b'\n', &mut self.line)?;
+                    if n as u64 == MAX_OTHER_LINE && self.line.last() != Some(&b'\n') {
+                        return Err(self.stop(Stop::Layout));
+                    }
+                    n
+                }
+            };
+            if read == 0 {
                 return match self.part {
                     Part::Cases { .. } => Err(self.stop(Stop::Layout)),
                     _ => Ok(false),
@@ -112,6 +130,13 @@ impl<'f, R: BufRead, E> CaseLines<'f, R, E> {
         if comma {
             text = &text[..text.len() - 1];
         }
+        // Parsed alone, a case sits two levels shallower than in the report, where serde_json's
+        // depth limit (127 levels) would refuse it: such a case is left to the general reading.
+        let mut nesting = Nesting::default();
+        nesting.scan(text);
+        if nesting.deepest > MAX_CASE_DEPTH {
+            return Err(self.stop(Stop::Layout));
+        }
         let Ok(case) = serde_json::from_slice::<CaseResult>(text) else {
             return Err(self.stop(Stop::Layout));
         };
@@ -140,6 +165,8 @@ impl<R: BufRead, E> Read for CaseLines<'_, R, E> {
 #[derive(Default)]
 struct Nesting {
     depth: usize,
+    /// The deepest it has been.
+    deepest: usize,
     in_string: bool,
     escaped: bool,
 }
@@ -157,7 +184,10 @@ impl Nesting {
             } else {
                 match b {
                     b'"' => self.in_string = true,
-                    b'{' | b'[' => self.depth += 1,
+                    b'{' | b'[' => {
+                        self.depth += 1;
+                        self.deepest = self.deepest.max(self.depth);
+                    }
                     b'}' | b']' => self.depth = self.depth.saturating_sub(1),
                     _ => {}
                 }
@@ -174,6 +204,6 @@ mod tests {
     fn nesting_ignores_brackets_in_strings() {
         let mut n = Nesting::default();
         n.scan(br#"{"a": "x{[\"", "b": [1, {"c": "]"}"#);
-        assert_eq!((n.depth, n.in_string), (2, false));
+        assert_eq!((n.depth, n.deepest, n.in_string), (2, 3, false));
     }
 }

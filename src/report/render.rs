@@ -446,6 +446,61 @@ mod tests {
         assert_eq!(bad_ids, ["b-pass"]);
     }
 
+    /// Where the case-per-line reading would accept what the whole report's reading refuses (a case
+    /// nested within two levels of serde_json's limit) or would hold a long line whole (a minified
+    /// report), it leaves the report to the general reading: the same result either way.
+    #[test]
+    fn deep_cases_and_minified_reports_read_as_the_general_reading_reads_them() {
+        let general = |text: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("report.json");
+            std::fs::write(&path, text).unwrap();
+            let mut ids = Vec::new();
+            let head = super::super::json::stream_slurping_below::<()>(&path, u64::MAX, &mut |c| {
+                ids.push(c.id.clone());
+                Ok(())
+            });
+            (
+                head.map(|h| format!("{:?}", h.summary)).map_err(|_| ()),
+                ids,
+            )
+        };
+        let lined = lined();
+        // A notification's message `levels` arrays deep, in the second case's one step: the case
+        // is then 4 + `levels` deep.
+        let deep = |levels: usize| {
+            let nested = format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+            let step = format!(
+                "[{{\"name\":\"s\",\"exchanges\":[],\"checks\":[],\"ran\":true,\"passed\":true,\
+                 \"duration_ms\":1,\"notifications\":[{{\"channel\":\"/c\",\"at_ms\":1,\
+                 \"message\":{nested}}}]}}]"
+            );
+            let at = lined.find("{\"id\":\"a-fail\"").unwrap();
+            let (head, tail) = lined.split_at(at);
+            let tail = tail.replacen("\"steps\":[]", &format!("\"steps\":{step}"), 1);
+            format!("{head}{tail}")
+        };
+        let mut refused = 0;
+        for levels in 116..=124 {
+            let text = deep(levels);
+            let (want, want_ids) = general(&text);
+            let (got, got_ids) = read_large(&text, usize::MAX);
+            assert_eq!(got.is_ok(), want.is_ok(), "{levels} levels: {got:?}");
+            assert_eq!(got_ids, want_ids, "{levels} levels");
+            refused += usize::from(want.is_err());
+        }
+        assert!(
+            refused > 0 && refused < 9,
+            "the limit lies within the levels tried"
+        );
+        let report: serde_json::Value = serde_json::from_str(REPORT).unwrap();
+        let minified = report.to_string();
+        assert_eq!(
+            read_large(&minified, usize::MAX),
+            read_large(REPORT, usize::MAX)
+        );
+    }
+
     #[test]
     fn streaming_a_file_writes_what_rendering_in_memory_writes() {
         let dir = tempfile::tempdir().unwrap();

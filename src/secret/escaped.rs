@@ -81,7 +81,10 @@ impl Escaped {
         let inner = &self.0;
         let compiled = inner.compiled.get_or_init(|| {
             let any = inner.chars.concat();
-            let compile = |p: &str| Regex::new(p).ok();
+            // The clipped form nests a group per character: the default nesting limit (250) would
+            // refuse it for a secret of about 80 characters or more, silently.
+            let nest = (4 * inner.chars.len() + 64).min(u32::MAX as usize) as u32;
+            let compile = |p: &str| regex::RegexBuilder::new(p).nest_limit(nest).build().ok();
             Some(Forms {
                 find: compile(&any)?,
                 whole: compile(&format!(r"\A(?:{any})\z"))?,
@@ -267,6 +270,12 @@ mod tests {
         }
         assert!(!clip.is_match("… pa"), "fewer than 3 characters");
         assert!(!clip.is_match("… pa\\\"ss and more"));
+        // A long secret (a token with `/`) clipped inside its JSON form.
+        let long = format!("{}/{}", "x".repeat(80), "y".repeat(80));
+        let e = Escaped::of(&long, 3).unwrap();
+        let clip = e.forms().unwrap().clipped.as_ref().expect("compiles");
+        let shown = format!("got \"{}\\/{}", "x".repeat(80), "y".repeat(5));
+        assert!(clip.is_match(&shown));
         assert!(Escaped::of("a\"b", 3)
             .unwrap()
             .forms()
