@@ -248,14 +248,12 @@ fn merge_and_baseline_match_ids_that_hold_the_password() {
     assert_eq!(ids, declared_ids(dir));
 }
 
-#[test]
-fn a_password_in_the_target_url_is_masked_there() {
-    const PW: &str = "Url-Secret-8d1e2f";
-    let suite = temp_suite(false);
-    let dir = suite.path();
-    // Port 9 (discard) is closed on loopback: the run reaches nothing, and says where it tried.
-    let target = format!("http://agent1:{PW}@127.0.0.1:9");
-    let env = [("GWS_USERNAME", "agent1"), ("GWS_PASSWORD", PW)];
+/// A run of `s1-basic-voice` in `dir` against a closed port (9, discard, on loopback) named with
+/// `url_password` in its URL, `password` in the environment: the target could not be tested (exit 3),
+/// and stdout names where the run tried with the password masked. Reports go to `dir/out`.
+fn unreachable_with_password_in_url(dir: &Path, url_password: &str, password: &str) -> Run {
+    let target = format!("http://agent1:{url_password}@127.0.0.1:9");
+    let env = [("GWS_USERNAME", "agent1"), ("GWS_PASSWORD", password)];
     let args = [
         "run",
         "s1-basic-voice",
@@ -265,13 +263,21 @@ fn a_password_in_the_target_url_is_masked_there() {
         "out",
     ];
     let r = run_in(dir, &args, &env, LIMIT);
-    // Unreachable: the target could not be tested.
     assert_eq!(r.code, Some(3), "{}", r.describe());
     assert!(
         r.stdout.contains("http://agent1:***@127.0.0.1:9"),
         "{}",
         r.describe()
     );
+    r
+}
+
+#[test]
+fn a_password_in_the_target_url_is_masked_there() {
+    const PW: &str = "Url-Secret-8d1e2f";
+    let suite = temp_suite(false);
+    let dir = suite.path();
+    let r = unreachable_with_password_in_url(dir, PW, PW);
     let mut outputs = vec![r.stdout_bytes, r.stderr_bytes];
     for f in files_under(&dir.join("out")) {
         outputs.push(std::fs::read(f).unwrap());
@@ -614,24 +620,7 @@ fn a_percent_encoded_password_in_the_target_url_is_masked_there() {
         .find(|(form, _)| *form == "percent")
         .unwrap()
         .1;
-    // Port 9 (discard) is closed on loopback: the run reaches nothing, and says where it tried.
-    let target = format!("http://agent1:{encoded}@127.0.0.1:9");
-    let env = [("GWS_USERNAME", "agent1"), ("GWS_PASSWORD", ESC_PW)];
-    let args = [
-        "run",
-        "s1-basic-voice",
-        "--target",
-        &target,
-        "--report-dir",
-        "out",
-    ];
-    let r = run_in(dir, &args, &env, LIMIT);
-    assert_eq!(r.code, Some(3), "{}", r.describe());
-    assert!(
-        r.stdout.contains("http://agent1:***@127.0.0.1:9"),
-        "{}",
-        r.describe()
-    );
+    let r = unreachable_with_password_in_url(dir, encoded, ESC_PW);
     assert_no_form(&outputs_of(&r, &dir.join("out")));
 }
 
