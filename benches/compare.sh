@@ -51,14 +51,7 @@ trap cleanup EXIT
 
 GWS_PASSWORD="bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 export GWS_PASSWORD
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-BASE="http://127.0.0.1:$PORT"
-"$BIN" serve --addr "127.0.0.1:$PORT" --no-csrf >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
-    sleep 0.05
-done
+start_server "$BIN" "$WORK/server.log"
 say "reference server pid $SERVER_PID on $BASE"
 
 # --- measuring ----------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-# Sourced by benches/compare.sh and benches/latency.sh (which define `say`): installs what a bench needs
+# Sourced by benches/compare.sh, benches/pair.sh and benches/latency.sh (which define `say`): installs what a bench needs
 # when it is missing, and says so plainly when it cannot.
 
 # apt_install PKG...: quietly, with one `apt-get update` retry; fails where there is no apt-get.
@@ -26,4 +26,18 @@ find_hurl() {
             HAVE_HURL=0
         fi
     fi
+}
+
+# start_server BIN LOG: starts `BIN serve --no-csrf` on a free loopback port, logging to LOG; sets
+# SERVER_PID, PORT and BASE, and waits (at most 5 s) until the port accepts connections. The caller's
+# EXIT trap stops it.
+start_server() {
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    BASE="http://127.0.0.1:$PORT"
+    "$1" serve --addr "127.0.0.1:$PORT" --no-csrf >"$2" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
+        sleep 0.05
+    done
 }
