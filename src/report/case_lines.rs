@@ -132,10 +132,14 @@ impl<'f, R: BufRead, E> CaseLines<'f, R, E> {
         }
         // Parsed alone, a case sits two levels shallower than in the report, where serde_json's
         // depth limit (127 levels) would refuse it: such a case is left to the general reading.
-        let mut nesting = Nesting::default();
-        nesting.scan(text);
-        if nesting.deepest > MAX_CASE_DEPTH {
-            return Err(self.stop(Stop::Layout));
+        // Counting brackets bounds the depth and is cheap; only a line with many is scanned.
+        let opening = text.iter().filter(|&&b| b == b'[' || b == b'{').count();
+        if opening > MAX_CASE_DEPTH {
+            let mut nesting = Nesting::default();
+            nesting.scan(text);
+            if nesting.deepest > MAX_CASE_DEPTH {
+                return Err(self.stop(Stop::Layout));
+            }
         }
         let Ok(case) = serde_json::from_slice::<CaseResult>(text) else {
             return Err(self.stop(Stop::Layout));

@@ -600,8 +600,7 @@ impl Listener for JsonReport {
                 for (_, r) in std::mem::take(&mut self.pending) {
                     self.write_case(&r);
                 }
-                // The coverage holds an entry per case that covers a sample (most cases of a large
-                // suite): freed now, before the formats are rendered, so that the index reuses it.
+                // The judgement is taken (and freed) now, before the formats are rendered.
                 // The report's own count of the cases it wrote, judged against the baseline: the
                 // one tally every output shows.
                 let summary = std::mem::take(&mut self.judgement).summary(
