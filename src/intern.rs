@@ -83,6 +83,8 @@ mod tests {
             requires: Arc::from(Vec::new()),
             costs: Arc::from(Vec::new()),
             names_lab_resource: false,
+            needs_credentials: false,
+            listens: false,
         };
         let one = i.shape(shape("agent:a"));
         assert!(Arc::ptr_eq(&one, &i.shape(shape("agent:a"))));

@@ -194,7 +194,10 @@ fn roles_sharing_a_user_share_one_serial_group() {
         plan.groups
             .iter()
             .enumerate()
-            .filter(|(_, g)| g.iter().any(|&i| *plan.cases[i].case.agent_role == *role))
+            .filter(|(_, g)| {
+                g.iter()
+                    .any(|&i| *plan.cases[i as usize].case.agent_role == *role)
+            })
             .map(|(n, _)| n)
             .collect()
     };

@@ -264,6 +264,7 @@ pub async fn execute(
         )),
     }
     listeners.push(Box::new(&mut json));
+    super::heap::give_back_freed();
     let outcome = match found.blocking_reason() {
         // Every case would fail for the same reason: none runs, and every report says why.
         Some(reason) => runner::not_run(&plan, info, &mut listeners, reason),
@@ -315,13 +316,13 @@ fn describe_run(
         .filter(|c| listed.insert(&*c.file))
         .map(|c| InputFile {
             path: load::display_path(&c.file),
-            sha256: c.sha256.hex(),
+            sha256: c.sha256.into(),
         })
         .collect();
     drop(listed);
     inputs.extend(suite.schemas.files.iter().map(|s| InputFile {
         path: load::display_path(&s.path),
-        sha256: s.sha256.clone(),
+        sha256: s.sha256.as_str().into(),
     }));
     inputs.extend(suite.inputs.iter().cloned());
     let run_id = format!(
@@ -500,7 +501,7 @@ async fn skip_if_websocket_unoffered(
     found.record.probes.push(probe);
     found.record.hints.push(reason.clone());
     for p in plan.cases.iter_mut().filter(|p| listens(p)) {
-        p.skip = Some(reason.clone());
+        p.skip = Some(reason.as_str().into());
     }
 }
 

@@ -281,7 +281,7 @@ fn build_case(
     };
     Ok(Case {
         header: CaseHeader {
-            id: raw.id.into_boxed_str(),
+            id: raw.id.as_str().into(),
             title: raw.title.into_boxed_str(),
             shape: ctx.interner.shape(CaseShape {
                 spec: ctx.interner.list(&spec),
@@ -292,6 +292,8 @@ fn build_case(
                 requires: ctx.interner.list(&raw.requires),
                 costs: steps.iter().map(StepCost::of).collect(),
                 names_lab_resource: !lab_resources(&steps).is_empty(),
+                needs_credentials: sends_credentials(&steps),
+                listens: listens(&steps),
             }),
             file: Arc::clone(origin.file),
             sha256: origin.sha256,

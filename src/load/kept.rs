@@ -128,6 +128,8 @@ mod tests {
                     requires: Arc::from(Vec::new()),
                     costs: Arc::from(Vec::new()),
                     names_lab_resource: false,
+                    needs_credentials: false,
+                    listens: false,
                 }),
                 file: Arc::from(std::path::Path::new("x.toml")),
                 sha256: Sha256::default(),

@@ -157,7 +157,7 @@ impl Suite {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct InputFile {
     pub path: String,
-    pub sha256: String,
+    pub sha256: crate::model::Digest,
 }
 
 /// Where to find the inputs, as folders on disk (see [`SuiteSources`] for the embedded suite).
@@ -289,7 +289,7 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
         Ok(bytes) => {
             inputs.push(InputFile {
                 path: display_path(&vars_path),
-                sha256: sha256_hex(&bytes),
+                sha256: Sha256::of(&bytes).into(),
             });
             let (v, problems) = variable_file::parse(&vars_path, bytes);
             errors.extend(problems);
@@ -304,14 +304,14 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
     if let (Some(p), Some(bytes)) = (&profile.file, &profile_bytes) {
         inputs.push(InputFile {
             path: display_path(p),
-            sha256: sha256_hex(bytes),
+            sha256: Sha256::of(bytes).into(),
         });
     }
     // The CA the run trusts is an input of its verdicts too: hashed as it was read.
     if let (Some(p), Some(sha256)) = (&profile.ca_file, &profile.ca_file_sha256) {
         inputs.push(InputFile {
             path: display_path(p),
-            sha256: sha256.clone(),
+            sha256: sha256.as_str().into(),
         });
     }
 

@@ -223,15 +223,16 @@ fn spec_matches(filter: &str, element: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct PlannedCase<'s> {
     pub case: &'s CaseOutline,
-    pub skip: Option<String>,
+    /// Boxed: one per planned case, and it never grows.
+    pub skip: Option<Box<str>>,
 }
 
 /// The cases to run, in case order, and the serial groups they run in.
 #[derive(Debug)]
 pub struct Plan<'s> {
     pub cases: Vec<PlannedCase<'s>>,
-    /// Indexes into `cases`, one list per serial group, each list in case order.
-    pub groups: Vec<Vec<usize>>,
+    /// Indexes into `cases`, one list per serial group, each list in case order (u32: one per case).
+    pub groups: Vec<Vec<u32>>,
     /// With a profile's `[pool]`: the users and where each case runs (the runner's dispatcher
     /// replaces the serial groups).
     pub pool: Option<pool::PoolPlan>,
@@ -271,7 +272,7 @@ pub fn plan<'s>(cases: &'s [CaseOutline], selection: &Selection, profile: &Profi
         .filter(|c| selection.selects(c))
         .map(|case| PlannedCase {
             case,
-            skip: skip_reason(case, profile),
+            skip: skip_reason(case, profile).map(String::into_boxed_str),
         })
         .collect();
     if let Some(p) = selection.partition.filter(|p| p.split != Split::Hash) {
@@ -286,11 +287,17 @@ pub fn plan<'s>(cases: &'s [CaseOutline], selection: &Selection, profile: &Profi
         planned.retain(|_| k.next() == Some(p.shard - 1));
     }
     planned.shrink_to_fit();
-    let mut by_group: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut by_group: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
     for (i, p) in planned.iter().enumerate() {
-        by_group.entry(&*p.case.group).or_default().push(i);
+        by_group.entry(&*p.case.group).or_default().push(i as u32);
     }
-    let mut groups: Vec<Vec<usize>> = by_group.into_values().collect();
+    let mut groups: Vec<Vec<u32>> = by_group
+        .into_values()
+        .map(|mut g| {
+            g.shrink_to_fit();
+            g
+        })
+        .collect();
     // Start the longest groups first, so that the run's length is not set by a long group started last.
     groups.sort_by_key(|g| (std::cmp::Reverse(g.len()), g[0]));
     let pool = pool::place(&planned, profile);
@@ -327,11 +334,11 @@ impl Turns {
     }
 
     /// The turns of `cases` cases in `groups` (each a list of case indices, in case order).
-    fn of_groups(cases: usize, groups: &[Vec<usize>]) -> Turns {
+    fn of_groups(cases: usize, groups: &[Vec<u32>]) -> Turns {
         let mut place = vec![(NO_GROUP, 0); cases];
         for (g, group) in groups.iter().enumerate() {
             for (k, &i) in group.iter().enumerate() {
-                place[i] = (g as u32, k as u32);
+                place[i as usize] = (g as u32, k as u32);
             }
         }
         Turns {

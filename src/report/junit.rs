@@ -69,10 +69,14 @@ impl Writer for Junit {
         if let Some(b) = &r.baseline {
             props.push(("baseline".into(), format!("{} sha256:{}", b.file, b.sha256)));
         }
-        for i in &r.run.inputs {
-            props.push((format!("sha256:{}", i.path), i.sha256.clone()));
-        }
-        for (k, v) in props {
+        // The inputs are written as they are read, not gathered with the others: a large suite
+        // lists a file per case, and a copy of that list was the rendering's memory peak.
+        let inputs = r
+            .run
+            .inputs
+            .iter()
+            .map(|i| (format!("sha256:{}", i.path), i.sha256.to_string()));
+        for (k, v) in props.into_iter().chain(inputs) {
             let _ = writeln!(
                 x,
                 "      <property name=\"{}\" value=\"{}\"/>",

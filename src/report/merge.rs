@@ -238,7 +238,7 @@ pub(crate) fn suite_files(r: &Report) -> BTreeMap<String, String> {
         .inputs
         .iter()
         .filter(|i| !own.contains(&i.path.as_str()))
-        .map(|i| (i.path.clone(), i.sha256.clone()))
+        .map(|i| (i.path.clone(), i.sha256.to_string()))
         .collect()
 }
 
@@ -249,7 +249,7 @@ fn profile_of(r: &Report) -> (Option<String>, String) {
     let file = p.get("file").and_then(|v| v.as_str());
     let digest = file
         .and_then(|f| r.run.inputs.iter().find(|i| i.path == f))
-        .map(|i| i.sha256.clone())
+        .map(|i| i.sha256.to_string())
         .unwrap_or_else(|| crate::load::sha256_hex(p.to_string().as_bytes()));
     let shown = file.or_else(|| p.get("name").and_then(|v| v.as_str()));
     (shown.map(str::to_string), digest)

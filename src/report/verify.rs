@@ -138,7 +138,7 @@ pub fn verify(report: &Report, root: &Root) -> Vec<FileCheck> {
         .run
         .inputs
         .iter()
-        .map(|i| (i.path.clone(), i.sha256.clone()))
+        .map(|i| (i.path.clone(), i.sha256.to_string()))
         .collect();
     if let Some(b) = &report.baseline {
         recorded.push((b.file.clone(), b.sha256.clone()));

@@ -164,7 +164,7 @@ pub(super) fn end(index: &Index, h: &mut Sink) -> io::Result<()> {
             h,
             "<tr><td><code>{}</code></td><td class=\"mono\">{}</td></tr>",
             esc(&i.path),
-            esc(&i.sha256)
+            esc(&i.sha256.to_string())
         );
         h.emit()?;
     }
