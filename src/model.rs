@@ -45,13 +45,53 @@ pub struct CaseHeader {
     pub id: compact_str::CompactString,
     pub title: Box<str>,
     pub shape: Arc<CaseShape>,
-    /// Where the case came from, relative to the working directory as given (shared by the cases of
-    /// one matrix file).
-    pub file: Arc<Path>,
+    /// Where the case came from, relative to the working directory as given.
+    pub file: CaseFile,
     /// SHA-256 of the file's bytes (when it was loaded).
     pub sha256: Sha256,
     /// `source`, `rationale` and missing variables: None when the case has none of them.
     pub notes: Option<Box<CaseNotes>>,
+}
+
+/// Where a case came from, relative to the working directory as given. Every header holds one for
+/// the whole run, so the path is split: its folder, one allocation shared by the cases of the folder,
+/// and its file name, inline up to 24 bytes. A path of its own was a 64-byte heap chunk per case. A
+/// path that does not split back into itself exactly (not UTF-8, or a name the folder's join would
+/// spell otherwise) is kept whole.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CaseFile {
+    Split {
+        dir: Arc<str>,
+        name: compact_str::CompactString,
+    },
+    Whole(Arc<Path>),
+}
+
+impl CaseFile {
+    /// `path`, its folder interned by `folder` (e.g. [`crate::intern::Interner::str`]).
+    pub fn new(path: &Path, folder: impl FnOnce(&str) -> Arc<str>) -> CaseFile {
+        let parts = path
+            .parent()
+            .and_then(Path::to_str)
+            .zip(path.file_name().and_then(|n| n.to_str()));
+        match parts {
+            Some((dir, name)) if Path::new(dir).join(name).as_os_str() == path.as_os_str() => {
+                CaseFile::Split {
+                    dir: folder(dir),
+                    name: name.into(),
+                }
+            }
+            _ => CaseFile::Whole(Arc::from(path)),
+        }
+    }
+
+    /// The path, as it was given.
+    pub fn path(&self) -> std::borrow::Cow<'_, Path> {
+        match self {
+            CaseFile::Split { dir, name } => Path::new(&**dir).join(&**name).into(),
+            CaseFile::Whole(path) => std::borrow::Cow::Borrowed(path),
+        }
+    }
 }
 
 /// What a case shares with most others of its suite: where in the spec it belongs and how, who runs
@@ -751,14 +791,56 @@ mod tests {
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn a_header_stays_compact() {
-        // The id is inline (24 bytes, no allocation of its own for ids up to 24 bytes).
-        assert_eq!(std::mem::size_of::<CaseHeader>(), 104);
-        assert_eq!(std::mem::size_of::<CaseOutline>(), 120);
+        // The id is inline (24 bytes, no allocation of its own for ids up to 24 bytes), and so is
+        // the file name (40 bytes with its shared folder; a path of its own was a 64-byte chunk).
+        assert_eq!(std::mem::size_of::<CaseHeader>(), 128);
+        assert_eq!(std::mem::size_of::<CaseOutline>(), 144);
     }
 
     /// A hash this harness wrote is held as its bytes and written back as the same text; any other
     /// text (a hand-edited report) is kept as found, so the reading does not fail and equal texts
     /// stay equal.
+    /// A case file's path is split only where it joins back into exactly the path given; the
+    /// cases of one folder share the folder.
+    #[test]
+    fn a_case_file_gives_back_the_path_it_was_given() {
+        let interner = crate::intern::Interner::default();
+        let folder = |d: &str| interner.str(d);
+        for given in [
+            "cases/s1.toml",
+            "s1.toml",
+            "./cases/sub/s1.toml",
+            "/abs/cases/s1.toml",
+        ] {
+            let file = CaseFile::new(Path::new(given), folder);
+            assert!(matches!(file, CaseFile::Split { .. }), "{given}");
+            assert_eq!(file.path().as_os_str(), given);
+        }
+        let (a, b) = (
+            CaseFile::new(Path::new("cases/a.toml"), folder),
+            CaseFile::new(Path::new("cases/b.toml"), folder),
+        );
+        match (&a, &b) {
+            (CaseFile::Split { dir: x, .. }, CaseFile::Split { dir: y, .. }) => {
+                assert!(Arc::ptr_eq(x, y), "one folder, one allocation")
+            }
+            _ => panic!("both split"),
+        }
+        // `cases/` + `s1.toml` would join as `cases/s1.toml`: kept whole, as given.
+        for odd in ["cases//s1.toml", "cases/s1.toml/", "/", ""] {
+            let file = CaseFile::new(Path::new(odd), folder);
+            assert_eq!(file.path().as_os_str(), odd, "{odd}");
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let raw = Path::new(std::ffi::OsStr::from_bytes(b"cases/\xff.toml"));
+            let file = CaseFile::new(raw, folder);
+            assert!(matches!(file, CaseFile::Whole(_)), "not UTF-8: whole");
+            assert_eq!(file.path(), raw);
+        }
+    }
+
     #[test]
     fn a_digest_reads_and_writes_its_text() {
         let hex = Sha256::of(b"x").hex();

@@ -26,7 +26,7 @@ pub fn lint(input: &InputArgs) -> u8 {
             for c in suite.cases.iter().filter(|c| !c.needs_env().is_empty()) {
                 eprintln!(
                     "warning: {}: case `{}` names unset environment variables ({}); against this target it will be skipped",
-                    load::display_path(&c.file),
+                    load::display_path(&c.file.path()),
                     c.id,
                     c.needs_env().join(", ")
                 );

@@ -313,9 +313,9 @@ fn describe_run(
     let mut inputs: Vec<InputFile> = suite
         .cases
         .iter()
-        .filter(|c| listed.insert(&*c.file))
+        .filter(|c| listed.insert(&c.file))
         .map(|c| InputFile {
-            path: load::display_path(&c.file),
+            path: load::display_path(&c.file.path()),
             sha256: c.sha256.into(),
         })
         .collect();

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -137,10 +136,11 @@ pub(super) fn build_cases(
     sha256: Sha256,
     ctx: &LoadContext,
 ) -> Result<Vec<Case>, Vec<Diagnostic>> {
-    // The cases of one file share its path.
-    let file_at: Arc<Path> = Arc::from(file);
+    // The cases of one file share its path, and the files of one folder its folder.
+    let file_at = CaseFile::new(file, |dir| ctx.interner.str(dir));
     let origin = FileOrigin {
-        file: &file_at,
+        file,
+        at: &file_at,
         sha256,
     };
     // Most files have no matrix: parse them once, straight into their shape.
@@ -220,7 +220,8 @@ pub(super) fn build_cases(
 
 /// The file a case comes from, as its header keeps it.
 struct FileOrigin<'a> {
-    file: &'a Arc<Path>,
+    file: &'a Path,
+    at: &'a CaseFile,
     sha256: Sha256,
 }
 
@@ -295,7 +296,7 @@ fn build_case(
                 needs_credentials: sends_credentials(&steps),
                 listens: listens(&steps),
             }),
-            file: Arc::clone(origin.file),
+            file: origin.at.clone(),
             sha256: origin.sha256,
             notes: CaseNotes {
                 source: raw.source,

@@ -131,7 +131,7 @@ mod tests {
                     needs_credentials: false,
                     listens: false,
                 }),
-                file: Arc::from(std::path::Path::new("x.toml")),
+                file: crate::model::CaseFile::new(std::path::Path::new("x.toml"), |d| Arc::from(d)),
                 sha256: Sha256::default(),
                 notes: None,
             },

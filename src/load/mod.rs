@@ -32,7 +32,7 @@ pub use schemas::{SchemaSet, SchemaViolation};
 pub use source::{Dir, Origin, SuiteOrigin};
 pub use vars::Env;
 
-use crate::model::{Case, CaseOutline, Sha256};
+use crate::model::{Case, CaseFile, CaseOutline, Sha256};
 use crate::secret::Redactor;
 
 /// How CometD messages travel (used by the notifications stage).
@@ -95,10 +95,10 @@ impl Suite {
         if let Some(case) = outline.kept_case() {
             return Ok(case);
         }
-        let file = display_path(&outline.file);
+        let file = display_path(&outline.file.path());
         let bytes = self
             .cases_dir
-            .read(&outline.file)
+            .read(&outline.file.path())
             .map_err(|e| format!("cannot re-read case file {file}: {e}"))?;
         let sha256 = Sha256::of(&bytes);
         if sha256 != outline.sha256 {
@@ -119,10 +119,11 @@ impl Suite {
             redactor: &self.redactor,
             interner: &self.interner,
         };
-        let cases = case_file::build_cases(&outline.file, &text, sha256, &ctx).map_err(|d| {
-            let first = d.first().map(ToString::to_string).unwrap_or_default();
-            format!("case file {file} no longer loads: {first}")
-        })?;
+        let cases =
+            case_file::build_cases(&outline.file.path(), &text, sha256, &ctx).map_err(|d| {
+                let first = d.first().map(ToString::to_string).unwrap_or_default();
+                format!("case file {file} no longer loads: {first}")
+            })?;
         let held: Vec<String> = cases.iter().map(|c| format!("`{}`", c.id)).collect();
         match cases.into_iter().find(|c| c.id == outline.id) {
             Some(case) => Ok(case),
@@ -336,17 +337,22 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
 
     // Matrix files hold several cases each: the list ends at its exact size, as it is kept all run.
     cases.shrink_to_fit();
-    let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
+    let mut seen: BTreeMap<&str, &CaseFile> = BTreeMap::new();
     for c in &cases {
         if let Some(first) = seen.insert(&c.id, &c.file) {
-            let bytes = sources.cases.read(&c.file).unwrap_or_default();
+            let file = c.file.path();
+            let bytes = sources.cases.read(&file).unwrap_or_default();
             let text = String::from_utf8_lossy(&bytes);
             errors.push(Diagnostic::new(
-                &c.file,
+                &file,
                 &text,
                 locate::offset_of(&text, "id"),
                 "id",
-                format!("duplicate id `{}`, first used in {}", c.id, first.display()),
+                format!(
+                    "duplicate id `{}`, first used in {}",
+                    c.id,
+                    first.path().display()
+                ),
             ));
         }
     }

@@ -110,7 +110,7 @@ pub fn check_spec(cases: &[CaseOutline]) -> Vec<Diagnostic> {
         for (i, s) in case.spec.iter().enumerate() {
             if !known.contains(s) {
                 let message = unknown("spec element", s, &known);
-                errors.push(at(&case.file, &format!("spec[{i}]"), message));
+                errors.push(at(&case.file.path(), &format!("spec[{i}]"), message));
             }
         }
     }
@@ -187,7 +187,7 @@ pub fn role_warnings(profile: &Profile, cases: &[CaseOutline]) -> Vec<Diagnostic
             "role `{role}` is not defined in {}: this case{others} falls back to `{DEFAULT_ROLE}`{hint}",
             file.display()
         );
-        out.push(at(&users[0].file, "agent", message));
+        out.push(at(&users[0].file.path(), "agent", message));
     }
     out
 }

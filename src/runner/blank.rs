@@ -15,7 +15,7 @@ pub(super) fn blank_result(header: &CaseHeader, verdict: Verdict) -> CaseResult 
         rationale: header.rationale().map(str::to_string),
         tags: header.tags.to_vec(),
         group: None,
-        file: crate::load::display_path(&header.file),
+        file: crate::load::display_path(&header.file.path()),
         sha256: header.sha256.hex(),
         verdict,
         reason: None,
