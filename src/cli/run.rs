@@ -264,7 +264,6 @@ pub async fn execute(
         )),
     }
     listeners.push(Box::new(&mut json));
-    super::heap::give_back_freed();
     let outcome = match found.blocking_reason() {
         // Every case would fail for the same reason: none runs, and every report says why.
         Some(reason) => runner::not_run(&plan, info, &mut listeners, reason),

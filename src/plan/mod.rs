@@ -223,8 +223,32 @@ fn spec_matches(filter: &str, element: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct PlannedCase<'s> {
     pub case: &'s CaseOutline,
-    /// Boxed: one per planned case, and it never grows.
-    pub skip: Option<Box<str>>,
+    pub skip: Option<Skip>,
+}
+
+/// Why a planned case is skipped. One pointer wide: every planned case has the field for the whole
+/// run, and few have a reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip(Box<Box<str>>);
+
+impl From<&str> for Skip {
+    fn from(reason: &str) -> Skip {
+        Skip(Box::new(reason.into()))
+    }
+}
+
+impl std::ops::Deref for Skip {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Skip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
 }
 
 /// The cases to run, in case order, and the serial groups they run in.
@@ -272,7 +296,7 @@ pub fn plan<'s>(cases: &'s [CaseOutline], selection: &Selection, profile: &Profi
         .filter(|c| selection.selects(c))
         .map(|case| PlannedCase {
             case,
-            skip: skip_reason(case, profile).map(String::into_boxed_str),
+            skip: skip_reason(case, profile).as_deref().map(Skip::from),
         })
         .collect();
     if let Some(p) = selection.partition.filter(|p| p.split != Split::Hash) {
