@@ -37,9 +37,10 @@ impl Provenance {
 /// A large suite keeps one header per case for the whole run (in its outline), so the header is
 /// compact: what most cases share (spec, provenance, tags, requirements, role, serial group) is one
 /// [`CaseShape`], handed out interned by the loader (one allocation per distinct shape, which a
-/// header reaches through [`Deref`](std::ops::Deref): `header.spec`); a value that never grows is a
-/// boxed string; the file's hash is its 32 bytes; the texts only some cases have sit behind one
-/// pointer.
+/// header reaches through [`Deref`](std::ops::Deref): `header.spec`); the id is inline up to 24
+/// bytes (most ids), the title a boxed string (most titles are longer); the file is its shared folder
+/// and inline name ([`CaseFile`]); the file's hash is its 32 bytes; the texts only some cases have
+/// sit behind one pointer.
 #[derive(Debug, Clone)]
 pub struct CaseHeader {
     pub id: compact_str::CompactString,
