@@ -806,9 +806,6 @@ mod tests {
         assert_eq!(std::mem::size_of::<CaseOutline>(), 144);
     }
 
-    /// A hash this harness wrote is held as its bytes and written back as the same text; any other
-    /// text (a hand-edited report) is kept as found, so the reading does not fail and equal texts
-    /// stay equal.
     /// A case file's path is split only where it joins back into exactly the path given; the
     /// cases of one folder share the folder.
     #[test]
@@ -850,6 +847,9 @@ mod tests {
         }
     }
 
+    /// A hash this harness wrote is held as its bytes and written back as the same text; any other
+    /// text (a hand-edited report) is kept as found, so the reading does not fail and equal texts
+    /// stay equal.
     #[test]
     fn a_digest_reads_and_writes_its_text() {
         assert_eq!(

@@ -90,6 +90,11 @@ fn a_run_writes_five_formats_that_validate_and_rerender() {
         }
     }
     assert!(inputs.contains_key("schemas/report.schema.json"));
+    assert_eq!(
+        inputs.len(),
+        report["run"]["inputs"].as_array().unwrap().len(),
+        "each file is listed once, a [[matrix]] file's several cases included"
+    );
     let failing = cases
         .iter()
         .find(|c| c["id"] == "zz-deliberately-failing")
