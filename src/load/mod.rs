@@ -95,10 +95,11 @@ impl Suite {
         if let Some(case) = outline.kept_case() {
             return Ok(case);
         }
-        let file = display_path(&outline.file.path());
+        let path = outline.file.path();
+        let file = display_path(&path);
         let bytes = self
             .cases_dir
-            .read(&outline.file.path())
+            .read(&path)
             .map_err(|e| format!("cannot re-read case file {file}: {e}"))?;
         let sha256 = Sha256::of(&bytes);
         if sha256 != outline.sha256 {
@@ -119,11 +120,10 @@ impl Suite {
             redactor: &self.redactor,
             interner: &self.interner,
         };
-        let cases =
-            case_file::build_cases(&outline.file.path(), &text, sha256, &ctx).map_err(|d| {
-                let first = d.first().map(ToString::to_string).unwrap_or_default();
-                format!("case file {file} no longer loads: {first}")
-            })?;
+        let cases = case_file::build_cases(&path, &text, sha256, &ctx).map_err(|d| {
+            let first = d.first().map(ToString::to_string).unwrap_or_default();
+            format!("case file {file} no longer loads: {first}")
+        })?;
         let held: Vec<String> = cases.iter().map(|c| format!("`{}`", c.id)).collect();
         match cases.into_iter().find(|c| c.id == outline.id) {
             Some(case) => Ok(case),
