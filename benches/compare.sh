@@ -25,10 +25,7 @@ say() { echo "compare.sh: $*" >&2; }
 # --- tools --------------------------------------------------------------------------------------------
 # shellcheck source=benches/tools.sh
 . "$ROOT/benches/tools.sh"
-if [ ! -x /usr/bin/time ]; then
-    say "installing GNU time (apt-get install -y time)"
-    apt_install time || { say "cannot install GNU time: peak RSS is needed; giving up"; exit 2; }
-fi
+need_gnu_time
 HAVE_WRK=1
 if ! command -v wrk >/dev/null 2>&1; then
     say "installing wrk (apt-get install -y wrk)"
@@ -41,17 +38,7 @@ say "building the release binary"
 cargo build --release --quiet
 BIN="$ROOT/target/release/gws-conform"
 
-WORK=$(mktemp -d /tmp/gws-bench.XXXXXX)
-SERVER_PID=""
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-GWS_PASSWORD="bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
-export GWS_PASSWORD
-start_server "$BIN" "$WORK/server.log"
+bench_workspace gws-bench "$BIN"
 say "reference server pid $SERVER_PID on $BASE"
 
 # --- measuring ----------------------------------------------------------------------------------------

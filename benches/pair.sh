@@ -22,22 +22,8 @@ JOBS=${5:-2}
 say() { echo "pair.sh: $*" >&2; }
 # shellcheck source=benches/tools.sh
 . "$ROOT/benches/tools.sh"
-if [ ! -x /usr/bin/time ]; then
-    say "installing GNU time (apt-get install -y time)"
-    apt_install time || { say "cannot install GNU time: peak RSS is needed; giving up"; exit 2; }
-fi
-
-WORK=$(mktemp -d /tmp/gws-pair.XXXXXX)
-SERVER_PID=""
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-GWS_PASSWORD="bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
-export GWS_PASSWORD
-start_server "$B" "$WORK/server.log"
+need_gnu_time
+bench_workspace gws-pair "$B"
 C="$WORK/corpus"
 python3 "$ROOT/benches/gen_corpus.py" "$N" "$C" "$BASE" "$(nproc)" >/dev/null
 

@@ -1,5 +1,5 @@
 # Sourced by benches/compare.sh, benches/pair.sh and benches/latency.sh (which define `say`): installs what a bench needs
-# when it is missing, and says so plainly when it cannot.
+# when it is missing, and says so plainly when it cannot; sets up the folder and server of a bench run.
 
 # apt_install PKG...: quietly, with one `apt-get update` retry; fails where there is no apt-get.
 apt_install() {
@@ -26,6 +26,30 @@ find_hurl() {
             HAVE_HURL=0
         fi
     fi
+}
+
+# need_gnu_time: installs GNU time when missing (the peak RSS figures come from it), or stops the script.
+need_gnu_time() {
+    if [ ! -x /usr/bin/time ]; then
+        say "installing GNU time (apt-get install -y time)"
+        apt_install time || { say "cannot install GNU time: peak RSS is needed; giving up"; exit 2; }
+    fi
+}
+
+# bench_workspace NAME BIN: a fresh folder $WORK (/tmp/NAME.XXXXXX), a random GWS_PASSWORD exported,
+# and BIN's reference server started (start_server); on exit the server is stopped and $WORK removed.
+bench_workspace() {
+    WORK=$(mktemp -d "/tmp/$1.XXXXXX")
+    SERVER_PID=""
+    trap bench_cleanup EXIT
+    GWS_PASSWORD="bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
+    export GWS_PASSWORD
+    start_server "$2" "$WORK/server.log"
+}
+
+bench_cleanup() {
+    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    rm -rf "$WORK"
 }
 
 # start_server BIN LOG: starts `BIN serve --no-csrf` on a free loopback port, logging to LOG; sets
