@@ -105,14 +105,15 @@ status = 200
 
 /// A folder with two case files, `a.toml` and `b.toml`.
 fn workspace() -> tempfile::TempDir {
+    workspace_of(["a", "b"].map(|id| (id.to_string(), CASE.replace("ID", id))))
+}
+
+/// A folder whose `cases/` holds each (name, text) as `NAME.toml`.
+fn workspace_of(files: impl IntoIterator<Item = (String, String)>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("cases")).unwrap();
-    for id in ["a", "b"] {
-        std::fs::write(
-            dir.path().join(format!("cases/{id}.toml")),
-            CASE.replace("ID", id),
-        )
-        .unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(format!("cases/{name}.toml")), text).unwrap();
     }
     dir
 }
@@ -205,12 +206,11 @@ fn a_small_suite_runs_the_cases_it_loaded() {
 #[test]
 fn a_large_suite_of_equal_steps_is_parsed_once() {
     let n = 3_000;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("cases")).unwrap();
-    for i in 0..n {
-        let text = CASE.replace("ID", &format!("c{i:05}"));
-        std::fs::write(dir.path().join(format!("cases/c{i:05}.toml")), text).unwrap();
-    }
+    let dir = workspace_of((0..n).map(|i| {
+        let id = format!("c{i:05}");
+        let text = CASE.replace("ID", &id);
+        (id, text)
+    }));
     let suite = load(dir.path());
     assert!(suite.keeps_every_case());
     let first = suite.cases[0].steps().unwrap().as_ptr();
@@ -238,18 +238,17 @@ fn a_large_suite_of_equal_steps_is_parsed_once() {
 #[test]
 fn a_suite_past_its_budget_reports_the_texts_its_slim_outlines_leave_out() {
     let n = 300;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("cases")).unwrap();
-    for i in 0..n {
+    let dir = workspace_of((0..n).map(|i| {
+        let id = format!("c{i:05}");
         let mut text = CASE
-            .replace("ID", &format!("c{i:05}"))
+            .replace("ID", &id)
             .replace("a case", &format!("case number {i}"));
         if i % 2 == 1 {
             // Skipped: the environment profile declares no capabilities.
             text = text.replace("rationale", "requires = [\"multi_acd_place\"]\nrationale");
         }
-        std::fs::write(dir.path().join(format!("cases/c{i:05}.toml")), text).unwrap();
-    }
+        (id, text)
+    }));
     let suite = load_keeping(dir.path(), 0);
     assert!(!suite.keeps_cases());
     assert!(suite.cases.iter().all(|c| c.rationale().is_none()));
