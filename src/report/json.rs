@@ -254,7 +254,14 @@ fn by_lines<E>(
     let mut stray = |_: &CaseResult| Err(());
     let mut strayed = None;
     let head = {
-        let mut de = serde_json::Deserializer::from_reader(&mut lines);
+        // serde_json reads a reader a byte at a time: through a BufReader that is a copy from its
+        // buffer, where each byte was otherwise a call into CaseLines (the run's description, with
+        // an input per case file, is most of what the parse reads). CaseLines hands out at most the
+        // rest of one line per read, so it runs at most a line ahead of the parse.
+        let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(
+            1 << 13,
+            &mut lines,
+        ));
         let top = Top {
             on_case: &mut stray,
             failed: &mut strayed,

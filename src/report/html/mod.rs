@@ -11,7 +11,7 @@
 //! `#samples tr[data-element]`, `#matrix tr[data-element]`, `details.case[data-status]`, `pre.diff`.
 
 use std::fmt::Write as _;
-use std::io::{self, Read, Seek, Write};
+use std::io::{self, Write};
 
 use crate::record::CaseResult;
 use crate::report::coverage::ElementStatus;
@@ -89,17 +89,74 @@ impl Writer for Html {
             let (a, b) = (&index.cases[a], &index.cases[b]);
             (rank(a.status), &a.id).cmp(&(rank(b.status), &b.id))
         });
-        let mut bytes = Vec::new();
+        // Cases that follow each other in the spool are copied as one stretch: in a run where few
+        // cases failed, that is nearly the whole spool in one pass, not a seek and a read a case.
+        let mut copy = Stretches::new(&mut *spool);
         for i in order {
             let (at, len) = self.spans[i];
-            spool.seek(io::SeekFrom::Start(at))?;
-            bytes.resize(len, 0);
-            spool.read_exact(&mut bytes)?;
-            h.write_bytes(&bytes)?;
+            copy.take(at, len as u64, h)?;
         }
+        copy.flush(h)?;
         page::end(index, h)
     }
 }
+
+/// Copies byte ranges of a spool to a sink in the order asked, joining ranges that follow each
+/// other into one read.
+struct Stretches<'s> {
+    spool: &'s mut dyn Spool,
+    /// The stretch not yet copied: where it starts and how long it is.
+    pending: Option<(u64, u64)>,
+    /// Where the spool's cursor is.
+    cursor: Option<u64>,
+    buf: Vec<u8>,
+}
+
+impl<'s> Stretches<'s> {
+    fn new(spool: &'s mut dyn Spool) -> Self {
+        Stretches {
+            spool,
+            pending: None,
+            cursor: None,
+            buf: Vec::new(),
+        }
+    }
+
+    fn take(&mut self, at: u64, len: u64, h: &mut Sink) -> io::Result<()> {
+        match &mut self.pending {
+            Some((start, n)) if *start + *n == at => *n += len,
+            _ => {
+                self.flush(h)?;
+                self.pending = Some((at, len));
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, h: &mut Sink) -> io::Result<()> {
+        let Some((at, len)) = self.pending.take() else {
+            return Ok(());
+        };
+        if self.cursor != Some(at) {
+            self.spool.seek(io::SeekFrom::Start(at))?;
+        }
+        // Past a failed read the cursor is unknown: the next stretch seeks.
+        self.cursor = None;
+        self.buf.resize(CHUNK.min(len) as usize, 0);
+        let mut left = len;
+        while left > 0 {
+            let n = CHUNK.min(left) as usize;
+            self.spool.read_exact(&mut self.buf[..n])?;
+            h.write_bytes(&self.buf[..n])?;
+            left -= n as u64;
+        }
+        self.cursor = Some(at + len);
+        Ok(())
+    }
+}
+
+/// How much of the spool is copied at a time.
+const CHUNK: u64 = 1 << 16;
 
 fn spool_gone() -> io::Error {
     io::Error::other("the HTML case spool is closed")
@@ -122,4 +179,72 @@ fn el_badge(s: ElementStatus) -> String {
 
 fn attr(s: &str) -> String {
     esc(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Seek};
+
+    /// Copies `ranges` of `spool` through [`Stretches`]; the reads it made are counted.
+    fn copied(spool: &[u8], ranges: &[(u64, u64)]) -> (Vec<u8>, usize) {
+        struct Counting {
+            inner: io::Cursor<Vec<u8>>,
+            reads: usize,
+        }
+        impl Read for Counting {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.reads += 1;
+                self.inner.read(buf)
+            }
+        }
+        impl Write for Counting {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.inner.write(buf)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        impl Seek for Counting {
+            fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+                self.inner.seek(to)
+            }
+        }
+        let mut spool = Counting {
+            inner: io::Cursor::new(spool.to_vec()),
+            reads: 0,
+        };
+        let mut out = Vec::new();
+        {
+            let mut sink = Sink::new(&mut out);
+            let mut copy = Stretches::new(&mut spool);
+            for &(at, len) in ranges {
+                copy.take(at, len, &mut sink).unwrap();
+            }
+            copy.flush(&mut sink).unwrap();
+            sink.emit().unwrap();
+        }
+        (out, spool.reads)
+    }
+
+    #[test]
+    fn ranges_come_out_in_the_order_asked_and_neighbours_are_read_together() {
+        let spool = b"aaabbbbccdddd";
+        // Out of order, then three that follow each other in the spool.
+        let (out, reads) = copied(spool, &[(9, 4), (0, 3), (3, 4), (7, 2)]);
+        assert_eq!(out, b"ddddaaabbbbcc");
+        assert_eq!(reads, 2, "the last three ranges are one stretch");
+        // Asked again after the cursor moved past it: the earlier range is read again.
+        let (out, _) = copied(spool, &[(9, 4), (0, 3), (0, 3)]);
+        assert_eq!(out, b"ddddaaaaaa");
+    }
+
+    #[test]
+    fn a_stretch_longer_than_a_chunk_is_copied_whole() {
+        let spool: Vec<u8> = (0..(CHUNK as usize * 2 + 17)).map(|i| i as u8).collect();
+        let n = spool.len() as u64;
+        let (out, _) = copied(&spool, &[(0, 10), (10, n - 10)]);
+        assert_eq!(out, spool);
+    }
 }
