@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark: gws-conform against Hurl 8.0.1 and wrk, in ONE run against ONE reference server
-# (release build, `gws-conform serve --no-csrf` on 127.0.0.1), on generated corpora of N cases of the
-# Sample 1 / Sample 5 kind (benches/gen_corpus.py). Prints one table (cases/s, ratios, peak RSS).
+# Side-by-side benchmark: gws-conform against Hurl 8.0.1, wrk and the reqwest floor (examples/reqwest_floor.rs:
+# the same requests on the same HTTP client and runtime, nothing checked or recorded), in ONE run against ONE
+# reference server (release build, `gws-conform serve --no-csrf` on 127.0.0.1), on generated corpora of N
+# cases of the Sample 1 / Sample 5 kind (benches/gen_corpus.py). Prints one table (cases/s, ratios, peak RSS).
 #
 #   benches/compare.sh                      # N = 1000 and 10000, 3 interleaved rounds, wrk 5 s a run
 #   BENCH_SIZES="1000" BENCH_ROUNDS=1 WRK_SECONDS=3 benches/compare.sh
 #
-# Every load is bounded: gws-conform and Hurl send exactly N requests; wrk runs WRK_SECONDS (at most 30).
+# Every load is bounded: gws-conform, the floor and Hurl send exactly N requests; wrk runs WRK_SECONDS (at most 30).
 # Loopback only. Installs Hurl (cargo install hurl@8.0.1 --locked), wrk and GNU time when missing, and
 # says so plainly when it cannot. Rates are medians over the rounds; the rounds interleave the tools so
 # that noise on this shared machine falls on all of them alike. Compare ratios, not absolute numbers.
@@ -34,9 +35,10 @@ fi
 find_hurl
 
 # --- the harness and the server -----------------------------------------------------------------------
-say "building the release binary"
-cargo build --release --quiet
+say "building the release binary and the reqwest floor (examples/reqwest_floor.rs)"
+cargo build --release --quiet --bin gws-conform --example reqwest_floor
 BIN="$ROOT/target/release/gws-conform"
+FLOOR="$ROOT/target/release/examples/reqwest_floor"
 
 bench_workspace gws-bench "$BIN"
 say "reference server pid $SERVER_PID on $BASE"
@@ -86,6 +88,11 @@ for N in $SIZES; do
                 --jobs "$j" --quiet --report-dir "$WORK/reports-$N-j$j-$r"
             rm -rf "$WORK/reports-$N-j$j-$r"
         done
+        # The same requests with nothing read, checked, recorded or reported: what the HTTP client,
+        # the kernel and the server cost by themselves.
+        for j in 1 "$CORES"; do
+            measure "floor-j$j-$N" "$N" "$FLOOR" "$BASE" "$N" "$j"
+        done
         if [ "$HAVE_HURL" = 1 ]; then
             measure "hurl-one-$N" "$N" "$HURL" --test --jobs 1 "$C/hurl/all.hurl"
             measure "hurl-split-$N" "$N" "$HURL" --test --jobs "$CORES" "$C"/hurl/split/*.hurl
@@ -130,9 +137,12 @@ for n in sizes:
     g1, gc = get(f"gws-j1-{n}"), get(f"gws-j{cores}-{n}")
     h1, hc = get(f"hurl-one-{n}"), get(f"hurl-split-{n}")
     w1, wc = get(f"wrk-c1-{n}"), get(f"wrk-c{cores}-{n}")
+    f1, fc = get(f"floor-j1-{n}"), get(f"floor-j{cores}-{n}")
     rows = [
         ("gws-conform --jobs 1", 1, g1, h1, w1),
         (f"gws-conform --jobs {cores}", cores, gc, hc, wc),
+        ("reqwest floor (examples/reqwest_floor.rs), 1 at a time", 1, f1, h1, w1),
+        (f"reqwest floor, {cores} at a time", cores, fc, hc, wc),
         ("Hurl 8.0.1, one file", 1, h1, None, None),
         (f"Hurl 8.0.1, {cores} files, --jobs {cores}", cores, hc, None, None),
         ("wrk, 1 connection", 1, w1, None, None),
@@ -144,14 +154,17 @@ for n in sizes:
         print(f"| {n} | {name} | {conc} | {fmt_rate(v)} | {fmt_rss(v)} | {ratio(v, vh) if vh else ''} | {ratio(v, vw) if vw else ''} |")
     best_g = max([x for x in (g1, gc) if x], key=lambda x: x[0], default=None)
     best_h = max([x for x in (h1, hc) if x], key=lambda x: x[0], default=None)
-    summary.append((n, best_g, best_h, g1, gc))
+    best_f = max([x for x in (f1, fc) if x], key=lambda x: x[0], default=None)
+    summary.append((n, best_g, best_h, g1, gc, best_f))
 
 print()
-for n, best_g, best_h, g1, gc in summary:
+for n, best_g, best_h, g1, gc, best_f in summary:
     print(f"N={n}: best gws-conform / best Hurl = {ratio(best_g, best_h)}; "
+          f"best reqwest floor / best Hurl = {ratio(best_f, best_h)}; "
+          f"best gws-conform / best floor = {ratio(best_g, best_f)}; "
           f"peak RSS --jobs 1 {fmt_rss(g1)} MiB, --jobs {cores} {fmt_rss(gc)} MiB")
 if len(summary) >= 2:
-    (n0, _, _, a1, ac), (n1, _, _, b1, bc) = summary[0], summary[-1]
+    (n0, _, _, a1, ac, _), (n1, _, _, b1, bc, _) = summary[0], summary[-1]
     for label, a, b in (("--jobs 1", a1, b1), (f"--jobs {cores}", ac, bc)):
         if a and b:
             print(f"peak RSS {label}: {n1} cases / {n0} cases = {b[1] / a[1]:.3f} ({b[1]:.1f} MiB vs {a[1]:.1f} MiB)")
