@@ -19,38 +19,17 @@ struct Entry {
 
 /// Sessions expire after this much idle time (Tomcat's default is 30 minutes).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
-/// Above this many sessions, creating one first sweeps the expired ones.
-const SWEEP_ABOVE: usize = 4096;
+/// The most sessions kept. A client that sends Basic without the cookie opens a session per request
+/// (a benchmark does), and nothing else would bound the store before those sessions' 30 idle minutes.
+const MAX_SESSIONS: usize = 10_000;
 
 #[derive(Default)]
 pub(crate) struct SessionStore {
-    map: Mutex<Sessions>,
-}
-
-#[derive(Default)]
-struct Sessions {
-    map: HashMap<String, Entry>,
-    /// The next sweep happens above this many sessions: at least [`SWEEP_ABOVE`], and twice what the
-    /// last sweep kept, so that a store full of live sessions is not swept again on every create
-    /// (which made every request of a long benchmark cost a scan of every session).
-    sweep_above: usize,
-}
-
-impl std::ops::Deref for Sessions {
-    type Target = HashMap<String, Entry>;
-    fn deref(&self) -> &Self::Target {
-        &self.map
-    }
-}
-
-impl std::ops::DerefMut for Sessions {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.map
-    }
+    map: Mutex<HashMap<String, Entry>>,
 }
 
 impl SessionStore {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Sessions> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -79,9 +58,8 @@ impl SessionStore {
         };
         let now = Instant::now();
         let mut map = self.lock();
-        if map.len() > map.sweep_above.max(SWEEP_ABOVE) {
-            map.retain(|_, e| now.duration_since(e.last_used) < IDLE_TIMEOUT);
-            map.sweep_above = map.len().saturating_mul(2);
+        if map.len() >= MAX_SESSIONS {
+            make_room(&mut map, now);
         }
         map.insert(
             session.id.clone(),
@@ -103,5 +81,60 @@ impl SessionStore {
 
     pub(crate) fn invalidate(&self, id: &str) {
         self.lock().remove(id);
+    }
+}
+
+/// Drops the expired sessions, then, if that is not enough, the least recently used ones, down to three
+/// quarters of [`MAX_SESSIONS`]: a full store is scanned once every `MAX_SESSIONS / 4` creates at
+/// most, not on every create.
+fn make_room(map: &mut HashMap<String, Entry>, now: Instant) {
+    map.retain(|_, e| now.duration_since(e.last_used) < IDLE_TIMEOUT);
+    let keep = MAX_SESSIONS - MAX_SESSIONS / 4;
+    if map.len() <= keep {
+        return;
+    }
+    let mut used: Vec<Instant> = map.values().map(|e| e.last_used).collect();
+    let excess = used.len() - keep;
+    let (_, cutoff, _) = used.select_nth_unstable(excess - 1);
+    let cutoff = *cutoff;
+    map.retain(|_, e| e.last_used > cutoff);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_nobody_ends_stay_bounded_and_the_recently_used_stay_live() {
+        let store = SessionStore::default();
+        let kept = store.create("agent1");
+        let first = store.create("agent2");
+        for i in 0..3 * MAX_SESSIONS {
+            store.create(&format!("agent{}", i % 16 + 1));
+            if i % 1000 == 0 {
+                assert!(
+                    store.get(&kept.id).is_some(),
+                    "a session in use was dropped"
+                );
+            }
+        }
+        let len = store.lock().len();
+        assert!(len <= MAX_SESSIONS, "{len} sessions kept");
+        assert!(store.get(&kept.id).is_some());
+        assert!(
+            store.get(&first.id).is_none(),
+            "the least recently used session is kept"
+        );
+    }
+
+    #[test]
+    fn ended_sessions_leave_the_store() {
+        let store = SessionStore::default();
+        let ids: Vec<String> = (0..100).map(|_| store.create("agent1").id).collect();
+        for id in &ids {
+            store.invalidate(id);
+        }
+        assert_eq!(store.lock().len(), 0);
+        assert!(store.get(&ids[0]).is_none());
     }
 }
