@@ -630,6 +630,80 @@ impl Listener for JsonReport {
 mod tests {
     use super::*;
 
+    /// A report of `results` delivered in `order` (indexes into `results`), read back, with the
+    /// summary's clock fields cleared.
+    fn written_in(order: &[usize], results: &[CaseResult], dir: &Path) -> Report {
+        let path = dir.join(format!("report-{order:?}.json"));
+        let info: RunInfo = serde_json::from_value(serde_json::json!({
+            "run_id": "r1", "harness_version": "0", "started_at": "t",
+            "target": {"url": "http://t", "embedded": false}, "profile": {"name": "p"},
+            "inputs": [], "selection": {}, "planned": results.len(), "jobs": 2}))
+        .unwrap();
+        let baseline: BaselineInfo = serde_json::from_value(serde_json::json!({
+            "file": "b.toml", "sha256": "00", "today": "2026-12-07",
+            "entries": [{"case": "b-known", "reason": "tracked", "expires": "2099-01-01"}]}))
+        .unwrap();
+        let mut report = JsonReport::create(&path)
+            .unwrap()
+            .with_baseline(Some(baseline));
+        report.on_event(&Event::RunStarted { info: &info });
+        for &index in order {
+            report.on_event(&Event::CaseFinished {
+                index,
+                total: results.len(),
+                result: &results[index],
+            });
+        }
+        let tally = crate::record::Tally::default();
+        report.on_event(&Event::RunFinished {
+            tally: &tally,
+            interrupted: false,
+            unreachable: None,
+        });
+        assert_eq!(report.error(), None);
+        let mut read = Report::read(&path).unwrap();
+        read.summary.finished_at.clear();
+        read.summary.duration_ms = 0;
+        read
+    }
+
+    /// Cases that finish before an earlier one wait until it is written: the report, its summary
+    /// included (the baseline's outcomes, the samples' coverage, the lab needs), is the same
+    /// whatever order they finished in.
+    #[test]
+    fn the_report_is_the_same_whatever_order_the_cases_finished_in() {
+        let step = serde_json::json!({"name": "start", "checks": [{"name": "status",
+            "passed": false, "expected": "2xx", "actual": "500"}], "exchanges": [], "ran": true,
+            "passed": false, "duration_ms": 1});
+        let case = |id: &str, verdict: &str, spec: &str| -> serde_json::Value {
+            serde_json::json!({"id": id, "title": id, "spec": [spec], "provenance": "documented",
+                "tags": [], "file": format!("{id}.toml"), "sha256": "00", "verdict": verdict,
+                "steps": [], "duration_ms": 1})
+        };
+        let mut failed = case("a-fail", "fail", "S1");
+        failed["steps"] = serde_json::json!([step.clone()]);
+        let mut known = case("b-known", "fail", "S2");
+        known["steps"] = serde_json::json!([step]);
+        let mut waits = case("c-waits", "skip", "S3");
+        waits["reason"] = "waits for lab content".into();
+        waits["waits_for"] = serde_json::json!([{"variable": "place", "meaning": "a place"}]);
+        let results: Vec<CaseResult> = [failed, known, waits, case("d-pass", "pass", "S1")]
+            .into_iter()
+            .map(|v| serde_json::from_value(v).unwrap())
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let in_order = written_in(&[0, 1, 2, 3], &results, dir.path());
+        assert_eq!(in_order.cases, results);
+        assert!(!in_order.summary.known.is_empty(), "{:?}", in_order.summary);
+        for order in [[3, 2, 1, 0], [1, 0, 3, 2], [2, 3, 0, 1]] {
+            assert_eq!(
+                written_in(&order, &results, dir.path()),
+                in_order,
+                "{order:?}"
+            );
+        }
+    }
+
     /// The fast reading rests on the writer's layout: a report the harness wrote is read a case
     /// per line, to the end, with no fallback.
     #[test]
