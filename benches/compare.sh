@@ -152,9 +152,10 @@ for n in sizes:
         if v is None:
             continue
         print(f"| {n} | {name} | {conc} | {fmt_rate(v)} | {fmt_rss(v)} | {ratio(v, vh) if vh else ''} | {ratio(v, vw) if vw else ''} |")
-    best_g = max([x for x in (g1, gc) if x], key=lambda x: x[0], default=None)
-    best_h = max([x for x in (h1, hc) if x], key=lambda x: x[0], default=None)
-    best_f = max([x for x in (f1, fc) if x], key=lambda x: x[0], default=None)
+    # A mode whose runs did not all exit 0 is shown in the table as FAILED, never taken as a best.
+    best_g = max([x for x in (g1, gc) if x and x[2]], key=lambda x: x[0], default=None)
+    best_h = max([x for x in (h1, hc) if x and x[2]], key=lambda x: x[0], default=None)
+    best_f = max([x for x in (f1, fc) if x and x[2]], key=lambda x: x[0], default=None)
     summary.append((n, best_g, best_h, g1, gc, best_f))
 
 print()

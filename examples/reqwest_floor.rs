@@ -1,9 +1,10 @@
 //! The floor under any reqwest-based harness on benches/compare.sh's corpus: the same N requests
 //! (benches/gen_corpus.py's mix: agent i % 16 + 1, Sample 1 and Sample 5 in turns of 16), on the
-//! same runtime as `gws-conform run` against a target (one thread), with the same client settings
-//! that matter for speed (no proxy lookup, pooled keep-alive connections), `--jobs` at a time. Each
-//! answer's body is read and its status class checked, nothing else: no case file is read, nothing
-//! is recorded, masked, judged or reported.
+//! same runtime as `gws-conform run` against a target (one thread), with the client built as the
+//! harness builds its own (`Transport::new`: no redirect followed, 5 s timeouts, the same pool,
+//! TCP_NODELAY, proxies from the environment), `--jobs` at a time. Each answer is checked as the
+//! corpus's Hurl files check it (the status class and `$.statusCode`), nothing else: no case file is
+//! read, nothing is recorded, masked, judged or reported.
 //!
 //!     cargo run --release --example reqwest_floor -- BASE_URL N JOBS
 //!
@@ -56,8 +57,13 @@ fn main() -> std::process::ExitCode {
 
 /// Sends the N requests, `jobs` at a time; returns how many answers were unexpected.
 async fn send_all(base: &str, n: usize, jobs: usize, password: &str) -> usize {
+    let timeout = std::time::Duration::from_secs(5);
     let client = reqwest::Client::builder()
-        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .pool_max_idle_per_host(64)
+        .tcp_nodelay(true)
         .build()
         .expect("a reqwest client");
     let target = format!("{base}/api/v2/me");
@@ -82,9 +88,14 @@ async fn send_all(base: &str, n: usize, jobs: usize, password: &str) -> usize {
                 .await;
             let Ok(answer) = answer else { return 1 };
             let status = answer.status().as_u16();
-            let body = answer.bytes().await;
-            let expected = if s1 { 200..300 } else { 400..500 };
-            usize::from(body.is_err() || !expected.contains(&status))
+            let Ok(body) = answer.bytes().await else {
+                return 1;
+            };
+            let (statuses, code) = if s1 { (200..300, 0) } else { (400..500, 2) };
+            let said = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("statusCode").and_then(serde_json::Value::as_i64));
+            usize::from(!statuses.contains(&status) || said != Some(code))
         })
         .buffer_unordered(jobs)
         .fold(0, |wrong, w| async move { wrong + w })
