@@ -91,7 +91,7 @@ for N in $SIZES; do
         # The same requests with nothing read, checked, recorded or reported: what the HTTP client,
         # the kernel and the server cost by themselves.
         for j in 1 "$CORES"; do
-            measure "floor-j$j-$N" "$N" "$FLOOR" "$BASE" "$N" "$j"
+            measure "floor-j$j-$N" "$N" "$FLOOR" "$C/profile.toml" "$N" "$j"
         done
         if [ "$HAVE_HURL" = 1 ]; then
             measure "hurl-one-$N" "$N" "$HURL" --test --jobs 1 "$C/hurl/all.hurl"
