@@ -107,8 +107,6 @@ struct Stretches<'s> {
     spool: &'s mut dyn Spool,
     /// The stretch not yet copied: where it starts and how long it is.
     pending: Option<(u64, u64)>,
-    /// Where the spool's cursor is.
-    cursor: Option<u64>,
     buf: Vec<u8>,
 }
 
@@ -117,7 +115,6 @@ impl<'s> Stretches<'s> {
         Stretches {
             spool,
             pending: None,
-            cursor: None,
             buf: Vec::new(),
         }
     }
@@ -137,11 +134,8 @@ impl<'s> Stretches<'s> {
         let Some((at, len)) = self.pending.take() else {
             return Ok(());
         };
-        if self.cursor != Some(at) {
-            self.spool.seek(io::SeekFrom::Start(at))?;
-        }
-        // Past a failed read the cursor is unknown: the next stretch seeks.
-        self.cursor = None;
+        // Always a seek: a stretch that began where the last one ended would have been joined to it.
+        self.spool.seek(io::SeekFrom::Start(at))?;
         self.buf.resize(CHUNK.min(len) as usize, 0);
         let mut left = len;
         while left > 0 {
@@ -150,7 +144,6 @@ impl<'s> Stretches<'s> {
             h.write_bytes(&self.buf[..n])?;
             left -= n as u64;
         }
-        self.cursor = Some(at + len);
         Ok(())
     }
 }
@@ -235,7 +228,7 @@ mod tests {
         let (out, reads) = copied(spool, &[(9, 4), (0, 3), (3, 4), (7, 2)]);
         assert_eq!(out, b"ddddaaabbbbcc");
         assert_eq!(reads, 2, "the last three ranges are one stretch");
-        // Asked again after the cursor moved past it: the earlier range is read again.
+        // Asked again after the spool was read past it: the earlier range is read again.
         let (out, _) = copied(spool, &[(9, 4), (0, 3), (0, 3)]);
         assert_eq!(out, b"ddddaaaaaa");
     }
