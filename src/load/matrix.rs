@@ -344,10 +344,7 @@ fn sample_of(t: &str) -> Json {
 /// names no type allows every type and makes no row.
 pub fn properties(schemas: &SchemaSet, name: &str) -> Result<Vec<(String, Vec<String>)>, String> {
     let Some(doc) = schemas.document(name) else {
-        let hint = super::diagnostic::did_you_mean(name, schemas.names())
-            .map(|s| format!("; did you mean `{s}`?"))
-            .unwrap_or_default();
-        return Err(format!("no schema `{name}` in schemas/{hint}"));
+        return Err(schemas.not_found(name));
     };
     let Some(props) = doc.get("properties").and_then(Json::as_object) else {
         return Err(format!(

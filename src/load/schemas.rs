@@ -171,6 +171,15 @@ impl SchemaSet {
         self.validators.keys().map(String::as_str)
     }
 
+    /// What a case file is told when it names `name` and there is no such schema: the nearest
+    /// name, when one is near.
+    pub fn not_found(&self, name: &str) -> String {
+        let hint = super::diagnostic::did_you_mean(name, self.names())
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        format!("no schema `{name}` in schemas/{hint}")
+    }
+
     /// Every way `instance` breaks schema `name` (empty when it conforms). Panics never: an unknown
     /// name is reported as a violation, though the loader refuses such cases first.
     pub fn violations(&self, name: &str, instance: &serde_json::Value) -> Vec<SchemaViolation> {

@@ -5,7 +5,6 @@ use super::expected_body::parse_expected;
 use super::notification::build_notification;
 use super::raw::*;
 use super::Problems;
-use crate::load::diagnostic::did_you_mean;
 use crate::load::toml_json::toml_to_json;
 use crate::load::vars::Variables;
 use crate::load::LoadContext;
@@ -30,15 +29,7 @@ pub(super) fn build_expectation(
         }),
     };
     if let Some(schema) = &e.schema {
-        if !ctx.schemas.contains(schema) {
-            let hint = did_you_mean(schema, ctx.schemas.names())
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_default();
-            p.add(
-                &at("schema"),
-                format!("no schema `{schema}` in schemas/{hint}"),
-            );
-        }
+        p.known_schema(&at("schema"), schema, ctx);
     }
     let mut ignore = Vec::new();
     for (j, path) in e.ignore.iter().enumerate() {

@@ -31,6 +31,13 @@ struct Problems<'a> {
 }
 
 impl Problems<'_> {
+    /// A `schema` field (of an expectation or a notification) must name a schema in schemas/.
+    fn known_schema(&mut self, field: &str, schema: &str, ctx: &LoadContext) {
+        if !ctx.schemas.contains(schema) {
+            self.add(field, ctx.schemas.not_found(schema));
+        }
+    }
+
     fn add(&mut self, field: &str, message: impl Into<String>) {
         self.list.push(Diagnostic::new(
             self.file,

@@ -3,7 +3,6 @@
 use super::expected_body::parse_expected;
 use super::raw::*;
 use super::Problems;
-use crate::load::diagnostic::did_you_mean;
 use crate::load::toml_json::toml_to_json;
 use crate::load::vars::Variables;
 use crate::load::LoadContext;
@@ -55,15 +54,7 @@ pub(super) fn build_notification(
         Some(ms) => std::time::Duration::from_millis(ms as u64),
     };
     if let Some(schema) = &rn.schema {
-        if !ctx.schemas.contains(schema) {
-            let hint = did_you_mean(schema, ctx.schemas.names())
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_default();
-            p.add(
-                &f("schema"),
-                format!("no schema `{schema}` in schemas/{hint}"),
-            );
-        }
+        p.known_schema(&f("schema"), schema, ctx);
     }
     let mut expected = |p: &mut Problems, at: &str, v: &toml::Value| -> Option<Expected> {
         let mut value = toml_to_json(v);
