@@ -634,18 +634,34 @@ mod tests {
     /// summary's clock fields cleared.
     fn written_in(order: &[usize], results: &[CaseResult], dir: &Path) -> Report {
         let path = dir.join(format!("report-{order:?}.json"));
+        let baseline: BaselineInfo = serde_json::from_value(serde_json::json!({
+            "file": "b.toml", "sha256": "00", "today": "2026-12-07",
+            "entries": [{"case": "b-known", "reason": "tracked", "expires": "2099-01-01"}]}))
+        .unwrap();
+        write_report(&path, Some(baseline), order, results);
+        let mut read = Report::read(&path).unwrap();
+        read.summary.finished_at.clear();
+        read.summary.duration_ms = 0;
+        read
+    }
+
+    /// Writes `results` to `path` as a run would, each case finishing in `order` (indexes into
+    /// `results`), judged against `baseline` when there is one; the report must be written.
+    fn write_report(
+        path: &Path,
+        baseline: Option<BaselineInfo>,
+        order: &[usize],
+        results: &[CaseResult],
+    ) {
         let info: RunInfo = serde_json::from_value(serde_json::json!({
             "run_id": "r1", "harness_version": "0", "started_at": "t",
             "target": {"url": "http://t", "embedded": false}, "profile": {"name": "p"},
             "inputs": [], "selection": {}, "planned": results.len(), "jobs": 2}))
         .unwrap();
-        let baseline: BaselineInfo = serde_json::from_value(serde_json::json!({
-            "file": "b.toml", "sha256": "00", "today": "2026-12-07",
-            "entries": [{"case": "b-known", "reason": "tracked", "expires": "2099-01-01"}]}))
-        .unwrap();
-        let mut report = JsonReport::create(&path)
-            .unwrap()
-            .with_baseline(Some(baseline));
+        let mut report = JsonReport::create(path).unwrap();
+        if baseline.is_some() {
+            report = report.with_baseline(baseline);
+        }
         report.on_event(&Event::RunStarted { info: &info });
         for &index in order {
             report.on_event(&Event::CaseFinished {
@@ -661,10 +677,6 @@ mod tests {
             unreachable: None,
         });
         assert_eq!(report.error(), None);
-        let mut read = Report::read(&path).unwrap();
-        read.summary.finished_at.clear();
-        read.summary.duration_ms = 0;
-        read
     }
 
     /// Cases that finish before an earlier one wait until it is written: the report, its summary
@@ -710,11 +722,6 @@ mod tests {
     fn a_report_this_writer_wrote_is_read_a_case_per_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("report.json");
-        let info: RunInfo = serde_json::from_value(serde_json::json!({
-            "run_id": "r1", "harness_version": "0", "started_at": "t",
-            "target": {"url": "http://t", "embedded": false}, "profile": {"name": "p"},
-            "inputs": [], "selection": {}, "planned": 3, "jobs": 1}))
-        .unwrap();
         let case = |id: &str| -> CaseResult {
             serde_json::from_value(serde_json::json!({
                 "id": id, "title": "T \"q\" [x] {y}\n", "spec": ["S1"], "provenance": "documented",
@@ -722,24 +729,8 @@ mod tests {
                 "duration_ms": 1}))
             .unwrap()
         };
-        let mut report = JsonReport::create(&path).unwrap();
-        report.on_event(&Event::RunStarted { info: &info });
-        for (index, id) in ["c", "a", "b"].into_iter().enumerate() {
-            let result = case(id);
-            let total = 3;
-            report.on_event(&Event::CaseFinished {
-                index,
-                total,
-                result: &result,
-            });
-        }
-        let tally = crate::record::Tally::default();
-        report.on_event(&Event::RunFinished {
-            tally: &tally,
-            interrupted: false,
-            unreachable: None,
-        });
-        assert_eq!(report.error(), None);
+        let results: Vec<CaseResult> = ["c", "a", "b"].into_iter().map(case).collect();
+        write_report(&path, None, &[0, 1, 2], &results);
         let mut ids = Vec::new();
         let lined = by_lines::<()>(File::open(&path).unwrap(), Run::Keep, &mut |c| {
             ids.push(c.id.clone());
