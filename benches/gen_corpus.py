@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generates one benchmark corpus for benches/compare.sh.
 
-    gen_corpus.py N OUT_DIR BASE_URL PARTS
+    gen_corpus.py N OUT_DIR BASE_URL PARTS [WIDE]
 
 Writes, for N cases of the Sample 1 / Sample 5 kind spread over agents agent1..agent16:
 
@@ -11,6 +11,8 @@ Writes, for N cases of the Sample 1 / Sample 5 kind spread over agents agent1..a
   OUT_DIR/hurl/all.hurl         the same N requests as one Hurl file
   OUT_DIR/hurl/split/*.hurl     the same N requests split over PARTS files (by agent, so a file keeps
                                 one agent's requests in order, as a gws-conform serial group does)
+  OUT_DIR/hurl/wide/*.hurl      the same again over WIDE files, when WIDE is given (Hurl runs files,
+                                not requests, in parallel: `--jobs WIDE` needs WIDE files)
   OUT_DIR/wrk.lua               a wrk script cycling through the same request mix
 
 Every request is stateless or idempotent on the reference server: an S5 request with an invalid workmode
@@ -108,6 +110,7 @@ def lua_string(s):
 
 def main():
     n, out, base_url, parts = int(sys.argv[1]), sys.argv[2], sys.argv[3].rstrip("/"), int(sys.argv[4])
+    wide = int(sys.argv[5]) if len(sys.argv) > 5 else 0
     password = os.environ["GWS_PASSWORD"]
     cases = os.path.join(out, "cases")
     split = os.path.join(out, "hurl", "split")
@@ -124,6 +127,10 @@ def main():
             f.write(f'[agents.r{a}]\nusername = "agent{a}"\npassword = "${{env:GWS_PASSWORD}}"\n\n')
 
     split_files = [open(os.path.join(split, f"part-{k:02d}.hurl"), "w") for k in range(parts)]
+    wide_dir = os.path.join(out, "hurl", "wide")
+    if wide:
+        os.makedirs(wide_dir, exist_ok=True)
+    wide_files = [open(os.path.join(wide_dir, f"part-{k:02d}.hurl"), "w") for k in range(wide)]
     with open(os.path.join(out, "hurl", "all.hurl"), "w") as all_hurl:
         for i in range(n):
             agent, kind = kind_of(i)
@@ -132,7 +139,9 @@ def main():
             entry = hurl_entry(base_url, agent, kind, password)
             all_hurl.write(entry)
             split_files[(agent - 1) % parts].write(entry)
-    for f in split_files:
+            if wide:
+                wide_files[(agent - 1) % wide].write(entry)
+    for f in split_files + wide_files:
         f.close()
 
     # wrk: one request per call, cycling through the corpus's first 2 * AGENTS cases, which hold every
