@@ -46,13 +46,18 @@ fn tried(step: &StepResult) -> Option<&str> {
 /// The first failure of a case, in one line (for summaries): the first differing member says more
 /// than "1 difference(s)".
 pub fn first_failure(case: &CaseResult) -> Option<String> {
-    case.failures()
+    first_failure_in(&case.steps, case.reason.as_deref())
+}
+
+/// [`first_failure`] of a case's steps and reason, for a reader that holds only those.
+pub fn first_failure_in(steps: &[StepResult], reason: Option<&str>) -> Option<String> {
+    super::verdict::failures_in(steps)
         .next()
         .map(|(s, c)| match c.mismatches.first() {
             Some(m) => format!("{}: {}: {}: {}", s.name, c.name, m.path, m.message),
             None => format!("{}: {}", s.name, check_line(c)),
         })
-        .or_else(|| case.reason.clone())
+        .or_else(|| reason.map(str::to_string))
 }
 
 /// The full account of one failed (or warned) case: each failed check, its JSON paths, and the diff.

@@ -183,10 +183,15 @@ impl std::fmt::Display for UserChoice {
 impl CaseResult {
     /// Every failed check, with the step it belongs to.
     pub fn failures(&self) -> impl Iterator<Item = (&StepResult, &Check)> {
-        self.steps
-            .iter()
-            .flat_map(|s| s.checks.iter().filter(|c| !c.passed).map(move |c| (s, c)))
+        failures_in(&self.steps)
     }
+}
+
+/// Every failed check of these steps, with the step it belongs to.
+pub fn failures_in(steps: &[StepResult]) -> impl Iterator<Item = (&StepResult, &Check)> {
+    steps
+        .iter()
+        .flat_map(|s| s.checks.iter().filter(|c| !c.passed).map(move |c| (s, c)))
 }
 
 /// Totals for a run: the one count every output shows (the console line, `-q`, report.json and

@@ -11,7 +11,7 @@
 
 use std::io::{self, BufRead, Read};
 
-use crate::record::CaseResult;
+use serde::de::DeserializeOwned;
 
 /// Why a [`CaseLines`] stopped early.
 pub(super) enum Stop<E> {
@@ -42,20 +42,20 @@ const MAX_CASE_DEPTH: usize = 125;
 /// a longer one means a report laid out otherwise (minified, say), better streamed than held.
 const MAX_OTHER_LINE: u64 = 1 << 20;
 
-pub(super) struct CaseLines<'f, R, E> {
+pub(super) struct CaseLines<'f, R, C, E> {
     inner: R,
     part: Part,
     line: Vec<u8>,
     /// What is still to be handed to the parse from `line`.
     at: usize,
-    on_case: &'f mut dyn FnMut(&CaseResult) -> Result<(), E>,
+    on_case: &'f mut dyn FnMut(&C) -> Result<(), E>,
     /// How many cases were handed to `on_case`.
     pub delivered: usize,
     pub stopped: Option<Stop<E>>,
 }
 
-impl<'f, R: BufRead, E> CaseLines<'f, R, E> {
-    pub fn new(inner: R, on_case: &'f mut dyn FnMut(&CaseResult) -> Result<(), E>) -> Self {
+impl<'f, R: BufRead, C: DeserializeOwned, E> CaseLines<'f, R, C, E> {
+    pub fn new(inner: R, on_case: &'f mut dyn FnMut(&C) -> Result<(), E>) -> Self {
         CaseLines {
             inner,
             part: Part::Head(Nesting::default()),
@@ -141,7 +141,7 @@ impl<'f, R: BufRead, E> CaseLines<'f, R, E> {
                 return Err(self.stop(Stop::Layout));
             }
         }
-        let Ok(case) = serde_json::from_slice::<CaseResult>(text) else {
+        let Ok(case) = serde_json::from_slice::<C>(text) else {
             return Err(self.stop(Stop::Layout));
         };
         if let Err(e) = (self.on_case)(&case) {
@@ -153,7 +153,7 @@ impl<'f, R: BufRead, E> CaseLines<'f, R, E> {
     }
 }
 
-impl<R: BufRead, E> Read for CaseLines<'_, R, E> {
+impl<R: BufRead, C: DeserializeOwned, E> Read for CaseLines<'_, R, C, E> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.at == self.line.len() && !self.next_line()? {
             return Ok(0);

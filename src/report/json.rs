@@ -9,6 +9,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::baseline::BaselineInfo;
@@ -154,6 +155,16 @@ pub fn stream<E>(
     stream_slurping_below(path, SLURP_BELOW, on_case)
 }
 
+/// [`stream`], each case read as `C`: a reader that needs only some of a case's members (the
+/// [`super::index::Index`]) gives a type with only those, and the rest is skipped, not built. A
+/// report `C` reads is not thereby a valid report: the reading that renders it reads each case whole.
+pub(crate) fn stream_as<C: DeserializeOwned, E>(
+    path: &Path,
+    on_case: &mut dyn FnMut(&C) -> Result<(), E>,
+) -> Result<ReportHead, Streamed<E>> {
+    stream_head(path, SLURP_BELOW, on_case)
+}
+
 /// [`stream`] for a reader that has the head already (the formats, rendered from an index): the
 /// run's description, with a large suite's list of inputs, is checked to be there but not kept.
 pub fn stream_cases<E>(
@@ -177,6 +188,15 @@ pub(crate) fn stream_slurping_below<E>(
     path: &Path,
     slurp_below: u64,
     on_case: &mut dyn FnMut(&CaseResult) -> Result<(), E>,
+) -> Result<ReportHead, Streamed<E>> {
+    stream_head(path, slurp_below, on_case)
+}
+
+/// [`stream_slurping_below`], each case read as `C`.
+fn stream_head<C: DeserializeOwned, E>(
+    path: &Path,
+    slurp_below: u64,
+    on_case: &mut dyn FnMut(&C) -> Result<(), E>,
 ) -> Result<ReportHead, Streamed<E>> {
     let Head {
         format,
@@ -204,11 +224,11 @@ pub(crate) fn stream_slurping_below<E>(
 }
 
 /// [`stream_slurping_below`], keeping the run's description or not.
-fn read_report<E>(
+fn read_report<C: DeserializeOwned, E>(
     path: &Path,
     slurp_below: u64,
     keep: Run,
-    on_case: &mut dyn FnMut(&CaseResult) -> Result<(), E>,
+    on_case: &mut dyn FnMut(&C) -> Result<(), E>,
 ) -> Result<Head, Streamed<E>> {
     let open = || {
         File::open(path).map_err(|source| {
@@ -242,16 +262,16 @@ enum Unlined<E> {
     },
 }
 
-fn by_lines<E>(
+fn by_lines<C: DeserializeOwned, E>(
     file: File,
     keep: Run,
-    on_case: &mut dyn FnMut(&CaseResult) -> Result<(), E>,
+    on_case: &mut dyn FnMut(&C) -> Result<(), E>,
 ) -> Result<Head, Unlined<E>> {
     use super::case_lines::{CaseLines, Stop};
     use serde::de::DeserializeSeed;
     let mut lines = CaseLines::new(std::io::BufReader::with_capacity(1 << 16, file), on_case);
     // The parse sees no case unless the report was not laid out as expected: then it stops.
-    let mut stray = |_: &CaseResult| Err(());
+    let mut stray = |_: &C| Err(());
     let mut strayed = None;
     let head = {
         // serde_json reads a reader a byte at a time: through a BufReader that is a copy from its
@@ -281,12 +301,12 @@ fn by_lines<E>(
 
 /// The general reading of a report: from memory (`slurp`) or streamed, handing out the cases after
 /// the first `skip`.
-fn stream_from<E>(
+fn stream_from<C: DeserializeOwned, E>(
     path: &Path,
     file: File,
     slurp: bool,
     (keep, skip): (Run, usize),
-    on_case: &mut dyn FnMut(&CaseResult) -> Result<(), E>,
+    on_case: &mut dyn FnMut(&C) -> Result<(), E>,
 ) -> Result<Head, Streamed<E>> {
     use serde::de::DeserializeSeed;
     let mut failed = None;
@@ -339,8 +359,8 @@ fn stream_from<E>(
 }
 
 /// The top-level object of a report, its cases handed out one by one.
-struct Top<'f, E> {
-    on_case: &'f mut dyn FnMut(&CaseResult) -> Result<(), E>,
+struct Top<'f, C, E> {
+    on_case: &'f mut dyn FnMut(&C) -> Result<(), E>,
     failed: &'f mut Option<E>,
     /// Cases already handed out: read, not handed out again.
     skip: usize,
@@ -356,7 +376,7 @@ struct Head {
     summary: Summary,
 }
 
-impl<'de, E> serde::de::DeserializeSeed<'de> for Top<'_, E> {
+impl<'de, C: DeserializeOwned, E> serde::de::DeserializeSeed<'de> for Top<'_, C, E> {
     type Value = Head;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Head, D::Error> {
@@ -364,7 +384,7 @@ impl<'de, E> serde::de::DeserializeSeed<'de> for Top<'_, E> {
     }
 }
 
-impl<'de, E> serde::de::Visitor<'de> for Top<'_, E> {
+impl<'de, C: DeserializeOwned, E> serde::de::Visitor<'de> for Top<'_, C, E> {
     type Value = Head;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -449,13 +469,13 @@ impl<'de, E> serde::de::Visitor<'de> for Top<'_, E> {
 }
 
 /// The `cases` array: each case to `on_case`, then dropped.
-struct Cases<'f, E> {
-    on_case: &'f mut dyn FnMut(&CaseResult) -> Result<(), E>,
+struct Cases<'f, C, E> {
+    on_case: &'f mut dyn FnMut(&C) -> Result<(), E>,
     failed: &'f mut Option<E>,
     skip: usize,
 }
 
-impl<'de, E> serde::de::DeserializeSeed<'de> for Cases<'_, E> {
+impl<'de, C: DeserializeOwned, E> serde::de::DeserializeSeed<'de> for Cases<'_, C, E> {
     type Value = ();
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -463,7 +483,7 @@ impl<'de, E> serde::de::DeserializeSeed<'de> for Cases<'_, E> {
     }
 }
 
-impl<'de, E> serde::de::Visitor<'de> for Cases<'_, E> {
+impl<'de, C: DeserializeOwned, E> serde::de::Visitor<'de> for Cases<'_, C, E> {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -472,7 +492,7 @@ impl<'de, E> serde::de::Visitor<'de> for Cases<'_, E> {
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut seen = 0;
-        while let Some(case) = seq.next_element::<CaseResult>()? {
+        while let Some(case) = seq.next_element::<C>()? {
             seen += 1;
             if seen <= self.skip {
                 continue;
@@ -732,7 +752,7 @@ mod tests {
         let results: Vec<CaseResult> = ["c", "a", "b"].into_iter().map(case).collect();
         write_report(&path, None, &[0, 1, 2], &results);
         let mut ids = Vec::new();
-        let lined = by_lines::<()>(File::open(&path).unwrap(), Run::Keep, &mut |c| {
+        let lined = by_lines::<CaseResult, ()>(File::open(&path).unwrap(), Run::Keep, &mut |c| {
             ids.push(c.id.clone());
             Ok(())
         });
