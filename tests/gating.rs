@@ -410,6 +410,16 @@ fn merge_writes_every_format_over_shards_with_profiles_of_their_own_and_exits_by
     }
     let merged = assert_one_tally(&dir.join("merged"), &r.stdout);
     assert_eq!(verdict_map(&merged), verdict_map(&full));
+    // The reports of `user:K/N` shards, and their merge, are reports as the schema describes them,
+    // and `verify` takes them as this tree's.
+    for shard in &shards {
+        validate_report(&dir.join(shard));
+    }
+    validate_report(&dir.join("merged/report.json"));
+    for report in shards.iter().map(String::as_str).chain(["merged/report.json"]) {
+        let v = run_in(dir, &["verify", report], &[], LIMIT);
+        assert_eq!(v.code, Some(0), "verify {report}\n{}", v.describe());
+    }
     let digests: BTreeSet<&str> = merged["merged_from"]
         .as_array()
         .unwrap()
