@@ -416,7 +416,11 @@ fn merge_writes_every_format_over_shards_with_profiles_of_their_own_and_exits_by
         validate_report(&dir.join(shard));
     }
     validate_report(&dir.join("merged/report.json"));
-    for report in shards.iter().map(String::as_str).chain(["merged/report.json"]) {
+    for report in shards
+        .iter()
+        .map(String::as_str)
+        .chain(["merged/report.json"])
+    {
         let v = run_in(dir, &["verify", report], &[], LIMIT);
         assert_eq!(v.code, Some(0), "verify {report}\n{}", v.describe());
     }

@@ -74,6 +74,23 @@ fn missing_schema() {
     );
 }
 
+/// A typo in `requires` would skip the case on every target, silently: an error with the
+/// capability it was likely meant to be. A capability of the suite's own, far from any known one,
+/// is not a typo.
+#[test]
+fn a_required_capability_within_a_typo_of_a_known_one() {
+    let text = format!("{HEADER}requires = [\"user_resources\"]\n{GOOD_STEP}");
+    assert_eq!(
+        first_error(&lint_one(&text)),
+        "error: cases/bad.toml:5:13: requires[0]: unknown capability `user_resources`; did you mean \
+         `user_resource`? (no profile documents `user_resources` and no other case requires it, so \
+         this case would be skipped on every target; a capability of your own must be declared in \
+         the profile's `capabilities`)"
+    );
+    let own = lint_one(&format!("{HEADER}requires = [\"voicemail\"]\n{GOOD_STEP}"));
+    assert_eq!(own.code, 0, "{}{}", own.stdout, own.stderr);
+}
+
 #[test]
 fn undefined_variable() {
     let text = format!(

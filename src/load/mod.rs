@@ -362,6 +362,7 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
     }
     errors.extend(names::check_spec(&cases));
     errors.extend(names::check_capabilities(&profile, &cases));
+    errors.extend(names::check_requires(&profile, &cases));
     if cases.is_empty() && errors.is_empty() {
         errors.push(Diagnostic::file(
             &sources.cases.path(),

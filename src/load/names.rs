@@ -117,6 +117,40 @@ pub fn check_spec(cases: &[CaseOutline]) -> Vec<Diagnostic> {
     errors
 }
 
+/// A case's required capability that looks like a typo is an error at its place in `requires`: one
+/// no profile documents, this profile does not declare, and no other case requires, within a typo
+/// of one that is known. Left alone, the case would be skipped on every target ("requires `x` that
+/// profile `p` does not declare") and never tested. A new capability of the suite's own, not close
+/// to a known one (or declared by the profile), is not an error.
+pub fn check_requires(profile: &Profile, cases: &[CaseOutline]) -> Vec<Diagnostic> {
+    let known: Vec<String> = DOCUMENTED_CAPABILITIES
+        .iter()
+        .map(|c| c.to_string())
+        .chain(profile.capabilities.iter().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut required: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in cases.iter().flat_map(|c| c.requires.iter()) {
+        *required.entry(r).or_default() += 1;
+    }
+    let mut errors = Vec::new();
+    for case in cases {
+        for (i, r) in case.requires.iter().enumerate() {
+            if known.contains(r) || required.get(r.as_str()) != Some(&1) {
+                continue;
+            }
+            if let Some(near) = did_you_mean(r, known.iter().map(String::as_str)) {
+                let message = format!(
+                    "unknown capability `{r}`; did you mean `{near}`? (no profile documents `{r}` and no other case requires it, so this case would be skipped on every target; a capability of your own must be declared in the profile's `capabilities`)"
+                );
+                errors.push(at(&case.file.path(), &format!("requires[{i}]"), message));
+            }
+        }
+    }
+    errors
+}
+
 /// A profile capability no case requires and no profile documents is an error at its place in
 /// `capabilities`.
 pub fn check_capabilities(profile: &Profile, cases: &[CaseOutline]) -> Vec<Diagnostic> {
