@@ -102,3 +102,44 @@ fn a_run_prints_the_table_and_exits_by_its_failures() {
         assert!(r.stdout.contains("### chunked:"), "{}", r.stdout);
     }
 }
+
+/// Two conforming variants at once: Start at a place it cannot use answers {"statusCode":0} and
+/// logs nobody in (`async-place-refusal`), and every notification comes late (`slow-lab`, with the
+/// profile's window widened for it). The place cases then listen for an absence of logins; a case
+/// before them of the same user that logged in without listening must not have its late login
+/// message land in their window and fail them (the notification cases' roles are their own).
+#[test]
+fn late_events_of_an_earlier_case_fail_no_place_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = support::Served::start(
+        &["--variant", "async-place-refusal", "--variant", "slow-lab"],
+        "pw-late-1",
+        "sw-late-1",
+    );
+    let profile = support::reference_profile_edited(
+        dir.path(),
+        "slow.toml",
+        &[("csrf = true", "csrf = true\nnotification_window_ms = 10000")],
+    );
+    let r = run(
+        &[
+            "run",
+            "place-",
+            "-q",
+            "--target",
+            &served.url,
+            "--profile",
+            profile.to_str().unwrap(),
+            "--report-dir",
+            dir.path().join("r").to_str().unwrap(),
+        ],
+        &root(),
+        &[
+            ("GWS_PASSWORD", "pw-late-1"),
+            ("GWS_AGENT_LOGIN_PASSWORD", "sw-late-1"),
+        ],
+        Duration::from_secs(180),
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("11 passed"), "{}", r.stdout);
+}
