@@ -7,16 +7,23 @@ use std::time::Duration;
 use crate::load::profile::DEFAULT_NOTIFICATION_WINDOW;
 use crate::model::NotificationExpectation;
 
-/// The expectations with their windows scaled to `window`; a settle period stays inside its window.
+/// The expectations with their windows scaled to `window`. A settle period (how long the channel
+/// must stay quiet before the step stops listening) grows with a longer window too: in a slow lab the
+/// messages of one login come further apart, and one heard after the settle would be blamed on the next
+/// step. It never shrinks below the case's own (a fast lab's messages are no closer together for it),
+/// and it stays inside its window.
 pub(super) fn scaled(
     mut all: Vec<NotificationExpectation>,
     window: Duration,
 ) -> Vec<NotificationExpectation> {
     let default = DEFAULT_NOTIFICATION_WINDOW.as_millis();
+    let scale = |d: Duration| {
+        let ms = (d.as_millis() * window.as_millis() / default).max(1);
+        Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+    };
     for e in &mut all {
-        let ms = (e.within.as_millis() * window.as_millis() / default).max(1);
-        e.within = Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX));
-        e.settle = e.settle.map(|s| s.min(e.within));
+        e.within = scale(e.within);
+        e.settle = e.settle.map(|s| s.max(scale(s)).min(e.within));
     }
     all
 }
@@ -27,7 +34,7 @@ mod tests {
     use crate::model::NotificationKind;
 
     #[test]
-    fn windows_scale_with_the_profile_and_settle_stays_inside() {
+    fn windows_and_settles_scale_with_the_profile_and_settle_stays_inside() {
         let e = |within: u64, settle: Option<u64>| NotificationExpectation {
             channel: "/v2/me/devices".into(),
             within: Duration::from_millis(within),
@@ -44,10 +51,21 @@ mod tests {
             (4000, Some(1000))
         );
         let slow = scaled(
-            vec![e(4000, None), e(2000, None)],
+            vec![e(4000, None), e(2000, None), e(4000, Some(2000))],
             Duration::from_millis(10_000),
         );
         assert_eq!((ms(slow[0].within), ms(slow[1].within)), (10_000, 5000));
+        assert_eq!(
+            slow[2].settle.map(ms),
+            Some(5000),
+            "the settle grows with the window"
+        );
+        let quick = scaled(vec![e(4000, Some(2000))], Duration::from_millis(2000));
+        assert_eq!(
+            (ms(quick[0].within), quick[0].settle.map(ms)),
+            (2000, Some(2000)),
+            "never shorter than the case's own, within its window"
+        );
         let fast = scaled(vec![e(4000, Some(1000))], Duration::from_millis(400));
         assert_eq!(
             (ms(fast[0].within), fast[0].settle.map(ms)),
