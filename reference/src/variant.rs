@@ -154,6 +154,9 @@ variants! {
     AllFailed200 => "all-failed-200", "response",
         "When every requested channel fails, the one error {statusCode, statusMessage} comes with HTTP 200.",
         "page: 'only returns a statusCode and statusMessage for one of the channels' (no HTTP status); notes §3.3: no mapping (expectation audit row 11)";
+    AllFailedPartialLayout => "all-failed-partial-layout", "response",
+        "When every requested channel fails, the answer takes the partial-success layout: the first failure's statusCode, that one failure in `failed`, and an empty `succeeded` array.",
+        "page: 'only returns a statusCode and statusMessage for one of the channels' (not in which layout); notes §1.3: the exact shape is [INF] (audit 2026-12-07)";
     CometdCookieAuth => "cometd-cookie-auth", "cometd",
         "The CometD endpoint authenticates by the JSESSIONID cookie only; HTTP Basic alone is refused there (403::Handshake denied).",
         "notes §4.2: the initial GET /me is needed 'to retrieve a cookie that will be used by CometD for authorization' [OBS G3]";

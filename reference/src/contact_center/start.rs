@@ -429,6 +429,17 @@ impl ContactCenter {
         if succeeded.is_empty() {
             let first = &failed[0];
             let code = first["statusCode"].as_i64().unwrap_or(4);
+            if self.varies(Variant::AllFailedPartialLayout) {
+                let status = if code == 4 {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                return Err(Reply::error_with(
+                    status,
+                    json!({ "statusCode": code, "failed": [first], "succeeded": [] }),
+                ));
+            }
             let status = if self.varies(Variant::AllFailed200) {
                 StatusCode::OK
             } else if code == 4 {
