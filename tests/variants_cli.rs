@@ -143,3 +143,34 @@ fn late_events_of_an_earlier_case_fail_no_place_case() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("11 passed"), "{}", r.stdout);
 }
+
+/// `slow-logout` (End answers at once, the logout follows 3 s later) served on its own, two cases
+/// right after one another on one user: the second finds the agent still logged in, a premise it
+/// checks (a warning at most), never an observed failure.
+#[test]
+fn a_slow_logout_fails_no_case_that_follows_one_on_its_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = support::Served::start(&["--variant", "slow-logout"], "pw-slow-1", "sw-slow-1");
+    let profile = root().join("profiles/reference.toml");
+    let r = run(
+        &[
+            "run",
+            "s4-both-channels-in-service",
+            "s4-voice-fails-multimedia-succeeds",
+            "--target",
+            &served.url,
+            "--profile",
+            profile.to_str().unwrap(),
+            "--report-dir",
+            dir.path().join("r").to_str().unwrap(),
+        ],
+        &root(),
+        &[
+            ("GWS_PASSWORD", "pw-slow-1"),
+            ("GWS_AGENT_LOGIN_PASSWORD", "sw-slow-1"),
+        ],
+        Duration::from_secs(120),
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(" 0 failed"), "{}", r.stdout);
+}

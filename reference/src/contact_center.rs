@@ -31,7 +31,7 @@ struct AgentState {
     voice: Option<VoiceLogin>,
     /// Multimedia channels currently logged in.
     multimedia: BTreeSet<String>,
-    /// Variant `slow-logout`: when End's logout takes effect (applied at the next look at the state).
+    /// Variant `slow-logout`: when End's logout takes effect (applied at the next request to the server).
     logout_due: Option<Instant>,
     /// Fault `default-assignment-not-restored`: the last session's device, still assigned after End.
     kept_device: Option<Device>,
@@ -137,15 +137,28 @@ impl ContactCenter {
     }
 
     fn agent_state(&self, username: &str) -> MutexGuard<'_, AgentState> {
+        self.log_out_due();
         // Every authenticated principal is a directory agent, so the entry exists.
-        let mut state = lock(&self.agents[username]);
-        if state.logout_due.is_some_and(|due| due <= Instant::now()) {
-            state.logout_due = None;
-            for m in self.log_out(username, &mut state) {
-                self.bus.publish(username, m);
+        lock(&self.agents[username])
+    }
+
+    /// Variant `slow-logout`: every logout whose time has come takes effect, whoever's it is, so that
+    /// a device or number an ended session held is free for another agent 3 s after End, as on a
+    /// server whose backend logs out on its own (not only at that agent's next request). Each agent's
+    /// lock is taken alone, with nothing else held, so no order of locks can deadlock.
+    fn log_out_due(&self) {
+        if !self.varies(Variant::SlowLogout) {
+            return;
+        }
+        for (username, agent) in &self.agents {
+            let mut state = lock(agent);
+            if state.logout_due.is_some_and(|due| due <= Instant::now()) {
+                state.logout_due = None;
+                for m in self.log_out(username, &mut state) {
+                    self.bus.publish(username, m);
+                }
             }
         }
-        state
     }
 
     fn device_json(&self, device: &Device, user_state: Value, dynamic_number: &str) -> Value {

@@ -862,6 +862,19 @@ async fn slow_logout() {
     );
     tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_eq!(b.state().await, "LoggedOut");
+
+    // The logout takes effect on its own time, not at the agent's next request: the device an
+    // ended session held is free for another agent then, though its holder has not been back.
+    let held = Agent::new(&v, "agent2");
+    let place = json!({"place": "PLACE_EXT_ACD"});
+    assert_eq!(held.start(place.clone()).await.status, 200);
+    assert_eq!(held.end().await.json(), json!({"statusCode": 0}));
+    let other = Agent::new(&v, "agent3");
+    let soon = other.start(place.clone()).await;
+    assert_eq!(soon.status, 409, "still held: {}", soon.text());
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    let later = other.start(place).await;
+    assert_eq!(later.status, 200, "{}", later.text());
 }
 
 #[test]
