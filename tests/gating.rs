@@ -566,6 +566,11 @@ fn compare_lists_exactly_the_cases_a_fault_changed_and_exits_1() {
             "{}",
             r.stdout
         );
+        if format == "text" {
+            // The mark stands before the case id, a word of its own.
+            assert!(r.stdout.contains("  REGRESSION "), "{}", r.stdout);
+            assert!(!r.stdout.contains("REGRESSION :"), "{}", r.stdout);
+        }
     }
     // The other way round nothing regresses: every change is a fix.
     let r = run_in(

@@ -244,7 +244,7 @@ impl Comparison {
                 .as_deref()
                 .map(|r| format!(": {}", one_line(r)))
                 .unwrap_or_default();
-            let _ = writeln!(t, "  {:<width$}  {}{mark}{reason}", c.change, c.case);
+            let _ = writeln!(t, "  {:<width$}  {mark}{}{reason}", c.change, c.case);
         }
         let _ = writeln!(t, "{}", self.headline());
         t
