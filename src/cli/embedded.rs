@@ -162,6 +162,15 @@ pub async fn serve(args: ServeArgs) -> u8 {
         } else {
             outln!("agents agent1..agent{BUILTIN_AGENTS}; password from ${PASSWORD_VAR}");
         }
+        // Sample 3's login code needs its own password (agentLoginPassword), which a run reads from
+        // the same variable: without it, the two do not agree and Sample 3 fails for the setup.
+        if std::env::var_os(LOGIN_CODE_PASSWORD_VAR).is_none() {
+            outln!("login code agent1 (Sample 3): its agentLoginPassword was generated: export {LOGIN_CODE_PASSWORD_VAR} before starting to choose it, and give the run the same");
+        } else {
+            outln!(
+                "login code agent1 (Sample 3): agentLoginPassword from ${LOGIN_CODE_PASSWORD_VAR}"
+            );
+        }
     }
     if let Some(f) = fault {
         outln!("fault: {} ({})", f.name(), f.description());
