@@ -54,7 +54,7 @@ pub struct Suite {
     pub profile: Profile,
     pub redactor: Redactor,
     /// What loads but deserves a word (`lint` and `list` print them): roles no case uses, cases whose
-    /// role falls back to `default`.
+    /// role falls back to `default`, a required capability within a typo of a known one.
     pub warnings: Vec<Diagnostic>,
     /// `cases/variables.toml`, hashed like every other input.
     pub inputs: Vec<InputFile>,
@@ -362,7 +362,6 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
     }
     errors.extend(names::check_spec(&cases));
     errors.extend(names::check_capabilities(&profile, &cases));
-    errors.extend(names::check_requires(&profile, &cases));
     if cases.is_empty() && errors.is_empty() {
         errors.push(Diagnostic::file(
             &sources.cases.path(),
@@ -373,7 +372,8 @@ pub fn load_suite_from(sources: &SuiteSources, env: &Env) -> Result<Suite, LoadE
         return Err(LoadErrors(errors));
     }
     cases.sort_by(|a, b| a.id.cmp(&b.id));
-    let warnings = names::role_warnings(&profile, &cases);
+    let mut warnings = names::role_warnings(&profile, &cases);
+    warnings.extend(names::requires_warnings(&profile, &cases));
     Ok(Suite {
         cases,
         schemas,
