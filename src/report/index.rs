@@ -136,25 +136,32 @@ impl Index {
 
     /// Reads a report.json case by case (see [`super::json::stream`]), each case as [`Listed`].
     pub fn read(path: &Path) -> Result<Index, ReportError> {
+        Index::read_slurping_below(path, super::json::SLURP_BELOW)
+    }
+
+    /// [`Index::read`], a report smaller than `slurp_below` bytes read into memory first (see
+    /// [`super::json::stream`]): the tests take every reading path with it.
+    fn read_slurping_below(path: &Path, slurp_below: u64) -> Result<Index, ReportError> {
         let mut cases = Vec::new();
         let shared = Interner::default();
-        let head = super::json::stream_as::<Listed, serde_json::Error>(path, &mut |c| {
-            cases.push(Index::entry_listed(c, &shared)?);
-            Ok(())
-        })
-        .map_err(|e| match e {
-            Streamed::Report(e) => e,
-            // Read whole, the report gives the error with its line and column.
-            Streamed::Case(e) => match super::json::Report::read(path) {
-                Err(whole) => whole,
-                Ok(_) => ReportError::Parse {
-                    path: path.to_path_buf(),
-                    line: 0,
-                    column: 0,
-                    message: e.to_string(),
+        let head =
+            super::json::stream_as::<Listed, serde_json::Error>(path, slurp_below, &mut |c| {
+                cases.push(Index::entry_listed(c, &shared)?);
+                Ok(())
+            })
+            .map_err(|e| match e {
+                Streamed::Report(e) => e,
+                // Read whole, the report gives the error with its line and column.
+                Streamed::Case(e) => match super::json::Report::read(path) {
+                    Err(whole) => whole,
+                    Ok(_) => ReportError::Parse {
+                        path: path.to_path_buf(),
+                        line: 0,
+                        column: 0,
+                        message: e.to_string(),
+                    },
                 },
-            },
-        })?;
+            })?;
         cases.shrink_to_fit();
         let mut index = Index::new(head, cases);
         index.attestation = super::attest::Seen::beside(path);
@@ -266,15 +273,16 @@ mod tests {
     }
 
     /// The index read from a file, each case read lightly, lists every case as the index of the
-    /// same report held whole does, whichever reading the file takes.
+    /// same report held whole does, whichever reading the file takes: from memory, a case per line
+    /// (laid out as a run writes it), or streamed (pretty-printed).
     #[test]
     fn an_index_read_from_a_file_is_the_index_of_the_whole_report() {
         let dir = tempfile::tempdir().unwrap();
-        for lined in [true, false] {
+        for (lined, slurp_below) in [(true, u64::MAX), (false, u64::MAX), (true, 0), (false, 0)] {
             let path = dir.path().join("report.json");
             std::fs::write(&path, report(lined)).unwrap();
             let whole = Index::of_report(&Report::read(&path).unwrap());
-            let read = Index::read(&path).unwrap();
+            let read = Index::read_slurping_below(&path, slurp_below).unwrap();
             assert_eq!(format!("{:?}", read.cases), format!("{:?}", whole.cases));
             let why: Vec<_> = read
                 .cases
@@ -308,6 +316,9 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         let whole = Report::read(&path).unwrap_err().to_string();
         assert!(whole.contains(":6:"), "{whole}");
-        assert_eq!(Index::read(&path).unwrap_err().to_string(), whole);
+        for slurp_below in [u64::MAX, 0] {
+            let read = Index::read_slurping_below(&path, slurp_below);
+            assert_eq!(read.unwrap_err().to_string(), whole);
+        }
     }
 }

@@ -142,7 +142,7 @@ pub enum Streamed<E> {
 /// report written by the harness is read a case per line, as fast as from memory without holding
 /// its bytes: rendering reads the report three times at once (the index, then two groups of
 /// formats), and whole, a 10,000-case report's three copies were a run's memory peak.
-const SLURP_BELOW: u64 = 256 << 10;
+pub(crate) const SLURP_BELOW: u64 = 256 << 10;
 
 /// Reads a report.json without holding all its cases as values (a report under 256 KiB is read
 /// into memory as bytes first; larger ones a case per line, or streamed): each case is parsed,
@@ -160,9 +160,10 @@ pub fn stream<E>(
 /// report `C` reads is not thereby a valid report: the reading that renders it reads each case whole.
 pub(crate) fn stream_as<C: DeserializeOwned, E>(
     path: &Path,
+    slurp_below: u64,
     on_case: &mut dyn FnMut(&C) -> Result<(), E>,
 ) -> Result<ReportHead, Streamed<E>> {
-    stream_head(path, SLURP_BELOW, on_case)
+    stream_head(path, slurp_below, on_case)
 }
 
 /// [`stream`] for a reader that has the head already (the formats, rendered from an index): the
