@@ -31,7 +31,8 @@ struct AgentState {
     voice: Option<VoiceLogin>,
     /// Multimedia channels currently logged in.
     multimedia: BTreeSet<String>,
-    /// Variant `slow-logout`: when End's logout takes effect (applied at the next request to the server).
+    /// Variant `slow-logout`: when End's logout takes effect (applied by the next operation that looks
+    /// at any agent's state).
     logout_due: Option<Instant>,
     /// Fault `default-assignment-not-restored`: the last session's device, still assigned after End.
     kept_device: Option<Device>,
@@ -139,24 +140,31 @@ impl ContactCenter {
     fn agent_state(&self, username: &str) -> MutexGuard<'_, AgentState> {
         self.log_out_due();
         // Every authenticated principal is a directory agent, so the entry exists.
-        lock(&self.agents[username])
+        let mut state = lock(&self.agents[username]);
+        // Its own, once more under the lock: one may have fallen due since the sweep.
+        self.log_out_if_due(username, &mut state);
+        state
     }
 
-    /// Variant `slow-logout`: every logout whose time has come takes effect, whoever's it is, so that
-    /// a device or number an ended session held is free for another agent 3 s after End, as on a
-    /// server whose backend logs out on its own (not only at that agent's next request). Each agent's
-    /// lock is taken alone, with nothing else held, so no order of locks can deadlock.
+    /// Variant `slow-logout`: every logout whose time has come takes effect, whoever's it is, at
+    /// any operation that looks at an agent's state (Start, End, Ready/NotReady, the user's devices),
+    /// so that a device or number an ended session held is free for another agent 3 s after End, not
+    /// only at that agent's next request. Each agent's lock is taken alone, with nothing else held, so
+    /// no order of locks can deadlock.
     fn log_out_due(&self) {
         if !self.varies(Variant::SlowLogout) {
             return;
         }
         for (username, agent) in &self.agents {
-            let mut state = lock(agent);
-            if state.logout_due.is_some_and(|due| due <= Instant::now()) {
-                state.logout_due = None;
-                for m in self.log_out(username, &mut state) {
-                    self.bus.publish(username, m);
-                }
+            self.log_out_if_due(username, &mut lock(agent));
+        }
+    }
+
+    fn log_out_if_due(&self, username: &str, state: &mut AgentState) {
+        if state.logout_due.is_some_and(|due| due <= Instant::now()) {
+            state.logout_due = None;
+            for m in self.log_out(username, state) {
+                self.bus.publish(username, m);
             }
         }
     }
