@@ -23,6 +23,8 @@ CORES=$(nproc)
 SIZES=${BENCH_SIZES:-"1000 10000"}
 ROUNDS=${BENCH_ROUNDS:-3}
 WIDE=${BENCH_WIDE:-$((4 * CORES))}
+# The corpus has 16 agents (gen_corpus.py), so 16 serial groups and 16 non-empty Hurl files at most.
+if [ "$WIDE" -gt 16 ]; then WIDE=16; fi
 WRK_SECONDS=${WRK_SECONDS:-5}
 if [ "$WRK_SECONDS" -gt 30 ]; then WRK_SECONDS=30; fi
 

@@ -567,9 +567,15 @@ fn compare_lists_exactly_the_cases_a_fault_changed_and_exits_1() {
             r.stdout
         );
         if format == "text" {
-            // The mark stands before the case id, a word of its own.
-            assert!(r.stdout.contains("  REGRESSION "), "{}", r.stdout);
-            assert!(!r.stdout.contains("REGRESSION :"), "{}", r.stdout);
+            // The mark is a word of its own after the case id, and the ids stay in one column.
+            assert!(r.stdout.contains(" REGRESSION: "), "{}", r.stdout);
+            for id in &changed {
+                assert!(
+                    !r.stdout.contains(&format!("{id}REGRESSION")),
+                    "{}",
+                    r.stdout
+                );
+            }
         }
     }
     // The other way round nothing regresses: every change is a fix.

@@ -238,13 +238,13 @@ impl Comparison {
             .max()
             .unwrap_or(0);
         for c in &self.changes {
-            let mark = if c.regression { "REGRESSION " } else { "" };
+            let mark = if c.regression { " REGRESSION" } else { "" };
             let reason = c
                 .reason
                 .as_deref()
                 .map(|r| format!(": {}", one_line(r)))
                 .unwrap_or_default();
-            let _ = writeln!(t, "  {:<width$}  {mark}{}{reason}", c.change, c.case);
+            let _ = writeln!(t, "  {:<width$}  {}{mark}{reason}", c.change, c.case);
         }
         let _ = writeln!(t, "{}", self.headline());
         t

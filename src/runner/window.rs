@@ -10,8 +10,8 @@ use crate::model::NotificationExpectation;
 /// The expectations with their windows scaled to `window`. A settle period (how long the channel
 /// must stay quiet before the step stops listening) grows with a longer window too: in a slow lab the
 /// messages of one login come further apart, and one heard after the settle would be blamed on the next
-/// step. It never shrinks below the case's own (a fast lab's messages are no closer together for it),
-/// and it stays inside its window.
+/// step. A shorter window does not shrink it (a fast lab's messages are no closer together for it),
+/// but the window's end bounds it.
 pub(super) fn scaled(
     mut all: Vec<NotificationExpectation>,
     window: Duration,
