@@ -710,6 +710,29 @@ async fn all_failed_with_http_200() {
 }
 
 #[tokio::test]
+async fn all_failed_in_the_partial_success_layout() {
+    let (d, v) = pair(Variant::AllFailedPartialLayout, false).await;
+    let plain = Agent::new(&d, "agent4")
+        .start(json!({"channels": ["chat"]}))
+        .await;
+    assert_eq!(
+        plain.json().as_object().unwrap().len(),
+        2,
+        "{}",
+        plain.text()
+    );
+    let a = Agent::new(&v, "agent4");
+    let failed = a.start(json!({"channels": ["chat"]})).await;
+    assert_eq!(failed.status.as_u16(), 500);
+    let body = failed.json();
+    assert_eq!(body["statusCode"], 4);
+    assert_eq!(body["succeeded"], json!([]));
+    assert_eq!(body["failed"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(body["failed"][0]["statusCode"], 4);
+    assert_eq!(a.state().await, "LoggedOut");
+}
+
+#[tokio::test]
 async fn cometd_needs_the_session_cookie() {
     let (d, v) = pair(Variant::CometdCookieAuth, false).await;
     assert_eq!(
