@@ -121,24 +121,12 @@ fn late_events_of_an_earlier_case_fail_no_place_case() {
         "slow.toml",
         &[("csrf = true", "csrf = true\nnotification_window_ms = 10000")],
     );
-    let r = run(
-        &[
-            "run",
-            "place-",
-            "-q",
-            "--target",
-            &served.url,
-            "--profile",
-            profile.to_str().unwrap(),
-            "--report-dir",
-            dir.path().join("r").to_str().unwrap(),
-        ],
-        &root(),
-        &[
-            ("GWS_PASSWORD", "pw-late-1"),
-            ("GWS_AGENT_LOGIN_PASSWORD", "sw-late-1"),
-        ],
-        Duration::from_secs(180),
+    let r = run_against(
+        &served,
+        &profile,
+        &["place-", "-q"],
+        ("pw-late-1", "sw-late-1"),
+        dir.path(),
     );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("11 passed"), "{}", r.stdout);
@@ -152,25 +140,40 @@ fn a_slow_logout_fails_no_case_that_follows_one_on_its_user() {
     let dir = tempfile::tempdir().unwrap();
     let served = support::Served::start(&["--variant", "slow-logout"], "pw-slow-1", "sw-slow-1");
     let profile = root().join("profiles/reference.toml");
-    let r = run(
+    let r = run_against(
+        &served,
+        &profile,
         &[
-            "run",
             "s4-both-channels-in-service",
             "s4-voice-fails-multimedia-succeeds",
-            "--target",
-            &served.url,
-            "--profile",
-            profile.to_str().unwrap(),
-            "--report-dir",
-            dir.path().join("r").to_str().unwrap(),
         ],
-        &root(),
-        &[
-            ("GWS_PASSWORD", "pw-slow-1"),
-            ("GWS_AGENT_LOGIN_PASSWORD", "sw-slow-1"),
-        ],
-        Duration::from_secs(120),
+        ("pw-slow-1", "sw-slow-1"),
+        dir.path(),
     );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains(" 0 failed"), "{}", r.stdout);
+}
+
+/// `run ARGS` against `served` with `profile` and the server's two passwords, reports in `dir`/r.
+fn run_against(
+    served: &support::Served,
+    profile: &std::path::Path,
+    args: &[&str],
+    (password, login_code_password): (&str, &str),
+    dir: &std::path::Path,
+) -> support::Run {
+    let report_dir = dir.join("r");
+    let mut all = vec!["run", "--target", &served.url, "--profile"];
+    all.push(profile.to_str().unwrap());
+    all.extend(["--report-dir", report_dir.to_str().unwrap()]);
+    all.extend(args);
+    run(
+        &all,
+        &root(),
+        &[
+            ("GWS_PASSWORD", password),
+            ("GWS_AGENT_LOGIN_PASSWORD", login_code_password),
+        ],
+        Duration::from_secs(180),
+    )
 }
