@@ -470,6 +470,21 @@ pub struct Step {
     /// Members of the JSON body whose value is a variable of the environment as it is
     /// (`agentLoginPassword = "${env:GWS_AGENT_LOGIN_PASSWORD}"`), as (member, variable).
     pub sent_from_env: Vec<(String, String)>,
+    /// `[steps.retry]`: the step is sent again while its checks fail, until a deadline.
+    pub retry: Option<Retry>,
+}
+
+/// How a step whose outcome may come a moment late is polled (`[steps.retry]` in a case file): a
+/// state the page promises without saying when ("restores the default device assignment") is
+/// looked at again until it holds or the deadline passes, so that a conforming server that gets
+/// there later than our lab does is not failed for it, and a fast one is not waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// How long after the first attempt started another may still start (the profile's
+    /// `notification_window_ms` scales it up, never down).
+    pub within: std::time::Duration,
+    /// The pause between the end of one attempt and the start of the next.
+    pub every: std::time::Duration,
 }
 
 impl Step {

@@ -321,3 +321,59 @@ fn a_matrix_entry_may_name_its_rows_role() {
     assert_eq!(role("param-unusual-string[place.empty]"), "params4");
     assert_eq!(role("param-unusual-string[place.overlong]"), "params3");
 }
+
+/// A `[steps.retry]` table after a GET step (line numbers: the header has 4 lines, the step starts
+/// on line 6).
+fn retry_case(method: &str, retry: &str, extra: &str) -> String {
+    format!(
+        "{HEADER}\n[[steps]]\nname = \"poll\"\n[steps.request]\nmethod = \"{method}\"\npath = \"/api/v2/me?subresources=devices\"\n[steps.retry]\n{retry}\n[steps.expect]\nstatus = 200\n{extra}"
+    )
+}
+
+#[test]
+fn a_retry_polls_a_get_for_a_bounded_time_and_never_listens() {
+    let ok = lint_one(&retry_case("GET", "within_ms = 15000\nevery_ms = 250", ""));
+    assert_eq!(ok.code, 0, "{}{}", ok.stdout, ok.stderr);
+
+    let e = first_error(&lint_one(&retry_case("GET", "within_ms = 0", "")));
+    assert!(
+        e.contains("bad.toml:12:1: steps[0].retry.within_ms: 0 is outside 1..=60000 ms"),
+        "{e}"
+    );
+    let e = first_error(&lint_one(&retry_case(
+        "GET",
+        "within_ms = 1000\nevery_ms = 5",
+        "",
+    )));
+    assert!(
+        e.contains("steps[0].retry.every_ms: 5 is outside 50..=1000 ms"),
+        "{e}"
+    );
+    let e = first_error(&lint_one(&retry_case(
+        "GET",
+        "within_ms = 100\nevery_ms = 500",
+        "",
+    )));
+    assert!(e.contains("steps[0].retry.every_ms: 500 is outside"), "{e}");
+    let e = first_error(&lint_one(&retry_case("POST", "within_ms = 1000", "")));
+    assert!(
+        e.contains("steps[0].retry: a retried step is sent again while its checks fail: only a GET or HEAD, which changes nothing, may be retried, not a POST"),
+        "{e}"
+    );
+    let listening =
+        "[[steps.notifications]]\nchannel = \"/v2/me/devices\"\nwithin_ms = 100\nabsent = true\n";
+    let e = first_error(&lint_one(&retry_case("GET", "within_ms = 1000", listening)));
+    assert!(
+        e.contains("steps[0].retry: a retried step cannot listen for notifications"),
+        "{e}"
+    );
+    let e = first_error(&lint_one(&retry_case(
+        "GET",
+        "within_ms = 1000\nuntil = 3",
+        "",
+    )));
+    assert!(
+        e.contains("steps[0].retry.until: unknown key `until`"),
+        "{e}"
+    );
+}

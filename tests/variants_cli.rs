@@ -154,6 +154,39 @@ fn a_slow_logout_fails_no_case_that_follows_one_on_its_user() {
     assert!(r.stdout.contains(" 0 failed"), "{}", r.stdout);
 }
 
+/// `late-restore` (End restores the default device assignment 6 s after its logout): the checks
+/// after End poll (`[steps.retry]`), so the case passes, and the report records how many attempts
+/// the restore took and that the last one is judged.
+#[test]
+fn a_late_restore_passes_on_a_later_attempt_and_the_report_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = support::Served::start(&["--variant", "late-restore"], "pw-lr-1", "sw-lr-1");
+    let profile = root().join("profiles/reference.toml");
+    let r = run_against(
+        &served,
+        &profile,
+        &["default-assignment-restored"],
+        ("pw-lr-1", "sw-lr-1"),
+        dir.path(),
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r/report.json")).unwrap()).unwrap();
+    let steps = report["cases"][0]["steps"].as_array().unwrap();
+    let back = steps
+        .iter()
+        .find(|s| s["name"] == "after End: the default device assignment is back")
+        .unwrap();
+    let attempts = back["attempts"].as_u64().unwrap();
+    assert!(attempts > 1, "the restore came late: {back}");
+    let note = back["notes"][0].as_str().unwrap();
+    assert!(
+        note.contains(&format!("passed at attempt {attempts}")),
+        "{note}"
+    );
+    assert_eq!(back["passed"], true);
+}
+
 /// `run ARGS` against `served` with `profile` and the server's two passwords, reports in `dir`/r.
 fn run_against(
     served: &support::Served,

@@ -23,6 +23,8 @@ use crate::variant::{Behaviour, Variant};
 
 /// How long variant `slow-logout` takes to log an agent out after End answered.
 const SLOW_LOGOUT: Duration = Duration::from_secs(3);
+/// How long variant `late-restore` keeps an ended session's device assigned after the logout.
+const LATE_RESTORE: Duration = Duration::from_secs(6);
 const VOICE_ENVIRONMENT_ID: &str = "370ef5e6-9e3c-4d91-9588-7f4dfe67e011";
 pub(crate) const INTERACTION_SERVER_DOWN: &str = "Interaction server connection is not opened";
 
@@ -34,8 +36,11 @@ struct AgentState {
     /// Variant `slow-logout`: when End's logout takes effect (applied by the next operation that looks
     /// at any agent's state).
     logout_due: Option<Instant>,
-    /// Fault `default-assignment-not-restored`: the last session's device, still assigned after End.
+    /// Fault `default-assignment-not-restored` (for good) and variant `late-restore` (until
+    /// `restore_due`): the last session's device, still assigned after End.
     kept_device: Option<Device>,
+    /// Variant `late-restore`: when the default assignment comes back.
+    restore_due: Option<Instant>,
 }
 
 struct VoiceLogin {
@@ -228,7 +233,11 @@ impl ContactCenter {
     /// The agent's currently assigned devices: the login device during a voice session, else the devices
     /// of the default place.
     pub(crate) fn devices_json(&self, username: &str) -> Vec<Value> {
-        let state = self.agent_state(username);
+        let mut state = self.agent_state(username);
+        if state.restore_due.is_some_and(|due| due <= Instant::now()) {
+            state.restore_due = None;
+            state.kept_device = None;
+        }
         match &state.voice {
             Some(v) => vec![self.device_json(
                 &v.device,
@@ -286,6 +295,9 @@ impl ContactCenter {
         if let Some(v) = state.voice.take() {
             if self.has(Fault::DefaultAssignmentNotRestored) {
                 state.kept_device = Some(v.device.clone());
+            } else if self.varies(Variant::LateRestore) {
+                state.kept_device = Some(v.device.clone());
+                state.restore_due = Some(Instant::now() + LATE_RESTORE);
             }
             let mut claims = lock(&self.claims);
             let path = v.device.path();

@@ -133,6 +133,9 @@ variants! {
     SlowLogout => "slow-logout", "session",
         "EndContactCenterSession answers {statusCode 0} at once and logs the agent out 3 s later; a start in between finds the agent logged in (no login, no notification).",
         "notes §3.2: 0 means only 'accepted and forwarded to a backend', the outcome comes later [DOC D9]; Sample 1: an agent already logged in gets no notification (audit 2026-12-07, B)";
+    LateRestore => "late-restore", "session",
+        "EndContactCenterSession logs the agent out at once but restores the default device assignment 6 s later: until then the user's devices are the ended session's device (logged out).",
+        "page, parameter table, place: 'When the client ends the session, Web Services restores the default device assignment' (not when); notes §3.2: 0 means 'accepted and forwarded', the outcome comes later [DOC D9]";
     NoLogoutNotification => "no-logout-notification", "notifications",
         "EndContactCenterSession publishes no DeviceStateChangeMessage.",
         "spec silent: no source shows a logout DSC (expectation audit row 17)";

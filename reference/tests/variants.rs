@@ -872,6 +872,35 @@ async fn no_channel_state_on_start_and_slow_lab() {
 }
 
 #[tokio::test]
+async fn late_restore() {
+    let numbers = |a: Answer| -> Vec<String> {
+        a.json()["user"]["devices"]
+            .as_array()
+            .map(|d| {
+                d.iter()
+                    .map(|d| d["phoneNumber"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (d, v) = pair(Variant::LateRestore, false).await;
+    for (server, late) in [(&d, false), (&v, true)] {
+        let a = Agent::new(server, "agent4");
+        assert_eq!(a.start(json!({"place": "PLACE_RESTORE"})).await.status, 200);
+        assert_eq!(a.end().await.json(), json!({"statusCode": 0}));
+        let b = Agent::new(server, "agent4");
+        assert_eq!(b.state().await, "LoggedOut", "the logout is at once");
+        let seen = numbers(b.get("/api/v2/me?subresources=devices").await);
+        let expected = if late { "6501" } else { "7004" };
+        assert_eq!(seen, vec![expected.to_string()], "late: {late}");
+    }
+    tokio::time::sleep(Duration::from_millis(6100)).await;
+    let b = Agent::new(&v, "agent4");
+    let seen = numbers(b.get("/api/v2/me?subresources=devices").await);
+    assert_eq!(seen, vec!["7004".to_string()], "restored 6 s after End");
+}
+
+#[tokio::test]
 async fn slow_logout() {
     let (_, v) = pair(Variant::SlowLogout, false).await;
     let a = Agent::new(&v, "agent1");

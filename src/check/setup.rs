@@ -145,6 +145,7 @@ mod tests {
             expect: Default::default(),
             notifications: Vec::new(),
             sent_from_env: Vec::new(),
+            retry: None,
         }
     }
 

@@ -400,6 +400,7 @@ mod tests {
             expect,
             notifications: Vec::new(),
             sent_from_env: Vec::new(),
+            retry: None,
         }
     }
 

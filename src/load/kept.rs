@@ -114,6 +114,7 @@ mod tests {
             expect: Expectation::default(),
             notifications: Vec::new(),
             sent_from_env: Vec::new(),
+            retry: None,
         };
         Case {
             header: CaseHeader {

@@ -97,7 +97,13 @@ pub fn describe_failure(f: &CaseResult) -> String {
         if step.passed {
             continue;
         }
-        s.push_str(&format!("  step `{}`:\n", step.name));
+        match step.attempts {
+            Some(n) if n > 1 => s.push_str(&format!(
+                "  step `{}` (retried: the last of {n} attempts over {} ms):\n",
+                step.name, step.duration_ms
+            )),
+            _ => s.push_str(&format!("  step `{}`:\n", step.name)),
+        }
         for c in step.checks.iter().filter(|c| !c.passed) {
             let weight = match c.level {
                 Level::Failure => "",

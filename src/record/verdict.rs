@@ -91,6 +91,10 @@ pub struct StepResult {
     /// bench adds up along a serial group (benches/latency.sh).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_ms: Option<u64>,
+    /// For a step with `[steps.retry]`: how many times it was sent. Its exchanges and checks are
+    /// the last attempt's (the one the verdict rests on); a note says when it passed or gave up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
     /// The CometD messages the step received, when it had notification expectations.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notifications: Vec<NotificationRecord>,

@@ -405,6 +405,7 @@ mod tests {
                     duration_ms: 0,
                     cometd_ms: None,
                     wait_ms: None,
+                    attempts: None,
                     notifications: vec![],
                     notes: vec![],
                     hint: None,

@@ -147,6 +147,18 @@ async fn run_steps(
     }
 }
 
+/// Whether a check that weighs (not a cleanup's) failed.
+fn weighs(checks: &[crate::record::Check]) -> bool {
+    checks
+        .iter()
+        .any(|c| !c.passed && c.level >= crate::record::Level::Warning)
+}
+
+/// Whether a step's result has a failure that weighs: what a retried step is sent again for.
+fn missed(r: &StepResult) -> bool {
+    weighs(&r.checks)
+}
+
 /// A step not run because an earlier one failed.
 fn not_run(step: &Step) -> StepResult {
     StepResult {
@@ -158,6 +170,7 @@ fn not_run(step: &Step) -> StepResult {
         duration_ms: 0,
         cometd_ms: None,
         wait_ms: None,
+        attempts: None,
         notifications: Vec::new(),
         notes: Vec::new(),
         hint: None,
@@ -174,9 +187,40 @@ struct Heard {
 }
 
 impl CaseRun<'_> {
-    /// Runs one step: observes (CometD set up before the request, the request, the notifications
-    /// after it), then hands what it saw to `check::step`, which judges it.
+    /// Runs one step; a step with `[steps.retry]` is sent again while a check that weighs fails
+    /// and the next attempt can still start before its deadline. The last attempt is the result.
     async fn step(&mut self, step: &Step, weights: step::Weights) -> StepResult {
+        let Some(retry) = step.retry else {
+            return self.attempt(step, weights).await;
+        };
+        let started = Instant::now();
+        let within = super::window::scaled_up(retry.within, self.transport.notification_window());
+        let mut attempts = 1u32;
+        let mut r = self.attempt(step, weights).await;
+        while missed(&r) && started.elapsed() + retry.every < within {
+            tokio::time::sleep(retry.every).await;
+            attempts += 1;
+            r = self.attempt(step, weights).await;
+        }
+        let took = started.elapsed().as_millis();
+        let (within, every) = (within.as_millis(), retry.every.as_millis());
+        if missed(&r) {
+            r.notes.push(format!(
+                "retried while failing, every {every} ms for up to {within} ms: still failing after {attempts} attempts over {took} ms; the last attempt is the one judged"
+            ));
+        } else if attempts > 1 {
+            r.notes.push(format!(
+                "retried while failing, every {every} ms for up to {within} ms: passed at attempt {attempts}, {took} ms after the first"
+            ));
+        }
+        r.attempts = Some(attempts);
+        r.duration_ms = took as u64;
+        r
+    }
+
+    /// Sends one step once: observes (CometD set up before the request, the request, the
+    /// notifications after it), then hands what it saw to `check::step`, which judges it.
+    async fn attempt(&mut self, step: &Step, weights: step::Weights) -> StepResult {
         let step_started = Instant::now();
         let answers = step::answers(step);
         let mut sent = Vec::new();
@@ -226,12 +270,9 @@ impl CaseRun<'_> {
             session: heard.session,
         };
         let checks = step::conclude(step, &answers, weights, http, &watched, observed);
-        // Only a miss that weighs (not a cleanup's) points at the environment.
-        let missed = checks
-            .iter()
-            .any(|c| !c.passed && c.level >= crate::record::Level::Warning);
         let observed_and_judged = StepResult {
-            hint: missed.then(|| step.env_hint()).flatten(),
+            // Only a miss that weighs (not a cleanup's) points at the environment.
+            hint: weighs(&checks).then(|| step.env_hint()).flatten(),
             name: step.name.clone(),
             exchanges,
             passed: checks.iter().all(|c| c.passed),
@@ -240,6 +281,7 @@ impl CaseRun<'_> {
             duration_ms: step_started.elapsed().as_millis() as u64,
             cometd_ms,
             wait_ms: heard.wait_ms,
+            attempts: None,
             notifications: records,
             notes,
         };

@@ -134,6 +134,7 @@ mod tests {
             duration_ms: 1,
             cometd_ms: None,
             wait_ms: None,
+            attempts: None,
             hint: None,
             notifications: vec![NotificationRecord {
                 channel: "/v2/me/devices".into(),

@@ -28,10 +28,27 @@ pub(super) fn scaled(
     all
 }
 
+/// A retried step's deadline for `window`: longer in a slow lab, never shorter than the case's
+/// own (a deadline only bounds how long a failing state is polled; a fast lab passes before it).
+pub(super) fn scaled_up(within: Duration, window: Duration) -> Duration {
+    let default = DEFAULT_NOTIFICATION_WINDOW.as_millis();
+    let ms = within.as_millis() * window.as_millis() / default;
+    within.max(Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::NotificationKind;
+
+    #[test]
+    fn a_retry_deadline_grows_with_a_slow_lab_and_never_shrinks() {
+        let s = Duration::from_secs;
+        let default = DEFAULT_NOTIFICATION_WINDOW;
+        assert_eq!(scaled_up(s(10), default), s(10));
+        assert_eq!(scaled_up(s(10), default * 2), s(20));
+        assert_eq!(scaled_up(s(10), default / 4), s(10));
+    }
 
     #[test]
     fn windows_and_settles_scale_with_the_profile_and_settle_stays_inside() {

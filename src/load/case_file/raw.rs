@@ -43,7 +43,21 @@ pub(super) struct RawStep {
     /// CometD expectations (see cases/README.md, "Notifications").
     #[serde(default)]
     pub(super) notifications: Vec<RawNotification>,
+    /// Polling while the checks fail (see cases/README.md, "Retry").
+    pub(super) retry: Option<RawRetry>,
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRetry {
+    pub(super) within_ms: i64,
+    pub(super) every_ms: Option<i64>,
+}
+
+/// The pause between attempts of a retried step when the case gives none.
+pub const DEFAULT_RETRY_EVERY_MS: i64 = 250;
+/// The shortest pause between attempts: a retry polls a lab, it does not load it.
+pub const MIN_RETRY_EVERY_MS: i64 = 50;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

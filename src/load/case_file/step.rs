@@ -134,6 +134,10 @@ pub(super) fn build_step(
     }
 
     let expect = build_expectation(&rs.expect, &at("expect"), true, p, vars, secrets, ctx);
+    let retry = rs
+        .retry
+        .as_ref()
+        .and_then(|r| build_retry(r, rs, &method, &at("retry"), p));
     Step {
         name: rs.name.clone().unwrap_or_else(|| format!("step {}", i + 1)),
         always: rs.always,
@@ -151,7 +155,63 @@ pub(super) fn build_step(
         expect,
         notifications,
         sent_from_env,
+        retry,
     }
+}
+
+/// `[steps.retry]`, checked: a bounded poll of a request that changes nothing, on a step that does
+/// not listen (a notification window is opened once, when the request goes out).
+fn build_retry(
+    r: &RawRetry,
+    rs: &RawStep,
+    method: &str,
+    at: &str,
+    p: &mut Problems,
+) -> Option<Retry> {
+    let mut ok = true;
+    if !(1..=MAX_WINDOW_MS).contains(&r.within_ms) {
+        p.add(
+            &format!("{at}.within_ms"),
+            format!("{} is outside 1..={MAX_WINDOW_MS} ms", r.within_ms),
+        );
+        ok = false;
+    }
+    let every = r.every_ms.unwrap_or(DEFAULT_RETRY_EVERY_MS);
+    if every < MIN_RETRY_EVERY_MS || (ok && every > r.within_ms) {
+        p.add(
+            &format!("{at}.every_ms"),
+            format!(
+                "{every} is outside {MIN_RETRY_EVERY_MS}..={} ms (at least {MIN_RETRY_EVERY_MS}, at most `within_ms`)",
+                r.within_ms.max(MIN_RETRY_EVERY_MS)
+            ),
+        );
+        ok = false;
+    }
+    if !matches!(method, "GET" | "HEAD") {
+        p.add(
+            at,
+            format!("a retried step is sent again while its checks fail: only a GET or HEAD, which changes nothing, may be retried, not a {method}"),
+        );
+        ok = false;
+    }
+    let listens = !rs.notifications.is_empty()
+        || rs
+            .expect
+            .alternatives
+            .iter()
+            .any(|a| !a.notifications.is_empty());
+    if listens {
+        p.add(
+            at,
+            "a retried step cannot listen for notifications (a window opens once, when the request goes out): give the listening a step of its own before it",
+        );
+        ok = false;
+    }
+    let ms = |v: i64| std::time::Duration::from_millis(u64::try_from(v).unwrap_or(0));
+    ok.then(|| Retry {
+        within: ms(r.within_ms),
+        every: ms(every),
+    })
 }
 
 #[cfg(test)]
