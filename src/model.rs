@@ -179,10 +179,11 @@ pub fn listens(steps: &[Step]) -> bool {
 
 /// The lab resources a case logs in at: each `place`, `devicePath` and `dynamicPhoneNumber` value of
 /// its request bodies (a number in use by one session is refused to another: 409).
-/// Two cases that name one of them must not run at once.
+/// Two cases that name one of them must not run at once. A request whose every allowed answer is a
+/// refusal (Sample 5's invalid workmode: 400) logs in nowhere, so it holds nothing.
 pub fn lab_resources(steps: &[Step]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for step in steps {
+    for step in steps.iter().filter(|s| s.expect.may_succeed()) {
         let Some(Body::Json(serde_json::Value::Object(body))) = &step.request.body else {
             continue;
         };
@@ -596,6 +597,17 @@ pub enum StatusPattern {
     Class(u8),
 }
 
+impl Expectation {
+    /// Whether an allowed answer (the main one or an alternative) may be a success: a 2xx status,
+    /// or any status when none is given.
+    pub fn may_succeed(&self) -> bool {
+        let ok = |e: &Expectation| {
+            e.status.is_empty() || e.status.iter().any(|p| (200..300).any(|s| p.matches(s)))
+        };
+        ok(self) || self.alternatives.iter().any(ok)
+    }
+}
+
 impl StatusPattern {
     pub fn matches(&self, status: u16) -> bool {
         match self {
@@ -808,6 +820,52 @@ mod tests {
         );
         assert!(JsonPath::parse("a.b").is_err());
         assert!(JsonPath::parse("$.a[x]").is_err());
+    }
+
+    #[test]
+    fn a_request_that_can_only_be_refused_holds_no_lab_resource() {
+        let step = |status: Vec<StatusPattern>, alternative: Option<Vec<StatusPattern>>| Step {
+            name: "s".into(),
+            always: false,
+            purpose: StepPurpose::Check,
+            capability: None,
+            request: Request {
+                method: "POST".into(),
+                path: "/api/v2/me".into(),
+                auth: AuthMode::Basic,
+                headers: Vec::new(),
+                body: Some(Body::Json(serde_json::json!({"place": "P1"}))),
+                csrf: true,
+                follow_redirects: false,
+            },
+            expect: Expectation {
+                status,
+                alternatives: alternative
+                    .map(|status| Expectation {
+                        status,
+                        ..Expectation::default()
+                    })
+                    .into_iter()
+                    .collect(),
+                ..Expectation::default()
+            },
+            notifications: Vec::new(),
+            sent_from_env: Vec::new(),
+            retry: None,
+        };
+        let p1 = vec!["place P1".to_string()];
+        let refused = vec![StatusPattern::Exact(400)];
+        assert!(lab_resources(&[step(refused.clone(), None)]).is_empty());
+        assert_eq!(
+            lab_resources(&[step(vec![StatusPattern::Class(2)], None)]),
+            p1
+        );
+        assert_eq!(lab_resources(&[step(Vec::new(), None)]), p1, "any status");
+        assert_eq!(
+            lab_resources(&[step(refused, Some(vec![StatusPattern::Exact(200)]))]),
+            p1,
+            "an alternative may log in"
+        );
     }
 
     /// A large suite keeps a header per case all run: a field that grows it grows every run's memory

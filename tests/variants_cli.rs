@@ -187,6 +187,29 @@ fn a_late_restore_passes_on_a_later_attempt_and_the_report_says_so() {
     assert_eq!(back["passed"], true);
 }
 
+/// `slow-logout` with only the cases that log in at the shared places of two users (`devices` and
+/// `notify5`): each case waits until no other running case holds its place, and each ends by polling
+/// until its logout has taken effect, so none finds the place in use (409) or its user still logged in.
+#[test]
+fn cases_at_one_place_never_overlap_even_when_the_logout_is_late() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = support::Served::start(&["--variant", "slow-logout"], "pw-sl-2", "sw-sl-2");
+    let profile = root().join("profiles/reference.toml");
+    let r = run_against(
+        &served,
+        &profile,
+        &["place-ext-and-acd", "place-multi"],
+        ("pw-sl-2", "sw-sl-2"),
+        dir.path(),
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("8 passed; 0 warnings; 0 failed"),
+        "{}",
+        r.stdout
+    );
+}
+
 /// `run ARGS` against `served` with `profile` and the server's two passwords, reports in `dir`/r.
 fn run_against(
     served: &support::Served,

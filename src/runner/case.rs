@@ -154,11 +154,6 @@ fn weighs(checks: &[crate::record::Check]) -> bool {
         .any(|c| !c.passed && c.level >= crate::record::Level::Warning)
 }
 
-/// Whether a step's result has a failure that weighs: what a retried step is sent again for.
-fn missed(r: &StepResult) -> bool {
-    weighs(&r.checks)
-}
-
 /// A step not run because an earlier one failed.
 fn not_run(step: &Step) -> StepResult {
     StepResult {
@@ -187,8 +182,9 @@ struct Heard {
 }
 
 impl CaseRun<'_> {
-    /// Runs one step; a step with `[steps.retry]` is sent again while a check that weighs fails
-    /// and the next attempt can still start before its deadline. The last attempt is the result.
+    /// Runs one step; a step with `[steps.retry]` is sent again while a check fails (a cleanup's
+    /// too: a cleanup polls to wait for the lab, e.g. a logout under way) and the next attempt can
+    /// still start before its deadline. The last attempt is the result.
     async fn step(&mut self, step: &Step, weights: step::Weights) -> StepResult {
         let Some(retry) = step.retry else {
             return self.attempt(step, weights).await;
@@ -197,14 +193,14 @@ impl CaseRun<'_> {
         let within = super::window::scaled_up(retry.within, self.transport.notification_window());
         let mut attempts = 1u32;
         let mut r = self.attempt(step, weights).await;
-        while missed(&r) && started.elapsed() + retry.every < within {
+        while !r.passed && started.elapsed() + retry.every < within {
             tokio::time::sleep(retry.every).await;
             attempts += 1;
             r = self.attempt(step, weights).await;
         }
         let took = started.elapsed().as_millis();
         let (within, every) = (within.as_millis(), retry.every.as_millis());
-        if missed(&r) {
+        if !r.passed {
             r.notes.push(format!(
                 "retried while failing, every {every} ms for up to {within} ms: still failing after {attempts} attempts over {took} ms; the last attempt is the one judged"
             ));

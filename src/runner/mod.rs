@@ -5,6 +5,7 @@ mod blank;
 mod case;
 mod cometd;
 mod dispatch;
+mod lab_locks;
 mod live;
 pub mod record;
 mod window;
@@ -138,6 +139,7 @@ async fn run_watching(
     // however large the suite: results stream out.
     const WINDOW: usize = 256;
     let turns = crate::plan::Turns::new(plan);
+    let lab = lab_locks::LabLocks::default();
     let permits = tokio::sync::Semaphore::new(jobs.max(1));
     let producer = async move {
         if let Some(pool) = &plan.pool {
@@ -145,12 +147,19 @@ async fn run_watching(
             drop(tx);
             return;
         }
-        let (turns, permits) = (&turns, &permits);
+        let (turns, permits, lab) = (&turns, &permits, &lab);
         futures_util::stream::iter(0..plan.cases.len())
             .map(|i| {
                 let tx = tx.clone();
                 async move {
                     turns.wait(i).await;
+                    let planned = &plan.cases[i];
+                    // A case waits for its lab resources before it takes a permit, so that a
+                    // waiting case keeps no other from running.
+                    let _held = match planned.skip {
+                        None => Some(lab.hold(suite, planned.case).await),
+                        Some(_) => None,
+                    };
                     let Ok(_permit) = permits.acquire().await else {
                         return;
                     };
@@ -160,7 +169,6 @@ async fn run_watching(
                         turns.finish(i);
                         return;
                     }
-                    let planned = &plan.cases[i];
                     let _ = tx.send(Live::Started(i));
                     let steps = live::StepSink::new(i, tx.clone());
                     let (mut result, reach) = live::STEPS
