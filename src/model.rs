@@ -179,11 +179,20 @@ pub fn listens(steps: &[Step]) -> bool {
 
 /// The lab resources a case logs in at: each `place`, `devicePath` and `dynamicPhoneNumber` value of
 /// its request bodies (a number in use by one session is refused to another: 409).
-/// Two cases that name one of them must not run at once. A request whose every allowed answer is a
-/// refusal (Sample 5's invalid workmode: 400) logs in nowhere, so it holds nothing.
-pub fn lab_resources(steps: &[Step]) -> Vec<String> {
+/// Two cases that name one of them must not run at once.
+///
+/// One kind of request holds nothing: one whose every allowed answer is a refusal that weighs as a
+/// failure (a documented or observed 400, Sample 5's invalid workmode). A server that logs in there
+/// anyway fails that case for it. A refusal we only inferred may be a conforming server's login
+/// (variant `workmode-case-insensitive`), so it holds the resource like any other request.
+pub fn lab_resources(steps: &[Step], case: Provenance) -> Vec<String> {
+    let refused_for_certain = |s: &Step| {
+        !s.always
+            && !s.expect.may_succeed()
+            && s.expect.provenance.unwrap_or(case) != Provenance::Inferred
+    };
     let mut out: Vec<String> = Vec::new();
-    for step in steps.iter().filter(|s| s.expect.may_succeed()) {
+    for step in steps.iter().filter(|s| !refused_for_certain(s)) {
         let Some(Body::Json(serde_json::Value::Object(body))) = &step.request.body else {
             continue;
         };
@@ -855,14 +864,34 @@ mod tests {
         };
         let p1 = vec!["place P1".to_string()];
         let refused = vec![StatusPattern::Exact(400)];
-        assert!(lab_resources(&[step(refused.clone(), None)]).is_empty());
+        let documented = Provenance::Documented;
+        assert!(lab_resources(&[step(refused.clone(), None)], documented).is_empty());
         assert_eq!(
-            lab_resources(&[step(vec![StatusPattern::Class(2)], None)]),
+            lab_resources(&[step(refused.clone(), None)], Provenance::Inferred),
+            p1,
+            "an inferred refusal may be a conforming server's login"
+        );
+        let mut own = step(refused.clone(), None);
+        own.expect.provenance = Some(Provenance::Inferred);
+        assert_eq!(
+            lab_resources(&[own], documented),
+            p1,
+            "the step's own weight"
+        );
+        assert_eq!(
+            lab_resources(&[step(vec![StatusPattern::Class(2)], None)], documented),
             p1
         );
-        assert_eq!(lab_resources(&[step(Vec::new(), None)]), p1, "any status");
         assert_eq!(
-            lab_resources(&[step(refused, Some(vec![StatusPattern::Exact(200)]))]),
+            lab_resources(&[step(Vec::new(), None)], documented),
+            p1,
+            "any status"
+        );
+        assert_eq!(
+            lab_resources(
+                &[step(refused, Some(vec![StatusPattern::Exact(200)]))],
+                documented
+            ),
             p1,
             "an alternative may log in"
         );

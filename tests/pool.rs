@@ -242,3 +242,46 @@ fn time_shards_need_timings_and_balance_by_them() {
     assert!(with.iter().all(|id| &role_of[id] == long_user), "{with:?}");
     assert_eq!(with.len() + without.len(), every.len());
 }
+
+/// A login refused only by our inference holds its place: under `workmode-case-insensitive` the
+/// server logs `workmode-wrong-case-*` in at Sample 5's place (a conforming answer, which warns), and
+/// with `slow-logout` the place stays held 3 s after End. Had those cases held nothing, the pool
+/// would run them beside the cases that must log in there, which would get 409 and fail.
+#[test]
+fn an_inferred_refusal_holds_its_place_in_a_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = support::Served::start(
+        &[
+            "--variant",
+            "workmode-case-insensitive",
+            "--variant",
+            "slow-logout",
+        ],
+        PASSWORD,
+        "sw-pool-wci",
+    );
+    let profile = pool_profile(dir.path(), 6, PINNED);
+    let out = dir.path().join("r");
+    let r = run(
+        &[
+            "run",
+            "--target",
+            &served.url,
+            "--profile",
+            profile.to_str().unwrap(),
+            "--report-dir",
+            out.to_str().unwrap(),
+            "workmode-wrong",
+            "s5-",
+            "workmode-auto",
+        ],
+        &root(),
+        &[
+            ("GWS_PASSWORD", PASSWORD),
+            ("GWS_AGENT_LOGIN_PASSWORD", "sw-pool-wci"),
+        ],
+        LIMIT,
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(" 0 failed"), "{}", r.stdout);
+}

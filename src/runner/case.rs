@@ -193,10 +193,30 @@ impl CaseRun<'_> {
         let within = super::window::scaled_up(retry.within, self.transport.notification_window());
         let mut attempts = 1u32;
         let mut r = self.attempt(step, weights).await;
+        // What earlier attempts heard (a CometD message the case's session received meanwhile, a
+        // CSRF retry's note) is kept: each attempt drains the session, and only the last is judged.
+        let (mut heard, mut notes) = (Vec::new(), Vec::new());
+        let mut last_start = started;
         while !r.passed && started.elapsed() + retry.every < within {
             tokio::time::sleep(retry.every).await;
             attempts += 1;
+            heard.append(&mut r.notifications);
+            notes.append(&mut r.notes);
+            // A message's time is after the step's request: the last attempt's, so the earlier
+            // attempts' go negative, as a message left over from before does.
+            let start = Instant::now();
+            let shift = i64::try_from(start.duration_since(last_start).as_millis()).unwrap_or(0);
+            heard.iter_mut().for_each(|n| n.at_ms -= shift);
+            last_start = start;
             r = self.attempt(step, weights).await;
+        }
+        if !heard.is_empty() {
+            heard.append(&mut r.notifications);
+            r.notifications = heard;
+        }
+        if !notes.is_empty() {
+            notes.append(&mut r.notes);
+            r.notes = notes;
         }
         let took = started.elapsed().as_millis();
         let (within, every) = (within.as_millis(), retry.every.as_millis());

@@ -43,7 +43,7 @@ pub(super) async fn run_pool(
                 locks.extend(
                     suite
                         .case(c.case)
-                        .map(|f| lab_resources(&f.steps))
+                        .map(|f| lab_resources(&f.steps, f.provenance))
                         .unwrap_or_default(),
                 );
             }

@@ -31,7 +31,7 @@ impl LabLocks {
         // cases that log in at a lab resource, in a suite past its keep budget).
         let mut names = suite
             .case(case)
-            .map(|c| lab_resources(&c.steps))
+            .map(|c| lab_resources(&c.steps, c.provenance))
             .unwrap_or_default();
         names.sort();
         let locks: Vec<Arc<AsyncMutex<()>>> = {

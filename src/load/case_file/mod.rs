@@ -212,7 +212,7 @@ fn build_case(
                 group,
                 requires: ctx.interner.list(&raw.requires),
                 costs: steps.iter().map(StepCost::of).collect(),
-                names_lab_resource: !lab_resources(&steps).is_empty(),
+                names_lab_resource: !lab_resources(&steps, raw.provenance).is_empty(),
                 needs_credentials: sends_credentials(&steps),
                 listens: listens(&steps),
             }),
