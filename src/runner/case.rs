@@ -147,13 +147,6 @@ async fn run_steps(
     }
 }
 
-/// Whether a check that weighs (not a cleanup's) failed.
-fn weighs(checks: &[crate::record::Check]) -> bool {
-    checks
-        .iter()
-        .any(|c| !c.passed && c.level >= crate::record::Level::Warning)
-}
-
 /// A step not run because an earlier one failed.
 fn not_run(step: &Step) -> StepResult {
     StepResult {
@@ -286,9 +279,12 @@ impl CaseRun<'_> {
             session: heard.session,
         };
         let checks = step::conclude(step, &answers, weights, http, &watched, observed);
+        // Only a miss that weighs (not a cleanup's) points at the environment.
+        let missed = checks
+            .iter()
+            .any(|c| !c.passed && c.level >= crate::record::Level::Warning);
         let observed_and_judged = StepResult {
-            // Only a miss that weighs (not a cleanup's) points at the environment.
-            hint: weighs(&checks).then(|| step.env_hint()).flatten(),
+            hint: missed.then(|| step.env_hint()).flatten(),
             name: step.name.clone(),
             exchanges,
             passed: checks.iter().all(|c| c.passed),

@@ -16,24 +16,23 @@ pub(super) fn scaled(
     mut all: Vec<NotificationExpectation>,
     window: Duration,
 ) -> Vec<NotificationExpectation> {
-    let default = DEFAULT_NOTIFICATION_WINDOW.as_millis();
-    let scale = |d: Duration| {
-        let ms = (d.as_millis() * window.as_millis() / default).max(1);
-        Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
-    };
     for e in &mut all {
-        e.within = scale(e.within);
-        e.settle = e.settle.map(|s| s.max(scale(s)).min(e.within));
+        e.within = proportional(e.within, window).max(Duration::from_millis(1));
+        e.settle = e.settle.map(|s| scaled_up(s, window).min(e.within));
     }
     all
 }
 
-/// A retried step's deadline for `window`: longer in a slow lab, never shorter than the case's
-/// own (a deadline only bounds how long a failing state is polled; a fast lab passes before it).
-pub(super) fn scaled_up(within: Duration, window: Duration) -> Duration {
-    let default = DEFAULT_NOTIFICATION_WINDOW.as_millis();
-    let ms = within.as_millis() * window.as_millis() / default;
-    within.max(Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)))
+/// `d` scaled up for `window`, never down: a settle period, and a retried step's deadline (which
+/// only bounds how long a failing state is polled; a fast lab passes before it).
+pub(super) fn scaled_up(d: Duration, window: Duration) -> Duration {
+    d.max(proportional(d, window))
+}
+
+/// `d`, written for the default window, in proportion to `window`.
+fn proportional(d: Duration, window: Duration) -> Duration {
+    let ms = d.as_millis() * window.as_millis() / DEFAULT_NOTIFICATION_WINDOW.as_millis();
+    Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

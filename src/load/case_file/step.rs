@@ -134,11 +134,7 @@ pub(super) fn build_step(
     }
 
     let expect = build_expectation(&rs.expect, &at("expect"), true, p, vars, secrets, ctx);
-    let retry = rs
-        .retry
-        .as_ref()
-        .and_then(|r| build_retry(r, rs, &method, &at("retry"), p));
-    Step {
+    let mut step = Step {
         name: rs.name.clone().unwrap_or_else(|| format!("step {}", i + 1)),
         always: rs.always,
         purpose: rs.purpose,
@@ -155,19 +151,19 @@ pub(super) fn build_step(
         expect,
         notifications,
         sent_from_env,
-        retry,
-    }
+        retry: None,
+    };
+    step.retry = rs
+        .retry
+        .as_ref()
+        .and_then(|r| build_retry(r, &step, &at("retry"), p));
+    step
 }
 
 /// `[steps.retry]`, checked: a bounded poll of a request that changes nothing, on a step that does
 /// not listen (a notification window is opened once, when the request goes out).
-fn build_retry(
-    r: &RawRetry,
-    rs: &RawStep,
-    method: &str,
-    at: &str,
-    p: &mut Problems,
-) -> Option<Retry> {
+fn build_retry(r: &RawRetry, step: &Step, at: &str, p: &mut Problems) -> Option<Retry> {
+    let method = step.request.method.as_str();
     let mut ok = true;
     if !(1..=MAX_WINDOW_MS).contains(&r.within_ms) {
         p.add(
@@ -194,13 +190,7 @@ fn build_retry(
         );
         ok = false;
     }
-    let listens = !rs.notifications.is_empty()
-        || rs
-            .expect
-            .alternatives
-            .iter()
-            .any(|a| !a.notifications.is_empty());
-    if listens {
+    if crate::model::listens(std::slice::from_ref(step)) {
         p.add(
             at,
             "a retried step cannot listen for notifications (a window opens once, when the request goes out): give the listening a step of its own before it",
