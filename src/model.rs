@@ -488,13 +488,26 @@ pub struct Step {
 /// state the page promises without saying when ("restores the default device assignment") is
 /// looked at again until it holds or the deadline passes, so that a conforming server that gets
 /// there later than our lab does is not failed for it, and a fast one is not waited for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retry {
     /// How long after the first attempt started another may still start (the profile's
     /// `notification_window_ms` scales it up, never down).
     pub within: std::time::Duration,
     /// The pause between the end of one attempt and the start of the next.
     pub every: std::time::Duration,
+    /// Only a failing attempt answered with one of these statuses is tried again (empty: any
+    /// failing attempt). A poll for a state to settle stops at once on an answer that says the
+    /// target cannot show that state (a 404 for a resource it does not have): waiting would not
+    /// change it.
+    pub while_status: Vec<StatusPattern>,
+}
+
+impl Retry {
+    /// Whether a failing attempt whose answer had `status` (none: no answer) is tried again.
+    pub fn retries(&self, status: Option<u16>) -> bool {
+        self.while_status.is_empty()
+            || status.is_some_and(|s| self.while_status.iter().any(|p| p.matches(s)))
+    }
 }
 
 impl Step {

@@ -376,4 +376,19 @@ fn a_retry_polls_a_get_for_a_bounded_time_and_never_listens() {
         e.contains("steps[0].retry.until: unknown key `until`"),
         "{e}"
     );
+    let ok = lint_one(&retry_case(
+        "GET",
+        "within_ms = 1000\nwhile_status = [\"2xx\", 409]",
+        "",
+    ));
+    assert_eq!(ok.code, 0, "{}\n{}", ok.stdout, ok.stderr);
+    let e = first_error(&lint_one(&retry_case(
+        "GET",
+        "within_ms = 1000\nwhile_status = \"2oo\"",
+        "",
+    )));
+    assert!(
+        e.contains("bad.toml:13:1: steps[0].retry.while_status: `2oo` is not a status class"),
+        "{e}"
+    );
 }

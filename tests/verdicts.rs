@@ -311,3 +311,63 @@ fn a_filtered_run_or_a_tolerated_failure_is_never_a_bare_pass() {
     let html = std::fs::read_to_string(d.join("out2/report.html")).unwrap();
     assert!(html.contains("data-verdict=\"warn\""));
 }
+
+/// A polled premise on a target that cannot show it: `while_status = "2xx"` stops the poll at the
+/// first answer of another status (here a 404 for a resource the server does not have), judged at
+/// once with a note that says why; without it, the same step is polled until its deadline.
+#[test]
+fn a_retry_stops_at_once_on_a_status_it_does_not_poll() {
+    let dir = workspace_copy();
+    let d = dir.path();
+    let case = |id: &str, while_status: &str| {
+        format!(
+            r#"id = "{id}"
+title = "a poll of a resource the server does not have"
+spec = "S1"
+provenance = "inferred"
+rationale = "a test of [steps.retry] while_status"
+agent = "sample2"
+
+[[steps]]
+name = "the premise"
+[steps.request]
+method = "GET"
+path = "/api/v2/me/no-such-resource"
+[steps.retry]
+within_ms = 1500
+every_ms = 100
+{while_status}
+[steps.expect]
+status = 200
+"#
+        )
+    };
+    std::fs::write(
+        d.join("cases/zz-poll-2xx.toml"),
+        case("zz-poll-2xx", "while_status = \"2xx\""),
+    )
+    .unwrap();
+    std::fs::write(d.join("cases/zz-poll-any.toml"), case("zz-poll-any", "")).unwrap();
+    let r = gws(d, &["run", "zz-poll-", "--report-dir", "out", "--force"]);
+    assert_eq!(r.code, 0, "warnings only\n{}\n{}", r.stdout, r.stderr);
+    let report = report(d);
+    let step = |id: &str| {
+        report["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()["steps"][0]
+            .clone()
+    };
+    let stopped = step("zz-poll-2xx");
+    assert_eq!(stopped["attempts"], 1, "{stopped}");
+    assert_eq!(stopped["passed"], false, "{stopped}");
+    let note = stopped["notes"][0].as_str().unwrap();
+    assert!(
+        note.contains("stopped after 1 attempt(s)") && note.contains("on HTTP 404"),
+        "{note}"
+    );
+    let polled = step("zz-poll-any");
+    assert!(polled["attempts"].as_u64().unwrap() > 1, "{polled}");
+}

@@ -174,12 +174,23 @@ struct Heard {
     wait_ms: Option<u64>,
 }
 
+/// The status of the answer to the step's own request (not a request the harness added before it),
+/// when one came.
+fn answered(r: &StepResult) -> Option<u16> {
+    r.exchanges
+        .iter()
+        .rev()
+        .find(|e| !e.by_harness)
+        .and_then(|e| e.response.as_ref())
+        .map(|a| a.status)
+}
+
 impl CaseRun<'_> {
     /// Runs one step; a step with `[steps.retry]` is sent again while a check fails (a cleanup's
     /// too: a cleanup polls to wait for the lab, e.g. a logout under way) and the next attempt can
     /// still start before its deadline. The last attempt is the result.
     async fn step(&mut self, step: &Step, weights: step::Weights) -> StepResult {
-        let Some(retry) = step.retry else {
+        let Some(retry) = &step.retry else {
             return self.attempt(step, weights).await;
         };
         let started = Instant::now();
@@ -190,7 +201,7 @@ impl CaseRun<'_> {
         // CSRF retry's note) is kept: each attempt drains the session, and only the last is judged.
         let (mut heard, mut notes) = (Vec::new(), Vec::new());
         let mut last_start = started;
-        while !r.passed && started.elapsed() + retry.every < within {
+        while !r.passed && retry.retries(answered(&r)) && started.elapsed() + retry.every < within {
             tokio::time::sleep(retry.every).await;
             attempts += 1;
             heard.append(&mut r.notifications);
@@ -213,7 +224,18 @@ impl CaseRun<'_> {
         }
         let took = started.elapsed().as_millis();
         let (within, every) = (within.as_millis(), retry.every.as_millis());
-        if !r.passed {
+        if !r.passed && !retry.retries(answered(&r)) {
+            let status = answered(&r).map_or("no answer".to_string(), |s| format!("HTTP {s}"));
+            r.notes.push(format!(
+                "retried while failing with {}, every {every} ms for up to {within} ms: stopped after {attempts} attempt(s) over {took} ms on {status}, which waiting would not change; the last attempt is the one judged",
+                retry
+                    .while_status
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ));
+        } else if !r.passed {
             r.notes.push(format!(
                 "retried while failing, every {every} ms for up to {within} ms: still failing after {attempts} attempts over {took} ms; the last attempt is the one judged"
             ));

@@ -110,7 +110,7 @@ pub(super) fn build_expectation(
     }
 }
 
-fn parse_status(v: &toml::Value) -> Result<Vec<StatusPattern>, String> {
+pub(super) fn parse_status(v: &toml::Value) -> Result<Vec<StatusPattern>, String> {
     fn one(v: &toml::Value) -> Result<StatusPattern, String> {
         match v {
             toml::Value::Integer(i) if (100..=599).contains(i) => {

@@ -52,6 +52,8 @@ pub(super) struct RawStep {
 pub(super) struct RawRetry {
     pub(super) within_ms: i64,
     pub(super) every_ms: Option<i64>,
+    /// Only an answer with one of these statuses is tried again (`"2xx"`, `404`, or a list).
+    pub(super) while_status: Option<toml::Value>,
 }
 
 /// The pause between attempts of a retried step when the case gives none.

@@ -197,10 +197,24 @@ fn build_retry(r: &RawRetry, step: &Step, at: &str, p: &mut Problems) -> Option<
         );
         ok = false;
     }
+    let while_status = match r
+        .while_status
+        .as_ref()
+        .map(super::expectation::parse_status)
+    {
+        None => Vec::new(),
+        Some(Ok(s)) => s,
+        Some(Err(e)) => {
+            p.add(&format!("{at}.while_status"), e);
+            ok = false;
+            Vec::new()
+        }
+    };
     let ms = |v: i64| std::time::Duration::from_millis(u64::try_from(v).unwrap_or(0));
     ok.then(|| Retry {
         within: ms(r.within_ms),
         every: ms(every),
+        while_status,
     })
 }
 
