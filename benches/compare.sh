@@ -10,6 +10,9 @@
 # Each tool runs at three concurrencies: 1, the core count, and BENCH_WIDE (default 4 x cores). At the
 # core count the loopback round trip, not the CPU, still bounds a lean client (the floor idles part of
 # the time), so a tool's best mode is often the wide one; every "best" below is the best of the three.
+# One more Hurl row writes Hurl's own reports (HTML, JUnit, TAP, JSON) at the wide concurrency: the
+# like-for-like comparison, since gws-conform writes report.json, HTML, JUnit, TAP and Markdown on every run.
+# It is printed apart and never counted as Hurl's best.
 #
 # Every load is bounded: gws-conform, the floor and Hurl send exactly N requests; wrk runs WRK_SECONDS (at most 30).
 # Loopback only. Installs Hurl (cargo install hurl@8.0.1 --locked), wrk and GNU time when missing, and
@@ -104,6 +107,14 @@ for N in $SIZES; do
             measure "hurl-one-$N" "$N" "$HURL" --test --jobs 1 "$C/hurl/all.hurl"
             measure "hurl-split-$N" "$N" "$HURL" --test --jobs "$CORES" "$C"/hurl/split/*.hurl
             measure "hurl-wide-$N" "$N" "$HURL" --test --jobs "$WIDE" "$C"/hurl/wide/*.hurl
+            # Like for like: Hurl writing the reports it has for what gws-conform writes on every run
+            # (report.json, HTML, JUnit, TAP). A row of its own, never taken as Hurl's best.
+            rm -rf "$WORK/hurl-reports"
+            measure "hurl-reports-$N" "$N" "$HURL" --test --jobs "$WIDE" \
+                --report-html "$WORK/hurl-reports/html" --report-junit "$WORK/hurl-reports/junit.xml" \
+                --report-tap "$WORK/hurl-reports/report.tap" --report-json "$WORK/hurl-reports/json" \
+                "$C"/hurl/wide/*.hurl
+            rm -rf "$WORK/hurl-reports"
         fi
         if [ "$HAVE_WRK" = 1 ]; then
             measure_wrk "wrk-c1-$N" 1 "$C/wrk.lua"
@@ -148,6 +159,7 @@ for n in sizes:
     h1, hc, hw = get(f"hurl-one-{n}"), get(f"hurl-split-{n}"), get(f"hurl-wide-{n}")
     w1, wc, ww = get(f"wrk-c1-{n}"), get(f"wrk-c{cores}-{n}"), get(f"wrk-c{wide}-{n}")
     f1, fc, fw = get(f"floor-j1-{n}"), get(f"floor-j{cores}-{n}"), get(f"floor-j{wide}-{n}")
+    hr = get(f"hurl-reports-{n}")
     rows = [
         ("gws-conform --jobs 1", 1, g1, h1, w1),
         (f"gws-conform --jobs {cores}", cores, gc, hc, wc),
@@ -158,6 +170,7 @@ for n in sizes:
         ("Hurl 8.0.1, one file", 1, h1, None, None),
         (f"Hurl 8.0.1, {cores} files, --jobs {cores}", cores, hc, None, None),
         (f"Hurl 8.0.1, {wide} files, --jobs {wide}", wide, hw, None, None),
+        (f"Hurl 8.0.1, {wide} files, --jobs {wide}, writing HTML, JUnit, TAP and JSON reports", wide, hr, None, None),
         ("wrk, 1 connection", 1, w1, None, None),
         (f"wrk, {cores} connections", cores, wc, None, None),
         (f"wrk, {wide} connections", wide, ww, None, None),
@@ -168,17 +181,19 @@ for n in sizes:
         print(f"| {n} | {name} | {conc} | {fmt_rate(v)} | {fmt_rss(v)} | {ratio(v, vh) if vh else ''} | {ratio(v, vw) if vw else ''} |")
     # A mode whose runs did not all exit 0 is shown in the table as FAILED, never taken as a best.
     best = lambda *modes: max([x for x in modes if x and x[2]], key=lambda x: x[0], default=None)
-    summary.append((n, best(g1, gc, gw), best(h1, hc, hw), (g1, gc, gw), best(f1, fc, fw)))
+    summary.append((n, best(g1, gc, gw), best(h1, hc, hw), (g1, gc, gw), best(f1, fc, fw), (gw, hr)))
 
 print()
 labels = ("--jobs 1", f"--jobs {cores}", f"--jobs {wide}")
-for n, best_g, best_h, gs, best_f in summary:
+for n, best_g, best_h, gs, best_f, (gw, hr) in summary:
     rss = ", ".join(f"{label} {fmt_rss(g)} MiB" for label, g in zip(labels, gs))
     print(f"N={n}: best gws-conform / best Hurl = {ratio(best_g, best_h)}; "
           f"best reqwest floor / best Hurl = {ratio(best_f, best_h)}; "
           f"best gws-conform / best floor = {ratio(best_g, best_f)}; peak RSS {rss}")
+    print(f"N={n}, like for like (both writing their reports, --jobs {wide}): "
+          f"gws-conform / Hurl = {ratio(gw, hr)}")
 if len(summary) >= 2:
-    (n0, _, _, a_s, _), (n1, _, _, b_s, _) = summary[0], summary[-1]
+    (n0, _, _, a_s, _, _), (n1, _, _, b_s, _, _) = summary[0], summary[-1]
     for label, a, b in zip(labels, a_s, b_s):
         if a and b:
             print(f"peak RSS {label}: {n1} cases / {n0} cases = {b[1] / a[1]:.3f} ({b[1]:.1f} MiB vs {a[1]:.1f} MiB)")

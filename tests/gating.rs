@@ -156,6 +156,32 @@ fn assert_one_tally(out: &Path, stdout: &str) -> serde_json::Value {
     report
 }
 
+/// Every format the run wrote in `dir/out` (its cases rendered as they finished, beside the run) is
+/// byte for byte what `gws-conform report` renders from the run's report.json.
+fn assert_rendered_as_report_renders(dir: &std::path::Path, out: &str) {
+    for (format, file) in [
+        ("html", "report.html"),
+        ("junit", "junit.xml"),
+        ("markdown", "summary.md"),
+        ("tap", "report.tap"),
+    ] {
+        let again = format!("{out}-again-{file}");
+        let json = format!("{out}/report.json");
+        let r = run_in(
+            dir,
+            &["report", &json, "--format", format, "-o", &again],
+            &[],
+            LIMIT,
+        );
+        assert!(matches!(r.code, Some(0 | 1)), "{}", r.describe());
+        assert!(
+            std::fs::read(dir.join(out).join(file)).unwrap()
+                == std::fs::read(dir.join(&again)).unwrap(),
+            "{out}/{file} is not what `report --format {format}` renders"
+        );
+    }
+}
+
 #[test]
 fn with_a_baseline_q_and_every_format_count_a_tolerated_failure_as_known_not_failed() {
     let suite = temp_suite(true);
@@ -177,6 +203,7 @@ fn with_a_baseline_q_and_every_format_count_a_tolerated_failure_as_known_not_fai
             (Some(0), Some(1))
         );
         assert!(r.stdout.contains("case result: ok. "), "{}", r.describe());
+        assert_rendered_as_report_renders(dir, out);
     }
 
     // Expired: the failure counts as failed (and as expired), and the run fails.
@@ -200,6 +227,7 @@ fn with_a_baseline_q_and_every_format_count_a_tolerated_failure_as_known_not_fai
     );
     assert_eq!(r.code, Some(1), "{}", r.describe());
     let report = assert_one_tally(&dir.join("expired"), &r.stdout);
+    assert_rendered_as_report_renders(dir, "expired");
     let t = &report["summary"]["tally"];
     assert_eq!(
         (t["failed"].as_u64(), t["expired"].as_u64()),
