@@ -496,9 +496,9 @@ pub struct Retry {
     /// The pause between the end of one attempt and the start of the next.
     pub every: std::time::Duration,
     /// Only a failing attempt answered with one of these statuses is tried again (empty: any
-    /// failing attempt). A poll for a state to settle stops at once on an answer that says the
-    /// target cannot show that state (a 404 for a resource it does not have): waiting would not
-    /// change it.
+    /// failing attempt; when given, an attempt with no answer is not tried again either). A poll
+    /// for a state to settle stops at once on an answer that says the target cannot show that
+    /// state (a 404 for a resource it does not have), and on a target that does not answer.
     pub while_status: Vec<StatusPattern>,
 }
 

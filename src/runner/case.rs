@@ -227,7 +227,7 @@ impl CaseRun<'_> {
         if !r.passed && !retry.retries(answered(&r)) {
             let status = answered(&r).map_or("no answer".to_string(), |s| format!("HTTP {s}"));
             r.notes.push(format!(
-                "retried while failing with {}, every {every} ms for up to {within} ms: stopped after {attempts} attempt(s) over {took} ms on {status}, which waiting would not change; the last attempt is the one judged",
+                "retried while failing with {}, every {every} ms for up to {within} ms: stopped after {attempts} attempt(s) over {took} ms on {status}, a status this step does not poll; the last attempt is the one judged",
                 retry
                     .while_status
                     .iter()
