@@ -631,6 +631,15 @@ impl Expectation {
 }
 
 impl StatusPattern {
+    /// `patterns` as checks and notes show them: `2xx or 404`.
+    pub fn list(patterns: &[StatusPattern]) -> String {
+        patterns
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
+
     pub fn matches(&self, status: u16) -> bool {
         match self {
             StatusPattern::Exact(s) => *s == status,

@@ -11,7 +11,7 @@ pub mod step;
 
 use crate::execute::ResponseRecord;
 use crate::load::SchemaSet;
-use crate::model::Expectation;
+use crate::model::{Expectation, StatusPattern};
 pub use crate::record::Mismatch;
 pub use body::compare_body;
 
@@ -72,12 +72,7 @@ fn status_check(expect: &Expectation, response: &ResponseRecord) -> Option<Check
         return None;
     }
     let ok = expect.status.iter().any(|p| p.matches(response.status));
-    let want = expect
-        .status
-        .iter()
-        .map(|p| p.to_string())
-        .collect::<Vec<_>>()
-        .join(" or ");
+    let want = StatusPattern::list(&expect.status);
     Some(Check::new("status", ok, want, response.status.to_string()))
 }
 

@@ -19,7 +19,6 @@ use std::collections::BTreeMap;
 
 use crate::load::catalogue;
 use crate::load::profile::{Agent, Profile};
-pub use crate::model::lab_resources;
 use crate::model::CaseOutline;
 
 use super::PlannedCase;
@@ -160,7 +159,7 @@ pub struct Job<'a> {
     pub listens: bool,
     pub expected_ms: u64,
     /// What it must not share with a running case: its explicit serial group (`group X`) and its
-    /// [`lab_resources`].
+    /// [`lab_resources`](crate::model::lab_resources).
     pub locks: Vec<String>,
 }
 

@@ -224,16 +224,12 @@ impl CaseRun<'_> {
         }
         let took = started.elapsed().as_millis();
         let (within, every) = (within.as_millis(), retry.every.as_millis());
-        if !r.passed && !retry.retries(answered(&r)) {
-            let status = answered(&r).map_or("no answer".to_string(), |s| format!("HTTP {s}"));
+        let last = answered(&r);
+        if !r.passed && !retry.retries(last) {
+            let status = last.map_or("no answer".to_string(), |s| format!("HTTP {s}"));
             r.notes.push(format!(
                 "retried while failing with {}, every {every} ms for up to {within} ms: stopped after {attempts} attempt(s) over {took} ms on {status}, a status this step does not poll; the last attempt is the one judged",
-                retry
-                    .while_status
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" or ")
+                crate::model::StatusPattern::list(&retry.while_status)
             ));
         } else if !r.passed {
             r.notes.push(format!(

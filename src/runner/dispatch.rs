@@ -11,7 +11,7 @@ use super::case::{run_case, Assigned};
 use super::live::{self, Live};
 use crate::execute::Transport;
 use crate::load::Suite;
-use crate::plan::pool::{explicit_group, lab_resources, Dispatch, Job, Next, Placement, PoolPlan};
+use crate::plan::pool::{explicit_group, Dispatch, Job, Next, Placement, PoolPlan};
 use crate::plan::{shard, Plan};
 use crate::record::UserChoice;
 
@@ -40,12 +40,7 @@ pub(super) async fn run_pool(
                 .collect();
             // The places and devices it logs in at (a large suite's case is rebuilt for it once).
             if c.skip.is_none() {
-                locks.extend(
-                    suite
-                        .case(c.case)
-                        .map(|f| lab_resources(&f.steps, f.provenance))
-                        .unwrap_or_default(),
-                );
+                locks.extend(super::lab_locks::resources_of(suite, c.case));
             }
             Job {
                 placement: &pool.placement[i],

@@ -20,20 +20,27 @@ pub(super) struct LabLocks {
 /// The locks a running case holds, released when it is dropped.
 pub(super) struct Held(#[allow(dead_code)] Vec<OwnedMutexGuard<()>>);
 
+/// The lab resources `case` logs in at, in name order. Its file is read again (a slim outline is
+/// rebuilt) only when its outline says it names one.
+pub(super) fn resources_of(suite: &Suite, case: &CaseOutline) -> Vec<String> {
+    if !case.names_lab_resource {
+        return Vec::new();
+    }
+    let mut names = suite
+        .case(case)
+        .map(|c| lab_resources(&c.steps, c.provenance))
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 impl LabLocks {
     /// Waits until no running case holds any of `case`'s lab resources, and holds them. They are
     /// taken in name order, so two cases waiting for each other's cannot deadlock.
     pub(super) async fn hold(&self, suite: &Suite, case: &CaseOutline) -> Held {
-        if !case.names_lab_resource {
-            return Held(Vec::new());
-        }
         // A slim outline is rebuilt from its file; the case is rebuilt again to run (rare: only
         // cases that log in at a lab resource, in a suite past its keep budget).
-        let mut names = suite
-            .case(case)
-            .map(|c| lab_resources(&c.steps, c.provenance))
-            .unwrap_or_default();
-        names.sort();
+        let names = resources_of(suite, case);
         let locks: Vec<Arc<AsyncMutex<()>>> = {
             let mut by_name = self.by_name.lock().unwrap_or_else(PoisonError::into_inner);
             names
